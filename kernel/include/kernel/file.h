@@ -1,0 +1,63 @@
+/*
+ * Open files and the descriptor table (kernel/fd.c).
+ *
+ * A struct file is one open file description: shared by dup'ed descriptors,
+ * freed when its last reference goes.  Its ops decide what the file is
+ * (console, tmpfs file, pipe, /dev/null, ...).  Every op returns a Linux
+ * result: >= 0, or -errno.  A NULL op means the operation is not supported
+ * and the caller gets the errno Linux gives for that case (EINVAL for read
+ * and write, ENOTTY for ioctl, ESPIPE for lseek).
+ */
+#ifndef KERNEL_FILE_H
+#define KERNEL_FILE_H
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+struct file;
+
+struct file_ops {
+	/* read/write at *pos; advance *pos by what was transferred. */
+	ssize_t (*read)(struct file *f, void *buf, size_t len, off_t *pos);
+	ssize_t (*write)(struct file *f, const void *buf, size_t len, off_t *pos);
+	long (*ioctl)(struct file *f, unsigned long cmd, unsigned long arg);
+	/* New position for lseek, or -errno (ESPIPE when not seekable). */
+	off_t (*seek)(struct file *f, off_t off, int whence);
+	int (*stat)(struct file *f, struct stat *st);
+	/* poll: the POLLIN/POLLOUT/... bits ready now. */
+	int (*poll)(struct file *f, int events);
+	int (*truncate)(struct file *f, off_t len);
+	int (*fsync)(struct file *f);
+	/* Called once when the last reference is dropped. */
+	void (*release)(struct file *f);
+};
+
+struct file {
+	const struct file_ops *ops;
+	int flags;		/* O_ACCMODE bits, O_APPEND, O_NONBLOCK */
+	int refs;
+	off_t pos;
+	void *priv;		/* the ops' own state */
+};
+
+/* A new file with one reference, or NULL (ENOMEM). */
+struct file *file_new(const struct file_ops *ops, int flags, void *priv);
+void file_hold(struct file *f);
+void file_drop(struct file *f);
+
+/*
+ * Descriptors.  fd_install returns the lowest free descriptor >= minfd, now
+ * holding the caller's reference to f, or -EMFILE.  fd_get returns the
+ * file with a new reference (drop it with file_drop) or NULL for a bad fd.
+ * FD_CLOEXEC is kept per descriptor but has no effect (no exec).
+ */
+#define FD_MAX 1024
+int fd_install(struct file *f, int minfd, int cloexec);
+struct file *fd_get(int fd);
+int fd_close(int fd);
+
+/* The console file (kernel/console.c): fds 0, 1 and 2 at boot. */
+struct file *console_open(int flags);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * System call registration.  Each component registers its handlers next to
+ * their code with SYSCALL_REGISTER; the dispatcher (kernel/syscall.c)
+ * collects them from the rumprun_syscalls section at boot, so adding a
+ * component never touches a central table.  Component libraries are linked
+ * whole (--whole-archive) for the same reason.
+ *
+ * A handler takes the six raw argument registers and returns the Linux
+ * result: a value >= 0, or -errno.  Numbers are Linux x86_64 (SYS_* from
+ * <sys/syscall.h>).
+ */
+#ifndef KERNEL_SYSCALL_H
+#define KERNEL_SYSCALL_H
+
+#include <sys/syscall.h>
+
+typedef long (*syscall_fn)(long, long, long, long, long, long);
+
+struct syscall_entry {
+	long nr;
+	syscall_fn fn;
+};
+
+#define SYSCALL_REGISTER(nr, fn)                                              \
+	static const struct syscall_entry __syscall_entry_##fn                \
+	    __attribute__((used, section("rumprun_syscalls"), aligned(8))) = \
+	    { (nr), (syscall_fn)(fn) }
+
+#define SYSCALL_MAX 512
+
+/* Dispatch one system call; the result as the app sees it in rax. */
+long syscall_dispatch(long nr, const long args[6]);
+/* The Linux name of system call nr, or NULL (kernel/syscall_names.c). */
+const char *syscall_name(long nr);
+
+#endif

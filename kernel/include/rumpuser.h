@@ -1,0 +1,238 @@
+/*
+ * The hypercall interface: everything a kernel component may ask of the
+ * platform below it.  Names, signatures and semantics follow NetBSD's
+ * rumpuser(3), interface version 17, for the calls this project uses; the
+ * project's own additions are grouped at the end under "platform
+ * extensions" and carry the rumpuser_ext_ prefix.
+ *
+ * Every call that returns int returns 0 on success or a positive errno
+ * value (never -1 and errno).  Kernel components include only this header
+ * from the platform side; platforms implement it, one file per group
+ * (rumpuser_mem.c, rumpuser_clock.c, rumpuser_thread.c, ...).
+ *
+ * This header includes nothing, on purpose: it is the whole contract.
+ */
+#ifndef RUMPUSER_H
+#define RUMPUSER_H
+
+#define RUMPUSER_VERSION 17
+
+typedef unsigned long rumpuser_size_t;
+typedef long long rumpuser_int64_t;
+struct lwp;
+
+/*
+ * Upcalls: functions the kernel hands to the platform at rumpuser_init().
+ * The platform calls them, and only them, to enter the kernel.
+ *
+ * hyp_schedule/hyp_unschedule: the platform calls unschedule before it
+ *   blocks the calling thread and schedule after it wakes up.  Our kernel
+ *   components are cooperative and may leave them as no-ops.
+ * hyp_syscall(num, args, retval): serve system call num (Linux x86_64
+ *   numbering) with the six arguments in args (long[6]).  Returns 0 and the
+ *   result in retval[0], or a positive errno value.
+ * hyp_lwpexit: called when a thread created by rumpuser_thread_create()
+ *   returns from its function.
+ */
+struct rumpuser_hyperup {
+	void (*hyp_schedule)(void);
+	void (*hyp_unschedule)(void);
+	void (*hyp_backend_unschedule)(int, int *, void *);
+	void (*hyp_backend_schedule)(int, void *);
+	void (*hyp_lwproc_switch)(struct lwp *);
+	void (*hyp_lwproc_release)(void);
+	int (*hyp_lwproc_rfork)(void *, int, const char *);
+	int (*hyp_lwproc_newlwp)(int);
+	struct lwp *(*hyp_lwproc_curlwp)(void);
+	int (*hyp_syscall)(int, void *, long *);
+	void (*hyp_lwpexit)(void);
+	void (*hyp_execnotify)(const char *);
+	int (*hyp_getpid)(void);
+	void *hyp__extra[8];
+};
+
+/* Init.  Returns 0, or an errno value if version does not match. */
+int rumpuser_init(int version, const struct rumpuser_hyperup *hyp);
+
+/*
+ * Memory.
+ * rumpuser_malloc: allocate howmuch bytes aligned to alignment (a power of
+ *   two, 0 means the platform's natural alignment).  Requests of whole pages
+ *   aligned to a page come from the page allocator.  Returns 0, or ENOMEM
+ *   when the memory is exhausted (never blocks, never panics).  The memory
+ *   is not zeroed.
+ * rumpuser_free: release memory from rumpuser_malloc; len is the size that
+ *   was asked for.  Page-allocated ranges may be released in page-sized
+ *   parts (any page-aligned sub-range of an earlier allocation).
+ */
+int rumpuser_malloc(rumpuser_size_t howmuch, int alignment, void **memp);
+void rumpuser_free(void *mem, rumpuser_size_t len);
+
+/*
+ * Clock.
+ * RUMPUSER_CLOCK_RELWALL: wall time (seconds since the epoch) for
+ *   clock_gettime; a relative duration for clock_sleep.
+ * RUMPUSER_CLOCK_ABSMONO: monotonic time since boot for clock_gettime; an
+ *   absolute monotonic deadline for clock_sleep.
+ * rumpuser_clock_gettime returns 0 or EINVAL for an unknown clock.
+ * rumpuser_clock_sleep blocks the calling thread (other threads run) and
+ *   returns 0 when the time has passed, or EINVAL.
+ */
+enum rumpclock { RUMPUSER_CLOCK_RELWALL, RUMPUSER_CLOCK_ABSMONO };
+int rumpuser_clock_gettime(int clock, rumpuser_int64_t *sec, long *nsec);
+int rumpuser_clock_sleep(int clock, rumpuser_int64_t sec, long nsec);
+
+/*
+ * Parameters: copy the value of a named parameter, NUL-terminated, into
+ * buf.  Returns 0, ENOENT for an unknown name, or E2BIG when buf (blen
+ * bytes) cannot hold the value and its NUL.
+ */
+#define RUMPUSER_PARAM_NCPU "_RUMPUSER_NCPU"
+#define RUMPUSER_PARAM_HOSTNAME "_RUMPUSER_HOSTNAME"
+int rumpuser_getparam(const char *name, void *buf, rumpuser_size_t blen);
+
+/* Console: one character, or a formatted line (%s %d %u %x %lx %ld %lu %p %c %%, widths and 0-padding). */
+void rumpuser_putchar(int ch);
+void rumpuser_dprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Exit: end the whole machine with the given status (0-255).  The platform
+ * prints the status on the console and stops.  RUMPUSER_PANIC means the
+ * kernel gave up; the platform reports a panic and ends with status 1.
+ * Never returns.
+ */
+#define RUMPUSER_PANIC (-1)
+void rumpuser_exit(int value) __attribute__((noreturn));
+
+/*
+ * Random: fill buf with up to buflen random bytes and set *retp to how many
+ * were written.  RUMPUSER_RANDOM_HARD asks for hardware-quality entropy,
+ * RUMPUSER_RANDOM_NOWAIT forbids blocking.  Returns 0.
+ */
+#define RUMPUSER_RANDOM_HARD 0x01
+#define RUMPUSER_RANDOM_NOWAIT 0x02
+int rumpuser_getrandom(void *buf, rumpuser_size_t buflen, int flags, rumpuser_size_t *retp);
+
+/*
+ * Threads.
+ * rumpuser_thread_create: start f(arg) in a new thread named name.
+ *   mustjoin != 0 means rumpuser_thread_join() will be called on *cookie.
+ *   priority and cpuidx are hints (-1: none).  Returns 0 or EAGAIN/ENOMEM.
+ *   The new thread runs when the caller next blocks or yields.
+ * rumpuser_thread_exit: end the calling thread.  Never returns.
+ * rumpuser_thread_join: wait for a mustjoin thread to exit.  Returns 0.
+ * rumpuser_curlwpop / rumpuser_curlwp: the platform keeps one kernel
+ *   "lwp" pointer per thread: RUMPUSER_LWP_SET binds l to the calling
+ *   thread, RUMPUSER_LWP_CLEAR unbinds it; CREATE and DESTROY are notices.
+ */
+int rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name,
+    int mustjoin, int priority, int cpuidx, void **cookie);
+void rumpuser_thread_exit(void) __attribute__((noreturn));
+int rumpuser_thread_join(void *cookie);
+enum rumplwpop {
+	RUMPUSER_LWP_CREATE, RUMPUSER_LWP_DESTROY,
+	RUMPUSER_LWP_SET, RUMPUSER_LWP_CLEAR
+};
+void rumpuser_curlwpop(int op, struct lwp *l);
+struct lwp *rumpuser_curlwp(void);
+
+/*
+ * Locks.  Mutexes are not recursive; entering a mutex the caller holds is a
+ * bug the platform may report as a panic.  Blocking in _enter lets other
+ * threads run.  _tryenter returns 0 or EBUSY.  _owner sets *lp to the
+ * owner's lwp (NULL when free).
+ */
+#define RUMPUSER_MTX_SPIN 0x01
+#define RUMPUSER_MTX_KMUTEX 0x02
+struct rumpuser_mtx;
+void rumpuser_mutex_init(struct rumpuser_mtx **mtxp, int flags);
+void rumpuser_mutex_enter(struct rumpuser_mtx *mtx);
+void rumpuser_mutex_enter_nowrap(struct rumpuser_mtx *mtx);
+int rumpuser_mutex_tryenter(struct rumpuser_mtx *mtx);
+void rumpuser_mutex_exit(struct rumpuser_mtx *mtx);
+void rumpuser_mutex_destroy(struct rumpuser_mtx *mtx);
+void rumpuser_mutex_owner(struct rumpuser_mtx *mtx, struct lwp **lp);
+
+/*
+ * Condition variables.  _wait releases mtx, blocks, and re-enters mtx.
+ * _timedwait waits at most sec/nsec (relative) and returns 0 when signalled
+ * or ETIMEDOUT.  _has_waiters sets *nwaiters to the number of waiters.
+ */
+struct rumpuser_cv;
+void rumpuser_cv_init(struct rumpuser_cv **cvp);
+void rumpuser_cv_destroy(struct rumpuser_cv *cv);
+void rumpuser_cv_wait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx);
+void rumpuser_cv_wait_nowrap(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx);
+int rumpuser_cv_timedwait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx,
+    rumpuser_int64_t sec, rumpuser_int64_t nsec);
+void rumpuser_cv_signal(struct rumpuser_cv *cv);
+void rumpuser_cv_broadcast(struct rumpuser_cv *cv);
+void rumpuser_cv_has_waiters(struct rumpuser_cv *cv, int *nwaiters);
+
+/*
+ * ----------------------------------------------------------------------
+ * Platform extensions: what rumpuser has no call for.
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * Boot.  The platform, once its own set-up is done, calls
+ * rumprun_kernel_main() (defined by the kernel) in a thread of its own.
+ * It must not return: the kernel ends the machine with rumpuser_exit().
+ */
+void rumprun_kernel_main(void) __attribute__((noreturn));
+
+/*
+ * Parameters the hw platform provides to rumpuser_getparam():
+ * RUMPRUN_PARAM_CONFIG: the unikernel's JSON configuration (the first
+ *   multiboot module when there is one, else the command line from its
+ *   first '{'); ENOENT when there is none.
+ * RUMPRUN_PARAM_CONFIG_SIZE: its length in bytes, in decimal.
+ * RUMPRUN_PARAM_MEMSIZE: usable memory in bytes, in decimal.
+ * RUMPRUN_PARAM_IMAGE: the image's name (the kernel file's path as the
+ *   boot loader gave it), or ENOENT.
+ */
+#define RUMPRUN_PARAM_CONFIG "RUMPRUN_CONFIG"
+#define RUMPRUN_PARAM_CONFIG_SIZE "RUMPRUN_CONFIG_SIZE"
+#define RUMPRUN_PARAM_MEMSIZE "RUMPRUN_MEMSIZE"
+#define RUMPRUN_PARAM_IMAGE "RUMPRUN_IMAGE"
+
+/* Thread-local storage: the calling thread's TLS base (FS base on x86_64),
+ * kept per thread across switches. */
+void rumpuser_ext_set_tls(void *base);
+void *rumpuser_ext_get_tls(void);
+
+/* Give up the processor to other runnable threads; returns when the
+ * caller is scheduled again. */
+void rumpuser_ext_yield(void);
+
+/*
+ * Fork the application context being served by the current system call
+ * (clone): a new thread starts in start(arg) on a kernel stack of its own;
+ * when start returns, the thread resumes the application just after the
+ * system call instruction with the result register 0, the stack pointer
+ * set to stack and the TLS base set to tls, all other registers as the
+ * caller had them.  Returns 0, or EAGAIN/ENOMEM.
+ */
+int rumpuser_ext_app_fork(void *stack, void *tls, void (*start)(void *), void *arg);
+
+/*
+ * Start the application: switch to the given stack and jump to entry with
+ * the stack pointer at stack (Linux process entry state).  Never returns.
+ */
+void rumpuser_ext_app_start(void *stack, void (*entry)(void)) __attribute__((noreturn));
+
+/*
+ * A program header table describing the image's TLS template (PT_TLS),
+ * for the application's auxiliary vector (AT_PHDR/AT_PHENT/AT_PHNUM).
+ * Sets *phnum and *phent; returns a pointer valid for the machine's life.
+ */
+const void *rumpuser_ext_image_phdrs(int *phnum, int *phent);
+
+/*
+ * End the calling application thread because of a fault or a fatal signal:
+ * print why on the console and end the machine with status 128 + signo.
+ */
+void rumpuser_ext_fatal_signal(int signo, const char *why) __attribute__((noreturn));
+
+#endif /* RUMPUSER_H */
