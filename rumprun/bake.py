@@ -1,0 +1,202 @@
+"""rumprun-bake: link an unbaked app with kernel components into an image.
+
+    rumprun-bake CONFIG OUTPUT APP     (rumprun's order: config, output, input)
+    rumprun-bake list
+    rumprun-bake describe CONFIG
+
+A configuration is app-tools/configs/NAME.json (see app-tools/README.md).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from rumprun import elfcheck, host, note
+from rumprun.clitools import run_command
+from rumprun.errors import RumprunError
+
+PROG = "rumprun-bake"
+CONFIG_FIELDS = ("name", "description", "platform", "libraries", "ldscript")
+
+
+@dataclass(frozen=True)
+class BakeConfig:
+    name: str
+    description: str
+    platform: str
+    libraries: tuple
+    ldscript: Path
+
+    @property
+    def library_paths(self):
+        return [host.lib_path(lib) for lib in self.libraries]
+
+
+def config_names():
+    return sorted(p.stem for p in host.CONFIG_DIR.glob("*.json"))
+
+
+def load_config(name):
+    """The bake configuration NAME, or one sentence naming the known ones."""
+    path = host.CONFIG_DIR / f"{name}.json"
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not path.is_file():
+        raise RumprunError(
+            f"unknown configuration {name!r}: the known ones are "
+            f"{', '.join(config_names()) or 'none'} (rumprun-bake list)")
+    try:
+        data = json.loads(path.read_text())
+        values = {field: data[field] for field in CONFIG_FIELDS}
+    except (ValueError, KeyError, TypeError) as e:
+        raise RumprunError(
+            f"configuration {path} is broken ({type(e).__name__}: {e}): it "
+            f"needs the fields {', '.join(CONFIG_FIELDS)}") from None
+    if values["name"] != name:
+        raise RumprunError(
+            f"configuration {path} names itself {values['name']!r}: "
+            "the name must match the file's name")
+    values["libraries"] = tuple(values["libraries"])
+    values["ldscript"] = host.ROOT / values["ldscript"]
+    return BakeConfig(**values)
+
+
+def ld_command(config, app, note_object, output):
+    return ([host.require_program("ld"), "-static", "-nostdlib",
+             "--no-dynamic-linker", "-z", "max-page-size=0x1000",
+             "-z", "noexecstack", "--gc-sections", "-T", str(config.ldscript),
+             "-o", str(output), str(app), str(note_object), "--whole-archive"]
+            + [str(p) for p in config.library_paths]
+            + ["--no-whole-archive", str(host.MUSL_LIBC),
+               host.gcc_file("libgcc")])
+
+
+def explain_ld_failure(config, app, stderr):
+    """ld's error output as one sentence."""
+    undefined = set(re.findall(r"undefined reference to [`']([^']+)'", stderr))
+    if undefined:
+        with elfcheck.open_elf(app) as elf:
+            from_app = undefined & set(elfcheck.undefined_symbols(elf))
+        if from_app:
+            return RumprunError(
+                f"{app} uses symbols that nothing defines: "
+                f"{', '.join(sorted(from_app))} (define them in the app, or "
+                "link the library that has them with rumprun-cc -l)")
+        return RumprunError(
+            f"the kernel libraries of {config.name} use symbols that nothing "
+            f"defines: {', '.join(sorted(undefined))} (rebuild them with "
+            f"make -C {host.ROOT} libs)")
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    detail = "; ".join(lines[:3]) or "no message"
+    return RumprunError(f"linking {app} failed: ld said: {detail}")
+
+
+def bake(config_name, output, app):
+    """Bake APP with configuration CONFIG_NAME into OUTPUT, atomically."""
+    config = load_config(config_name)
+    app, output = Path(app), Path(output)
+    host.require_program("ld")
+    host.require_musl()
+    elfcheck.check_unbaked_app(app)
+    if output.exists() and output.resolve() == app.resolve():
+        raise RumprunError(
+            f"output {output} is the app itself: give another output name")
+    out_dir = output.parent if str(output.parent) else Path(".")
+    if not out_dir.is_dir():
+        raise RumprunError(
+            f"cannot write {output}: directory {out_dir} does not exist")
+    host.ensure_built(config.library_paths + [config.ldscript], PROG)
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
+                                    dir=out_dir)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with tempfile.TemporaryDirectory(prefix="rumprun-bake.") as tmpdir:
+            note_object = note.assemble(
+                note.BAKED, config.name, Path(tmpdir) / "rumprun-baked-note.o")
+            result = subprocess.run(ld_command(config, app, note_object, tmp),
+                                    capture_output=True, text=True)
+        if result.returncode != 0:
+            raise explain_ld_failure(config, app, result.stderr)
+        header = elfcheck.find_multiboot_header(tmp)
+        if header is None:
+            raise RumprunError(
+                f"baking {app} with {config.name} gave an image without a "
+                f"multiboot header in its first 8 KiB: check {config.ldscript} "
+                "and the platform's boot code")
+        elfcheck.check_baked_image(tmp)
+        os.chmod(tmp, 0o755 & ~_umask())
+        os.replace(tmp, output)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return output
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class BakeGroup(click.Group):
+    """A group whose default form is `rumprun-bake CONFIG OUTPUT APP`."""
+
+    def parse_args(self, ctx, args):
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["bake"] + list(args)
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=BakeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def cli():
+    """Bake an unbaked rumprun app into a bootable image.
+
+    \b
+    rumprun-bake CONFIG OUTPUT APP   link APP (from rumprun-cc) into OUTPUT
+    rumprun-bake list                the known configurations
+    rumprun-bake describe CONFIG     what a configuration contains
+    """
+
+
+@cli.command("bake")
+@click.argument("config")
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.argument("app", type=click.Path())
+def bake_command(config, output, app):
+    """Link APP with configuration CONFIG into the image OUTPUT."""
+    bake(config, output, app)
+
+
+@cli.command("list")
+def list_command():
+    """List the known configurations."""
+    for name in config_names():
+        print(f"{name:<16} {load_config(name).description}")
+
+
+@cli.command("describe")
+@click.argument("config")
+def describe_command(config):
+    """Show what configuration CONFIG links and how."""
+    c = load_config(config)
+    print(f"name:        {c.name}\n"
+          f"description: {c.description}\n"
+          f"platform:    {c.platform}\n"
+          f"ldscript:    {c.ldscript}")
+    for lib, path in zip(c.libraries, c.library_paths):
+        state = "" if path.exists() else "  (not built yet: make libs)"
+        print(f"library:     {lib:<10} {path}{state}")
+
+
+def main():
+    run_command(cli, PROG)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""rumprun-cc: gcc against Debian's unmodified musl, linking unbaked apps.
+
+Compiling (-c, -S, -E, -M, -MM) is gcc with musl's headers and a few code
+generation flags.  Linking produces an "unbaked app": a relocatable ELF
+(gcc -nostdlib -r) holding the user's objects, the libc and libgcc members
+they need, musl's startup (__libc_start_main) and the rumprun note of type
+APP.  rumprun-bake turns it into a bootable image.
+
+Every other gcc flag is forwarded as it is, in its place.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+from rumprun import elfcheck, host, note
+from rumprun.clitools import fail
+from rumprun.errors import RumprunError
+
+PROG = "rumprun-cc"
+TARGET = "x86_64-rumprun-linux-musl"
+
+CODEGEN_FLAGS = ["-ffunction-sections", "-fdata-sections", "-fno-pie",
+                 "-fno-plt"]
+NO_LINK_FLAGS = {"-c", "-S", "-E", "-M", "-MM"}
+# gcc options whose value is the next argument (so it is not an input file).
+VALUE_OPTIONS = {
+    "-o", "-I", "-L", "-D", "-U", "-l", "-x", "-u", "-T", "-z", "-e",
+    "-include", "-imacros", "-isystem", "-idirafter", "-iquote", "-iprefix",
+    "-iwithprefix", "-iwithprefixbefore", "-isysroot", "-MF", "-MT", "-MQ",
+    "-Xlinker", "-Xassembler", "-Xpreprocessor", "-aux-info", "--param",
+    "-dumpbase", "-dumpdir", "-auxbase",
+}
+
+
+def include_flags():
+    """musl's headers, then gcc's own (stddef.h, stdarg.h, intrinsics)."""
+    return ["-nostdinc", "-isystem", str(host.MUSL_INCLUDE),
+            "-isystem", host.gcc_file("include")]
+
+
+def parse_args(args):
+    """Return (links, inputs, output) for a gcc command line."""
+    links = not any(a in NO_LINK_FLAGS for a in args)
+    inputs, output = [], None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in VALUE_OPTIONS and i + 1 < len(args):
+            if arg == "-o":
+                output = args[i + 1]
+            i += 2
+            continue
+        if arg.startswith("-o") and len(arg) > 2:
+            output = arg[2:]
+        elif arg == "-" or not arg.startswith("-"):
+            inputs.append(arg)
+        i += 1
+    return links, inputs, output
+
+
+def link_command(gcc, args, note_object):
+    """The gcc command line that links ARGS into an unbaked app."""
+    return ([gcc] + include_flags() + CODEGEN_FLAGS
+            + ["-nostdlib", "-nostartfiles", "-static", "-no-pie", "-r",
+               f"-L{host.MUSL_LIB}"]
+            + args
+            + ["-u", "__libc_start_main", str(note_object),
+               "-Wl,--start-group", str(host.MUSL_LIBC), host.gcc_file("libgcc"),
+               "-Wl,--end-group"])
+
+
+def compile_or_link(args):
+    """Run gcc for ARGS as rumprun-cc; return its exit status."""
+    gcc = host.require_program("gcc")
+    host.require_musl()
+    if args == ["-dumpmachine"]:
+        print(TARGET)
+        return 0
+    links, inputs, output = parse_args(args)
+    if not links or not inputs:
+        # Compiling, preprocessing, or asking gcc something (--version, -v).
+        return subprocess.run([gcc] + include_flags() + CODEGEN_FLAGS
+                              + args).returncode
+    with tempfile.TemporaryDirectory(prefix="rumprun-cc.") as tmp:
+        note_object = note.assemble(note.APP, note.ARCH,
+                                    os.path.join(tmp, "rumprun-app-note.o"))
+        status = subprocess.run(link_command(gcc, args, note_object)).returncode
+    if status != 0:
+        return status
+    elfcheck.check_unbaked_app(output or "a.out")
+    return 0
+
+
+def main():
+    try:
+        sys.exit(compile_or_link(sys.argv[1:]))
+    except RumprunError as e:
+        fail(PROG, e)
+    except subprocess.CalledProcessError as e:
+        fail(PROG, RumprunError(f"{e.cmd[0]} failed with status {e.returncode}"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""pyelftools checks of every ELF file the tools read or write.
+
+Each check either returns what the caller needs or raises RumprunError with
+one sentence: what is wrong, which file, what to do.
+"""
+
+import contextlib
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from rumprun import note
+from rumprun.errors import RumprunError
+
+MULTIBOOT_MAGIC = 0x1BADB002
+MULTIBOOT_SEARCH = 8192          # the header must lie in the first 8 KiB
+MULTIBOOT_AOUT_KLUDGE = 1 << 16  # header carries load addresses (flags bit 16)
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class MultibootHeader:
+    offset: int        # file offset, 4-byte aligned
+    flags: int
+    # With MULTIBOOT_AOUT_KLUDGE: header_addr, load_addr, load_end_addr,
+    # bss_end_addr, entry_addr; otherwise None.
+    addresses: tuple = None
+
+
+@dataclass(frozen=True)
+class BakedImage:
+    path: Path
+    config: str            # the bake configuration's name
+    load_end: int          # highest physical end address of PT_LOAD (with bss)
+    entry: int
+    multiboot: MultibootHeader
+
+    @property
+    def min_memory_mib(self):
+        """Guest memory it needs: load end rounded up to MiB, plus 1 MiB."""
+        return (self.load_end + MIB - 1) // MIB + 1
+
+
+@contextlib.contextmanager
+def open_elf(path):
+    """Open PATH as an ELF file, or fail with one sentence."""
+    path = Path(path)
+    if not path.exists():
+        raise RumprunError(f"{path} does not exist")
+    if not path.is_file():
+        raise RumprunError(f"{path} is not a regular file")
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise RumprunError(f"{path} cannot be read ({e.strerror})") from None
+    with f:
+        if f.read(4) != b"\x7fELF":
+            raise RumprunError(
+                f"{path} is not an ELF file: give a program built with rumprun-cc")
+        f.seek(0)
+        try:
+            yield ELFFile(f)
+        except (ELFError, struct.error, ValueError) as e:
+            raise RumprunError(
+                f"{path} is a damaged ELF file ({e}): rebuild it") from None
+
+
+def rumprun_notes(elf):
+    """{note type: desc} of the rumprun notes in an open ELF file."""
+    found = {}
+    for section in elf.iter_sections():
+        if section["sh_type"] != "SHT_NOTE":
+            continue
+        for note_type, desc in note.parse(section.data(), elf.little_endian):
+            found[note_type] = desc
+    return found
+
+
+def _check_machine(elf, path):
+    if elf.header["e_machine"] not in ("EM_X86_64", "EM_386"):
+        raise RumprunError(
+            f"{path} is for {elf.header['e_machine']}, not x86_64: "
+            "build it with rumprun-cc")
+
+
+def check_unbaked_app(path):
+    """Check that PATH is an unbaked rumprun app (rumprun-cc's output)."""
+    with open_elf(path) as elf:
+        if elf.elfclass != 64 or elf.header["e_machine"] != "EM_X86_64":
+            raise RumprunError(
+                f"{path} is not an x86_64 program ({elf.header['e_machine']}, "
+                f"ELF{elf.elfclass}): build it with rumprun-cc")
+        notes = rumprun_notes(elf)
+        if note.BAKED in notes:
+            raise RumprunError(
+                f"{path} is already baked (with {notes[note.BAKED]}): "
+                "bake the app rumprun-cc produced, not the image")
+        if note.APP not in notes:
+            if elf.header["e_type"] == "ET_REL":
+                raise RumprunError(
+                    f"{path} is not a rumprun app (it is an object file "
+                    "without the rumprun note): link it with rumprun-cc")
+            raise RumprunError(
+                f"{path} is not a rumprun app (it looks like a host binary): "
+                "build it with rumprun-cc")
+        if notes[note.APP] != note.ARCH:
+            raise RumprunError(
+                f"{path} is a rumprun app for {notes[note.APP]}, not "
+                f"{note.ARCH}: rebuild it with this rumprun-cc")
+        if elf.header["e_type"] != "ET_REL":
+            raise RumprunError(
+                f"{path} is not relocatable ({elf.header['e_type']}): "
+                "link it with rumprun-cc without -shared or -pie")
+
+
+def find_multiboot_header(path):
+    """The valid multiboot (v1) header in PATH's first 8 KiB, or None."""
+    with open(path, "rb") as f:
+        data = f.read(MULTIBOOT_SEARCH + 48)
+    for offset in range(0, min(len(data) - 11, MULTIBOOT_SEARCH), 4):
+        magic, flags, checksum = struct.unpack_from("<III", data, offset)
+        if magic != MULTIBOOT_MAGIC:
+            continue
+        if (magic + flags + checksum) & 0xFFFFFFFF:
+            continue
+        addresses = None
+        if flags & MULTIBOOT_AOUT_KLUDGE and offset + 32 <= len(data):
+            addresses = struct.unpack_from("<5I", data, offset + 12)
+        return MultibootHeader(offset, flags, addresses)
+    return None
+
+
+def undefined_symbols(elf):
+    """Names of the strong undefined symbols of an open ELF file."""
+    names = set()
+    for section in elf.iter_sections():
+        if section["sh_type"] != "SHT_SYMTAB":
+            continue
+        for sym in section.iter_symbols():
+            if (sym.name and sym["st_shndx"] == "SHN_UNDEF"
+                    and sym["st_info"]["bind"] == "STB_GLOBAL"):
+                names.add(sym.name)
+    return sorted(names)
+
+
+def check_baked_image(path):
+    """Check that PATH is a bootable rumprun image; return what it holds."""
+    path = Path(path)
+    with open_elf(path) as elf:
+        _check_machine(elf, path)
+        notes = rumprun_notes(elf)
+        if note.BAKED not in notes:
+            if note.APP in notes:
+                raise RumprunError(
+                    f"{path} is an unbaked rumprun app: bake it first, e.g. "
+                    f"rumprun-bake hw_generic {path.name}.bin {path}")
+            raise RumprunError(
+                f"{path} is not a rumprun image (it has no rumprun note): "
+                "build it with rumprun-cc and rumprun-bake")
+        if elf.header["e_type"] != "ET_EXEC":
+            raise RumprunError(
+                f"{path} is not a linked image ({elf.header['e_type']}): "
+                "bake it again with rumprun-bake")
+        undefined = undefined_symbols(elf)
+        if undefined:
+            raise RumprunError(
+                f"{path} has undefined symbols ({', '.join(undefined)}): "
+                "bake it again with rumprun-bake")
+        ends = [seg["p_paddr"] + seg["p_memsz"] for seg in elf.iter_segments()
+                if seg["p_type"] == "PT_LOAD"]
+        if not ends:
+            raise RumprunError(
+                f"{path} has nothing to load (no PT_LOAD segment): "
+                "bake it again with rumprun-bake")
+        entry = elf.header["e_entry"]
+    header = find_multiboot_header(path)
+    if header is None:
+        raise RumprunError(
+            f"{path} has no valid multiboot header in its first "
+            f"{MULTIBOOT_SEARCH // 1024} KiB: bake it with a hw configuration")
+    return BakedImage(path, notes[note.BAKED], max(ends), entry, header)

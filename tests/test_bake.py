@@ -1,0 +1,110 @@
+"""rumprun-bake: configurations, input checks, the link, atomic output."""
+
+import json
+import subprocess
+
+from elftools.elf.elffile import ELFFile
+
+from conftest import ROOT, assert_one_line_error
+from rumprun import elfcheck, note
+
+
+def test_list_names_every_configuration(run):
+    out = run("rumprun-bake", "list", check=0).stdout
+    for path in (ROOT / "app-tools" / "configs").glob("*.json"):
+        config = json.loads(path.read_text())
+        assert config["name"] == path.stem
+        assert f"{config['name']}" in out and config["description"] in out
+
+
+def test_describe_shows_libraries_and_ldscript(run):
+    out = run("rumprun-bake", "describe", "hw_generic", check=0).stdout
+    assert "platform:    hw" in out
+    assert str(ROOT / "platform" / "hw" / "hw.ld") in out
+    assert str(ROOT / "build" / "lib" / "libhw.a") in out
+    assert str(ROOT / "build" / "lib" / "libkernel.a") in out
+
+
+def test_unknown_configuration_lists_the_known_ones(run, unbaked_app, tmp_path):
+    result = run("rumprun-bake", "hw_nonesuch", tmp_path / "x.bin", unbaked_app)
+    assert_one_line_error(result, "hw_nonesuch", "hw_generic")
+    assert_one_line_error(run("rumprun-bake", "describe", "nope"), "hw_generic")
+
+
+def bake_fails(run, tmp_path, app, *words):
+    out = tmp_path / "out.bin"
+    line = assert_one_line_error(
+        run("rumprun-bake", "hw_generic", out, app), *words)
+    assert list(tmp_path.iterdir()) == [] or not out.exists()
+    assert not any(p.name.startswith(".out.bin") for p in tmp_path.iterdir())
+    return line
+
+
+def test_missing_input(run, tmp_path):
+    bake_fails(run, tmp_path, tmp_path / "absent", "does not exist")
+
+
+def test_text_file_is_not_elf(run, tmp_path, hello_source):
+    bake_fails(run, tmp_path, hello_source, "not an ELF file", "rumprun-cc")
+
+
+def test_host_binary_is_refused(run, tmp_path):
+    bake_fails(run, tmp_path, "/bin/true", "not a rumprun app",
+               "host binary", "rumprun-cc")
+
+
+def test_gcc_built_program_is_refused(run, tmp_path, hello_source):
+    host_dir = tmp_path / "host"
+    host_dir.mkdir()
+    exe = host_dir / "hi"
+    subprocess.run(["gcc", '-DGREETING="x"', "-o", exe, hello_source],
+                   check=True)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    bake_fails(run, out_dir, exe, "not a rumprun app", "host binary")
+
+
+def test_plain_object_is_refused(run, tmp_path, hello_source):
+    obj_dir = tmp_path / "obj"
+    obj_dir.mkdir()
+    obj = obj_dir / "hi.o"
+    run("rumprun-cc", "-c", '-DGREETING="x"', hello_source, "-o", obj, check=0)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    bake_fails(run, out_dir, obj, "not a rumprun app", "rumprun-cc")
+
+
+def test_baked_image_is_not_baked_again(run, tmp_path, minikernel):
+    bake_fails(run, tmp_path, minikernel, "already baked")
+
+
+def test_missing_arguments_are_one_line(run):
+    assert_one_line_error(run("rumprun-bake", "hw_generic", "out.bin"),
+                          "APP", "--help")
+
+
+# The tests below link with the kernel libraries (make libs).
+
+def test_bake_gives_multiboot_image_with_baked_note(run, unbaked_app, tmp_path):
+    image = tmp_path / "hi.bin"
+    run("rumprun-bake", "hw_generic", image, unbaked_app, check=0)
+    info = elfcheck.check_baked_image(image)
+    assert info.config == "hw_generic"
+    assert info.multiboot.offset % 4 == 0 and info.multiboot.offset < 8192
+    with open(image, "rb") as f:
+        elf = ELFFile(f)
+        assert elf.header["e_type"] == "ET_EXEC"
+        notes = elfcheck.rumprun_notes(elf)
+    assert notes[note.BAKED] == "hw_generic"
+    assert [p.name for p in tmp_path.iterdir()] == ["hi.bin"]
+
+
+def test_undefined_symbol_is_named(run, tmp_path):
+    src = tmp_path / "undef.c"
+    src.write_text("void nowhere_defined(int);\n"
+                   "int main(void) { nowhere_defined(3); return 0; }\n")
+    app = tmp_path / "undef"
+    run("rumprun-cc", "-o", app, src, check=0)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    bake_fails(run, out_dir, app, "nowhere_defined", "undef")
