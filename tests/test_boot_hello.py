@@ -1,0 +1,47 @@
+"""Boot tests/hello/hello.c the way a user would: rumprun-cc, rumprun-bake,
+rumprun qemu -i; assert on what the guest printed and its exit status."""
+
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+HELLO = ROOT / "tests" / "hello" / "hello.c"
+
+
+@pytest.fixture(scope="session")
+def hello_bin(run, tmp_path_factory):
+    """hello.c built (with -DNO_SLEEP) and baked once per session."""
+    make = subprocess.run(["make", "-C", str(ROOT), "libs"],
+                          capture_output=True, text=True)
+    if make.returncode != 0:
+        pytest.fail(f"make libs failed:\n{make.stdout}\n{make.stderr}")
+    out = tmp_path_factory.mktemp("hello")
+    run("rumprun-cc", "-O2", "-DNO_SLEEP", "-o", out / "hello", HELLO, check=0)
+    run("rumprun-bake", "hw_generic", out / "hello.bin", out / "hello", check=0)
+    return out / "hello.bin"
+
+
+def boot(run, *args):
+    result = run("rumprun", "qemu", "-i", *args, timeout=120)
+    return result, f"the guest printed:\n{result.stdout}\nstderr:\n{result.stderr}"
+
+
+def test_hello_greets_from_the_environment(run, hello_bin):
+    result, said = boot(run, "-e", "WORLD=unikernel", hello_bin, "--", "7")
+    assert "Hello, unikernel" in result.stdout, said
+    assert result.returncode == 7, said
+
+
+def test_hello_default_greeting_and_status_zero(run, hello_bin):
+    result, said = boot(run, hello_bin)
+    assert "Hello, world" in result.stdout, said
+    assert result.returncode == 0, said
+
+
+def test_status_line_is_the_last_line(run, hello_bin):
+    result, said = boot(run, hello_bin, "--", "3")
+    lines = [ln for ln in result.stdout.splitlines() if ln.strip()]
+    assert lines[-1].strip() == "=== rumprun: exit status 3 ===", said
+    assert result.returncode == 3, said
