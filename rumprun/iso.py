@@ -37,6 +37,7 @@ import time
 import types
 from pathlib import Path
 
+from rumprun.elfcheck import check_baked_image
 from rumprun.errors import RumprunError
 
 GRUB_DIR = Path("/usr/lib/grub")
@@ -95,7 +96,7 @@ def build_iso(image: Path, config_json: str, output: Path, *, force: bool = Fals
     """
     image = Path(image)
     output = Path(output)
-    _check_image(image)
+    check_baked_image(image)
     try:
         json.loads(config_json)
     except ValueError as e:
@@ -277,50 +278,6 @@ def make_esp(bootx64: bytes, epoch: int, *, volume_id: int = 0x52554D50) -> byte
 
 
 # --- Checks: one sentence for each thing the user can fix ---
-
-def _check_image(image: Path) -> None:
-    try:
-        from rumprun.elfcheck import check_baked_image
-    except ImportError:
-        check_baked_image = _check_baked_image
-    check_baked_image(image)
-
-
-def _check_baked_image(path: Path) -> None:
-    """Minimal stand-in until rumprun.elfcheck exists."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-
-    try:
-        with open(path, "rb") as f:
-            try:
-                elf = ELFFile(f)
-                kind = elf["e_type"]
-                machine = elf["e_machine"]
-                types_ = set()
-                sec = elf.get_section_by_name(".note.rumprun")
-                if sec is not None:
-                    for note in sec.iter_notes():
-                        if note["n_name"] == "rumprun":
-                            types_.add(note["n_type"])
-            except ELFError:
-                raise RumprunError(
-                    f"{path} is not an ELF file; give a unikernel image built with "
-                    "rumprun-cc and rumprun-bake") from None
-    except FileNotFoundError:
-        raise RumprunError(f"{path} does not exist") from None
-    except IsADirectoryError:
-        raise RumprunError(f"{path} is a directory, not a unikernel image") from None
-    except PermissionError:
-        raise RumprunError(f"{path} is not readable") from None
-    if 2 in types_ and kind == "ET_EXEC" and machine == "EM_X86_64":
-        return
-    if 1 in types_ or kind == "ET_REL":
-        raise RumprunError(f"{path} is an unbaked rumprun app; run rumprun-bake on it first")
-    raise RumprunError(
-        f"{path} is not a baked rumprun image (no rumprun note); build it with "
-        "rumprun-cc and run rumprun-bake on it")
-
 
 def _check_output(output: Path, force: bool) -> None:
     parent = output.parent
