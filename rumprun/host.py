@@ -58,8 +58,12 @@ def gcc_file(name):
         args = [gcc, "-print-libgcc-file-name"]
     else:
         args = [gcc, f"-print-file-name={name}"]
-    return subprocess.run(args, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    result = subprocess.run(args, capture_output=True, text=True)
+    if result.returncode != 0 or not result.stdout.strip():
+        raise RumprunError(
+            f"{' '.join(args)} failed ({result.stderr.strip() or 'no output'}): "
+            "check the gcc installation (Debian package gcc)")
+    return result.stdout.strip()
 
 
 def lib_path(library):

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from rumprun import host
+from rumprun.errors import RumprunError
 
 SECTION = ".note.rumprun"
 NAME = "rumprun"
@@ -25,10 +26,15 @@ def assemble(note_type, desc, out_path):
     if not desc.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"note text {desc!r} must be a plain name")
     gcc = host.require_program("gcc")
-    subprocess.run(
+    result = subprocess.run(
         [gcc, "-c", f"-I{host.APP_TOOLS}", f"-DNOTE_TYPE={note_type}",
          f'-DNOTE_DESC="{desc}"', str(SOURCE), "-o", str(out_path)],
-        check=True, capture_output=True)
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        said = " ".join(result.stderr.split())[:300]
+        raise RumprunError(
+            f"assembling the rumprun note from {SOURCE} failed ({said}): "
+            "check the source tree")
     return Path(out_path)
 
 

@@ -100,3 +100,19 @@ def test_baked_note_is_padded_to_four_bytes(tmp_path):
     assert data[:12] == (8).to_bytes(4, "little") + (12).to_bytes(4, "little") \
         + (2).to_bytes(4, "little")
     assert data[12:20] == b"rumprun\0" and data[20:] == b"hw_generic\0\0"
+
+
+def test_undefined_function_fails_the_link_like_gcc(run, tmp_path):
+    # ./configure's function checks rely on this.
+    src = tmp_path / "conftest.c"
+    src.write_text("char no_such_function();\n"
+                   "int main(void) { return no_such_function(); }\n")
+    result = run("rumprun-cc", src, "-o", tmp_path / "conftest")
+    assert result.returncode != 0
+    assert "no_such_function" in result.stderr
+    assert not (tmp_path / "conftest").exists()
+
+
+def test_default_output_is_a_out(run, hello_source, tmp_path):
+    run("rumprun-cc", '-DGREETING="x"', hello_source, cwd=tmp_path, check=0)
+    assert notes_of(tmp_path / "a.out")[2] == {note.APP: "x86_64"}
