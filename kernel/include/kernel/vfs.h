@@ -1,0 +1,58 @@
+/*
+ * The virtual file system (kernel/vfs/): one name space rooted in a tmpfs,
+ * with device nodes in /dev, a baked-in /etc and the user's files from the
+ * image's root file system archive (see kernel/vfs/README.md).
+ *
+ * Everything here returns 0 or a negative errno value, like the system
+ * calls, unless said otherwise.
+ */
+#ifndef KERNEL_VFS_H
+#define KERNEL_VFS_H
+
+#include <sys/types.h>
+
+struct file;
+
+/*
+ * Boot hook: build the root (/, /dev, /tmp, /etc and the image's root file
+ * system archive, if any).  Call once, before the first system call that
+ * touches a path.  Panics only when memory runs out.
+ */
+void vfs_init(void);
+
+/*
+ * Devices.  vfs_register_device creates the character device node
+ * /dev/NAME (stat shows S_IFCHR, perm and dev->rdev); opening it calls
+ * dev->open (without VFS locks held), which returns 0 and a new file (one
+ * reference) in *fp, or -errno.  dev must live as long as the machine.
+ * Returns 0, -EEXIST when the name is taken, -ENOMEM.
+ */
+struct vfs_device {
+	int (*open)(const struct vfs_device *dev, int flags, struct file **fp);
+	dev_t rdev;		/* major/minor for stat (makedev) */
+	void *priv;
+};
+int vfs_register_device(const char *name, mode_t perm, const struct vfs_device *dev);
+
+/*
+ * Create (or replace the contents of) the regular file at absolute path
+ * with len bytes of data, creating missing parent directories with mode
+ * 0755.  For kernel components that publish files (/etc, config).
+ * Returns 0, -ENOTDIR/-EISDIR when the path is blocked, -ENOMEM.
+ */
+int vfs_put_file(const char *path, mode_t perm, const void *data, size_t len);
+/* Create the directory path (and missing parents); 0 if it exists. */
+int vfs_mkdir_p(const char *path, mode_t perm);
+
+/*
+ * Readiness.  A component whose files change readiness (data arrived,
+ * space freed, peer closed) calls poll_wakeup() so that threads sleeping
+ * in poll/select re-check their files.  Cheap; callable with any lock
+ * held except the poll lock itself (it is a leaf lock).
+ */
+void poll_wakeup(void);
+
+/* The vnode behind an open file of the VFS, or NULL for other files. */
+struct vnode *vfs_file_vnode(struct file *f);
+
+#endif

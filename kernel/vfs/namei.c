@@ -1,0 +1,162 @@
+/*
+ * Path lookup: absolute paths and paths relative to a start directory,
+ * "." and "..", symbolic links (at most SYMLOOP_MAX_DEPTH of them per
+ * lookup, then ELOOP), Linux's errors (ENOENT, ENOTDIR, ENAMETOOLONG).
+ * Everything here runs with vfs_lock held.
+ */
+#include "vfs_impl.h"
+
+struct vnode *
+dir_lookup(struct vnode *dir, const char *name, size_t len)
+{
+	if (len == 1 && name[0] == '.')
+		return dir;
+	if (len == 2 && name[0] == '.' && name[1] == '.')
+		return dir->parent;
+	return dir->ops->lookup(dir, name, len);
+}
+
+/*
+ * Resolve path[0..plen) from start (held by the caller).  follow: follow a
+ * symlink in the last component.  Returns the held result in *vp.
+ */
+static int
+walk(struct vnode *start, const char *path, size_t plen, int follow, int *depth,
+    struct vnode **vp)
+{
+	struct vnode *cur = (plen > 0 && path[0] == '/') ? vfs_root : start;
+	size_t i = 0;
+	int err = 0;
+
+	vnode_hold(cur);
+	for (;;) {
+		while (i < plen && path[i] == '/')
+			i++;
+		if (i == plen)
+			break;
+		size_t s = i;
+		while (i < plen && path[i] != '/')
+			i++;
+		const char *name = path + s;
+		size_t len = i - s;
+		/* Last component, and whether a slash follows it. */
+		size_t j = i;
+		while (j < plen && path[j] == '/')
+			j++;
+		int last = (j == plen);
+		int slash = (i < plen);
+
+		if (!S_ISDIR(cur->mode)) {
+			err = -ENOTDIR;
+			goto out;
+		}
+		if (len > NAME_MAX_LEN) {
+			err = -ENAMETOOLONG;
+			goto out;
+		}
+		if ((err = vnode_access(cur, X_OK)) != 0)
+			goto out;
+		struct vnode *next = dir_lookup(cur, name, len);
+		if (next == NULL) {
+			err = -ENOENT;
+			goto out;
+		}
+		if (S_ISLNK(next->mode) && (!last || follow || slash)) {
+			if (++*depth > SYMLOOP_MAX_DEPTH) {
+				err = -ELOOP;
+				goto out;
+			}
+			struct vnode *res;
+			vnode_hold(next);
+			err = walk(cur, next->target, strlen(next->target), 1, depth, &res);
+			vnode_rele(next);
+			if (err)
+				goto out;
+			vnode_rele(cur);
+			cur = res;
+		} else {
+			vnode_hold(next);
+			vnode_rele(cur);
+			cur = next;
+		}
+	}
+	if (plen > 0 && path[plen - 1] == '/' && !S_ISDIR(cur->mode)) {
+		err = -ENOTDIR;
+		goto out;
+	}
+	*vp = cur;
+	return 0;
+out:
+	vnode_rele(cur);
+	return err;
+}
+
+static int
+path_len(const char *path, size_t *lenp)
+{
+	if (path == NULL)
+		return -EFAULT;
+	size_t n = strnlen(path, PATH_MAX_LEN);
+	if (n == PATH_MAX_LEN)
+		return -ENAMETOOLONG;
+	if (n == 0)
+		return -ENOENT;
+	*lenp = n;
+	return 0;
+}
+
+int
+namei(struct vnode *dir, const char *path, int flags, struct vnode **vp)
+{
+	size_t n;
+	int depth = 0;
+	int err = path_len(path, &n);
+	if (err)
+		return err;
+	return walk(dir ? dir : vfs_cwd, path, n, !(flags & NAMEI_NOFOLLOW), &depth, vp);
+}
+
+int
+namei_parent(struct vnode *dir, const char *path, struct vnode **dvp,
+    const char **name, size_t *len, int *trailing)
+{
+	size_t n;
+	int depth = 0;
+	int err = path_len(path, &n);
+	if (err)
+		return err;
+	if (dir == NULL)
+		dir = vfs_cwd;
+	size_t end = n;
+	while (end > 0 && path[end - 1] == '/')
+		end--;
+	*trailing = (end < n);
+	if (end == 0) {
+		/* "/" itself: the root, as "." of the root. */
+		vnode_hold(vfs_root);
+		*dvp = vfs_root;
+		*name = ".";
+		*len = 1;
+		return 0;
+	}
+	size_t s = end;
+	while (s > 0 && path[s - 1] != '/')
+		s--;
+	if (end - s > NAME_MAX_LEN)
+		return -ENAMETOOLONG;
+	struct vnode *d;
+	if (s == 0) {
+		d = dir;
+		vnode_hold(d);
+	} else if ((err = walk(dir, path, s, 1, &depth, &d)) != 0) {
+		return err;
+	}
+	if (!S_ISDIR(d->mode)) {
+		vnode_rele(d);
+		return -ENOTDIR;
+	}
+	*dvp = d;
+	*name = path + s;
+	*len = end - s;
+	return 0;
+}

@@ -1,0 +1,159 @@
+/*
+ * The name space: the root, the current directory, the boot hook, and the
+ * helpers other kernel components use to publish files.
+ */
+#include "vfs_impl.h"
+
+struct rumpuser_mtx *vfs_lock;
+struct vnode *vfs_root;
+struct vnode *vfs_cwd;
+mode_t vfs_umask = 022;
+
+/* Find or create the directory path[0..len) from the root (locked). */
+static int
+mkdir_p_locked(const char *path, size_t plen, mode_t perm, struct vnode **dvp)
+{
+	struct vnode *cur = vfs_root;
+	size_t i = 0;
+	while (i < plen) {
+		while (i < plen && path[i] == '/')
+			i++;
+		if (i == plen)
+			break;
+		size_t s = i;
+		while (i < plen && path[i] != '/')
+			i++;
+		struct vnode *next = dir_lookup(cur, path + s, i - s);
+		if (next == NULL) {
+			int err = cur->ops->create(cur, path + s, i - s, S_IFDIR | perm, NULL, &next);
+			if (err)
+				return err;
+		} else if (!S_ISDIR(next->mode)) {
+			return -ENOTDIR;
+		}
+		cur = next;
+	}
+	*dvp = cur;
+	return 0;
+}
+
+int
+vfs_mkdir_p(const char *path, mode_t perm)
+{
+	struct vnode *d;
+	vfs_enter();
+	int err = mkdir_p_locked(path, strlen(path), perm & 07777, &d);
+	vfs_exit();
+	return err;
+}
+
+/*
+ * Make the node path (absolute) of type and permission mode, creating
+ * missing parents (0755).  An existing node of the same type is kept
+ * (a regular file emptied, permissions set); one of another type is
+ * replaced unless it is a non-empty directory.  Locked.  The vnode is
+ * returned unheld (it has a name).
+ */
+int
+vfs_make_locked(const char *path, mode_t mode, const char *target, struct vnode **vp)
+{
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	size_t s = n;
+	while (s > 0 && path[s - 1] != '/')
+		s--;
+	struct vnode *d, *v;
+	int err = mkdir_p_locked(path, s, 0755, &d);
+	if (err)
+		return err;
+	if (s == n || (n - s == 1 && path[s] == '.')) {
+		/* The root itself, or "dir/.". */
+		if (!S_ISDIR(mode))
+			return -EISDIR;
+		d->mode = S_IFDIR | (mode & 07777);
+		*vp = d;
+		return 0;
+	}
+	if (n - s > NAME_MAX_LEN)
+		return -ENAMETOOLONG;
+	v = dir_lookup(d, path + s, n - s);
+	if (v && (v->mode & S_IFMT) == (mode & S_IFMT) && !S_ISLNK(mode)) {
+		v->mode = mode;
+		if (S_ISREG(mode))
+			v->ops->truncate(v, 0);
+		*vp = v;
+		return 0;
+	}
+	if (v) {
+		if (S_ISDIR(v->mode) && !v->ops->isempty(v))
+			return -ENOTEMPTY;
+		if ((err = d->ops->unlink(d, path + s, n - s, v)) != 0)
+			return err;
+	}
+	return d->ops->create(d, path + s, n - s, mode, target, vp);
+}
+
+int
+vfs_put_file(const char *path, mode_t perm, const void *data, size_t len)
+{
+	struct vnode *v;
+	vfs_enter();
+	int err = vfs_make_locked(path, S_IFREG | (perm & 07777), NULL, &v);
+	if (err == 0 && len) {
+		ssize_t w = v->ops->write(v, data, len, 0);
+		err = (w < 0) ? (int)w : ((size_t)w < len ? -ENOSPC : 0);
+	}
+	vfs_exit();
+	return err;
+}
+
+int
+vfs_at_dir(int dirfd, struct vnode **dvp)
+{
+	if (dirfd == AT_FDCWD) {
+		vfs_enter();
+		vnode_hold(vfs_cwd);
+		*dvp = vfs_cwd;
+		vfs_exit();
+		return 0;
+	}
+	struct file *f = fd_get(dirfd);
+	if (f == NULL)
+		return -EBADF;
+	struct vnode *v = vfs_file_vnode(f);
+	int err = 0;
+	if (v == NULL || !S_ISDIR(v->mode)) {
+		err = -ENOTDIR;
+	} else {
+		vfs_enter();
+		vnode_hold(v);
+		vfs_exit();
+		*dvp = v;
+	}
+	file_drop(f);
+	return err;
+}
+
+void
+vfs_init(void)
+{
+	if (vfs_root)
+		return;
+	rumpuser_mutex_init(&vfs_lock, RUMPUSER_MTX_KMUTEX);
+	vfs_poll_init();
+	vfs_root = tmpfs_mkroot();
+	if (vfs_root == NULL)
+		panic("vfs: out of memory for the root");
+	vfs_root->refs = 1;	/* never goes */
+	vfs_cwd = vfs_root;
+	vnode_hold(vfs_cwd);
+	if (vfs_mkdir_p("/tmp", 01777) || vfs_mkdir_p("/dev", 0755) ||
+	    vfs_mkdir_p("/root", 0700) || vfs_mkdir_p("/home", 0755) ||
+	    vfs_mkdir_p("/var", 0755) ||
+	    vfs_mkdir_p("/var/tmp", 01777) || vfs_mkdir_p("/etc", 0755))
+		panic("vfs: cannot create the root directories");
+	dev_populate();
+	etc_populate();
+	rootfs_unpack();
+}

@@ -1,0 +1,158 @@
+/*
+ * VFS internals, shared by the files of kernel/vfs/ only.
+ *
+ * Locking: one lock, vfs_lock, protects the whole name space and every
+ * vnode's attributes and data.  The system calls take it around their work;
+ * the functions below marked "locked" expect the caller to hold it.  Pipes
+ * have their own locks (pipe.c) and poll has a leaf lock (poll.c).
+ *
+ * Reference counting: v->refs counts open files, the cwd and lookups in
+ * progress; v->nlink counts directory entries.  A vnode's storage goes when
+ * both reach zero (vnode_rele), so an unlinked file that is still open keeps
+ * its data until the last close.
+ */
+#ifndef KERNEL_VFS_IMPL_H
+#define KERNEL_VFS_IMPL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1	/* O_PATH, AT_EMPTY_PATH, statfs, F_GETPIPE_SZ ... */
+#endif
+
+#include <kernel/kernel.h>
+#include <kernel/file.h>
+#include <kernel/vfs.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#define NAME_MAX_LEN 255
+#define PATH_MAX_LEN 4096
+#define SYMLOOP_MAX_DEPTH 40
+
+struct vnode;
+
+/*
+ * What a file system provides.  All called with vfs_lock held.  Names are
+ * (pointer, length), not NUL-terminated.  The generic layer has already
+ * checked types and existence (e.g. create is called only when the name is
+ * absent, unlink only on an entry that exists, rmdir only when empty).
+ */
+struct vnode_ops {
+	/* Directory lookup: the entry's vnode (not held) or NULL. */
+	struct vnode *(*lookup)(struct vnode *dir, const char *name, size_t len);
+	/* New node of type/mode in dir; rdev for devices, target for links. */
+	int (*create)(struct vnode *dir, const char *name, size_t len,
+	    mode_t mode, const char *target, struct vnode **vp);
+	int (*link)(struct vnode *dir, const char *name, size_t len, struct vnode *v);
+	/* Remove the entry name (whose vnode is v) from dir. */
+	int (*unlink)(struct vnode *dir, const char *name, size_t len, struct vnode *v);
+	/*
+	 * Move entry oname (vnode v) of odir to nname in ndir, replacing tv, the
+	 * vnode nname names now (NULL when absent; the caller checked types and
+	 * emptiness).  Fails only before changing anything.
+	 */
+	int (*rename)(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
+	    struct vnode *ndir, const char *nname, size_t nlen, struct vnode *tv);
+	/* Is the directory empty (no entries but . and ..)? */
+	int (*isempty)(struct vnode *dir);
+	/*
+	 * Directory reading: from *cookie on, call emit for each entry until it
+	 * returns nonzero (no room); *cookie then names the first entry not
+	 * emitted.  Cookies 0 and 1 are "." and "..".
+	 */
+	int (*readdir)(struct vnode *dir, off_t *cookie,
+	    int (*emit)(void *arg, ino_t ino, off_t next, unsigned char type,
+		const char *name, size_t len),
+	    void *arg);
+	/* Regular files: byte I/O at off; write extends the file. */
+	ssize_t (*read)(struct vnode *v, void *buf, size_t len, off_t off);
+	ssize_t (*write)(struct vnode *v, const void *buf, size_t len, off_t off);
+	int (*truncate)(struct vnode *v, off_t len);
+	/* Free the node's storage: no names and no references are left. */
+	void (*reclaim)(struct vnode *v);
+};
+
+struct vnode {
+	const struct vnode_ops *ops;
+	mode_t mode;		/* S_IFMT type and permission bits */
+	uid_t uid;
+	gid_t gid;
+	nlink_t nlink;		/* names; for directories 2 + subdirectories */
+	ino_t ino;
+	dev_t rdev;
+	off_t size;
+	struct timespec atime, mtime, ctime, btime;
+	int refs;
+	struct vnode *parent;	/* directories: the directory holding it */
+	const struct vfs_device *dev;	/* character devices */
+	char *target;		/* symbolic links: NUL-terminated */
+	void *fsdata;		/* the file system's own state */
+};
+
+/* The lock and the root. */
+extern struct rumpuser_mtx *vfs_lock;
+extern struct vnode *vfs_root;
+extern struct vnode *vfs_cwd;	/* held */
+extern mode_t vfs_umask;
+static inline void vfs_enter(void) { rumpuser_mutex_enter(vfs_lock); }
+static inline void vfs_exit(void) { rumpuser_mutex_exit(vfs_lock); }
+
+/* vnode.c (locked) */
+void vnode_hold(struct vnode *v);
+void vnode_rele(struct vnode *v);
+void vnode_touch(struct vnode *v, int atime, int mtime, int ctime);
+void vnode_stat(struct vnode *v, struct stat *st);
+ino_t vnode_next_ino(void);
+void vnode_init_attrs(struct vnode *v, mode_t mode);
+
+/* tmpfs.c */
+struct vnode *tmpfs_mkroot(void);
+
+/*
+ * namei.c (locked).  Resolve path relative to dir (a held directory, or
+ * NULL for the cwd).  NAMEI_NOFOLLOW: do not follow a final symlink.
+ * namei returns the vnode held in *vp.  namei_parent resolves all but the
+ * last component: the held parent directory in *dvp and the last name
+ * (pointing into path) in *name and *len; a path ending in '/' sets *trailing.
+ * The last name may be "." or ".." (callers reject them where Linux does).
+ */
+#define NAMEI_NOFOLLOW 0x01
+int namei(struct vnode *dir, const char *path, int flags, struct vnode **vp);
+int namei_parent(struct vnode *dir, const char *path, struct vnode **dvp,
+    const char **name, size_t *len, int *trailing);
+/* Lookup of one name in a directory, "." and ".." included; NULL if absent. */
+struct vnode *dir_lookup(struct vnode *dir, const char *name, size_t len);
+int vnode_access(struct vnode *v, int mode);
+
+/* vfs.c: make the node at absolute path (see there); locked */
+int vfs_make_locked(const char *path, mode_t mode, const char *target, struct vnode **vp);
+
+/* vfile.c: open files on vnodes */
+int vfile_open(struct vnode *v, int flags, struct file **fp);
+
+/* The start directory for *at calls: held vnode (unlock-safe), or -errno. */
+int vfs_at_dir(int dirfd, struct vnode **dvp);
+
+/* Copy a user path into the kernel (we share the address space). */
+int vfs_path_check(const char *path);
+
+/* System call handlers take the six raw registers. */
+#define SYSARGS long a0, long a1, long a2, long a3, long a4, long a5
+
+/* pipe.c: is f a pipe end (for F_GETPIPE_SZ)? its capacity or -EBADF */
+long pipe_capacity(struct file *f);
+
+/* Small helpers */
+static inline int vnode_isdir(const struct vnode *v) { return S_ISDIR(v->mode); }
+
+/* rootfs.c */
+void rootfs_unpack(void);
+int rootfs_unpack_buffer(const char *buf, size_t len);
+/* etc.c */
+void etc_populate(void);
+/* poll.c */
+void vfs_poll_init(void);
+/* dev.c */
+void dev_populate(void);
+
+#endif
