@@ -1,0 +1,213 @@
+"""`rumprun virtualbox`: boot a baked image in VirtualBox from a hybrid ISO.
+
+The VM is built with VBoxManage: an IDE DVD drive holding the ISO that
+rumprun.iso builds, an Intel PRO/1000 MT (82540EM) NIC on NAT, and COM1
+writing to a file.  The VM's files, its ISO and its console log live in
+one directory per VM, STATE_DIR/NAME, which -d removes with the VM when it
+powers off.  VirtualBox has no isa-debug-exit: the exit status is read from
+the kernel's last console line, `=== rumprun: exit status N ===`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Optional, TextIO
+
+from rumprun.errors import RumprunError
+
+VBOXMANAGE = "VBoxManage"
+STATUS_RE = re.compile(rb"=== rumprun: exit status (\d+) ===")
+_STOPPED = {"poweroff", "aborted", "saved"}
+
+
+def state_dir() -> Path:
+    """Where VMs made by rumprun keep their files: $XDG_STATE_HOME/rumprun/virtualbox."""
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "rumprun" / "virtualbox"
+
+
+def virtualbox_commands(iso: Path, name: str, memory_mb: int, console_path: Path,
+                        basefolder: Path, vboxmanage: str = VBOXMANAGE) -> list[list[str]]:
+    """The VBoxManage commands that create, configure and start the VM.
+
+    The VM boots the ISO from its DVD drive, has one 82540EM NIC on NAT and
+    COM1 (0x3f8, IRQ 4) writing to `console_path`; it runs headless.
+    """
+    v = vboxmanage
+    return [
+        [v, "createvm", "--name", name, "--ostype", "Other_64",
+         "--basefolder", str(basefolder), "--register"],
+        [v, "modifyvm", name, "--memory", str(memory_mb), "--cpus", "1",
+         "--firmware", "bios", "--acpi", "on", "--ioapic", "on",
+         "--boot1", "dvd", "--boot2", "none", "--boot3", "none", "--boot4", "none",
+         "--nic1", "nat", "--nictype1", "82540EM", "--cableconnected1", "on",
+         "--uart1", "0x3F8", "4", "--uartmode1", "file", str(console_path)],
+        [v, "storagectl", name, "--name", "IDE", "--add", "ide", "--controller", "PIIX4"],
+        [v, "storageattach", name, "--storagectl", "IDE", "--port", "1", "--device", "0",
+         "--type", "dvddrive", "--medium", str(iso)],
+        [v, "startvm", name, "--type", "headless"],
+    ]
+
+
+def destroy_commands(name: str, vboxmanage: str = VBOXMANAGE) -> list[list[str]]:
+    """The commands that remove a powered-off VM and its files."""
+    return [[vboxmanage, "unregistervm", name, "--delete"]]
+
+
+def run_virtualbox(image: Path, config_json: str, *, name: Optional[str] = None,
+                   memory_mb: int = 64, interactive: bool = False, destroy: bool = False,
+                   dry_run: bool = False, console_path: Optional[Path] = None,
+                   base: Optional[Path] = None, out: TextIO = None) -> int:
+    """Build the ISO of `image` and run it in a new VirtualBox VM; return an exit status.
+
+    interactive (-i): copy the console to `out` (stdout) until the VM powers
+    off and return the app's exit status.  Otherwise return 0 once the VM
+    has started and print where its console goes.  destroy (-d): remove the
+    VM and its files when it powers off (without -i a detached helper
+    process waits for that).  dry_run (-D): print the commands, do nothing.
+    """
+    from rumprun.elfcheck import check_baked_image
+    from rumprun.iso import build_iso
+
+    out = out or sys.stdout
+    image = Path(image)
+    check_baked_image(image)
+    name = name or f"rumprun-{image.stem}"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}", name):
+        raise RumprunError(f"bad VM name {name!r}: use letters, digits, '.', '_' or '-'")
+    base = Path(base) if base else state_dir()
+    vmdir = base / name
+    iso = vmdir / f"{name}.iso"
+    console = Path(console_path) if console_path else vmdir / "console.log"
+    commands = virtualbox_commands(iso, name, memory_mb, console, base)
+
+    if dry_run:
+        print(f"# rumprun iso -o {shlex.quote(str(iso))} {shlex.quote(str(image))} ...",
+              file=out)
+        for c in commands:
+            print(shlex.join(c), file=out)
+        if destroy:
+            print("# when the VM has powered off:", file=out)
+            for c in destroy_commands(name):
+                print(shlex.join(c), file=out)
+        return 0
+
+    vbox = shutil.which(VBOXMANAGE)
+    if vbox is None:
+        raise RumprunError("VBoxManage is not installed: install VirtualBox, or use -D "
+                           "to print the commands")
+    if _vm_state(vbox, name) is not None:
+        raise RumprunError(f"a VirtualBox VM named {name} already exists: choose another "
+                           f"name with -N or remove it (VBoxManage unregistervm {name} --delete)")
+    try:
+        vmdir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RumprunError(f"cannot create {vmdir}: {e.strerror}") from None
+    commands = virtualbox_commands(iso, name, memory_mb, console, base, vbox)
+    started = False
+    try:
+        build_iso(image, config_json, iso, force=True)
+        if console.exists():
+            console.unlink()
+        for c in commands:
+            _vbox(c)
+        started = True
+        if not interactive:
+            print(f"{name}: started in VirtualBox; console in {console}", file=sys.stderr)
+            if destroy:
+                _spawn_reaper(vbox, name, vmdir)
+            return 0
+        return _follow(vbox, name, console, out)
+    except KeyboardInterrupt:
+        if started:
+            subprocess.run([vbox, "controlvm", name, "poweroff"], capture_output=True)
+            _wait_stopped(vbox, name, 30)
+        return 130
+    finally:
+        if interactive or not started:
+            if destroy or not started:
+                _remove(vbox, name, vmdir)
+            else:
+                # Keep the VM, but not a serial port pointing at a log we may remove.
+                subprocess.run([vbox, "modifyvm", name, "--uartmode1", "disconnected"],
+                               capture_output=True)
+
+
+def _vbox(cmd: list[str]) -> str:
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if r.returncode != 0:
+        why = (r.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RumprunError(f"VBoxManage {cmd[1]} failed: {why}")
+    return r.stdout
+
+
+def _vm_state(vbox: str, name: str) -> Optional[str]:
+    """The VM's VMState, or None if there is no such VM."""
+    r = subprocess.run([vbox, "showvminfo", name, "--machinereadable"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None
+    m = re.search(r'^VMState="([^"]*)"', r.stdout, re.M)
+    return m.group(1) if m else "unknown"
+
+
+def _wait_stopped(vbox: str, name: str, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and _vm_state(vbox, name) not in _STOPPED | {None}:
+        time.sleep(0.5)
+
+
+def _follow(vbox: str, name: str, console: Path, out: TextIO) -> int:
+    """Copy the console to `out` until the VM stops; the status from its last line."""
+    seen = b""
+    pos = 0
+    while True:
+        state = _vm_state(vbox, name)
+        if console.exists():
+            with open(console, "rb") as f:
+                f.seek(pos)
+                chunk = f.read()
+            pos += len(chunk)
+            if chunk:
+                seen = (seen + chunk)[-4096:]
+                out.write(chunk.decode("utf-8", "replace"))
+                out.flush()
+        if state in _STOPPED or state is None:
+            break
+        time.sleep(0.2)
+    found = STATUS_RE.findall(seen)
+    if not found:
+        raise RumprunError(f"the VM {name} stopped without printing an exit status "
+                           f"(its state is {state})")
+    return int(found[-1])
+
+
+def _remove(vbox: str, name: str, vmdir: Path) -> None:
+    if _vm_state(vbox, name) is not None:
+        subprocess.run(destroy_commands(name, vbox)[0], capture_output=True)
+    shutil.rmtree(vmdir, ignore_errors=True)
+
+
+def _spawn_reaper(vbox: str, name: str, vmdir: Path) -> None:
+    subprocess.Popen([sys.executable, "-m", "rumprun.virtualbox", "reap", vbox, name,
+                      str(vmdir)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True,
+                     env=dict(os.environ, PYTHONPATH=str(Path(__file__).parent.parent)))
+
+
+def _reap(vbox: str, name: str, vmdir: Path) -> None:
+    """Wait until the VM stops, then remove it and its directory (the -d helper)."""
+    while _vm_state(vbox, name) not in _STOPPED | {None}:
+        time.sleep(1)
+    _remove(vbox, name, vmdir)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["reap"]:
+    _reap(sys.argv[2], sys.argv[3], Path(sys.argv[4]))
