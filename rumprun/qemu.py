@@ -16,7 +16,6 @@ import ctypes
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +42,17 @@ class GuestFailed(RumprunError):
     exit_status = 1
 
 
+def machine_args(qemu, accel, memory_mib, kernel):
+    """QEMU with a bare pc, ACCEL (tcg or kvm), isa-debug-exit and KERNEL."""
+    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else \
+          ["-accel", "tcg", "-cpu", "max"]
+    return ([qemu, "-M", "pc"] + cpu
+            + ["-m", str(memory_mib), "-nodefaults", "-no-user-config",
+               "-display", "none", "-net", "none", "-no-reboot",
+               "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
+               "-kernel", str(kernel)])
+
+
 def qemu_command(launch, accel, console, qmp_socket):
     """QEMU's argument list for LAUNCH.
 
@@ -54,13 +64,8 @@ def qemu_command(launch, accel, console, qmp_socket):
         chardev = "stdio,id=con,signal=off"
     else:
         chardev = f"file,id=con,path={console}"
-    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else \
-          ["-accel", "tcg", "-cpu", "max"]
-    return ([QEMU, "-M", "pc"] + cpu
-            + ["-m", str(uk.memory_mib), "-nodefaults", "-no-user-config",
-               "-display", "none", "-net", "none", "-no-reboot",
-               "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
-               "-kernel", str(uk.image), "-append", model.kernel_json(uk),
+    return (machine_args(QEMU, accel, uk.memory_mib, uk.image)
+            + ["-append", model.kernel_json(uk),
                "-serial", "chardev:con", "-chardev", chardev,
                "-qmp", f"unix:{qmp_socket},server=on,wait=off"]
             + (["-S"] if launch.paused else [])
@@ -78,13 +83,8 @@ def _probe_kvm(qemu, prog):
     """Boot build/lib/kvmprobe.bin under KVM: (works, reason)."""
     probe = host.LIB_DIR / "kvmprobe.bin"
     host.ensure_built([probe], prog)
-    args = [qemu, "-M", "pc", "-accel", "kvm", "-cpu", "host", "-m", "16",
-            "-nodefaults", "-no-user-config", "-display", "none", "-net", "none",
-            "-no-reboot", "-device",
-            f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=4",
-            "-kernel", str(probe)]
     try:
-        result = subprocess.run(args, capture_output=True, text=True,
+        result = subprocess.run(machine_args(qemu, "kvm", 16, probe), capture_output=True, text=True,
                                 stdin=subprocess.DEVNULL,
                                 timeout=KVM_PROBE_TIMEOUT)
     except subprocess.TimeoutExpired:
