@@ -45,3 +45,24 @@ def test_status_line_is_the_last_line(run, hello_bin):
     lines = [ln for ln in result.stdout.splitlines() if ln.strip()]
     assert lines[-1].strip() == "=== rumprun: exit status 3 ===", said
     assert result.returncode == 3, said
+
+
+def test_baremetal_uses_kvm_or_warns_once(run, hello_bin):
+    result = run("rumprun", "baremetal", "-i", hello_bin, "--", "5",
+                 timeout=120)
+    said = f"the guest printed:\n{result.stdout}\nstderr:\n{result.stderr}"
+    assert result.returncode == 5, said
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) <= 1, said
+    if warnings:
+        assert "KVM does not work" in warnings[0] and "TCG" in warnings[0]
+
+
+def test_kvm_runs_or_refuses_in_one_sentence(run, hello_bin):
+    result = run("rumprun", "kvm", "-i", hello_bin, "--", "4", timeout=120)
+    if result.returncode == 4:
+        assert "Hello, world" in result.stdout
+    else:
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1, result.stderr
+        assert "KVM does not work" in lines[0] and "rumprun qemu" in lines[0]
