@@ -17,8 +17,8 @@
 
 #define RUMPUSER_VERSION 17
 
-typedef unsigned long rumpuser_size_t;
-typedef long long rumpuser_int64_t;
+typedef __SIZE_TYPE__ rumpuser_size_t;
+typedef __INT64_TYPE__ rumpuser_int64_t;
 struct lwp;
 
 /*
@@ -154,6 +154,22 @@ void rumpuser_mutex_destroy(struct rumpuser_mtx *mtx);
 void rumpuser_mutex_owner(struct rumpuser_mtx *mtx, struct lwp **lp);
 
 /*
+ * Reader/writer locks.  _tryenter and _tryupgrade return 0 or EBUSY; _held
+ * sets *held to whether the caller holds the lock in that mode (for
+ * readers the platform may answer "some reader holds it").
+ */
+enum rumprwlock { RUMPUSER_RW_READER, RUMPUSER_RW_WRITER };
+struct rumpuser_rw;
+void rumpuser_rw_init(struct rumpuser_rw **rwp);
+void rumpuser_rw_enter(int enum_rumprwlock, struct rumpuser_rw *rw);
+int rumpuser_rw_tryenter(int enum_rumprwlock, struct rumpuser_rw *rw);
+int rumpuser_rw_tryupgrade(struct rumpuser_rw *rw);
+void rumpuser_rw_downgrade(struct rumpuser_rw *rw);
+void rumpuser_rw_exit(struct rumpuser_rw *rw);
+void rumpuser_rw_destroy(struct rumpuser_rw *rw);
+void rumpuser_rw_held(int enum_rumprwlock, struct rumpuser_rw *rw, int *held);
+
+/*
  * Condition variables.  _wait releases mtx, blocks, and re-enters mtx.
  * _timedwait waits at most sec/nsec (relative) and returns 0 when signalled
  * or ETIMEDOUT.  _has_waiters sets *nwaiters to the number of waiters.
@@ -202,6 +218,9 @@ void rumprun_kernel_main(void) __attribute__((noreturn));
 void rumpuser_ext_set_tls(void *base);
 void *rumpuser_ext_get_tls(void);
 
+/* rumpuser_dprintf with a va_list, so kernel code can wrap it. */
+void rumpuser_ext_vdprintf(const char *fmt, __builtin_va_list ap);
+
 /* Give up the processor to other runnable threads; returns when the
  * caller is scheduled again. */
 void rumpuser_ext_yield(void);
@@ -217,8 +236,9 @@ void rumpuser_ext_yield(void);
 int rumpuser_ext_app_fork(void *stack, void *tls, void (*start)(void *), void *arg);
 
 /*
- * Start the application: switch to the given stack and jump to entry with
- * the stack pointer at stack (Linux process entry state).  Never returns.
+ * Start the application: call entry() on the given stack (its top, 16-byte
+ * aligned).  From then on the calling thread is an application thread: its
+ * system calls are served on its own kernel stack.  Never returns.
  */
 void rumpuser_ext_app_start(void *stack, void (*entry)(void)) __attribute__((noreturn));
 

@@ -56,6 +56,10 @@ void file_drop(struct file *f);
 int fd_install(struct file *f, int minfd, int cloexec);
 struct file *fd_get(int fd);
 int fd_close(int fd);
+/* Put f at exactly fd (dup2), closing what was there; fd or -EBADF. */
+int fd_install_at(struct file *f, int fd, int cloexec);
+int fd_cloexec(int fd);
+void fd_set_cloexec(int fd, int on);
 
 /* The console file (kernel/console.c): fds 0, 1 and 2 at boot. */
 struct file *console_open(int flags);

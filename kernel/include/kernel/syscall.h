@@ -21,8 +21,10 @@ struct syscall_entry {
 	syscall_fn fn;
 };
 
-#define SYSCALL_REGISTER(nr, fn)                                              \
-	static const struct syscall_entry __syscall_entry_##fn                \
+#define SYSCALL_REGISTER(nr, fn) SYSCALL_REGISTER_(nr, fn, __COUNTER__)
+#define SYSCALL_REGISTER_(nr, fn, n) SYSCALL_REGISTER__(nr, fn, n)
+#define SYSCALL_REGISTER__(nr, fn, n)                                         \
+	static const struct syscall_entry __syscall_entry_##n                 \
 	    __attribute__((used, section("rumprun_syscalls"), aligned(8))) = \
 	    { (nr), (syscall_fn)(fn) }
 

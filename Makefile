@@ -1,0 +1,116 @@
+# The project's build: C libraries for the unikernel (kernel components and
+# platforms), set-up of the host, and the user-facing targets of the README.
+#
+#   make hello   set up the host, build, bake tests/hello and boot it in QEMU
+#   make check   set up the host, build, run the whole test suite
+#   make libs    build the component libraries the bake links (build/lib)
+#   make iso     bake the demo app and burn it to build/hello.iso
+
+BUILD   := build
+LIBDIR  := $(BUILD)/lib
+VENV    := .venv
+PY      := $(VENV)/bin/python
+BIN     := $(VENV)/bin
+
+MUSL_INC := /usr/include/x86_64-linux-musl
+GCC_INC  := $(shell gcc -print-file-name=include)
+
+# Code that runs inside the unikernel: freestanding, no red zone (interrupts
+# and traps may land on any stack), no SSE in kernel code (the app owns the
+# xmm registers), no stack protector (FS is the app's until it sets it).
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
+	-ffreestanding -fno-stack-protector -fno-pie -fno-pic \
+	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+	-ffunction-sections -fdata-sections -fno-omit-frame-pointer \
+	-nostdinc -isystem $(MUSL_INC) -isystem $(GCC_INC) \
+	-Ikernel/include
+
+KERNEL_SRCS := $(shell find kernel -name '*.c' | sort)
+BMK_SRCS    := $(wildcard platform/bmk/*.c)
+HW_SRCS     := $(wildcard platform/hw/*.c) $(wildcard platform/hw/*.S)
+HW_SRCS     := $(filter-out platform/hw/kvmprobe.S,$(HW_SRCS))
+HEADERS     := $(shell find kernel/include platform -name '*.h')
+
+KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS)) $(BUILD)/obj/gen/syscall_names.c.o
+HW_OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(BMK_SRCS) $(HW_SRCS))
+
+.PHONY: all libs hello check iso setup clean bench
+all: libs
+
+libs: $(LIBDIR)/libkernel.a $(LIBDIR)/libhw.a $(LIBDIR)/kvmprobe.bin
+
+$(BUILD)/obj/%.c.o: %.c $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<" >&2
+	@gcc $(KERNEL_CFLAGS) -Iplatform/bmk/include -Iplatform/hw/include -c -o $@ $<
+
+$(BUILD)/obj/%.S.o: %.S $(HEADERS) Makefile
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<" >&2
+	@gcc $(KERNEL_CFLAGS) -Iplatform/bmk/include -Iplatform/hw/include -c -o $@ $<
+
+# System call names for messages, from the same header that numbers the
+# app's system calls (musl's), so the two cannot disagree.
+$(BUILD)/gen/syscall_names.c: $(MUSL_INC)/bits/syscall.h Makefile
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@" >&2
+	@{ echo '/* Generated from $< by the Makefile. */'; \
+	   echo '#include <kernel/syscall.h>'; \
+	   echo 'static const char *const names[] = {'; \
+	   awk '$$1 == "#define" && $$2 ~ /^SYS_/ && $$3 ~ /^[0-9]+$$/ { printf "\t[%s] = \"%s\",\n", $$3, substr($$2, 5) }' $<; \
+	   echo '};'; \
+	   echo 'const char *syscall_name(long nr)'; \
+	   echo '{'; \
+	   echo '	return nr >= 0 && nr < (long)(sizeof(names) / sizeof(names[0])) ? names[nr] : 0;'; \
+	   echo '}'; } > $@
+
+$(BUILD)/obj/gen/%.c.o: $(BUILD)/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<" >&2
+	@gcc $(KERNEL_CFLAGS) -c -o $@ $<
+
+$(LIBDIR)/libkernel.a: $(KERNEL_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@" >&2
+	@rm -f $@ && ar rcs $@ $^
+
+$(LIBDIR)/libhw.a: $(HW_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@" >&2
+	@rm -f $@ && ar rcs $@ $^
+
+# A tiny multiboot kernel that runs SSE code and exits with 0x2a through
+# isa-debug-exit: the launcher boots it to learn whether KVM really works.
+$(LIBDIR)/kvmprobe.bin: platform/hw/kvmprobe.S
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@" >&2
+	@mkdir -p $(BUILD)/obj
+	@as --32 -o $(BUILD)/obj/kvmprobe.o $<
+	@ld -m elf_i386 --build-id=none -Ttext=0x100000 -o $@ $(BUILD)/obj/kvmprobe.o
+
+-include platform/posix/posix.mk
+
+# Host set-up: Debian packages and the Python virtual environment.
+setup: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml scripts/setup-host
+	@scripts/setup-host
+	@python3 -m venv $(VENV)
+	@$(PY) -m pip install -q -e '.[test]' >&2
+	@touch $@
+
+APP ?= tests/hello/hello.c
+
+hello: setup libs
+	@mkdir -p $(BUILD)/hello
+	$(BIN)/rumprun-cc -O2 -o $(BUILD)/hello/hello $(APP)
+	$(BIN)/rumprun-bake hw_generic $(BUILD)/hello/hello.bin $(BUILD)/hello/hello
+	$(BIN)/rumprun qemu -i -e WORLD=unikernel $(BUILD)/hello/hello.bin -- 0
+
+check: setup libs
+	$(PY) -m pytest -q tests
+
+bench: setup libs
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(BUILD)

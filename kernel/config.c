@@ -1,0 +1,338 @@
+/*
+ * The JSON configuration.  A small strict parser (RFC 8259 syntax; \u
+ * escapes are decoded to UTF-8) that reports the first error with its
+ * offset, then the few keys the kernel knows are picked out.  Unknown keys
+ * are ignored so newer launchers work with older kernels.
+ */
+#include <kernel/kernel.h>
+#include <kernel/config.h>
+
+struct parser {
+	const char *s;
+	size_t len, pos;
+};
+
+enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
+
+struct jval {
+	enum jtype type;
+	char *str;		/* J_STR; J_NUM keeps its text */
+	int boolean;
+	struct jval *items;	/* J_ARR values, J_OBJ members (str = key) */
+	struct jval *next;
+	char *key;
+};
+
+static void fail(struct parser *p, const char *what)
+{
+	size_t line = 1, col = 1, i;
+
+	for (i = 0; i < p->pos && i < p->len; i++) {
+		if (p->s[i] == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	kprintf("rumprun: bad configuration: JSON error at offset %lu (line %lu, column %lu): %s\n",
+	    (unsigned long)p->pos, (unsigned long)line, (unsigned long)col, what);
+	rumpuser_exit(1);
+}
+
+static void *alloc(struct parser *p, size_t n)
+{
+	void *v = kzalloc(n);
+
+	if (!v)
+		fail(p, "out of memory");
+	return v;
+}
+
+static void skip_ws(struct parser *p)
+{
+	while (p->pos < p->len && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' ||
+	    p->s[p->pos] == '\n' || p->s[p->pos] == '\r'))
+		p->pos++;
+}
+
+static int peek(struct parser *p)
+{
+	skip_ws(p);
+	return p->pos < p->len ? (unsigned char)p->s[p->pos] : -1;
+}
+
+static void expect(struct parser *p, char c, const char *what)
+{
+	if (peek(p) != c)
+		fail(p, what);
+	p->pos++;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+static char *parse_string(struct parser *p)
+{
+	size_t start, n = 0;
+	char *out;
+
+	expect(p, '"', "expected a string");
+	start = p->pos;
+	/* Decoded text is never longer than the source. */
+	while (p->pos < p->len && p->s[p->pos] != '"')
+		p->pos += p->s[p->pos] == '\\' ? 2 : 1;
+	if (p->pos >= p->len)
+		fail(p, "unterminated string");
+	out = alloc(p, p->pos - start + 1);
+	p->pos = start;
+	while (p->s[p->pos] != '"') {
+		unsigned char c = p->s[p->pos++];
+
+		if (c < 0x20) {
+			p->pos--;
+			fail(p, "control character in string");
+		}
+		if (c != '\\') {
+			out[n++] = c;
+			continue;
+		}
+		c = p->s[p->pos++];
+		switch (c) {
+		case '"': case '\\': case '/': out[n++] = c; break;
+		case 'b': out[n++] = '\b'; break;
+		case 'f': out[n++] = '\f'; break;
+		case 'n': out[n++] = '\n'; break;
+		case 'r': out[n++] = '\r'; break;
+		case 't': out[n++] = '\t'; break;
+		case 'u': {
+			unsigned cp = 0;
+			int i, h;
+
+			for (i = 0; i < 4; i++) {
+				if (p->pos >= p->len || (h = hexval(p->s[p->pos])) < 0)
+					fail(p, "bad \\u escape");
+				cp = cp * 16 + h;
+				p->pos++;
+			}
+			/* 6 source bytes hold up to 3 UTF-8 bytes (no surrogate pairs). */
+			if (cp < 0x80) {
+				out[n++] = cp;
+			} else if (cp < 0x800) {
+				out[n++] = 0xc0 | (cp >> 6);
+				out[n++] = 0x80 | (cp & 0x3f);
+			} else {
+				out[n++] = 0xe0 | (cp >> 12);
+				out[n++] = 0x80 | ((cp >> 6) & 0x3f);
+				out[n++] = 0x80 | (cp & 0x3f);
+			}
+			break;
+		}
+		default:
+			p->pos--;
+			fail(p, "bad escape in string");
+		}
+	}
+	p->pos++;
+	out[n] = '\0';
+	return out;
+}
+
+static struct jval *parse_value(struct parser *p, int depth);
+
+static struct jval *parse_container(struct parser *p, int depth, int obj)
+{
+	struct jval *v = alloc(p, sizeof(*v)), **tail = &v->items;
+	char close = obj ? '}' : ']';
+
+	v->type = obj ? J_OBJ : J_ARR;
+	p->pos++;
+	if (peek(p) == close) {
+		p->pos++;
+		return v;
+	}
+	for (;;) {
+		struct jval *item;
+		char *key = NULL;
+
+		if (obj) {
+			if (peek(p) != '"')
+				fail(p, "expected a member name in double quotes");
+			key = parse_string(p);
+			expect(p, ':', "expected ':' after the member name");
+		}
+		item = parse_value(p, depth + 1);
+		item->key = key;
+		*tail = item;
+		tail = &item->next;
+		if (peek(p) == ',') {
+			p->pos++;
+			continue;
+		}
+		expect(p, close, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+		return v;
+	}
+}
+
+static int match_word(struct parser *p, const char *w)
+{
+	size_t n = strlen(w);
+
+	if (p->len - p->pos >= n && !memcmp(p->s + p->pos, w, n)) {
+		p->pos += n;
+		return 1;
+	}
+	return 0;
+}
+
+static struct jval *parse_value(struct parser *p, int depth)
+{
+	struct jval *v;
+	int c = peek(p);
+
+	if (depth > 32)
+		fail(p, "nested too deeply");
+	if (c == '{' || c == '[')
+		return parse_container(p, depth, c == '{');
+	v = alloc(p, sizeof(*v));
+	if (c == '"') {
+		v->type = J_STR;
+		v->str = parse_string(p);
+	} else if (match_word(p, "true")) {
+		v->type = J_BOOL;
+		v->boolean = 1;
+	} else if (match_word(p, "false")) {
+		v->type = J_BOOL;
+	} else if (match_word(p, "null")) {
+		v->type = J_NULL;
+	} else if (c == '-' || (c >= '0' && c <= '9')) {
+		size_t start = p->pos;
+
+		p->pos++;
+		while (p->pos < p->len && (strchr("0123456789.eE+-", p->s[p->pos])))
+			p->pos++;
+		v->type = J_NUM;
+		v->str = alloc(p, p->pos - start + 1);
+		memcpy(v->str, p->s + start, p->pos - start);
+	} else {
+		fail(p, c < 0 ? "unexpected end of input" : "expected a value");
+	}
+	return v;
+}
+
+static const struct jval *member(const struct jval *obj, const char *key)
+{
+	const struct jval *m;
+
+	for (m = obj->items; m; m = m->next)
+		if (!strcmp(m->key, key))
+			return m;
+	return NULL;
+}
+
+static void bad_key(const char *key, const char *what)
+{
+	kprintf("rumprun: bad configuration: \"%s\" must be %s\n", key, what);
+	rumpuser_exit(1);
+}
+
+/* Split a command line with sh-like quoting into argv. */
+static void split_cmdline(struct parser *p, const char *s, struct rumprun_config *cfg)
+{
+	size_t len = strlen(s), n = 0, words = 0, i;
+	char *buf = alloc(p, len + 1), *w;
+	int inword = 0;
+	char quote = 0;
+
+	/* Words are written NUL-separated into buf. */
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (quote) {
+			if (c == quote)
+				quote = 0;
+			else if (c == '\\' && quote == '"' && i + 1 < len &&
+			    strchr("\"\\$`", s[i + 1]))
+				buf[n++] = s[++i];
+			else
+				buf[n++] = c;
+		} else if (c == ' ' || c == '\t' || c == '\n') {
+			if (inword) {
+				buf[n++] = '\0';
+				words++;
+				inword = 0;
+			}
+		} else {
+			inword = 1;
+			if (c == '\'' || c == '"')
+				quote = c;
+			else if (c == '\\' && i + 1 < len)
+				buf[n++] = s[++i];
+			else
+				buf[n++] = c;
+		}
+	}
+	if (quote) {
+		kprintf("rumprun: bad configuration: unterminated quote in \"cmdline\"\n");
+		rumpuser_exit(1);
+	}
+	if (inword) {
+		buf[n++] = '\0';
+		words++;
+	}
+	cfg->argv = alloc(p, (words + 1) * sizeof(char *));
+	for (i = 0, w = buf; i < words; i++, w += strlen(w) + 1)
+		cfg->argv[i] = w;
+	cfg->argc = (int)words;
+}
+
+void config_parse(const char *text, unsigned long len, struct rumprun_config *cfg)
+{
+	struct parser p = { text, len, 0 };
+	const struct jval *root, *v;
+
+	root = parse_value(&p, 0);
+	if (peek(&p) != -1)
+		fail(&p, "unexpected text after the configuration");
+	if (root->type != J_OBJ) {
+		kprintf("rumprun: bad configuration: it must be a JSON object\n");
+		rumpuser_exit(1);
+	}
+	if ((v = member(root, "cmdline")) != NULL) {
+		if (v->type != J_STR)
+			bad_key("cmdline", "a string");
+		split_cmdline(&p, v->str, cfg);
+	}
+	if ((v = member(root, "env")) != NULL) {
+		const struct jval *e;
+		int n = 0;
+
+		if (v->type == J_STR) {
+			cfg->envp = alloc(&p, 2 * sizeof(char *));
+			cfg->envp[n++] = v->str;
+		} else if (v->type == J_ARR) {
+			for (e = v->items; e; e = e->next)
+				n++;
+			cfg->envp = alloc(&p, (n + 1) * sizeof(char *));
+			n = 0;
+			for (e = v->items; e; e = e->next) {
+				if (e->type != J_STR || !strchr(e->str, '='))
+					bad_key("env", "an array of \"NAME=value\" strings");
+				cfg->envp[n++] = e->str;
+			}
+		} else {
+			bad_key("env", "an array of \"NAME=value\" strings");
+		}
+		cfg->envc = n;
+	}
+	if ((v = member(root, "hostname")) != NULL) {
+		if (v->type != J_STR)
+			bad_key("hostname", "a string");
+		cfg->hostname = v->str;
+	}
+}

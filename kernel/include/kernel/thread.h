@@ -1,0 +1,23 @@
+/*
+ * Kernel threads of the application (kernel/thread.c): one struct lwp per
+ * app thread, bound to its platform thread with rumpuser_curlwpop().
+ */
+#ifndef KERNEL_THREAD_H
+#define KERNEL_THREAD_H
+
+#include <stdint.h>
+
+struct lwp {
+	int tid;
+	int *clear_child_tid;	/* set_tid_address / CLONE_CHILD_CLEARTID */
+	uint64_t sigmask;
+};
+
+/* The calling thread's lwp (never NULL while serving the app). */
+struct lwp *curlwp(void);
+/* A new lwp with a fresh tid, or NULL (ENOMEM). */
+struct lwp *lwp_new(void);
+/* Wake up to n futex waiters on uaddr; the number woken. */
+int futex_wake(int *uaddr, int n);
+
+#endif

@@ -1,0 +1,219 @@
+/* Reading, writing and controlling open files: the calls every program makes. */
+#include <kernel/kernel.h>
+#include <kernel/file.h>
+#include <kernel/syscall.h>
+#include <fcntl.h>
+#include <limits.h>
+
+static int can_read(struct file *f) { return (f->flags & O_ACCMODE) != O_WRONLY; }
+static int can_write(struct file *f) { return (f->flags & O_ACCMODE) != O_RDONLY; }
+
+static ssize_t do_read(struct file *f, void *buf, size_t len, off_t *pos)
+{
+	if (!can_read(f))
+		return -EBADF;
+	if (!f->ops->read)
+		return -EINVAL;
+	return f->ops->read(f, buf, len, pos);
+}
+
+static ssize_t do_write(struct file *f, const void *buf, size_t len, off_t *pos)
+{
+	if (!can_write(f))
+		return -EBADF;
+	if (!f->ops->write)
+		return -EINVAL;
+	return f->ops->write(f, buf, len, pos);
+}
+
+/* Vectored transfer; stops at the first short or failed part, like Linux. */
+static ssize_t do_rw_vec(struct file *f, const struct iovec *iov, int iovcnt,
+    off_t *pos, int writing)
+{
+	ssize_t total = 0, n;
+	int i;
+
+	if (iovcnt < 0 || iovcnt > IOV_MAX)
+		return -EINVAL;
+	for (i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len == 0)
+			continue;
+		n = writing ? do_write(f, iov[i].iov_base, iov[i].iov_len, pos)
+		    : do_read(f, iov[i].iov_base, iov[i].iov_len, pos);
+		if (n < 0)
+			return total ? total : n;
+		total += n;
+		if ((size_t)n < iov[i].iov_len)
+			break;
+	}
+	return total;
+}
+
+static long sys_read(long fd, long buf, long len, long a3, long a4, long a5)
+{
+	struct file *f = fd_get(fd);
+	ssize_t n;
+
+	if (!f)
+		return -EBADF;
+	n = do_read(f, (void *)buf, len, &f->pos);
+	file_drop(f);
+	return n;
+}
+SYSCALL_REGISTER(SYS_read, sys_read);
+
+static long sys_write(long fd, long buf, long len, long a3, long a4, long a5)
+{
+	struct file *f = fd_get(fd);
+	ssize_t n;
+
+	if (!f)
+		return -EBADF;
+	n = do_write(f, (const void *)buf, len, &f->pos);
+	file_drop(f);
+	return n;
+}
+SYSCALL_REGISTER(SYS_write, sys_write);
+
+static long sys_readv(long fd, long iov, long cnt, long a3, long a4, long a5)
+{
+	struct file *f = fd_get(fd);
+	ssize_t n;
+
+	if (!f)
+		return -EBADF;
+	n = do_rw_vec(f, (const struct iovec *)iov, cnt, &f->pos, 0);
+	file_drop(f);
+	return n;
+}
+SYSCALL_REGISTER(SYS_readv, sys_readv);
+
+static long sys_writev(long fd, long iov, long cnt, long a3, long a4, long a5)
+{
+	struct file *f = fd_get(fd);
+	ssize_t n;
+
+	if (!f)
+		return -EBADF;
+	n = do_rw_vec(f, (const struct iovec *)iov, cnt, &f->pos, 1);
+	file_drop(f);
+	return n;
+}
+SYSCALL_REGISTER(SYS_writev, sys_writev);
+
+/* Positioned transfers need a seekable file and leave f->pos alone. */
+static long positioned(long fd, long off, struct file **fp)
+{
+	struct file *f = fd_get(fd);
+
+	if (!f)
+		return -EBADF;
+	if (!f->ops->seek) {
+		file_drop(f);
+		return -ESPIPE;
+	}
+	if (off < 0) {
+		file_drop(f);
+		return -EINVAL;
+	}
+	*fp = f;
+	return 0;
+}
+
+static long sys_pread64(long fd, long buf, long len, long off, long a4, long a5)
+{
+	struct file *f;
+	off_t pos = off;
+	long rv = positioned(fd, off, &f);
+
+	if (rv)
+		return rv;
+	rv = do_read(f, (void *)buf, len, &pos);
+	file_drop(f);
+	return rv;
+}
+SYSCALL_REGISTER(SYS_pread64, sys_pread64);
+
+static long sys_pwrite64(long fd, long buf, long len, long off, long a4, long a5)
+{
+	struct file *f;
+	off_t pos = off;
+	long rv = positioned(fd, off, &f);
+
+	if (rv)
+		return rv;
+	rv = do_write(f, (const void *)buf, len, &pos);
+	file_drop(f);
+	return rv;
+}
+SYSCALL_REGISTER(SYS_pwrite64, sys_pwrite64);
+
+static long sys_preadv(long fd, long iov, long cnt, long off, long a4, long a5)
+{
+	struct file *f;
+	off_t pos = off;
+	long rv = positioned(fd, off, &f);
+
+	if (rv)
+		return rv;
+	rv = do_rw_vec(f, (const struct iovec *)iov, cnt, &pos, 0);
+	file_drop(f);
+	return rv;
+}
+SYSCALL_REGISTER(SYS_preadv, sys_preadv);
+
+static long sys_pwritev(long fd, long iov, long cnt, long off, long a4, long a5)
+{
+	struct file *f;
+	off_t pos = off;
+	long rv = positioned(fd, off, &f);
+
+	if (rv)
+		return rv;
+	rv = do_rw_vec(f, (const struct iovec *)iov, cnt, &pos, 1);
+	file_drop(f);
+	return rv;
+}
+SYSCALL_REGISTER(SYS_pwritev, sys_pwritev);
+
+static long sys_lseek(long fd, long off, long whence, long a3, long a4, long a5)
+{
+	struct file *f = fd_get(fd);
+	off_t pos;
+
+	if (!f)
+		return -EBADF;
+	if (!f->ops->seek) {
+		file_drop(f);
+		return -ESPIPE;
+	}
+	if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) {
+		file_drop(f);
+		return -EINVAL;
+	}
+	pos = f->ops->seek(f, off, whence);
+	if (pos >= 0)
+		f->pos = pos;
+	file_drop(f);
+	return pos;
+}
+SYSCALL_REGISTER(SYS_lseek, sys_lseek);
+
+static long sys_ioctl(long fd, long cmd, long arg, long a3, long a4, long a5)
+{
+	struct file *f = fd_get(fd);
+	long rv;
+
+	if (!f)
+		return -EBADF;
+	rv = f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
+	file_drop(f);
+	return rv;
+}
+SYSCALL_REGISTER(SYS_ioctl, sys_ioctl);
+
+static long sys_close(long fd, long a1, long a2, long a3, long a4, long a5)
+{
+	return fd_close(fd);
+}
+SYSCALL_REGISTER(SYS_close, sys_close);

@@ -1,0 +1,162 @@
+/*
+ * Identity and limits of the one process: pid 1, root, the configured
+ * host name, the machine's memory.
+ */
+#include <kernel/kernel.h>
+#include <kernel/syscall.h>
+#include <kernel/config.h>
+#include <sys/utsname.h>
+#include <sys/sysinfo.h>
+#include <sys/resource.h>
+
+static char hostname[65];
+
+static long sys_getpid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return 1;
+}
+SYSCALL_REGISTER(SYS_getpid, sys_getpid);
+
+static long sys_getppid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return 0;
+}
+SYSCALL_REGISTER(SYS_getppid, sys_getppid);
+
+/* Everyone is root: the real, effective and saved ids are all 0. */
+static long sys_getid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return 0;
+}
+SYSCALL_REGISTER(SYS_getuid, sys_getid);
+SYSCALL_REGISTER(SYS_geteuid, sys_getid);
+SYSCALL_REGISTER(SYS_getgid, sys_getid);
+SYSCALL_REGISTER(SYS_getegid, sys_getid);
+
+static long sys_getresid(long r, long e, long s, long a3, long a4, long a5)
+{
+	*(unsigned *)r = *(unsigned *)e = *(unsigned *)s = 0;
+	return 0;
+}
+SYSCALL_REGISTER(SYS_getresuid, sys_getresid);
+SYSCALL_REGISTER(SYS_getresgid, sys_getresid);
+
+static long sys_setid(long id, long a1, long a2, long a3, long a4, long a5)
+{
+	return id == 0 ? 0 : -EPERM;
+}
+SYSCALL_REGISTER(SYS_setuid, sys_setid);
+SYSCALL_REGISTER(SYS_setgid, sys_setid);
+
+static long sys_getgroups(long size, long list, long a2, long a3, long a4, long a5)
+{
+	return 0;
+}
+SYSCALL_REGISTER(SYS_getgroups, sys_getgroups);
+
+static long sys_getpgid(long pid, long a1, long a2, long a3, long a4, long a5)
+{
+	return 1;
+}
+SYSCALL_REGISTER(SYS_getpgid, sys_getpgid);
+SYSCALL_REGISTER(SYS_getsid, sys_getpgid);
+
+static const char *current_hostname(void)
+{
+	if (!hostname[0])
+		strncpy(hostname, config_get()->hostname, sizeof(hostname) - 1);
+	return hostname;
+}
+
+static long sys_uname(long bufp, long a1, long a2, long a3, long a4, long a5)
+{
+	struct utsname *u = (struct utsname *)bufp;
+
+	memset(u, 0, sizeof(*u));
+	strcpy(u->sysname, "rumprun");
+	strncpy(u->nodename, current_hostname(), sizeof(u->nodename) - 1);
+	strcpy(u->release, "1.0");
+	strcpy(u->version, "rumprun unikernel");
+	strcpy(u->machine, "x86_64");
+	strcpy(u->__domainname, "(none)");
+	return 0;
+}
+SYSCALL_REGISTER(SYS_uname, sys_uname);
+
+static long sys_sethostname(long name, long len, long a2, long a3, long a4, long a5)
+{
+	if (len < 0 || len > 64)
+		return -EINVAL;
+	memcpy(hostname, (const char *)name, len);
+	hostname[len] = '\0';
+	return 0;
+}
+SYSCALL_REGISTER(SYS_sethostname, sys_sethostname);
+
+static unsigned long memsize(void)
+{
+	char num[24];
+	unsigned long n = 0;
+	const char *p;
+
+	if (rumpuser_getparam(RUMPRUN_PARAM_MEMSIZE, num, sizeof(num)) == 0)
+		for (p = num; *p; p++)
+			n = n * 10 + (*p - '0');
+	return n;
+}
+
+static long sys_sysinfo(long infop, long a1, long a2, long a3, long a4, long a5)
+{
+	struct sysinfo *si = (struct sysinfo *)infop;
+
+	memset(si, 0, sizeof(*si));
+	si->uptime = time_mono_ns() / 1000000000LL;
+	si->totalram = memsize();
+	si->freeram = si->totalram / 2;	/* an estimate: the platform does not say */
+	si->procs = 1;
+	si->mem_unit = 1;
+	return 0;
+}
+SYSCALL_REGISTER(SYS_sysinfo, sys_sysinfo);
+
+static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, long a5)
+{
+	struct rlimit *old = (struct rlimit *)oldp;
+
+	if (res < 0 || res >= RLIM_NLIMITS)
+		return -EINVAL;
+	if (old) {
+		old->rlim_cur = old->rlim_max = RLIM_INFINITY;
+		if (res == RLIMIT_NOFILE)
+			old->rlim_cur = old->rlim_max = 1024;
+		if (res == RLIMIT_STACK)
+			old->rlim_cur = old->rlim_max = 256 * 1024;
+	}
+	return newp ? -EPERM : 0;
+}
+SYSCALL_REGISTER(SYS_prlimit64, sys_prlimit64);
+
+static long sys_getrlimit(long res, long oldp, long a2, long a3, long a4, long a5)
+{
+	return sys_prlimit64(0, res, 0, oldp, 0, 0);
+}
+SYSCALL_REGISTER(SYS_getrlimit, sys_getrlimit);
+
+static long sys_sched_getaffinity(long pid, long len, long maskp, long a3, long a4, long a5)
+{
+	if (len < (long)sizeof(long))
+		return -EINVAL;
+	memset((void *)maskp, 0, len);
+	*(unsigned long *)maskp = 1;	/* one CPU */
+	return sizeof(long);
+}
+SYSCALL_REGISTER(SYS_sched_getaffinity, sys_sched_getaffinity);
+
+static long sys_getrandom(long buf, long len, long flags, long a3, long a4, long a5)
+{
+	rumpuser_size_t got = 0;
+
+	rumpuser_getrandom((void *)buf, len, RUMPUSER_RANDOM_HARD, &got);
+	return (long)got;
+}
+SYSCALL_REGISTER(SYS_getrandom, sys_getrandom);

@@ -1,0 +1,424 @@
+/*
+ * App threads: clone (musl's pthread_create), thread exit, futexes,
+ * set_tid_address, the TLS register and the little of signals that
+ * single-process programs need (masks kept, abort and kill-self end the
+ * machine with the status a shell would show).
+ */
+#define _GNU_SOURCE
+#include <kernel/kernel.h>
+#include <kernel/syscall.h>
+#include <kernel/thread.h>
+#include <sched.h>
+#include <signal.h>
+
+/* Linux futex ABI (musl ships no <linux/futex.h>). */
+#define FUTEX_WAIT		0
+#define FUTEX_WAKE		1
+#define FUTEX_REQUEUE		3
+#define FUTEX_CMP_REQUEUE	4
+#define FUTEX_WAKE_OP		5
+#define FUTEX_WAIT_BITSET	9
+#define FUTEX_WAKE_BITSET	10
+#define FUTEX_PRIVATE_FLAG	128
+#define FUTEX_CLOCK_REALTIME	256
+#define FUTEX_CMD_MASK		(~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
+#define FUTEX_BITSET_MATCH_ANY	0xffffffff
+#define FUTEX_OP_SET		0
+#define FUTEX_OP_ADD		1
+#define FUTEX_OP_OR		2
+#define FUTEX_OP_ANDN		3
+#define FUTEX_OP_XOR		4
+#define FUTEX_OP_CMP_EQ		0
+#define FUTEX_OP_CMP_NE		1
+#define FUTEX_OP_CMP_LT		2
+#define FUTEX_OP_CMP_LE		3
+#define FUTEX_OP_CMP_GT		4
+#define FUTEX_OP_CMP_GE		5
+
+#define ARCH_SET_FS 0x1002
+#define ARCH_GET_FS 0x1003
+
+static int next_tid = 1;
+static int live_threads;
+
+struct lwp *curlwp(void)
+{
+	return rumpuser_curlwp();
+}
+
+struct lwp *lwp_new(void)
+{
+	struct lwp *l = kzalloc(sizeof(*l));
+
+	if (l) {
+		l->tid = next_tid++;
+		live_threads++;
+	}
+	return l;
+}
+
+/* ---- futexes ---------------------------------------------------------- */
+
+struct futex_waiter {
+	int *uaddr;
+	int woken;
+	uint32_t bitset;
+	struct rumpuser_cv *cv;
+	struct futex_waiter *next;
+};
+
+static struct futex_waiter *waiters;
+static struct rumpuser_mtx *futex_lock;
+
+static void futex_init(void)
+{
+	if (!futex_lock)
+		rumpuser_mutex_init(&futex_lock, RUMPUSER_MTX_KMUTEX);
+}
+
+static void unlink_waiter(struct futex_waiter *w)
+{
+	struct futex_waiter **pp;
+
+	for (pp = &waiters; *pp; pp = &(*pp)->next) {
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+	}
+}
+
+static long futex_wait(int *uaddr, int val, const struct timespec *timeout,
+    int absolute, uint32_t bitset)
+{
+	struct futex_waiter w = { uaddr, 0, bitset, NULL, NULL };
+	long rv = 0;
+
+	if (bitset == 0)
+		return -EINVAL;
+	futex_init();
+	if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != val)
+		return -EAGAIN;
+	rumpuser_cv_init(&w.cv);
+	rumpuser_mutex_enter(futex_lock);
+	w.next = waiters;
+	waiters = &w;
+	if (timeout) {
+		int64_t ns = timeout->tv_sec * 1000000000LL + timeout->tv_nsec;
+
+		if (absolute)
+			ns -= time_mono_ns();	/* FUTEX_WAIT_BITSET: CLOCK_MONOTONIC */
+		while (!w.woken) {
+			if (ns <= 0 || rumpuser_cv_timedwait(w.cv, futex_lock,
+			    ns / 1000000000LL, ns % 1000000000LL) == ETIMEDOUT) {
+				if (!w.woken)
+					rv = -ETIMEDOUT;
+				break;
+			}
+		}
+	} else {
+		while (!w.woken)
+			rumpuser_cv_wait(w.cv, futex_lock);
+	}
+	if (!w.woken)
+		unlink_waiter(&w);
+	rumpuser_mutex_exit(futex_lock);
+	rumpuser_cv_destroy(w.cv);
+	return rv;
+}
+
+static int futex_wake_bits(int *uaddr, int n, uint32_t bitset)
+{
+	struct futex_waiter **pp = &waiters, *w;
+	int woken = 0;
+
+	futex_init();
+	rumpuser_mutex_enter(futex_lock);
+	while ((w = *pp) != NULL && woken < n) {
+		if (w->uaddr == uaddr && (w->bitset & bitset)) {
+			*pp = w->next;
+			w->woken = 1;
+			rumpuser_cv_signal(w->cv);
+			woken++;
+		} else {
+			pp = &w->next;
+		}
+	}
+	rumpuser_mutex_exit(futex_lock);
+	return woken;
+}
+
+int futex_wake(int *uaddr, int n)
+{
+	return futex_wake_bits(uaddr, n, FUTEX_BITSET_MATCH_ANY);
+}
+
+/* Wake n waiters on uaddr, move up to n2 of the rest to uaddr2. */
+static long futex_requeue(int *uaddr, int n, int n2, int *uaddr2, int check, int val)
+{
+	struct futex_waiter *w;
+	int woken, moved = 0;
+
+	if (check && __atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != val)
+		return -EAGAIN;
+	woken = futex_wake(uaddr, n);
+	rumpuser_mutex_enter(futex_lock);
+	for (w = waiters; w && moved < n2; w = w->next) {
+		if (w->uaddr == uaddr) {
+			w->uaddr = uaddr2;
+			moved++;
+		}
+	}
+	rumpuser_mutex_exit(futex_lock);
+	return woken + moved;
+}
+
+static long futex_wake_op(int *uaddr, int n, int n2, int *uaddr2, int op)
+{
+	int oparg = (op << 20) >> 20, cmparg = (op << 8) >> 20;
+	int cmd = (op >> 28) & 7, cmp = (op >> 24) & 15, old, woken;
+
+	if ((op >> 28) & 8)	/* FUTEX_OP_OPARG_SHIFT */
+		oparg = 1 << (oparg & 31);
+	old = *uaddr2;
+	switch (cmd) {
+	case FUTEX_OP_SET: *uaddr2 = oparg; break;
+	case FUTEX_OP_ADD: *uaddr2 = old + oparg; break;
+	case FUTEX_OP_OR: *uaddr2 = old | oparg; break;
+	case FUTEX_OP_ANDN: *uaddr2 = old & ~oparg; break;
+	case FUTEX_OP_XOR: *uaddr2 = old ^ oparg; break;
+	default: return -ENOSYS;
+	}
+	woken = futex_wake(uaddr, n);
+	switch (cmp) {
+	case FUTEX_OP_CMP_EQ: cmp = old == cmparg; break;
+	case FUTEX_OP_CMP_NE: cmp = old != cmparg; break;
+	case FUTEX_OP_CMP_LT: cmp = old < cmparg; break;
+	case FUTEX_OP_CMP_LE: cmp = old <= cmparg; break;
+	case FUTEX_OP_CMP_GT: cmp = old > cmparg; break;
+	case FUTEX_OP_CMP_GE: cmp = old >= cmparg; break;
+	default: return -ENOSYS;
+	}
+	if (cmp)
+		woken += futex_wake(uaddr2, n2);
+	return woken;
+}
+
+static long sys_futex(long uaddr, long op, long val, long timeout, long uaddr2, long val3)
+{
+	int cmd = op & FUTEX_CMD_MASK;
+
+	switch (cmd) {
+	case FUTEX_WAIT:
+		return futex_wait((int *)uaddr, val, (const struct timespec *)timeout, 0,
+		    FUTEX_BITSET_MATCH_ANY);
+	case FUTEX_WAIT_BITSET:
+		return futex_wait((int *)uaddr, val, (const struct timespec *)timeout, 1, val3);
+	case FUTEX_WAKE:
+		return futex_wake((int *)uaddr, val);
+	case FUTEX_WAKE_BITSET:
+		return futex_wake_bits((int *)uaddr, val, val3);
+	case FUTEX_REQUEUE:
+		return futex_requeue((int *)uaddr, val, (int)timeout, (int *)uaddr2, 0, 0);
+	case FUTEX_CMP_REQUEUE:
+		return futex_requeue((int *)uaddr, val, (int)timeout, (int *)uaddr2, 1, val3);
+	case FUTEX_WAKE_OP:
+		return futex_wake_op((int *)uaddr, val, (int)timeout, (int *)uaddr2, val3);
+	default:
+		return -ENOSYS;
+	}
+}
+SYSCALL_REGISTER(SYS_futex, sys_futex);
+
+/* ---- clone and exit --------------------------------------------------- */
+
+#define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
+
+static void clone_child_start(void *arg)
+{
+	rumpuser_curlwpop(RUMPUSER_LWP_SET, arg);
+}
+
+static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, long a5)
+{
+	struct lwp *l;
+	int error;
+
+	if ((flags & THREAD_FLAGS) != THREAD_FLAGS)
+		return -ENOSYS;	/* one process: threads only, no fork */
+	if (!stack)
+		return -EINVAL;
+	if ((l = lwp_new()) == NULL)
+		return -EAGAIN;
+	if (flags & CLONE_CHILD_CLEARTID)
+		l->clear_child_tid = (int *)ctid;
+	if (flags & CLONE_CHILD_SETTID)
+		*(int *)ctid = l->tid;
+	if (flags & CLONE_PARENT_SETTID)
+		*(int *)ptid = l->tid;
+	l->sigmask = curlwp()->sigmask;
+	error = rumpuser_ext_app_fork((void *)stack,
+	    (flags & CLONE_SETTLS) ? (void *)tls : rumpuser_ext_get_tls(),
+	    clone_child_start, l);
+	if (error) {
+		live_threads--;
+		kfree(l, sizeof(*l));
+		return -error;
+	}
+	return l->tid;
+}
+SYSCALL_REGISTER(SYS_clone, sys_clone);
+
+static long sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
+{
+	struct lwp *l = curlwp();
+
+	if (--live_threads == 0)
+		rumpuser_exit(status & 0xff);
+	if (l->clear_child_tid) {
+		__atomic_store_n(l->clear_child_tid, 0, __ATOMIC_SEQ_CST);
+		futex_wake(l->clear_child_tid, 1);
+	}
+	rumpuser_curlwpop(RUMPUSER_LWP_CLEAR, NULL);
+	kfree(l, sizeof(*l));
+	rumpuser_thread_exit();
+}
+SYSCALL_REGISTER(SYS_exit, sys_exit);
+
+static long sys_exit_group(long status, long a1, long a2, long a3, long a4, long a5)
+{
+	rumpuser_exit(status & 0xff);
+}
+SYSCALL_REGISTER(SYS_exit_group, sys_exit_group);
+
+static long sys_set_tid_address(long tidptr, long a1, long a2, long a3, long a4, long a5)
+{
+	curlwp()->clear_child_tid = (int *)tidptr;
+	return curlwp()->tid;
+}
+SYSCALL_REGISTER(SYS_set_tid_address, sys_set_tid_address);
+
+static long sys_gettid(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return curlwp()->tid;
+}
+SYSCALL_REGISTER(SYS_gettid, sys_gettid);
+
+static long sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long a5)
+{
+	switch (code) {
+	case ARCH_SET_FS:
+		rumpuser_ext_set_tls((void *)addr);
+		return 0;
+	case ARCH_GET_FS:
+		*(unsigned long *)addr = (unsigned long)rumpuser_ext_get_tls();
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+SYSCALL_REGISTER(SYS_arch_prctl, sys_arch_prctl);
+
+static long sys_sched_yield(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	rumpuser_ext_yield();
+	return 0;
+}
+SYSCALL_REGISTER(SYS_sched_yield, sys_sched_yield);
+
+/* ---- signals ---------------------------------------------------------- */
+
+static struct k_sigaction {
+	unsigned long handler, flags, restorer, mask;
+} actions[65];
+
+static const char *const signames[] = {
+	[SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT",
+	[SIGILL] = "SIGILL", [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
+	[SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE", [SIGKILL] = "SIGKILL",
+	[SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
+	[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+};
+
+static long sys_rt_sigaction(long sig, long act, long oact, long size, long a4, long a5)
+{
+	if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+		return act ? -EINVAL : 0;
+	if (oact)
+		memcpy((void *)oact, &actions[sig], sizeof(actions[sig]));
+	if (act)
+		memcpy(&actions[sig], (const void *)act, sizeof(actions[sig]));
+	return 0;
+}
+SYSCALL_REGISTER(SYS_rt_sigaction, sys_rt_sigaction);
+
+static long sys_rt_sigprocmask(long how, long set, long oset, long size, long a4, long a5)
+{
+	struct lwp *l = curlwp();
+	uint64_t s;
+
+	if (oset)
+		*(uint64_t *)oset = l->sigmask;
+	if (!set)
+		return 0;
+	s = *(const uint64_t *)set;
+	switch (how) {
+	case SIG_BLOCK: l->sigmask |= s; break;
+	case SIG_UNBLOCK: l->sigmask &= ~s; break;
+	case SIG_SETMASK: l->sigmask = s; break;
+	default: return -EINVAL;
+	}
+	return 0;
+}
+SYSCALL_REGISTER(SYS_rt_sigprocmask, sys_rt_sigprocmask);
+
+/*
+ * A signal sent to ourselves.  Handlers are not run (there is no signal
+ * delivery yet): an ignored signal is dropped, any other one whose default
+ * action ends a process ends the machine with status 128 + signal, as a
+ * shell would report it.
+ */
+static long send_self(long sig)
+{
+	char why[64];
+	const char *name;
+
+	if (sig == 0)
+		return 0;
+	if (sig < 1 || sig > 64)
+		return -EINVAL;
+	if (actions[sig].handler == (unsigned long)SIG_IGN && sig != SIGKILL)
+		return 0;
+	if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH)
+		return 0;	/* default action: ignore */
+	name = sig < (long)ARRAY_SIZE(signames) && signames[sig] ? signames[sig] : "signal";
+	memcpy(why, "killed by ", 10);
+	strcpy(why + 10, name);
+	if (sig == SIGABRT)
+		strcat(why, " (abort)");
+	rumpuser_ext_fatal_signal(sig, why);
+}
+
+static long sys_kill(long pid, long sig, long a2, long a3, long a4, long a5)
+{
+	if (pid != 1 && pid != 0 && pid != -1)
+		return -ESRCH;
+	return send_self(sig);
+}
+SYSCALL_REGISTER(SYS_kill, sys_kill);
+
+static long sys_tkill(long tid, long sig, long a2, long a3, long a4, long a5)
+{
+	if (tid <= 0 || tid >= next_tid)
+		return -ESRCH;
+	return send_self(sig);
+}
+SYSCALL_REGISTER(SYS_tkill, sys_tkill);
+
+static long sys_tgkill(long tgid, long tid, long sig, long a3, long a4, long a5)
+{
+	if (tgid != 1)
+		return -ESRCH;
+	return sys_tkill(tid, sig, 0, 0, 0, 0);
+}
+SYSCALL_REGISTER(SYS_tgkill, sys_tgkill);

@@ -1,0 +1,101 @@
+/*
+ * The bare-metal core shared by the hw and xen platforms: cooperative
+ * threads, the page allocator, the kernel memory allocator and console
+ * formatting.  It uses no libc and knows nothing of the kernel above: the
+ * rumpuser_*.c files of a platform are built on it.
+ *
+ * Layering: the core calls only the bmk_platform_* hooks below, which each
+ * bare-metal platform implements; the platform calls the core freely.
+ */
+#ifndef BMK_CORE_H
+#define BMK_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#define BMK_PAGE_SIZE 4096UL
+#define BMK_PAGE_SHIFT 12
+
+/* ---- hooks a bare-metal platform provides ---------------------------- */
+/* Save callee-saved state, store the stack pointer in *save, resume load. */
+void bmk_platform_switch(void **save, void *load);
+/* Prepare a new thread's stack so the first switch to it enters
+ * bmk_thread_entry(); returns the stack pointer to switch to. */
+void *bmk_platform_thread_init(void *stack_top);
+/* Called on every switch: the incoming thread's TLS base and kernel stack. */
+void bmk_platform_switched(void *tls, void *kstack_top);
+/* Monotonic nanoseconds since boot. */
+int64_t bmk_platform_clock_mono(void);
+/* Nothing is runnable: wait for an interrupt or until deadline (ns, mono;
+ * -1 none).  May return early. */
+void bmk_platform_idle(int64_t deadline);
+void bmk_platform_putc(int c);
+/* Report a fatal condition of the core (already printed) and stop with status. */
+void bmk_platform_halt(int status) __attribute__((noreturn));
+
+/* ---- console --------------------------------------------------------- */
+/* %s %c %d %i %u %x %X %p %% with l/ll/z, width, '-' and '0'. */
+int bmk_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int bmk_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void bmk_vprintf(const char *fmt, va_list ap);
+void bmk_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- pages ----------------------------------------------------------- */
+/* Manage pages in [lo, hi): all start reserved.  The bitmap lives at
+ * bitmap (bmk_pgalloc_bitmap_bytes(lo, hi) bytes the platform set aside). */
+size_t bmk_pgalloc_bitmap_bytes(uintptr_t lo, uintptr_t hi);
+void bmk_pgalloc_init(uintptr_t lo, uintptr_t hi, void *bitmap);
+/* Hand the range [start, end) to the page allocator (page aligned inward). */
+void bmk_pgalloc_add(uintptr_t start, uintptr_t end);
+/* npages contiguous pages aligned to align (a power of two >= a page), or
+ * NULL.  Any page-aligned part of a range can be freed on its own. */
+void *bmk_pgalloc(size_t npages, size_t align);
+void bmk_pgfree(void *p, size_t npages);
+size_t bmk_pgalloc_total(void);	/* bytes under management */
+size_t bmk_pgalloc_free(void);	/* bytes free */
+
+/* ---- kernel memory --------------------------------------------------- */
+void *bmk_memalloc(size_t size, size_t align);	/* NULL when exhausted */
+void bmk_memfree(void *p, size_t size);
+
+/* ---- threads --------------------------------------------------------- */
+struct bmk_thread;
+#define BMK_THREAD_STACKSIZE (32 * 1024)
+
+struct bmk_thread *bmk_sched_create(const char *name, void *(*f)(void *), void *arg,
+    int mustjoin, size_t stacksize);
+/* Start the scheduler with the first thread; never returns. */
+void bmk_sched_start(void) __attribute__((noreturn));
+struct bmk_thread *bmk_current(void);
+void bmk_sched_yield(void);
+/* Block the current thread until bmk_sched_wake() or the deadline
+ * (monotonic ns, -1 none).  Returns 0 when woken, ETIMEDOUT otherwise. */
+int bmk_sched_block(int64_t deadline);
+void bmk_sched_wake(struct bmk_thread *t);
+void bmk_sched_exit(void) __attribute__((noreturn));
+void bmk_sched_join(struct bmk_thread *t);
+/* Per-thread slots the platform and the kernel keep. */
+void bmk_thread_set_tls(struct bmk_thread *t, void *tls);
+void *bmk_thread_tls(struct bmk_thread *t);
+void bmk_thread_set_lwp(struct bmk_thread *t, void *lwp);
+void *bmk_thread_lwp(struct bmk_thread *t);
+void bmk_thread_set_frame(struct bmk_thread *t, void *frame);
+void *bmk_thread_frame(struct bmk_thread *t);
+void *bmk_thread_stack_top(struct bmk_thread *t);
+const char *bmk_thread_name(struct bmk_thread *t);
+/* Called by the platform's thread trampoline: runs the thread's function. */
+void bmk_thread_entry(void) __attribute__((noreturn));
+
+/* Wait queues for locks and condition variables built on the scheduler. */
+struct bmk_waitq {
+	struct bmk_waiter *head, *tail;
+};
+/* Sleep on wq until woken or deadline; 0 when woken, ETIMEDOUT otherwise. */
+int bmk_waitq_sleep(struct bmk_waitq *wq, int64_t deadline);
+/* Wake one (returns 1 if one was woken) or all waiters. */
+int bmk_waitq_wakeone(struct bmk_waitq *wq);
+void bmk_waitq_wakeall(struct bmk_waitq *wq);
+int bmk_waitq_count(struct bmk_waitq *wq);
+
+#endif

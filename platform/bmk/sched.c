@@ -1,0 +1,329 @@
+/*
+ * Cooperative threads.  A thread runs until it blocks, yields or exits;
+ * there is no preemption, so a thread that never blocks starves the others
+ * (every blocking system call and every sleep goes through
+ * bmk_sched_block, which is what keeps the machine fair).  One CPU, and
+ * interrupt handlers never touch these structures, so no locking.
+ */
+#include <bmk/core.h>
+#include <errno.h>
+
+enum { T_RUNNABLE, T_BLOCKED, T_EXITED };
+#define F_MUSTJOIN 0x01
+
+struct bmk_thread {
+	void *sp;
+	void *stack;
+	size_t stacksize;
+	void *tls, *lwp, *frame;
+	void *(*fn)(void *);
+	void *arg;
+	int state, flags;
+	int woken;
+	int64_t deadline;		/* -1: none */
+	struct bmk_thread *runq_next;
+	struct bmk_thread *all_next, *all_prev;
+	struct bmk_thread *joiner;
+	char name[16];
+};
+
+struct bmk_waiter {
+	struct bmk_thread *t;
+	struct bmk_waiter *next, *prev;
+	int woken;
+};
+
+static struct bmk_thread *current;
+static struct bmk_thread *runq_head, *runq_tail;
+static struct bmk_thread *all_threads;
+static struct bmk_thread *zombies;	/* exited, unjoined: freed by the next thread */
+static int nthreads;
+
+static void runq_put(struct bmk_thread *t)
+{
+	t->runq_next = NULL;
+	if (runq_tail)
+		runq_tail->runq_next = t;
+	else
+		runq_head = t;
+	runq_tail = t;
+}
+
+static struct bmk_thread *runq_take(void)
+{
+	struct bmk_thread *t = runq_head;
+
+	if (t) {
+		runq_head = t->runq_next;
+		if (!runq_head)
+			runq_tail = NULL;
+	}
+	return t;
+}
+
+static void thread_free(struct bmk_thread *t)
+{
+	if (t->all_prev)
+		t->all_prev->all_next = t->all_next;
+	else
+		all_threads = t->all_next;
+	if (t->all_next)
+		t->all_next->all_prev = t->all_prev;
+	nthreads--;
+	bmk_pgfree(t->stack, t->stacksize / BMK_PAGE_SIZE);
+	bmk_memfree(t, sizeof(*t));
+}
+
+static void reap_zombies(void)
+{
+	while (zombies) {
+		struct bmk_thread *t = zombies;
+		zombies = t->runq_next;
+		thread_free(t);
+	}
+}
+
+/* Wake the sleepers whose deadline has passed; the earliest deadline left. */
+static int64_t expire_deadlines(void)
+{
+	int64_t now = bmk_platform_clock_mono(), next = -1;
+	struct bmk_thread *t;
+
+	for (t = all_threads; t; t = t->all_next) {
+		if (t->state != T_BLOCKED || t->deadline < 0)
+			continue;
+		if (t->deadline <= now) {
+			t->deadline = -1;
+			t->state = T_RUNNABLE;
+			runq_put(t);
+		} else if (next < 0 || t->deadline < next) {
+			next = t->deadline;
+		}
+	}
+	return next;
+}
+
+static void report_deadlock(void)
+{
+	struct bmk_thread *t;
+
+	bmk_printf("rumprun: deadlock: all %d threads are blocked and no timer is pending:", nthreads);
+	for (t = all_threads; t; t = t->all_next)
+		bmk_printf(" %s", t->name);
+	bmk_printf("\n");
+	bmk_platform_halt(1);
+}
+
+/* Pick the next thread to run (idling until there is one) and switch. */
+static void schedule(void)
+{
+	struct bmk_thread *prev = current, *next;
+	int64_t deadline;
+
+	for (;;) {
+		deadline = expire_deadlines();
+		if ((next = runq_take()) != NULL)
+			break;
+		if (deadline < 0)
+			report_deadlock();
+		bmk_platform_idle(deadline);
+	}
+	if (next == prev)
+		return;
+	current = next;
+	bmk_platform_switched(next->tls, bmk_thread_stack_top(next));
+	bmk_platform_switch(&prev->sp, next->sp);
+	reap_zombies();
+}
+
+struct bmk_thread *bmk_sched_create(const char *name, void *(*f)(void *), void *arg,
+    int mustjoin, size_t stacksize)
+{
+	struct bmk_thread *t;
+	size_t i;
+
+	if (stacksize == 0)
+		stacksize = BMK_THREAD_STACKSIZE;
+	stacksize = (stacksize + BMK_PAGE_SIZE - 1) & ~(BMK_PAGE_SIZE - 1);
+	if ((t = bmk_memalloc(sizeof(*t), 0)) == NULL)
+		return NULL;
+	if ((t->stack = bmk_pgalloc(stacksize / BMK_PAGE_SIZE, BMK_PAGE_SIZE)) == NULL) {
+		bmk_memfree(t, sizeof(*t));
+		return NULL;
+	}
+	t->stacksize = stacksize;
+	t->tls = t->lwp = t->frame = NULL;
+	t->fn = f;
+	t->arg = arg;
+	t->flags = mustjoin ? F_MUSTJOIN : 0;
+	t->deadline = -1;
+	t->woken = 0;
+	t->joiner = NULL;
+	for (i = 0; name && name[i] && i < sizeof(t->name) - 1; i++)
+		t->name[i] = name[i];
+	t->name[i] = '\0';
+	t->sp = bmk_platform_thread_init(bmk_thread_stack_top(t));
+	t->all_prev = NULL;
+	t->all_next = all_threads;
+	if (all_threads)
+		all_threads->all_prev = t;
+	all_threads = t;
+	nthreads++;
+	t->state = T_RUNNABLE;
+	runq_put(t);
+	return t;
+}
+
+void bmk_sched_start(void)
+{
+	static void *boot_sp;	/* the boot stack is never resumed */
+	struct bmk_thread *first = runq_take();
+
+	if (!first) {
+		bmk_printf("rumprun: no thread to start\n");
+		bmk_platform_halt(1);
+	}
+	current = first;
+	bmk_platform_switched(first->tls, bmk_thread_stack_top(first));
+	bmk_platform_switch(&boot_sp, first->sp);
+	__builtin_unreachable();
+}
+
+void bmk_thread_entry(void)
+{
+	reap_zombies();
+	current->fn(current->arg);
+	bmk_sched_exit();
+}
+
+struct bmk_thread *bmk_current(void)
+{
+	return current;
+}
+
+void bmk_sched_yield(void)
+{
+	runq_put(current);
+	schedule();
+}
+
+int bmk_sched_block(int64_t deadline)
+{
+	current->state = T_BLOCKED;
+	current->deadline = deadline;
+	current->woken = 0;
+	schedule();
+	current->deadline = -1;
+	return current->woken ? 0 : ETIMEDOUT;
+}
+
+void bmk_sched_wake(struct bmk_thread *t)
+{
+	if (t->state != T_BLOCKED)
+		return;
+	t->state = T_RUNNABLE;
+	t->woken = 1;
+	t->deadline = -1;
+	runq_put(t);
+}
+
+void bmk_sched_exit(void)
+{
+	struct bmk_thread *t = current;
+
+	t->state = T_EXITED;
+	if (t->flags & F_MUSTJOIN) {
+		if (t->joiner)
+			bmk_sched_wake(t->joiner);
+	} else {
+		t->runq_next = zombies;
+		zombies = t;
+	}
+	schedule();
+	__builtin_unreachable();
+}
+
+void bmk_sched_join(struct bmk_thread *t)
+{
+	while (t->state != T_EXITED) {
+		t->joiner = current;
+		bmk_sched_block(-1);
+	}
+	thread_free(t);
+}
+
+void bmk_thread_set_tls(struct bmk_thread *t, void *tls) { t->tls = tls; }
+void *bmk_thread_tls(struct bmk_thread *t) { return t->tls; }
+void bmk_thread_set_lwp(struct bmk_thread *t, void *lwp) { t->lwp = lwp; }
+void *bmk_thread_lwp(struct bmk_thread *t) { return t->lwp; }
+void bmk_thread_set_frame(struct bmk_thread *t, void *frame) { t->frame = frame; }
+void *bmk_thread_frame(struct bmk_thread *t) { return t->frame; }
+const char *bmk_thread_name(struct bmk_thread *t) { return t->name; }
+
+void *bmk_thread_stack_top(struct bmk_thread *t)
+{
+	return (char *)t->stack + t->stacksize;
+}
+
+/* ---- wait queues ----------------------------------------------------- */
+
+static void waitq_remove(struct bmk_waitq *wq, struct bmk_waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		wq->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		wq->tail = w->prev;
+}
+
+/* The waiter lives on the sleeper's stack: it is always off the queue
+ * again before this returns. */
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+int bmk_waitq_sleep(struct bmk_waitq *wq, int64_t deadline)
+{
+	struct bmk_waiter w = { .t = current, .next = NULL, .prev = wq->tail, .woken = 0 };
+
+	if (wq->tail)
+		wq->tail->next = &w;
+	else
+		wq->head = &w;
+	wq->tail = &w;
+	while (!w.woken) {
+		if (bmk_sched_block(deadline) == ETIMEDOUT && !w.woken) {
+			waitq_remove(wq, &w);
+			return ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+int bmk_waitq_wakeone(struct bmk_waitq *wq)
+{
+	struct bmk_waiter *w = wq->head;
+
+	if (!w)
+		return 0;
+	waitq_remove(wq, w);
+	w->woken = 1;
+	bmk_sched_wake(w->t);
+	return 1;
+}
+
+void bmk_waitq_wakeall(struct bmk_waitq *wq)
+{
+	while (bmk_waitq_wakeone(wq))
+		;
+}
+
+int bmk_waitq_count(struct bmk_waitq *wq)
+{
+	struct bmk_waiter *w;
+	int n = 0;
+
+	for (w = wq->head; w; w = w->next)
+		n++;
+	return n;
+}

@@ -1,0 +1,187 @@
+/*
+ * Processor set-up: TSS with interrupt stacks, IDT, the 8259 PICs, the
+ * ring-0 system call MSRs; and the C side of traps, interrupts and system
+ * calls.
+ */
+#include <bmk/core.h>
+#include <hw/hw.h>
+#include "rumpuser.h"
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+} __attribute__((packed));
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3, iomap;
+} __attribute__((packed));
+
+extern uint64_t gdt64[];
+extern void hw_trap0(void), hw_trap1(void), hw_trap2(void), hw_trap3(void),
+    hw_trap4(void), hw_trap5(void), hw_trap6(void), hw_trap7(void),
+    hw_trap8(void), hw_trap9(void), hw_trap10(void), hw_trap11(void),
+    hw_trap12(void), hw_trap13(void), hw_trap14(void), hw_trap15(void),
+    hw_trap16(void), hw_trap17(void), hw_trap18(void), hw_trap19(void),
+    hw_trap20(void), hw_trap21(void);
+extern void hw_irq0(void), hw_irq1(void), hw_irq2(void), hw_irq3(void),
+    hw_irq4(void), hw_irq5(void), hw_irq6(void), hw_irq7(void),
+    hw_irq8(void), hw_irq9(void), hw_irq10(void), hw_irq11(void),
+    hw_irq12(void), hw_irq13(void), hw_irq14(void), hw_irq15(void);
+
+static void (*const traps[])(void) = {
+	hw_trap0, hw_trap1, hw_trap2, hw_trap3, hw_trap4, hw_trap5, hw_trap6,
+	hw_trap7, hw_trap8, hw_trap9, hw_trap10, hw_trap11, hw_trap12,
+	hw_trap13, hw_trap14, hw_trap15, hw_trap16, hw_trap17, hw_trap18,
+	hw_trap19, hw_trap20, hw_trap21,
+};
+static void (*const irqs[])(void) = {
+	hw_irq0, hw_irq1, hw_irq2, hw_irq3, hw_irq4, hw_irq5, hw_irq6, hw_irq7,
+	hw_irq8, hw_irq9, hw_irq10, hw_irq11, hw_irq12, hw_irq13, hw_irq14,
+	hw_irq15,
+};
+
+/* Every trap and interrupt runs on a stack of its own (the IST), never on
+ * the interrupted stack: app code keeps data in its red zone, and a stack
+ * overflow must still be reportable. */
+#define IST_TRAP 1
+#define IST_IRQ 2
+#define IST_DOUBLE 3
+static uint8_t ist_stacks[3][8192] __attribute__((aligned(16)));
+static struct tss tss;
+static struct idt_gate idt[48];
+
+volatile int hw_timer_fired;
+
+static void set_gate(int vec, void (*fn)(void), int ist)
+{
+	uintptr_t a = (uintptr_t)fn;
+
+	idt[vec].off_lo = a & 0xffff;
+	idt[vec].sel = GDT_KCODE;
+	idt[vec].ist = ist;
+	idt[vec].type = 0x8e;	/* present, ring 0, interrupt gate */
+	idt[vec].off_mid = (a >> 16) & 0xffff;
+	idt[vec].off_hi = a >> 32;
+	idt[vec].zero = 0;
+}
+
+static void pic_init(void)
+{
+	outb(0x20, 0x11); outb(0xa0, 0x11);	/* ICW1: init, ICW4 follows */
+	outb(0x21, 0x20); outb(0xa1, 0x28);	/* vectors 32-47 */
+	outb(0x21, 0x04); outb(0xa1, 0x02);	/* cascade on IRQ2 */
+	outb(0x21, 0x01); outb(0xa1, 0x01);	/* 8086 mode */
+	outb(0x21, 0xfe); outb(0xa1, 0xff);	/* only the timer */
+}
+
+void hw_cpu_init(void)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+	uintptr_t t = (uintptr_t)&tss;
+	unsigned i;
+
+	tss.ist[IST_TRAP - 1] = (uintptr_t)ist_stacks[0] + sizeof(ist_stacks[0]);
+	tss.ist[IST_IRQ - 1] = (uintptr_t)ist_stacks[1] + sizeof(ist_stacks[1]);
+	tss.ist[IST_DOUBLE - 1] = (uintptr_t)ist_stacks[2] + sizeof(ist_stacks[2]);
+	tss.iomap = sizeof(tss);
+	gdt64[GDT_TSS / 8] = (sizeof(tss) - 1) | ((t & 0xffffff) << 16) |
+	    (0x89ULL << 40) | (((t >> 24) & 0xff) << 56);
+	gdt64[GDT_TSS / 8 + 1] = t >> 32;
+	__asm__ volatile("ltr %w0" :: "r"(GDT_TSS));
+
+	for (i = 0; i < ARRAY_LEN(traps); i++)
+		set_gate(i, traps[i], i == 8 ? IST_DOUBLE : IST_TRAP);
+	for (i = 0; i < ARRAY_LEN(irqs); i++)
+		set_gate(32 + i, irqs[i], IST_IRQ);
+	idtr.limit = sizeof(idt) - 1;
+	idtr.base = (uintptr_t)idt;
+	__asm__ volatile("lidt %0" :: "m"(idtr));
+	pic_init();
+
+	wrmsr(MSR_STAR, (uint64_t)GDT_KCODE << 32);
+	wrmsr(MSR_LSTAR, (uintptr_t)hw_syscall_entry);
+	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC);
+}
+
+void hw_irq(struct trapframe *tf)
+{
+	int irq = (int)tf->vector - 32;
+
+	if (irq == 0)
+		hw_timer_fired = 1;
+	if (irq >= 8)
+		outb(0xa0, 0x20);
+	outb(0x20, 0x20);
+}
+
+static const struct {
+	const char *name;
+	int signo;
+} trapinfo[] = {
+	[0] = { "divide error", 8 },		/* SIGFPE */
+	[1] = { "debug exception", 5 },		/* SIGTRAP */
+	[2] = { "non-maskable interrupt", 11 },
+	[3] = { "breakpoint", 5 },
+	[4] = { "overflow", 11 },
+	[5] = { "bound range exceeded", 11 },
+	[6] = { "invalid opcode", 4 },		/* SIGILL */
+	[7] = { "device not available", 11 },
+	[8] = { "double fault", 11 },
+	[9] = { "coprocessor segment overrun", 11 },
+	[10] = { "invalid TSS", 11 },
+	[11] = { "segment not present", 7 },	/* SIGBUS */
+	[12] = { "stack fault", 7 },
+	[13] = { "general protection fault", 11 },	/* SIGSEGV */
+	[14] = { "page fault", 11 },
+	[15] = { "reserved exception", 11 },
+	[16] = { "x87 floating point error", 8 },
+	[17] = { "alignment check", 7 },
+	[18] = { "machine check", 7 },
+	[19] = { "SIMD floating point error", 8 },
+	[20] = { "virtualization exception", 11 },
+	[21] = { "control protection", 11 },
+};
+
+void hw_trap(struct trapframe *tf)
+{
+	struct bmk_thread *t = bmk_current();
+	unsigned v = (unsigned)tf->vector;
+
+	bmk_printf("\nrumprun: fatal: %s (vector %u, error 0x%lx) in thread \"%s\" at rip %p",
+	    trapinfo[v].name, v, (unsigned long)tf->error, t ? bmk_thread_name(t) : "boot",
+	    (void *)tf->rip);
+	if (v == 14)
+		bmk_printf(", address %p (%s, %s)", (void *)read_cr2(),
+		    tf->error & 2 ? "write" : tf->error & 16 ? "execute" : "read",
+		    tf->error & 1 ? "protection" : "not mapped");
+	bmk_printf("\n");
+	bmk_printf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", tf->rax, tf->rbx, tf->rcx, tf->rdx);
+	bmk_printf("  rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", tf->rsi, tf->rdi, tf->rbp, tf->rsp);
+	bmk_printf("  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", tf->r8, tf->r9, tf->r10, tf->r11);
+	bmk_printf("  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", tf->r12, tf->r13, tf->r14, tf->r15);
+	bmk_printf("  rflags %016lx\n", tf->rflags);
+	hw_exit(128 + trapinfo[v].signo);
+}
+
+/* The app's system call: hand it to the kernel through the hyp_syscall upcall. */
+void hw_syscall(struct trapframe *tf)
+{
+	struct bmk_thread *t = bmk_current();
+	void *outer = bmk_thread_frame(t);
+	long args[6] = { (long)tf->rdi, (long)tf->rsi, (long)tf->rdx,
+	    (long)tf->r10, (long)tf->r8, (long)tf->r9 };
+	long retval[2] = { 0, 0 };
+	int error;
+
+	bmk_thread_set_frame(t, tf);
+	error = hw_hyp->hyp_syscall((int)tf->rax, args, retval);
+	tf->rax = error ? (uint64_t)-(long)error : (uint64_t)retval[0];
+	bmk_thread_set_frame(t, outer);
+}

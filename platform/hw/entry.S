@@ -1,0 +1,201 @@
+/*
+ * Ways into and out of ring-0 C code: exception and interrupt stubs, the
+ * system call entry, thread context switches and the start of app code.
+ * All of them build or consume a struct trapframe (include/hw/x86.h).
+ */
+#include <hw/x86.h>
+
+.macro PUSH_GPRS
+	pushq %rax
+	pushq %rbx
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %rbp
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+.endm
+
+.macro POP_GPRS
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+.endm
+
+	.text
+
+/* Exceptions: vectors 0-31.  Those without a CPU error code push 0. */
+.macro TRAP_NOERR n
+	.globl hw_trap\n
+hw_trap\n:
+	pushq $0
+	pushq $\n
+	jmp trap_common
+.endm
+.macro TRAP_ERR n
+	.globl hw_trap\n
+hw_trap\n:
+	pushq $\n
+	jmp trap_common
+.endm
+
+TRAP_NOERR 0
+TRAP_NOERR 1
+TRAP_NOERR 2
+TRAP_NOERR 3
+TRAP_NOERR 4
+TRAP_NOERR 5
+TRAP_NOERR 6
+TRAP_NOERR 7
+TRAP_ERR 8
+TRAP_NOERR 9
+TRAP_ERR 10
+TRAP_ERR 11
+TRAP_ERR 12
+TRAP_ERR 13
+TRAP_ERR 14
+TRAP_NOERR 15
+TRAP_NOERR 16
+TRAP_ERR 17
+TRAP_NOERR 18
+TRAP_NOERR 19
+TRAP_NOERR 20
+TRAP_ERR 21
+
+trap_common:
+	PUSH_GPRS
+	cld
+	movq %rsp, %rdi
+	call hw_trap		/* reports and ends the machine */
+1:	hlt
+	jmp 1b
+
+/* Hardware interrupts from the PIC, vectors 32-47: hw_irq(frame). */
+.macro IRQ n
+	.globl hw_irq\n
+hw_irq\n:
+	pushq $0
+	pushq $(32 + \n)
+	jmp irq_common
+.endm
+IRQ 0
+IRQ 1
+IRQ 2
+IRQ 3
+IRQ 4
+IRQ 5
+IRQ 6
+IRQ 7
+IRQ 8
+IRQ 9
+IRQ 10
+IRQ 11
+IRQ 12
+IRQ 13
+IRQ 14
+IRQ 15
+
+irq_common:
+	PUSH_GPRS
+	cld
+	movq %rsp, %rdi
+	call hw_irq
+	jmp trap_return
+
+/*
+ * The app's `syscall`: RCX = return address, R11 = RFLAGS, interrupts off
+ * (FMASK).  We are in ring 0 already, so no stack switch happened: the app
+ * may have live data in the 128-byte red zone below RSP.  Move to the
+ * thread's kernel stack at once, build an iretq frame there and never touch
+ * the app's stack.  Return through iretq (sysret would drop to ring 3).
+ */
+	.globl hw_syscall_entry
+hw_syscall_entry:
+	movq %rsp, hw_scratch_rsp(%rip)
+	movq hw_kstack_top(%rip), %rsp
+	pushq $GDT_KDATA		/* ss */
+	pushq hw_scratch_rsp(%rip)	/* rsp */
+	pushq %r11			/* rflags */
+	pushq $GDT_KCODE		/* cs */
+	pushq %rcx			/* rip */
+	pushq $0			/* error */
+	pushq $-1			/* vector: marks a system call */
+	PUSH_GPRS
+	cld
+	movq %rsp, %rdi
+	call hw_syscall
+	/* fall through */
+	.globl trap_return
+trap_return:
+	POP_GPRS
+	addq $16, %rsp			/* vector, error */
+	iretq
+
+/* void hw_frame_return(struct trapframe *tf): resume the context in tf. */
+	.globl hw_frame_return
+hw_frame_return:
+	movq %rdi, %rsp
+	jmp trap_return
+
+/*
+ * void hw_switch(void **save_sp, void *load_sp): save the callee-saved
+ * registers of the running thread on its stack, record the stack pointer
+ * in *save_sp, and resume the thread whose stack pointer is load_sp.
+ */
+	.globl hw_switch
+hw_switch:
+	pushq %rbp
+	pushq %rbx
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	movq %rsp, (%rdi)
+	movq %rsi, %rsp
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbx
+	popq %rbp
+	ret
+
+/* First code of every new thread: hw_switch "returns" here. */
+	.globl hw_thread_trampoline
+hw_thread_trampoline:
+	xorl %ebp, %ebp
+	call bmk_thread_entry
+	ud2
+
+/* void rumpuser_ext_app_start(void *stack, void (*entry)(void)) */
+	.globl rumpuser_ext_app_start
+rumpuser_ext_app_start:
+	movq %rdi, %rsp
+	xorl %ebp, %ebp
+	call *%rsi
+	ud2
+
+	.bss
+	.align 8
+	.globl hw_kstack_top, hw_scratch_rsp
+hw_kstack_top:	.quad 0
+hw_scratch_rsp:	.quad 0

@@ -1,0 +1,97 @@
+/*
+ * Randomness: RDSEED/RDRAND when the CPU has them; otherwise a ChaCha20
+ * generator (RFC 8439 block function) seeded at boot from the TSC and the
+ * RTC, re-keyed after every request so earlier output cannot be recovered.
+ */
+#include <bmk/core.h>
+#include <hw/hw.h>
+
+static int have_rdrand;
+static uint32_t key[8];
+static uint64_t counter;
+
+#define ROTL(a, b) (((a) << (b)) | ((a) >> (32 - (b))))
+#define QR(a, b, c, d) (a += b, d ^= a, d = ROTL(d, 16), c += d, b ^= c, b = ROTL(b, 12), \
+	a += b, d ^= a, d = ROTL(d, 8), c += d, b ^= c, b = ROTL(b, 7))
+
+static void chacha20_block(uint32_t out[16])
+{
+	uint32_t in[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
+	int i;
+
+	for (i = 0; i < 8; i++)
+		in[4 + i] = key[i];
+	in[12] = (uint32_t)counter;
+	in[13] = (uint32_t)(counter >> 32);
+	in[14] = in[15] = 0;
+	counter++;
+	for (i = 0; i < 16; i++)
+		out[i] = in[i];
+	for (i = 0; i < 10; i++) {
+		QR(out[0], out[4], out[8], out[12]);
+		QR(out[1], out[5], out[9], out[13]);
+		QR(out[2], out[6], out[10], out[14]);
+		QR(out[3], out[7], out[11], out[15]);
+		QR(out[0], out[5], out[10], out[15]);
+		QR(out[1], out[6], out[11], out[12]);
+		QR(out[2], out[7], out[8], out[13]);
+		QR(out[3], out[4], out[9], out[14]);
+	}
+	for (i = 0; i < 16; i++)
+		out[i] += in[i];
+}
+
+static int rdrand64(uint64_t *v)
+{
+	unsigned char ok;
+	int tries;
+
+	for (tries = 0; tries < 10; tries++) {
+		__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok));
+		if (ok)
+			return 1;
+	}
+	return 0;
+}
+
+void hw_random_init(void)
+{
+	uint32_t r[4];
+	int i;
+
+	cpuid(1, 0, r);
+	have_rdrand = (r[2] >> 30) & 1;
+	for (i = 0; i < 8; i++) {
+		uint64_t v = rdtsc() ^ ((uint64_t)hw_clock_wall() << 7);
+		uint64_t hw;
+
+		if (have_rdrand && rdrand64(&hw))
+			v ^= hw;
+		key[i] ^= (uint32_t)(v ^ (v >> 32)) ^ (uint32_t)(i * 0x9e3779b9);
+	}
+}
+
+void hw_random_fill(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	uint32_t block[16];
+	size_t i, n;
+
+	while (len) {
+		chacha20_block(block);
+		n = len < 32 ? len : 32;	/* the other half re-keys */
+		for (i = 0; i < n; i++)
+			p[i] = ((uint8_t *)block)[i];
+		if (have_rdrand) {
+			uint64_t v;
+
+			for (i = 0; i + 8 <= n; i += 8)
+				if (rdrand64(&v))
+					*(uint64_t *)(p + i) ^= v;
+		}
+		for (i = 0; i < 8; i++)
+			key[i] = block[8 + i];
+		p += n;
+		len -= n;
+	}
+}
