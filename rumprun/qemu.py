@@ -93,8 +93,14 @@ def _probe_kvm(qemu, prog):
     if result.returncode == KVM_PROBE_OK:
         return True, "KVM works"
     said = " ".join(result.stderr.split())[:200] or "nothing"
-    return False, (f"a KVM test guest using SSE failed (QEMU exited with "
-                   f"status {result.returncode} and said: {said})")
+    return False, (f"a KVM test guest using SSE failed: QEMU "
+                   f"{_describe_exit(result.returncode)} and said: {said}")
+
+
+def _describe_exit(code):
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
 
 
 def kvm_works(qemu, prog):
@@ -329,5 +335,5 @@ def run_interactive(launch, qemu, accel, prog):
             errors.seek(0)
             said = " ".join(errors.read().decode(errors="replace").split())
     raise GuestFailed(
-        f"the guest ended without reporting its exit status (QEMU exited with "
-        f"status {code}" + (f" and said: {said[:500]})" if said else ")"))
+        f"the guest ended without reporting its exit status (QEMU "
+        f"{_describe_exit(code)}" + (f" and said: {said[:500]})" if said else ")"))
