@@ -323,6 +323,11 @@ def run_interactive(launch, qemu, accel, prog):
                 stop_process(proc, monitor)
                 print(f"\n{prog}: interrupted: QEMU stopped", file=sys.stderr)
                 return 130
+            except BrokenPipeError:
+                # Whoever read the console went away (| head): stop quietly.
+                stop_process(proc, monitor)
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 128 + signal.SIGPIPE
             finally:
                 signal.signal(signal.SIGTERM, previous_term)
                 monitor.close()

@@ -181,3 +181,15 @@ def test_ctrl_c_stops_qemu(state_env, tmp_path):
     leftover = subprocess.run(["pgrep", "-f", str(image)],
                               capture_output=True, text=True).stdout
     assert leftover == ""
+
+
+def test_closed_console_reader_stops_qemu_quietly(state_env, tmp_path):
+    image = build_minikernel(tmp_path, status=0, message="x" * 100000)
+    proc = subprocess.Popen(tool("rumprun") + ["qemu", "-i", str(image)],
+                            env=state_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()          # like `| head -c 10`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=20) == 141, err
+    assert "Traceback" not in err
