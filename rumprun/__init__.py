@@ -9,6 +9,8 @@ Module map:
   model     the unikernel configuration (dataclasses) and its JSON renderer
   qemu      QEMU argument lists, the KVM probe, running guests over QMP
   guests    detached guests' state directories (rumprun ps / stop)
+  launcher  the one function the launcher commands call (run a Launch)
+  iso, virtualbox   bootable ISOs (pycdlib) and VirtualBox VMs
   cli       the rumprun launcher's click group
   clitools  how every entry point turns RumprunError into one line + exit 2
 """

@@ -110,3 +110,13 @@ def test_undefined_symbol_is_named(run, tmp_path):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     bake_fails(run, out_dir, app, "nowhere_defined", "undef")
+
+
+def test_missing_host_tools_name_their_package(run, unbaked_app, hello_source,
+                                               state_env, tmp_path):
+    env = dict(state_env, PATH="/nonexistent")
+    assert_one_line_error(
+        run("rumprun-bake", "hw_generic", tmp_path / "x.bin", unbaked_app,
+            env=env), "ld", "binutils")
+    assert_one_line_error(run("rumprun-cc", "-c", hello_source, env=env),
+                          "gcc", "Debian package gcc")
