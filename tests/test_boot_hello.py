@@ -66,3 +66,12 @@ def test_kvm_runs_or_refuses_in_one_sentence(run, hello_bin):
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1, result.stderr
         assert "KVM does not work" in lines[0] and "rumprun qemu" in lines[0]
+
+
+def test_arguments_and_environment_arrive_exactly(run, hello_bin):
+    result, said = boot(run, "-e", 'WORLD=wörld "q" \\x', hello_bin, "--",
+                        "0", "it's", 'a"b', "c\\d", "")
+    assert 'Hello, wörld "q" \\x!' in result.stdout, said
+    for i, arg in enumerate(["it's", 'a"b', "c\\d", ""], start=2):
+        assert f"argv[{i}] = {arg}\n" in result.stdout, said
+    assert result.returncode == 0, said
