@@ -23,6 +23,7 @@ bytes and different unikernels get different UUIDs.
 
 from __future__ import annotations
 
+import array
 import contextlib
 import hashlib
 import io
@@ -31,6 +32,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -62,6 +64,11 @@ _PAD = 32 * 1024
 # Offsets of xorriso's --grub2-boot-info patches (see iso-boot-facts.md).
 _MBR_CORE_LBA_OFFSET = 0x1B0
 _BOOTIMG_PATCH_OFFSET = 2548
+
+# GRUB's embedded early configuration: console on serial and screen.
+_EARLY_CFG = ("serial --unit=0 --speed=115200\n"
+              "terminal_input serial console\n"
+              "terminal_output serial console\n")
 
 _KERNEL_PATH = "/boot/kernel"
 _CONFIG_PATH = "/boot/config.json"
@@ -112,41 +119,49 @@ def build_iso(image: Path, config_json: str, output: Path, *, force: bool = Fals
     epoch = 978307200 + int.from_bytes(digest[:8], "little") % (30 * 365 * 86400)
     uuid = time.strftime("%Y-%m-%d-%H-%M-%S-00", time.gmtime(epoch))
 
+    esp_volume_id = int.from_bytes(digest[8:12], "little")
     with tempfile.TemporaryDirectory(prefix="rumprun-iso-") as tmp:
         tmp = Path(tmp)
-        early = tmp / "early.cfg"
-        early.write_text(
-            "serial --unit=0 --speed=115200\n"
-            "terminal_input serial console\n"
-            "terminal_output serial console\n"
-            f"search --no-floppy --fs-uuid --set=root {uuid}\n"
-            "set prefix=($root)/boot/grub\n")
-        bios = _mkimage(mkimage, grub_dir, "i386-pc", "i386-pc-eltorito",
-                        early, tmp / "bios.img", _BIOS_MODULES)
-        efi = _mkimage(mkimage, grub_dir, "x86_64-efi", "x86_64-efi",
-                       early, tmp / "bootx64.efi", _EFI_MODULES)
-        esp = make_esp(efi, epoch, volume_id=int.from_bytes(digest[8:12], "little"))
+        # BIOS GRUB takes its root from the boot device (CD or the disk of the
+        # hybrid MBR), so its image is the same for every ISO and is cached.
+        # UEFI GRUB starts on the ESP and must search for the ISO by UUID.
+        efi_early = _EARLY_CFG + (f"search --no-floppy --fs-uuid --set=root {uuid}\n"
+                                  "set prefix=($root)/boot/grub\n")
+        efi_job = _start_mkimage(mkimage, grub_dir, "x86_64-efi", "x86_64-efi", efi_early,
+                                 tmp / "bootx64.efi", _EFI_MODULES)
+        bios = _bios_image(mkimage, grub_dir, tmp)
         hybrid_mbr_code = _read(grub_dir / "i386-pc" / "boot_hybrid.img")[:440]
+        esp = make_esp(efi_job(), epoch, volume_id=esp_volume_id)
 
-        # Pass 1 learns where the BIOS boot image lands; pass 2 builds the
-        # image with the block number patched in (the boot info table's
-        # checksum covers the patched bytes).
         with _fixed_clock(epoch):
-            iso = _master(kernel, config, cfg, bios, esp)
+            iso, bios_fp = _master(kernel, config, cfg, bios, esp)
             bios_block = iso.get_record(iso_path="/BOOT/GRUB/BIOS.IMG;1").extent_location()
             esp_block = iso.get_record(iso_path="/BOOT/GRUB/EFI.IMG;1").extent_location()
-            iso.close()
-            bios = bytearray(bios)
-            struct.pack_into("<Q", bios, _BOOTIMG_PATCH_OFFSET, bios_block * 4 + 5)
-            iso = _master(kernel, config, cfg, bytes(bios), esp)
-            if iso.get_record(iso_path="/BOOT/GRUB/BIOS.IMG;1").extent_location() != bios_block:
-                raise AssertionError("pycdlib layout changed between passes")
+            # pycdlib reads the files' bytes when it writes: patch the BIOS
+            # image in place now that its block is known.
+            with bios_fp.getbuffer() as buf:
+                _patch_bios_image(buf, bios_block)
             _write_atomically(output, force, lambda f: _write_hybrid(
                 iso, f, hybrid_mbr_code, bios_block, esp_block, len(esp), digest))
             iso.close()
 
 
+def _patch_bios_image(buf, block: int) -> None:
+    """What xorriso's --grub2-boot-info and -boot-info-table write into the image.
+
+    Bytes 2548..2555: where diskboot's next sectors are (512-byte sectors);
+    bytes 8..63: the El Torito boot info table (PVD block, the image's block
+    and length, and the 32-bit sum of its words from byte 64 on).
+    """
+    struct.pack_into("<Q", buf, _BOOTIMG_PATCH_OFFSET, block * 4 + 5)
+    words = array.array("I", bytes(buf[64:]) + bytes(-(len(buf) - 64) % 4))
+    if sys.byteorder != "little":
+        words.byteswap()
+    struct.pack_into("<IIII40x", buf, 8, 16, block, len(buf), sum(words) & 0xFFFFFFFF)
+
+
 def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes):
+    """The ISO 9660 image (not yet written) and the BIOS image's buffer."""
     import pycdlib
 
     iso = pycdlib.PyCdlib()
@@ -154,22 +169,22 @@ def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes):
             app_ident_str="RUMPRUN ISO")
     iso.add_directory("/BOOT", rr_name="boot")
     iso.add_directory("/BOOT/GRUB", rr_name="grub")
-    for path, rr, data in [
-        ("/BOOT/GRUB/BIOS.IMG;1", "bios.img", bios),
-        ("/BOOT/GRUB/EFI.IMG;1", "efi.img", esp),
-        ("/BOOT/GRUB/GRUB.CFG;1", "grub.cfg", cfg),
-        ("/BOOT/CONFIG.JSON;1", "config.json", config),
-        ("/BOOT/KERNEL;1", "kernel", kernel),
+    bios_fp = io.BytesIO(bios)
+    for path, rr, fp, size in [
+        ("/BOOT/GRUB/BIOS.IMG;1", "bios.img", bios_fp, len(bios)),
+        ("/BOOT/GRUB/EFI.IMG;1", "efi.img", io.BytesIO(esp), len(esp)),
+        ("/BOOT/GRUB/GRUB.CFG;1", "grub.cfg", io.BytesIO(cfg), len(cfg)),
+        ("/BOOT/CONFIG.JSON;1", "config.json", io.BytesIO(config), len(config)),
+        ("/BOOT/KERNEL;1", "kernel", io.BytesIO(kernel), len(kernel)),
     ]:
-        iso.add_fp(io.BytesIO(data), len(data), path, rr_name=rr)
+        iso.add_fp(fp, size, path, rr_name=rr)
     iso.add_eltorito("/BOOT/GRUB/BIOS.IMG;1", bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
-                     rr_bootcatname="boot.cat", boot_load_size=4,
-                     boot_info_table=True)
+                     rr_bootcatname="boot.cat", boot_load_size=4)
     iso.add_eltorito("/BOOT/GRUB/EFI.IMG;1", bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
                      rr_bootcatname="boot.cat", boot_load_size=len(esp) // 512,
                      efi=True, platform_id=0xEF)
     iso.force_consistency()
-    return iso
+    return iso, bios_fp
 
 
 def _write_hybrid(iso, f, mbr_code: bytes, bios_block: int, esp_block: int,
@@ -307,16 +322,50 @@ def _check_grub(grub_dir: Path) -> str:
     return mkimage
 
 
-def _mkimage(mkimage: str, grub_dir: Path, platform: str, fmt: str, early: Path,
-             out: Path, modules: list[str]) -> bytes:
+def _start_mkimage(mkimage: str, grub_dir: Path, platform: str, fmt: str, early_cfg: str,
+                   out: Path, modules: list[str]):
+    """Start grub-mkimage; return a function that waits and returns the image."""
+    early = out.with_suffix(".cfg")
+    early.write_text(early_cfg)
     cmd = [mkimage, "-d", str(grub_dir / platform), "-O", fmt, "-p", "/boot/grub",
            "-c", str(early), "-o", str(out)] + modules
-    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-    if r.returncode != 0:
-        why = (r.stderr.strip().splitlines() or ["no message"])[-1]
-        raise RumprunError(f"grub-mkimage failed for {platform} ({why}); "
-                           f"reinstall the Debian package {_PACKAGES[platform]}")
-    return out.read_bytes()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+    def wait() -> bytes:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            why = (err.strip().splitlines() or ["no message"])[-1]
+            raise RumprunError(f"grub-mkimage failed for {platform} ({why}); "
+                               f"reinstall the Debian package {_PACKAGES[platform]}")
+        return out.read_bytes()
+    return wait
+
+
+def _bios_image(mkimage: str, grub_dir: Path, tmp: Path) -> bytes:
+    """GRUB's i386-pc El Torito image, from the cache when GRUB is unchanged."""
+    key = hashlib.sha256(repr((
+        _EARLY_CFG, _BIOS_MODULES, _stamp(Path(mkimage)),
+        [_stamp(grub_dir / "i386-pc" / f) for f in ("kernel.img", "moddep.lst", "cdboot.img")],
+    )).encode()).hexdigest()[:32]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rumprun" / "grub"
+    cached = cache / f"i386-pc-eltorito-{key}.img"
+    with contextlib.suppress(OSError):
+        return cached.read_bytes()
+    image = _start_mkimage(mkimage, grub_dir, "i386-pc", "i386-pc-eltorito", _EARLY_CFG,
+                           tmp / "bios.img", _BIOS_MODULES)()
+    with contextlib.suppress(OSError):
+        cache.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=cache, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(image)
+        os.replace(name, cached)
+    return image
+
+
+def _stamp(path: Path):
+    st = path.stat()
+    return (str(path), st.st_size, st.st_mtime_ns)
 
 
 def _read(path: Path) -> bytes:

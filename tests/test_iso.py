@@ -33,6 +33,18 @@ CONFIG = json.dumps({"cmdline": 'isokernel "quoted arg" x', "env": ["WORLD=usb"]
                      "hostname": "iso-test"}, separators=(",", ":"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Keep the GRUB image cache of these tests out of the user's ~/.cache."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield Path(os.environ["XDG_CACHE_HOME"])
+    if old is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 def build_isokernel(directory: Path) -> Path:
     obj = directory / "kernel.o"
     image = directory / "isokernel.bin"
@@ -129,6 +141,18 @@ def test_reproducible_and_independent_of_time_zone(isokernel, kernel_iso, tmp_pa
     subprocess.run([sys.executable, "-c", code, str(isokernel), CONFIG, str(again)],
                    check=True, env=env)
     assert again.read_bytes() == kernel_iso.read_bytes()
+
+
+def test_cold_and_warm_cache_give_the_same_iso(isokernel, kernel_iso, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cold"))
+    build_iso(isokernel, CONFIG, tmp_path / "cold.iso")
+    assert list((tmp_path / "cold").rglob("*.img"))
+    build_iso(isokernel, CONFIG, tmp_path / "warm.iso")
+    assert (tmp_path / "cold.iso").read_bytes() == (tmp_path / "warm.iso").read_bytes() \
+        == kernel_iso.read_bytes()
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-cache-here")   # unusable cache: still works
+    build_iso(isokernel, CONFIG, tmp_path / "nocache.iso")
+    assert (tmp_path / "nocache.iso").read_bytes() == kernel_iso.read_bytes()
 
 
 def test_different_config_gives_different_volume_uuid(isokernel, kernel_iso, tmp_path):
