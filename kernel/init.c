@@ -165,9 +165,11 @@ void rumprun_kernel_main(void)
 		panic("no memory for the first thread");
 	rumpuser_curlwpop(RUMPUSER_LWP_SET, l);
 
-	/* The app's main stack, apart from this thread's kernel stack. */
-	if ((stack = kpages_alloc(APP_STACK_SIZE)) == NULL)
+	/* The app's main stack, apart from this thread's kernel stack, with
+	 * a guard page below it so an overflow faults. */
+	if ((stack = kpages_alloc(PAGE_SIZE + APP_STACK_SIZE)) == NULL)
 		panic("no memory for the app's stack (%d KiB)", APP_STACK_SIZE / 1024);
-	sp = build_initial_stack(stack + APP_STACK_SIZE);
+	rumpuser_ext_protect(stack, PAGE_SIZE, 0);
+	sp = build_initial_stack(stack + PAGE_SIZE + APP_STACK_SIZE);
 	rumpuser_ext_app_start(sp, app_entry);
 }

@@ -4,6 +4,10 @@
  * munmap of any part returns exactly those pages (and nothing that was
  * never mapped), and freed pages are reused by later mappings.
  *
+ * Protections are enforced through the platform's page tables
+ * (rumpuser_ext_protect): PROT_NONE pages fault, read-only pages cannot be
+ * written.  Pages go back to the allocator with the default protection.
+ *
  * There is no program break: brk answers with the current break unchanged,
  * which is how Linux says "cannot grow", and musl's malloc then uses mmap.
  */
@@ -18,6 +22,18 @@ struct mapping {
 };
 
 static struct mapping *mappings;	/* sorted by start, disjoint */
+
+static int platform_prot(int prot)
+{
+	return ((prot & PROT_READ) ? RUMPUSER_PROT_READ : 0) |
+	    ((prot & PROT_WRITE) ? RUMPUSER_PROT_WRITE : 0) |
+	    ((prot & PROT_EXEC) ? RUMPUSER_PROT_EXEC : 0);
+}
+
+static void set_prot(uintptr_t start, uintptr_t end, int prot)
+{
+	rumpuser_ext_protect((void *)start, end - start, prot);
+}
 
 static int insert_mapping(uintptr_t start, uintptr_t end, int prot)
 {
@@ -91,8 +107,10 @@ static int unmap_range(uintptr_t start, uintptr_t end, int release)
 			*pp = m->next;
 			kfree(m, sizeof(*m));
 		}
-		if (release)
+		if (release) {
+			set_prot(s, e, RUMPUSER_PROT_DEFAULT);
 			kpages_free((void *)s, e - s);
+		}
 	}
 	return 0;
 }
@@ -117,9 +135,11 @@ static long sys_mmap(long addr, long len, long prot, long flags, long fd, long o
 			return (flags & MAP_FIXED_NOREPLACE) ? -EEXIST : -ENOMEM;
 		if (flags & MAP_FIXED_NOREPLACE)
 			return -EEXIST;
-		memset((void *)addr, 0, size);
 		if (unmap_range(addr, addr + size, 0) || insert_mapping(addr, addr + size, prot))
 			return -ENOMEM;
+		set_prot(addr, addr + size, RUMPUSER_PROT_DEFAULT);
+		memset((void *)addr, 0, size);
+		set_prot(addr, addr + size, platform_prot(prot));
 		return addr;
 	}
 	if ((p = kpages_alloc(size)) == NULL)
@@ -129,6 +149,8 @@ static long sys_mmap(long addr, long len, long prot, long flags, long fd, long o
 		return -ENOMEM;
 	}
 	memset(p, 0, size);
+	if (platform_prot(prot) != RUMPUSER_PROT_DEFAULT)
+		set_prot((uintptr_t)p, (uintptr_t)p + size, platform_prot(prot));
 	return (long)p;
 }
 SYSCALL_REGISTER(SYS_mmap, sys_mmap);
@@ -151,6 +173,7 @@ static long sys_mprotect(long addr, long len, long prot, long a3, long a4, long 
 		return -ENOMEM;
 	if (unmap_range(addr, end, 0) || insert_mapping(addr, end, prot))
 		return -ENOMEM;
+	set_prot(addr, end, platform_prot(prot));
 	return 0;
 }
 SYSCALL_REGISTER(SYS_mprotect, sys_mprotect);

@@ -213,6 +213,20 @@ void rumprun_kernel_main(void) __attribute__((noreturn));
 #define RUMPRUN_PARAM_MEMSIZE "RUMPRUN_MEMSIZE"
 #define RUMPRUN_PARAM_IMAGE "RUMPRUN_IMAGE"
 
+/*
+ * Memory protection of whole pages (mprotect, guard pages): prot is a
+ * combination of the RUMPUSER_PROT_* bits; 0 makes the pages inaccessible,
+ * so touching them faults.  Memory from rumpuser_malloc starts readable,
+ * writable and executable; give it back that way before rumpuser_free.
+ * Returns 0, or EINVAL for an unaligned range.  A platform without page
+ * protection returns 0 and changes nothing.
+ */
+#define RUMPUSER_PROT_READ 0x1
+#define RUMPUSER_PROT_WRITE 0x2
+#define RUMPUSER_PROT_EXEC 0x4
+#define RUMPUSER_PROT_DEFAULT (RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE | RUMPUSER_PROT_EXEC)
+int rumpuser_ext_protect(void *addr, rumpuser_size_t len, int prot);
+
 /* Thread-local storage: the calling thread's TLS base (FS base on x86_64),
  * kept per thread across switches. */
 void rumpuser_ext_set_tls(void *base);

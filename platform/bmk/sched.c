@@ -70,7 +70,8 @@ static void thread_free(struct bmk_thread *t)
 	if (t->all_next)
 		t->all_next->all_prev = t->all_prev;
 	nthreads--;
-	bmk_pgfree(t->stack, t->stacksize / BMK_PAGE_SIZE);
+	bmk_platform_stack_guard((char *)t->stack - BMK_PAGE_SIZE, 0);
+	bmk_pgfree((char *)t->stack - BMK_PAGE_SIZE, t->stacksize / BMK_PAGE_SIZE + 1);
 	bmk_memfree(t, sizeof(*t));
 }
 
@@ -147,10 +148,12 @@ struct bmk_thread *bmk_sched_create(const char *name, void *(*f)(void *), void *
 	stacksize = (stacksize + BMK_PAGE_SIZE - 1) & ~(BMK_PAGE_SIZE - 1);
 	if ((t = bmk_memalloc(sizeof(*t), 0)) == NULL)
 		return NULL;
-	if ((t->stack = bmk_pgalloc(stacksize / BMK_PAGE_SIZE, BMK_PAGE_SIZE)) == NULL) {
+	if ((t->stack = bmk_pgalloc(stacksize / BMK_PAGE_SIZE + 1, BMK_PAGE_SIZE)) == NULL) {
 		bmk_memfree(t, sizeof(*t));
 		return NULL;
 	}
+	bmk_platform_stack_guard(t->stack, 1);
+	t->stack = (char *)t->stack + BMK_PAGE_SIZE;
 	t->stacksize = stacksize;
 	t->tls = t->lwp = t->frame = NULL;
 	t->fn = f;

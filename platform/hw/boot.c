@@ -17,6 +17,8 @@ void hw_boot(uint32_t magic, const void *info)
 	hw_cons_init();
 	hw_cpu_init();
 	hw_multiboot_init(magic, info);
+	hw_exit_init();
+	hw_mmu_init();
 	hw_clock_init();
 	hw_random_init();
 	if (!bmk_sched_create("main", kernel_main_thread, NULL, 0, 0)) {
@@ -60,6 +62,11 @@ int64_t bmk_platform_clock_mono(void)
 void bmk_platform_idle(int64_t deadline)
 {
 	hw_clock_idle(deadline);
+}
+
+void bmk_platform_stack_guard(void *page, int guard)
+{
+	rumpuser_ext_protect(page, BMK_PAGE_SIZE, guard ? 0 : RUMPUSER_PROT_DEFAULT);
 }
 
 void bmk_platform_putc(int c)

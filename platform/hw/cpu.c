@@ -157,10 +157,17 @@ void hw_trap(struct trapframe *tf)
 	bmk_printf("\nrumprun: fatal: %s (vector %u, error 0x%lx) in thread \"%s\" at rip %p",
 	    trapinfo[v].name, v, (unsigned long)tf->error, t ? bmk_thread_name(t) : "boot",
 	    (void *)tf->rip);
-	if (v == 14)
-		bmk_printf(", address %p (%s, %s)", (void *)read_cr2(),
+	if (v == 14) {
+		uintptr_t addr = read_cr2();
+
+		bmk_printf(", address %p (%s, %s)", (void *)addr,
 		    tf->error & 2 ? "write" : tf->error & 16 ? "execute" : "read",
 		    tf->error & 1 ? "protection" : "not mapped");
+		if (addr < BMK_PAGE_SIZE)
+			bmk_printf(": null pointer dereference");
+		else if (!(tf->error & 1) && addr + 65536 >= tf->rsp && addr < tf->rsp + 256)
+			bmk_printf(": stack overflow (guard page hit)");
+	}
 	bmk_printf("\n");
 	bmk_printf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", tf->rax, tf->rbx, tf->rcx, tf->rdx);
 	bmk_printf("  rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", tf->rsi, tf->rdi, tf->rbp, tf->rsp);

@@ -15,9 +15,17 @@ struct acpi_sdt {
 	uint32_t oemrev, creator, creatorrev;
 } __attribute__((packed));
 
+static uintptr_t ebda;
+
+void hw_exit_init(void)
+{
+	/* The BIOS data area is in page 0, which hw_mmu_init unmaps. */
+	ebda = (uintptr_t)*(volatile uint16_t *)phys_ptr(0x40e) << 4;
+}
+
 static const char *find_rsdp(void)
 {
-	uintptr_t ebda = (uintptr_t)*(volatile uint16_t *)phys_ptr(0x40e) << 4, a;
+	uintptr_t a;
 
 	for (a = ebda; ebda && a < ebda + 1024; a += 16)
 		if (!__builtin_memcmp(phys_ptr(a), "RSD PTR ", 8))

@@ -31,6 +31,8 @@ int64_t bmk_platform_clock_mono(void);
  * -1 none).  May return early. */
 void bmk_platform_idle(int64_t deadline);
 void bmk_platform_putc(int c);
+/* Make the page below a thread's stack fault on access (guard), or undo it. */
+void bmk_platform_stack_guard(void *page, int guard);
 /* Report a fatal condition of the core (already printed) and stop with status. */
 void bmk_platform_halt(int status) __attribute__((noreturn));
 
@@ -61,6 +63,7 @@ void bmk_memfree(void *p, size_t size);
 
 /* ---- threads --------------------------------------------------------- */
 struct bmk_thread;
+/* Kernel stacks; a guard page below each one catches overflows. */
 #define BMK_THREAD_STACKSIZE (32 * 1024)
 
 struct bmk_thread *bmk_sched_create(const char *name, void *(*f)(void *), void *arg,

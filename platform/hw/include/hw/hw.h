@@ -27,8 +27,13 @@ void hw_multiboot_init(uint32_t magic, const void *info);
 const char *hw_config(size_t *len);	/* NULL when there is none */
 const char *hw_image_name(void);	/* NULL when unknown */
 
+/* mmu.c: page protection (rumpuser_ext_protect) over the boot mappings. */
+void hw_mmu_init(void);
+int hw_mmu_unmapped(uintptr_t va);
+
 /* exit.c: print the status, leave through isa-debug-exit, ACPI or halt. */
 void hw_exit(int status) __attribute__((noreturn));
+void hw_exit_init(void);	/* before hw_mmu_init: reads the BIOS data area */
 
 /* random.c: seed the generator (RDSEED/RDRAND when present, else TSC). */
 void hw_random_init(void);
