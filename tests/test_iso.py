@@ -303,3 +303,35 @@ def test_grub_files_missing(isokernel, tmp_path):
 
 def test_bad_json(isokernel, tmp_path):
     expect_error(lambda: build_iso(isokernel, "{nope", tmp_path / "x.iso"), "JSON")
+
+
+# --- the real unikernel: tests/hello, built and baked as a user would ---
+
+HELLO_ARGS = ["5", "two words"]
+
+
+@pytest.fixture(scope="session")
+def hello_iso(run, tmp_path_factory):
+    """tests/hello built with rumprun-cc, baked for hw_generic, burnt to an ISO."""
+    from rumprun import model
+    make = subprocess.run(["make", "-C", str(ROOT), "libs"], capture_output=True, text=True)
+    if make.returncode != 0:
+        pytest.fail(f"make libs failed:\n{make.stdout}\n{make.stderr}")
+    out = tmp_path_factory.mktemp("hello-iso")
+    run("rumprun-cc", "-O2", "-DNO_SLEEP", "-o", out / "hello",
+        ROOT / "tests" / "hello" / "hello.c", check=0)
+    run("rumprun-bake", "hw_generic", out / "hello.bin", out / "hello", check=0)
+    uk = model.make_unikernel(out / "hello.bin", HELLO_ARGS, ["WORLD=usb"])
+    build_iso(out / "hello.bin", model.kernel_json(uk), out / "hello.iso")
+    return out / "hello.iso"
+
+
+@pytest.mark.parametrize("how", sorted(BOOTS) + ["uefi-cdrom", "uefi-usb-xhci"])
+def test_hello_boots_from_the_iso(hello_iso, how, tmp_path):
+    uefi = how.startswith("uefi-")
+    out, status = boot(BOOTS[how.removeprefix("uefi-")](hello_iso), uefi=uefi, tmp=tmp_path)
+    assert "Hello, usb!" in out, out
+    assert "argv[1] = 5" in out, out
+    assert "argv[2] = two words" in out, out
+    assert status == 5, out
+    assert hello_iso.stat().st_size < 4 * 1024 * 1024
