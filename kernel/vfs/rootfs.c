@@ -95,6 +95,8 @@ rootfs_unpack_buffer(const char *buf, size_t len)
 		mode_t type = mode & S_IFMT;
 		if (type != S_IFDIR && type != S_IFREG && type != S_IFLNK)
 			continue;
+		if (path[1] == '\0')
+			continue;	/* the root keeps its own attributes */
 		struct vnode *v;
 		char *target = NULL;
 		if (type == S_IFLNK) {
