@@ -15,10 +15,12 @@ Layout of an image built by build_iso():
     zero padding  to a multiple of 32 KiB
 
 Both GRUB images come from Debian's grub packages through grub-mkimage and
-carry an early configuration that finds the ISO by its GRUB UUID (derived
-from the volume date) and sets the prefix to /boot/grub.  Every date in the
-image is derived from a hash of the inputs, so the same inputs give the same
-bytes and different unikernels get different UUIDs.
+carry an early configuration that puts GRUB's console on COM1 and the
+screen.  BIOS GRUB's root is the device it booted from; UEFI GRUB starts on
+the ESP and finds the ISO by its GRUB UUID (the volume date).  Every date
+in the image is derived from a hash of the inputs, so the same inputs give
+the same bytes and different unikernels get different UUIDs.  The BIOS
+image is the same for every ISO and is cached in $XDG_CACHE_HOME/rumprun/grub.
 """
 
 from __future__ import annotations
