@@ -291,6 +291,52 @@ static void split_cmdline(struct parser *p, const char *s, struct rumprun_config
 	cfg->argc = (int)words;
 }
 
+static void parse_rc(struct parser *p, const struct jval *v, struct rumprun_config *cfg)
+{
+	const struct jval *e, *m, *a;
+	int n = 0, i;
+
+	if (v->type != J_ARR)
+		bad_key("rc", "an array of {\"bin\", \"argv\", \"runmode\"} objects");
+	for (e = v->items; e; e = e->next)
+		n++;
+	cfg->rc = alloc(p, (n ? n : 1) * sizeof(*cfg->rc));
+	cfg->nrc = n;
+	for (e = v->items, i = 0; e; e = e->next, i++) {
+		struct rc_entry *rc = &cfg->rc[i];
+		int argc = 1;
+
+		if (e->type != J_OBJ || !(m = member(e, "bin")) || m->type != J_STR)
+			bad_key("rc", "an array of objects with a \"bin\" string");
+		rc->bin = m->str;
+		if ((m = member(e, "argv")) != NULL) {
+			if (m->type != J_ARR)
+				bad_key("rc argv", "an array of strings");
+			for (a = m->items; a; a = a->next) {
+				if (a->type != J_STR)
+					bad_key("rc argv", "an array of strings");
+				argc++;
+			}
+		}
+		rc->argv = alloc(p, (argc + 1) * sizeof(char *));
+		rc->argv[0] = (char *)rc->bin;
+		rc->argc = 1;
+		if (m)
+			for (a = m->items; a; a = a->next)
+				rc->argv[rc->argc++] = a->str;
+		rc->mode = RC_FOREGROUND;
+		if ((m = member(e, "runmode")) != NULL) {
+			if (m->type != J_STR || (strcmp(m->str, "") && strcmp(m->str, "&") &&
+			    strcmp(m->str, "|")))
+				bad_key("rc runmode", "\"\", \"&\" or \"|\"");
+			rc->mode = !strcmp(m->str, "&") ? RC_BACKGROUND :
+			    !strcmp(m->str, "|") ? RC_PIPE : RC_FOREGROUND;
+		}
+	}
+	if (n && cfg->rc[n - 1].mode == RC_PIPE)
+		bad_key("rc", "an array whose last entry does not pipe (\"|\") into nothing");
+}
+
 void config_parse(const char *text, unsigned long len, struct rumprun_config *cfg)
 {
 	struct parser p = { text, len, 0 };
@@ -330,6 +376,8 @@ void config_parse(const char *text, unsigned long len, struct rumprun_config *cf
 		}
 		cfg->envc = n;
 	}
+	if ((v = member(root, "rc")) != NULL)
+		parse_rc(&p, v, cfg);
 	if ((v = member(root, "hostname")) != NULL) {
 		if (v->type != J_STR)
 			bad_key("hostname", "a string");

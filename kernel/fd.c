@@ -1,9 +1,67 @@
-/* Open file descriptions and the descriptor table. */
+/*
+ * Open file descriptions and descriptor tables.  Each program has its own
+ * table (its lwps point at it); code running outside any program (boot,
+ * tests in a process) uses the boot table.
+ */
 #include <kernel/kernel.h>
 #include <kernel/file.h>
+#include <kernel/thread.h>
 
-static struct file *fdtab[FD_MAX];
-static unsigned char fdcloexec[FD_MAX];
+struct fdtable {
+	struct file *files[FD_MAX];
+	unsigned char cloexec[FD_MAX];
+};
+
+static struct fdtable boot_table;
+
+static struct fdtable *current(void)
+{
+	struct lwp *l = curlwp();
+
+	return l && l->fds ? l->fds : &boot_table;
+}
+
+#define fdtab (current()->files)
+#define fdcloexec (current()->cloexec)
+
+struct fdtable *fdtable_boot(void)
+{
+	return &boot_table;
+}
+
+struct fdtable *fdtable_copy(const struct fdtable *from)
+{
+	struct fdtable *t = kzalloc(sizeof(*t));
+	int fd;
+
+	if (!t)
+		return NULL;
+	for (fd = 0; fd < FD_MAX; fd++) {
+		if ((t->files[fd] = from->files[fd]) != NULL)
+			file_hold(t->files[fd]);
+		t->cloexec[fd] = from->cloexec[fd];
+	}
+	return t;
+}
+
+void fdtable_free(struct fdtable *t)
+{
+	int fd;
+
+	for (fd = 0; fd < FD_MAX; fd++)
+		if (t->files[fd])
+			file_drop(t->files[fd]);
+	kfree(t, sizeof(*t));
+}
+
+int fdtable_install_at(struct fdtable *t, struct file *f, int fd)
+{
+	if (t->files[fd])
+		file_drop(t->files[fd]);
+	t->files[fd] = f;
+	t->cloexec[fd] = 0;
+	return fd;
+}
 
 struct file *file_new(const struct file_ops *ops, int flags, void *priv)
 {

@@ -5,6 +5,7 @@
  */
 #include <kernel/kernel.h>
 #include <kernel/syscall.h>
+#include <kernel/program.h>
 
 extern const struct syscall_entry __start_rumprun_syscalls[];
 extern const struct syscall_entry __stop_rumprun_syscalls[];
@@ -31,6 +32,8 @@ long syscall_dispatch(long nr, const long a[6])
 {
 	if (!table_ready)
 		table_init();
+	if (program_ended())
+		program_exit(0);	/* another thread ended the program: follow it */
 	if (nr >= 0 && nr < SYSCALL_MAX && table[nr])
 		return table[nr](a[0], a[1], a[2], a[3], a[4], a[5]);
 	if (nr < 0 || nr >= SYSCALL_MAX || !reported[nr]) {

@@ -8,6 +8,7 @@
 #include <kernel/kernel.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
+#include <kernel/program.h>
 #include <sched.h>
 #include <signal.h>
 
@@ -39,7 +40,6 @@
 #define ARCH_GET_FS 0x1003
 
 static int next_tid = 1;
-static int live_threads;
 
 struct lwp *curlwp(void)
 {
@@ -50,10 +50,8 @@ struct lwp *lwp_new(void)
 {
 	struct lwp *l = kzalloc(sizeof(*l));
 
-	if (l) {
+	if (l)
 		l->tid = next_tid++;
-		live_threads++;
-	}
 	return l;
 }
 
@@ -250,6 +248,8 @@ static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, lo
 		return -EINVAL;
 	if ((l = lwp_new()) == NULL)
 		return -EAGAIN;
+	l->prog = curlwp()->prog;
+	l->fds = curlwp()->fds;
 	if (flags & CLONE_CHILD_CLEARTID)
 		l->clear_child_tid = (int *)ctid;
 	if (flags & CLONE_CHILD_SETTID)
@@ -261,10 +261,11 @@ static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, lo
 	    (flags & CLONE_SETTLS) ? (void *)tls : rumpuser_ext_get_tls(),
 	    clone_child_start, l);
 	if (error) {
-		live_threads--;
 		kfree(l, sizeof(*l));
 		return -error;
 	}
+	if (l->prog)
+		program_thread_new(l->prog);
 	return l->tid;
 }
 SYSCALL_REGISTER(SYS_clone, sys_clone);
@@ -273,8 +274,9 @@ static long sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
 {
 	struct lwp *l = curlwp();
 
-	if (--live_threads == 0)
-		rumpuser_exit(status & 0xff);
+	/* musl's last thread calls exit_group itself; this is for the rest. */
+	if (!l->prog || program_thread_gone(l->prog) == 0)
+		program_exit(status);
 	if (l->clear_child_tid) {
 		__atomic_store_n(l->clear_child_tid, 0, __ATOMIC_SEQ_CST);
 		futex_wake(l->clear_child_tid, 1);
@@ -287,7 +289,7 @@ SYSCALL_REGISTER(SYS_exit, sys_exit);
 
 static long sys_exit_group(long status, long a1, long a2, long a3, long a4, long a5)
 {
-	rumpuser_exit(status & 0xff);
+	program_exit(status);
 }
 SYSCALL_REGISTER(SYS_exit_group, sys_exit_group);
 

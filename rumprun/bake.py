@@ -1,10 +1,17 @@
-"""rumprun-bake: link an unbaked app with kernel components into an image.
+"""rumprun-bake: link unbaked apps with kernel components into an image.
 
-    rumprun-bake CONFIG OUTPUT APP     (rumprun's order: config, output, input)
+    rumprun-bake [--rootfs DIR] CONFIG OUTPUT APP [APP...]
     rumprun-bake list
     rumprun-bake describe CONFIG
 
-A configuration is app-tools/configs/NAME.json (see app-tools/README.md).
+(rumprun's order: config, output, inputs.)  Several apps make one image
+that runs them as separate programs (the configuration's "rc" says how);
+each keeps its own libc.  A configuration is app-tools/configs/NAME.json
+(see app-tools/README.md).
+
+The link runs twice: the second pass adds the image's own symbol table (for
+crash reports), which sits after the code, so no code address moves; the
+bake checks that.
 """
 
 import json
@@ -17,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from rumprun import elfcheck, host, note
+from rumprun import elfcheck, host, linkobjs, note, rootfs
 from rumprun.clitools import run_command
 from rumprun.errors import RumprunError
 
@@ -65,46 +72,66 @@ def load_config(name):
     return BakeConfig(**values)
 
 
-def ld_command(config, app, note_object, output):
+def ld_command(config, objects, output):
     return ([host.require_program("ld"), "-static", "-nostdlib",
              "--no-dynamic-linker", "-z", "max-page-size=0x1000",
              "-z", "noexecstack", "--gc-sections", "-T", str(config.ldscript),
-             "-o", str(output), str(app), str(note_object), "--whole-archive"]
+             "-o", str(output)] + [str(o) for o in objects] + ["--whole-archive"]
             + [str(p) for p in config.library_paths]
             + ["--no-whole-archive", str(host.MUSL_LIBC),
                host.gcc_file("libgcc")])
 
 
-def explain_ld_failure(config, app, stderr):
+def explain_ld_failure(config, apps, stderr):
     """ld's error output as one sentence."""
     undefined = set(re.findall(r"undefined reference to [`']([^']+)'", stderr))
     if undefined:
-        with elfcheck.open_elf(app) as elf:
-            from_app = undefined & set(elfcheck.undefined_symbols(elf))
-        if from_app:
-            return RumprunError(
-                f"{app} uses symbols that nothing defines: "
-                f"{', '.join(sorted(from_app))} (define them in the app, or "
-                "link the library that has them with rumprun-cc -l)")
+        for app in apps:
+            with elfcheck.open_elf(app) as elf:
+                from_app = undefined & set(elfcheck.undefined_symbols(elf))
+            if from_app:
+                return RumprunError(
+                    f"{app} uses symbols that nothing defines: "
+                    f"{', '.join(sorted(from_app))} (define them in the app, or "
+                    "link the library that has them with rumprun-cc -l)")
         return RumprunError(
             f"the kernel libraries of {config.name} use symbols that nothing "
             f"defines: {', '.join(sorted(undefined))} (rebuild them with "
             f"make -C {host.ROOT} libs)")
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
     detail = "; ".join(lines[:3]) or "no message"
-    return RumprunError(f"linking {app} failed: ld said: {detail}")
+    return RumprunError(f"linking {', '.join(map(str, apps))} failed: ld said: {detail}")
 
 
-def bake(config_name, output, app):
-    """Bake APP with configuration CONFIG_NAME into OUTPUT, atomically."""
+def _link(config, apps, objects, output):
+    result = subprocess.run(ld_command(config, objects, output),
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise explain_ld_failure(config, apps, result.stderr)
+
+
+def bake(config_name, output, apps, rootfs_dir=None):
+    """Bake APPS with configuration CONFIG_NAME into OUTPUT, atomically."""
     config = load_config(config_name)
-    app, output = Path(app), Path(output)
+    if isinstance(apps, (str, Path)):
+        apps = [apps]
+    apps, output = [Path(a) for a in apps], Path(output)
     host.require_program("ld")
     host.require_musl()
-    elfcheck.check_unbaked_app(app)
-    if output.exists() and output.resolve() == app.resolve():
+    for app in apps:
+        elfcheck.check_unbaked_app(app)
+        if output.exists() and output.resolve() == app.resolve():
+            raise RumprunError(
+                f"output {output} is the app {app} itself: give another output name")
+    names = [linkobjs.safe_name(a) for a in apps]
+    if len(set(names)) != len(names):
         raise RumprunError(
-            f"output {output} is the app itself: give another output name")
+            f"two apps have the same name ({', '.join(names)}): programs are "
+            "told apart by their file names, so rename one")
+    if rootfs_dir is not None and not Path(rootfs_dir).is_dir():
+        raise RumprunError(
+            f"--rootfs {rootfs_dir} is not a directory: give the directory "
+            "whose contents become the image's root file system")
     out_dir = output.parent if str(output.parent) else Path(".")
     if not out_dir.is_dir():
         raise RumprunError(
@@ -117,12 +144,26 @@ def bake(config_name, output, app):
     tmp = Path(tmp_name)
     try:
         with tempfile.TemporaryDirectory(prefix="rumprun-bake.") as tmpdir:
-            note_object = note.assemble(
-                note.BAKED, config.name, Path(tmpdir) / "rumprun-baked-note.o")
-            result = subprocess.run(ld_command(config, app, note_object, tmp),
-                                    capture_output=True, text=True)
-        if result.returncode != 0:
-            raise explain_ld_failure(config, app, result.stderr)
+            objects = [linkobjs.rename_program(app, i, tmpdir)
+                       for i, app in enumerate(apps)]
+            for app, obj in zip(apps, objects):
+                main, _ = linkobjs.program_symbols(objects.index(obj))
+                if main not in elfcheck.defined_symbols(obj):
+                    raise RumprunError(
+                        f"{app} has no main function: a program needs one")
+            objects.append(note.assemble(
+                note.BAKED, config.name, Path(tmpdir) / "rumprun-baked-note.o"))
+            objects.append(linkobjs.program_table_object(names, tmpdir))
+            if rootfs_dir is not None:
+                objects.append(rootfs.directory_object(rootfs_dir, tmpdir))
+            _link(config, apps, objects, tmp)
+            functions = elfcheck.function_symbols(tmp)
+            objects.append(linkobjs.symbol_table_object(functions, tmpdir))
+            _link(config, apps, objects, tmp)
+            if elfcheck.function_symbols(tmp) != functions:
+                raise RumprunError(
+                    f"adding the symbol table moved code in {output}: "
+                    f"{config.ldscript} must place read-only data after the code")
         header = elfcheck.find_multiboot_header(tmp)
         if header is None:
             raise RumprunError(
@@ -147,7 +188,7 @@ class BakeGroup(click.Group):
     """A group whose default form is `rumprun-bake CONFIG OUTPUT APP`."""
 
     def parse_args(self, ctx, args):
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["bake"] + list(args)
         return super().parse_args(ctx, args)
 
@@ -157,19 +198,22 @@ def cli():
     """Bake an unbaked rumprun app into a bootable image.
 
     \b
-    rumprun-bake CONFIG OUTPUT APP   link APP (from rumprun-cc) into OUTPUT
+    rumprun-bake CONFIG OUTPUT APP...  link APP(s) (from rumprun-cc) into OUTPUT
+    rumprun-bake --rootfs DIR CONFIG OUTPUT APP   ...with DIR's files in /
     rumprun-bake list                the known configurations
     rumprun-bake describe CONFIG     what a configuration contains
     """
 
 
 @cli.command("bake")
+@click.option("--rootfs", "rootfs_dir", type=click.Path(), metavar="DIR",
+              help="Put DIR's files into the image's root file system.")
 @click.argument("config")
 @click.argument("output", type=click.Path(dir_okay=False))
-@click.argument("app", type=click.Path())
-def bake_command(config, output, app):
-    """Link APP with configuration CONFIG into the image OUTPUT."""
-    bake(config, output, app)
+@click.argument("apps", nargs=-1, required=True, type=click.Path(), metavar="APP...")
+def bake_command(config, output, apps, rootfs_dir):
+    """Link APP(s) with configuration CONFIG into the image OUTPUT."""
+    bake(config, output, apps, rootfs_dir)
 
 
 @cli.command("list")

@@ -16,7 +16,7 @@ from typing import Optional
 
 import click
 
-from rumprun import guests, launcher, model
+from rumprun import guests, iso, launcher, model, virtualbox
 from rumprun.clitools import run_command
 from rumprun.errors import RumprunError
 
@@ -61,6 +61,21 @@ def cli(ctx, dry_run, tmpdir):
     ctx.obj = GlobalOptions(dry_run, tmpdir)
 
 
+rc_option = click.option(
+    "--rc", "rc", multiple=True, metavar="'[&|] PROG ARGS'",
+    help="Run baked program PROG (repeatable, in order): '&' in the "
+         "background, '|' piping its output to the next; default: all "
+         "programs in order, in the foreground.")
+env_option = click.option(
+    "-e", "env", multiple=True, metavar="VAR=VALUE",
+    help="Set an environment variable for the app (repeatable).")
+
+
+def app_args(args):
+    """APP -- ARGS: the -- is the launcher's, not the app's."""
+    return args[1:] if args[:1] == ("--",) else args
+
+
 def launch_command(platform, summary):
     """Make the launcher command for PLATFORM (qemu, kvm, baremetal)."""
 
@@ -71,8 +86,7 @@ def launch_command(platform, summary):
                        "the app's exit status.")
     @click.option("-d", "destroy", is_flag=True,
                   help="Destroy the guest when it powers off (always so).")
-    @click.option("-e", "env", multiple=True, metavar="VAR=VALUE",
-                  help="Set an environment variable for the app (repeatable).")
+    @env_option
     @click.option("-M", "memory", type=click.IntRange(min=1), metavar="MIB",
                   help=f"Guest memory in MiB (default "
                        f"{model.DEFAULT_MEMORY_MIB}, or what the image needs).")
@@ -82,15 +96,14 @@ def launch_command(platform, summary):
                   help="Extra QEMU arguments (split like a shell would).")
     @click.option("-p", "paused", is_flag=True,
                   help="Start with the CPU stopped (QEMU -S).")
+    @rc_option
     @click.argument("app", type=click.Path(path_type=Path))
     @click.argument("args", nargs=-1)
     @click.pass_obj
     def command(options, interactive, destroy, env, memory, name, qemu_args,
-                paused, app, args):
-        if args[:1] == ("--",):     # APP -- ARGS: the -- is the launcher's
-            args = args[1:]
-        unikernel = model.make_unikernel(app, args, env, memory_mib=memory,
-                                         name=name)
+                paused, rc, app, args):
+        unikernel = model.make_unikernel(app, app_args(args), env,
+                                         memory_mib=memory, name=name, rc=rc)
         return launcher.run(model.Launch(
             unikernel=unikernel, platform=platform, interactive=interactive,
             paused=paused, destroy_on_poweroff=True,
@@ -104,6 +117,47 @@ launch_command("qemu", "Run APP in QEMU, emulating the CPU (TCG).")
 launch_command("kvm", "Run APP in QEMU with KVM (fails if KVM does not work).")
 launch_command("baremetal",
                "Run APP like a PC would: KVM where it works, else QEMU's TCG.")
+
+
+@cli.command("iso", context_settings={**CONTEXT, "allow_interspersed_args": False})
+@env_option
+@click.option("-N", "name", metavar="NAME", help="The guest's host name.")
+@rc_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The ISO to write (default: APP with .iso).")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+@click.argument("app", type=click.Path(path_type=Path))
+@click.argument("args", nargs=-1)
+def iso_command(env, name, rc, output, force, app, args):
+    """Write a bootable ISO of APP (CD, USB stick or disk; BIOS and UEFI)."""
+    unikernel = model.make_unikernel(app, app_args(args), env, name=name, rc=rc)
+    output = output or iso.default_output(app)
+    iso.build_iso(app, model.kernel_json(unikernel), output, force=force)
+    print(output)
+
+
+@cli.command("virtualbox",
+             context_settings={**CONTEXT, "allow_interspersed_args": False})
+@click.option("-i", "interactive", is_flag=True,
+              help="Copy the console here and exit with the app's status.")
+@click.option("-d", "destroy", is_flag=True,
+              help="Remove the VM and its files when it powers off.")
+@env_option
+@click.option("-M", "memory", type=click.IntRange(min=1), metavar="MIB",
+              help=f"VM memory in MiB (default {model.DEFAULT_MEMORY_MIB}).")
+@click.option("-N", "name", metavar="NAME", help="The VM's name.")
+@rc_option
+@click.argument("app", type=click.Path(path_type=Path))
+@click.argument("args", nargs=-1)
+@click.pass_obj
+def virtualbox_command(options, interactive, destroy, env, memory, name, rc, app, args):
+    """Run APP in a new VirtualBox VM, booting it from an ISO."""
+    unikernel = model.make_unikernel(app, app_args(args), env, memory_mib=memory,
+                                     name=name, rc=rc)
+    return virtualbox.run_virtualbox(
+        app, model.kernel_json(unikernel), name=name,
+        memory_mb=unikernel.memory_mib, interactive=interactive,
+        destroy=destroy, dry_run=options.dry_run)
 
 
 @cli.command("ps", context_settings=CONTEXT)

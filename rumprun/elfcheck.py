@@ -135,15 +135,32 @@ def find_multiboot_header(path):
 
 def undefined_symbols(elf):
     """Names of the strong undefined symbols of an open ELF file."""
-    names = set()
+    return sorted({sym.name for sym in _symbols(elf)
+                   if sym.name and sym["st_shndx"] == "SHN_UNDEF"
+                   and sym["st_info"]["bind"] == "STB_GLOBAL"})
+
+
+def _symbols(elf):
     for section in elf.iter_sections():
-        if section["sh_type"] != "SHT_SYMTAB":
-            continue
-        for sym in section.iter_symbols():
-            if (sym.name and sym["st_shndx"] == "SHN_UNDEF"
-                    and sym["st_info"]["bind"] == "STB_GLOBAL"):
-                names.add(sym.name)
-    return sorted(names)
+        if section["sh_type"] == "SHT_SYMTAB":
+            yield from section.iter_symbols()
+
+
+def defined_symbols(path):
+    """Names of the global symbols that object or image PATH defines."""
+    with open_elf(path) as elf:
+        return {sym.name for sym in _symbols(elf)
+                if sym.name and sym["st_shndx"] != "SHN_UNDEF"
+                and sym["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK")}
+
+
+def function_symbols(path):
+    """(address, size, name) of every sized function in image PATH, sorted."""
+    with open_elf(path) as elf:
+        return sorted({(sym["st_value"], sym["st_size"], sym.name)
+                       for sym in _symbols(elf)
+                       if sym.name and sym["st_info"]["type"] == "STT_FUNC"
+                       and sym["st_size"] > 0})
 
 
 def check_baked_image(path):

@@ -21,6 +21,14 @@ ENV_NAME_PATTERN = r"[^=\0]+"
 
 
 @dataclass(frozen=True)
+class Program:
+    """One entry of the configuration's "rc": a baked app to run."""
+    bin: str
+    args: List[str]
+    runmode: str = ""             # "" foreground, "&" background, "|" pipe
+
+
+@dataclass(frozen=True)
 class Unikernel:
     """One guest: the image and what the kernel hands to the app."""
     image: Path
@@ -31,6 +39,7 @@ class Unikernel:
     hostname: str
     memory_mib: int
     name: Optional[str] = None    # the handle of a detached guest
+    rc: List[Program] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,27 @@ def parse_env(text):
     return name, value
 
 
+def parse_program(text):
+    """--rc '[&|] BIN [ARGS...]' -> Program, or one sentence."""
+    try:
+        words = shlex.split(text)
+    except ValueError as e:
+        raise RumprunError(f"bad --rc {text!r}: {e}") from None
+    mode = words.pop(0) if words and words[0] in ("&", "|") else ""
+    if not words:
+        raise RumprunError(
+            f"bad --rc {text!r}: give it as '[&|] PROGRAM [ARGS...]'")
+    return Program(words[0], words[1:], mode)
+
+
+def check_rc(rc):
+    if rc and rc[-1].runmode == "|":
+        raise RumprunError(
+            f"bad --rc: the last program ({rc[-1].bin}) pipes its output ('|') "
+            "into nothing")
+    return rc
+
+
 def check_name(name):
     if not re.fullmatch(NAME_PATTERN, name):
         raise RumprunError(
@@ -67,7 +97,7 @@ def check_name(name):
 
 
 def make_unikernel(image, args=(), env=(), hostname=None, memory_mib=None,
-                   name=None):
+                   name=None, rc=()):
     """Check the inputs and build the model (one sentence on a bad one)."""
     image = Path(image)
     info = elfcheck.check_baked_image(image)
@@ -90,13 +120,18 @@ def make_unikernel(image, args=(), env=(), hostname=None, memory_mib=None,
         argv=[image.name] + list(args),
         env=[parse_env(e) for e in env],
         hostname=hostname or name or "rumprun",
-        memory_mib=memory_mib, name=name)
+        memory_mib=memory_mib, name=name,
+        rc=check_rc([parse_program(r) for r in rc]))
 
 
 def kernel_json(unikernel):
     """The configuration the kernel reads (rumprun's JSON format)."""
-    return json.dumps({
+    config = {
         "cmdline": shlex.join(unikernel.argv),
         "env": [f"{k}={v}" for k, v in unikernel.env],
         "hostname": unikernel.hostname,
-    }, separators=(",", ":"))
+    }
+    if unikernel.rc:
+        config["rc"] = [{"bin": p.bin, "argv": p.args, "runmode": p.runmode}
+                        for p in unikernel.rc]
+    return json.dumps(config, separators=(",", ":"))

@@ -5,6 +5,7 @@
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
+#include <hw/symbols.h>
 #include "rumpuser.h"
 
 struct idt_gate {
@@ -153,10 +154,14 @@ void hw_trap(struct trapframe *tf)
 {
 	struct bmk_thread *t = bmk_current();
 	unsigned v = (unsigned)tf->vector;
+	uintptr_t off;
+	const char *fn = hw_symbol_lookup(tf->rip, &off);
 
 	bmk_printf("\nrumprun: fatal: %s (vector %u, error 0x%lx) in thread \"%s\" at rip %p",
 	    trapinfo[v].name, v, (unsigned long)tf->error, t ? bmk_thread_name(t) : "boot",
 	    (void *)tf->rip);
+	if (fn)
+		bmk_printf(" <%s+0x%lx>", fn, (unsigned long)off);
 	if (v == 14) {
 		uintptr_t addr = read_cr2();
 

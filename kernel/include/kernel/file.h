@@ -61,6 +61,18 @@ int fd_install_at(struct file *f, int fd, int cloexec);
 int fd_cloexec(int fd);
 void fd_set_cloexec(int fd, int on);
 
+/*
+ * Descriptor tables: one per program (kernel/program.c); the calls above
+ * act on the calling thread's.  fdtable_copy gives the copy new references
+ * (like fork); fdtable_free drops them all; fdtable_install_at puts f (the
+ * caller's reference) at fd of table t, dropping what was there.
+ */
+struct fdtable;
+struct fdtable *fdtable_boot(void);
+struct fdtable *fdtable_copy(const struct fdtable *from);
+void fdtable_free(struct fdtable *t);
+int fdtable_install_at(struct fdtable *t, struct file *f, int fd);
+
 /* The console file (kernel/console.c): fds 0, 1 and 2 at boot. */
 struct file *console_open(int flags);
 

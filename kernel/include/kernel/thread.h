@@ -7,10 +7,15 @@
 
 #include <stdint.h>
 
+struct program;
+struct fdtable;
+
 struct lwp {
 	int tid;
 	int *clear_child_tid;	/* set_tid_address / CLONE_CHILD_CLEARTID */
 	uint64_t sigmask;
+	struct program *prog;	/* the program it belongs to (program.h) */
+	struct fdtable *fds;	/* its program's descriptors */
 };
 
 /* The calling thread's lwp (never NULL while serving the app). */

@@ -1,0 +1,39 @@
+/*
+ * Programs (kernel/program.c): the apps baked into the image, each run as
+ * a program with its own libc, threads and descriptor table, sharing the
+ * kernel (files, memory, time).  The bake generates the table of baked
+ * apps (rumprun/linkobjs.py writes the same layout).
+ */
+#ifndef KERNEL_PROGRAM_H
+#define KERNEL_PROGRAM_H
+
+struct program;
+typedef int (*program_main_fn)(int, char **, char **);
+
+/* One baked app; the table ends with an entry whose name is NULL. */
+struct baked_program {
+	const char *name;
+	program_main_fn main;
+	/* The app's own musl __libc_start_main. */
+	int (*libc_start)(program_main_fn, int, char **, void (*)(void),
+	    void (*)(void), void (*)(void));
+};
+
+/* Run the configured programs; end the machine with the last foreground
+ * program's status.  Never returns. */
+void programs_run(void) __attribute__((noreturn));
+
+/*
+ * The calling thread's program ends with status (exit_group, or its last
+ * thread's exit): its other threads end at their next system call, its
+ * descriptors close, whoever waits for it wakes.  Never returns.
+ */
+void program_exit(int status) __attribute__((noreturn));
+/* Has the calling thread's program ended (so the thread must end too)? */
+int program_ended(void);
+/* Count a thread in or out of the calling thread's program; thread_gone
+ * returns how many are left. */
+void program_thread_new(struct program *p);
+int program_thread_gone(struct program *p);
+
+#endif

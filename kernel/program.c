@@ -1,0 +1,280 @@
+/*
+ * Programs: each baked app runs as a program with its own libc (renamed
+ * apart by the bake), its own threads and descriptor table, over the one
+ * shared kernel.  The configuration's "rc" says which programs run, in
+ * what order and how (foreground, background, piped into the next); the
+ * machine ends when every program has ended, with the status of the last
+ * foreground one.
+ */
+#include <kernel/kernel.h>
+#include <kernel/config.h>
+#include <kernel/file.h>
+#include <kernel/program.h>
+#include <kernel/syscall.h>
+#include <kernel/thread.h>
+#include <elf.h>
+
+/* The baked apps (rumprun/linkobjs.py generates the table). */
+extern const struct baked_program rumprun_programs[] __attribute__((weak));
+
+#define APP_STACK_SIZE (256 * 1024)
+
+struct program {
+	const struct baked_program *baked;
+	int argc;
+	char **argv;
+	struct fdtable *fds;
+	int threads;		/* live threads */
+	int ended, status;
+	struct program *next;
+};
+
+static struct program *programs;
+static struct rumpuser_mtx *lock;
+static struct rumpuser_cv *ended_cv;
+
+static const struct baked_program *find_baked(const char *name)
+{
+	const struct baked_program *b;
+
+	for (b = rumprun_programs; b && b->name; b++)
+		if (!strcmp(b->name, name))
+			return b;
+	return NULL;
+}
+
+/*
+ * The Linux initial stack: argc, argv[], NULL, envp[], NULL, auxv pairs,
+ * AT_NULL; the strings and AT_RANDOM's 16 bytes above them.  musl walks
+ * from argv to envp to auxv, so they must be contiguous.
+ */
+static long *initial_stack(char *top, int argc, char **argv, int envc, char **envp)
+{
+	char *strp = top, **strs;
+	long *sp;
+	uint8_t *random;
+	const void *phdrs;
+	int phnum, phent, i, n, nstrs = argc + envc;
+	rumpuser_size_t got;
+
+	random = (uint8_t *)(strp -= 16);
+	rumpuser_getrandom(random, 16, 0, &got);
+	if ((strs = kmalloc((nstrs ? nstrs : 1) * sizeof(char *))) == NULL)
+		panic("no memory for the arguments");
+	for (i = 0; i < nstrs; i++) {
+		const char *s = i < argc ? argv[i] : envp[i - argc];
+
+		strp -= strlen(s) + 1;
+		strcpy(strp, s);
+		strs[i] = strp;
+	}
+	phdrs = rumpuser_ext_image_phdrs(&phnum, &phent);
+	n = 1 + argc + 1 + envc + 1 + 2 * 12;
+	sp = (long *)(((uintptr_t)strp & ~15UL) - ROUNDUP(n * sizeof(long), 16));
+	i = 0;
+	sp[i++] = argc;
+	for (n = 0; n < argc; n++)
+		sp[i++] = (long)strs[n];
+	sp[i++] = 0;
+	for (n = 0; n < envc; n++)
+		sp[i++] = (long)strs[argc + n];
+	sp[i++] = 0;
+#define AUX(t, v) (sp[i++] = (t), sp[i++] = (long)(v))
+	AUX(AT_PHDR, phdrs);
+	AUX(AT_PHENT, phent);
+	AUX(AT_PHNUM, phnum);
+	AUX(AT_PAGESZ, PAGE_SIZE);
+	AUX(AT_CLKTCK, 100);
+	AUX(AT_RANDOM, random);
+	AUX(AT_UID, 0);
+	AUX(AT_EUID, 0);
+	AUX(AT_GID, 0);
+	AUX(AT_EGID, 0);
+	AUX(AT_SECURE, 0);
+	AUX(AT_NULL, 0);
+#undef AUX
+	kfree(strs, (nstrs ? nstrs : 1) * sizeof(char *));
+	return sp;
+}
+
+/* On the app's stack: hand over to the app's own musl start-up. */
+static void program_entry(void)
+{
+	struct program *p = curlwp()->prog;
+	char **argv = (char **)(p->argv);
+
+	p->baked->libc_start(p->baked->main, p->argc, argv, 0, 0, 0);
+	panic("__libc_start_main of %s returned", p->baked->name);
+}
+
+/* The program's first thread: its stack (with a guard page below), then the app. */
+static void *program_thread(void *arg)
+{
+	struct program *p = arg;
+	const struct rumprun_config *cfg = config_get();
+	struct lwp *l;
+	char *stack;
+	long *sp;
+
+	if ((l = lwp_new()) == NULL)
+		panic("no memory for %s's first thread", p->baked->name);
+	l->prog = p;
+	l->fds = p->fds;
+	rumpuser_curlwpop(RUMPUSER_LWP_SET, l);
+	if ((stack = kpages_alloc(PAGE_SIZE + APP_STACK_SIZE)) == NULL)
+		panic("no memory for %s's stack (%d KiB)", p->baked->name, APP_STACK_SIZE / 1024);
+	rumpuser_ext_protect(stack, PAGE_SIZE, 0);
+	sp = initial_stack(stack + PAGE_SIZE + APP_STACK_SIZE, p->argc, p->argv,
+	    cfg->envc, cfg->envp);
+	/* musl reads argv from the initial stack */
+	p->argv = (char **)&sp[1];
+	rumpuser_ext_app_start(sp, program_entry);
+}
+
+static struct program *program_start(const struct baked_program *b, int argc,
+    char **argv, struct fdtable *fds)
+{
+	struct program *p = kzalloc(sizeof(*p));
+
+	if (!p)
+		panic("no memory to start %s", b->name);
+	p->baked = b;
+	p->argc = argc;
+	p->argv = argv;
+	p->fds = fds;
+	p->threads = 1;
+	p->next = programs;
+	programs = p;
+	if (rumpuser_thread_create(program_thread, p, b->name, 0, -1, -1, NULL))
+		panic("no memory to start %s", b->name);
+	return p;
+}
+
+static void wait_for(struct program *p)
+{
+	rumpuser_mutex_enter(lock);
+	while (!p->ended)
+		rumpuser_cv_wait(ended_cv, lock);
+	rumpuser_mutex_exit(lock);
+}
+
+static const struct baked_program *need_baked(const char *name)
+{
+	const struct baked_program *b = find_baked(name);
+	const struct baked_program *e;
+
+	if (b)
+		return b;
+	kprintf("rumprun: bad configuration: no program \"%s\" in this image (it has:", name);
+	for (e = rumprun_programs; e && e->name; e++)
+		kprintf(" %s", e->name);
+	kprintf(")\n");
+	rumpuser_exit(1);
+}
+
+void programs_run(void)
+{
+	const struct rumprun_config *cfg = config_get();
+	struct file *pipe_reader = NULL;
+	struct program *p, *last_fg = NULL;
+	int i, status = 0;
+
+	if (!rumprun_programs || !rumprun_programs[0].name)
+		panic("this image has no programs (bake it with rumprun-bake)");
+	rumpuser_mutex_init(&lock, RUMPUSER_MTX_KMUTEX);
+	rumpuser_cv_init(&ended_cv);
+
+	if (cfg->nrc == 0) {
+		/* No rc: every baked app in order, in the foreground; the command
+		 * line goes to the first. */
+		const struct baked_program *b;
+
+		for (b = rumprun_programs; b->name; b++) {
+			static char *name_only[2];
+			int first = b == rumprun_programs;
+			struct fdtable *fds = fdtable_copy(fdtable_boot());
+
+			if (!fds)
+				panic("no memory for descriptors");
+			name_only[0] = (char *)b->name;
+			last_fg = program_start(b, first ? cfg->argc : 1,
+			    first ? cfg->argv : name_only, fds);
+			wait_for(last_fg);
+		}
+		rumpuser_exit(last_fg->status);
+	}
+
+	for (i = 0; i < cfg->nrc; i++) {
+		const struct rc_entry *rc = &cfg->rc[i];
+		const struct baked_program *b = need_baked(rc->bin);
+		struct fdtable *fds = fdtable_copy(fdtable_boot());
+
+		if (!fds)
+			panic("no memory for descriptors");
+		if (pipe_reader) {
+			fdtable_install_at(fds, pipe_reader, 0);
+			pipe_reader = NULL;
+		}
+		if (rc->mode == RC_PIPE) {
+			int pfd[2];
+			long args[6] = { (long)pfd, 0 };
+			struct file *w;
+
+			if (syscall_dispatch(SYS_pipe2, args) < 0)
+				panic("cannot make a pipe for %s", rc->bin);
+			pipe_reader = fd_get(pfd[0]);
+			w = fd_get(pfd[1]);
+			fd_close(pfd[0]);
+			fd_close(pfd[1]);
+			fdtable_install_at(fds, w, 1);
+		}
+		p = program_start(b, rc->argc, rc->argv, fds);
+		if (rc->mode == RC_FOREGROUND) {
+			wait_for(p);
+			last_fg = p;
+		}
+	}
+	for (p = programs; p; p = p->next)
+		wait_for(p);
+	if (last_fg)
+		status = last_fg->status;
+	rumpuser_exit(status);
+}
+
+void program_thread_new(struct program *p)
+{
+	p->threads++;
+}
+
+int program_thread_gone(struct program *p)
+{
+	return --p->threads;
+}
+
+int program_ended(void)
+{
+	struct lwp *l = curlwp();
+
+	return l && l->prog && l->prog->ended;
+}
+
+void program_exit(int status)
+{
+	struct lwp *l = curlwp();
+	struct program *p = l->prog;
+
+	if (!p)
+		rumpuser_exit(status);
+	rumpuser_mutex_enter(lock);
+	if (!p->ended) {
+		p->ended = 1;
+		p->status = status & 0xff;
+		fdtable_free(p->fds);
+		p->fds = NULL;
+		rumpuser_cv_broadcast(ended_cv);
+	}
+	rumpuser_mutex_exit(lock);
+	rumpuser_curlwpop(RUMPUSER_LWP_CLEAR, NULL);
+	kfree(l, sizeof(*l));
+	rumpuser_thread_exit();
+}

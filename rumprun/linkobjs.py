@@ -1,0 +1,108 @@
+"""Small objects the bake generates and links into an image.
+
+- The program table: one entry per baked app (its name, its main and its
+  own musl's __libc_start_main, renamed apart so several apps can share an
+  image).  The kernel starts programs from it (kernel/program.c).
+- The symbol table: function names and addresses of the image itself, so a
+  crash report can say where it happened (platform/hw/symbols.c).
+
+The C side reads both layouts; their definitions are in
+kernel/include/kernel/program.h and platform/hw/include/hw/symbols.h.
+"""
+
+import re
+import subprocess
+from pathlib import Path
+
+from rumprun import host
+from rumprun.errors import RumprunError
+
+PROGRAM_TABLE = "rumprun_programs"
+SYMTAB = "rumprun_symtab"
+SYMTAB_COUNT = "rumprun_symtab_count"
+SYMTAB_NAMES = "rumprun_symtab_names"
+
+
+def program_symbols(index):
+    """The names app INDEX's main and __libc_start_main get in the image."""
+    return f"__rumprun_main_{index}", f"__rumprun_libc_start_main_{index}"
+
+
+RENAMED = re.compile(r"^__rumprun_(main|libc_start_main)_\d+$")
+
+
+def _original_name(match):
+    return "main" if match.group(1) == "main" else "__libc_start_main"
+
+
+def assemble(source, workdir, stem):
+    """Assemble SOURCE (text) into WORKDIR/STEM.o and return its path."""
+    workdir = Path(workdir)
+    src, obj = workdir / f"{stem}.S", workdir / f"{stem}.o"
+    src.write_text(source + '\t.section .note.GNU-stack,"",@progbits\n')
+    result = subprocess.run([host.require_program("gcc"), "-c", "-o", str(obj), str(src)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        said = " ".join(result.stderr.split())[:300]
+        raise RumprunError(f"assembling the generated {stem} failed ({said}): "
+                           "check that gcc and binutils are installed")
+    return obj
+
+
+def _asciz(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def program_table_object(names, workdir):
+    """The program table for apps NAMES (in bake order)."""
+    lines = ['\t.section .rodata.rumprun_programs,"a"', "\t.balign 8",
+             f"\t.globl {PROGRAM_TABLE}", f"{PROGRAM_TABLE}:"]
+    for i, _ in enumerate(names):
+        main, start = program_symbols(i)
+        lines.append(f"\t.quad .Lname{i}, {main}, {start}")
+    lines.append("\t.quad 0, 0, 0")
+    for i, name in enumerate(names):
+        lines.append(f".Lname{i}:\t.asciz {_asciz(name)}")
+    return assemble("\n".join(lines) + "\n", workdir, "rumprun-programs")
+
+
+def symbol_table_object(functions, workdir):
+    """The symbol table: FUNCTIONS is a list of (address, size, name).
+
+    Programs' renamed entry points are shown as the names their authors
+    wrote (main, __libc_start_main)."""
+    functions = sorted((a, s, RENAMED.sub(_original_name, n)) for a, s, n in functions)
+    lines = ['\t.section .rodata.rumprun_symtab,"a"', "\t.balign 8",
+             f"\t.globl {SYMTAB}, {SYMTAB_COUNT}, {SYMTAB_NAMES}",
+             f"{SYMTAB_COUNT}:\t.quad {len(functions)}", f"{SYMTAB}:"]
+    offset = 0
+    for address, size, name in functions:
+        lines.append(f"\t.quad {address:#x}\n\t.long {size}, {offset}")
+        offset += len(name.encode()) + 1
+    lines.append(f"{SYMTAB_NAMES}:")
+    lines += [f"\t.asciz {_asciz(name)}" for _, _, name in functions]
+    return assemble("\n".join(lines) + "\n", workdir, "rumprun-symtab")
+
+
+def rename_program(app, index, workdir):
+    """A copy of unbaked APP whose only globals are its renamed main and
+    __libc_start_main: each app keeps its own libc, apart from the others."""
+    main, start = program_symbols(index)
+    out = Path(workdir) / f"app{index}.o"
+    objcopy = host.require_program("objcopy")
+    steps = [[objcopy, "--keep-global-symbol=main",
+              "--keep-global-symbol=__libc_start_main", str(app), str(out)],
+             [objcopy, f"--redefine-sym=main={main}",
+              f"--redefine-sym=__libc_start_main={start}", str(out)]]
+    for args in steps:
+        result = subprocess.run(args, capture_output=True, text=True)
+        if result.returncode != 0:
+            said = " ".join(result.stderr.split())[:300]
+            raise RumprunError(f"preparing {app} for the bake failed: objcopy "
+                               f"said: {said}")
+    return out
+
+
+def safe_name(path):
+    """A program's name in the image: the app file's name."""
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", Path(path).name) or "app"
