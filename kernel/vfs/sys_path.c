@@ -82,6 +82,8 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 			else if ((err = d->ops->create(d, name, len,
 			    S_IFREG | (mode & 07777 & ~vfs_umask), NULL, &v)) == 0)
 				vnode_hold(v);
+		} else if (trailing && !S_ISDIR(e->mode) && !S_ISLNK(e->mode)) {
+			err = -EISDIR;
 		} else if (S_ISLNK(e->mode)) {
 			if (flags & O_NOFOLLOW)
 				err = -ELOOP;

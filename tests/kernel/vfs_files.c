@@ -97,6 +97,7 @@ main(void)
 	EXPECT(K(SYS_open, "/tmp", O_RDWR), -EISDIR);
 	EXPECT(K(SYS_open, "/tmp", O_WRONLY | O_CREAT, 0644), -EISDIR);
 	EXPECT(K(SYS_open, "/tmp/new/", O_WRONLY | O_CREAT, 0644), -EISDIR);
+	EXPECT(K(SYS_open, "/tmp/a/", O_WRONLY | O_CREAT, 0644), -EISDIR);
 	EXPECT(K(SYS_open, "/tmp/a", O_RDONLY | O_DIRECTORY), -ENOTDIR);
 	EXPECT(K(SYS_open, "", O_RDONLY), -ENOENT);
 	EXPECT(K(SYS_open, NULL, O_RDONLY), -EFAULT);
