@@ -106,6 +106,13 @@ hello: setup libs
 	$(BIN)/rumprun-bake hw_generic $(BUILD)/hello/hello.bin $(BUILD)/hello/hello
 	$(BIN)/rumprun qemu -i -e WORLD=unikernel $(BUILD)/hello/hello.bin -- 0
 
+# The demo app burnt to a bootable ISO (BIOS and UEFI, CD or USB stick).
+iso: setup libs
+	@mkdir -p $(BUILD)/hello
+	$(BIN)/rumprun-cc -O2 -o $(BUILD)/hello/hello $(APP)
+	$(BIN)/rumprun-bake hw_generic $(BUILD)/hello/hello.bin $(BUILD)/hello/hello
+	$(BIN)/rumprun iso --force -o $(BUILD)/hello.iso $(BUILD)/hello/hello.bin
+
 check: setup libs
 	$(PY) -m pytest -q tests
 
