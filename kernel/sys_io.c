@@ -187,11 +187,7 @@ static long sys_lseek(long fd, long off, long whence, long a3, long a4, long a5)
 		file_drop(f);
 		return -ESPIPE;
 	}
-	if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END) {
-		file_drop(f);
-		return -EINVAL;
-	}
-	pos = f->ops->seek(f, off, whence);
+	pos = f->ops->seek(f, off, whence);	/* the op validates whence */
 	if (pos >= 0)
 		f->pos = pos;
 	file_drop(f);
