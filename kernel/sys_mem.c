@@ -8,8 +8,11 @@
  * (rumpuser_ext_protect): PROT_NONE pages fault, read-only pages cannot be
  * written.  Pages go back to the allocator with the default protection.
  *
- * There is no program break: brk answers with the current break unchanged,
- * which is how Linux says "cannot grow", and musl's malloc then uses mmap.
+ * The program break lives in a window reserved at the first brk call (a
+ * sixteenth of memory, between 64 KiB and 8 MiB: there is no virtual
+ * memory to grow it in place).  Past the window brk answers with the break
+ * unchanged, which is how Linux says "cannot grow", and musl's malloc
+ * then uses mmap.
  */
 #include <kernel/kernel.h>
 #include <kernel/syscall.h>
@@ -190,10 +193,45 @@ static long sys_mremap(long old, long oldlen, long newlen, long flags, long newa
 }
 SYSCALL_REGISTER(SYS_mremap, sys_mremap);
 
+static uintptr_t brk_base, brk_cur, brk_limit;
+
+static void brk_reserve(void)
+{
+	char num[24];
+	const char *p;
+	size_t mem = 0, size;
+
+	if (rumpuser_getparam(RUMPRUN_PARAM_MEMSIZE, num, sizeof(num)) == 0)
+		for (p = num; *p; p++)
+			mem = mem * 10 + (*p - '0');
+	size = ROUNDUP(mem / 16, PAGE_SIZE);
+	if (size < 64 * 1024)
+		size = 64 * 1024;
+	if (size > 8 * 1024 * 1024)
+		size = 8 * 1024 * 1024;
+	while (size >= 64 * 1024 && !(brk_base = (uintptr_t)kpages_alloc(size)))
+		size /= 2;
+	if (!brk_base) {
+		static char no_room[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+
+		brk_base = (uintptr_t)no_room;	/* a break that cannot grow */
+		size = 0;
+	}
+	brk_cur = brk_base;
+	brk_limit = brk_base + size;
+}
+
 static long sys_brk(long addr, long a1, long a2, long a3, long a4, long a5)
 {
-	static char no_break[1];
+	uintptr_t want = addr;
 
-	return (long)no_break;
+	if (!brk_base)
+		brk_reserve();
+	if (want < brk_base || want > brk_limit)
+		return brk_cur;
+	if (want > brk_cur)	/* new break memory reads as zeroes */
+		memset((void *)brk_cur, 0, want - brk_cur);
+	brk_cur = want;
+	return brk_cur;
 }
 SYSCALL_REGISTER(SYS_brk, sys_brk);
