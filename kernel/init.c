@@ -24,13 +24,10 @@ static const struct rumpuser_hyperup hyperup = {
 
 static void load_config(void)
 {
-	char num[24], *text;
-	unsigned long len = 0;
-	const char *p;
+	unsigned long len = param_number(RUMPRUN_PARAM_CONFIG_SIZE);
+	char *text;
 
-	if (rumpuser_getparam(RUMPRUN_PARAM_CONFIG_SIZE, num, sizeof(num)) == 0) {
-		for (p = num; *p; p++)
-			len = len * 10 + (*p - '0');
+	if (len) {
 		if ((text = kmalloc(len + 1)) == NULL)
 			panic("no memory for the configuration (%lu bytes)", len);
 		if (rumpuser_getparam(RUMPRUN_PARAM_CONFIG, text, len + 1) != 0)

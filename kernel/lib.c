@@ -48,6 +48,18 @@ void panic(const char *fmt, ...)
 	rumpuser_exit(RUMPUSER_PANIC);
 }
 
+unsigned long param_number(const char *name)
+{
+	char num[24];
+	unsigned long n = 0;
+	const char *p;
+
+	if (rumpuser_getparam(name, num, sizeof(num)) == 0)
+		for (p = num; *p >= '0' && *p <= '9'; p++)
+			n = n * 10 + (*p - '0');
+	return n;
+}
+
 int64_t time_mono_ns(void)
 {
 	int64_t sec;

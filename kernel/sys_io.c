@@ -49,130 +49,79 @@ static ssize_t do_rw_vec(struct file *f, const struct iovec *iov, int iovcnt,
 	return total;
 }
 
-static long sys_read(long fd, long buf, long len, long a3, long a4, long a5)
+/*
+ * One transfer: buf/len is a buffer or (vec) an iovec array and its count;
+ * off < 0 means at the file's own position, else at off without moving it
+ * (pread and friends: the file must be seekable).
+ */
+static long transfer(long fd, long buf, long len, off_t off, int vec, int writing)
 {
 	struct file *f = fd_get(fd);
-	ssize_t n;
+	off_t *pos, at = off;
+	long rv;
 
 	if (!f)
 		return -EBADF;
-	n = do_read(f, (void *)buf, len, &f->pos);
+	pos = off < 0 ? &f->pos : &at;
+	if (off >= 0 && !f->ops->seek)
+		rv = -ESPIPE;
+	else if (vec)
+		rv = do_rw_vec(f, (const struct iovec *)buf, len, pos, writing);
+	else if (writing)
+		rv = do_write(f, (const void *)buf, len, pos);
+	else
+		rv = do_read(f, (void *)buf, len, pos);
 	file_drop(f);
-	return n;
+	return rv;
+}
+
+#define AT_POSITION (-1)
+
+static long sys_read(long fd, long buf, long len, long a3, long a4, long a5)
+{
+	return transfer(fd, buf, len, AT_POSITION, 0, 0);
 }
 SYSCALL_REGISTER(SYS_read, sys_read);
 
 static long sys_write(long fd, long buf, long len, long a3, long a4, long a5)
 {
-	struct file *f = fd_get(fd);
-	ssize_t n;
-
-	if (!f)
-		return -EBADF;
-	n = do_write(f, (const void *)buf, len, &f->pos);
-	file_drop(f);
-	return n;
+	return transfer(fd, buf, len, AT_POSITION, 0, 1);
 }
 SYSCALL_REGISTER(SYS_write, sys_write);
 
 static long sys_readv(long fd, long iov, long cnt, long a3, long a4, long a5)
 {
-	struct file *f = fd_get(fd);
-	ssize_t n;
-
-	if (!f)
-		return -EBADF;
-	n = do_rw_vec(f, (const struct iovec *)iov, cnt, &f->pos, 0);
-	file_drop(f);
-	return n;
+	return transfer(fd, iov, cnt, AT_POSITION, 1, 0);
 }
 SYSCALL_REGISTER(SYS_readv, sys_readv);
 
 static long sys_writev(long fd, long iov, long cnt, long a3, long a4, long a5)
 {
-	struct file *f = fd_get(fd);
-	ssize_t n;
-
-	if (!f)
-		return -EBADF;
-	n = do_rw_vec(f, (const struct iovec *)iov, cnt, &f->pos, 1);
-	file_drop(f);
-	return n;
+	return transfer(fd, iov, cnt, AT_POSITION, 1, 1);
 }
 SYSCALL_REGISTER(SYS_writev, sys_writev);
 
-/* Positioned transfers need a seekable file and leave f->pos alone. */
-static long positioned(long fd, long off, struct file **fp)
-{
-	struct file *f = fd_get(fd);
-
-	if (!f)
-		return -EBADF;
-	if (!f->ops->seek) {
-		file_drop(f);
-		return -ESPIPE;
-	}
-	if (off < 0) {
-		file_drop(f);
-		return -EINVAL;
-	}
-	*fp = f;
-	return 0;
-}
-
 static long sys_pread64(long fd, long buf, long len, long off, long a4, long a5)
 {
-	struct file *f;
-	off_t pos = off;
-	long rv = positioned(fd, off, &f);
-
-	if (rv)
-		return rv;
-	rv = do_read(f, (void *)buf, len, &pos);
-	file_drop(f);
-	return rv;
+	return off < 0 ? -EINVAL : transfer(fd, buf, len, off, 0, 0);
 }
 SYSCALL_REGISTER(SYS_pread64, sys_pread64);
 
 static long sys_pwrite64(long fd, long buf, long len, long off, long a4, long a5)
 {
-	struct file *f;
-	off_t pos = off;
-	long rv = positioned(fd, off, &f);
-
-	if (rv)
-		return rv;
-	rv = do_write(f, (const void *)buf, len, &pos);
-	file_drop(f);
-	return rv;
+	return off < 0 ? -EINVAL : transfer(fd, buf, len, off, 0, 1);
 }
 SYSCALL_REGISTER(SYS_pwrite64, sys_pwrite64);
 
 static long sys_preadv(long fd, long iov, long cnt, long off, long a4, long a5)
 {
-	struct file *f;
-	off_t pos = off;
-	long rv = positioned(fd, off, &f);
-
-	if (rv)
-		return rv;
-	rv = do_rw_vec(f, (const struct iovec *)iov, cnt, &pos, 0);
-	file_drop(f);
-	return rv;
+	return off < 0 ? -EINVAL : transfer(fd, iov, cnt, off, 1, 0);
 }
 SYSCALL_REGISTER(SYS_preadv, sys_preadv);
 
 static long sys_pwritev(long fd, long iov, long cnt, long off, long a4, long a5)
 {
-	struct file *f;
-	off_t pos = off;
-	long rv = positioned(fd, off, &f);
-
-	if (rv)
-		return rv;
-	rv = do_rw_vec(f, (const struct iovec *)iov, cnt, &pos, 1);
-	file_drop(f);
-	return rv;
+	return off < 0 ? -EINVAL : transfer(fd, iov, cnt, off, 1, 1);
 }
 SYSCALL_REGISTER(SYS_pwritev, sys_pwritev);
 

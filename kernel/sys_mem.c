@@ -197,14 +197,8 @@ static uintptr_t brk_base, brk_cur, brk_limit;
 
 static void brk_reserve(void)
 {
-	char num[24];
-	const char *p;
-	size_t mem = 0, size;
+	size_t size = ROUNDUP(param_number(RUMPRUN_PARAM_MEMSIZE) / 16, PAGE_SIZE);
 
-	if (rumpuser_getparam(RUMPRUN_PARAM_MEMSIZE, num, sizeof(num)) == 0)
-		for (p = num; *p; p++)
-			mem = mem * 10 + (*p - '0');
-	size = ROUNDUP(mem / 16, PAGE_SIZE);
 	if (size < 64 * 1024)
 		size = 64 * 1024;
 	if (size > 8 * 1024 * 1024)

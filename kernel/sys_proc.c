@@ -93,25 +93,13 @@ static long sys_sethostname(long name, long len, long a2, long a3, long a4, long
 }
 SYSCALL_REGISTER(SYS_sethostname, sys_sethostname);
 
-static unsigned long memsize(void)
-{
-	char num[24];
-	unsigned long n = 0;
-	const char *p;
-
-	if (rumpuser_getparam(RUMPRUN_PARAM_MEMSIZE, num, sizeof(num)) == 0)
-		for (p = num; *p; p++)
-			n = n * 10 + (*p - '0');
-	return n;
-}
-
 static long sys_sysinfo(long infop, long a1, long a2, long a3, long a4, long a5)
 {
 	struct sysinfo *si = (struct sysinfo *)infop;
 
 	memset(si, 0, sizeof(*si));
 	si->uptime = time_mono_ns() / 1000000000LL;
-	si->totalram = memsize();
+	si->totalram = param_number(RUMPRUN_PARAM_MEMSIZE);
 	si->freeram = si->totalram / 2;	/* an estimate: the platform does not say */
 	si->procs = 1;
 	si->mem_unit = 1;

@@ -40,6 +40,9 @@ void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)))
 int64_t time_mono_ns(void);
 int64_t time_wall_ns(void);
 
+/* A numeric platform parameter (rumpuser_getparam), or 0 when unknown. */
+unsigned long param_number(const char *name);
+
 /* The JSON configuration, parsed once at boot (kernel/config.c). */
 struct rumprun_config;
 const struct rumprun_config *config_get(void);
