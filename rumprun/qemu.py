@@ -292,6 +292,24 @@ class _StatusScanner:
             self.status = int(m.group(1))
 
 
+class _LineEndings:
+    """Serial line endings (CR LF) to the host's (LF), across chunks."""
+
+    def __init__(self):
+        self.cr = False     # the last chunk ended in CR: is LF next?
+
+    def convert(self, data):
+        if self.cr:
+            data = b"\r" + data
+        self.cr = data.endswith(b"\r")
+        if self.cr:
+            data = data[:-1]
+        return data.replace(b"\r\n", b"\n")
+
+    def finish(self):
+        return b"\r" if self.cr else b""
+
+
 def run_interactive(launch, qemu, accel, prog):
     """Run LAUNCH with its console on stdout; return the guest's status."""
     with tempfile.TemporaryDirectory(prefix="rumprun.",
@@ -306,6 +324,7 @@ def run_interactive(launch, qemu, accel, prog):
                 preexec_fn=_die_with_parent)
             monitor = Monitor(socket_path)
             scanner = _StatusScanner()
+            endings = _LineEndings()
             previous_term = signal.signal(signal.SIGTERM, _interrupt)
             try:
                 monitor.connect(alive=lambda: proc.poll() is None)
@@ -315,9 +334,11 @@ def run_interactive(launch, qemu, accel, prog):
                     data = os.read(fd, 65536)
                     if not data:
                         break
-                    out.write(data)
+                    out.write(endings.convert(data))
                     out.flush()
                     scanner.feed(data)
+                out.write(endings.finish())
+                out.flush()
                 code = proc.wait()
             except KeyboardInterrupt:
                 stop_process(proc, monitor)

@@ -2,6 +2,7 @@
 rumprun qemu -i; assert on what the guest printed and its exit status."""
 
 import subprocess
+import time
 
 import pytest
 
@@ -75,3 +76,27 @@ def test_arguments_and_environment_arrive_exactly(run, hello_bin):
     for i, arg in enumerate(["it's", 'a"b', "c\\d", ""], start=2):
         assert f"argv[{i}] = {arg}\n" in result.stdout, said
     assert result.returncode == 0, said
+
+
+def test_console_lines_end_like_the_hosts(hello_bin):
+    """The serial console's CR LF reaches stdout as plain LF."""
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "rumprun"), "qemu", "-i", str(hello_bin)],
+        capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert b"\r" not in result.stdout, result.stdout
+    assert b"Hello, world!\n" in result.stdout
+
+
+def test_the_canonical_hello_sleeps_a_second(run, tmp_path):
+    """tests/hello as users build it: greets, sleeps 1 s, greets again."""
+    run("rumprun-cc", "-o", tmp_path / "hello", HELLO, check=0)
+    run("rumprun-bake", "hw_generic", tmp_path / "hello.bin", tmp_path / "hello", check=0)
+    started = time.monotonic()
+    result, said = boot(run, "-e", "WORLD=unikernel", tmp_path / "hello.bin", "--", "9")
+    assert time.monotonic() - started >= 1.0, said
+    out = result.stdout
+    assert out.index("Hello, unikernel!") < out.index("Slept for a second.") \
+        < out.index("Goodbye, unikernel!"), said
+    assert "The time is 20" in out, said
+    assert result.returncode == 9, said
