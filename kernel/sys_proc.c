@@ -74,7 +74,7 @@ static long sys_uname(long bufp, long a1, long a2, long a3, long a4, long a5)
 
 	memset(u, 0, sizeof(*u));
 	strcpy(u->sysname, "rumprun");
-	strncpy(u->nodename, current_hostname(), sizeof(u->nodename) - 1);
+	memcpy(u->nodename, current_hostname(), strlen(current_hostname()) + 1);
 	strcpy(u->release, "1.0");
 	strcpy(u->version, "rumprun unikernel");
 	strcpy(u->machine, "x86_64");

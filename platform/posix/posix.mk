@@ -23,7 +23,8 @@ POSIX_CFLAGS := -specs=$(MUSL_SPECS) -std=gnu11 -O2 -g -Wall -Wextra \
 POSIX_LDFLAGS := -static -no-pie
 
 POSIX_SRCS      := $(wildcard platform/posix/*.c)
-POSIX_KOBJS     := $(patsubst %,$(POSIX_BUILD)/obj/%.o,$(KERNEL_SRCS))
+POSIX_KOBJS     := $(patsubst %,$(POSIX_BUILD)/obj/%.o,$(KERNEL_SRCS)) \
+	$(POSIX_BUILD)/obj/gen/syscall_names.c.o
 POSIX_POBJS     := $(patsubst %,$(POSIX_BUILD)/obj/%.o,$(POSIX_SRCS))
 POSIX_TEST_SRCS := $(wildcard tests/kernel/*.c)
 POSIX_TESTS     := $(patsubst tests/kernel/%.c,$(POSIX_BUILD)/tests/%,$(POSIX_TEST_SRCS))
@@ -34,6 +35,11 @@ posix: $(POSIX_LIBS)
 posix-tests: $(POSIX_LIBS) $(POSIX_TESTS)
 
 $(POSIX_BUILD)/obj/kernel/%.c.o: kernel/%.c $(HEADERS) Makefile platform/posix/posix.mk
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (posix)" >&2
+	@gcc $(POSIX_KERNEL_CFLAGS) -c -o $@ $<
+
+$(POSIX_BUILD)/obj/gen/%.c.o: $(BUILD)/gen/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (posix)" >&2
 	@gcc $(POSIX_KERNEL_CFLAGS) -c -o $@ $<

@@ -80,13 +80,6 @@ ktest_report(int line, const char *what, long got, long want, int ok)
 
 static const struct rumpuser_hyperup ktest_hyp;
 
-/* Until kernel/syscall_names.c exists: the dispatcher's messages need it. */
-__attribute__((weak)) const char *
-syscall_name(long nr)
-{
-	return NULL;
-}
-
 /* Boot what the tests need: the hypercall layer, the VFS, fds 0-2. */
 static inline void
 ktest_boot(void)
