@@ -359,6 +359,8 @@ void config_parse(const char *text, unsigned long len, struct rumprun_config *cf
 		int n = 0;
 
 		if (v->type == J_STR) {
+			if (!strchr(v->str, '='))
+				bad_key("env", "an array of \"NAME=value\" strings");
 			cfg->envp = alloc(&p, 2 * sizeof(char *));
 			cfg->envp[n++] = v->str;
 		} else if (v->type == J_ARR) {
