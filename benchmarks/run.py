@@ -46,13 +46,21 @@ _start:
 	hlt
 """
 
-# Workloads: (app source, RESULT names it prints, iterations, quick iterations).
+# Workloads: (app source, RESULT names it prints, iterations, quick
+# iterations, native variants).  A native variant is (key, what the table
+# says of it, command prefix, extra arguments); the unikernel has one CPU,
+# so the thread workloads also run natively pinned to one CPU.
+ANY_CPU = ("native", "", [], [])
+BOTH_CPUS = ("native", " (both CPUs)", [], [])
+ONE_CPU = ("native_1cpu", " (pinned to 1 CPU: `taskset -c 0`)", ["taskset", "-c", "0"], [])
 WORKLOADS = [
-    ("cpu", ["cpu_xorshift"], 20_000_000, 2_000_000),
-    ("getpid", ["getpid"], 1_000_000, 100_000),
-    ("pthread", ["pthread_create_join"], 5_000, 500),
-    ("pingpong", ["mutex_condvar_pingpong"], 20_000, 2_000),
-    ("file", ["file_4k_cycle", "file_4k_pwrite_pread"], 5_000, 500),
+    ("cpu", ["cpu_xorshift"], 20_000_000, 2_000_000, [ANY_CPU]),
+    ("getpid", ["getpid"], 1_000_000, 100_000, [ANY_CPU]),
+    ("pthread", ["pthread_create_join"], 5_000, 500, [BOTH_CPUS, ONE_CPU]),
+    ("pingpong", ["mutex_condvar_pingpong"], 20_000, 2_000, [BOTH_CPUS, ONE_CPU]),
+    ("file", ["file_4k_cycle", "file_4k_pwrite_pread"], 5_000, 500,
+     [("native_tmp", " (/tmp, ext4)", [], ["/tmp"]),
+      ("native_shm", " (/dev/shm, tmpfs)", [], ["/dev/shm"])]),
 ]
 LABELS = {
     "cpu_xorshift": "CPU only, xorshift64 step, no system call: TCG's own factor (ns/step)",
@@ -276,16 +284,12 @@ def parse_results(output):
 
 def measure_workloads(b, work, runs, quick):
     res = {}
-    for name, metrics, n, nq in WORKLOADS:
+    for name, metrics, n, nq, natives in WORKLOADS:
         iters = str(nq if quick else n)
-        variants = {
-            "unikernel": [str(VENV_BIN / "rumprun"), "qemu", "-i",
-                          str(work / f"{name}.bin"), "--", iters],
-            "native": [str(work / f"{name}.native"), iters],
-        }
-        if name == "file":
-            variants["native_tmp"] = variants.pop("native") + ["/tmp"]
-            variants["native_shm"] = [str(work / "file.native"), iters, "/dev/shm"]
+        variants = {"unikernel": [str(VENV_BIN / "rumprun"), "qemu", "-i",
+                                  str(work / f"{name}.bin"), "--", iters]}
+        for key, _, prefix, extra in natives:
+            variants[key] = prefix + [str(work / f"{name}.native"), iters] + extra
         progress(f"workload {name}: {runs} alternating runs of "
                  + ", ".join(variants) + f", {iters} iterations each")
         samples = {v: {m: [] for m in metrics} for v in variants}
@@ -394,20 +398,18 @@ def report(r, args):
     w("")
     w(f"Native: `gcc -O2 -pthread` (glibc, dynamically linked) on the host. "
       f"Medians of {args.runs} boots / {args.runs} native runs; "
-      f"ratio = unikernel / native (below 1: faster than native).")
+      f"ratio = unikernel / native (below 1: faster than native). "
+      f"The unikernel has one virtual CPU.")
     w("")
     w("| workload | iterations | unikernel (TCG) | native Linux | ratio | aim |")
     w("|---|---|---|---|---|---|")
-    for name, metrics, *_ in WORKLOADS:
+    for name, metrics, _, _, natives in WORKLOADS:
         wl = r["workloads"][name]
-        nat_keys = ["native"] if "native" in wl["ns"] else ["native_tmp", "native_shm"]
         for metric in metrics:
             uk_fail = wl["failures"].get("unikernel")
             uk = median(wl["ns"]["unikernel"][metric])
-            for nk in nat_keys:
+            for nk, where, _, _ in natives:
                 nat = median(wl["ns"][nk][metric])
-                where = {"native": "", "native_tmp": " (/tmp, ext4)",
-                         "native_shm": " (/dev/shm, tmpfs)"}[nk]
                 nat_s = ("FAILED: " + wl["failures"][nk]["message"]
                          if nk in wl["failures"] else fmt_ns(nat) + where)
                 if uk_fail:
@@ -444,7 +446,7 @@ def main():
     args.boot_runs = args.boot_runs or (5 if args.quick else 21)
     args.runs = args.runs or (3 if args.quick else 5)
 
-    for tool in ("qemu-system-x86_64", "as", "ld", "gcc", "strip"):
+    for tool in ("qemu-system-x86_64", "as", "ld", "gcc", "strip", "taskset"):
         if not shutil.which(tool):
             raise BenchError(f"{tool} is not installed: run `make setup`")
     if not (VENV_BIN / "rumprun").exists():
