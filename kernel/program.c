@@ -251,10 +251,17 @@ int program_thread_gone(struct program *p)
 	return --p->threads;
 }
 
+/* How many programs have ended: lets the system call path skip the
+ * per-thread check while none has. */
+int programs_ended;
+
 int program_ended(void)
 {
-	struct lwp *l = curlwp();
+	struct lwp *l;
 
+	if (!programs_ended)
+		return 0;
+	l = curlwp();
 	return l && l->prog && l->prog->ended;
 }
 
@@ -268,6 +275,7 @@ void program_exit(int status)
 	rumpuser_mutex_enter(lock);
 	if (!p->ended) {
 		p->ended = 1;
+		programs_ended++;
 		p->status = status & 0xff;
 		fdtable_free(p->fds);
 		p->fds = NULL;

@@ -84,22 +84,29 @@ def symbol_table_object(functions, workdir):
     return assemble("\n".join(lines) + "\n", workdir, "rumprun-symtab")
 
 
+PROGRAM_LDSCRIPT = host.APP_TOOLS / "program.ld"
+
+
 def rename_program(app, index, workdir):
-    """A copy of unbaked APP whose only globals are its renamed main and
-    __libc_start_main: each app keeps its own libc, apart from the others."""
+    """A copy of unbaked APP that is a program of its own: its constructor
+    and destructor arrays gathered with their bounds (app-tools/program.ld),
+    and only its main and __libc_start_main global, renamed apart; so each
+    app keeps its own libc and constructors, apart from the others."""
     main, start = program_symbols(index)
+    gathered = Path(workdir) / f"app{index}-arrays.o"
     out = Path(workdir) / f"app{index}.o"
-    objcopy = host.require_program("objcopy")
-    steps = [[objcopy, "--keep-global-symbol=main",
-              "--keep-global-symbol=__libc_start_main", str(app), str(out)],
+    ld, objcopy = host.require_program("ld"), host.require_program("objcopy")
+    steps = [[ld, "-r", "-T", str(PROGRAM_LDSCRIPT), "-o", str(gathered), str(app)],
+             [objcopy, "--keep-global-symbol=main",
+              "--keep-global-symbol=__libc_start_main", str(gathered), str(out)],
              [objcopy, f"--redefine-sym=main={main}",
               f"--redefine-sym=__libc_start_main={start}", str(out)]]
     for args in steps:
         result = subprocess.run(args, capture_output=True, text=True)
         if result.returncode != 0:
             said = " ".join(result.stderr.split())[:300]
-            raise RumprunError(f"preparing {app} for the bake failed: objcopy "
-                               f"said: {said}")
+            raise RumprunError(f"preparing {app} for the bake failed: "
+                               f"{Path(args[0]).name} said: {said}")
     return out
 
 

@@ -143,18 +143,33 @@ hw_syscall_entry:
 	cld
 	movq %rsp, %rdi
 	call hw_syscall
-	/* fall through */
+	/*
+	 * Back to the app without iretq (slow, and needless within ring 0):
+	 * RCX holds the return address and R11 the flags, as Linux leaves
+	 * them after a system call.  Restore the flags from the kernel stack,
+	 * then load the app's stack pointer and jump: nothing is written to
+	 * the app's stack, so its red zone survives.
+	 */
+	.globl hw_syscall_return
+hw_syscall_return:
+	POP_GPRS
+	pushq 32(%rsp)			/* rflags: vector, error, rip, cs lie below */
+	popfq
+	movq 40(%rsp), %rsp		/* the app's rsp; mov leaves the flags alone */
+	jmp *%rcx
+
 	.globl trap_return
 trap_return:
 	POP_GPRS
 	addq $16, %rsp			/* vector, error */
 	iretq
 
-/* void hw_frame_return(struct trapframe *tf): resume the context in tf. */
+/* void hw_frame_return(struct trapframe *tf): resume the system call
+ * context in tf (its rcx is its rip, as after any system call). */
 	.globl hw_frame_return
 hw_frame_return:
 	movq %rdi, %rsp
-	jmp trap_return
+	jmp hw_syscall_return
 
 /*
  * void hw_switch(void **save_sp, void *load_sp): save the callee-saved
