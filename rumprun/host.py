@@ -26,6 +26,7 @@ PACKAGES = {
     "gcc": "gcc",
     "ld": "binutils",
     "objcopy": "binutils",
+    "objdump": "binutils",
     "make": "make",
     "qemu-system-x86_64": "qemu-system-x86",
 }

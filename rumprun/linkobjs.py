@@ -85,6 +85,45 @@ def symbol_table_object(functions, workdir):
 
 
 PROGRAM_LDSCRIPT = host.APP_TOOLS / "program.ld"
+HLT, BAD_OPCODE = 0xF4, 0xD6      # 0xd6 (salc) is invalid in 64-bit mode
+_SECTION_LINE = re.compile(r"^Disassembly of section (\S+):$")
+_HLT_LINE = re.compile(r"^\s*([0-9a-f]+):\s+f4\s+hlt\b")
+
+
+def patch_crash_instructions(obj):
+    """Turn every hlt in OBJ's code into byte 0xd6, in place; return how many.
+
+    musl crashes on purpose with hlt (a_crash: corrupted heap, misused
+    thread), which in ring 3 faults.  In our ring 0 it would stop the machine
+    silently; 0xd6 is an invalid opcode in 64-bit mode that no compiler
+    emits, so it traps, and the platform reports it as the crash it is
+    (platform/hw/cpu.c).
+    """
+    from rumprun import elfcheck
+    result = subprocess.run([host.require_program("objdump"), "-d", str(obj)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        said = " ".join(result.stderr.split())[:300]
+        raise RumprunError(f"disassembling {obj} failed: objdump said: {said}")
+    sites, section = [], None
+    for line in result.stdout.splitlines():
+        if m := _SECTION_LINE.match(line):
+            section = m.group(1)
+        elif (m := _HLT_LINE.match(line)) and section:
+            sites.append((section, int(m.group(1), 16)))
+    if not sites:
+        return 0
+    with elfcheck.open_elf(obj) as elf:
+        offsets = [elf.get_section_by_name(name)["sh_offset"] + offset
+                   for name, offset in sites]
+    with open(obj, "r+b") as f:
+        for offset in offsets:
+            f.seek(offset)
+            if f.read(1) != bytes([HLT]):
+                raise RumprunError(f"patching {obj}: no hlt at file offset {offset:#x}")
+            f.seek(offset)
+            f.write(bytes([BAD_OPCODE]))
+    return len(offsets)
 
 
 def rename_program(app, index, workdir):
@@ -107,6 +146,7 @@ def rename_program(app, index, workdir):
             said = " ".join(result.stderr.split())[:300]
             raise RumprunError(f"preparing {app} for the bake failed: "
                                f"{Path(args[0]).name} said: {said}")
+    patch_crash_instructions(out)
     return out
 
 

@@ -156,6 +156,20 @@ void hw_trap(struct trapframe *tf)
 	unsigned v = (unsigned)tf->vector;
 	uintptr_t off;
 	const char *fn = hw_symbol_lookup(tf->rip, &off);
+	int signo = trapinfo[v].signo;
+
+	/* The bake turns the app's hlt (how musl crashes on purpose) into the
+	 * invalid opcode 0xd6 (rumprun/linkobjs.py): report it as Linux would
+	 * a hlt in user mode, a segmentation fault. */
+	if (v == 6 && *(const uint8_t *)tf->rip == 0xd6) {
+		bmk_printf("\nrumprun: fatal: the app executed hlt, musl's way to crash on purpose "
+		    "(a corrupted heap or a misused thread?), in thread \"%s\" at rip %p",
+		    t ? bmk_thread_name(t) : "boot", (void *)tf->rip);
+		if (fn)
+			bmk_printf(" <%s+0x%lx>", fn, (unsigned long)off);
+		bmk_printf("\n");
+		hw_exit(128 + 11);
+	}
 
 	bmk_printf("\nrumprun: fatal: %s (vector %u, error 0x%lx) in thread \"%s\" at rip %p",
 	    trapinfo[v].name, v, (unsigned long)tf->error, t ? bmk_thread_name(t) : "boot",
@@ -179,7 +193,7 @@ void hw_trap(struct trapframe *tf)
 	bmk_printf("  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", tf->r8, tf->r9, tf->r10, tf->r11);
 	bmk_printf("  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", tf->r12, tf->r13, tf->r14, tf->r15);
 	bmk_printf("  rflags %016lx\n", tf->rflags);
-	hw_exit(128 + trapinfo[v].signo);
+	hw_exit(128 + signo);
 }
 
 /* The app's system call: hand it to the kernel through the hyp_syscall upcall. */
