@@ -38,10 +38,15 @@ class BakedImage:
     entry: int
     multiboot: MultibootHeader
 
+    # What the kernel takes at boot past the image: the first thread's
+    # kernel stack, the app's stack (256 KiB) with its guard page, the page
+    # allocator's bitmap and page tables.
+    BOOT_RESERVE = 512 * 1024
+
     @property
     def min_memory_mib(self):
-        """Guest memory it needs: load end rounded up to MiB, plus 1 MiB."""
-        return (self.load_end + MIB - 1) // MIB + 1
+        """Guest memory it needs: the image and the boot reserve, in MiB."""
+        return max(2, (self.load_end + self.BOOT_RESERVE + MIB - 1) // MIB)
 
 
 @contextlib.contextmanager

@@ -62,7 +62,7 @@ def test_bad_inputs_are_one_sentence(run, minikernel, unbaked_app, tmp_path):
         (["qemu", tmp_path / "absent.bin"], ["does not exist"]),
         (["qemu", "-e", "NOEQUALS", minikernel], ["-e", "VAR=VALUE"]),
         (["qemu", "-e", "=v", minikernel], ["name is empty"]),
-        (["qemu", "-M", "1", minikernel], ["at least 3 MiB"]),
+        (["qemu", "-M", "1", minikernel], ["at least 2 MiB"]),
         (["qemu", "-M", "lots", minikernel], ["-M"]),
         (["qemu", unbaked_app], ["unbaked", "rumprun-bake"]),
         (["qemu", "/bin/true"], ["not a rumprun image"]),
@@ -85,7 +85,7 @@ def test_missing_qemu_names_the_package(run, minikernel, state_env):
 def test_memory_minimum_follows_the_image(run, tmp_path):
     big = build_minikernel(tmp_path, status=0, bss_bytes=5 << 20)
     assert_one_line_error(run("rumprun", "-D", "qemu", "-M", "6", big),
-                          "at least 8 MiB")
+                          "at least 7 MiB")
     argv = dry_run(run, "qemu", "-M", "8", big)
     assert argv[argv.index("-m") + 1] == "8"
 
