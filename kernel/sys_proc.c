@@ -100,7 +100,7 @@ static long sys_sysinfo(long infop, long a1, long a2, long a3, long a4, long a5)
 	memset(si, 0, sizeof(*si));
 	si->uptime = time_mono_ns() / 1000000000LL;
 	si->totalram = param_number(RUMPRUN_PARAM_MEMSIZE);
-	si->freeram = si->totalram / 2;	/* an estimate: the platform does not say */
+	si->freeram = param_number(RUMPRUN_PARAM_MEMFREE);
 	si->procs = 1;
 	si->mem_unit = 1;
 	return 0;

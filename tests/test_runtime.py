@@ -237,6 +237,8 @@ def test_identity_of_the_one_process(run, runtime_bin):
     total, free = micros(r"sysinfo totalram (\d+) freeram (\d+)", out, said)
     assert 0.85 * 96 * MiB <= total <= 96 * MiB, said
     assert 0 < free < total, said
+    (after,) = micros(r"sysinfo freeram after 8 MiB (\d+)", out, said)
+    assert after <= free - 8 * MiB, said
     (pages,) = micros(r"_SC_PHYS_PAGES (\d+)", out, said)
     assert 0.85 * 96 * MiB <= pages * 4096 <= 96 * MiB, said
 

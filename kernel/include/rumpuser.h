@@ -205,12 +205,14 @@ void rumprun_kernel_main(void) __attribute__((noreturn));
  *   first '{'); ENOENT when there is none.
  * RUMPRUN_PARAM_CONFIG_SIZE: its length in bytes, in decimal.
  * RUMPRUN_PARAM_MEMSIZE: usable memory in bytes, in decimal.
+ * RUMPRUN_PARAM_MEMFREE: memory not allocated now, in bytes, in decimal.
  * RUMPRUN_PARAM_IMAGE: the image's name (the kernel file's path as the
  *   boot loader gave it), or ENOENT.
  */
 #define RUMPRUN_PARAM_CONFIG "RUMPRUN_CONFIG"
 #define RUMPRUN_PARAM_CONFIG_SIZE "RUMPRUN_CONFIG_SIZE"
 #define RUMPRUN_PARAM_MEMSIZE "RUMPRUN_MEMSIZE"
+#define RUMPRUN_PARAM_MEMFREE "RUMPRUN_MEMFREE"
 #define RUMPRUN_PARAM_IMAGE "RUMPRUN_IMAGE"
 
 /*

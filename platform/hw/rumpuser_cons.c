@@ -64,6 +64,10 @@ int rumpuser_getparam(const char *name, void *buf, rumpuser_size_t blen)
 		bmk_snprintf(num, sizeof(num), "%lu", (unsigned long)bmk_pgalloc_total());
 		return copy_param(num, buf, blen);
 	}
+	if (streq(name, RUMPRUN_PARAM_MEMFREE)) {
+		bmk_snprintf(num, sizeof(num), "%lu", (unsigned long)bmk_pgalloc_free());
+		return copy_param(num, buf, blen);
+	}
 	if (streq(name, RUMPRUN_PARAM_IMAGE))
 		return hw_image_name() ? copy_param(hw_image_name(), buf, blen) : ENOENT;
 	return ENOENT;

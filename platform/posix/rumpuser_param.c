@@ -36,6 +36,8 @@ rumpuser_getparam(const char *name, void *buf, rumpuser_size_t blen)
 	}
 	if (strcmp(name, RUMPRUN_PARAM_MEMSIZE) == 0)
 		return put((v = getenv(RUMPRUN_PARAM_MEMSIZE)) ? v : "268435456", buf, blen);
+	if (strcmp(name, RUMPRUN_PARAM_MEMFREE) == 0)
+		return put((v = getenv(RUMPRUN_PARAM_MEMFREE)) ? v : "134217728", buf, blen);
 	if (strcmp(name, RUMPRUN_PARAM_CONFIG) == 0 || strcmp(name, RUMPRUN_PARAM_IMAGE) == 0)
 		return (v = getenv(name)) ? put(v, buf, blen) : ENOENT;
 	return ENOENT;

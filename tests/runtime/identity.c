@@ -39,6 +39,18 @@ static void identity(int argc, char **argv)
 	       (unsigned long long)si.totalram * si.mem_unit,
 	       (unsigned long long)si.freeram * si.mem_unit);
 	printf("sysinfo procs %d uptime %ld\n", si.procs, si.uptime);
+	{
+		/* freeram is measured, not made up: 8 MiB in use shows. */
+		char *big = malloc(8 << 20);
+		struct sysinfo after;
+
+		CHECK(big != NULL, "malloc 8 MiB");
+		memset(big, 1, 8 << 20);
+		CHECK(sysinfo(&after) == 0, "sysinfo again");
+		printf("sysinfo freeram after 8 MiB %llu\n",
+		       (unsigned long long)after.freeram * after.mem_unit);
+		free(big);
+	}
 	printf("_SC_PAGESIZE %ld\n", sysconf(_SC_PAGESIZE));
 	printf("_SC_NPROCESSORS_ONLN %ld\n", sysconf(_SC_NPROCESSORS_ONLN));
 	printf("_SC_NPROCESSORS_CONF %ld\n", sysconf(_SC_NPROCESSORS_CONF));
