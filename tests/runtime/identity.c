@@ -1,6 +1,8 @@
 /* Who and where the program is: printed for the test to compare. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
