@@ -43,6 +43,17 @@ def require_program(name):
     return path
 
 
+def run_tool(args, failure):
+    """Run host tool ARGS (its name first); on failure raise one sentence:
+    FAILURE, then what the tool said."""
+    result = subprocess.run([require_program(args[0])] + [str(a) for a in args[1:]],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        said = " ".join(result.stderr.split())[:300] or "nothing"
+        raise RumprunError(f"{failure}: {args[0]} said: {said}")
+    return result
+
+
 def require_musl():
     """Fail unless Debian's musl (headers and libc.a) is installed."""
     if not MUSL_LIBC.is_file() or not MUSL_INCLUDE.is_dir():

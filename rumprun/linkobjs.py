@@ -11,7 +11,6 @@ kernel/include/kernel/program.h and platform/hw/include/hw/symbols.h.
 """
 
 import re
-import subprocess
 from pathlib import Path
 
 from rumprun import host
@@ -40,12 +39,9 @@ def assemble(source, workdir, stem):
     workdir = Path(workdir)
     src, obj = workdir / f"{stem}.S", workdir / f"{stem}.o"
     src.write_text(source + '\t.section .note.GNU-stack,"",@progbits\n')
-    result = subprocess.run([host.require_program("gcc"), "-c", "-o", str(obj), str(src)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        said = " ".join(result.stderr.split())[:300]
-        raise RumprunError(f"assembling the generated {stem} failed ({said}): "
-                           "check that gcc and binutils are installed")
+    host.run_tool(["gcc", "-c", "-o", obj, src],
+                  f"assembling the generated {stem} failed (check that gcc and "
+                  "binutils are installed)")
     return obj
 
 
@@ -100,11 +96,7 @@ def patch_crash_instructions(obj):
     (platform/hw/cpu.c).
     """
     from rumprun import elfcheck
-    result = subprocess.run([host.require_program("objdump"), "-d", str(obj)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        said = " ".join(result.stderr.split())[:300]
-        raise RumprunError(f"disassembling {obj} failed: objdump said: {said}")
+    result = host.run_tool(["objdump", "-d", obj], f"disassembling {obj} failed")
     sites, section = [], None
     for line in result.stdout.splitlines():
         if m := _SECTION_LINE.match(line):
@@ -134,18 +126,13 @@ def rename_program(app, index, workdir):
     main, start = program_symbols(index)
     gathered = Path(workdir) / f"app{index}-arrays.o"
     out = Path(workdir) / f"app{index}.o"
-    ld, objcopy = host.require_program("ld"), host.require_program("objcopy")
-    steps = [[ld, "-r", "-T", str(PROGRAM_LDSCRIPT), "-o", str(gathered), str(app)],
-             [objcopy, "--keep-global-symbol=main",
-              "--keep-global-symbol=__libc_start_main", str(gathered), str(out)],
-             [objcopy, f"--redefine-sym=main={main}",
-              f"--redefine-sym=__libc_start_main={start}", str(out)]]
+    steps = [["ld", "-r", "-T", PROGRAM_LDSCRIPT, "-o", gathered, app],
+             ["objcopy", "--keep-global-symbol=main",
+              "--keep-global-symbol=__libc_start_main", gathered, out],
+             ["objcopy", f"--redefine-sym=main={main}",
+              f"--redefine-sym=__libc_start_main={start}", out]]
     for args in steps:
-        result = subprocess.run(args, capture_output=True, text=True)
-        if result.returncode != 0:
-            said = " ".join(result.stderr.split())[:300]
-            raise RumprunError(f"preparing {app} for the bake failed: "
-                               f"{Path(args[0]).name} said: {said}")
+        host.run_tool(args, f"preparing {app} for the bake failed")
     patch_crash_instructions(out)
     return out
 

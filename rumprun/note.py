@@ -6,11 +6,9 @@ rumprun-cc (type APP) and rumprun-bake (type BAKED) link in.
 """
 
 import struct
-import subprocess
 from pathlib import Path
 
 from rumprun import host
-from rumprun.errors import RumprunError
 
 SECTION = ".note.rumprun"
 NAME = "rumprun"
@@ -25,16 +23,10 @@ def assemble(note_type, desc, out_path):
     """Assemble a note object of NOTE_TYPE carrying DESC into OUT_PATH."""
     if not desc.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"note text {desc!r} must be a plain name")
-    gcc = host.require_program("gcc")
-    result = subprocess.run(
-        [gcc, "-c", f"-I{host.APP_TOOLS}", f"-DNOTE_TYPE={note_type}",
-         f'-DNOTE_DESC="{desc}"', str(SOURCE), "-o", str(out_path)],
-        capture_output=True, text=True)
-    if result.returncode != 0:
-        said = " ".join(result.stderr.split())[:300]
-        raise RumprunError(
-            f"assembling the rumprun note from {SOURCE} failed ({said}): "
-            "check the source tree")
+    host.run_tool(["gcc", "-c", f"-I{host.APP_TOOLS}", f"-DNOTE_TYPE={note_type}",
+                   f'-DNOTE_DESC="{desc}"', SOURCE, "-o", out_path],
+                  f"assembling the rumprun note from {SOURCE} failed (check the "
+                  "source tree)")
     return Path(out_path)
 
 

@@ -16,7 +16,6 @@ with a clear error, as is anything unreadable.
 
 import os
 import stat
-import subprocess
 from pathlib import Path
 
 from rumprun import host
@@ -132,14 +131,9 @@ def rootfs_object(archive, workdir):
     obj = workdir / "rumprun-rootfs.o"
     cpio.write_bytes(archive)
     source.write_text(assembly_source(cpio))
-    gcc = host.require_program("gcc")
-    result = subprocess.run([gcc, "-c", "-o", str(obj), str(source)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        said = " ".join(result.stderr.split())[:300]
-        raise RumprunError(
-            f"assembling the root file system archive failed ({said}): "
-            "check that gcc and binutils are installed")
+    host.run_tool(["gcc", "-c", "-o", obj, source],
+                  "assembling the root file system archive failed (check that "
+                  "gcc and binutils are installed)")
     return obj
 
 

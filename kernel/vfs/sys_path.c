@@ -306,8 +306,9 @@ parent_done(struct parent *p)
 	vfs_exit();
 }
 
+/* Create a new node of type (S_IFDIR, S_IFREG) at path; EEXIST if taken. */
 static long
-do_mkdirat(int dirfd, const char *path, mode_t mode)
+create_at(int dirfd, const char *path, mode_t type, mode_t mode)
 {
 	struct parent p;
 	struct vnode *v;
@@ -320,9 +321,15 @@ do_mkdirat(int dirfd, const char *path, mode_t mode)
 		err = -ENOENT;
 	else
 		err = p.dir->ops->create(p.dir, p.name, p.len,
-		    S_IFDIR | (mode & 07777 & ~vfs_umask), NULL, &v);
+		    type | (mode & 07777 & ~vfs_umask), NULL, &v);
 	parent_done(&p);
 	return err;
+}
+
+static long
+do_mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	return create_at(dirfd, path, S_IFDIR, mode);
 }
 
 static long sys_mkdir(SYSARGS) { return do_mkdirat(AT_FDCWD, (const char *)a0, (mode_t)a1); }
@@ -333,26 +340,13 @@ SYSCALL_REGISTER(SYS_mkdirat, sys_mkdirat);
 static long
 do_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
-	struct parent p;
-	struct vnode *v;
 	mode_t type = mode & S_IFMT;
 	if (type != 0 && type != S_IFREG && type != S_IFCHR && type != S_IFBLK &&
 	    type != S_IFIFO && type != S_IFSOCK)
 		return -EINVAL;
 	if (type != 0 && type != S_IFREG)
 		return -EPERM;	/* no FIFOs, sockets or devices by name here */
-	int err = parent_begin(dirfd, path, &p);
-	if (err)
-		return err;
-	if (is_dot(p.name, p.len) || dir_lookup(p.dir, p.name, p.len))
-		err = -EEXIST;
-	else if (p.dir->nlink == 0)
-		err = -ENOENT;
-	else
-		err = p.dir->ops->create(p.dir, p.name, p.len,
-		    S_IFREG | (mode & 07777 & ~vfs_umask), NULL, &v);
-	parent_done(&p);
-	return err;
+	return create_at(dirfd, path, S_IFREG, mode);
 }
 static long sys_mknod(SYSARGS) { return do_mknodat(AT_FDCWD, (const char *)a0, (mode_t)a1, (dev_t)a2); }
 static long sys_mknodat(SYSARGS) { return do_mknodat((int)a0, (const char *)a1, (mode_t)a2, (dev_t)a3); }
