@@ -133,6 +133,15 @@ timespec_ns(const struct timespec *ts, int64_t *ns)
 	return 0;
 }
 
+/* What is left of a timeout of ns started at start, for the calls that
+ * report it back: nothing once the wait timed out (r == 0). */
+static int64_t
+time_left(int64_t ns, int64_t start, long r)
+{
+	int64_t left = r == 0 ? 0 : ns - (time_mono_ns() - start);
+	return left < 0 ? 0 : left;
+}
+
 static long
 sys_poll(SYSARGS)
 {
@@ -152,9 +161,7 @@ sys_ppoll(SYSARGS)
 	int64_t start = time_mono_ns();
 	long r = do_poll((struct pollfd *)a0, (unsigned long)a1, ns);
 	if (ts && r >= 0) {
-		int64_t left = r == 0 ? 0 : ns - (time_mono_ns() - start);
-		if (left < 0)
-			left = 0;
+		int64_t left = time_left(ns, start, r);
 		ts->tv_sec = left / 1000000000;
 		ts->tv_nsec = left % 1000000000;
 	}
@@ -234,9 +241,7 @@ sys_select(SYSARGS)
 	long r = do_select((int)a0, (unsigned long *)a1, (unsigned long *)a2,
 	    (unsigned long *)a3, ns);
 	if (tv && r >= 0) {
-		int64_t left = r == 0 ? 0 : ns - (time_mono_ns() - start);
-		if (left < 0)
-			left = 0;
+		int64_t left = time_left(ns, start, r);
 		tv->tv_sec = left / 1000000000;
 		tv->tv_usec = (left % 1000000000) / 1000;
 	}
@@ -257,9 +262,7 @@ sys_pselect6(SYSARGS)
 	long r = do_select((int)a0, (unsigned long *)a1, (unsigned long *)a2,
 	    (unsigned long *)a3, ns);
 	if (ts && r >= 0) {
-		int64_t left = r == 0 ? 0 : ns - (time_mono_ns() - start);
-		if (left < 0)
-			left = 0;
+		int64_t left = time_left(ns, start, r);
 		ts->tv_sec = left / 1000000000;
 		ts->tv_nsec = left % 1000000000;
 	}
