@@ -44,14 +44,18 @@ struct fdtable *fdtable_copy(const struct fdtable *from)
 	return t;
 }
 
-void fdtable_free(struct fdtable *t)
+void fdtable_close_all(struct fdtable *t)
 {
 	int fd;
 
-	for (fd = 0; fd < FD_MAX; fd++)
-		if (t->files[fd])
-			file_drop(t->files[fd]);
-	kfree(t, sizeof(*t));
+	for (fd = 0; fd < FD_MAX; fd++) {
+		if (t->files[fd]) {
+			struct file *f = t->files[fd];
+
+			t->files[fd] = NULL;
+			file_drop(f);
+		}
+	}
 }
 
 int fdtable_install_at(struct fdtable *t, struct file *f, int fd)

@@ -277,8 +277,7 @@ void program_exit(int status)
 		p->ended = 1;
 		programs_ended++;
 		p->status = status & 0xff;
-		fdtable_free(p->fds);
-		p->fds = NULL;
+		fdtable_close_all(p->fds);	/* pipes see end of file */
 		rumpuser_cv_broadcast(ended_cv);
 	}
 	rumpuser_mutex_exit(lock);
