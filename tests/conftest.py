@@ -51,6 +51,29 @@ def run(state_env):
     return run
 
 
+@pytest.fixture(scope="session")
+def kernel_libs():
+    """The kernel libraries, built (make libs) once per session."""
+    make = subprocess.run(["make", "-C", str(ROOT), "libs"],
+                          capture_output=True, text=True)
+    if make.returncode != 0:
+        pytest.fail(f"make libs failed:\n{make.stdout}\n{make.stderr}")
+
+
+@pytest.fixture(scope="session")
+def bake_image(run, kernel_libs):
+    """bake_image(out, image, {app: [sources]}, cc_flags, bake_flags): build
+    each app with rumprun-cc and bake them all into OUT/IMAGE, as a user
+    would; returns the image's path."""
+    def bake_image(out, image, apps, cc_flags=("-O2",), bake_flags=()):
+        for name, sources in apps.items():
+            run("rumprun-cc", *cc_flags, "-o", out / name, *sources, check=0)
+        run("rumprun-bake", *bake_flags, "hw_generic", out / image,
+            *[out / name for name in apps], check=0)
+        return out / image
+    return bake_image
+
+
 def assert_one_line_error(result, *words):
     """The tool failed with status 2 and one line on stderr, no traceback."""
     assert result.returncode == 2, result

@@ -12,16 +12,10 @@ HELLO = ROOT / "tests" / "hello" / "hello.c"
 
 
 @pytest.fixture(scope="session")
-def hello_bin(run, tmp_path_factory):
+def hello_bin(bake_image, tmp_path_factory):
     """hello.c built (with -DNO_SLEEP) and baked once per session."""
-    make = subprocess.run(["make", "-C", str(ROOT), "libs"],
-                          capture_output=True, text=True)
-    if make.returncode != 0:
-        pytest.fail(f"make libs failed:\n{make.stdout}\n{make.stderr}")
-    out = tmp_path_factory.mktemp("hello")
-    run("rumprun-cc", "-O2", "-DNO_SLEEP", "-o", out / "hello", HELLO, check=0)
-    run("rumprun-bake", "hw_generic", out / "hello.bin", out / "hello", check=0)
-    return out / "hello.bin"
+    return bake_image(tmp_path_factory.mktemp("hello"), "hello.bin",
+                      {"hello": [HELLO]}, cc_flags=("-O2", "-DNO_SLEEP"))
 
 
 def boot(run, *args):
@@ -88,12 +82,11 @@ def test_console_lines_end_like_the_hosts(hello_bin):
     assert b"Hello, world!\n" in result.stdout
 
 
-def test_the_canonical_hello_sleeps_a_second(run, tmp_path):
+def test_the_canonical_hello_sleeps_a_second(run, bake_image, tmp_path):
     """tests/hello as users build it: greets, sleeps 1 s, greets again."""
-    run("rumprun-cc", "-o", tmp_path / "hello", HELLO, check=0)
-    run("rumprun-bake", "hw_generic", tmp_path / "hello.bin", tmp_path / "hello", check=0)
+    image = bake_image(tmp_path, "hello.bin", {"hello": [HELLO]}, cc_flags=())
     started = time.monotonic()
-    result, said = boot(run, "-e", "WORLD=unikernel", tmp_path / "hello.bin", "--", "9")
+    result, said = boot(run, "-e", "WORLD=unikernel", image, "--", "9")
     assert time.monotonic() - started >= 1.0, said
     out = result.stdout
     assert out.index("Hello, unikernel!") < out.index("Slept for a second.") \

@@ -311,16 +311,12 @@ HELLO_ARGS = ["5", "two words"]
 
 
 @pytest.fixture(scope="session")
-def hello_iso(run, tmp_path_factory):
+def hello_iso(bake_image, tmp_path_factory):
     """tests/hello built with rumprun-cc, baked for hw_generic, burnt to an ISO."""
     from rumprun import model
-    make = subprocess.run(["make", "-C", str(ROOT), "libs"], capture_output=True, text=True)
-    if make.returncode != 0:
-        pytest.fail(f"make libs failed:\n{make.stdout}\n{make.stderr}")
     out = tmp_path_factory.mktemp("hello-iso")
-    run("rumprun-cc", "-O2", "-DNO_SLEEP", "-o", out / "hello",
-        ROOT / "tests" / "hello" / "hello.c", check=0)
-    run("rumprun-bake", "hw_generic", out / "hello.bin", out / "hello", check=0)
+    bake_image(out, "hello.bin", {"hello": [ROOT / "tests" / "hello" / "hello.c"]},
+               cc_flags=("-O2", "-DNO_SLEEP"))
     uk = model.make_unikernel(out / "hello.bin", HELLO_ARGS, ["WORLD=usb"])
     build_iso(out / "hello.bin", model.kernel_json(uk), out / "hello.iso")
     return out / "hello.iso"

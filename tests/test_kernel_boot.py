@@ -15,11 +15,8 @@ QEMU_BASE = ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-m", "32",
 
 
 @pytest.fixture(scope="session")
-def probe_bin(run, tmp_path_factory):
-    out = tmp_path_factory.mktemp("probe")
-    run("rumprun-cc", "-O2", "-o", out / "probe", PROBE, check=0)
-    run("rumprun-bake", "hw_generic", out / "probe.bin", out / "probe", check=0)
-    return out / "probe.bin"
+def probe_bin(bake_image, tmp_path_factory):
+    return bake_image(tmp_path_factory.mktemp("probe"), "probe.bin", {"probe": [PROBE]})
 
 
 def qemu(image, append, *extra):

@@ -24,35 +24,29 @@ RUNTIME_SOURCES = ["main.c", "threads.c", "memory.c", "clock.c",
 MiB = 1024 * 1024
 
 
-def build(run, out, image, apps):
-    """Compile APPS ({name: [sources]}) with rumprun-cc, bake them into IMAGE."""
-    make = subprocess.run(["make", "-C", str(ROOT), "libs"],
-                          capture_output=True, text=True)
-    if make.returncode != 0:
-        pytest.fail(f"make libs failed:\n{make.stdout}\n{make.stderr}")
-    for name, sources in apps.items():
-        run("rumprun-cc", "-O2", "-o", out / name,
-            *[SOURCES / s for s in sources], "-lpthread", check=0)
-    run("rumprun-bake", "hw_generic", out / image, *[out / n for n in apps],
-        check=0)
-    return out / image
+def build(bake_image, out, image, apps):
+    """Build APPS ({name: [sources in tests/runtime]}) into OUT/IMAGE."""
+    return bake_image(out, image,
+                      {name: [SOURCES / s for s in sources]
+                       for name, sources in apps.items()},
+                      cc_flags=("-O2", "-lpthread"))
 
 
 @pytest.fixture(scope="session")
-def runtime_bin(run, tmp_path_factory):
-    return build(run, tmp_path_factory.mktemp("runtime"), "runtime.bin",
+def runtime_bin(bake_image, tmp_path_factory):
+    return build(bake_image, tmp_path_factory.mktemp("runtime"), "runtime.bin",
                  {"runtime": RUNTIME_SOURCES})
 
 
 @pytest.fixture(scope="session")
-def crash_bin(run, tmp_path_factory):
-    return build(run, tmp_path_factory.mktemp("crash"), "crash.bin",
+def crash_bin(bake_image, tmp_path_factory):
+    return build(bake_image, tmp_path_factory.mktemp("crash"), "crash.bin",
                  {"crash": ["crash.c"]})
 
 
 @pytest.fixture(scope="session")
-def programs_bin(run, tmp_path_factory):
-    return build(run, tmp_path_factory.mktemp("programs"), "programs.bin",
+def programs_bin(bake_image, tmp_path_factory):
+    return build(bake_image, tmp_path_factory.mktemp("programs"), "programs.bin",
                  {"ctors": ["ctors.c"], "produce": ["produce.c"],
                   "consume": ["consume.c"]})
 
