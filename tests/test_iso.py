@@ -176,15 +176,14 @@ def test_layout(kernel_iso, tmp_path):
     start, count = struct.unpack("<II", p2[8:16])
     esp = data[start * 512:(start + count) * 512]
     assert esp[54:62] == b"FAT12   "
-    if shutil.which("fsck.vfat"):
-        (tmp_path / "esp.img").write_bytes(esp)
-        r = subprocess.run(["fsck.vfat", "-n", str(tmp_path / "esp.img")],
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
-    if shutil.which("mtype"):
-        r = subprocess.run(["mtype", "-i", str(tmp_path / "esp.img"), "::/EFI/BOOT/BOOTX64.EFI"],
-                           capture_output=True)
-        assert r.returncode == 0 and r.stdout[:2] == b"MZ"
+    # fsck.vfat (dosfstools) and mtype (mtools) come with make setup.
+    (tmp_path / "esp.img").write_bytes(esp)
+    r = subprocess.run(["fsck.vfat", "-n", str(tmp_path / "esp.img")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run(["mtype", "-i", str(tmp_path / "esp.img"), "::/EFI/BOOT/BOOTX64.EFI"],
+                       capture_output=True)
+    assert r.returncode == 0 and r.stdout[:2] == b"MZ"
 
 
 def test_files_and_grub_cfg(kernel_iso, isokernel):
@@ -210,9 +209,8 @@ def test_esp_image_is_valid_fat(tmp_path):
     payload = bytes(range(256)) * 3000
     img = tmp_path / "esp.img"
     img.write_bytes(isomod.make_esp(payload, 1_000_000_000))
-    if shutil.which("fsck.vfat"):
-        r = subprocess.run(["fsck.vfat", "-n", str(img)], capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout
+    r = subprocess.run(["fsck.vfat", "-n", str(img)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout
     r = subprocess.run(["mtype", "-i", str(img), "::/EFI/BOOT/BOOTX64.EFI"], capture_output=True)
     assert r.stdout == payload
 
