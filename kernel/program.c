@@ -101,9 +101,8 @@ static long *initial_stack(char *top, int argc, char **argv, int envc, char **en
 static void program_entry(void)
 {
 	struct program *p = curlwp()->prog;
-	char **argv = (char **)(p->argv);
 
-	p->baked->libc_start(p->baked->main, p->argc, argv, 0, 0, 0);
+	p->baked->libc_start(p->baked->main, p->argc, p->argv, 0, 0, 0);
 	panic("__libc_start_main of %s returned", p->baked->name);
 }
 

@@ -146,8 +146,8 @@ def bake(config_name, output, apps, rootfs_dir=None):
         with tempfile.TemporaryDirectory(prefix="rumprun-bake.") as tmpdir:
             objects = [linkobjs.rename_program(app, i, tmpdir)
                        for i, app in enumerate(apps)]
-            for app, obj in zip(apps, objects):
-                main, _ = linkobjs.program_symbols(objects.index(obj))
+            for i, (app, obj) in enumerate(zip(apps, objects)):
+                main, _ = linkobjs.program_symbols(i)
                 if main not in elfcheck.defined_symbols(obj):
                     raise RumprunError(
                         f"{app} has no main function: a program needs one")

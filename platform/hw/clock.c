@@ -106,7 +106,6 @@ void hw_clock_idle(int64_t deadline)
 		if ((uint64_t)ns < 0xffff * 1000000000ULL / PIT_HZ)
 			ticks = (uint64_t)ns * PIT_HZ / 1000000000ULL + 1;
 	}
-	hw_timer_fired = 0;
 	outb(0x43, 0x30);	/* channel 0, lo/hi, mode 0: one interrupt */
 	outb(0x40, ticks & 0xff);
 	outb(0x40, ticks >> 8);

@@ -58,8 +58,6 @@ static uint8_t ist_stacks[3][8192] __attribute__((aligned(16)));
 static struct tss tss;
 static struct idt_gate idt[48];
 
-volatile int hw_timer_fired;
-
 static void set_gate(int vec, void (*fn)(void), int ist)
 {
 	uintptr_t a = (uintptr_t)fn;
@@ -115,8 +113,7 @@ void hw_irq(struct trapframe *tf)
 {
 	int irq = (int)tf->vector - 32;
 
-	if (irq == 0)
-		hw_timer_fired = 1;
+	/* The interrupt's only job is to end the idle loop's hlt. */
 	if (irq >= 8)
 		outb(0xa0, 0x20);
 	outb(0x20, 0x20);

@@ -88,16 +88,3 @@ void hw_mmu_init(void)
 	rumpuser_ext_protect(_data_start, (uintptr_t)_end - (uintptr_t)_data_start,
 	    RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE);
 }
-
-/* Is va in a page that is not mapped?  (For telling faults apart.) */
-int hw_mmu_unmapped(uintptr_t va)
-{
-	uint64_t pde;
-
-	if (va >= 0x100000000ULL)
-		return 1;
-	pde = boot_pd[PD_INDEX(va)];
-	if (pde & PTE_PS)
-		return !(pde & PTE_P);
-	return !(((uint64_t *)(uintptr_t)(pde & ADDR_MASK))[PT_INDEX(va)] & PTE_P);
-}

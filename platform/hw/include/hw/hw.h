@@ -12,8 +12,6 @@ void hw_cons_putc(int c);
 
 /* cpu.c: GDT/TSS/IDT, PIC, system call MSRs, trap and interrupt handlers. */
 void hw_cpu_init(void);
-/* Set by the timer interrupt; cleared by whoever waits for it. */
-extern volatile int hw_timer_fired;
 
 /* clock.c: TSC monotonic clock calibrated against the PIT, RTC wall time. */
 void hw_clock_init(void);
@@ -29,7 +27,6 @@ const char *hw_image_name(void);	/* NULL when unknown */
 
 /* mmu.c: page protection (rumpuser_ext_protect) over the boot mappings. */
 void hw_mmu_init(void);
-int hw_mmu_unmapped(uintptr_t va);
 
 /* exit.c: print the status, leave through isa-debug-exit, ACPI or halt. */
 void hw_exit(int status) __attribute__((noreturn));
