@@ -34,10 +34,17 @@ HEADERS     := $(shell find kernel/include platform -name '*.h')
 KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS)) $(BUILD)/obj/gen/syscall_names.c.o
 HW_OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(BMK_SRCS) $(HW_SRCS))
 
+# Components with build steps of their own (a fetched library, generated
+# sources) keep them in a fragment next to their code, e.g. kernel/net/net.mk.
+# A fragment may append objects to KERNEL_OBJS or HW_OBJS and targets to
+# LIBS; it is read before the rules below use those lists.
+LIBS := $(LIBDIR)/libkernel.a $(LIBDIR)/libhw.a $(LIBDIR)/kvmprobe.bin
+include $(sort $(wildcard kernel/*/*.mk kernel/*.mk platform/*/build.mk))
+
 .PHONY: all libs hello check iso setup clean bench
 all: libs
 
-libs: $(LIBDIR)/libkernel.a $(LIBDIR)/libhw.a $(LIBDIR)/kvmprobe.bin
+libs: $(LIBS)
 
 $(BUILD)/obj/%.c.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
