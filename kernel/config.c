@@ -12,16 +12,8 @@ struct parser {
 	size_t len, pos;
 };
 
-enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-
-struct jval {
-	enum jtype type;
-	char *str;		/* J_STR; J_NUM keeps its text */
-	int boolean;
-	struct jval *items;	/* J_ARR values, J_OBJ members (str = key) */
-	struct jval *next;
-	char *key;
-};
+/* The parsed tree (struct config_node, kernel/config.h). */
+static const struct config_node *root;
 
 static void fail(struct parser *p, const char *what)
 {
@@ -143,21 +135,21 @@ static char *parse_string(struct parser *p)
 	return out;
 }
 
-static struct jval *parse_value(struct parser *p, int depth);
+static struct config_node *parse_value(struct parser *p, int depth);
 
-static struct jval *parse_container(struct parser *p, int depth, int obj)
+static struct config_node *parse_container(struct parser *p, int depth, int obj)
 {
-	struct jval *v = alloc(p, sizeof(*v)), **tail = &v->items;
+	struct config_node *v = alloc(p, sizeof(*v)), **tail = &v->items;
 	char close = obj ? '}' : ']';
 
-	v->type = obj ? J_OBJ : J_ARR;
+	v->type = obj ? CONFIG_OBJECT : CONFIG_ARRAY;
 	p->pos++;
 	if (peek(p) == close) {
 		p->pos++;
 		return v;
 	}
 	for (;;) {
-		struct jval *item;
+		struct config_node *item;
 		char *key = NULL;
 
 		if (obj) {
@@ -190,9 +182,9 @@ static int match_word(struct parser *p, const char *w)
 	return 0;
 }
 
-static struct jval *parse_value(struct parser *p, int depth)
+static struct config_node *parse_value(struct parser *p, int depth)
 {
-	struct jval *v;
+	struct config_node *v;
 	int c = peek(p);
 
 	if (depth > 32)
@@ -201,22 +193,22 @@ static struct jval *parse_value(struct parser *p, int depth)
 		return parse_container(p, depth, c == '{');
 	v = alloc(p, sizeof(*v));
 	if (c == '"') {
-		v->type = J_STR;
+		v->type = CONFIG_STRING;
 		v->str = parse_string(p);
 	} else if (match_word(p, "true")) {
-		v->type = J_BOOL;
+		v->type = CONFIG_BOOL;
 		v->boolean = 1;
 	} else if (match_word(p, "false")) {
-		v->type = J_BOOL;
+		v->type = CONFIG_BOOL;
 	} else if (match_word(p, "null")) {
-		v->type = J_NULL;
+		v->type = CONFIG_NULL;
 	} else if (c == '-' || (c >= '0' && c <= '9')) {
 		size_t start = p->pos;
 
 		p->pos++;
 		while (p->pos < p->len && (strchr("0123456789.eE+-", p->s[p->pos])))
 			p->pos++;
-		v->type = J_NUM;
+		v->type = CONFIG_NUMBER;
 		v->str = alloc(p, p->pos - start + 1);
 		memcpy(v->str, p->s + start, p->pos - start);
 	} else {
@@ -225,9 +217,9 @@ static struct jval *parse_value(struct parser *p, int depth)
 	return v;
 }
 
-static const struct jval *member(const struct jval *obj, const char *key)
+static const struct config_node *member(const struct config_node *obj, const char *key)
 {
-	const struct jval *m;
+	const struct config_node *m;
 
 	for (m = obj->items; m; m = m->next)
 		if (!strcmp(m->key, key))
@@ -235,7 +227,40 @@ static const struct jval *member(const struct jval *obj, const char *key)
 	return NULL;
 }
 
-static void bad_key(const char *key, const char *what)
+const struct config_node *config_member(const struct config_node *obj, const char *key)
+{
+	return obj && obj->type == CONFIG_OBJECT ? member(obj, key) : NULL;
+}
+
+const struct config_node *config_root(void)
+{
+	return root;
+}
+
+int config_entries(const char *key, const struct config_node **out, int max)
+{
+	const struct config_node *m, *e;
+	int n = 0;
+
+	for (m = root ? root->items : NULL; m; m = m->next) {
+		if (strcmp(m->key, key))
+			continue;
+		if (m->type != CONFIG_ARRAY) {
+			if (n < max)
+				out[n] = m;
+			n++;
+			continue;
+		}
+		for (e = m->items; e; e = e->next) {
+			if (n < max)
+				out[n] = e;
+			n++;
+		}
+	}
+	return n;
+}
+
+void config_bad(const char *key, const char *what)
 {
 	kprintf("rumprun: bad configuration: \"%s\" must be %s\n", key, what);
 	rumpuser_exit(1);
@@ -291,13 +316,13 @@ static void split_cmdline(struct parser *p, const char *s, struct rumprun_config
 	cfg->argc = (int)words;
 }
 
-static void parse_rc(struct parser *p, const struct jval *v, struct rumprun_config *cfg)
+static void parse_rc(struct parser *p, const struct config_node *v, struct rumprun_config *cfg)
 {
-	const struct jval *e, *m, *a;
+	const struct config_node *e, *m, *a;
 	int n = 0, i;
 
-	if (v->type != J_ARR)
-		bad_key("rc", "an array of {\"bin\", \"argv\", \"runmode\"} objects");
+	if (v->type != CONFIG_ARRAY)
+		config_bad("rc", "an array of {\"bin\", \"argv\", \"runmode\"} objects");
 	for (e = v->items; e; e = e->next)
 		n++;
 	cfg->rc = alloc(p, (n ? n : 1) * sizeof(*cfg->rc));
@@ -306,15 +331,15 @@ static void parse_rc(struct parser *p, const struct jval *v, struct rumprun_conf
 		struct rc_entry *rc = &cfg->rc[i];
 		int argc = 1;
 
-		if (e->type != J_OBJ || !(m = member(e, "bin")) || m->type != J_STR)
-			bad_key("rc", "an array of objects with a \"bin\" string");
+		if (e->type != CONFIG_OBJECT || !(m = member(e, "bin")) || m->type != CONFIG_STRING)
+			config_bad("rc", "an array of objects with a \"bin\" string");
 		rc->bin = m->str;
 		if ((m = member(e, "argv")) != NULL) {
-			if (m->type != J_ARR)
-				bad_key("rc argv", "an array of strings");
+			if (m->type != CONFIG_ARRAY)
+				config_bad("rc argv", "an array of strings");
 			for (a = m->items; a; a = a->next) {
-				if (a->type != J_STR)
-					bad_key("rc argv", "an array of strings");
+				if (a->type != CONFIG_STRING)
+					config_bad("rc argv", "an array of strings");
 				argc++;
 			}
 		}
@@ -326,63 +351,63 @@ static void parse_rc(struct parser *p, const struct jval *v, struct rumprun_conf
 				rc->argv[rc->argc++] = a->str;
 		rc->mode = RC_FOREGROUND;
 		if ((m = member(e, "runmode")) != NULL) {
-			if (m->type != J_STR || (strcmp(m->str, "") && strcmp(m->str, "&") &&
+			if (m->type != CONFIG_STRING || (strcmp(m->str, "") && strcmp(m->str, "&") &&
 			    strcmp(m->str, "|")))
-				bad_key("rc runmode", "\"\", \"&\" or \"|\"");
+				config_bad("rc runmode", "\"\", \"&\" or \"|\"");
 			rc->mode = !strcmp(m->str, "&") ? RC_BACKGROUND :
 			    !strcmp(m->str, "|") ? RC_PIPE : RC_FOREGROUND;
 		}
 	}
 	if (n && cfg->rc[n - 1].mode == RC_PIPE)
-		bad_key("rc", "an array whose last entry does not pipe (\"|\") into nothing");
+		config_bad("rc", "an array whose last entry does not pipe (\"|\") into nothing");
 }
 
 void config_parse(const char *text, unsigned long len, struct rumprun_config *cfg)
 {
 	struct parser p = { text, len, 0 };
-	const struct jval *root, *v;
+	const struct config_node *v;
 
 	root = parse_value(&p, 0);
 	if (peek(&p) != -1)
 		fail(&p, "unexpected text after the configuration");
-	if (root->type != J_OBJ) {
+	if (root->type != CONFIG_OBJECT) {
 		kprintf("rumprun: bad configuration: it must be a JSON object\n");
 		rumpuser_exit(1);
 	}
 	if ((v = member(root, "cmdline")) != NULL) {
-		if (v->type != J_STR)
-			bad_key("cmdline", "a string");
+		if (v->type != CONFIG_STRING)
+			config_bad("cmdline", "a string");
 		split_cmdline(&p, v->str, cfg);
 	}
 	if ((v = member(root, "env")) != NULL) {
-		const struct jval *e;
+		const struct config_node *e;
 		int n = 0;
 
-		if (v->type == J_STR) {
+		if (v->type == CONFIG_STRING) {
 			if (!strchr(v->str, '='))
-				bad_key("env", "an array of \"NAME=value\" strings");
+				config_bad("env", "an array of \"NAME=value\" strings");
 			cfg->envp = alloc(&p, 2 * sizeof(char *));
 			cfg->envp[n++] = v->str;
-		} else if (v->type == J_ARR) {
+		} else if (v->type == CONFIG_ARRAY) {
 			for (e = v->items; e; e = e->next)
 				n++;
 			cfg->envp = alloc(&p, (n + 1) * sizeof(char *));
 			n = 0;
 			for (e = v->items; e; e = e->next) {
-				if (e->type != J_STR || !strchr(e->str, '='))
-					bad_key("env", "an array of \"NAME=value\" strings");
+				if (e->type != CONFIG_STRING || !strchr(e->str, '='))
+					config_bad("env", "an array of \"NAME=value\" strings");
 				cfg->envp[n++] = e->str;
 			}
 		} else {
-			bad_key("env", "an array of \"NAME=value\" strings");
+			config_bad("env", "an array of \"NAME=value\" strings");
 		}
 		cfg->envc = n;
 	}
 	if ((v = member(root, "rc")) != NULL)
 		parse_rc(&p, v, cfg);
 	if ((v = member(root, "hostname")) != NULL) {
-		if (v->type != J_STR)
-			bad_key("hostname", "a string");
+		if (v->type != CONFIG_STRING)
+			config_bad("hostname", "a string");
 		cfg->hostname = v->str;
 	}
 }

@@ -39,4 +39,37 @@ struct rumprun_config {
  * end the machine with status 1. */
 void config_parse(const char *text, unsigned long len, struct rumprun_config *cfg);
 
+/*
+ * The parsed JSON tree, for components that read keys of their own
+ * ("net", "blk", ...) without touching this parser.  Strings are decoded
+ * (UTF-8, NUL-terminated); a number keeps its source text in str.
+ */
+enum config_type {
+	CONFIG_NULL, CONFIG_BOOL, CONFIG_NUMBER, CONFIG_STRING, CONFIG_ARRAY, CONFIG_OBJECT
+};
+struct config_node {
+	enum config_type type;
+	char *str;			/* STRING's text, NUMBER's source text */
+	int boolean;			/* BOOL */
+	struct config_node *items;	/* ARRAY items, OBJECT members, in order */
+	struct config_node *next;	/* the next item or member */
+	char *key;			/* a member's name, NULL for array items */
+};
+
+/* The whole configuration (an object), or NULL when the machine has none. */
+const struct config_node *config_root(void);
+/* The first member called key of object obj, or NULL (also when obj is
+ * NULL or not an object). */
+const struct config_node *config_member(const struct config_node *obj, const char *key);
+/*
+ * The entries of top-level key: every item of it when it is an array,
+ * the value itself otherwise, and all of them when the key is repeated
+ * (rumprun's launcher wrote one "net" member per interface).  Stores up
+ * to max of them in out and returns how many there are in all.
+ */
+int config_entries(const char *key, const struct config_node **out, int max);
+/* Print "rumprun: bad configuration: "key" must be what" and end the
+ * machine with status 1. */
+void config_bad(const char *key, const char *what) __attribute__((noreturn));
+
 #endif
