@@ -6,6 +6,7 @@
 #include <kernel/kernel.h>
 #include <kernel/config.h>
 #include <kernel/file.h>
+#include <kernel/net.h>
 #include <kernel/program.h>
 #include <kernel/vfs.h>
 
@@ -72,5 +73,6 @@ void rumprun_kernel_main(void)
 	load_config();
 	vfs_init();
 	open_console();
+	net_init();
 	programs_run();
 }

@@ -5,6 +5,7 @@
 #include <kernel/kernel.h>
 #include <kernel/syscall.h>
 #include <kernel/config.h>
+#include <kernel/file.h>
 #include <sys/utsname.h>
 #include <sys/sysinfo.h>
 #include <sys/resource.h>
@@ -107,22 +108,68 @@ static long sys_sysinfo(long infop, long a1, long a2, long a3, long a4, long a5)
 }
 SYSCALL_REGISTER(SYS_sysinfo, sys_sysinfo);
 
+/*
+ * Resource limits.  RLIMIT_NOFILE is the calling program's descriptor
+ * table's (kernel/fd.c: soft 1024, hard 524288, raisable to fs.nr_open as
+ * root may).  The others are kept and reported but enforce nothing; as
+ * for root on Linux, a program may set them (soft never above hard).
+ */
+static struct rlimit limits[RLIM_NLIMITS];
+static int limits_ready;
+
+static void limits_init(void)
+{
+	int i;
+
+	for (i = 0; i < RLIM_NLIMITS; i++)
+		limits[i].rlim_cur = limits[i].rlim_max = RLIM_INFINITY;
+	limits[RLIMIT_STACK].rlim_cur = limits[RLIMIT_STACK].rlim_max = 256 * 1024;
+	limits_ready = 1;
+}
+
 static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, long a5)
 {
-	struct rlimit *old = (struct rlimit *)oldp;
+	const struct rlimit *new = (const struct rlimit *)newp;
+	struct rlimit *old = (struct rlimit *)oldp, cur;
 
+	if (pid != 0 && pid != 1)
+		return -ESRCH;
 	if (res < 0 || res >= RLIM_NLIMITS)
 		return -EINVAL;
-	if (old) {
-		old->rlim_cur = old->rlim_max = RLIM_INFINITY;
-		if (res == RLIMIT_NOFILE)
-			old->rlim_cur = old->rlim_max = 1024;
-		if (res == RLIMIT_STACK)
-			old->rlim_cur = old->rlim_max = 256 * 1024;
+	if (!limits_ready)
+		limits_init();
+	if (res == RLIMIT_NOFILE) {
+		unsigned long soft, hard;
+
+		fd_get_limit(&soft, &hard);
+		cur.rlim_cur = soft;
+		cur.rlim_max = hard;
+	} else {
+		cur = limits[res];
 	}
-	return newp ? -EPERM : 0;
+	if (new) {
+		if (new->rlim_cur > new->rlim_max)
+			return -EINVAL;
+		if (res == RLIMIT_NOFILE) {
+			int err = fd_set_limit(new->rlim_cur, new->rlim_max);
+
+			if (err)
+				return err;
+		} else {
+			limits[res] = *new;
+		}
+	}
+	if (old)
+		*old = cur;
+	return 0;
 }
 SYSCALL_REGISTER(SYS_prlimit64, sys_prlimit64);
+
+static long sys_setrlimit(long res, long newp, long a2, long a3, long a4, long a5)
+{
+	return sys_prlimit64(0, res, newp, 0, 0, 0);
+}
+SYSCALL_REGISTER(SYS_setrlimit, sys_setrlimit);
 
 static long sys_getrlimit(long res, long oldp, long a2, long a3, long a4, long a5)
 {

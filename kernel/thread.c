@@ -401,6 +401,17 @@ static long send_self(long sig)
 	rumpuser_ext_fatal_signal(sig, why);
 }
 
+void signal_raise(int sig)
+{
+	struct lwp *l = curlwp();
+
+	if (actions[sig].handler != (unsigned long)SIG_DFL)
+		return;
+	if (l && (l->sigmask & (1ULL << (sig - 1))))
+		return;
+	send_self(sig);
+}
+
 static long sys_kill(long pid, long sig, long a2, long a3, long a4, long a5)
 {
 	if (pid != 1 && pid != 0 && pid != -1)

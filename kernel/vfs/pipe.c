@@ -6,7 +6,7 @@
  * room.  Writes of at most PIPE_BUF bytes are atomic.  Writing with no
  * reader left fails with EPIPE (there are no signals yet, so no SIGPIPE).
  * O_NONBLOCK turns the waits into EAGAIN.  Each pipe has its own lock;
- * every change of state calls poll_wakeup().
+ * every change of state notifies the end it concerns (file_notify).
  */
 #include "vfs_impl.h"
 #include <kernel/syscall.h>
@@ -22,6 +22,7 @@ struct pipe {
 	char *buf;
 	size_t head, count;	/* read position and bytes buffered */
 	int readers, writers;
+	struct file *rfile, *wfile;	/* the two ends, while open */
 	ino_t ino;
 	struct timespec time;
 };
@@ -61,8 +62,9 @@ pipe_read(struct file *f, void *buf, size_t len, off_t *pos)
 		done += n;
 	}
 	rumpuser_cv_broadcast(p->writable);
+	if (p->wfile)
+		file_notify(p->wfile, POLLOUT);
 	rumpuser_mutex_exit(p->mtx);
-	poll_wakeup();
 	return done;
 }
 
@@ -103,7 +105,8 @@ pipe_write(struct file *f, const void *buf, size_t len, off_t *pos)
 			done += n;
 		}
 		rumpuser_cv_broadcast(p->readable);
-		poll_wakeup();
+		if (p->rfile)
+			file_notify(p->rfile, POLLIN);
 	}
 	ret = done;
 out:
@@ -177,15 +180,21 @@ pipe_release(struct file *f)
 {
 	struct pipe *p = f->priv;
 	rumpuser_mutex_enter(p->mtx);
-	if ((f->flags & O_ACCMODE) == O_RDONLY)
+	if ((f->flags & O_ACCMODE) == O_RDONLY) {
 		p->readers--;
-	else
+		p->rfile = NULL;
+		if (p->wfile)
+			file_notify(p->wfile, POLLERR);
+	} else {
 		p->writers--;
+		p->wfile = NULL;
+		if (p->rfile)
+			file_notify(p->rfile, POLLHUP);
+	}
 	int gone = (p->readers == 0 && p->writers == 0);
 	rumpuser_cv_broadcast(p->readable);
 	rumpuser_cv_broadcast(p->writable);
 	rumpuser_mutex_exit(p->mtx);
-	poll_wakeup();
 	if (gone)
 		pipe_free(p);
 }
@@ -197,6 +206,7 @@ static const struct file_ops pipe_ops = {
 	.stat = pipe_stat,
 	.poll = pipe_poll,
 	.release = pipe_release,
+	.notifies = 1,
 };
 
 long
@@ -243,6 +253,8 @@ do_pipe2(int *fds, int flags)
 		return -ENOMEM;
 	}
 	p->readers = p->writers = 1;
+	p->rfile = r;
+	p->wfile = w;
 	int cloexec = (flags & O_CLOEXEC) != 0;
 	int rfd = fd_install(r, 0, cloexec);
 	if (rfd < 0) {

@@ -30,10 +30,6 @@ do_dup3(int oldfd, int newfd, int flags, int is_dup2)
 		file_drop(f);
 		return is_dup2 ? newfd : -EINVAL;
 	}
-	if (newfd < 0 || newfd >= FD_MAX) {
-		file_drop(f);
-		return -EBADF;
-	}
 	int fd = fd_install_at(f, newfd, (flags & O_CLOEXEC) != 0);
 	if (fd < 0)
 		file_drop(f);
@@ -65,7 +61,7 @@ sys_fcntl(SYSARGS)
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		if ((long)arg < 0 || arg >= FD_MAX) {
+		if ((long)arg < 0 || arg >= (unsigned long)fd_limit()) {
 			ret = -EINVAL;
 			break;
 		}

@@ -150,8 +150,29 @@ void rootfs_unpack(void);
 int rootfs_unpack_buffer(const char *buf, size_t len);
 /* etc.c */
 void etc_populate(void);
-/* poll.c */
+/*
+ * poll.c: the poll lock (a leaf) and waiters, shared with epoll.c.  A
+ * waiter sleeps until poll_waiter_wake_locked (a watch fired, or
+ * poll_wakeup), or the deadline (ns, -1: none), or, with slices, a
+ * POLL_SLICE_NS slice (for files that do not notify).  sleep returns 1
+ * when the deadline passed, else 0 (the woken flag is cleared).
+ */
+#define POLL_SLICE_NS 20000000LL	/* 20 ms */
+struct poll_waiter {
+	struct rumpuser_cv *cv;
+	int woken;
+	struct poll_waiter *next, *prev;
+};
 void vfs_poll_init(void);
+void poll_lock(void);
+void poll_unlock(void);
+void poll_waiter_init(struct poll_waiter *pw);
+void poll_waiter_fini(struct poll_waiter *pw);
+void poll_waiter_wake_locked(struct poll_waiter *pw);
+int poll_waiter_sleep_locked(struct poll_waiter *pw, int64_t deadline, int slices);
+void file_watch_add_locked(struct file *f, struct file_watch *w);
+void file_watch_del_locked(struct file_watch *w);
+void file_notify_locked(struct file *f, int events);
 /* dev.c */
 void dev_populate(void);
 

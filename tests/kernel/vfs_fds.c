@@ -1,5 +1,6 @@
 /* Descriptors: dup, dup2, dup3, fcntl, the lowest free descriptor, EMFILE. */
 #include "ktest.h"
+#include <sys/resource.h>
 
 int
 main(void)
@@ -29,7 +30,7 @@ main(void)
 	EXPECT(K(SYS_dup2, fd, fd), fd);
 	EXPECT(K(SYS_dup2, 99, 11), -EBADF);
 	EXPECT(K(SYS_dup2, fd, -1), -EBADF);
-	EXPECT(K(SYS_dup2, fd, FD_MAX), -EBADF);
+	EXPECT(K(SYS_dup2, fd, FD_DEFAULT_SOFT), -EBADF);
 	EXPECT(K(SYS_dup3, fd, fd, 0), -EINVAL);
 	EXPECT(K(SYS_dup3, fd, 11, 0x4), -EINVAL);
 	EXPECT(K(SYS_dup3, fd, 11, O_CLOEXEC), 11);
@@ -52,7 +53,7 @@ main(void)
 	EXPECT(K(SYS_fcntl, 5, F_SETFD, 0), 0);
 	EXPECT(K(SYS_fcntl, 5, F_GETFD), 0);
 	EXPECT(K(SYS_fcntl, fd, F_DUPFD, -1), -EINVAL);
-	EXPECT(K(SYS_fcntl, fd, F_DUPFD, FD_MAX), -EINVAL);
+	EXPECT(K(SYS_fcntl, fd, F_DUPFD, FD_DEFAULT_SOFT), -EINVAL);
 	EXPECT(K(SYS_fcntl, fd, F_GETFL), O_RDWR);
 	EXPECT(K(SYS_fcntl, fd, F_SETFL, O_APPEND | O_NONBLOCK | O_RDONLY), 0);
 	EXPECT(K(SYS_fcntl, fd, F_GETFL), O_RDWR | O_APPEND | O_NONBLOCK);
@@ -85,12 +86,55 @@ main(void)
 		n++;
 	}
 	EXPECT(last, -EMFILE);
-	EXPECT_TRUE(n > FD_MAX - 20);
+	EXPECT_TRUE(n > FD_DEFAULT_SOFT - 20);
 	EXPECT(K(SYS_dup, 3), -EMFILE);
 	EXPECT(K(SYS_pipe, (int[2]){0}), -EMFILE);
-	for (int i = 3; i < FD_MAX; i++)
+	for (int i = 3; i < FD_DEFAULT_SOFT; i++)
 		K(SYS_close, i);
 	EXPECT(K(SYS_open, "/tmp/f", O_RDONLY), 3);
+
+	/* RLIMIT_NOFILE: soft 1024, hard 524288; raising it grows the table. */
+	struct rlimit rl;
+	EXPECT(K(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, &rl), 0);
+	EXPECT(rl.rlim_cur, 1024);
+	EXPECT(rl.rlim_max, 524288);
+	rl.rlim_cur = 20000;
+	rl.rlim_max = 10000;
+	EXPECT(K(SYS_prlimit64, 0, RLIMIT_NOFILE, &rl, 0), -EINVAL);
+	rl.rlim_cur = rl.rlim_max = 2000000;
+	EXPECT(K(SYS_prlimit64, 0, RLIMIT_NOFILE, &rl, 0), -EPERM);
+	rl.rlim_cur = 20000;
+	rl.rlim_max = 524288;
+	EXPECT(K(SYS_setrlimit, RLIMIT_NOFILE, &rl), 0);
+	EXPECT(K(SYS_getrlimit, RLIMIT_NOFILE, &rl), 0);
+	EXPECT(rl.rlim_cur, 20000);
+	EXPECT(K(SYS_dup2, 3, 19999), 19999);
+	EXPECT(K(SYS_dup2, 3, 20000), -EBADF);
+	EXPECT(K(SYS_fcntl, 3, F_DUPFD, 15000), 15000);
+	n = 0;
+	for (;;) {
+		long r = K(SYS_dup, 3);
+		if (r < 0) {
+			last = r;
+			break;
+		}
+		n++;
+	}
+	EXPECT(last, -EMFILE);
+	EXPECT_TRUE(n > 20000 - 20);
+	for (int i = 4; i < 20000; i++)
+		K(SYS_close, i);
+	EXPECT(K(SYS_dup, 3), 4);
+	/* The lowest descriptor again, after one low in the table closes. */
+	EXPECT(K(SYS_close, 0), 0);
+	EXPECT(K(SYS_dup, 3), 0);
+	/* Lowering the limit below open descriptors is allowed, as on Linux. */
+	rl.rlim_cur = 2;
+	EXPECT(K(SYS_setrlimit, RLIMIT_NOFILE, &rl), 0);
+	EXPECT(K(SYS_dup, 3), -EMFILE);
+	EXPECT(K(SYS_read, 4, buf, 0), 0);
+	rl.rlim_cur = 1024;
+	EXPECT(K(SYS_setrlimit, RLIMIT_NOFILE, &rl), 0);
 
 	return ktest_done();
 }

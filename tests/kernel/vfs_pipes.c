@@ -142,7 +142,7 @@ main(void)
 	struct pollfd bad = { 77, POLLIN, 0 };
 	EXPECT(K(SYS_poll, &bad, 1, 0), 1);
 	EXPECT(bad.revents, POLLNVAL);
-	EXPECT(K(SYS_poll, pf, FD_MAX + 1, 0), -EINVAL);
+	EXPECT(K(SYS_poll, pf, FD_DEFAULT_SOFT + 1, 0), -EINVAL);
 	/* Woken by a write from another thread, long before the timeout. */
 	j = (struct job){ p[1], 50, 3, 0 };
 	t0 = now_ms();

@@ -31,7 +31,13 @@ struct file_ops {
 	int (*fsync)(struct file *f);
 	/* Called once when the last reference is dropped. */
 	void (*release)(struct file *f);
+	/* Nonzero when the file calls file_notify() whenever its readiness
+	 * may change (then poll and epoll sleep until it does); files that
+	 * do not are polled again every few milliseconds. */
+	int notifies;
 };
+
+struct file_watch;
 
 struct file {
 	const struct file_ops *ops;
@@ -39,27 +45,69 @@ struct file {
 	int refs;
 	off_t pos;
 	void *priv;		/* the ops' own state */
+	struct file_watch *watchers;	/* poll's and epoll's (kernel/vfs/poll.c) */
 };
 
 /* A new file with one reference, or NULL (ENOMEM). */
 struct file *file_new(const struct file_ops *ops, int flags, void *priv);
 void file_hold(struct file *f);
+/* A new reference unless the last one is already being dropped (the
+ * file is being released): 1, or 0 when it is. */
+int file_tryhold(struct file *f);
 void file_drop(struct file *f);
 
 /*
- * Descriptors.  fd_install returns the lowest free descriptor >= minfd, now
- * holding the caller's reference to f, or -EMFILE.  fd_get returns the
- * file with a new reference (drop it with file_drop) or NULL for a bad fd.
- * FD_CLOEXEC is kept per descriptor but has no effect (no exec).
+ * Readiness (kernel/vfs/poll.c).  poll, select and epoll put a watch on
+ * each file they wait for; a file whose ops say .notifies calls
+ * file_notify(f, events) whenever it may have become ready (or stopped
+ * being), events being the POLL* bits concerned (0: any).  wake runs with
+ * the poll lock held (a leaf lock: it must not block or take other locks);
+ * gone, also under it, tells the watcher the file is being released (the
+ * watch is already off the file).  file_notify may be called with any lock
+ * held but the poll lock.
  */
-#define FD_MAX 1024
+struct file_watch {
+	struct file_watch *next, *prev;
+	struct file *file;
+	void (*wake)(struct file_watch *w, int events);
+	void (*gone)(struct file_watch *w);
+};
+void file_watch_add(struct file *f, struct file_watch *w);
+void file_watch_del(struct file_watch *w);
+void file_notify(struct file *f, int events);
+/* fd.c calls it when the last reference to a watched file goes. */
+void file_watchers_gone(struct file *f);
+
+/*
+ * Descriptors.  fd_install returns the lowest free descriptor >= minfd, now
+ * holding the caller's reference to f, or -EMFILE when none is free below
+ * the RLIMIT_NOFILE soft limit (or -ENOMEM).  fd_get returns the file with
+ * a new reference (drop it with file_drop) or NULL for a bad fd.
+ * FD_CLOEXEC is kept per descriptor but has no effect (no exec).  Tables
+ * grow as descriptors are installed, up to the limit.
+ */
 int fd_install(struct file *f, int minfd, int cloexec);
 struct file *fd_get(int fd);
 int fd_close(int fd);
-/* Put f at exactly fd (dup2), closing what was there; fd or -EBADF. */
+/* Put f at exactly fd (dup2), closing what was there; fd, -EBADF when fd
+ * is negative or not below the soft limit, or -ENOMEM. */
 int fd_install_at(struct file *f, int fd, int cloexec);
 int fd_cloexec(int fd);
 void fd_set_cloexec(int fd, int on);
+
+/*
+ * RLIMIT_NOFILE of the calling thread's table: soft FD_DEFAULT_SOFT and
+ * hard FD_DEFAULT_HARD at first, as systemd sets them on Linux.
+ * fd_set_limit follows setrlimit: -EINVAL when soft > hard, -EPERM above
+ * FD_NR_OPEN (Linux's fs.nr_open; everyone is root here).
+ */
+#define FD_DEFAULT_SOFT 1024
+#define FD_DEFAULT_HARD 524288
+#define FD_NR_OPEN 1048576
+void fd_get_limit(unsigned long *soft, unsigned long *hard);
+int fd_set_limit(unsigned long soft, unsigned long hard);
+/* The soft limit: descriptors are below it. */
+int fd_limit(void);
 
 /*
  * Descriptor tables: one per program (kernel/program.c); the calls above

@@ -22,6 +22,14 @@ struct lwp {
 struct lwp *curlwp(void);
 /* A new lwp with a fresh tid, or NULL (ENOMEM). */
 struct lwp *lwp_new(void);
+/*
+ * A signal the kernel raises for the calling thread (SIGPIPE on a broken
+ * socket): when its action is the default one and it is not blocked, the
+ * machine ends as the process would (status 128 + sig); ignored, blocked
+ * or caught signals change nothing (handlers cannot run yet), and the
+ * caller goes on returning its error (EPIPE).
+ */
+void signal_raise(int sig);
 /* Wake up to n futex waiters on uaddr; the number woken. */
 int futex_wake(int *uaddr, int n);
 

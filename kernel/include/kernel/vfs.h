@@ -45,12 +45,28 @@ int vfs_put_file(const char *path, mode_t perm, const void *data, size_t len);
 int vfs_mkdir_p(const char *path, mode_t perm);
 
 /*
- * Readiness.  A component whose files change readiness (data arrived,
- * space freed, peer closed) calls poll_wakeup() so that threads sleeping
- * in poll/select re-check their files.  Cheap; callable with any lock
- * held except the poll lock itself (it is a leaf lock).
+ * Readiness.  Files whose ops set .notifies call file_notify() (file.h)
+ * on every change, which wakes exactly the threads waiting for them.  A
+ * component whose files do not notify calls poll_wakeup() when something
+ * may have changed: every thread in poll, select or epoll_wait looks
+ * again (they also look every 20 ms while such a file is among theirs).
+ * Cheap; callable with any lock held except the poll lock (a leaf).
  */
 void poll_wakeup(void);
+
+/*
+ * Socket nodes (S_IFSOCK), the names AF_UNIX sockets bind to
+ * (kernel/vfs/socknode.c).  Paths are absolute or relative to the cwd.
+ * vfs_socknode_create makes a new node (mode perm minus the umask) and
+ * returns it held: -EADDRINUSE when the name exists, -ENOENT/-ENOTDIR/
+ * -ENAMETOOLONG for a bad path.  vfs_socknode_lookup returns the held
+ * node path names: -ENOENT, or -ECONNREFUSED when it is not a socket.
+ * vfs_vnode_release drops the hold.
+ */
+struct vnode;
+int vfs_socknode_create(const char *path, mode_t perm, struct vnode **vp);
+int vfs_socknode_lookup(const char *path, struct vnode **vp);
+void vfs_vnode_release(struct vnode *v);
 
 /* The vnode behind an open file of the VFS, or NULL for other files. */
 struct vnode *vfs_file_vnode(struct file *f);

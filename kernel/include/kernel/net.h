@@ -1,0 +1,19 @@
+/*
+ * The network component (kernel/net/, see its README.md): lwIP, the
+ * drivers' interfaces, sockets (AF_INET, AF_INET6, AF_UNIX).
+ */
+#ifndef KERNEL_NET_H
+#define KERNEL_NET_H
+
+/*
+ * Boot hook: start the stack (loopback at least), attach the network
+ * devices drivers registered (kernel/include/kernel/netdev.h) and those
+ * registered later, then configure the interfaces the configuration's
+ * "net" entries name and write /etc/resolv.conf ("dns", or DHCP's).
+ * Waits for DHCP leases (at most 10 s).  Call once, after the drivers
+ * found their devices and before programs start.  A bad configuration
+ * ends the machine with one console line and status 1.
+ */
+void net_init(void);
+
+#endif

@@ -1,0 +1,355 @@
+/*
+ * lwIP's environment: the net lock, waiting, the timer thread, memory,
+ * random numbers and diagnostics (what lwIP's NO_SYS mode asks of a port,
+ * over the hypercall interface).
+ *
+ * Timers.  lwIP's protocols want periodic calls (TCP every 250 ms, ARP and
+ * IPv6 neighbour discovery every second, DHCP, MLD).  One kernel thread,
+ * "net", makes them, but only those that have work: TCP's while a
+ * connection exists, the Ethernet protocols' while a NIC is attached,
+ * DHCP's while an interface uses it.  An idle machine with no NIC has no
+ * timer pending, so the scheduler can still tell a deadlock.  Whoever
+ * leaves the stack checks whether a timer became necessary and wakes the
+ * thread (net_settle).  lwIP's one-shot sys_timeout() is served too.
+ */
+#include "net_impl.h"
+#include <kernel/thread.h>
+
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/timeouts.h"
+#include "lwip/etharp.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/ip6_frag.h"
+#include "lwip/dhcp.h"
+#include "lwip/nd6.h"
+#include "lwip/mld6.h"
+
+static struct rumpuser_mtx *net_mtx;
+static int net_held;		/* for LWIP_ASSERT_CORE_LOCKED */
+int net_nics;
+static int dhcp_users;
+
+/* ---- periodic timers --------------------------------------------------- */
+
+enum { NEED_TCP = 1, NEED_NIC = 2, NEED_DHCP = 4 };
+
+static void tcp_tick(void);
+
+static struct periodic {
+	uint32_t interval_ms;
+	void (*fn)(void);
+	int need;
+	int64_t next;			/* ns; -1 while not running */
+} periodic[] = {
+	{ TCP_TMR_INTERVAL, tcp_tick, NEED_TCP, -1 },
+	{ ARP_TMR_INTERVAL, etharp_tmr, NEED_NIC, -1 },
+	{ IP_TMR_INTERVAL, ip_reass_tmr, NEED_NIC, -1 },
+	{ ND6_TMR_INTERVAL, nd6_tmr, NEED_NIC, -1 },
+	{ IP6_REASS_TMR_INTERVAL, ip6_reass_tmr, NEED_NIC, -1 },
+	{ MLD6_TMR_INTERVAL, mld6_tmr, NEED_NIC, -1 },
+	{ DHCP_FINE_TIMER_MSECS, dhcp_fine_tmr, NEED_DHCP, -1 },
+	{ DHCP_COARSE_TIMER_MSECS, dhcp_coarse_tmr, NEED_DHCP, -1 },
+};
+
+/* lwIP's one-shot timeouts, sorted by deadline. */
+struct oneshot {
+	struct oneshot *next;
+	int64_t when;
+	sys_timeout_handler fn;
+	void *arg;
+};
+static struct oneshot *oneshots;
+
+static struct rumpuser_cv *timer_cv;
+static int timer_running;	/* what the timer thread last planned for */
+static int64_t timer_wake;	/* when it plans to wake (-1: never) */
+
+/* Too many connections in TIME_WAIT would take memory without bound
+ * (lwIP keeps them 2 * TCP_MSL); like Linux's tcp_max_tw_buckets, the
+ * oldest go past a limit. */
+#define TIME_WAIT_MAX 4096
+
+static void tcp_tick(void)
+{
+	int n = 0;
+	struct tcp_pcb *pcb, *last = NULL;
+
+	tcp_tmr();
+	for (pcb = tcp_tw_pcbs; pcb; pcb = pcb->next) {
+		if (++n > TIME_WAIT_MAX) {
+			/* Newest first: everything after last is older. */
+			while (last->next)
+				tcp_abort(last->next);
+			break;
+		}
+		last = pcb;
+	}
+}
+
+static int timers_needed(void)
+{
+	int need = 0;
+
+	if (tcp_active_pcbs || tcp_tw_pcbs)
+		need |= NEED_TCP;
+	if (net_nics)
+		need |= NEED_NIC;
+	if (dhcp_users)
+		need |= NEED_DHCP;
+	return need;
+}
+
+void net_timers_dhcp(int delta)
+{
+	dhcp_users += delta;
+}
+
+/* Run what is due; the earliest next deadline (-1: none). */
+static int64_t timers_run(void)
+{
+	int need = timers_needed();
+	int64_t now = time_mono_ns(), wake = -1;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(periodic); i++) {
+		struct periodic *t = &periodic[i];
+
+		if (!(need & t->need)) {
+			t->next = -1;
+			continue;
+		}
+		if (t->next < 0) {
+			t->next = now + t->interval_ms * 1000000LL;
+		} else if (t->next <= now) {
+			t->fn();
+			t->next += t->interval_ms * 1000000LL;
+			if (t->next <= now)	/* we were late: no catching up */
+				t->next = now + t->interval_ms * 1000000LL;
+		}
+		if (wake < 0 || t->next < wake)
+			wake = t->next;
+	}
+	while (oneshots && oneshots->when <= now) {
+		struct oneshot *o = oneshots;
+
+		oneshots = o->next;
+		o->fn(o->arg);
+		kfree(o, sizeof(*o));
+	}
+	if (oneshots && (wake < 0 || oneshots->when < wake))
+		wake = oneshots->when;
+	timer_running = timers_needed();
+	return wake;
+}
+
+/*
+ * Before the lock is let go: deliver what lwIP queued to itself on the
+ * loopback paths, and wake the timer thread when a timer became needed
+ * that it does not run yet.  Returns whether anything was delivered
+ * (then the state a waiter waits for may have changed).
+ */
+static int net_settle(void)
+{
+	struct netif *n;
+	int delivered = 0;
+
+	NETIF_FOREACH(n) {
+		if (n->loop_first) {
+			netif_poll(n);
+			delivered = 1;
+		}
+	}
+	if (timers_needed() & ~timer_running)
+		rumpuser_cv_signal(timer_cv);
+	return delivered;
+}
+
+static void *timer_thread(void *arg)
+{
+	net_lock();
+	for (;;) {
+		timer_wake = timers_run();
+		net_wait(timer_cv, timer_wake);
+	}
+	return NULL;
+}
+
+void sys_timeouts_init(void)
+{
+}
+
+/* lwIP registered a TCP pcb (connect, listen, accept): make sure the TCP
+ * timer runs.  (timeouts.c, which has lwIP's version, is not built.) */
+void tcp_timer_needed(void)
+{
+	if (!(timer_running & NEED_TCP))
+		rumpuser_cv_signal(timer_cv);
+}
+
+void sys_timeout(u32_t msecs, sys_timeout_handler fn, void *arg)
+{
+	struct oneshot *o = kmalloc(sizeof(*o)), **pp;
+
+	LWIP_ASSERT("sys_timeout: out of memory", o != NULL);
+	o->when = time_mono_ns() + msecs * 1000000LL;
+	o->fn = fn;
+	o->arg = arg;
+	for (pp = &oneshots; *pp && (*pp)->when <= o->when; pp = &(*pp)->next)
+		;
+	o->next = *pp;
+	*pp = o;
+	if (timer_wake < 0 || o->when < timer_wake)
+		rumpuser_cv_signal(timer_cv);
+}
+
+void sys_untimeout(sys_timeout_handler fn, void *arg)
+{
+	struct oneshot **pp;
+
+	for (pp = &oneshots; *pp; pp = &(*pp)->next) {
+		if ((*pp)->fn == fn && (*pp)->arg == arg) {
+			struct oneshot *o = *pp;
+
+			*pp = o->next;
+			kfree(o, sizeof(*o));
+			return;
+		}
+	}
+}
+
+void sys_check_timeouts(void)
+{
+	timers_run();
+}
+
+u32_t sys_now(void)
+{
+	return (u32_t)(time_mono_ns() / 1000000);
+}
+
+/* ---- the lock ------------------------------------------------------------ */
+
+void net_lock(void)
+{
+	rumpuser_mutex_enter(net_mtx);
+	net_held = 1;
+}
+
+void net_unlock(void)
+{
+	net_settle();
+	net_held = 0;
+	rumpuser_mutex_exit(net_mtx);
+}
+
+int net_wait(struct rumpuser_cv *cv, int64_t deadline)
+{
+	int rv = 0;
+
+	if (net_settle())
+		return 0;	/* the caller looks again before sleeping */
+	net_held = 0;
+	if (deadline < 0) {
+		rumpuser_cv_wait(cv, net_mtx);
+	} else {
+		int64_t left = deadline - time_mono_ns();
+
+		if (left <= 0)
+			rv = ETIMEDOUT;
+		else
+			rv = rumpuser_cv_timedwait(cv, net_mtx, left / 1000000000, left % 1000000000);
+	}
+	net_held = 1;
+	return rv;
+}
+
+void net_assert_locked(void)
+{
+	if (!net_held)
+		panic("net: lwIP called without the net lock");
+}
+
+void net_stack_start(void)
+{
+	static int started;
+
+	if (started)
+		return;
+	started = 1;
+	rumpuser_mutex_init(&net_mtx, RUMPUSER_MTX_KMUTEX);
+	rumpuser_cv_init(&timer_cv);
+	net_lock();
+	lwip_init();
+	timer_wake = -1;
+	net_unlock();
+	if (rumpuser_thread_create(timer_thread, NULL, "net", 0, -1, -1, NULL) != 0)
+		panic("net: cannot start the timer thread");
+}
+
+/* ---- memory, random numbers, diagnostics -------------------------------- */
+
+/* lwIP frees without a size; the kernel allocator wants one: keep it in
+ * front of the block (16 bytes, so the block stays 16-byte aligned). */
+#define MEM_HEADER 16
+
+void *net_mem_alloc(size_t size)
+{
+	char *p = kmalloc(size + MEM_HEADER);
+
+	if (!p)
+		return NULL;
+	*(size_t *)p = size + MEM_HEADER;
+	return p + MEM_HEADER;
+}
+
+void *net_mem_calloc(size_t n, size_t size)
+{
+	void *p;
+
+	if (size && n > (size_t)-1 / 2 / size)
+		return NULL;
+	if ((p = net_mem_alloc(n * size)) != NULL)
+		memset(p, 0, n * size);
+	return p;
+}
+
+void net_mem_free(void *p)
+{
+	char *base;
+
+	if (!p)
+		return;
+	base = (char *)p - MEM_HEADER;
+	kfree(base, *(size_t *)base);
+}
+
+unsigned net_random32(void)
+{
+	unsigned v = 0;
+	rumpuser_size_t got;
+
+	rumpuser_getrandom(&v, sizeof(v), RUMPUSER_RANDOM_NOWAIT, &got);
+	return v;
+}
+
+unsigned net_tcp_isn(void)
+{
+	return net_random32();
+}
+
+void net_diag(const char *fmt, ...)
+{
+	__builtin_va_list ap;
+
+	__builtin_va_start(ap, fmt);
+	rumpuser_ext_vdprintf(fmt, ap);
+	__builtin_va_end(ap);
+}
+
+void net_assert_failed(const char *what, const char *file, int line)
+{
+	panic("net: lwIP assertion \"%s\" failed at %s:%d", what, file, line);
+}
