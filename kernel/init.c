@@ -5,6 +5,7 @@
  */
 #include <kernel/kernel.h>
 #include <kernel/config.h>
+#include <kernel/dev.h>
 #include <kernel/file.h>
 #include <kernel/program.h>
 #include <kernel/vfs.h>
@@ -71,6 +72,7 @@ void rumprun_kernel_main(void)
 		panic("the platform does not speak hypercall version %d", RUMPUSER_VERSION);
 	load_config();
 	vfs_init();
+	dev_attach();
 	open_console();
 	programs_run();
 }

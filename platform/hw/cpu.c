@@ -1,7 +1,6 @@
 /*
- * Processor set-up: TSS with interrupt stacks, IDT, the 8259 PICs, the
- * ring-0 system call MSRs; and the C side of traps, interrupts and system
- * calls.
+ * Processor set-up: TSS with interrupt stacks, IDT, the ring-0 system
+ * call MSRs; and the C side of traps and system calls (interrupts: intr.c).
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
@@ -71,15 +70,6 @@ static void set_gate(int vec, void (*fn)(void), int ist)
 	idt[vec].zero = 0;
 }
 
-static void pic_init(void)
-{
-	outb(0x20, 0x11); outb(0xa0, 0x11);	/* ICW1: init, ICW4 follows */
-	outb(0x21, 0x20); outb(0xa1, 0x28);	/* vectors 32-47 */
-	outb(0x21, 0x04); outb(0xa1, 0x02);	/* cascade on IRQ2 */
-	outb(0x21, 0x01); outb(0xa1, 0x01);	/* 8086 mode */
-	outb(0x21, 0xfe); outb(0xa1, 0xff);	/* only the timer */
-}
-
 void hw_cpu_init(void)
 {
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
@@ -102,21 +92,11 @@ void hw_cpu_init(void)
 	idtr.limit = sizeof(idt) - 1;
 	idtr.base = (uintptr_t)idt;
 	__asm__ volatile("lidt %0" :: "m"(idtr));
-	pic_init();
+	hw_pic_init();
 
 	wrmsr(MSR_STAR, (uint64_t)GDT_KCODE << 32);
 	wrmsr(MSR_LSTAR, (uintptr_t)hw_syscall_entry);
 	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC);
-}
-
-void hw_irq(struct trapframe *tf)
-{
-	int irq = (int)tf->vector - 32;
-
-	/* The interrupt's only job is to end the idle loop's hlt. */
-	if (irq >= 8)
-		outb(0xa0, 0x20);
-	outb(0x20, 0x20);
 }
 
 static const struct {

@@ -35,6 +35,9 @@ void bmk_platform_putc(int c);
 void bmk_platform_stack_guard(void *page, int guard);
 /* Report a fatal condition of the core (already printed) and stop with status. */
 void bmk_platform_halt(int status) __attribute__((noreturn));
+/* Let interrupts that are pending now be taken (the scheduler runs with
+ * interrupts disabled and calls this at every decision point). */
+void bmk_platform_intr_window(void);
 
 /* ---- console --------------------------------------------------------- */
 /* %s %c %d %i %u %x %X %p %% with l/ll/z, width, '-' and '0'. */
@@ -89,6 +92,21 @@ void *bmk_thread_stack_top(struct bmk_thread *t);
 const char *bmk_thread_name(struct bmk_thread *t);
 /* Called by the platform's thread trampoline: runs the thread's function. */
 void bmk_thread_entry(void) __attribute__((noreturn));
+
+/*
+ * Interrupts reach drivers in thread context.  The platform's interrupt
+ * stub (interrupts disabled, on its own stack) records what is pending in
+ * its own state and calls bmk_intr_raise(), which only sets a flag: no
+ * scheduler structure is touched in interrupt context.  At every decision
+ * point (a thread blocks, yields or exits; after every idle wait) the
+ * scheduler lets pending interrupts in (bmk_platform_intr_window), and
+ * when the flag is set it makes the interrupt thread runnable ahead of the
+ * others.  That thread calls the platform's run function, which handles
+ * everything pending; interrupts raised meanwhile make it run again.
+ * bmk_intr_init returns 0, or ENOMEM when the thread cannot be created.
+ */
+int bmk_intr_init(void (*run)(void));
+void bmk_intr_raise(void);
 
 /* Wait queues for locks and condition variables built on the scheduler. */
 struct bmk_waitq {
