@@ -92,7 +92,7 @@ void hw_cpu_init(void)
 	idtr.limit = sizeof(idt) - 1;
 	idtr.base = (uintptr_t)idt;
 	__asm__ volatile("lidt %0" :: "m"(idtr));
-	hw_pic_init();
+	hw_intr_init();
 
 	wrmsr(MSR_STAR, (uint64_t)GDT_KCODE << 32);
 	wrmsr(MSR_LSTAR, (uintptr_t)hw_syscall_entry);

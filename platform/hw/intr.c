@@ -47,7 +47,7 @@ static void write_masks(void)
 	outb(PIC2 + 1, masked >> 8);
 }
 
-void hw_pic_init(void)
+void hw_intr_init(void)
 {
 	outb(PIC1, 0x11); outb(PIC2, 0x11);		/* ICW1: init, ICW4 follows */
 	outb(PIC1 + 1, 0x20); outb(PIC2 + 1, 0x28);	/* vectors 32-47 */

@@ -14,7 +14,7 @@ void hw_cons_putc(int c);
 void hw_cpu_init(void);
 
 /* intr.c: the 8259 PICs and device interrupt lines (rumpcomp_pci_irq_*). */
-void hw_pic_init(void);		/* vectors 32-47, every line masked but the timer */
+void hw_intr_init(void);		/* vectors 32-47, every line masked but the timer */
 void hw_irq(struct trapframe *tf);	/* the C side of the interrupt stubs */
 extern int hw_intr_lines;	/* device lines established (0: no window needed) */
 
