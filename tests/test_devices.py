@@ -1,6 +1,7 @@
 """Devices, as a program sees them: images booted in QEMU with NICs on the
-PCI bus; the program (tests/devices/netifs.c) prints what Linux would show
-in /sys/class/net, so each test checks what the drivers found.
+PCI bus (virtio-net modern, legacy and transitional; Intel 8254x); the
+program (tests/devices/netifs.c) prints what Linux would show in
+/sys/class/net, so each test checks what the drivers found.
 
 Images (baked once): netifs.bin.  Each boot takes well under a second.
 """
@@ -58,3 +59,19 @@ def test_virtio_net_units_in_discovery_order(run, netifs_bin):
 
 def test_no_nic_no_interfaces(run, netifs_bin):
     assert interfaces(run, netifs_bin, "") == ["no /sys/class/net"]
+
+
+@pytest.mark.parametrize("model", ["e1000", "e1000-82545em", "e1000-82544gc"])
+def test_e1000_interface(run, netifs_bin, model):
+    lines = interfaces(run, netifs_bin, nic(model, 0, MAC))
+    assert lines == [f"wm0 {MAC} 1500"]
+
+
+def test_e1000_and_virtio_side_by_side(run, netifs_bin):
+    args = (nic("e1000", 0, "52:54:00:bb:00:01")
+            + nic("virtio-net-pci", 1, "52:54:00:bb:00:02")
+            + nic("e1000", 2, "52:54:00:bb:00:03"))
+    assert interfaces(run, netifs_bin, args) == [
+        "vioif0 52:54:00:bb:00:02 1500",
+        "wm0 52:54:00:bb:00:01 1500",
+        "wm1 52:54:00:bb:00:03 1500"]
