@@ -59,7 +59,7 @@ static void open_console(void)
 	int fd;
 
 	for (fd = 0; fd < 3; fd++) {
-		struct file *f = console_open(fd == 0 ? 0 /* O_RDONLY */ : 1 /* O_WRONLY */);
+		struct file *f = console_open_stream(fd);
 
 		if (!f || fd_install(f, fd, 0) != fd)
 			panic("cannot open the console");
