@@ -2,7 +2,7 @@
  * Device interrupts: the two 8259 PICs and the rumpcomp_pci_irq_*
  * hypercalls over them (the model is described in rumpcomp_pci.h).
  *
- * The stub (hw_irq, interrupt context) masks a device line, marks it
+ * The stub (x86_intr, interrupt context) masks a device line, marks it
  * pending, acknowledges the PIC and raises bmk's interrupt flag; the
  * interrupt thread later runs hw_intr_run(), which calls the line's
  * handlers and unmasks it.  PCI lines are level triggered (ELCR): masking
@@ -66,7 +66,7 @@ static int in_service(int line)
 	return inb(pic) & (1 << (line & 7));
 }
 
-void hw_irq(struct trapframe *tf)
+void x86_intr(struct trapframe *tf)
 {
 	int line = (int)tf->vector - 32;
 
