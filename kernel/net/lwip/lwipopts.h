@@ -48,6 +48,7 @@ void net_mem_free(void *p);
 #define IP_FRAG				1
 #define LWIP_IPV6_REASS			1
 #define LWIP_IPV6_FRAG			1
+#define IPV6_FRAG_COPYHEADER		1	/* its helper is bigger than the header on 64-bit */
 #define LWIP_ICMP			1	/* echo replies */
 #define LWIP_RAW			0
 #define LWIP_UDP			1
