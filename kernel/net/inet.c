@@ -36,6 +36,7 @@ enum inet_state {
 struct dgram {
 	struct dgram *next;
 	struct pbuf *p;
+	size_t charge;			/* its truesize, against SO_RCVBUF */
 	ip_addr_t addr;
 	u16_t port;
 };
@@ -62,6 +63,7 @@ struct inet_sock {
 	/* TCP: received data, a list of pbufs (linked by next). */
 	struct pbuf *rxq, *rxq_tail;
 	size_t rx_off, rx_avail;
+	size_t rx_truesize;		/* memory the list takes */
 	/* TCP listener: connections not accepted yet. */
 	struct inet_sock *acc_head, *acc_tail, *acc_next;
 	int acc_len;
@@ -75,7 +77,9 @@ struct inet_sock {
 	int ttl, tos;
 };
 
-#define UDP_RCVBUF_DEFAULT 212992	/* Linux's net.core.rmem_default */
+#define UDP_RCVBUF_DEFAULT 212992
+#define RX_COMPACT_AT (64 * 1024)
+#define RX_COMPACT_BELOW 512	/* Linux's net.core.rmem_default */
 #define UDP_MAX_PAYLOAD4 65507
 #define UDP_MAX_PAYLOAD6 65527
 
@@ -109,6 +113,26 @@ static int take_err(struct inet_sock *is)
 
 	is->err = 0;
 	return e;
+}
+
+/*
+ * The memory a received chain really takes (a small datagram or segment
+ * in a pool pbuf takes a whole pool buffer), which receive buffers are
+ * charged for, as Linux charges an skb's truesize.
+ */
+static size_t truesize(const struct pbuf *p)
+{
+	size_t n = 0;
+
+	for (; p; p = p->next) {
+		n += sizeof(struct pbuf);
+		if ((p->type_internal & PBUF_TYPE_ALLOC_SRC_MASK) ==
+		    PBUF_TYPE_ALLOC_SRC_MASK_STD_MEMP_PBUF_POOL)
+			n += PBUF_POOL_BUFSIZE;
+		else
+			n += p->len;
+	}
+	return n;
 }
 
 static void wake(struct inet_sock *is, int events)
@@ -314,7 +338,18 @@ static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
 		pbuf_free(p);
 		return ERR_OK;
 	}
+	/* Many small segments in pool buffers would take far more memory
+	 * than the window says: past a threshold, keep small ones copied. */
+	if (is->rx_truesize > RX_COMPACT_AT && p->tot_len < RX_COMPACT_BELOW) {
+		struct pbuf *c = pbuf_clone(PBUF_RAW, PBUF_RAM, p);
+
+		if (c) {
+			pbuf_free(p);
+			p = c;
+		}
+	}
 	is->rx_avail += p->tot_len;
+	is->rx_truesize += truesize(p);
 	if (is->rxq_tail)
 		is->rxq_tail->next = p;
 	else
@@ -736,6 +771,7 @@ static size_t tcp_take(struct inet_sock *is, const struct msghdr *m, size_t skip
 
 		is->rxq = head->next;
 		head->next = NULL;
+		is->rx_truesize -= truesize(head);
 		pbuf_free(head);
 	}
 	if (!is->rxq)
@@ -1218,6 +1254,7 @@ static void rxq_free(struct inet_sock *is)
 	}
 	is->rxq_tail = NULL;
 	is->rx_avail = 0;
+	is->rx_truesize = 0;
 }
 
 /* Close a connection's pcb as Linux closes a socket: RST when data was
@@ -1279,15 +1316,17 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
     const ip_addr_t *addr, u16_t port)
 {
 	struct inet_sock *is = arg;
+	size_t charge = truesize(p) + sizeof(struct dgram);
 	struct dgram *d;
 
-	if (is->rx_shut || is->dq_bytes + p->tot_len > (size_t)is->rcvbuf ||
+	if (is->rx_shut || is->dq_bytes + charge > (size_t)is->rcvbuf ||
 	    (d = kmalloc(sizeof(*d))) == NULL) {
 		pbuf_free(p);	/* no room: dropped, as on Linux */
 		return;
 	}
 	d->next = NULL;
 	d->p = p;
+	d->charge = charge;
 	ip_addr_copy(d->addr, *addr);
 	d->port = port;
 	if (is->dq_tail)
@@ -1295,7 +1334,7 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 	else
 		is->dq = d;
 	is->dq_tail = d;
-	is->dq_bytes += p->tot_len;
+	is->dq_bytes += charge;
 	wake(is, POLLIN | POLLRDNORM);
 }
 
@@ -1438,7 +1477,7 @@ static ssize_t udp_recvmsg_op(struct sock *s, struct msghdr *m, int flags, int n
 	if (!(flags & MSG_PEEK)) {
 		if (!(is->dq = d->next))
 			is->dq_tail = NULL;
-		is->dq_bytes -= d->p->tot_len;
+		is->dq_bytes -= d->charge;
 		pbuf_free(d->p);
 		kfree(d, sizeof(*d));
 	}

@@ -13,6 +13,7 @@
  * thread (net_settle).  lwIP's one-shot sys_timeout() is served too.
  */
 #include "net_impl.h"
+#include <kernel/net.h>
 #include <kernel/thread.h>
 
 #include "lwip/init.h"
@@ -295,6 +296,8 @@ void net_stack_start(void)
  * front of the block (16 bytes, so the block stays 16-byte aligned). */
 #define MEM_HEADER 16
 
+static unsigned long mem_in_use;	/* under the net lock, as every lwIP call */
+
 void *net_mem_alloc(size_t size)
 {
 	char *p = kmalloc(size + MEM_HEADER);
@@ -302,7 +305,13 @@ void *net_mem_alloc(size_t size)
 	if (!p)
 		return NULL;
 	*(size_t *)p = size + MEM_HEADER;
+	mem_in_use += size + MEM_HEADER;
 	return p + MEM_HEADER;
+}
+
+unsigned long net_memory_in_use(void)
+{
+	return mem_in_use;
 }
 
 void *net_mem_calloc(size_t n, size_t size)
@@ -323,6 +332,7 @@ void net_mem_free(void *p)
 	if (!p)
 		return;
 	base = (char *)p - MEM_HEADER;
+	mem_in_use -= *(size_t *)base;
 	kfree(base, *(size_t *)base);
 }
 

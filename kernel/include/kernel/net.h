@@ -16,4 +16,8 @@
  */
 void net_init(void);
 
+/* Bytes of memory lwIP holds now (packets, connections, queues): for
+ * tests and diagnostics. */
+unsigned long net_memory_in_use(void);
+
 #endif

@@ -63,6 +63,9 @@ void net_mem_free(void *p);
 #define LWIP_IPV6_DHCP6			0
 #define LWIP_ND6_RDNSS_MAX_DNS_SERVERS	2
 #define LWIP_IPV6_NUM_ADDRESSES		3
+/* One packet waits per unresolved IPv6 neighbour (RFC 4861 allows it):
+ * with pools from the heap, lwIP's queue would have no bound. */
+#define LWIP_ND6_QUEUEING		0
 
 /* Name servers learnt from DHCP (option 6, which lwIP leaves to this
  * hook without its resolver) and router advertisements (RDNSS) go to
@@ -88,6 +91,10 @@ const void *netcfg_dns_server(unsigned char n);
 #define TCP_SNDQUEUELOWAT		(TCP_SND_QUEUELEN / 2)
 #define TCP_OVERSIZE			TCP_MSS
 #define TCP_QUEUE_OOSEQ			1
+/* Out-of-order segments kept per connection: at most a window's worth
+ * (lwIP's default is no limit). */
+#define TCP_OOSEQ_MAX_BYTES		TCP_WND
+#define TCP_OOSEQ_MAX_PBUFS		(2 * TCP_WND / TCP_MSS)
 #define LWIP_TCP_SACK_OUT		1
 #define LWIP_TCP_MAX_SACK_NUM		4
 #define TCP_LISTEN_BACKLOG		1
