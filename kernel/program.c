@@ -9,6 +9,7 @@
 #include <kernel/kernel.h>
 #include <kernel/config.h>
 #include <kernel/file.h>
+#include <kernel/net.h>
 #include <kernel/program.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
@@ -171,6 +172,13 @@ static const struct baked_program *need_baked(const char *name)
 	rumpuser_exit(1);
 }
 
+/* Every program ended: let the network deliver what they sent, then end. */
+static void __attribute__((noreturn)) machine_end(int status)
+{
+	net_quiesce();
+	rumpuser_exit(status);
+}
+
 void programs_run(void)
 {
 	const struct rumprun_config *cfg = config_get();
@@ -200,7 +208,7 @@ void programs_run(void)
 			    first ? cfg->argv : name_only, fds);
 			wait_for(last_fg);
 		}
-		rumpuser_exit(last_fg->status);
+		machine_end(last_fg->status);
 	}
 
 	for (i = 0; i < cfg->nrc; i++) {
@@ -237,7 +245,7 @@ void programs_run(void)
 		wait_for(p);
 	if (last_fg)
 		status = last_fg->status;
-	rumpuser_exit(status);
+	machine_end(status);
 }
 
 void program_thread_new(struct program *p)

@@ -4,17 +4,35 @@ asserts on what the guest printed and on its exit status.
 
 Images (each baked once):
   nettest.bin  `nettest CASE`: loopback TCP/UDP (127.0.0.1, ::1), many
-               connections, AF_UNIX, epoll, no interface (tests/net/nettest.c);
+               connections, AF_UNIX, epoll, no interface, and the outside
+               world through QEMU user networking (tests/net/nettest.c);
+  httpd.bin    the small HTTP/1.1 server (tests/net/httpd.c), answering
+               curl and Python clients on the host through port forwarding;
   peers.bin    two programs, peer_server and peer_client, talking over
                AF_UNIX and 127.0.0.1 inside one image.
+
+Under QEMU user networking the host is 10.0.2.2 (its 127.0.0.1), the DNS
+forwarder 10.0.2.3, and DHCP gives the guest 10.0.2.15/24.  Host servers
+(HTTP, UDP echo) run in threads of the test.  The guest's interfaces and
+configuration are given with -g (QEMU -netdev/-device and the JSON
+configuration with its "net" entries), as the launcher's -I/-W/-P will.
 
 The kernel side is also tested in a process: tests/kernel/net_*.c through
 test_kernel_posix.py.
 """
 
+import http.server
+import json
+import shlex
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, tool
 from test_runtime import boot
 
 SOURCES = ROOT / "tests" / "net"
@@ -25,6 +43,12 @@ def nettest_bin(bake_image, tmp_path_factory):
     return bake_image(tmp_path_factory.mktemp("nettest"), "nettest.bin",
                       {"nettest": [SOURCES / "nettest.c"]},
                       cc_flags=("-O2", "-lpthread"))
+
+
+@pytest.fixture(scope="session")
+def httpd_bin(bake_image, tmp_path_factory):
+    return bake_image(tmp_path_factory.mktemp("httpd"), "httpd.bin",
+                      {"httpd": [SOURCES / "httpd.c"]})
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +104,274 @@ def test_two_programs_talk_over_unix_and_loopback(run, peers_bin):
     assert 'server got "hello" over AF_UNIX' in result.stdout, said
     assert 'server got "hi" over TCP' in result.stdout, said
     assert result.returncode == 0, said
+
+
+# ---- with a network interface --------------------------------------------
+
+DHCP = {"if": "vioif0", "type": "inet", "method": "dhcp"}
+STATIC = {"if": "vioif0", "type": "inet", "method": "static",
+          "addr": "10.0.2.15", "mask": "24", "gw": "10.0.2.2"}
+
+
+def free_port():
+    """A TCP port on the host's 127.0.0.1 nobody uses now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def nic_args(argv, net, nic="virtio-net-pci", forwards=(), dns=None):
+    """rumprun -g arguments: one NIC on QEMU user networking (FORWARDS:
+    (host port, guest port) pairs), and the configuration with ARGV and
+    the NET entries."""
+    netdev = "user,id=n0" + "".join(
+        f",hostfwd=tcp:127.0.0.1:{h}-:{g}" for h, g in forwards)
+    config = {"cmdline": " ".join(argv), "net": net}
+    if dns is not None:
+        config["dns"] = dns
+    return ["-g", f"-netdev {netdev} -device {nic},netdev=n0 "
+                  f"-append {shlex.quote(json.dumps(config))}"]
+
+
+def net_case(run, image, case, *args, net=(DHCP,), **kw):
+    """Boot `nettest CASE ARGS` with a NIC; it must report no failure."""
+    result, said = boot(run, *nic_args(["nettest", case, *args], list(net),
+                                       **kw), image, timeout=120)
+    assert "FAIL" not in result.stdout, said
+    assert f"nettest {case}: 0 failures" in result.stdout, said
+    assert result.returncode == 0, said
+    return result.stdout
+
+
+class Page(http.server.BaseHTTPRequestHandler):
+    body = b"served by the host\n" * 50
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def host_http():
+    """An HTTP server on the host's 127.0.0.1 (10.0.2.2 for the guest)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def host_udp_echo():
+    """A UDP echo server on the host's 127.0.0.1."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+
+    def echo():
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            sock.sendto(data, peer)
+
+    thread = threading.Thread(target=echo, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1]
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+def test_dhcp_then_fetch_from_a_host_server(run, nettest_bin, host_http):
+    out = net_case(run, nettest_bin, "fetch", "10.0.2.2", str(host_http), "/")
+    assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (DHCP)" in out
+    assert "fetch: HTTP/1.0 200 OK" in out
+    assert f"fetch: body {len(Page.body)} bytes: served by the host" in out
+
+
+def test_udp_round_trip_with_the_host(run, nettest_bin, host_udp_echo):
+    out = net_case(run, nettest_bin, "udp", "10.0.2.2", str(host_udp_echo),
+                   net=[STATIC])
+    assert "udp: udp round trip" in out
+
+
+def test_closed_host_port_is_refused(run, nettest_bin):
+    net_case(run, nettest_bin, "refused", "10.0.2.2", str(free_port()))
+
+
+def test_non_blocking_connect_with_poll_and_epoll(run, nettest_bin, host_http):
+    out = net_case(run, nettest_bin, "nbconnect", "10.0.2.2", str(host_http))
+    assert "nbconnect: with poll: HTTP/1.0 200 OK" in out
+    assert "nbconnect: with epoll: HTTP/1.0 200 OK" in out
+
+
+def test_static_configuration_and_dns_key(run, nettest_bin):
+    out = net_case(run, nettest_bin, "netinfo", net=[STATIC],
+                   dns=["10.0.2.3", "fec0::3"])
+    assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (static)" in out
+    assert "netinfo: vioif0 10.0.2.15 index 2" in out
+    assert "netinfo: resolv.conf: nameserver 10.0.2.3" in out
+    assert "netinfo: resolv.conf: nameserver fec0::3" in out
+
+
+def test_dhcp_name_server_and_ipv6_autoconfiguration(run, nettest_bin):
+    out = net_case(run, nettest_bin, "netinfo",
+                   net=[DHCP, {"if": "vioif0", "type": "inet6", "method": "auto"}])
+    assert "netinfo: resolv.conf: nameserver 10.0.2.3" in out
+    assert "rumprun: net: vioif0: fec0::5054:ff:fe12:3456/64 (autoconfigured)" in out
+
+
+def test_names_resolve_through_musl_and_the_dhcp_name_server(run, nettest_bin):
+    # QEMU's forwarder asks the host's resolver, which the build's fetch of
+    # Debian sources needs too.
+    try:
+        expected = {a[4][0] for a in socket.getaddrinfo(
+            "deb.debian.org", 80, socket.AF_INET, socket.SOCK_STREAM)}
+    except OSError as e:
+        pytest.fail(f"the host itself cannot resolve deb.debian.org: {e}")
+    out = net_case(run, nettest_bin, "resolve", "deb.debian.org")
+    line = [ln for ln in out.splitlines() if ln.startswith("resolve:")][0]
+    assert line.split()[-1] in expected, out
+
+
+def test_e1000(run, nettest_bin, host_http):
+    out = net_case(run, nettest_bin, "fetch", "10.0.2.2", str(host_http), "/",
+                   net=[dict(DHCP, **{"if": "wm0"})], nic="e1000")
+    assert "rumprun: net: wm0: 10.0.2.15/24" in out
+    assert "fetch: HTTP/1.0 200 OK" in out
+
+
+def test_a_configured_interface_that_is_missing(run, nettest_bin):
+    result, said = boot(run, *nic_args(["nettest", "noif"],
+                                       [dict(DHCP, **{"if": "vioif7"})]),
+                        nettest_bin)
+    assert ('rumprun: bad configuration: "net" names interface vioif7, which '
+            "this machine does not have") in result.stdout, said
+    assert result.returncode == 1, said
+
+
+def test_a_bad_net_entry(run, nettest_bin):
+    result, said = boot(run, *nic_args(["nettest", "noif"],
+                                       [dict(STATIC, mask="33")]),
+                        nettest_bin)
+    assert 'rumprun: bad configuration: "net" must be entries whose "mask"' \
+        in result.stdout, said
+    assert result.returncode == 1, said
+
+
+# ---- servers in the guest, clients on the host -----------------------------
+
+class Guest:
+    """A guest booted in the background: wait for what it prints, stop it."""
+
+    def __init__(self, state_env, image, argv, net, mode="virtio-net-pci",
+                 forwards=()):
+        args = tool("rumprun") + ["qemu", "-i"] + nic_args(
+            argv, net, nic=mode, forwards=forwards) + [str(image)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env=state_env, stdin=subprocess.DEVNULL)
+        self.lines = []
+
+    def wait_for(self, text, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            if text in line:
+                return
+        pytest.fail(f"the guest never said {text!r}:\n{''.join(self.lines)}")
+
+    def finish(self, timeout=60):
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        self.lines.append(out)
+        return self.proc.returncode, "".join(self.lines)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+@pytest.fixture
+def guest(state_env):
+    started = []
+
+    def start(*args, **kw):
+        g = Guest(state_env, *args, **kw)
+        started.append(g)
+        return g
+    yield start
+    for g in started:
+        g.stop()
+
+
+def http_get(port, path="/", close=True):
+    """One request to the guest's server; (status line, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        hdr = "Connection: close\r\n" if close else ""
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{hdr}\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode(), body
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
+    port = free_port()
+    g = guest(httpd_bin, ["httpd", "-n", "3"], [DHCP], forwards=[(port, 80)])
+    g.wait_for("httpd: listening on port 80")
+    for path in ("/", "/index.html", "/bytes/100000"):
+        out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w",
+                              "%{http_code} %{size_download}",
+                              f"http://127.0.0.1:{port}{path}"],
+                             capture_output=True, text=True, timeout=60)
+        size = "100000" if path.startswith("/bytes") else "612"
+        assert out.stdout == f"200 {size}", out
+    status, said = g.finish()
+    assert status == 0, said
+
+
+def test_1000_sequential_and_200_concurrent_connections_with_epoll(guest, httpd_bin):
+    port = free_port()
+    g = guest(httpd_bin, ["httpd", "-e", "-c", "1200"], [DHCP],
+              forwards=[(port, 80)])
+    g.wait_for("httpd: listening on port 80 (epoll)")
+    ok = sum(http_get(port)[0] == "HTTP/1.1 200 OK" for _ in range(1000))
+    assert ok == 1000
+    # QEMU's port forwarding listens with a backlog of one: connections
+    # opened faster than it accepts them wait for the host's SYN
+    # retransmission (a second each); 5 ms apart they do not.
+    socks = []
+    for _ in range(200):
+        socks.append(socket.create_connection(("127.0.0.1", port), timeout=60))
+        time.sleep(0.005)
+    for s in socks:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answers = 0
+    for s in socks:
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        answers += data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"\n")
+        s.close()
+    assert answers == 200
+    status, said = g.finish()
+    assert status == 0, said

@@ -45,11 +45,21 @@ static size_t append(char *text, size_t room, const char *a, const char *b, cons
 	return n;
 }
 
+/* An address as Linux tools write it (lwIP's IPv6 text is upper case). */
+static char *ip_text(const ip_addr_t *ip, char *buf, size_t len)
+{
+	ipaddr_ntoa_r(ip, buf, len);
+	for (char *p = buf; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p += 'a' - 'A';
+	return buf;
+}
+
 static void print_ip(const char *what, const ip_addr_t *ip)
 {
 	char buf[IP6ADDR_STRLEN_MAX];
 
-	kprintf("%s%s", what, ipaddr_ntoa_r(ip, buf, sizeof(buf)));
+	kprintf("%s%s", what, ip_text(ip, buf, sizeof(buf)));
 }
 
 /* ---- /etc/resolv.conf --------------------------------------------------- */
@@ -73,7 +83,7 @@ static void resolv_from_learnt(void)
 	for (i = 0; i < 4; i++) {
 		if (ip_addr_isany(&learnt_dns[i]))
 			continue;
-		ipaddr_ntoa_r(&learnt_dns[i], buf, sizeof(buf));
+		ip_text(&learnt_dns[i], buf, sizeof(buf));
 		len += append(text + len, sizeof(text) - len, "nameserver ", buf, "\n");
 	}
 	if (len)

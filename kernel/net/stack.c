@@ -27,6 +27,9 @@
 #include "lwip/dhcp.h"
 #include "lwip/nd6.h"
 #include "lwip/mld6.h"
+#include "lwip/prot/ip.h"
+#include "lwip/prot/ip6.h"
+#include "lwip/prot/tcp.h"
 
 static struct rumpuser_mtx *net_mtx;
 static int net_held;		/* for LWIP_ASSERT_CORE_LOCKED */
@@ -231,6 +234,54 @@ u32_t sys_now(void)
 	return (u32_t)(time_mono_ns() / 1000000);
 }
 
+/*
+ * Before lwIP sees an IP packet: a SYN (not an ACK) whose four-tuple
+ * belongs to a connection in TIME_WAIT and whose sequence number is past
+ * that connection's lets the old one go, so the listener gets the new one.
+ * Returns 0: the packet goes on to lwIP either way.
+ */
+int net_syn_in_time_wait(struct pbuf *p, int version)
+{
+	const uint8_t *ip = p->payload, *tcp;
+	size_t hlen;
+	struct tcp_pcb *pcb;
+
+	if (!tcp_tw_pcbs)
+		return 0;
+	if (version == 4) {
+		if (p->len < 20 || ip[9] != IP_PROTO_TCP)
+			return 0;
+		hlen = (ip[0] & 0x0f) * 4;
+	} else {
+		if (p->len < 40 || ip[6] != IP6_NEXTH_TCP)
+			return 0;	/* extension headers: left to lwIP */
+		hlen = 40;
+	}
+	if (p->len < hlen + 20)
+		return 0;
+	tcp = ip + hlen;
+	if ((tcp[13] & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+		return 0;
+	u16_t sport = (u16_t)(tcp[0] << 8 | tcp[1]), dport = (u16_t)(tcp[2] << 8 | tcp[3]);
+	u32_t seq = (u32_t)tcp[4] << 24 | (u32_t)tcp[5] << 16 | (u32_t)tcp[6] << 8 | tcp[7];
+
+	for (pcb = tcp_tw_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->remote_port != sport || pcb->local_port != dport)
+			continue;
+		if (version == 4 ? (!IP_IS_V4_VAL(pcb->remote_ip) ||
+		    memcmp(&ip_2_ip4(&pcb->remote_ip)->addr, ip + 12, 4) ||
+		    memcmp(&ip_2_ip4(&pcb->local_ip)->addr, ip + 16, 4)) :
+		    (!IP_IS_V6_VAL(pcb->remote_ip) ||
+		    memcmp(ip_2_ip6(&pcb->remote_ip)->addr, ip + 8, 16) ||
+		    memcmp(ip_2_ip6(&pcb->local_ip)->addr, ip + 24, 16)))
+			continue;
+		if (TCP_SEQ_GT(seq, pcb->rcv_nxt))
+			tcp_abort(pcb);	/* a TIME_WAIT pcb just goes */
+		break;
+	}
+	return 0;
+}
+
 /* ---- the lock ------------------------------------------------------------ */
 
 void net_lock(void)
@@ -273,10 +324,39 @@ void net_assert_locked(void)
 		panic("net: lwIP called without the net lock");
 }
 
+static int started;
+
+/* Has TCP something to deliver: data not yet acknowledged, or our FIN? */
+static int tcp_pending(void)
+{
+	struct tcp_pcb *pcb;
+
+	for (pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+		if (pcb->unsent || pcb->unacked || pcb->state == FIN_WAIT_1 ||
+		    pcb->state == CLOSING || pcb->state == LAST_ACK)
+			return 1;
+	return 0;
+}
+
+void net_quiesce(void)
+{
+	int64_t deadline = time_mono_ns() + QUIESCE_MS * 1000000LL;
+	struct rumpuser_cv *cv;
+
+	if (!started)
+		return;
+	rumpuser_cv_init(&cv);
+	net_lock();
+	/* Nothing signals cv: look again every 10 ms while the timer thread
+	 * and the drivers move the data. */
+	while (tcp_pending() && time_mono_ns() < deadline)
+		net_wait(cv, time_mono_ns() + 10000000LL);
+	net_unlock();
+	rumpuser_cv_destroy(cv);
+}
+
 void net_stack_start(void)
 {
-	static int started;
-
 	if (started)
 		return;
 	started = 1;
@@ -345,9 +425,63 @@ unsigned net_random32(void)
 	return v;
 }
 
-unsigned net_tcp_isn(void)
+/* SipHash-2-4 (Aumasson and Bernstein) of len bytes with the key k. */
+#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do {							\
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;			\
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;			\
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+	} while (0)
+
+static uint64_t siphash(const uint64_t k[2], const uint8_t *in, size_t len)
 {
-	return net_random32();
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k[0], v1 = 0x646f72616e646f6dULL ^ k[1];
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k[0], v3 = 0x7465646279746573ULL ^ k[1];
+	uint64_t m, b = (uint64_t)len << 56;
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&m, in + i, 8);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t j = 0; i + j < len; j++)
+		b |= (uint64_t)in[i + j] << (8 * j);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+unsigned net_tcp_isn(const void *local_ip, unsigned short local_port,
+    const void *remote_ip, unsigned short remote_port)
+{
+	static uint64_t secret[2];
+	const ip_addr_t *l = local_ip, *r = remote_ip;
+	uint8_t in[36];
+	size_t alen = IP_IS_V6(r) ? 16 : 4;
+
+	if (!secret[0] && !secret[1]) {
+		rumpuser_size_t got;
+
+		rumpuser_getrandom(secret, sizeof(secret), 0, &got);
+		secret[1] |= 1;
+	}
+	/* The addresses' bytes only (not the structures' padding). */
+	memcpy(in, IP_IS_V6(l) ? (const void *)ip_2_ip6(l)->addr : (const void *)&ip_2_ip4(l)->addr, alen);
+	memcpy(in + alen, IP_IS_V6(r) ? (const void *)ip_2_ip6(r)->addr : (const void *)&ip_2_ip4(r)->addr, alen);
+	memcpy(in + 2 * alen, &local_port, 2);
+	memcpy(in + 2 * alen + 2, &remote_port, 2);
+	return (u32_t)(time_mono_ns() / 4000) + (u32_t)siphash(secret, in, 2 * alen + 4);
 }
 
 void net_diag(const char *fmt, ...)

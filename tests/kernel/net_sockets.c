@@ -516,10 +516,42 @@ many_connections(void)
 	K(SYS_close, l);
 }
 
+/* The server closes first, so it keeps the connection in TIME_WAIT; the
+ * same client address and port connect again at once and are accepted. */
+static void
+time_wait_reuse(void)
+{
+	int port, l = listener(AF_INET, &port), one = 1;
+	struct sockaddr_in me = sin4("127.0.0.1", 0), srv = sin4("127.0.0.1", port);
+	socklen_t len = sizeof(me);
+	char buf[8];
+
+	for (int round = 0; round < 2; round++) {
+		int c = K(SYS_socket, AF_INET, SOCK_STREAM, 0);
+		K(SYS_setsockopt, c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		EXPECT(K(SYS_bind, c, &me, sizeof(me)), 0);
+		if (round == 0)
+			K(SYS_getsockname, c, &me, &len);
+		long t0 = now_ms();
+		EXPECT(K(SYS_connect, c, &srv, sizeof(srv)), 0);
+		EXPECT_TRUE(now_ms() - t0 < 500);
+		int a = K(SYS_accept, l, NULL, NULL);
+		EXPECT_TRUE(a > 0);
+		EXPECT(K(SYS_write, a, "bye", 3), 3);
+		EXPECT(K(SYS_close, a), 0);	/* the server closes first */
+		EXPECT(K(SYS_recvfrom, c, buf, 3, MSG_WAITALL, NULL, NULL), 3);
+		EXPECT(K(SYS_read, c, buf, sizeof(buf)), 0);
+		EXPECT(K(SYS_close, c), 0);
+		usleep(10000);
+	}
+	K(SYS_close, l);
+}
+
 int
 main(void)
 {
 	ktest_boot();
+	time_wait_reuse();
 	tcp_basics();
 	tcp_errors();
 	nonblocking();

@@ -9,7 +9,7 @@
  * size); GET /bytes/N answers N bytes (bulk transfers).  Keep-alive as
  * HTTP/1.1 says (Connection: close and HTTP/1.0 end the connection),
  * pipelined requests answered in order.  -n: exit 0 after that many
- * requests; -c: after that many connections have ended.  Prints
+ * requests (answered); -c: after that many connections have ended.  Prints
  * "httpd: listening on port N" when ready.
  */
 #define _GNU_SOURCE
@@ -88,7 +88,7 @@ static void conn_close(struct conn *c)
 	close(c->fd);	/* leaves the epoll set too */
 	conns[c->fd] = NULL;
 	free(c);
-	if (conns_left > 0 && --conns_left == 0)
+	if ((conns_left > 0 && --conns_left == 0) || requests_left == 0)
 		exit(0);
 }
 
@@ -171,10 +171,8 @@ static int serve(struct conn *c)
 		}
 		memmove(c->req, c->req + used, c->have - used);
 		c->have -= used;
-		if (requests_left > 0 && --requests_left == 0) {
-			flush(c);
-			exit(0);
-		}
+		if (requests_left > 0 && --requests_left == 0)
+			c->close_after = 1;	/* exit once this answer is out */
 	}
 }
 

@@ -12,11 +12,14 @@
  *   udp HOST PORT      one UDP round trip (the peer echoes)
  *   refused HOST PORT  connect must fail with ECONNREFUSED
  *   resolve NAME       getaddrinfo through musl's resolver
+ *   nbconnect HOST PORT  non-blocking connect with poll, then with epoll
+ *   netinfo            the interfaces (SIOCGIFCONF, if_nametoindex), /etc/resolv.conf
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -497,6 +500,73 @@ static void case_resolve(int argc, char **argv)
 	}
 }
 
+/* Connect without blocking, wait with poll or epoll, then talk HTTP. */
+static void nb_once(const char *host, int port, int use_epoll)
+{
+	struct sockaddr_in a = sin4(host, port);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), err = -1, r;
+	socklen_t len = sizeof(err);
+	char buf[256];
+
+	r = connect(s, (struct sockaddr *)&a, sizeof(a));
+	CHECK(r < 0 && errno == EINPROGRESS, "non-blocking connect in progress");
+	if (use_epoll) {
+		int ep = epoll_create1(0);
+		struct epoll_event ev = { .events = EPOLLOUT, .data.fd = s }, out;
+
+		epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
+		CHECK(epoll_wait(ep, &out, 1, 5000) == 1 && (out.events & EPOLLOUT), "EPOLLOUT");
+		close(ep);
+	} else {
+		struct pollfd p = { s, POLLOUT, 0 };
+
+		CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLOUT), "POLLOUT");
+	}
+	CHECK(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0, "SO_ERROR %d", err);
+	const char req[] = "GET / HTTP/1.0\r\n\r\n";
+	CHECK(write(s, req, sizeof(req) - 1) == sizeof(req) - 1, "request");
+	struct pollfd p = { s, POLLIN, 0 };
+	CHECK(poll(&p, 1, 5000) == 1, "an answer comes");
+	ssize_t n = read(s, buf, sizeof(buf) - 1);
+	CHECK(n > 12 && !strncmp(buf, "HTTP/1.", 7), "HTTP");
+	close(s);
+	printf("nbconnect: with %s: %.15s\n", use_epoll ? "epoll" : "poll", n > 0 ? buf : "");
+}
+
+static void case_nbconnect(int argc, char **argv)
+{
+	const char *host = argc > 1 ? argv[1] : "10.0.2.2";
+	int port = argc > 2 ? atoi(argv[2]) : 80;
+
+	nb_once(host, port, 0);
+	nb_once(host, port, 1);
+}
+
+static void case_netinfo(int argc, char **argv)
+{
+	struct ifreq reqs[8];
+	struct ifconf ifc = { .ifc_len = sizeof(reqs), .ifc_req = reqs };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	char text[512];
+
+	CHECK(ioctl(s, SIOCGIFCONF, &ifc) == 0, "SIOCGIFCONF");
+	for (size_t i = 0; i < ifc.ifc_len / sizeof(struct ifreq); i++) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&reqs[i].ifr_addr;
+
+		printf("netinfo: %s %s index %u\n", reqs[i].ifr_name, inet_ntoa(a->sin_addr),
+		    if_nametoindex(reqs[i].ifr_name));
+	}
+	close(s);
+	int fd = open("/etc/resolv.conf", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	CHECK(n > 0, "/etc/resolv.conf");
+	if (n > 0) {
+		text[n] = 0;
+		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+			printf("netinfo: resolv.conf: %s\n", line);
+	}
+}
+
 static const struct {
 	const char *name;
 	void (*run)(int, char **);
@@ -504,6 +574,7 @@ static const struct {
 	{ "loopback", case_loopback }, { "many", case_many }, { "unix", case_unix },
 	{ "epoll", case_epoll }, { "noif", case_noif }, { "fetch", case_fetch },
 	{ "udp", case_udp }, { "refused", case_refused }, { "resolve", case_resolve },
+	{ "nbconnect", case_nbconnect }, { "netinfo", case_netinfo },
 };
 
 int main(int argc, char **argv)

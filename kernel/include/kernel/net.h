@@ -16,6 +16,15 @@
  */
 void net_init(void);
 
+/*
+ * The programs have ended and the machine is about to stop: wait (at most
+ * QUIESCE_MS) until TCP has delivered what they sent and closed, as a
+ * Linux process's data outlives its exit.  Returns at once when there is
+ * nothing to deliver or the stack never started.
+ */
+#define QUIESCE_MS 2000
+void net_quiesce(void);
+
 /* Bytes of memory lwIP holds now (packets, connections, queues): for
  * tests and diagnostics. */
 unsigned long net_memory_in_use(void);

@@ -102,10 +102,20 @@ const void *netcfg_dns_server(unsigned char n);
 #define LWIP_TCP_KEEPALIVE		1
 #define SO_REUSE			1
 #define LWIP_TCP_TIMESTAMPS		0
-/* Random initial sequence numbers (RFC 6528's purpose; lwIP's own are a
- * counter). */
-#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) net_tcp_isn()
-unsigned net_tcp_isn(void);
+/* A SYN for a connection in TIME_WAIT starts a new one when its sequence
+ * number is past the old connection's (RFC 1122 4.2.2.13, as Linux);
+ * lwIP would keep the new connection waiting the whole 2 MSL. */
+#define LWIP_HOOK_IP4_INPUT(p, inp)	net_syn_in_time_wait((p), 4)
+#define LWIP_HOOK_IP6_INPUT(p, inp)	net_syn_in_time_wait((p), 6)
+struct pbuf;
+int net_syn_in_time_wait(struct pbuf *p, int version);
+
+/* Initial sequence numbers as RFC 6528 says (a 4 us clock plus a keyed
+ * hash of the connection's addresses and ports); lwIP's own are a counter. */
+#define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
+	net_tcp_isn((local_ip), (local_port), (remote_ip), (remote_port))
+unsigned net_tcp_isn(const void *local_ip, unsigned short local_port,
+    const void *remote_ip, unsigned short remote_port);
 
 /* ---- interfaces ----------------------------------------------------------- */
 #define LWIP_NETIF_LOOPBACK		1	/* 127.0.0.1, ::1 and our own addresses */
