@@ -12,7 +12,7 @@ static void *kernel_main_thread(void *arg)
 	rumprun_kernel_main();
 }
 
-void hw_boot(uint32_t magic, const void *info)
+void hw_boot(uint32_t magic, uint32_t info)
 {
 	hw_cons_init();
 	hw_cpu_init();

@@ -147,13 +147,20 @@ static const struct {
 	[21] = { "control protection", 11 },
 };
 
+/* A trap: a page fault the MMU code resolves (a lazily committed page)
+ * returns to the faulting instruction; anything else is reported and ends
+ * the machine with the status a shell would show. */
 void hw_trap(struct trapframe *tf)
 {
 	struct bmk_thread *t = bmk_current();
 	unsigned v = (unsigned)tf->vector;
 	uintptr_t off;
-	const char *fn = hw_symbol_lookup(tf->rip, &off);
-	int signo = trapinfo[v].signo;
+	const char *fn;
+	int signo = trapinfo[v].signo, fault = HW_FAULT_BAD;
+
+	if (v == 14 && (fault = hw_mmu_fault(read_cr2(), tf->error)) == HW_FAULT_RESOLVED)
+		return;
+	fn = hw_symbol_lookup(tf->rip, &off);
 
 	/* The bake turns the app's hlt (how musl crashes on purpose) into the
 	 * invalid opcode 0xd6 (rumprun/linkobjs.py): report it as Linux would
@@ -179,6 +186,10 @@ void hw_trap(struct trapframe *tf)
 		bmk_printf(", address %p (%s, %s)", (void *)addr,
 		    tf->error & 2 ? "write" : tf->error & 16 ? "execute" : "read",
 		    tf->error & 1 ? "protection" : "not mapped");
+		if (fault == HW_FAULT_NOMEM) {
+			bmk_printf(": out of memory for a page of a lazily committed mapping\n");
+			hw_exit(128 + 9);	/* SIGKILL, as Linux's out-of-memory killer */
+		}
 		if (addr < BMK_PAGE_SIZE)
 			bmk_printf(": null pointer dereference");
 		else if (!(tf->error & 1) && addr + 65536 >= tf->rsp && addr < tf->rsp + 256)

@@ -85,9 +85,8 @@ trap_common:
 	PUSH_GPRS
 	cld
 	movq %rsp, %rdi
-	call hw_trap		/* reports and ends the machine */
-1:	hlt
-	jmp 1b
+	call hw_trap		/* returns only when it resolved the trap */
+	jmp trap_return
 
 /* Hardware interrupts from the PIC, vectors 32-47: hw_irq(frame). */
 .macro IRQ n
