@@ -112,7 +112,7 @@ static void report_deadlock(void)
 	for (t = all_threads; t; t = t->all_next)
 		bmk_printf(" %s", t->name);
 	bmk_printf("\n");
-	bmk_platform_halt(1);
+	bmk_exit(1, 1);
 }
 
 /* Pick the next thread to run (idling until there is one) and switch. */
@@ -184,7 +184,7 @@ void bmk_sched_start(void)
 
 	if (!first) {
 		bmk_printf("rumprun: no thread to start\n");
-		bmk_platform_halt(1);
+		bmk_exit(1, 1);
 	}
 	current = first;
 	bmk_platform_switched(first->tls, bmk_thread_stack_top(first));

@@ -13,7 +13,7 @@
  * mode; hw_mmu_init removes it), the image window (VA = PA + 1 GiB, where
  * the image's symbols are) and the direct map (HW_DIRECT_MAP + PA).
  */
-#include <hw/x86.h>
+#include <x86_64/x86.h>
 #include <hw/layout.h>
 
 #define MB_MAGIC	0x1BADB002
@@ -127,14 +127,14 @@ long_mode:			/* in the image window from here on */
 3:	hlt
 	jmp 3b
 
-	.data			/* writable: hw_cpu_init fills in the TSS */
+	.data			/* writable: x86_cpu_init fills in the TSS */
 	.align 16
 	.globl gdt64
 gdt64:
 	.quad 0
 	.quad 0x00209a0000000000	/* GDT_KCODE: 64-bit ring 0 code */
 	.quad 0x0000920000000000	/* GDT_KDATA */
-	.quad 0, 0			/* GDT_TSS: filled in by hw_cpu_init */
+	.quad 0, 0			/* GDT_TSS: filled in by x86_cpu_init */
 gdt64_end:
 gdt64_ptr32:			/* for lgdt in 32-bit mode: the physical base */
 	.word gdt64_end - gdt64 - 1

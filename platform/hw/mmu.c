@@ -330,24 +330,24 @@ int rumpuser_ext_vm_move(void *from, void *to, rumpuser_size_t len)
 	return 0;
 }
 
-int hw_mmu_fault(uintptr_t addr, uint64_t error)
+int x86_page_fault(uintptr_t addr, uint64_t error)
 {
 	uint64_t *e, flags;
 	void *frame;
 
 	if (error & 1)			/* a protection fault on a present page */
-		return HW_FAULT_BAD;
+		return X86_FAULT_BAD;
 	e = walk(addr & ~(BMK_PAGE_SIZE - 1), 0, 0, NULL);
 	if (!e || !(*e & PTE_LAZY) || !(*e & PTE_ACCESS))
-		return HW_FAULT_BAD;
+		return X86_FAULT_BAD;
 	if (((error & 2) && !(*e & PTE_W)) || ((error & 16) && (*e & nx_bit)))
-		return HW_FAULT_BAD;
+		return X86_FAULT_BAD;
 	if ((frame = bmk_pgalloc(1, BMK_PAGE_SIZE)) == NULL)
-		return HW_FAULT_NOMEM;
+		return X86_FAULT_NOMEM;
 	zero_page(frame);
 	flags = *e & (PTE_W | PTE_NX | PTE_SHARED);
 	*e = direct_to_phys(frame) | PTE_P | flags;
-	return HW_FAULT_RESOLVED;
+	return X86_FAULT_RESOLVED;
 }
 
 /* ---- the kernel's view ---------------------------------------------- */
@@ -439,7 +439,7 @@ static void map_image(void)
 	return;
 nomem:
 	bmk_printf("rumprun: not enough memory for the page tables\n");
-	hw_exit(1);
+	bmk_exit(1, 1);
 }
 
 void hw_mmu_init(void)

@@ -104,7 +104,7 @@ void hw_multiboot_init(uint32_t magic, uint32_t info)
 
 	if (magic != MB_BOOTLOADER_MAGIC || !(mbi->flags & MBI_MMAP)) {
 		bmk_printf("rumprun: not started by a multiboot loader with a memory map\n");
-		hw_exit(1);
+		bmk_exit(1, 1);
 	}
 	reserve(PHYS((uintptr_t)_image_start), PHYS((uintptr_t)_end));
 	reserve(info, info + sizeof(*mbi));

@@ -13,5 +13,5 @@ static const struct runtime_case *groups[] = {
 
 int main(int argc, char **argv)
 {
-	return run_cases(groups, sizeof(groups) / sizeof(groups[0]), argc, argv);
+	return run_cases("runtime", groups, sizeof(groups) / sizeof(groups[0]), argc, argv);
 }

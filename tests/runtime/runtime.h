@@ -51,11 +51,11 @@ struct runtime_case {
 #define CASES(group) const struct runtime_case group##_cases[]
 #define END_CASES { 0, 0 }
 
-/* main's work: run the case argv[1] of one of the groups. */
-static inline int run_cases(const struct runtime_case *const *groups, size_t ngroups,
-			    int argc, char **argv)
+/* main's work: run the case argv[1] of one of the groups; prog names the
+ * program in what it prints. */
+static inline int run_cases(const char *prog, const struct runtime_case *const *groups,
+			    size_t ngroups, int argc, char **argv)
 {
-	const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	const struct runtime_case *c;
 	size_t g;
 

@@ -8,5 +8,5 @@ static const struct runtime_case *groups[] = { anon_cases };
 
 int main(int argc, char **argv)
 {
-	return run_cases(groups, sizeof(groups) / sizeof(groups[0]), argc, argv);
+	return run_cases("vm", groups, sizeof(groups) / sizeof(groups[0]), argc, argv);
 }

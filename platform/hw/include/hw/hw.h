@@ -1,17 +1,20 @@
-/* The hw platform's internal interfaces, one section per file. */
+/*
+ * The hw platform's internal interfaces, one section per file: the PC
+ * machine around the shared x86_64 processor code (x86_64/cpu.h).
+ */
 #ifndef HW_HW_H
 #define HW_HW_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <hw/x86.h>
+#include <x86_64/cpu.h>
 
 /* cons.c: COM1 serial, mirrored to VGA text mode when a VGA is present. */
 void hw_cons_init(void);
 void hw_cons_putc(int c);
 
-/* cpu.c: GDT/TSS/IDT, PIC, system call MSRs, trap and interrupt handlers. */
-void hw_cpu_init(void);
+/* intr.c: the 8259 PICs (vectors 32-47) and x86_intr. */
+void hw_intr_init(void);
 
 /* clock.c: TSC monotonic clock calibrated against the PIT, RTC wall time. */
 void hw_clock_init(void);
@@ -39,8 +42,7 @@ const char *hw_image_name(void);	/* NULL when unknown */
  *   above 4 GiB); 0, ENOMEM or EINVAL (beyond the direct map's 64 TiB).
  * hw_mmio_map: device memory at physical pa as a kernel pointer (uncached
  *   above 4 GiB), or NULL when there is no memory for the page tables.
- * hw_mmu_fault: a page fault at addr with the CPU's error code: commits a
- *   lazily mapped page, or says why it cannot.
+ * It also provides x86_page_fault (x86_64/cpu.h): lazily committed pages.
  */
 void hw_mmu_init(void);
 void *hw_phys_to_virt(uint64_t pa);
@@ -48,25 +50,8 @@ void *hw_phys_to_virt(uint64_t pa);
 uint64_t hw_virt_to_phys(const void *va);
 int hw_mmu_direct_map(uint64_t pa, uint64_t len);
 void *hw_mmio_map(uint64_t pa, uint64_t len);
-enum { HW_FAULT_RESOLVED, HW_FAULT_BAD, HW_FAULT_NOMEM };
-int hw_mmu_fault(uintptr_t addr, uint64_t error);
 
-/* exit.c: print the status, leave through isa-debug-exit, ACPI or halt. */
-void hw_exit(int status) __attribute__((noreturn));
+/* exit.c: leave through isa-debug-exit, ACPI or halt (bmk_platform_exit). */
 void hw_exit_init(void);	/* finds the BIOS's extended data area */
-
-/* random.c: seed the generator (RDSEED/RDRAND when present, else TSC). */
-void hw_random_init(void);
-void hw_random_fill(void *buf, size_t len);
-
-/* entry.S */
-extern uint64_t hw_kstack_top;
-void hw_switch(void **save, void *load);
-void hw_thread_trampoline(void);
-void hw_frame_return(struct trapframe *tf) __attribute__((noreturn));
-void hw_syscall_entry(void);
-
-/* rumpuser_thread.c: the kernel's upcalls, once rumpuser_init has run. */
-extern const struct rumpuser_hyperup *hw_hyp;
 
 #endif
