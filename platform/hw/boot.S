@@ -1,61 +1,80 @@
 /*
- * Multiboot entry: the boot loader leaves us in 32-bit protected mode with
- * paging off, EAX = multiboot magic, EBX = the multiboot information.  We
- * identity-map the first 4 GiB with 2 MiB pages, enter long mode and call
- * hw_boot(magic, info) on the boot stack.
+ * From the boot loader to long mode.  The loader leaves us in 32-bit
+ * protected mode with paging off, so this code runs at physical addresses
+ * (PHYS(), include/hw/layout.h) until it can jump to the image window.
+ *
+ * Entry points: _start32 for multiboot (EAX = magic, EBX = information);
+ * another boot protocol (a PVH entry) puts its own magic in EDI and its
+ * information's physical address in ESI and jumps to hw_boot32, which
+ * hands both to hw_boot(magic, info) in long mode.
+ *
+ * Boot page tables (all in .bss): the first 4 GiB of physical memory
+ * with 2 MiB pages, seen three ways: identity (only for the jump to long
+ * mode; hw_mmu_init removes it), the image window (VA = PA + 1 GiB, where
+ * the image's symbols are) and the direct map (HW_DIRECT_MAP + PA).
  */
 #include <x86_64/x86.h>
+#include <hw/layout.h>
 
 #define MB_MAGIC	0x1BADB002
 /* page-align modules, give us the memory map, use the a.out-kludge fields */
 #define MB_FLAGS	0x00010003
+#define BOOT_TABLE_PAGES 7	/* PML4, two PDPTs, four PDs */
 
 	.section .multiboot, "a"
 	.align 4
-mb_header:
+mb_header:			/* its addresses are physical */
 	.long MB_MAGIC
 	.long MB_FLAGS
 	.long -(MB_MAGIC + MB_FLAGS)
-	.long mb_header		/* header_addr */
-	.long _image_start	/* load_addr */
-	.long _edata		/* load_end_addr */
-	.long _end		/* bss_end_addr */
-	.long _start32		/* entry_addr */
+	.long PHYS(mb_header)	/* header_addr */
+	.long PHYS(_image_start)	/* load_addr */
+	.long PHYS(_edata)	/* load_end_addr */
+	.long PHYS(_end)	/* bss_end_addr */
+	.long PHYS(_start32)	/* entry_addr */
+
+	/* hw.ld checks that the image window it links for is ours. */
+	.globl hw_image_vbase
+	.set hw_image_vbase, HW_IMAGE_VBASE
 
 	.section .text.boot, "ax"
 	.code32
 	.globl _start32
 _start32:
+	movl %eax, %edi
+	movl %ebx, %esi
+
+	.globl hw_boot32
+hw_boot32:
 	cli
 	cld
-	movl %eax, %edi			/* kept for hw_boot */
-	movl %ebx, %esi
-	movl $boot_stack_top, %esp
+	movl $PHYS(boot_stack_top), %esp
 
 	/* Zero the page tables (bss may not be cleared by every loader). */
-	movl $boot_pml4, %ebx
-	push %edi
-	movl %ebx, %edi
+	pushl %edi
+	movl $PHYS(boot_pml4), %edi
 	xorl %eax, %eax
-	movl $(6 * 4096 / 4), %ecx
+	movl $(BOOT_TABLE_PAGES * 4096 / 4), %ecx
 	rep stosl
-	pop %edi
+	popl %edi
 
-	/* PML4[0] -> PDPT, PDPT[0..3] -> PD0..PD3 */
-	movl $boot_pdpt, %eax
-	orl $(PTE_P | PTE_W), %eax
-	movl %eax, boot_pml4
-	movl $boot_pd, %eax
-	orl $(PTE_P | PTE_W), %eax
-	movl $boot_pdpt, %ebx
+	/* PML4[0]: the low half's first 512 GiB; PML4[256]: the direct map. */
+	movl $(PHYS(boot_pdpt_low) + PTE_P + PTE_W), PHYS(boot_pml4)
+	movl $(PHYS(boot_pdpt_direct) + PTE_P + PTE_W), PHYS(boot_pml4) + 256 * 8
+	/* Identity (PDPT[0]) and image window (PDPT[1]): the first GiB. */
+	movl $(PHYS(boot_pd) + PTE_P + PTE_W), PHYS(boot_pdpt_low)
+	movl $(PHYS(boot_pd) + PTE_P + PTE_W), PHYS(boot_pdpt_low) + 8
+	/* Direct map: PDPT[0..3] -> the four page directories. */
+	movl $(PHYS(boot_pd) + PTE_P + PTE_W), %eax
+	movl $PHYS(boot_pdpt_direct), %ebx
 	movl $4, %ecx
 1:	movl %eax, (%ebx)
 	addl $4096, %eax
 	addl $8, %ebx
 	loop 1b
 
-	/* 2048 2 MiB pages: 4 GiB identity */
-	movl $boot_pd, %ebx
+	/* 2048 2 MiB pages: physical 0 .. 4 GiB */
+	movl $PHYS(boot_pd), %ebx
 	movl $(PTE_P | PTE_W | PTE_PS), %eax
 	xorl %edx, %edx			/* high half of the entry */
 	movl $2048, %ecx
@@ -69,7 +88,7 @@ _start32:
 	movl %cr4, %eax
 	orl $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
 	movl %eax, %cr4
-	movl $boot_pml4, %eax
+	movl $PHYS(boot_pml4), %eax
 	movl %eax, %cr3
 
 	movl $MSR_EFER, %ecx
@@ -83,11 +102,15 @@ _start32:
 	orl $(CR0_PG | CR0_PE | CR0_WP | CR0_MP | CR0_NE), %eax
 	movl %eax, %cr0
 
-	lgdt gdt64_ptr
-	ljmp $GDT_KCODE, $long_mode
+	lgdt PHYS(gdt64_ptr32)
+	ljmp $GDT_KCODE, $PHYS(long_mode_identity)
 
 	.code64
-long_mode:
+long_mode_identity:		/* 64-bit, still at the physical address */
+	movq $long_mode, %rax
+	jmp *%rax
+long_mode:			/* in the image window from here on */
+	lgdt gdt64_ptr(%rip)
 	movl $GDT_KDATA, %eax
 	movl %eax, %ds
 	movl %eax, %es
@@ -97,7 +120,7 @@ long_mode:
 	movl %eax, %gs
 	movq $boot_stack_top, %rsp
 	fninit
-	/* edi = magic, esi = info, zero-extended by the 32-bit moves above */
+	/* edi = magic, esi = info (physical), zero-extended */
 	movl %edi, %edi
 	movl %esi, %esi
 	call hw_boot
@@ -113,16 +136,20 @@ gdt64:
 	.quad 0x0000920000000000	/* GDT_KDATA */
 	.quad 0, 0			/* GDT_TSS: filled in by x86_cpu_init */
 gdt64_end:
+gdt64_ptr32:			/* for lgdt in 32-bit mode: the physical base */
+	.word gdt64_end - gdt64 - 1
+	.long PHYS(gdt64)
 gdt64_ptr:
 	.word gdt64_end - gdt64 - 1
 	.quad gdt64
 
 	.section .bss
 	.align 4096
-	.globl boot_pml4, boot_pdpt, boot_pd
-boot_pml4:	.space 4096
-boot_pdpt:	.space 4096
-boot_pd:	.space 4 * 4096
+	.globl boot_pml4, boot_pdpt_low, boot_pdpt_direct, boot_pd
+boot_pml4:		.space 4096
+boot_pdpt_low:		.space 4096
+boot_pdpt_direct:	.space 4096
+boot_pd:		.space 4 * 4096
 	.align 16
 boot_stack:	.space 16384
 boot_stack_top:

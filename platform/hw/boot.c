@@ -7,7 +7,7 @@
 #include <hw/hw.h>
 #include "rumpuser.h"
 
-void hw_boot(uint32_t magic, const void *info)
+void hw_boot(uint32_t magic, uint32_t info)
 {
 	hw_cons_init();
 	x86_cpu_init();

@@ -13,7 +13,8 @@
 #include <x86_64/x86.h>
 
 /* cpu.c: TSS with interrupt stacks, IDT (traps 0-21, interrupts 32-47),
- * the syscall MSRs.  Traps report on the console and end the machine. */
+ * the syscall MSRs.  Traps report on the console and end the machine,
+ * except page faults the machine resolves (x86_page_fault). */
 void x86_cpu_init(void);
 
 /* random.c: the generator behind bmk_platform_random (RDRAND when the CPU
@@ -31,5 +32,12 @@ void x86_syscall_entry(void);
  * (32-47), on its own stack, with interrupts off.  It must not touch the
  * scheduler's structures (the interrupted code may be inside them). */
 void x86_intr(struct trapframe *tf);
+
+/* Provided by the machine's page table code: a page fault at addr with the
+ * CPU's error code, on the trap stack.  X86_FAULT_RESOLVED (a lazily
+ * committed page is there now: the instruction runs again), X86_FAULT_BAD
+ * (a real fault: reported), X86_FAULT_NOMEM (no memory to commit it). */
+enum { X86_FAULT_RESOLVED, X86_FAULT_BAD, X86_FAULT_NOMEM };
+int x86_page_fault(uintptr_t addr, uint64_t error);
 
 #endif
