@@ -1,6 +1,6 @@
 /*
  * rumpcomp PCI hypercalls (kernel/include/rumpcomp_pci.h) on a PC:
- * configuration mechanism #1, BARs through the direct map (hw_mmio_map), I/O
+ * configuration mechanism #1, BARs through the direct map (x86_mmio_map), I/O
  * ports, DMA memory from the page allocator.  Interrupts are in intr.c.
  */
 #include <bmk/core.h>
@@ -44,12 +44,12 @@ int rumpcomp_pci_confwrite(unsigned bus, unsigned dev, unsigned fun, int reg, un
 }
 
 /* Device memory below 4 GiB is in the direct map (the firmware's MTRRs
- * make the PCI hole uncached); above, hw_mmio_map maps it uncached. */
+ * make the PCI hole uncached); above, x86_mmio_map maps it uncached. */
 void *rumpcomp_pci_map(unsigned long addr, unsigned long len)
 {
 	if (len == 0 || addr + len < addr)
 		return NULL;
-	return hw_mmio_map(addr, len);
+	return x86_mmio_map(addr, len);
 }
 
 int rumpcomp_pci_dmalloc(size_t size, size_t align, unsigned long *pap, unsigned long *vap)
@@ -76,7 +76,7 @@ void rumpcomp_pci_dmafree(unsigned long vap, size_t size)
  * DMA buffer's start gives the whole buffer. */
 unsigned long rumpcomp_pci_virt_to_mach(void *virt)
 {
-	return (unsigned long)hw_virt_to_phys(virt);
+	return (unsigned long)x86_virt_to_phys(virt);
 }
 
 unsigned char rumpcomp_pci_ext_io_read8(unsigned long port) { return inb(port); }
