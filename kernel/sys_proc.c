@@ -6,6 +6,7 @@
 #include <kernel/syscall.h>
 #include <kernel/config.h>
 #include <kernel/file.h>
+#include <kernel/program.h>
 #include <sys/utsname.h>
 #include <sys/sysinfo.h>
 #include <sys/resource.h>
@@ -111,11 +112,12 @@ SYSCALL_REGISTER(SYS_sysinfo, sys_sysinfo);
 /*
  * Resource limits.  RLIMIT_NOFILE is the calling program's descriptor
  * table's (kernel/fd.c: soft 1024, hard 524288, raisable to fs.nr_open as
- * root may).  The others are kept and reported but enforce nothing; as
- * for root on Linux, a program may set them (soft never above hard).
+ * root may); RLIMIT_STACK is the program's stack size until set.  The
+ * others are kept and reported but enforce nothing; as for root on Linux,
+ * a program may set them (soft never above hard).
  */
 static struct rlimit limits[RLIM_NLIMITS];
-static int limits_ready;
+static int limits_ready, stack_limit_set;	/* else RLIMIT_STACK is the program's stack */
 
 static void limits_init(void)
 {
@@ -123,7 +125,6 @@ static void limits_init(void)
 
 	for (i = 0; i < RLIM_NLIMITS; i++)
 		limits[i].rlim_cur = limits[i].rlim_max = RLIM_INFINITY;
-	limits[RLIMIT_STACK].rlim_cur = limits[RLIMIT_STACK].rlim_max = 256 * 1024;
 	limits_ready = 1;
 }
 
@@ -144,6 +145,8 @@ static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, lon
 		fd_get_limit(&soft, &hard);
 		cur.rlim_cur = soft;
 		cur.rlim_max = hard;
+	} else if (res == RLIMIT_STACK && !stack_limit_set) {
+		cur.rlim_cur = cur.rlim_max = program_stack_size();
 	} else {
 		cur = limits[res];
 	}
@@ -157,6 +160,7 @@ static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, lon
 				return err;
 		} else {
 			limits[res] = *new;
+			stack_limit_set |= res == RLIMIT_STACK;
 		}
 	}
 	if (old)
