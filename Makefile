@@ -52,7 +52,7 @@ includes_for = $(if $(filter platform/%,$1),$(INCLUDES_$(word 2,$(subst /, ,$1))
 LIBS := $(LIBDIR)/libkernel.a $(LIBDIR)/libhw.a $(LIBDIR)/kvmprobe.bin
 include $(sort $(wildcard kernel/*/*.mk kernel/*.mk platform/*/build.mk))
 
-.PHONY: all libs hello check iso setup clean bench
+.PHONY: all libs hello check iso setup clean bench bench-net
 all: libs
 
 libs: $(LIBS)
@@ -136,6 +136,10 @@ check: setup libs
 
 bench: setup libs
 	$(PY) benchmarks/run.py
+
+# The network benchmarks (wrk, a Linux microVM): benchmarks/README.md.
+bench-net: setup libs
+	$(PY) benchmarks/net_bench.py
 
 clean:
 	rm -rf $(BUILD)
