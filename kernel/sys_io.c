@@ -162,3 +162,77 @@ static long sys_close(long fd, long a1, long a2, long a3, long a4, long a5)
 	return fd_close(fd);
 }
 SYSCALL_REGISTER(SYS_close, sys_close);
+
+/*
+ * sendfile: copy from in_fd (at *offset, which moves, or at its position)
+ * to out_fd (a socket, usually) through a kernel buffer.  Stops at the end
+ * of the input or at a short write (a full non-blocking socket); returns
+ * what went, or the error when nothing did.
+ */
+#define SENDFILE_CHUNK (64 * 1024)
+
+static long sys_sendfile(long out_fd, long in_fd, long offp, long count, long a4, long a5)
+{
+	struct file *in = fd_get(in_fd), *out = fd_get(out_fd);
+	off_t *offset = (off_t *)offp, at;
+	long done = 0, rv = 0;
+	char *buf = NULL;
+
+	if (!in || !out) {
+		rv = -EBADF;
+		goto out;
+	}
+	if (count < 0 || (offset && *offset < 0)) {
+		rv = -EINVAL;
+		goto out;
+	}
+	if (offset && !in->ops->seek) {
+		rv = -ESPIPE;
+		goto out;
+	}
+	if ((out->flags & O_APPEND)) {
+		rv = -EINVAL;	/* as Linux */
+		goto out;
+	}
+	if ((buf = kpages_alloc(SENDFILE_CHUNK)) == NULL) {
+		rv = -ENOMEM;
+		goto out;
+	}
+	at = offset ? *offset : in->pos;
+	while (done < count) {
+		size_t want = count - done < SENDFILE_CHUNK ? count - done : SENDFILE_CHUNK;
+		off_t rpos = at;
+		ssize_t n = do_read(in, buf, want, &rpos), w = 0;
+
+		if (n <= 0) {
+			rv = n;
+			break;
+		}
+		while (w < n) {
+			ssize_t m = do_write(out, buf + w, n - w, &out->pos);
+
+			if (m <= 0) {
+				rv = m;
+				break;
+			}
+			w += m;
+		}
+		at += w;
+		done += w;
+		if (w < n)
+			break;
+	}
+	if (offset)
+		*offset = at;
+	else
+		in->pos = at;
+out:
+	if (buf)
+		kpages_free(buf, SENDFILE_CHUNK);
+	if (in)
+		file_drop(in);
+	if (out)
+		file_drop(out);
+	return done ? done : rv;
+}
+SYSCALL_REGISTER(SYS_sendfile, sys_sendfile);
