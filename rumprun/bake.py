@@ -1,6 +1,6 @@
 """rumprun-bake: link unbaked apps with kernel components into an image.
 
-    rumprun-bake [--rootfs DIR] CONFIG OUTPUT APP [APP...]
+    rumprun-bake [--rootfs DIR] [--stack SIZE] CONFIG OUTPUT APP [APP...]
     rumprun-bake list
     rumprun-bake describe CONFIG
 
@@ -110,9 +110,27 @@ def _link(config, apps, objects, output):
         raise explain_ld_failure(config, apps, result.stderr)
 
 
-def bake(config_name, output, apps, rootfs_dir=None):
-    """Bake APPS with configuration CONFIG_NAME into OUTPUT, atomically."""
+STACK_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+MIN_STACK = 64 << 10
+
+
+def stack_size(text):
+    """Bytes in a stack size such as 8M (K, M, G suffixes), or one sentence."""
+    m = re.fullmatch(r"(\d+)([KMG]?)", str(text).strip(), re.IGNORECASE)
+    size = int(m.group(1)) * STACK_UNITS[m.group(2).upper()] if m else 0
+    if size < MIN_STACK or size > 1 << 40:
+        raise RumprunError(
+            f"bad stack size {text!r}: give bytes with an optional K, M or G "
+            "suffix, from 64K to 1024G (e.g. 8M)")
+    return size
+
+
+def bake(config_name, output, apps, rootfs_dir=None, stack=None):
+    """Bake APPS with configuration CONFIG_NAME into OUTPUT, atomically.
+    STACK: the programs' main stack size by default (e.g. "16M"; the
+    kernel's default, 8 MiB, without it)."""
     config = load_config(config_name)
+    stack = stack_size(stack) if stack is not None else None
     if isinstance(apps, (str, Path)):
         apps = [apps]
     apps, output = [Path(a) for a in apps], Path(output)
@@ -153,7 +171,7 @@ def bake(config_name, output, apps, rootfs_dir=None):
                         f"{app} has no main function: a program needs one")
             objects.append(note.assemble(
                 note.BAKED, config.name, Path(tmpdir) / "rumprun-baked-note.o"))
-            objects.append(linkobjs.program_table_object(names, tmpdir))
+            objects.append(linkobjs.program_table_object(names, tmpdir, stack))
             if rootfs_dir is not None:
                 objects.append(rootfs.directory_object(rootfs_dir, tmpdir))
             _link(config, apps, objects, tmp)
@@ -200,20 +218,24 @@ def cli():
     \b
     rumprun-bake CONFIG OUTPUT APP...  link APP(s) (from rumprun-cc) into OUTPUT
     rumprun-bake --rootfs DIR CONFIG OUTPUT APP   ...with DIR's files in /
+    rumprun-bake --stack 16M CONFIG OUTPUT APP   ...with 16 MiB main stacks
     rumprun-bake list                the known configurations
     rumprun-bake describe CONFIG     what a configuration contains
     """
 
 
 @cli.command("bake")
+@click.option("--stack", metavar="SIZE",
+              help="The programs' main stack size (default 8M; the launcher's "
+                   "--stack overrides it).")
 @click.option("--rootfs", "rootfs_dir", type=click.Path(), metavar="DIR",
               help="Put DIR's files into the image's root file system.")
 @click.argument("config")
 @click.argument("output", type=click.Path(dir_okay=False))
 @click.argument("apps", nargs=-1, required=True, type=click.Path(), metavar="APP...")
-def bake_command(config, output, apps, rootfs_dir):
+def bake_command(config, output, apps, rootfs_dir, stack):
     """Link APP(s) with configuration CONFIG into the image OUTPUT."""
-    bake(config, output, apps, rootfs_dir)
+    bake(config, output, apps, rootfs_dir, stack)
 
 
 @cli.command("list")

@@ -21,8 +21,10 @@ from rumprun.errors import RumprunError
 PROG = "rumprun-cc"
 TARGET = "x86_64-rumprun-linux-musl"
 
+# -fstack-clash-protection: a frame larger than a page is probed page by
+# page, so it meets the guard below the stack instead of jumping over it.
 CODEGEN_FLAGS = ["-ffunction-sections", "-fdata-sections", "-fno-pie",
-                 "-fno-plt"]
+                 "-fno-plt", "-fstack-clash-protection"]
 NO_LINK_FLAGS = {"-c", "-S", "-E", "-M", "-MM", "-###"}
 IGNORE_UNDEFINED = "--unresolved-symbols=ignore-all"
 FINAL_LINK_SYMBOLS = {"_GLOBAL_OFFSET_TABLE_"}

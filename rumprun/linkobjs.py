@@ -2,7 +2,8 @@
 
 - The program table: one entry per baked app (its name, its main and its
   own musl's __libc_start_main, renamed apart so several apps can share an
-  image).  The kernel starts programs from it (kernel/program.c).
+  image), and the main stack size when the bake sets one.  The kernel
+  starts programs from it (kernel/program.c).
 - The symbol table: function names and addresses of the image itself, so a
   crash report can say where it happened (platform/hw/symbols.c).
 
@@ -17,6 +18,7 @@ from rumprun import host
 from rumprun.errors import RumprunError
 
 PROGRAM_TABLE = "rumprun_programs"
+STACK_SIZE = "rumprun_stack_size"
 SYMTAB = "rumprun_symtab"
 SYMTAB_COUNT = "rumprun_symtab_count"
 SYMTAB_NAMES = "rumprun_symtab_names"
@@ -49,10 +51,13 @@ def _asciz(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def program_table_object(names, workdir):
-    """The program table for apps NAMES (in bake order)."""
-    lines = ['\t.section .rodata.rumprun_programs,"a"', "\t.balign 8",
-             f"\t.globl {PROGRAM_TABLE}", f"{PROGRAM_TABLE}:"]
+def program_table_object(names, workdir, stack_size=None):
+    """The program table for apps NAMES (in bake order); STACK_SIZE: the
+    main stack's size in bytes, when not the kernel's default."""
+    lines = ['\t.section .rodata.rumprun_programs,"a"', "\t.balign 8"]
+    if stack_size is not None:
+        lines += [f"\t.globl {STACK_SIZE}", f"{STACK_SIZE}:\t.quad {stack_size}"]
+    lines += [f"\t.globl {PROGRAM_TABLE}", f"{PROGRAM_TABLE}:"]
     for i, _ in enumerate(names):
         main, start = program_symbols(i)
         lines.append(f"\t.quad .Lname{i}, {main}, {start}")
