@@ -44,6 +44,12 @@ struct fdtable *fdtable_copy(const struct fdtable *from)
 	return t;
 }
 
+void fdtable_free(struct fdtable *t)
+{
+	fdtable_close_all(t);
+	kfree(t, sizeof(*t));
+}
+
 void fdtable_close_all(struct fdtable *t)
 {
 	int fd;

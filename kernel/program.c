@@ -181,6 +181,55 @@ static void *program_thread(void *arg)
 	rumpuser_ext_app_start(sp, program_entry);
 }
 
+/*
+ * Every run of a program starts from its pristine data: the bake keeps each
+ * app's .data and .bss apart (struct baked_program), the first run of a
+ * program that the rc runs again keeps a copy of its .data, and later runs
+ * get it back and a zeroed .bss, once the previous run's last thread is
+ * gone.  Two runs of one program cannot overlap: they would share it.
+ */
+struct baked_state {
+	char *pristine;		/* the copy of .data, NULL until taken */
+	struct program *last;	/* the latest run */
+};
+static struct baked_state *baked_state;
+
+static int rc_runs(const char *name)
+{
+	const struct rumprun_config *cfg = config_get();
+	int i, n = 0;
+
+	for (i = 0; i < cfg->nrc; i++)
+		n += !strcmp(cfg->rc[i].bin, name);
+	return n;
+}
+
+static void fresh_data(const struct baked_program *b)
+{
+	struct baked_state *st = &baked_state[b - rumprun_programs];
+	size_t len = b->data_end - b->data;
+
+	if (st->last) {
+		if (!st->last->ended) {
+			kprintf("rumprun: cannot start %s again while its previous run is still "
+			    "running: the runs of one program share its data (bake a copy of "
+			    "it under another name to run both at once)\n", b->name);
+			rumpuser_exit(1);
+		}
+		rumpuser_mutex_enter(lock);
+		while (!st->last->released)
+			rumpuser_cv_wait(ended_cv, lock);
+		rumpuser_mutex_exit(lock);
+		memcpy(b->data, st->pristine, len);
+		memset(b->bss, 0, b->bss_end - b->bss);
+	} else if (rc_runs(b->name) > 1 && len) {
+		if ((st->pristine = kmalloc(len)) == NULL)
+			panic("no memory to keep %s's data (%lu KiB) for its next run", b->name,
+			    (unsigned long)(len >> 10));
+		memcpy(st->pristine, b->data, len);
+	}
+}
+
 static struct program *program_start(const struct baked_program *b, int argc,
     char **argv, struct fdtable *fds)
 {
@@ -188,6 +237,8 @@ static struct program *program_start(const struct baked_program *b, int argc,
 
 	if (!p)
 		panic("no memory to start %s", b->name);
+	fresh_data(b);
+	baked_state[b - rumprun_programs].last = p;
 	p->baked = b;
 	p->argc = argc;
 	p->argv = argv;
@@ -236,6 +287,10 @@ void programs_run(void)
 	rumpuser_mutex_init(&lock, RUMPUSER_MTX_KMUTEX);
 	rumpuser_cv_init(&ended_cv);
 	stack_size = configured_stack_size();
+	for (i = 0; rumprun_programs[i].name; i++)
+		;
+	if ((baked_state = kzalloc(i * sizeof(*baked_state))) == NULL)
+		panic("no memory for the programs");
 
 	if (cfg->nrc == 0) {
 		/* No rc: every baked app in order, in the foreground; the command
@@ -326,9 +381,12 @@ void program_thread_exit(void)
 	rumpuser_curlwpop(RUMPUSER_LWP_CLEAR, NULL);
 	kfree(l, sizeof(*l));
 	if (p && --p->threads == 0) {
-		/* Nothing runs the program's code any more: its memory goes. */
+		/* Nothing runs the program's code any more: its memory and its
+		 * descriptor table go. */
 		vmspace_destroy(p->vm);
 		p->vm = NULL;
+		fdtable_free(p->fds);
+		p->fds = NULL;
 		rumpuser_mutex_enter(lock);
 		p->released = 1;
 		rumpuser_cv_broadcast(ended_cv);

@@ -2,8 +2,9 @@
 
 - The program table: one entry per baked app (its name, its main and its
   own musl's __libc_start_main, renamed apart so several apps can share an
-  image), and the main stack size when the bake sets one.  The kernel
-  starts programs from it (kernel/program.c).
+  image, and the bounds of its writable data), and the main stack size when
+  the bake sets one.  The kernel starts programs from it (kernel/program.c)
+  and restores their data before each run.
 - The symbol table: function names and addresses of the image itself, so a
   crash report can say where it happened (platform/hw/symbols.c).
 
@@ -51,9 +52,21 @@ def _asciz(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _marker(kind, index, end):
+    """A section that sorts before (or after) every section of program
+    INDEX's KIND (data or bss) in the image's linker script."""
+    flags = '"aw",@nobits' if kind == "bss" else '"aw"'
+    return f'\t.section ".rumprun.{kind}.{index}.{"~" if end else "!"}",{flags}'
+
+
 def program_table_object(names, workdir, stack_size=None):
     """The program table for apps NAMES (in bake order); STACK_SIZE: the
-    main stack's size in bytes, when not the kernel's default."""
+    main stack's size in bytes, when not the kernel's default.
+
+    Each entry: name, main, __libc_start_main, then the bounds of the app's
+    .data and .bss (kernel/include/kernel/program.h), which the markers
+    here give: the linker script sorts each app's renamed sections
+    (rename_program) between its two markers."""
     lines = ['\t.section .rodata.rumprun_programs,"a"', "\t.balign 8"]
     if stack_size is not None:
         lines += [f"\t.globl {STACK_SIZE}", f"{STACK_SIZE}:\t.quad {stack_size}"]
@@ -61,9 +74,14 @@ def program_table_object(names, workdir, stack_size=None):
     for i, _ in enumerate(names):
         main, start = program_symbols(i)
         lines.append(f"\t.quad .Lname{i}, {main}, {start}")
-    lines.append("\t.quad 0, 0, 0")
+        lines.append(f"\t.quad .Ldata{i}, .Ldata_end{i}, .Lbss{i}, .Lbss_end{i}")
+    lines.append("\t.quad 0, 0, 0, 0, 0, 0, 0")
     for i, name in enumerate(names):
         lines.append(f".Lname{i}:\t.asciz {_asciz(name)}")
+    for i, _ in enumerate(names):
+        for kind in ("data", "bss"):
+            lines += [_marker(kind, i, False), f".L{kind}{i}:",
+                      _marker(kind, i, True), f".L{kind}_end{i}:"]
     return assemble("\n".join(lines) + "\n", workdir, "rumprun-programs")
 
 
@@ -123,21 +141,43 @@ def patch_crash_instructions(obj):
     return len(offsets)
 
 
+DATA_SECTION = re.compile(r"^\.(data|bss)(\..*)?$")
+
+
+def data_section_renames(obj, index):
+    """objcopy arguments that move OBJ's writable data into sections of
+    program INDEX's own, .rumprun.data.INDEX.* and .rumprun.bss.INDEX.*,
+    kept together between the markers of program_table_object."""
+    from rumprun import elfcheck
+    with elfcheck.open_elf(obj) as elf:
+        names = sorted({s.name for s in elf.iter_sections()
+                        if DATA_SECTION.match(s.name)})
+    kinds = ["bss" if n.startswith(".bss") else "data" for n in names]
+    return [f"--rename-section={n}=.rumprun.{k}.{index}{n}"
+            for n, k in zip(names, kinds)]
+
+
 def rename_program(app, index, workdir):
     """A copy of unbaked APP that is a program of its own: its constructor
     and destructor arrays gathered with their bounds (app-tools/program.ld),
-    and only its main and __libc_start_main global, renamed apart; so each
-    app keeps its own libc and constructors, apart from the others."""
+    its common symbols given space, its writable data in sections of its
+    own (so each run can start from pristine data), and only its main and
+    __libc_start_main global, renamed apart; so each app keeps its own libc
+    and constructors, apart from the others."""
     main, start = program_symbols(index)
     gathered = Path(workdir) / f"app{index}-arrays.o"
     out = Path(workdir) / f"app{index}.o"
-    steps = [["ld", "-r", "-T", PROGRAM_LDSCRIPT, "-o", gathered, app],
+    steps = [["ld", "-r", "-d", "-T", PROGRAM_LDSCRIPT, "-o", gathered, app],
              ["objcopy", "--keep-global-symbol=main",
               "--keep-global-symbol=__libc_start_main", gathered, out],
              ["objcopy", f"--redefine-sym=main={main}",
               f"--redefine-sym=__libc_start_main={start}", out]]
     for args in steps:
         host.run_tool(args, f"preparing {app} for the bake failed")
+    renames = data_section_renames(out, index)
+    if renames:
+        host.run_tool(["objcopy", *renames, out],
+                      f"preparing {app} for the bake failed")
     patch_crash_instructions(out)
     return out
 

@@ -141,3 +141,33 @@ def test_bad_bake_stack_size_is_one_sentence(run, tmp_path, vm_bin):
                  tmp_path / "x.bin", vm_bin.parent / "vm")
     assert_one_line_error(result, "stack size", "1x")
     assert not (tmp_path / "x.bin").exists()
+
+
+# ---- each run of a program starts afresh -------------------------------------
+
+@pytest.fixture(scope="session")
+def rerun_bin(bake_image, tmp_path_factory):
+    return bake_image(tmp_path_factory.mktemp("rerun"), "rerun.bin",
+                      {"rerun": [SOURCES / "rerun.c"]},
+                      cc_flags=("-O2", "-lpthread"))
+
+
+def test_three_runs_of_one_program_start_alike(run, rerun_bin):
+    result, said = boot(run, "-M", "64", "--rc", "rerun 1", "--rc", "rerun 2",
+                        "--rc", "rerun 3", rerun_bin)
+    out = result.stdout
+    for n in (1, 2, 3):
+        assert f"rerun {n}: data 5 bss 0 tls 7 fd 3\n" in out, said
+    assert out.count("rerun thread 49\n") == 3, said
+    assert out.count("rerun atexit\n") == 3, said
+    # The heap, the thread left waiting and the descriptor are given back.
+    free = [int(k) for k in re.findall(r"rerun free (\d+) KiB", out)]
+    assert len(free) == 3 and max(free) - min(free) < 64, said
+    assert result.returncode == 3, said
+
+
+def test_a_program_cannot_overlap_its_own_run(run, rerun_bin):
+    result, said = boot(run, "--rc", "& rerun 1", "--rc", "rerun 2", rerun_bin)
+    assert "cannot start rerun again while its previous run is still running" \
+        in result.stdout, said
+    assert result.returncode == 1, said
