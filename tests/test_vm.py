@@ -18,7 +18,7 @@ from test_runtime import boot
 
 SOURCES = ROOT / "tests" / "vm"
 RUNTIME_H = ROOT / "tests" / "runtime"
-VM_SOURCES = ["main.c", "anon.c", "stack.c"]
+VM_SOURCES = ["main.c", "anon.c", "stack.c", "filemap.c"]
 
 
 @pytest.fixture(scope="session")
@@ -171,3 +171,21 @@ def test_a_program_cannot_overlap_its_own_run(run, rerun_bin):
     assert "cannot start rerun again while its previous run is still running" \
         in result.stdout, said
     assert result.returncode == 1, said
+
+
+# ---- file mappings ---------------------------------------------------------------
+
+@pytest.mark.parametrize("case", ["private", "shared", "wal_index"])
+def test_file_mappings_as_on_linux(run, vm_bin, vm_native, case, tmp_path):
+    ours = vm_case(run, vm_bin, case)
+    native = subprocess.run([vm_native, case], capture_output=True, text=True,
+                            timeout=60)
+    assert native.returncode == 0, native.stdout
+    ok = [ln for ln in native.stdout.splitlines() if ln.startswith("ok ")]
+    assert ok and all(ln in ours for ln in ok), (native.stdout, ours)
+
+
+def test_unsupported_shared_mapping_is_said_once(run, vm_bin):
+    out = vm_case(run, vm_bin, "devzero")
+    assert out.count("rumprun: unsupported: MAP_SHARED mapping") == 1, out
+    assert "MAP_SHARED of /dev/zero: No such device\nagain: No such device" in out, out
