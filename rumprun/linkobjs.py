@@ -141,6 +141,7 @@ def patch_crash_instructions(obj):
     return len(offsets)
 
 
+TLS_GET_ADDR = "__tls_get_addr"
 DATA_SECTION = re.compile(r"^\.(data|bss)(\..*)?$")
 
 
@@ -167,9 +168,13 @@ def rename_program(app, index, workdir):
     main, start = program_symbols(index)
     gathered = Path(workdir) / f"app{index}-arrays.o"
     out = Path(workdir) / f"app{index}.o"
+    # __tls_get_addr stays global (weak, since every app has musl's): ld
+    # relaxes -fPIC code's TLS accesses only around calls to that symbol.
     steps = [["ld", "-r", "-d", "-T", PROGRAM_LDSCRIPT, "-o", gathered, app],
              ["objcopy", "--keep-global-symbol=main",
-              "--keep-global-symbol=__libc_start_main", gathered, out],
+              "--keep-global-symbol=__libc_start_main",
+              f"--keep-global-symbol={TLS_GET_ADDR}", f"--weaken-symbol={TLS_GET_ADDR}",
+              gathered, out],
              ["objcopy", f"--redefine-sym=main={main}",
               f"--redefine-sym=__libc_start_main={start}", out]]
     for args in steps:

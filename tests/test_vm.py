@@ -189,3 +189,17 @@ def test_unsupported_shared_mapping_is_said_once(run, vm_bin):
     out = vm_case(run, vm_bin, "devzero")
     assert out.count("rumprun: unsupported: MAP_SHARED mapping") == 1, out
     assert "MAP_SHARED of /dev/zero: No such device\nagain: No such device" in out, out
+
+
+# ---- thread-local storage in position-independent code ---------------------
+
+def test_fpic_thread_locals_bake_and_run(run, bake_image, tmp_path):
+    """Two -fPIC programs in one image: each keeps its own __tls_get_addr."""
+    image = bake_image(tmp_path, "pictls.bin",
+                       {"pictls": [SOURCES / "pictls.c"],
+                        "rerun": [SOURCES / "rerun.c"]},
+                       cc_flags=("-O2", "-fPIC", "-lpthread"))
+    result, said = boot(run, "--rc", "pictls", "--rc", "rerun 4", image)
+    assert "worker 100\nmain 42\n" in result.stdout, said
+    assert "rerun 4: data 5 bss 0 tls 7 fd 3" in result.stdout, said
+    assert result.returncode == 4, said
