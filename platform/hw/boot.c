@@ -42,6 +42,13 @@ void bmk_platform_stack_guard(void *page, int guard)
 	rumpuser_ext_protect(page, BMK_PAGE_SIZE, guard ? 0 : RUMPUSER_PROT_DEFAULT);
 }
 
+/* sti takes effect after the next instruction: the nop is the window. */
+void bmk_platform_intr_window(void)
+{
+	if (hw_intr_lines)
+		__asm__ volatile("sti; nop; cli" ::: "memory");
+}
+
 void bmk_platform_putc(int c)
 {
 	hw_cons_putc(c);

@@ -52,6 +52,9 @@ const char *bmk_platform_image_name(void);
  * host should see as a crash (fatal signal, panic, deadlock) rather than a
  * power-off.  The status line is already printed.  Never returns. */
 void bmk_platform_exit(int status, int crash) __attribute__((noreturn));
+/* Let interrupts that are pending now be taken (the scheduler runs with
+ * interrupts disabled and calls this at every decision point). */
+void bmk_platform_intr_window(void);
 
 /* ---- boot and exit --------------------------------------------------- */
 /* The machine's last step of boot: run rumprun_kernel_main() in the first
@@ -117,6 +120,21 @@ void *bmk_thread_stack_top(struct bmk_thread *t);
 const char *bmk_thread_name(struct bmk_thread *t);
 /* Called by the platform's thread trampoline: runs the thread's function. */
 void bmk_thread_entry(void) __attribute__((noreturn));
+
+/*
+ * Interrupts reach drivers in thread context.  The platform's interrupt
+ * stub (interrupts disabled, on its own stack) records what is pending in
+ * its own state and calls bmk_intr_raise(), which only sets a flag: no
+ * scheduler structure is touched in interrupt context.  At every decision
+ * point (a thread blocks, yields or exits; after every idle wait) the
+ * scheduler lets pending interrupts in (bmk_platform_intr_window), and
+ * when the flag is set it makes the interrupt thread runnable ahead of the
+ * others.  That thread calls the platform's run function, which handles
+ * everything pending; interrupts raised meanwhile make it run again.
+ * bmk_intr_init returns 0, or ENOMEM when the thread cannot be created.
+ */
+int bmk_intr_init(void (*run)(void));
+void bmk_intr_raise(void);
 
 /* Wait queues for locks and condition variables built on the scheduler. */
 struct bmk_waitq {

@@ -13,8 +13,9 @@
 void hw_cons_init(void);
 void hw_cons_putc(int c);
 
-/* intr.c: the 8259 PICs (vectors 32-47) and x86_intr. */
-void hw_intr_init(void);
+/* intr.c: the 8259 PICs and device interrupt lines (rumpcomp_pci_irq_*). */
+void hw_intr_init(void);		/* vectors 32-47, every line masked but the timer */
+extern int hw_intr_lines;	/* device lines established (0: no window needed) */
 
 /* clock.c: TSC monotonic clock calibrated against the PIT, RTC wall time. */
 void hw_clock_init(void);
