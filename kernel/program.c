@@ -39,6 +39,32 @@ static struct program *programs;
 static struct rumpuser_mtx *lock;
 static struct rumpuser_cv *ended_cv;
 static size_t stack_size;
+static int envc;		/* the programs' environment: the configuration's */
+static char **envp;		/* and the defaults it does not override */
+
+/* The environment a login shell would give, under the configuration's. */
+static const char *const default_env[] = { "PATH=/bin:/usr/bin", "HOME=/" };
+
+static void make_environment(void)
+{
+	const struct rumprun_config *cfg = config_get();
+	size_t i;
+	int j;
+
+	if ((envp = kmalloc((cfg->envc + ARRAY_SIZE(default_env) + 1) * sizeof(char *))) == NULL)
+		panic("no memory for the environment");
+	for (j = 0; j < cfg->envc; j++)
+		envp[envc++] = cfg->envp[j];
+	for (i = 0; i < ARRAY_SIZE(default_env); i++) {
+		size_t name = strchr(default_env[i], '=') - default_env[i] + 1;
+
+		for (j = 0; j < cfg->envc && strncmp(cfg->envp[j], default_env[i], name); j++)
+			;
+		if (j == cfg->envc)
+			envp[envc++] = (char *)default_env[i];
+	}
+	envp[envc] = NULL;
+}
 
 static const struct baked_program *find_baked(const char *name)
 {
@@ -159,8 +185,7 @@ static void program_entry(void)
 static void *program_thread(void *arg)
 {
 	struct program *p = arg;
-	const struct rumprun_config *cfg = config_get();
-	size_t args = ROUNDUP(initial_stack_bytes(p->argc, p->argv, cfg->envc, cfg->envp),
+	size_t args = ROUNDUP(initial_stack_bytes(p->argc, p->argv, envc, envp),
 	    PAGE_SIZE);
 	uintptr_t top;
 	struct lwp *l;
@@ -175,7 +200,7 @@ static void *program_thread(void *arg)
 	if (vm_stack(p->vm, stack_size + args, &top) < 0)
 		panic("no room for %s's stack (%lu KiB and %lu KiB of arguments)",
 		    p->baked->name, (unsigned long)(stack_size >> 10), (unsigned long)(args >> 10));
-	sp = initial_stack((char *)top, p->argc, p->argv, cfg->envc, cfg->envp);
+	sp = initial_stack((char *)top, p->argc, p->argv, envc, envp);
 	/* musl reads argv from the initial stack */
 	p->argv = (char **)&sp[1];
 	rumpuser_ext_app_start(sp, program_entry);
@@ -287,6 +312,7 @@ void programs_run(void)
 	rumpuser_mutex_init(&lock, RUMPUSER_MTX_KMUTEX);
 	rumpuser_cv_init(&ended_cv);
 	stack_size = configured_stack_size();
+	make_environment();
 	for (i = 0; rumprun_programs[i].name; i++)
 		;
 	if ((baked_state = kzalloc(i * sizeof(*baked_state))) == NULL)

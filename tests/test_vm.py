@@ -203,3 +203,57 @@ def test_fpic_thread_locals_bake_and_run(run, bake_image, tmp_path):
     assert "worker 100\nmain 42\n" in result.stdout, said
     assert "rerun 4: data 5 bss 0 tls 7 fd 3" in result.stdout, said
     assert result.returncode == 4, said
+
+
+# ---- arguments and environment -------------------------------------------------
+
+@pytest.fixture(scope="session")
+def args_bin(bake_image, tmp_path_factory):
+    return bake_image(tmp_path_factory.mktemp("args"), "args.bin",
+                      {"args": [SOURCES / "args.c"]})
+
+
+@pytest.fixture(scope="session")
+def args_native(tmp_path_factory):
+    out = tmp_path_factory.mktemp("args-native") / "args"
+    subprocess.run(["gcc", "-O2", "-o", out, SOURCES / "args.c"], check=True)
+    return out
+
+
+def arg_lines(out):
+    return [ln for ln in out.splitlines() if ln.startswith(("argc ", "arg "))]
+
+
+def run_bytes(run, *args):
+    """run() for arguments that are bytes: decoded the way Python's own
+    sys.argv would hold them (surrogateescape)."""
+    return run(*[a.decode("utf-8", "surrogateescape") if isinstance(a, bytes)
+                 else a for a in args])
+
+
+def test_arguments_and_environment_arrive_byte_exact(run, args_bin, args_native):
+    args = [b"\xff\xfe", "é".encode(), "😀".encode()]
+    result = run_bytes(run, "rumprun", "qemu", "-i", "-e", b"V=a\xffb", args_bin,
+                       "--", *args)
+    native = subprocess.run([args_native, *args], capture_output=True, text=True)
+    said = result.stdout + result.stderr
+    assert arg_lines(result.stdout) == arg_lines(native.stdout), said
+    assert "arg 1: ff fe\n" in result.stdout, said
+    assert "V: 61 ff 62\n" in result.stdout, said
+    assert result.returncode == 0, said
+
+
+def test_20000_arguments(run, args_bin, args_native):
+    args = [str(i) for i in range(20000)]
+    result, said = boot(run, args_bin, "--", *args)
+    native = subprocess.run([args_native, *args], capture_output=True, text=True)
+    assert arg_lines(result.stdout) == arg_lines(native.stdout), said
+    assert "argc 20001 " in result.stdout, said
+    assert result.returncode == 0, said
+
+
+def test_default_path_and_home_and_overrides(run, args_bin):
+    result, said = boot(run, args_bin)
+    assert "PATH=/bin:/usr/bin HOME=/ " in result.stdout, said
+    result, said = boot(run, "-e", "HOME=/root", "-e", "PATH=/x", args_bin)
+    assert "PATH=/x HOME=/root " in result.stdout, said
