@@ -257,3 +257,18 @@ def test_default_path_and_home_and_overrides(run, args_bin):
     assert "PATH=/bin:/usr/bin HOME=/ " in result.stdout, said
     result, said = boot(run, "-e", "HOME=/root", "-e", "PATH=/x", args_bin)
     assert "PATH=/x HOME=/root " in result.stdout, said
+
+
+# ---- the watchdog -----------------------------------------------------------------
+
+def test_a_thread_that_never_yields_is_named(run, bake_image, tmp_path):
+    image = bake_image(tmp_path, "spin.bin", {"spin": [SOURCES / "spin.c"]},
+                       cc_flags=("-O2", "-lpthread"))
+    result, said = boot(run, image)
+    lines = [ln for ln in (result.stdout + result.stderr).splitlines()
+             if "without yielding" in ln]
+    assert len(lines) == 1, said
+    assert lines[0].startswith('rumprun: thread "spin" has run 3 s without '
+                               'yielding; other threads are starved'), said
+    assert "spinner done\nmain woke" in result.stdout, said
+    assert result.returncode == 0, said
