@@ -58,6 +58,7 @@ WORKLOADS = [
     ("getpid", ["getpid"], 1_000_000, 100_000, [ANY_CPU]),
     ("pthread", ["pthread_create_join"], 5_000, 500, [BOTH_CPUS, ONE_CPU]),
     ("pingpong", ["mutex_condvar_pingpong"], 20_000, 2_000, [BOTH_CPUS, ONE_CPU]),
+    ("memory", ["mmap_touch_munmap"], 2_000, 200, [ANY_CPU]),
     ("file", ["file_4k_cycle", "file_4k_pwrite_pread"], 5_000, 500,
      [("native_tmp", " (/tmp, ext4)", [], ["/tmp"]),
       ("native_shm", " (/dev/shm, tmpfs)", [], ["/dev/shm"])]),
@@ -67,6 +68,7 @@ LABELS = {
     "getpid": "getpid system call, `syscall(SYS_getpid)` (ns/call)",
     "pthread_create_join": "pthread_create + pthread_join (ns/pair)",
     "mutex_condvar_pingpong": "mutex/condvar ping-pong, 2 threads (ns/round trip)",
+    "mmap_touch_munmap": "anonymous memory: mmap 1 MiB, touch every page, munmap (ns/page)",
     "file_4k_cycle": "4 KiB file: open, write, lseek, read, close (ns/iteration)",
     "file_4k_pwrite_pread": "4 KiB file: pwrite + pread on one descriptor (ns/iteration)",
 }
