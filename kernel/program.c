@@ -32,6 +32,7 @@ struct program {
 	int threads;		/* live threads */
 	int ended, status;
 	int released;		/* its last thread is gone, and its memory */
+	struct k_sigaction sigactions[65];
 	struct program *next;
 };
 
@@ -99,6 +100,11 @@ static size_t configured_stack_size(void)
 		config_bad("stack", "a size of at least 64K: bytes with an optional K, M or "
 		    "G suffix (\"8M\")");
 	return ROUNDUP(n * unit, PAGE_SIZE);
+}
+
+struct k_sigaction *program_sigactions(struct program *p)
+{
+	return p->sigactions;
 }
 
 size_t program_stack_size(void)

@@ -182,6 +182,12 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
                 raise RumprunError(
                     f"adding the symbol table moved code in {output}: "
                     f"{config.ldscript} must place read-only data after the code")
+            stray = linkobjs.stray_data_sections(tmp)
+            if stray:
+                raise RumprunError(
+                    f"{config.ldscript} leaves the programs' data unsorted ({stray[0]} "
+                    "is a section of its own): add the .rumprun.data.* and "
+                    ".rumprun.bss.* lines of platform/hw/hw.ld to it")
         header = elfcheck.find_multiboot_header(tmp)
         if header is None:
             raise RumprunError(

@@ -158,6 +158,16 @@ def data_section_renames(obj, index):
             for n, k in zip(names, kinds)]
 
 
+def stray_data_sections(image):
+    """Sections of a linked IMAGE that still carry a program's data name:
+    its linker script did not sort them between their markers (hw.ld's
+    SORT_BY_NAME(.rumprun.data.*) and .rumprun.bss.* lines)."""
+    from rumprun import elfcheck
+    with elfcheck.open_elf(image) as elf:
+        return [s.name for s in elf.iter_sections()
+                if s.name.startswith((".rumprun.data.", ".rumprun.bss."))]
+
+
 def rename_program(app, index, workdir):
     """A copy of unbaked APP that is a program of its own: its constructor
     and destructor arrays gathered with their bounds (app-tools/program.ld),

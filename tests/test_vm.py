@@ -159,6 +159,7 @@ def test_three_runs_of_one_program_start_alike(run, rerun_bin):
     for n in (1, 2, 3):
         assert f"rerun {n}: data 5 bss 0 tls 7 fd 3\n" in out, said
     assert out.count("rerun thread 49\n") == 3, said
+    assert out.count("rerun SIGUSR1 default\n") == 3, said
     assert out.count("rerun atexit\n") == 3, said
     # The heap, the thread left waiting and the descriptor are given back.
     free = [int(k) for k in re.findall(r"rerun free (\d+) KiB", out)]

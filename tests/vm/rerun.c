@@ -1,11 +1,13 @@
 /*
  * rerun N: a program that leaves things behind (changed static and
- * thread-local data, an atexit handler, an open descriptor, 8 MiB of heap,
- * a thread waiting forever) and exits with status N.  Run three times in
+ * thread-local data, a signal disposition, an atexit handler, an open
+ * descriptor, 8 MiB of heap, a thread waiting forever) and exits with
+ * status N.  Run three times in
  * one --rc sequence, each run must start as the first did.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,7 @@ static void *square(void *arg)
 int main(int argc, char **argv)
 {
 	struct sysinfo si;
+	struct sigaction sa;
 	pthread_t waiter, t;
 	void *r;
 	int fd = open("/tmp/rerun", O_CREAT | O_RDWR, 0644);
@@ -46,6 +49,9 @@ int main(int argc, char **argv)
 	printf("rerun %s: data %d bss %d tls %d fd %d\n", argc > 1 ? argv[1] : "-",
 	       data_counter, bss_counter, tls_counter, fd);
 	printf("rerun free %lu KiB\n", si.freeram / 1024);
+	sigaction(SIGUSR1, NULL, &sa);
+	printf("rerun SIGUSR1 %s\n", sa.sa_handler == SIG_DFL ? "default" : "changed");
+	signal(SIGUSR1, SIG_IGN);
 	data_counter++;
 	bss_counter++;
 	tls_counter++;

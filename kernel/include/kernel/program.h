@@ -44,6 +44,9 @@ int program_threads(struct program *p);
 /* End the calling thread (not the last of its program: that one goes
  * through program_exit).  Never returns. */
 void program_thread_exit(void) __attribute__((noreturn));
+/* The program's signal dispositions, signals 1 to 64 (kernel/thread.c
+ * keeps them), the defaults at the start of each run. */
+struct k_sigaction *program_sigactions(struct program *p);
 /* The main thread's stack size (the "stack" configuration key, else the
  * bake's default, else 8 MiB): what getrlimit(RLIMIT_STACK) reports. */
 size_t program_stack_size(void);
