@@ -187,7 +187,7 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
                 raise RumprunError(
                     f"{config.ldscript} leaves the programs' data unsorted ({stray[0]} "
                     "is a section of its own): add the .rumprun.data.* and "
-                    ".rumprun.bss.* lines of platform/hw/hw.ld to it")
+                    ".rumprun.bss.* lines of platform/x86_64/image.ld to it")
         header = elfcheck.find_multiboot_header(tmp)
         if header is None:
             raise RumprunError(

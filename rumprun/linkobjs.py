@@ -160,7 +160,7 @@ def data_section_renames(obj, index):
 
 def stray_data_sections(image):
     """Sections of a linked IMAGE that still carry a program's data name:
-    its linker script did not sort them between their markers (hw.ld's
+    its linker script did not sort them between their markers (image.ld's
     SORT_BY_NAME(.rumprun.data.*) and .rumprun.bss.* lines)."""
     from rumprun import elfcheck
     with elfcheck.open_elf(image) as elf:

@@ -23,7 +23,7 @@ void hw_cons_init(void)
 	outb(COM1 + 4, 0x03);	/* DTR, RTS */
 
 	/* A VGA text buffer keeps what is written to it; nothing there does not. */
-	vga = hw_phys_to_virt(0xb8000);
+	vga = x86_phys_to_virt(0xb8000);
 	vga[0] = 0x0741;
 	if (vga[0] == 0x0741) {
 		int i;

@@ -21,7 +21,7 @@ static uintptr_t ebda;
 void hw_exit_init(void)
 {
 	/* The BIOS data area says where the extended one is. */
-	ebda = (uintptr_t)*(volatile uint16_t *)hw_phys_to_virt(0x40e) << 4;
+	ebda = (uintptr_t)*(volatile uint16_t *)x86_phys_to_virt(0x40e) << 4;
 }
 
 static const char *find_rsdp(void)
@@ -29,18 +29,18 @@ static const char *find_rsdp(void)
 	uintptr_t a;
 
 	for (a = ebda; ebda && a < ebda + 1024; a += 16)
-		if (!__builtin_memcmp(hw_phys_to_virt(a), "RSD PTR ", 8))
-			return hw_phys_to_virt(a);
+		if (!__builtin_memcmp(x86_phys_to_virt(a), "RSD PTR ", 8))
+			return x86_phys_to_virt(a);
 	for (a = 0xe0000; a < 0x100000; a += 16)
-		if (!__builtin_memcmp(hw_phys_to_virt(a), "RSD PTR ", 8))
-			return hw_phys_to_virt(a);
+		if (!__builtin_memcmp(x86_phys_to_virt(a), "RSD PTR ", 8))
+			return x86_phys_to_virt(a);
 	return NULL;
 }
 
 /* ACPI tables point at each other with 32-bit physical addresses. */
 static const void *acpi_ptr(const void *field)
 {
-	return hw_phys_to_virt(*(const uint32_t *)field);
+	return x86_phys_to_virt(*(const uint32_t *)field);
 }
 
 /* Find the FADT, its PM1a control port and \_S5's SLP_TYPa in the DSDT. */

@@ -1,10 +1,10 @@
 /*
- * Page tables (the address space is drawn in include/hw/layout.h).
+ * Page tables (the address space is drawn in include/x86_64/layout.h).
  *
  * boot.S starts us with the first 4 GiB of physical memory mapped three
- * ways with 2 MiB pages.  hw_mmu_init then drops the identity map, maps
+ * ways with 2 MiB pages.  x86_mmu_init then drops the identity map, maps
  * the image with 4 KiB pages and its protections (text read-only, data not
- * executable), and hw_mmu_direct_map extends the direct map over memory
+ * executable), and x86_mmu_direct_map extends the direct map over memory
  * above 4 GiB.  Large pages are split where finer protection is asked for
  * (guard pages below kernel stacks).
  *
@@ -21,8 +21,8 @@
  * unmapping it does not free it.
  */
 #include <bmk/core.h>
-#include <hw/hw.h>
-#include <hw/layout.h>
+#include <x86_64/cpu.h>
+#include <x86_64/layout.h>
 #include <errno.h>
 #include "rumpuser.h"
 
@@ -45,19 +45,19 @@ extern char _image_start[], _rodata_start[], _data_start[], _end[];
 static uint64_t nx_bit;
 static int have_1g_pages;
 
-void *hw_phys_to_virt(uint64_t pa)
+void *x86_phys_to_virt(uint64_t pa)
 {
-	return (void *)(uintptr_t)(HW_DIRECT_MAP + pa);
+	return (void *)(uintptr_t)(X86_DIRECT_MAP + pa);
 }
 
 static uint64_t direct_to_phys(const void *va)
 {
-	return (uintptr_t)va - HW_DIRECT_MAP;
+	return (uintptr_t)va - X86_DIRECT_MAP;
 }
 
 static uint64_t *table_of(uint64_t entry)
 {
-	return hw_phys_to_virt(entry & ADDR_MASK);
+	return x86_phys_to_virt(entry & ADDR_MASK);
 }
 
 static void zero_page(void *p)
@@ -110,7 +110,7 @@ static int split(uint64_t *e, int level)
 #define WALK_SPLIT 2
 static uint64_t *walk(uintptr_t va, int level, int how, int *stop)
 {
-	uint64_t *t = hw_phys_to_virt(read_cr3() & ADDR_MASK);
+	uint64_t *t = x86_phys_to_virt(read_cr3() & ADDR_MASK);
 	int l;
 
 	for (l = 3; l > level; l--) {
@@ -159,7 +159,7 @@ static void release(uint64_t *e, uintptr_t va)
 	if (old & PTE_P)
 		invlpg(va);
 	if (entry_has_frame(old) && !(old & PTE_SHARED))
-		bmk_pgfree(hw_phys_to_virt(old & ADDR_MASK), 1);
+		bmk_pgfree(x86_phys_to_virt(old & ADDR_MASK), 1);
 }
 
 int rumpuser_ext_protect(void *addr, rumpuser_size_t len, int prot)
@@ -194,9 +194,9 @@ static int app_range(uintptr_t va, rumpuser_size_t len)
 
 	if ((va | len) & (BMK_PAGE_SIZE - 1) || end < va)
 		return 0;
-	if (va < HW_NULL_GUARD || end > HW_USER_TOP)
+	if (va < X86_NULL_GUARD || end > X86_USER_TOP)
 		return 0;
-	return end <= HW_IMAGE_VBASE || va >= HW_IMAGE_VBASE + HW_IMAGE_WINDOW;
+	return end <= X86_IMAGE_VBASE || va >= X86_IMAGE_VBASE + X86_IMAGE_WINDOW;
 }
 
 /* After unmapping in [va, end): free the page tables and directories of
@@ -246,8 +246,8 @@ static void unmap_range(uintptr_t va, uintptr_t end)
 
 void rumpuser_ext_vm_area(void **base, rumpuser_size_t *len)
 {
-	*base = (void *)HW_APP_AREA_LO;
-	*len = HW_APP_AREA_HI - HW_APP_AREA_LO;
+	*base = (void *)X86_APP_AREA_LO;
+	*len = X86_APP_AREA_HI - X86_APP_AREA_LO;
 }
 
 int rumpuser_ext_vm_map(void *addr, rumpuser_size_t len, int prot, int flags)
@@ -293,7 +293,7 @@ int rumpuser_ext_vm_map_page(void *addr, void *page, int prot)
 	if ((e = walk(va, 0, WALK_CREATE, NULL)) == NULL)
 		return ENOMEM;
 	release(e, va);
-	*e = frame_entry(hw_virt_to_phys(page), prot) | PTE_SHARED;
+	*e = frame_entry(x86_virt_to_phys(page), prot) | PTE_SHARED;
 	return 0;
 }
 
@@ -352,16 +352,16 @@ int x86_page_fault(uintptr_t addr, uint64_t error)
 
 /* ---- the kernel's view ---------------------------------------------- */
 
-uint64_t hw_virt_to_phys(const void *addr)
+uint64_t x86_virt_to_phys(const void *addr)
 {
 	uintptr_t va = (uintptr_t)addr;
-	uint64_t *t = hw_phys_to_virt(read_cr3() & ADDR_MASK), e = 0;
+	uint64_t *t = x86_phys_to_virt(read_cr3() & ADDR_MASK), e = 0;
 	int l;
 
 	for (l = 3; l >= 0; l--) {
 		e = t[INDEX(va, l)];
 		if (!(e & PTE_P))
-			return HW_NO_PHYS;
+			return X86_NO_PHYS;
 		if (l == 0 || (e & PTE_PS))
 			break;
 		t = table_of(e);
@@ -377,11 +377,11 @@ static int direct_map(uint64_t pa, uint64_t len, int uncached)
 	uint64_t a, end = pa + len, cache = uncached ? PTE_PCD | PTE_PWT : 0;
 	uint64_t *e;
 
-	if (end > HW_DIRECT_MAP_SIZE || end < pa)
+	if (end > X86_DIRECT_MAP_SIZE || end < pa)
 		return EINVAL;
 	for (a = pa & ~(LEVEL_SIZE(level) - 1); a < end; a += LEVEL_SIZE(level)) {
 		/* A missing table below a large page means "not mapped yet". */
-		if ((e = walk(HW_DIRECT_MAP + a, level, WALK_CREATE, NULL)) == NULL)
+		if ((e = walk(X86_DIRECT_MAP + a, level, WALK_CREATE, NULL)) == NULL)
 			return ENOMEM;
 		if (!(*e & PTE_P))
 			*e = a | PTE_P | PTE_W | PTE_PS | nx_bit | cache;
@@ -389,17 +389,17 @@ static int direct_map(uint64_t pa, uint64_t len, int uncached)
 	return 0;
 }
 
-int hw_mmu_direct_map(uint64_t pa, uint64_t len)
+int x86_mmu_direct_map(uint64_t pa, uint64_t len)
 {
 	return direct_map(pa, len, 0);
 }
 
-void *hw_mmio_map(uint64_t pa, uint64_t len)
+void *x86_mmio_map(uint64_t pa, uint64_t len)
 {
 	/* The first 4 GiB (where 32-bit BARs live) are mapped since boot. */
 	if (pa + len > 0x100000000ULL && direct_map(pa, len, 1))
 		return NULL;
-	return hw_phys_to_virt(pa);
+	return x86_phys_to_virt(pa);
 }
 
 /* The image window, anew: only the image's own pages, each with its
@@ -433,7 +433,7 @@ static void map_image(void)
 			pt[INDEX(va, 0)] = frame_entry(PHYS(va), parts[i].prot);
 		}
 	}
-	boot_pdpt_low[INDEX((uintptr_t)HW_IMAGE_VBASE, 2)] = direct_to_phys(pd) | PTE_P | PTE_W;
+	boot_pdpt_low[INDEX((uintptr_t)X86_IMAGE_VBASE, 2)] = direct_to_phys(pd) | PTE_P | PTE_W;
 	boot_pdpt_low[0] = 0;		/* the identity map's work is done */
 	flush_all();
 	return;
@@ -442,7 +442,7 @@ nomem:
 	bmk_exit(1, 1);
 }
 
-void hw_mmu_init(void)
+void x86_mmu_init(void)
 {
 	uint32_t r[4];
 

@@ -1,5 +1,5 @@
 /*
- * The hw platform's virtual address space (x86_64, 4-level paging), shared
+ * The virtual address space of an x86_64 image (hw or xen; 4-level paging), shared
  * by the C and assembly code; platform/README.md draws the same map.
  *
  *   0 .. 64 KiB                never mapped: null pointers fault
@@ -20,24 +20,24 @@
  * boot.S runs at physical addresses until paging is on; it reaches its
  * symbols through PHYS() and jumps to the image window in long mode.
  */
-#ifndef HW_LAYOUT_H
-#define HW_LAYOUT_H
+#ifndef X86_64_LAYOUT_H
+#define X86_64_LAYOUT_H
 
 #ifdef __ASSEMBLER__
-#define HW_UL(x)		x
+#define X86_UL(x)		x
 #else
-#define HW_UL(x)		x##UL
+#define X86_UL(x)		x##UL
 #endif
 
-#define HW_IMAGE_VBASE		HW_UL(0x40000000)	/* the image window: PA + this */
-#define HW_IMAGE_WINDOW		HW_UL(0x40000000)	/* its size: 1 GiB */
-#define HW_DIRECT_MAP		HW_UL(0xffff800000000000)
-#define HW_DIRECT_MAP_SIZE	HW_UL(0x0000400000000000)	/* 64 TiB */
-#define HW_NULL_GUARD		HW_UL(0x10000)
-#define HW_APP_AREA_LO		HW_UL(0x0000100000000000)
-#define HW_APP_AREA_HI		HW_UL(0x00007f0000000000)
-#define HW_USER_TOP		HW_UL(0x0000800000000000)	/* end of the lower canonical half */
+#define X86_IMAGE_VBASE		X86_UL(0x40000000)	/* the image window: PA + this */
+#define X86_IMAGE_WINDOW		X86_UL(0x40000000)	/* its size: 1 GiB */
+#define X86_DIRECT_MAP		X86_UL(0xffff800000000000)
+#define X86_DIRECT_MAP_SIZE	X86_UL(0x0000400000000000)	/* 64 TiB */
+#define X86_NULL_GUARD		X86_UL(0x10000)
+#define X86_APP_AREA_LO		X86_UL(0x0000100000000000)
+#define X86_APP_AREA_HI		X86_UL(0x00007f0000000000)
+#define X86_USER_TOP		X86_UL(0x0000800000000000)	/* end of the lower canonical half */
 
-#define PHYS(sym)		((sym) - HW_IMAGE_VBASE)
+#define PHYS(sym)		((sym) - X86_IMAGE_VBASE)
 
 #endif

@@ -1,51 +1,32 @@
 /*
- * From the boot loader to long mode.  The loader leaves us in 32-bit
- * protected mode with paging off, so this code runs at physical addresses
- * (PHYS(), include/hw/layout.h) until it can jump to the image window.
+ * From a 32-bit boot protocol to long mode.  The loader leaves us in
+ * 32-bit protected mode with paging off, so this code runs at physical
+ * addresses (PHYS(), x86_64/layout.h) until it can jump to the image
+ * window.
  *
- * Entry points: _start32 for multiboot (EAX = magic, EBX = information);
- * another boot protocol (a PVH entry) puts its own magic in EDI and its
- * information's physical address in ESI and jumps to hw_boot32, which
- * hands both to hw_boot(magic, info) in long mode.
+ * Entry: x86_boot32, with EDI = the boot protocol's magic and ESI = its
+ * information's physical address; the protocol's own entry stub puts them
+ * there (hw/multiboot.S: multiboot; pvh.S: PVH, for Xen and QEMU).  In
+ * long mode, x86_boot(magic, info), which the machine provides.
  *
  * Boot page tables (all in .bss): the first 4 GiB of physical memory
  * with 2 MiB pages, seen three ways: identity (only for the jump to long
- * mode; hw_mmu_init removes it), the image window (VA = PA + 1 GiB, where
- * the image's symbols are) and the direct map (HW_DIRECT_MAP + PA).
+ * mode; x86_mmu_init removes it), the image window (VA = PA + 1 GiB, where
+ * the image's symbols are) and the direct map (X86_DIRECT_MAP + PA).
  */
 #include <x86_64/x86.h>
-#include <hw/layout.h>
+#include <x86_64/layout.h>
 
-#define MB_MAGIC	0x1BADB002
-/* page-align modules, give us the memory map, use the a.out-kludge fields */
-#define MB_FLAGS	0x00010003
 #define BOOT_TABLE_PAGES 7	/* PML4, two PDPTs, four PDs */
 
-	.section .multiboot, "a"
-	.align 4
-mb_header:			/* its addresses are physical */
-	.long MB_MAGIC
-	.long MB_FLAGS
-	.long -(MB_MAGIC + MB_FLAGS)
-	.long PHYS(mb_header)	/* header_addr */
-	.long PHYS(_image_start)	/* load_addr */
-	.long PHYS(_edata)	/* load_end_addr */
-	.long PHYS(_end)	/* bss_end_addr */
-	.long PHYS(_start32)	/* entry_addr */
-
-	/* hw.ld checks that the image window it links for is ours. */
-	.globl hw_image_vbase
-	.set hw_image_vbase, HW_IMAGE_VBASE
+	/* image.ld checks that the image window it links for is ours. */
+	.globl x86_image_vbase
+	.set x86_image_vbase, X86_IMAGE_VBASE
 
 	.section .text.boot, "ax"
 	.code32
-	.globl _start32
-_start32:
-	movl %eax, %edi
-	movl %ebx, %esi
-
-	.globl hw_boot32
-hw_boot32:
+	.globl x86_boot32
+x86_boot32:
 	cli
 	cld
 	movl $PHYS(boot_stack_top), %esp
@@ -123,7 +104,7 @@ long_mode:			/* in the image window from here on */
 	/* edi = magic, esi = info (physical), zero-extended */
 	movl %edi, %edi
 	movl %esi, %esi
-	call hw_boot
+	call x86_boot
 3:	hlt
 	jmp 3b
 
