@@ -88,11 +88,11 @@ $(LIBDIR)/libhw.a: $(HW_OBJS)
 
 # A tiny multiboot kernel that runs SSE code and exits with 0x2a through
 # isa-debug-exit: the launcher boots it to learn whether KVM really works.
-$(LIBDIR)/kvmprobe.bin: platform/hw/kvmprobe.S
+$(LIBDIR)/kvmprobe.bin: platform/hw/kvmprobe.S kernel/include/rumprun_abi.h
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@" >&2
 	@mkdir -p $(BUILD)/obj
-	@as --32 -o $(BUILD)/obj/kvmprobe.o $<
+	@gcc -m32 -c -Ikernel/include -o $(BUILD)/obj/kvmprobe.o $<
 	@ld -m elf_i386 --build-id=none -Ttext=0x100000 -o $@ $(BUILD)/obj/kvmprobe.o
 
 -include platform/posix/posix.mk

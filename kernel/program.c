@@ -13,11 +13,14 @@
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
 #include <elf.h>
+#include <rumprun_abi.h>
 
-/* The baked apps (rumprun/linkobjs.py generates the table). */
+/* The baked apps (rumprun/toolchain/linkobjs.py generates the table). */
 extern const struct baked_program rumprun_programs[] __attribute__((weak));
+_Static_assert(sizeof(struct baked_program) == RUMPRUN_PROGRAM_ENTRY_SIZE,
+    "the bake writes RUMPRUN_PROGRAM_ENTRY_SIZE bytes per program");
 
-#define APP_STACK_SIZE (256 * 1024)
+#define APP_STACK_SIZE RUMPRUN_APP_STACK_SIZE
 
 struct program {
 	const struct baked_program *baked;

@@ -8,6 +8,7 @@
 #include <sys/utsname.h>
 #include <sys/sysinfo.h>
 #include <sys/resource.h>
+#include <rumprun_abi.h>
 
 static char hostname[65];
 
@@ -118,7 +119,7 @@ static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, lon
 		if (res == RLIMIT_NOFILE)
 			old->rlim_cur = old->rlim_max = 1024;
 		if (res == RLIMIT_STACK)
-			old->rlim_cur = old->rlim_max = 256 * 1024;
+			old->rlim_cur = old->rlim_max = RUMPRUN_APP_STACK_SIZE;
 	}
 	return newp ? -EPERM : 0;
 }

@@ -14,6 +14,7 @@ from rumprun.errors import RumprunError
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_TOOLS = ROOT / "app-tools"
+KERNEL_INCLUDE = ROOT / "kernel" / "include"
 CONFIG_DIR = APP_TOOLS / "configs"
 LIB_DIR = ROOT / "build" / "lib"
 

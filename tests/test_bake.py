@@ -6,7 +6,7 @@ import subprocess
 from elftools.elf.elffile import ELFFile
 
 from conftest import ROOT, assert_one_line_error
-from rumprun import elfcheck, note
+from rumprun.toolchain import elfcheck, note
 
 
 def test_list_names_every_configuration(run):

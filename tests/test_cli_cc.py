@@ -6,7 +6,7 @@ import subprocess
 from elftools.elf.elffile import ELFFile
 
 from conftest import ROOT
-from rumprun import elfcheck, note
+from rumprun.toolchain import elfcheck, note
 
 
 def notes_of(path):

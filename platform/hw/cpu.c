@@ -6,6 +6,7 @@
 #include <bmk/core.h>
 #include <hw/hw.h>
 #include <hw/symbols.h>
+#include <rumprun_abi.h>
 #include "rumpuser.h"
 
 struct idt_gate {
@@ -156,9 +157,9 @@ void hw_trap(struct trapframe *tf)
 	int signo = trapinfo[v].signo;
 
 	/* The bake turns the app's hlt (how musl crashes on purpose) into the
-	 * invalid opcode 0xd6 (rumprun/linkobjs.py): report it as Linux would
+	 * invalid opcode RUMPRUN_CRASH_OPCODE (rumprun/toolchain/linkobjs.py): report it as Linux would
 	 * a hlt in user mode, a segmentation fault. */
-	if (v == 6 && *(const uint8_t *)tf->rip == 0xd6) {
+	if (v == 6 && *(const uint8_t *)tf->rip == RUMPRUN_CRASH_OPCODE) {
 		bmk_printf("\nrumprun: fatal: the app executed hlt, musl's way to crash on purpose "
 		    "(a corrupted heap or a misused thread?), in thread \"%s\" at rip %p",
 		    t ? bmk_thread_name(t) : "boot", (void *)tf->rip);

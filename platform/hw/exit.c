@@ -4,8 +4,7 @@
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
-
-#define DEBUG_EXIT_PORT 0xf4
+#include <rumprun_abi.h>
 
 struct acpi_sdt {
 	char sig[4];
@@ -78,8 +77,8 @@ static void acpi_poweroff(void)
 
 void hw_exit(int status)
 {
-	bmk_printf("=== rumprun: exit status %d ===\n", status);
-	outb(DEBUG_EXIT_PORT, (uint8_t)status);
+	bmk_printf(RUMPRUN_STATUS_LINE "\n", status);
+	outb(RUMPRUN_DEBUG_EXIT_PORT, (uint8_t)status);
 	acpi_poweroff();
 	for (;;)
 		__asm__ volatile("cli; hlt");

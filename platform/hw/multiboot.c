@@ -6,17 +6,20 @@
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
+#include <rumprun_abi.h>
 
 #define MB_BOOTLOADER_MAGIC 0x2BADB002
 #define MBI_CMDLINE (1 << 2)
 #define MBI_MODS (1 << 3)
 #define MBI_MMAP (1 << 6)
+#define MBI_LOADER_NAME (1 << 9)
 
 struct mbi {
 	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
 	uint32_t mods_count, mods_addr;
 	uint32_t syms[4];
 	uint32_t mmap_length, mmap_addr;
+	uint32_t drives_length, drives_addr, config_table, boot_loader_name;
 } __attribute__((packed));
 
 struct mb_module {
@@ -68,6 +71,12 @@ static void add_usable(uintptr_t start, uintptr_t end, int i)
 		bmk_pgalloc_add(start, end);
 }
 
+static int is_qemu(const char *loader)
+{
+	return loader[0] == 'q' && loader[1] == 'e' && loader[2] == 'm' &&
+	    loader[3] == 'u' && loader[4] == '\0';
+}
+
 static char *copy_out(const char *src, size_t len)
 {
 	char *dst = bmk_memalloc(len + 1, 0);
@@ -85,7 +94,7 @@ void hw_multiboot_init(uint32_t magic, const void *info)
 {
 	const struct mbi *mbi = info;
 	const struct mb_module *mods = NULL;
-	const char *cmdline = NULL;
+	const char *cmdline = NULL, *loader = NULL;
 	uintptr_t a, lo = 0x100000, hi = 0, top = 0, bm;
 	uint32_t i;
 
@@ -99,6 +108,10 @@ void hw_multiboot_init(uint32_t magic, const void *info)
 	if (mbi->flags & MBI_CMDLINE) {
 		cmdline = (const char *)(uintptr_t)mbi->cmdline;
 		reserve((uintptr_t)cmdline, (uintptr_t)cmdline + c_strlen(cmdline) + 1);
+	}
+	if (mbi->flags & MBI_LOADER_NAME) {
+		loader = (const char *)(uintptr_t)mbi->boot_loader_name;
+		reserve((uintptr_t)loader, (uintptr_t)loader + c_strlen(loader) + 1);
 	}
 	if ((mbi->flags & MBI_MODS) && mbi->mods_count) {
 		mods = (const struct mb_module *)(uintptr_t)mbi->mods_addr;
@@ -135,9 +148,13 @@ void hw_multiboot_init(uint32_t magic, const void *info)
 			add_usable(m->addr, m->addr + m->len, 0);
 	}
 
-	/* The configuration: the first module, else the command line from
-	 * its first '{' (QEMU puts the kernel's file name first). */
-	if (mods) {
+	/* The configuration (rumprun_abi.h says the order): QEMU's fw_cfg
+	 * file, probed only when QEMU's own multiboot loader started us; the
+	 * first module; the command line from its first '{' (QEMU puts the
+	 * kernel's file name first). */
+	if (loader && is_qemu(loader))
+		config = hw_fwcfg_file(RUMPRUN_FW_CFG_CONFIG, &config_len);
+	if (!config && mods) {
 		config_len = mods[0].end - mods[0].start;
 		config = copy_out((const char *)(uintptr_t)mods[0].start, config_len);
 	}

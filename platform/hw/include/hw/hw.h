@@ -25,6 +25,13 @@ void hw_multiboot_init(uint32_t magic, const void *info);
 const char *hw_config(size_t *len);	/* NULL when there is none */
 const char *hw_image_name(void);	/* NULL when unknown */
 
+/* fwcfg.c: QEMU's fw_cfg device.  The file called name as a NUL-terminated
+ * copy in kernel memory, its length in *len; NULL when there is no fw_cfg
+ * device or no such file.  Out of memory ends the machine (status 1).
+ * Probe it only on QEMU: other machines may have something else at its
+ * ports (0x510-0x511). */
+char *hw_fwcfg_file(const char *name, size_t *len);
+
 /* mmu.c: page protection (rumpuser_ext_protect) over the boot mappings. */
 void hw_mmu_init(void);
 

@@ -14,9 +14,10 @@ import subprocess
 import sys
 import tempfile
 
-from rumprun import elfcheck, host, note
+from rumprun import host
 from rumprun.clitools import fail
 from rumprun.errors import RumprunError
+from rumprun.toolchain import elfcheck, note
 
 PROG = "rumprun-cc"
 TARGET = "x86_64-rumprun-linux-musl"

@@ -41,7 +41,7 @@ import time
 import types
 from pathlib import Path
 
-from rumprun.elfcheck import check_baked_image
+from rumprun.toolchain.elfcheck import check_baked_image
 from rumprun.errors import RumprunError
 
 GRUB_DIR = Path("/usr/lib/grub")
@@ -72,8 +72,8 @@ _EARLY_CFG = ("serial --unit=0 --speed=115200\n"
               "terminal_input serial console\n"
               "terminal_output serial console\n")
 
-_KERNEL_PATH = "/boot/kernel"
-_CONFIG_PATH = "/boot/config.json"
+KERNEL_PATH = "/boot/kernel"
+CONFIG_PATH = "/boot/config.json"
 
 
 def default_output(image: Path) -> Path:
@@ -86,35 +86,37 @@ def grub_cfg() -> str:
     return (
         "# rumprun: boot the unikernel, its configuration as module 1\n"
         "set timeout=0\n"
-        f"multiboot {_KERNEL_PATH}\n"
-        f"module {_CONFIG_PATH} config.json\n"
+        f"multiboot {KERNEL_PATH}\n"
+        f"module {CONFIG_PATH} config.json\n"
         "boot\n"
     )
 
 
-def build_iso(image: Path, config_json: str, output: Path, *, force: bool = False,
-              grub_dir: Path = GRUB_DIR) -> None:
+def build_iso(image: Path, config_json, output: Path, *, force: bool = False,
+              grub_dir: Path = GRUB_DIR, tmpdir: Path = None) -> None:
     """Write a hybrid BIOS+UEFI bootable ISO of a baked image to `output`.
 
-    `config_json` is the unikernel's JSON configuration; it is stored as
+    `config_json` (bytes or text) is the unikernel's JSON configuration; it is stored as
     /boot/config.json and handed to the kernel as the first multiboot module.
     An existing `output` is replaced (atomically) only when `force` is true.
-    `grub_dir` is where Debian's grub packages put their boot files.
-    Raises RumprunError with one sentence for anything the user can fix;
+    `grub_dir` is where Debian's grub packages put their boot files;
+    `tmpdir` where temporary files go (default: the system's).  Raises RumprunError with one sentence for anything the user can fix;
     on failure no file is left behind.
     """
     image = Path(image)
     output = Path(output)
     check_baked_image(image)
+    if isinstance(config_json, str):
+        config_json = config_json.encode("utf-8", "surrogateescape")
     try:
-        json.loads(config_json)
+        json.loads(config_json.decode("utf-8", "surrogateescape"))
     except ValueError as e:
         raise RumprunError(f"the unikernel configuration is not valid JSON ({e})") from None
     _check_output(output, force)
     mkimage = _check_grub(grub_dir)
 
     kernel = _read(image)
-    config = config_json.encode("utf-8")
+    config = config_json
     cfg = grub_cfg().encode("utf-8")
     digest = hashlib.sha256(b"rumprun-iso-1\0" + kernel + b"\0" + config).digest()
     # A date in 2001..2030 taken from the hash, whole seconds.
@@ -122,7 +124,7 @@ def build_iso(image: Path, config_json: str, output: Path, *, force: bool = Fals
     uuid = time.strftime("%Y-%m-%d-%H-%M-%S-00", time.gmtime(epoch))
 
     esp_volume_id = int.from_bytes(digest[8:12], "little")
-    with tempfile.TemporaryDirectory(prefix="rumprun-iso-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rumprun-iso-", dir=tmpdir) as tmp:
         tmp = Path(tmp)
         # BIOS GRUB takes its root from the boot device (CD or the disk of the
         # hybrid MBR), so its image is the same for every ISO and is cached.
@@ -304,6 +306,11 @@ def _check_output(output: Path, force: bool) -> None:
         raise RumprunError(f"the output directory {parent} is not writable")
     if output.is_dir():
         raise RumprunError(f"{output} is a directory; name the ISO file with -o")
+    if output.exists() and not output.is_file():
+        raise RumprunError(
+            f"{output} is not a regular file (a device or other special file), "
+            "which rumprun iso never replaces: write the ISO to a file, then "
+            f"copy it onto the device with dd if=FILE.iso of={output} bs=4M")
     if output.exists() and not force:
         raise RumprunError(f"{output} already exists; use --force to overwrite it")
 

@@ -14,62 +14,22 @@ crash reports), which sits after the code, so no code address moves; the
 bake checks that.
 """
 
-import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from rumprun import elfcheck, host, linkobjs, note, rootfs
+from rumprun import host
 from rumprun.clitools import run_command
 from rumprun.errors import RumprunError
+from rumprun.toolchain import elfcheck, linkobjs, note, rootfs
+from rumprun.toolchain.configs import config_names, load_config
 
 PROG = "rumprun-bake"
-CONFIG_FIELDS = ("name", "description", "platform", "libraries", "ldscript")
-
-
-@dataclass(frozen=True)
-class BakeConfig:
-    name: str
-    description: str
-    platform: str
-    libraries: tuple
-    ldscript: Path
-
-    @property
-    def library_paths(self):
-        return [host.lib_path(lib) for lib in self.libraries]
-
-
-def config_names():
-    return sorted(p.stem for p in host.CONFIG_DIR.glob("*.json"))
-
-
-def load_config(name):
-    """The bake configuration NAME, or one sentence naming the known ones."""
-    path = host.CONFIG_DIR / f"{name}.json"
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not path.is_file():
-        raise RumprunError(
-            f"unknown configuration {name!r}: the known ones are "
-            f"{', '.join(config_names()) or 'none'} (rumprun-bake list)")
-    try:
-        data = json.loads(path.read_text())
-        values = {field: data[field] for field in CONFIG_FIELDS}
-    except (ValueError, KeyError, TypeError) as e:
-        raise RumprunError(
-            f"configuration {path} is broken ({type(e).__name__}: {e}): it "
-            f"needs the fields {', '.join(CONFIG_FIELDS)}") from None
-    if values["name"] != name:
-        raise RumprunError(
-            f"configuration {path} names itself {values['name']!r}: "
-            "the name must match the file's name")
-    values["libraries"] = tuple(values["libraries"])
-    values["ldscript"] = host.ROOT / values["ldscript"]
-    return BakeConfig(**values)
 
 
 def ld_command(config, objects, output):
@@ -218,9 +178,16 @@ def bake_command(config, output, apps, rootfs_dir):
 
 @cli.command("list")
 def list_command():
-    """List the known configurations."""
+    """List the known configurations (a broken one is named on stderr)."""
+    broken = []
     for name in config_names():
-        print(f"{name:<16} {load_config(name).description}")
+        try:
+            print(f"{name:<16} {load_config(name).description}")
+        except RumprunError as e:
+            broken.append(e)
+    for error in broken:
+        print(f"{PROG}: {error}", file=sys.stderr)
+    return 2 if broken else 0
 
 
 @cli.command("describe")
