@@ -200,11 +200,7 @@ def rumprun_command(launch, platform, *options):
     """The rumprun command line that makes LAUNCH's guest on PLATFORM (with
     the platform's own OPTIONS), absolute paths: -D prints it where a
     backend's work is done by the tools themselves (an ISO)."""
-    import shutil
-    import sys
-
-    tool = shutil.which("rumprun") or sys.argv[0]
-    args = [str(Path(tool).absolute()), platform, *map(str, options)]
+    args = [*_rumprun_program(), platform, *map(str, options)]
     if launch.name:
         args += ["-N", launch.name]
     for k, v in launch.env:
@@ -212,6 +208,20 @@ def rumprun_command(launch, platform, *options):
     for p in launch.rc:
         args += ["--rc", shlex.join(([p.runmode] if p.runmode else []) + [p.bin, *p.args])]
     return args + [str(launch.image.path), "--", *launch.argv[1:]]
+
+
+def _rumprun_program():
+    """How to run this rumprun again: the script we were started as, else
+    the one on PATH, else this Python with -m."""
+    import os
+    import shutil
+    import sys
+
+    me = Path(sys.argv[0])
+    if me.name == "rumprun" and os.access(me, os.X_OK):
+        return [str(me.absolute())]
+    found = shutil.which("rumprun")
+    return [found] if found else [sys.executable, "-m", "rumprun.cli"]
 
 
 # --- records: a Launch as JSON data and back -----------------------------------

@@ -1,7 +1,10 @@
 """rumprun-bake: configurations, input checks, the link, atomic output."""
 
 import json
+import os
+import stat
 import subprocess
+import sys
 
 from elftools.elf.elffile import ELFFile
 
@@ -120,3 +123,42 @@ def test_missing_host_tools_name_their_package(run, unbaked_app, hello_source,
             env=env), "ld", "binutils")
     assert_one_line_error(run("rumprun-cc", "-c", hello_source, env=env),
                           "gcc", "Debian package gcc")
+
+
+def test_special_files_at_the_output_are_never_replaced(run, unbaked_app, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for out in ("/dev/null", fifo):
+        assert_one_line_error(run("rumprun-bake", "hw_generic", out, unbaked_app),
+                              "not a regular file")
+    assert_one_line_error(run("rumprun-bake", "hw_generic", tmp_path, unbaked_app),
+                          "is a directory")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_unwritable_output_directory_is_one_sentence(run, unbaked_app):
+    # /sys refuses new files even to root.
+    assert_one_line_error(run("rumprun-bake", "hw_generic", "/sys/x.bin", unbaked_app),
+                          "cannot write /sys/x.bin", "Permission denied")
+
+
+def test_list_names_a_broken_configuration(state_env, tmp_path):
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    good = json.loads((ROOT / "app-tools" / "configs" / "hw_generic.json").read_text())
+    (configs / "hw_generic.json").write_text(json.dumps(good))
+    (configs / "typo.json").write_text(json.dumps({**good, "name": "typo",
+                                                   "libraries": "hw kernel"}))
+    (configs / "junk.json").write_text("{")
+    code = ("import sys; from pathlib import Path; from rumprun import host; "
+            "host.CONFIG_DIR = Path(sys.argv[1]); sys.argv[1:] = ['list']; "
+            "from rumprun.toolchain import bake; bake.main()")
+    result = subprocess.run([sys.executable, "-c", code, configs], env=state_env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result
+    assert result.stdout.startswith("hw_generic ") and "typo" not in result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and "Traceback" not in result.stderr
+    assert "junk.json is broken" in errors[0]
+    assert "typo.json is broken" in errors[1] and "'libraries'" in errors[1]

@@ -266,6 +266,31 @@ def test_output_directory_not_writable(isokernel, tmp_path, monkeypatch):
     assert list(d.iterdir()) == []
 
 
+def test_dry_run_prints_a_command_that_writes_the_iso(isokernel, tmp_path):
+    out = tmp_path / "dry.iso"
+    cli = [sys.executable, "-m", "rumprun.cli"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    script = subprocess.run(cli + ["-D", "iso", "-o", str(out), "-e", "A=b c",
+                                   str(isokernel), "--", "x"],
+                            capture_output=True, text=True, env=env, check=True).stdout
+    assert not out.exists()
+    commands = [ln for ln in script.splitlines() if not ln.startswith("#")]
+    assert len(commands) == 1 and str(out) in commands[0]
+    subprocess.run(["sh", "-c", script], env=env, check=True, capture_output=True)
+    with open(out, "rb") as f:
+        f.seek(0x8001)
+        assert f.read(5) == b"CD001"
+
+
+def test_special_file_output_is_refused(isokernel, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for out in (Path("/dev/null"), fifo):
+        expect_error(lambda: build_iso(isokernel, "{}", out, force=True),
+                     "not a regular file", "dd if=")
+    assert fifo.is_fifo() and Path("/dev/null").is_char_device()
+
+
 def test_existing_output_needs_force(isokernel, tmp_path):
     out = tmp_path / "x.iso"
     out.write_bytes(b"keep me")

@@ -42,6 +42,7 @@ import types
 from pathlib import Path
 
 from rumprun.toolchain.elfcheck import check_baked_image
+from rumprun import host
 from rumprun.errors import RumprunError
 
 GRUB_DIR = Path("/usr/lib/grub")
@@ -396,9 +397,7 @@ def _write_atomically(output: Path, force: bool, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmpname, 0o666 & ~umask)
+        os.chmod(tmpname, 0o666 & ~host.umask())
         if force:
             os.replace(tmpname, output)
         else:

@@ -16,6 +16,7 @@ bake checks that.
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -56,8 +57,8 @@ def explain_ld_failure(config, apps, stderr):
                     "link the library that has them with rumprun-cc -l)")
         return RumprunError(
             f"the kernel libraries of {config.name} use symbols that nothing "
-            f"defines: {', '.join(sorted(undefined))} (rebuild them with "
-            f"make -C {host.ROOT} libs)")
+            f"defines: {', '.join(sorted(undefined))} (rebuild them: "
+            f"{shlex.join(host.build_command())})")
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
     detail = "; ".join(lines[:3]) or "no message"
     return RumprunError(f"linking {', '.join(map(str, apps))} failed: ld said: {detail}")
@@ -96,14 +97,23 @@ def bake(config_name, output, apps, rootfs_dir=None):
     if not out_dir.is_dir():
         raise RumprunError(
             f"cannot write {output}: directory {out_dir} does not exist")
+    if output.exists() and not output.is_file():
+        raise RumprunError(
+            f"{output} exists and is not a regular file (a directory, device "
+            "or other special file), which rumprun-bake never replaces: give "
+            "another output name")
     host.ensure_built(config.library_paths + [config.ldscript], PROG)
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
-                                    dir=out_dir)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
+                                        dir=out_dir)
+    except OSError as e:
+        raise RumprunError(f"cannot write {output}: cannot create a file in "
+                           f"{out_dir} ({e.strerror})") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        with tempfile.TemporaryDirectory(prefix="rumprun-bake.") as tmpdir:
+        with _work_directory() as tmpdir:
             objects = [linkobjs.rename_program(app, i, tmpdir)
                        for i, app in enumerate(apps)]
             for i, (app, obj) in enumerate(zip(apps, objects)):
@@ -131,17 +141,20 @@ def bake(config_name, output, apps, rootfs_dir=None):
                 f"multiboot header in its first 8 KiB: check {config.ldscript} "
                 "and the platform's boot code")
         elfcheck.check_baked_image(tmp)
-        os.chmod(tmp, 0o755 & ~_umask())
+        os.chmod(tmp, 0o755 & ~host.umask())
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
     return output
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _work_directory():
+    try:
+        return tempfile.TemporaryDirectory(prefix="rumprun-bake.")
+    except OSError as e:
+        raise RumprunError(
+            f"cannot create a temporary directory in {tempfile.gettempdir()} "
+            f"({e.strerror}): set TMPDIR to a writable directory") from None
 
 
 class BakeGroup(click.Group):
