@@ -7,25 +7,29 @@ STATUS_LINE (a regular expression for the status line) and
 debug_exit_code(status) (QEMU's exit code for a guest status).
 """
 
-import ast
 import re
 
 from rumprun import host
 
 HEADER = host.KERNEL_INCLUDE / "rumprun_abi.h"
 _DEFINE = re.compile(r"^#define\s+RUMPRUN_(\w+)\s+(.+?)\s*$")
-_ARITHMETIC = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Add,
-               ast.Sub, ast.Mult, ast.LShift, ast.USub)
+_STRING = re.compile(r'^"([^"\\]*)"$')
+_PRODUCT = re.compile(r"^\(?\s*(\w+(?:\s*\*\s*\w+)*)\s*\)?$")
 
 
 def _value(text):
-    """An integer expression or a string literal, as Python values."""
-    tree = ast.parse(text, mode="eval")
-    if isinstance(tree.body, ast.Constant) and isinstance(tree.body.value, str):
-        return tree.body.value
-    if not all(isinstance(node, _ARITHMETIC) for node in ast.walk(tree)):
-        raise ValueError(f"not an integer expression or a string: {text}")
-    return eval(compile(tree, str(HEADER), "eval"), {"__builtins__": {}})
+    """A string literal (no escapes) or an integer, or a product of
+    integers in parentheses, as a Python value."""
+    m = _STRING.match(text)
+    if m:
+        return m.group(1)
+    m = _PRODUCT.match(text)
+    if not m:
+        raise ValueError(f"{HEADER}: not a string or an integer product: {text}")
+    value = 1
+    for factor in m.group(1).split("*"):
+        value *= int(factor.strip(), 0)
+    return value
 
 
 def parse(text):

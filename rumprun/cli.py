@@ -37,15 +37,21 @@ class GlobalOptions:
 
 
 class RumprunGroup(click.Group):
-    """Knows the lazy subcommands; names the platforms for an unknown one."""
+    """Makes a command when it is first asked for (a launch makes only its
+    own); names the platforms for an unknown one."""
 
     def list_commands(self, ctx):
-        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+        return list(BACKENDS) + sorted(set(super().list_commands(ctx))
+                                       | set(LAZY_COMMANDS))
 
     def get_command(self, ctx, name):
-        if name in LAZY_COMMANDS and name not in self.commands:
-            module, attribute = LAZY_COMMANDS[name].split(":")
-            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        if name not in self.commands:
+            if name in BACKENDS:
+                self.add_command(backend_command(BACKENDS[name]))
+            elif name in LAZY_COMMANDS:
+                module, attribute = LAZY_COMMANDS[name].split(":")
+                self.add_command(getattr(importlib.import_module(module), attribute),
+                                 name)
         return super().get_command(ctx, name)
 
     def resolve_command(self, ctx, args):
@@ -133,10 +139,6 @@ def backend_command(backend):
     command = click.argument("app", type=click.Path(path_type=Path))(command)
     return click.command(backend.name, help=backend.summary,
                          context_settings=LAUNCH_CONTEXT)(command)
-
-
-for _backend in BACKENDS.values():
-    cli.add_command(backend_command(_backend))
 
 
 @cli.command("ps", context_settings=CONTEXT)

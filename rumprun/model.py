@@ -42,6 +42,8 @@ class Image:
     config: str                   # the bake configuration's name
     platform: str                 # the configuration's platform ("hw")
     min_memory_mib: int
+    qemu_loadable: bool = True    # QEMU's -kernel can load it (multiboot
+                                  # a.out-kludge addresses in a 64-bit ELF)
 
 
 @dataclass(frozen=True)
@@ -135,18 +137,19 @@ def parse_qemu_args(texts):
 
 def load_image(path):
     """Check that PATH is a baked image this rumprun knows; describe it."""
-    from rumprun.toolchain import configs, elfcheck
+    from rumprun.toolchain import configs, imagecache
 
     path = Path(path)
-    info = elfcheck.check_baked_image(path)
+    facts = imagecache.image_facts(path)
     try:
-        platform = configs.load_config(info.config).platform
+        platform = configs.load_config(facts["config"]).platform
     except RumprunError:
         raise RumprunError(
-            f"{path} was baked with configuration {info.config!r}, which this "
+            f"{path} was baked with configuration {facts['config']!r}, which this "
             f"rumprun does not know: bake it again (rumprun-bake list)") from None
-    return Image(path=path.resolve(), config=info.config, platform=platform,
-                 min_memory_mib=info.min_memory_mib)
+    return Image(path=path.resolve(), config=facts["config"], platform=platform,
+                 min_memory_mib=facts["min_memory_mib"],
+                 qemu_loadable=facts["qemu_loadable"])
 
 
 def make_launch(platform, image, args=(), *, env=(), memory_mib=None,

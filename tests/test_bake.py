@@ -162,3 +162,37 @@ def test_list_names_a_broken_configuration(state_env, tmp_path):
     assert len(errors) == 2 and "Traceback" not in result.stderr
     assert "junk.json is broken" in errors[0]
     assert "typo.json is broken" in errors[1] and "'libraries'" in errors[1]
+
+
+def test_generated_tables_have_the_entry_sizes_the_kernel_expects(tmp_path):
+    """The C side static-asserts its structs against rumprun_abi.h; this
+    checks the bake writes the same layouts."""
+    from elftools.elf.relocation import RelocationSection
+
+    from rumprun import abi
+    from rumprun.toolchain import linkobjs
+
+    table = linkobjs.program_table_object(["one", "two"], tmp_path)
+    with open(table, "rb") as f:
+        elf = ELFFile(f)
+        relocs = next(s for s in elf.iter_sections() if isinstance(s, RelocationSection))
+        first_name = min(r["r_addend"] for r in relocs.iter_relocations()
+                         if r["r_offset"] == 0)
+    # Two entries and the terminating one, then the names.
+    assert first_name == 3 * abi.PROGRAM_ENTRY_SIZE
+
+    symtab = linkobjs.symbol_table_object([(0x1000, 16, "f"), (0x2000, 8, "g")], tmp_path)
+    with open(symtab, "rb") as f:
+        symbols = {s.name: s["st_value"] for s in ELFFile(f).get_section_by_name(
+            ".symtab").iter_symbols()}
+    assert symbols["rumprun_symtab_names"] - symbols["rumprun_symtab"] == \
+        2 * abi.SYMBOL_ENTRY_SIZE
+
+
+def test_abi_header_is_what_the_tools_use():
+    from rumprun import abi
+    values = abi.parse((ROOT / "kernel" / "include" / "rumprun_abi.h").read_text())
+    assert values["DEBUG_EXIT_PORT"] == 0xF4 and values["CRASH_OPCODE"] == 0xD6
+    assert abi.STATUS_LINE.search(
+        (values["STATUS_LINE"] % 201).encode() + b"\r").group(1) == b"201"
+    assert abi.debug_exit_code(200) == 145 and abi.debug_exit_code(0) == 1

@@ -5,8 +5,8 @@
  * same file, so the two sides cannot disagree.
  *
  * Python parses it: keep every definition on one line as
- * "#define RUMPRUN_NAME VALUE", VALUE an integer expression (decimal or hex
- * numbers, + - * << and parentheses) or one string literal.
+ * "#define RUMPRUN_NAME VALUE", VALUE a string literal without escapes, an
+ * integer (decimal or hex), or a product of integers in parentheses.
  */
 #ifndef RUMPRUN_ABI_H
 #define RUMPRUN_ABI_H

@@ -3,9 +3,9 @@
 Every backend module provides the same two functions:
 
     plan(launch) -> Plan   what it will do, exactly: the directories, files
-                           and commands, with absolute paths.  `rumprun -D`
-                           prints plan.render(), a shell script that does
-                           the same when pasted.
+                           and commands, with absolute paths (rumprun.plan).
+                           `rumprun -D` prints plan.render(), a shell script
+                           that does the same when pasted.
     run(launch) -> int     do it; the launcher's exit status (the app's
                            with -i).  Failures the user can fix raise
                            RumprunError; a guest that ends without the
@@ -19,10 +19,8 @@ never pays for pycdlib or VirtualBox.
 """
 
 import importlib
-import shlex
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Tuple
 
 from rumprun.errors import RumprunError
 
@@ -85,65 +83,3 @@ def run(launch):
         output.write_stdout(module.plan(launch).render())
         return 0
     return module.run(launch)
-
-
-# --- plans ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Comment:
-    text: str
-
-
-@dataclass(frozen=True)
-class MakeDir:
-    path: Path
-
-
-@dataclass(frozen=True)
-class Command:
-    argv: Tuple[str, ...]
-    # Data the command reads from a file descriptor: (fd, bytes).  The
-    # rendered script feeds it with a here-document; run() with a memfd.
-    input: Optional[Tuple[int, bytes]] = None
-
-
-HEREDOC_END = "RUMPRUN_EOF"
-
-
-@dataclass
-class Plan:
-    """What a backend will do, step by step, in the order it does it."""
-    steps: List[object] = field(default_factory=list)
-
-    def comment(self, text):
-        self.steps.append(Comment(text))
-
-    def mkdir(self, path):
-        self.steps.append(MakeDir(Path(path)))
-
-    def command(self, argv, input=None):
-        self.steps.append(Command(tuple(str(a) for a in argv), input))
-
-    @property
-    def commands(self):
-        return [s for s in self.steps if isinstance(s, Command)]
-
-    def render(self):
-        """The plan as a shell script (bytes: arguments may be any bytes)."""
-        out = []
-        for step in self.steps:
-            if isinstance(step, Comment):
-                out += [f"# {line}".rstrip() for line in step.text.splitlines()]
-            elif isinstance(step, MakeDir):
-                out.append(shlex.join(["mkdir", "-p", "-m", "700", str(step.path)]))
-            else:
-                line = shlex.join(step.argv)
-                if step.input is not None:
-                    fd, data = step.input
-                    if b"\n" in data:
-                        raise ValueError("here-document data must be one line")
-                    line += (f" {fd}<<'{HEREDOC_END}'\n"
-                             + data.decode("utf-8", "surrogateescape")
-                             + f"\n{HEREDOC_END}")
-                out.append(line)
-        return ("\n".join(out) + "\n").encode("utf-8", "surrogateescape")

@@ -9,7 +9,7 @@ goes in, and the rumprun command that writes it.
 from pathlib import Path
 
 from rumprun import model
-from rumprun.backends import Plan
+from rumprun.plan import Plan
 
 
 def output_path(launch):

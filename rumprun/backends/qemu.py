@@ -21,12 +21,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from rumprun import abi, host, model
-from rumprun.backends import Plan
 from rumprun.errors import RumprunError
 
 QEMU = "qemu-system-x86_64"
@@ -75,6 +73,14 @@ def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None
     return args + list(launch.qemu_args)
 
 
+def check_loadable(launch):
+    if not launch.image.qemu_loadable:
+        raise RumprunError(
+            f"{launch.image.path} is a 64-bit ELF whose multiboot header has no "
+            "load addresses (flags bit 16), which QEMU cannot boot: fix the "
+            "platform's multiboot header and bake it again")
+
+
 def registered(launch):
     """Whether the guest gets a state directory (ps, stop, cont)."""
     return not launch.interactive or launch.paused
@@ -90,6 +96,9 @@ def plan(launch, name=None, config_fd=CONFIG_FD):
     NAME is the registered guest's handle (one is made up when the launch
     has none); CONFIG_FD the descriptor the configuration is read from.
     """
+    from rumprun.plan import Plan
+
+    check_loadable(launch)
     qemu = _qemu_path()
     accel = choose_accel(launch.platform, qemu)
     config = model.kernel_config(launch)
@@ -232,13 +241,21 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _config_file(data):
+def _memfd(name, data=b""):
     """An in-memory file holding DATA; its descriptor (not inheritable)."""
-    fd = os.memfd_create("rumprun-config", os.MFD_CLOEXEC)
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
     return fd
+
+
+def _read_all(fd):
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class _Interrupted(Exception):
@@ -258,6 +275,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 def run(launch):
     """Start LAUNCH's guest; its exit status with -i, else 0 once it runs."""
+    check_loadable(launch)
     qemu = host.require_program(QEMU)
     accel = choose_accel(launch.platform, qemu)
     if not registered(launch):
@@ -282,48 +300,46 @@ def _run_interactive(launch, qemu, accel, claim):
     """Run with the console on our stdout; return the guest's status."""
     from rumprun import console
 
-    config_fd = _config_file(model.kernel_config(launch))
+    config_fd = _memfd("rumprun-config", model.kernel_config(launch))
+    errors = _memfd("qemu-stderr")          # QEMU's messages, for a failure
     argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}", None,
                         claim.socket if claim else None)
     handlers = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
+    proc = None
     try:
-        with tempfile.TemporaryFile(dir=launch.tmpdir) as errors:
-            proc = None
-            try:
-                proc = _spawn(launch, argv, config_fd, claim, stdout=subprocess.PIPE,
-                              stderr=errors, preexec_fn=_die_with_parent)
-                os.close(config_fd)
-                config_fd = None
-                if claim:
-                    claim.save(launch, proc.pid, argv)
-                    print(f"rumprun: guest {claim.name} is paused: `rumprun cont "
-                          f"{claim.name}` (or a debugger's continue) starts it",
-                          file=sys.stderr, flush=True)
-                status = console.relay(proc.stdout.fileno(), sys.stdout.buffer)
-                code = proc.wait()
-            except _Interrupted as e:
-                _stop(proc, claim)
-                name = signal.Signals(e.signum).name
-                print(f"\nrumprun: interrupted ({name}): QEMU stopped",
-                      file=sys.stderr, flush=True)
-                return 128 + e.signum
-            except BrokenPipeError:
-                # Whoever read the console went away (| head): stop quietly.
-                _stop(proc, claim)
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                return 128 + signal.SIGPIPE
-            finally:
-                if config_fd is not None:
-                    os.close(config_fd)
-                if proc is not None:
-                    if proc.poll() is None:
-                        _stop(proc, claim)
-                    proc.stdout.close()
-            errors.seek(0)
-            said = errors.read().decode(errors="replace")
+        proc = _spawn(launch, argv, config_fd, claim, stdout=subprocess.PIPE,
+                      stderr=errors, preexec_fn=_die_with_parent)
+        os.close(config_fd)
+        config_fd = None
+        if claim:
+            claim.save(launch, proc.pid, argv)
+            print(f"rumprun: guest {claim.name} is paused: `rumprun cont "
+                  f"{claim.name}` (or a debugger's continue) starts it",
+                  file=sys.stderr, flush=True)
+        status = console.relay(proc.stdout.fileno(), sys.stdout.buffer)
+        code = proc.wait()
+    except _Interrupted as e:
+        _stop(proc, claim)
+        name = signal.Signals(e.signum).name
+        print(f"\nrumprun: interrupted ({name}): QEMU stopped", file=sys.stderr,
+              flush=True)
+        return 128 + e.signum
+    except BrokenPipeError:
+        # Whoever read the console went away (| head): stop quietly.
+        _stop(proc, claim)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     finally:
         for s, h in handlers.items():
             signal.signal(s, h)
+        if config_fd is not None:
+            os.close(config_fd)
+        if proc is not None:
+            if proc.poll() is None:
+                _stop(proc, claim)
+            proc.stdout.close()
+        said = _read_all(errors).decode(errors="replace")
+        os.close(errors)
     return console.exit_status(status, code, said)
 
 
@@ -336,7 +352,7 @@ def _start_detached(launch, qemu, accel, claim):
     """Start the guest in the background under CLAIM; print its handle."""
     from rumprun import output, qmp
 
-    config_fd = _config_file(model.kernel_config(launch))
+    config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     directory = claim.directory
     argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
                         directory / "console.log", claim.socket)

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Optional, TextIO
 
-from rumprun.backends import GuestFailed, Plan
+from rumprun.backends import GuestFailed
+from rumprun.plan import Plan
 from rumprun.errors import RumprunError
 
 VBOXMANAGE = "VBoxManage"

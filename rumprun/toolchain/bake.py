@@ -27,7 +27,7 @@ import click
 from rumprun import host
 from rumprun.clitools import run_command
 from rumprun.errors import RumprunError
-from rumprun.toolchain import elfcheck, linkobjs, note, rootfs
+from rumprun.toolchain import elfcheck, imagecache, linkobjs, note, rootfs
 from rumprun.toolchain.configs import config_names, load_config
 
 PROG = "rumprun-bake"
@@ -140,9 +140,10 @@ def bake(config_name, output, apps, rootfs_dir=None):
                 f"baking {app} with {config.name} gave an image without a "
                 f"multiboot header in its first 8 KiB: check {config.ldscript} "
                 "and the platform's boot code")
-        elfcheck.check_baked_image(tmp)
+        info = elfcheck.check_baked_image(tmp)
         os.chmod(tmp, 0o755 & ~host.umask())
         os.replace(tmp, output)
+        imagecache.remember(output, info)
     finally:
         tmp.unlink(missing_ok=True)
     return output

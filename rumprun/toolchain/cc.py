@@ -15,9 +15,9 @@ import sys
 import tempfile
 
 from rumprun import host
-from rumprun.clitools import fail
+from rumprun.clitools import exit_now, fail
 from rumprun.errors import RumprunError
-from rumprun.toolchain import elfcheck, note
+from rumprun.toolchain import note
 
 PROG = "rumprun-cc"
 TARGET = "x86_64-rumprun-linux-musl"
@@ -106,6 +106,8 @@ def compile_or_link(args):
         status = subprocess.run(link_command(gcc, args, note_object)).returncode
     if status != 0:
         return status
+    from rumprun.toolchain import elfcheck
+
     output = output or "a.out"
     elfcheck.check_unbaked_app(output)
     if not any(IGNORE_UNDEFINED in a for a in args):
@@ -127,6 +129,8 @@ def check_resolved(app):
     ./configure's function checks honest.  The final link defines only
     _GLOBAL_OFFSET_TABLE_ and the weak linker-script symbols musl uses.
     """
+    from rumprun.toolchain import elfcheck
+
     with elfcheck.open_elf(app) as elf:
         missing = [name for name in elfcheck.undefined_symbols(elf)
                    if name not in FINAL_LINK_SYMBOLS]
@@ -139,7 +143,7 @@ def check_resolved(app):
 
 def main():
     try:
-        sys.exit(compile_or_link(sys.argv[1:]))
+        exit_now(compile_or_link(sys.argv[1:]))
     except RumprunError as e:
         fail(PROG, e)
     except KeyboardInterrupt:

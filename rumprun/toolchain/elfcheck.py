@@ -38,6 +38,7 @@ class BakedImage:
     load_end: int          # highest physical end address of PT_LOAD (with bss)
     entry: int
     multiboot: MultibootHeader
+    elf64: bool
 
     @property
     def min_memory_mib(self):
@@ -195,9 +196,10 @@ def check_baked_image(path):
                 f"{path} has nothing to load (no PT_LOAD segment): "
                 "bake it again with rumprun-bake")
         entry = elf.header["e_entry"]
+        elf64 = elf.elfclass == 64
     header = find_multiboot_header(path)
     if header is None:
         raise RumprunError(
             f"{path} has no valid multiboot header in its first "
             f"{MULTIBOOT_SEARCH // 1024} KiB: bake it with a hw configuration")
-    return BakedImage(path, notes[note.BAKED], max(ends), entry, header)
+    return BakedImage(path, notes[note.BAKED], max(ends), entry, header, elf64)
