@@ -27,12 +27,23 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
 
 KERNEL_SRCS := $(shell find kernel -name '*.c' | sort)
 BMK_SRCS    := $(wildcard platform/bmk/*.c)
+X86_64_SRCS := $(wildcard platform/x86_64/*.c) $(wildcard platform/x86_64/*.S)
 HW_SRCS     := $(wildcard platform/hw/*.c) $(wildcard platform/hw/*.S)
 HW_SRCS     := $(filter-out platform/hw/kvmprobe.S,$(HW_SRCS))
 HEADERS     := $(shell find kernel/include platform -name '*.h')
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS)) $(BUILD)/obj/gen/syscall_names.c.o
-HW_OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(BMK_SRCS) $(HW_SRCS))
+HW_OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(BMK_SRCS) $(X86_64_SRCS) $(HW_SRCS))
+
+# Include paths by source directory, which is how the build enforces the
+# layering: kernel code sees only kernel/include (the hypercall contract
+# and its own headers); a platform directory sees its own headers and those
+# of the layers it is built on (bmk, the core; x86_64, the processor code
+# the hw and xen machines share).
+INCLUDES_bmk    := -Iplatform/bmk/include
+INCLUDES_x86_64 := $(INCLUDES_bmk) -Iplatform/x86_64/include
+INCLUDES_hw     := $(INCLUDES_x86_64) -Iplatform/hw/include
+includes_for = $(if $(filter platform/%,$1),$(INCLUDES_$(word 2,$(subst /, ,$1))))
 
 # Components with build steps of their own (a fetched library, generated
 # sources) keep them in a fragment next to their code, e.g. kernel/net/net.mk.
@@ -49,12 +60,12 @@ libs: $(LIBS)
 $(BUILD)/obj/%.c.o: %.c $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<" >&2
-	@gcc $(KERNEL_CFLAGS) -Iplatform/bmk/include -Iplatform/hw/include -c -o $@ $<
+	@gcc $(KERNEL_CFLAGS) $(call includes_for,$<) -c -o $@ $<
 
 $(BUILD)/obj/%.S.o: %.S $(HEADERS) Makefile
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<" >&2
-	@gcc $(KERNEL_CFLAGS) -Iplatform/bmk/include -Iplatform/hw/include -c -o $@ $<
+	@gcc $(KERNEL_CFLAGS) $(call includes_for,$<) -c -o $@ $<
 
 # System call names for messages, from the same header that numbers the
 # app's system calls (musl's), so the two cannot disagree.

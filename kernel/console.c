@@ -1,31 +1,75 @@
 /*
- * The console as a file: output goes to the platform console; it answers
- * the terminal ioctls musl asks (so stdout is line buffered, as on a tty);
- * there is no input yet, so reads see end of file.
+ * The console as files: descriptors 0, 1 and 2 of every program, and
+ * /dev/console and /dev/tty (kernel/include/kernel/console.h).
+ *
+ * Each standard stream goes over the channel a driver attached for it
+ * (the virtio console's ports), else over the platform console: output
+ * through rumpuser_putchar, input at end of file.  A stream is a terminal
+ * (isatty, the termios ioctls) when its channel's host end is one; the
+ * platform console counts as a serial terminal.  /dev/console and /dev/tty
+ * read standard input and write to the platform console.
  */
 #include <kernel/kernel.h>
+#include <kernel/console.h>
 #include <kernel/file.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+#include <fcntl.h>
 #include <poll.h>
+
+static struct console_channel *channels[CONSOLE_NSTREAMS];
+
+/* What a console file is: a stream, or the platform console (-1). */
+#define PLATFORM_CONSOLE (-1)
+#define STREAM(f) ((int)(intptr_t)(f)->priv)
+
+void console_attach(enum console_stream stream, struct console_channel *ch)
+{
+	channels[stream] = ch;
+}
+
+static struct console_channel *channel(struct file *f, int input)
+{
+	int s = STREAM(f);
+
+	if (input)
+		return channels[CONSOLE_STDIN];
+	return s == PLATFORM_CONSOLE ? NULL : channels[s];
+}
 
 static ssize_t console_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
-	return 0;
+	struct console_channel *ch = channel(f, 1);
+
+	if (!ch || len == 0)
+		return 0;
+	return ch->read(ch, buf, len, (f->flags & O_NONBLOCK) != 0);
 }
 
 static ssize_t console_write(struct file *f, const void *buf, size_t len, off_t *pos)
 {
+	struct console_channel *ch = channel(f, 0);
 	const char *p = buf;
 	size_t i;
 
+	if (ch)
+		return ch->write(ch, buf, len);
 	for (i = 0; i < len; i++)
 		rumpuser_putchar(p[i]);
 	return (ssize_t)len;
 }
 
+static int is_tty(struct file *f)
+{
+	struct console_channel *ch = channel(f, STREAM(f) == CONSOLE_STDIN);
+
+	return ch ? ch->tty : 1;
+}
+
 static long console_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 {
+	if (!is_tty(f))
+		return -ENOTTY;
 	switch (cmd) {
 	case TIOCGWINSZ: {
 		struct winsize *ws = (struct winsize *)arg;
@@ -51,18 +95,29 @@ static long console_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 	}
 }
 
+/* A terminal is a character device; a stream whose host end is a pipe or
+ * a file looks like a pipe, as it would to a Linux process. */
 static int console_stat(struct file *f, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFCHR | 0620;
-	st->st_rdev = (5 << 8) | 1;	/* /dev/console */
-	st->st_blksize = 1024;
+	if (is_tty(f)) {
+		st->st_mode = S_IFCHR | 0620;
+		st->st_rdev = (5 << 8) | 1;	/* /dev/console */
+	} else {
+		st->st_mode = S_IFIFO | 0600;
+	}
+	st->st_blksize = 4096;
 	return 0;
 }
 
 static int console_poll(struct file *f, int events)
 {
-	return events & POLLOUT;
+	struct console_channel *in = channel(f, 1);
+	int ready = events & POLLOUT;
+
+	if (events & POLLIN && (!in || in->readable(in)))
+		ready |= POLLIN;
+	return ready;
 }
 
 static const struct file_ops console_ops = {
@@ -75,5 +130,11 @@ static const struct file_ops console_ops = {
 
 struct file *console_open(int flags)
 {
-	return file_new(&console_ops, flags, NULL);
+	return file_new(&console_ops, flags, (void *)(intptr_t)PLATFORM_CONSOLE);
+}
+
+struct file *console_open_stream(int fd)
+{
+	return file_new(&console_ops, fd == CONSOLE_STDIN ? O_RDONLY : O_WRONLY,
+	    (void *)(intptr_t)fd);
 }

@@ -5,6 +5,7 @@
  */
 #include <kernel/kernel.h>
 #include <kernel/config.h>
+#include <kernel/dev.h>
 #include <kernel/file.h>
 #include <kernel/program.h>
 #include <kernel/vfs.h>
@@ -58,7 +59,7 @@ static void open_console(void)
 	int fd;
 
 	for (fd = 0; fd < 3; fd++) {
-		struct file *f = console_open(fd == 0 ? 0 /* O_RDONLY */ : 1 /* O_WRONLY */);
+		struct file *f = console_open_stream(fd);
 
 		if (!f || fd_install(f, fd, 0) != fd)
 			panic("cannot open the console");
@@ -71,6 +72,7 @@ void rumprun_kernel_main(void)
 		panic("the platform does not speak hypercall version %d", RUMPUSER_VERSION);
 	load_config();
 	vfs_init();
+	dev_attach();
 	open_console();
 	programs_run();
 }

@@ -52,7 +52,7 @@
  * Tables the bake generates (rumprun/toolchain/linkobjs.py): the program
  * table (struct baked_program, kernel/include/kernel/program.h: name, main,
  * libc start; three 8-byte words per entry, ended by a NULL name) and the
- * symbol table (struct hw_symbol, platform/hw/include/hw/symbols.h:
+ * symbol table (struct bmk_symbol, platform/bmk/include/bmk/symbols.h:
  * address, size, name offset).
  */
 #define RUMPRUN_PROGRAM_ENTRY_SIZE 24

@@ -11,6 +11,21 @@
  * (rumpuser_mem.c, rumpuser_clock.c, rumpuser_thread.c, ...).
  *
  * This header includes nothing, on purpose: it is the whole contract.
+ *
+ * Concurrency: every platform runs kernel code on one (virtual) CPU.  At
+ * most one thread runs kernel code at a time, and the running thread
+ * changes only inside a rumpuser call that blocks: a mutex or rwlock that
+ * is taken, a condition variable wait, rumpuser_clock_sleep,
+ * rumpuser_thread_join, rumpuser_ext_yield (and the app's own code, which
+ * runs until its next system call on bare metal).  Kernel code between two
+ * such calls is therefore atomic with respect to other kernel threads, and
+ * a wake-up cannot slip between releasing a lock and sleeping.  Interrupts
+ * never run kernel code: they only wake threads.  The hw and xen platforms
+ * get this from the cooperative scheduler (platform/bmk); the posix
+ * platform from one lock, the virtual CPU, that a host thread holds while
+ * it runs kernel code (platform/posix/rumprun_posix.h), so kernel
+ * components tested there run the way they run on bare metal.  A platform
+ * thread that calls into the kernel (an upcall, a biodone) holds the CPU.
  */
 #ifndef RUMPUSER_H
 #define RUMPUSER_H
@@ -25,9 +40,11 @@ struct lwp;
  * Upcalls: functions the kernel hands to the platform at rumpuser_init().
  * The platform calls them, and only them, to enter the kernel.
  *
- * hyp_schedule/hyp_unschedule: the platform calls unschedule before it
- *   blocks the calling thread and schedule after it wakes up.  Our kernel
- *   components are cooperative and may leave them as no-ops.
+ * hyp_schedule/hyp_unschedule: the platform calls unschedule before a
+ *   wrapped call blocks the calling thread and schedule after it wakes up
+ *   (the _nowrap calls skip them).  The one-CPU model above already makes
+ *   kernel code atomic between blocking calls, so our kernel leaves them
+ *   NULL; they are there for kernel code that wants its own CPU lock.
  * hyp_syscall(num, args, retval): serve system call num (Linux x86_64
  *   numbering) with the six arguments in args (long[6]).  Returns 0 and the
  *   result in retval[0], or a positive errno value.
@@ -199,7 +216,7 @@ void rumpuser_cv_has_waiters(struct rumpuser_cv *cv, int *nwaiters);
 void rumprun_kernel_main(void) __attribute__((noreturn));
 
 /*
- * Parameters the hw platform provides to rumpuser_getparam():
+ * Parameters the bare-metal platforms provide to rumpuser_getparam():
  * RUMPRUN_PARAM_CONFIG: the unikernel's JSON configuration (the first
  *   multiboot module when there is one, else the command line from its
  *   first '{'); ENOENT when there is none.

@@ -116,7 +116,7 @@ void bmk_pgfree(void *p, size_t npages)
 		if (WORD(j) & BIT(j)) {
 			bmk_printf("rumprun: panic: page %p freed twice\n",
 			    (void *)(pg_lo + j * BMK_PAGE_SIZE));
-			bmk_platform_halt(1);
+			bmk_exit(1, 1);
 		}
 		WORD(j) |= BIT(j);
 	}

@@ -3,7 +3,9 @@
  * there is no preemption, so a thread that never blocks starves the others
  * (every blocking system call and every sleep goes through
  * bmk_sched_block, which is what keeps the machine fair).  One CPU, and
- * interrupt handlers never touch these structures, so no locking.
+ * interrupt handlers never touch these structures (they only raise a flag
+ * that the scheduler turns into a wake-up of the interrupt thread), so no
+ * locking.
  */
 #include <bmk/core.h>
 #include <errno.h>
@@ -39,6 +41,13 @@ static struct bmk_thread *all_threads;
 static struct bmk_thread *zombies;	/* exited, unjoined: freed by the next thread */
 static int nthreads;
 
+/* Interrupts (see core.h): the flag the platform's stub raises, the thread
+ * that runs the platform's handlers, and whether it waits for the flag. */
+static volatile int intr_raised;
+static struct bmk_thread *intr_thread;
+static void (*intr_run)(void);
+static int intr_waiting;
+
 static void runq_put(struct bmk_thread *t)
 {
 	t->runq_next = NULL;
@@ -47,6 +56,14 @@ static void runq_put(struct bmk_thread *t)
 	else
 		runq_head = t;
 	runq_tail = t;
+}
+
+static void runq_put_front(struct bmk_thread *t)
+{
+	t->runq_next = runq_head;
+	runq_head = t;
+	if (!runq_tail)
+		runq_tail = t;
 }
 
 static struct bmk_thread *runq_take(void)
@@ -112,7 +129,7 @@ static void report_deadlock(void)
 	for (t = all_threads; t; t = t->all_next)
 		bmk_printf(" %s", t->name);
 	bmk_printf("\n");
-	bmk_platform_halt(1);
+	bmk_exit(1, 1);
 }
 
 /* Pick the next thread to run (idling until there is one) and switch. */
@@ -122,10 +139,20 @@ static void schedule(void)
 	int64_t deadline;
 
 	for (;;) {
+		if (intr_thread) {
+			bmk_platform_intr_window();
+			if (intr_raised && intr_waiting) {
+				intr_waiting = 0;
+				intr_thread->state = T_RUNNABLE;
+				intr_thread->woken = 1;
+				runq_put_front(intr_thread);
+			}
+		}
 		deadline = expire_deadlines();
 		if ((next = runq_take()) != NULL)
 			break;
-		if (deadline < 0)
+		/* With devices that interrupt, waiting for them is no deadlock. */
+		if (deadline < 0 && !intr_thread)
 			report_deadlock();
 		bmk_platform_idle(deadline);
 	}
@@ -184,7 +211,7 @@ void bmk_sched_start(void)
 
 	if (!first) {
 		bmk_printf("rumprun: no thread to start\n");
-		bmk_platform_halt(1);
+		bmk_exit(1, 1);
 	}
 	current = first;
 	bmk_platform_switched(first->tls, bmk_thread_stack_top(first));
@@ -266,6 +293,36 @@ const char *bmk_thread_name(struct bmk_thread *t) { return t->name; }
 void *bmk_thread_stack_top(struct bmk_thread *t)
 {
 	return (char *)t->stack + t->stacksize;
+}
+
+/* ---- interrupts ----------------------------------------------------- */
+
+static void *intr_main(void *arg)
+{
+	for (;;) {
+		intr_raised = 0;
+		intr_run();
+		if (!intr_raised) {	/* else raised while the handlers ran */
+			intr_waiting = 1;
+			bmk_sched_block(-1);
+		}
+	}
+	return NULL;
+}
+
+int bmk_intr_init(void (*run)(void))
+{
+	if (intr_thread)
+		return 0;
+	intr_run = run;
+	if ((intr_thread = bmk_sched_create("intr", intr_main, NULL, 0, 0)) == NULL)
+		return ENOMEM;
+	return 0;
+}
+
+void bmk_intr_raise(void)
+{
+	intr_raised = 1;
 }
 
 /* ---- wait queues ----------------------------------------------------- */

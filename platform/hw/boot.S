@@ -4,7 +4,7 @@
  * identity-map the first 4 GiB with 2 MiB pages, enter long mode and call
  * hw_boot(magic, info) on the boot stack.
  */
-#include <hw/x86.h>
+#include <x86_64/x86.h>
 
 #define MB_MAGIC	0x1BADB002
 /* page-align modules, give us the memory map, use the a.out-kludge fields */
@@ -104,14 +104,14 @@ long_mode:
 3:	hlt
 	jmp 3b
 
-	.data			/* writable: hw_cpu_init fills in the TSS */
+	.data			/* writable: x86_cpu_init fills in the TSS */
 	.align 16
 	.globl gdt64
 gdt64:
 	.quad 0
 	.quad 0x00209a0000000000	/* GDT_KCODE: 64-bit ring 0 code */
 	.quad 0x0000920000000000	/* GDT_KDATA */
-	.quad 0, 0			/* GDT_TSS: filled in by hw_cpu_init */
+	.quad 0, 0			/* GDT_TSS: filled in by x86_cpu_init */
 gdt64_end:
 gdt64_ptr:
 	.word gdt64_end - gdt64 - 1

@@ -7,56 +7,29 @@
 #include <hw/hw.h>
 #include "rumpuser.h"
 
-static void *kernel_main_thread(void *arg)
-{
-	rumprun_kernel_main();
-}
-
 void hw_boot(uint32_t magic, const void *info)
 {
 	hw_cons_init();
-	hw_cpu_init();
+	x86_cpu_init();
+	hw_intr_init();
 	hw_multiboot_init(magic, info);
 	hw_exit_init();
 	hw_mmu_init();
 	hw_clock_init();
-	hw_random_init();
-	if (!bmk_sched_create("main", kernel_main_thread, NULL, 0, 0)) {
-		bmk_printf("rumprun: not enough memory to start\n");
-		hw_exit(1);
-	}
-	bmk_sched_start();
+	x86_random_init();
+	bmk_start_kernel();
 }
 
-/* ---- the bmk core's platform hooks ----------------------------------- */
-
-void bmk_platform_switch(void **save, void *load)
-{
-	hw_switch(save, load);
-}
-
-void *bmk_platform_thread_init(void *stack_top)
-{
-	/* hw_switch pops six callee-saved registers, then returns to the
-	 * trampoline with rsp 16-byte aligned, as its call expects. */
-	uint64_t *sp = (uint64_t *)((uintptr_t)stack_top & ~15UL);
-	int i;
-
-	*--sp = (uint64_t)hw_thread_trampoline;
-	for (i = 0; i < 6; i++)
-		*--sp = 0;
-	return sp;
-}
-
-void bmk_platform_switched(void *tls, void *kstack_top)
-{
-	wrmsr(MSR_FS_BASE, (uintptr_t)tls);
-	hw_kstack_top = (uintptr_t)kstack_top & ~15UL;
-}
+/* ---- the bmk core's machine hooks ------------------------------------ */
 
 int64_t bmk_platform_clock_mono(void)
 {
 	return hw_clock_mono();
+}
+
+int64_t bmk_platform_clock_wall(void)
+{
+	return hw_clock_wall();
 }
 
 void bmk_platform_idle(int64_t deadline)
@@ -69,7 +42,24 @@ void bmk_platform_stack_guard(void *page, int guard)
 	rumpuser_ext_protect(page, BMK_PAGE_SIZE, guard ? 0 : RUMPUSER_PROT_DEFAULT);
 }
 
+/* sti takes effect after the next instruction: the nop is the window. */
+void bmk_platform_intr_window(void)
+{
+	if (hw_intr_lines)
+		__asm__ volatile("sti; nop; cli" ::: "memory");
+}
+
 void bmk_platform_putc(int c)
 {
 	hw_cons_putc(c);
+}
+
+const char *bmk_platform_config(size_t *len)
+{
+	return hw_config(len);
+}
+
+const char *bmk_platform_image_name(void)
+{
+	return hw_image_name();
 }

@@ -1,6 +1,7 @@
 /*
- * Ending the machine: print the status line the launchers read, then leave
- * through QEMU's isa-debug-exit port, else ACPI soft-off, else halt.
+ * Ending the machine (the status line is printed): leave through QEMU's
+ * isa-debug-exit port, else ACPI soft-off, else halt.  A PC has no way to
+ * tell a crash from a power-off; the status says it.
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
@@ -75,16 +76,10 @@ static void acpi_poweroff(void)
 		outw(pm1b, (slp_typ << 10) | (1 << 13));
 }
 
-void hw_exit(int status)
+void bmk_platform_exit(int status, int crash)
 {
-	bmk_printf(RUMPRUN_STATUS_LINE "\n", status);
 	outb(RUMPRUN_DEBUG_EXIT_PORT, (uint8_t)status);
 	acpi_poweroff();
 	for (;;)
 		__asm__ volatile("cli; hlt");
-}
-
-void bmk_platform_halt(int status)
-{
-	hw_exit(status);
 }

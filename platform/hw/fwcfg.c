@@ -69,7 +69,7 @@ char *hw_fwcfg_file(const char *name, size_t *len)
 		if ((data = bmk_memalloc(*len + 1, 0)) == NULL) {
 			bmk_printf("rumprun: fw_cfg file %s (%lu bytes) does not fit in memory\n",
 			    name, (unsigned long)*len);
-			hw_exit(1);
+			bmk_exit(1, 0);
 		}
 		outw(FW_CFG_PORT_SEL, (uint16_t)(entry.select[0] << 8 | entry.select[1]));
 		read_bytes(data, *len);

@@ -100,7 +100,7 @@ void hw_multiboot_init(uint32_t magic, const void *info)
 
 	if (magic != MB_BOOTLOADER_MAGIC || !(mbi->flags & MBI_MMAP)) {
 		bmk_printf("rumprun: not started by a multiboot loader with a memory map\n");
-		hw_exit(1);
+		bmk_exit(1, 1);
 	}
 	reserve((uintptr_t)_image_start, (uintptr_t)_end);
 	reserve((uintptr_t)mbi, (uintptr_t)(mbi + 1));

@@ -1,52 +1,55 @@
 /*
- * Locks and condition variables over pthreads.  Mutexes remember their
- * owner's lwp (for rumpuser_mutex_owner) and report recursive entry as a
- * panic, as rumpuser.h allows.  Condition variables wait on the monotonic
- * clock.
+ * Locks and condition variables on the virtual CPU (rumpuser.c), built the
+ * way the bare-metal core builds them: kernel code runs one thread at a
+ * time, so a lock is an owner plus a queue of sleepers, and sleeping gives
+ * the CPU up (posix_cpu_sleep) until a wake-up.  No host mutex is ever
+ * waited for while holding the CPU, and since a sleeper is on its queue
+ * before it lets the CPU go, no wake-up slips between "release" and
+ * "sleep", exactly as on bare metal.  Mutexes report recursive entry as a
+ * panic, as rumpuser.h allows.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include "posix.h"
 
 struct rumpuser_mtx {
-	pthread_mutex_t m;
-	pthread_t owner;
 	int held;
+	pthread_t owner;
 	struct lwp *owner_lwp;
+	struct posix_waitq wait;
 	int flags;
 };
 
-struct rumpuser_cv {
-	pthread_cond_t c;
-	int waiters;
-};
-
 struct rumpuser_rw {
-	pthread_rwlock_t l;
-	pthread_mutex_t m;	/* guards the counts */
 	int readers;
 	int writer;
 	pthread_t wowner;
+	struct posix_waitq wait;
 };
 
-static void
-fatal(const char *what)
+struct rumpuser_cv {
+	struct posix_waitq wait;
+	int waiters;
+};
+
+static void *
+alloc_zero(size_t size, const char *what)
 {
-	fflush(stdout);
-	fprintf(stderr, "rumprun: panic: %s\n", what);
-	exit(1);
+	void *p = calloc(1, size);
+
+	if (p == NULL)
+		posix_fatal(what);
+	return p;
 }
 
 void
 rumpuser_mutex_init(struct rumpuser_mtx **mtxp, int flags)
 {
-	struct rumpuser_mtx *m = calloc(1, sizeof(*m));
-	if (m == NULL)
-		fatal("out of memory for a mutex");
-	pthread_mutex_init(&m->m, NULL);
+	struct rumpuser_mtx *m = alloc_zero(sizeof(*m), "out of memory for a mutex");
+
+	posix_waitq_init(&m->wait);
 	m->flags = flags;
 	*mtxp = m;
 }
@@ -54,8 +57,8 @@ rumpuser_mutex_init(struct rumpuser_mtx **mtxp, int flags)
 static void
 took(struct rumpuser_mtx *m)
 {
-	m->owner = pthread_self();
 	m->held = 1;
+	m->owner = pthread_self();
 	m->owner_lwp = rumpuser_curlwp();
 }
 
@@ -63,30 +66,28 @@ void
 rumpuser_mutex_enter_nowrap(struct rumpuser_mtx *m)
 {
 	if (m->held && pthread_equal(m->owner, pthread_self()))
-		fatal("mutex entered by its owner (not recursive)");
-	pthread_mutex_lock(&m->m);
+		posix_fatal("mutex entered by its owner (not recursive)");
+	while (m->held)
+		posix_cpu_sleep(&m->wait, NULL);
 	took(m);
 }
 
 void
 rumpuser_mutex_enter(struct rumpuser_mtx *m)
 {
-	if (pthread_mutex_trylock(&m->m) == 0) {
+	if (!m->held) {
 		took(m);
 		return;
 	}
-	if (m->held && pthread_equal(m->owner, pthread_self()))
-		fatal("mutex entered by its owner (not recursive)");
-	posix_unschedule();
-	pthread_mutex_lock(&m->m);
-	posix_schedule();
-	took(m);
+	posix_upcall_unschedule();
+	rumpuser_mutex_enter_nowrap(m);
+	posix_upcall_schedule();
 }
 
 int
 rumpuser_mutex_tryenter(struct rumpuser_mtx *m)
 {
-	if (pthread_mutex_trylock(&m->m) != 0)
+	if (m->held)
 		return EBUSY;
 	took(m);
 	return 0;
@@ -97,13 +98,13 @@ rumpuser_mutex_exit(struct rumpuser_mtx *m)
 {
 	m->held = 0;
 	m->owner_lwp = NULL;
-	pthread_mutex_unlock(&m->m);
+	posix_waitq_wakeone(&m->wait);
 }
 
 void
 rumpuser_mutex_destroy(struct rumpuser_mtx *m)
 {
-	pthread_mutex_destroy(&m->m);
+	posix_waitq_destroy(&m->wait);
 	free(m);
 }
 
@@ -118,95 +119,80 @@ rumpuser_mutex_owner(struct rumpuser_mtx *m, struct lwp **lp)
 void
 rumpuser_rw_init(struct rumpuser_rw **rwp)
 {
-	struct rumpuser_rw *rw = calloc(1, sizeof(*rw));
-	if (rw == NULL)
-		fatal("out of memory for a rwlock");
-	pthread_rwlock_init(&rw->l, NULL);
-	pthread_mutex_init(&rw->m, NULL);
+	struct rumpuser_rw *rw = alloc_zero(sizeof(*rw), "out of memory for a rwlock");
+
+	posix_waitq_init(&rw->wait);
 	*rwp = rw;
 }
 
-static void
-rw_took(struct rumpuser_rw *rw, int op)
+int
+rumpuser_rw_tryenter(int op, struct rumpuser_rw *rw)
 {
-	pthread_mutex_lock(&rw->m);
+	if (rw->writer || (op == RUMPUSER_RW_WRITER && rw->readers))
+		return EBUSY;
 	if (op == RUMPUSER_RW_WRITER) {
 		rw->writer = 1;
 		rw->wowner = pthread_self();
 	} else {
 		rw->readers++;
 	}
-	pthread_mutex_unlock(&rw->m);
+	return 0;
 }
 
 void
 rumpuser_rw_enter(int op, struct rumpuser_rw *rw)
 {
-	posix_unschedule();
-	if (op == RUMPUSER_RW_WRITER)
-		pthread_rwlock_wrlock(&rw->l);
-	else
-		pthread_rwlock_rdlock(&rw->l);
-	posix_schedule();
-	rw_took(rw, op);
-}
-
-int
-rumpuser_rw_tryenter(int op, struct rumpuser_rw *rw)
-{
-	int r = op == RUMPUSER_RW_WRITER ? pthread_rwlock_trywrlock(&rw->l)
-	    : pthread_rwlock_tryrdlock(&rw->l);
-	if (r)
-		return EBUSY;
-	rw_took(rw, op);
-	return 0;
+	if (rumpuser_rw_tryenter(op, rw) == 0)
+		return;
+	posix_upcall_unschedule();
+	while (rumpuser_rw_tryenter(op, rw) != 0)
+		posix_cpu_sleep(&rw->wait, NULL);
+	posix_upcall_schedule();
 }
 
 int
 rumpuser_rw_tryupgrade(struct rumpuser_rw *rw)
 {
-	/* Only a sole reader can upgrade, and pthreads cannot do it
-	 * atomically: refuse, callers then drop and retake. */
-	return EBUSY;
+	if (rw->readers != 1)
+		return EBUSY;
+	rw->readers = 0;
+	rw->writer = 1;
+	rw->wowner = pthread_self();
+	return 0;
 }
 
 void
 rumpuser_rw_downgrade(struct rumpuser_rw *rw)
 {
-	/* Not atomic over pthreads: release and take as a reader. */
-	rumpuser_rw_exit(rw);
-	rumpuser_rw_enter(RUMPUSER_RW_READER, rw);
+	rw->writer = 0;
+	rw->readers = 1;
+	posix_waitq_wakeall(&rw->wait);
 }
 
 void
 rumpuser_rw_exit(struct rumpuser_rw *rw)
 {
-	pthread_mutex_lock(&rw->m);
-	if (rw->writer && pthread_equal(rw->wowner, pthread_self()))
+	if (rw->writer)
 		rw->writer = 0;
 	else if (rw->readers > 0)
 		rw->readers--;
-	pthread_mutex_unlock(&rw->m);
-	pthread_rwlock_unlock(&rw->l);
+	posix_waitq_wakeall(&rw->wait);
 }
 
 void
 rumpuser_rw_destroy(struct rumpuser_rw *rw)
 {
-	pthread_rwlock_destroy(&rw->l);
-	pthread_mutex_destroy(&rw->m);
+	posix_waitq_destroy(&rw->wait);
 	free(rw);
 }
 
 void
 rumpuser_rw_held(int op, struct rumpuser_rw *rw, int *held)
 {
-	pthread_mutex_lock(&rw->m);
 	if (op == RUMPUSER_RW_WRITER)
 		*held = rw->writer && pthread_equal(rw->wowner, pthread_self());
 	else
 		*held = rw->readers > 0;
-	pthread_mutex_unlock(&rw->m);
 }
 
 /* Condition variables */
@@ -214,40 +200,45 @@ rumpuser_rw_held(int op, struct rumpuser_rw *rw, int *held)
 void
 rumpuser_cv_init(struct rumpuser_cv **cvp)
 {
-	struct rumpuser_cv *cv = calloc(1, sizeof(*cv));
-	pthread_condattr_t a;
-	if (cv == NULL)
-		fatal("out of memory for a condition variable");
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&cv->c, &a);
-	pthread_condattr_destroy(&a);
+	struct rumpuser_cv *cv = alloc_zero(sizeof(*cv), "out of memory for a condition variable");
+
+	posix_waitq_init(&cv->wait);
 	*cvp = cv;
 }
 
 void
 rumpuser_cv_destroy(struct rumpuser_cv *cv)
 {
-	pthread_cond_destroy(&cv->c);
+	posix_waitq_destroy(&cv->wait);
 	free(cv);
+}
+
+/* Release m, sleep on cv until woken or deadline, re-enter m: 0 or ETIMEDOUT. */
+static int
+cv_sleep(struct rumpuser_cv *cv, struct rumpuser_mtx *m, const struct timespec *deadline)
+{
+	int rv;
+
+	cv->waiters++;
+	rumpuser_mutex_exit(m);
+	rv = posix_cpu_sleep(&cv->wait, deadline);
+	cv->waiters--;
+	rumpuser_mutex_enter_nowrap(m);
+	return rv;
 }
 
 void
 rumpuser_cv_wait_nowrap(struct rumpuser_cv *cv, struct rumpuser_mtx *m)
 {
-	cv->waiters++;
-	m->held = 0;
-	pthread_cond_wait(&cv->c, &m->m);
-	took(m);
-	cv->waiters--;
+	cv_sleep(cv, m, NULL);
 }
 
 void
 rumpuser_cv_wait(struct rumpuser_cv *cv, struct rumpuser_mtx *m)
 {
-	posix_unschedule();
-	rumpuser_cv_wait_nowrap(cv, m);
-	posix_schedule();
+	posix_upcall_unschedule();
+	cv_sleep(cv, m, NULL);
+	posix_upcall_schedule();
 }
 
 int
@@ -255,29 +246,27 @@ rumpuser_cv_timedwait(struct rumpuser_cv *cv, struct rumpuser_mtx *m,
     rumpuser_int64_t sec, rumpuser_int64_t nsec)
 {
 	struct timespec ts;
+	int rv;
+
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += sec + (ts.tv_nsec + nsec) / 1000000000;
 	ts.tv_nsec = (ts.tv_nsec + nsec) % 1000000000;
-	posix_unschedule();
-	cv->waiters++;
-	m->held = 0;
-	int r = pthread_cond_timedwait(&cv->c, &m->m, &ts);
-	took(m);
-	cv->waiters--;
-	posix_schedule();
-	return r == ETIMEDOUT ? ETIMEDOUT : 0;
+	posix_upcall_unschedule();
+	rv = cv_sleep(cv, m, &ts);
+	posix_upcall_schedule();
+	return rv;
 }
 
 void
 rumpuser_cv_signal(struct rumpuser_cv *cv)
 {
-	pthread_cond_signal(&cv->c);
+	posix_waitq_wakeone(&cv->wait);
 }
 
 void
 rumpuser_cv_broadcast(struct rumpuser_cv *cv)
 {
-	pthread_cond_broadcast(&cv->c);
+	posix_waitq_wakeall(&cv->wait);
 }
 
 void

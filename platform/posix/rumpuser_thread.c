@@ -1,5 +1,6 @@
 /*
- * Threads: host pthreads, each with its own kernel lwp pointer and TLS
+ * Threads: host pthreads that run kernel code on the virtual CPU
+ * (rumpuser.c), each with its own kernel lwp pointer and TLS
  * base (the platform extension; the host thread's real FS register stays
  * the host libc's).  Extensions that only make sense on bare metal
  * (starting or forking the application context) report that they are not
@@ -7,7 +8,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "posix.h"
@@ -25,9 +25,11 @@ trampoline(void *p)
 {
 	struct start s = *(struct start *)p;
 	free(p);
+	posix_cpu_acquire();
 	void *r = s.f(s.arg);
 	if (posix_hyp && posix_hyp->hyp_lwpexit)
 		posix_hyp->hyp_lwpexit();
+	posix_cpu_release();
 	return r;
 }
 
@@ -64,6 +66,7 @@ rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name,
 void
 rumpuser_thread_exit(void)
 {
+	posix_cpu_release();
 	pthread_exit(NULL);
 }
 
@@ -111,10 +114,13 @@ rumpuser_ext_get_tls(void)
 	return cur_tls;
 }
 
+/* The CPU's tickets are served in order: every thread already waiting
+ * runs before this one continues. */
 void
 rumpuser_ext_yield(void)
 {
-	sched_yield();
+	posix_unschedule();
+	posix_schedule();
 }
 
 int

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "rumpuser.h"
+#include "rumprun_posix.h"
 #include <kernel/file.h>
 #include <kernel/syscall.h>
 #include <kernel/vfs.h>
@@ -34,7 +35,12 @@ static inline long
 ksys(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
 	long args[6] = { a0, a1, a2, a3, a4, a5 };
-	return syscall_dispatch(nr, args);
+	long r;
+
+	rumprun_posix_enter();	/* as the app's syscall instruction enters the kernel */
+	r = syscall_dispatch(nr, args);
+	rumprun_posix_leave();
+	return r;
 }
 
 #define KL(x) ((long)(x))
@@ -85,6 +91,7 @@ static inline void
 ktest_boot(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	rumprun_posix_enter();
 	if (rumpuser_init(RUMPUSER_VERSION, &ktest_hyp) != 0)
 		exit(2);
 	vfs_init();
@@ -95,6 +102,7 @@ ktest_boot(void)
 			exit(2);
 		}
 	}
+	rumprun_posix_leave();
 }
 
 static inline int

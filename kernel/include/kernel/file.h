@@ -74,7 +74,10 @@ struct fdtable *fdtable_copy(const struct fdtable *from);
 void fdtable_close_all(struct fdtable *t);
 int fdtable_install_at(struct fdtable *t, struct file *f, int fd);
 
-/* The console file (kernel/console.c): fds 0, 1 and 2 at boot. */
+/* Console files (kernel/console.c): standard stream fd (0, 1 or 2) for
+ * the descriptors every program starts with; console_open for
+ * /dev/console and /dev/tty. */
+struct file *console_open_stream(int fd);
 struct file *console_open(int flags);
 
 #endif

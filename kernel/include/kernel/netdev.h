@@ -67,9 +67,14 @@ struct netdev {
 /*
  * Drivers: add dev to the list of interfaces (dev must live as long as the
  * machine).  Returns 0, or -EEXIST when the name is taken.  Registering
- * after the stack has started attaches the device at once.
+ * after the stack has started attaches the device at once.  The interface
+ * appears to programs as Linux shows it: /sys/class/net/NAME/address
+ * ("52:54:00:12:34:56\n") and /sys/class/net/NAME/mtu ("1500\n").
  */
 int netdev_register(struct netdev *dev);
+/* Name dev base followed by the lowest unit number no registered
+ * interface has ("vioif0", then "vioif1"); base is at most 11 bytes. */
+void netdev_name_unit(struct netdev *dev, const char *base);
 
 /*
  * The stack: set netdev_attach when the stack starts (after walking the

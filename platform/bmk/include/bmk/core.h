@@ -1,11 +1,15 @@
 /*
  * The bare-metal core shared by the hw and xen platforms: cooperative
- * threads, the page allocator, the kernel memory allocator and console
- * formatting.  It uses no libc and knows nothing of the kernel above: the
- * rumpuser_*.c files of a platform are built on it.
+ * threads, the page allocator, the kernel memory allocator, console
+ * formatting, and the machine-independent half of the hypercall interface
+ * (rumpuser_*.c: memory, locks, condition variables, threads, clocks,
+ * parameters, console, exit).  It uses no libc and knows nothing of the
+ * kernel above except rumpuser.h, which it implements.
  *
  * Layering: the core calls only the bmk_platform_* hooks below, which each
- * bare-metal platform implements; the platform calls the core freely.
+ * bare-metal platform provides (its processor code, platform/x86_64, and
+ * its machine, platform/hw or platform/xen); the platform calls the core
+ * freely.
  */
 #ifndef BMK_CORE_H
 #define BMK_CORE_H
@@ -17,7 +21,7 @@
 #define BMK_PAGE_SIZE 4096UL
 #define BMK_PAGE_SHIFT 12
 
-/* ---- hooks a bare-metal platform provides ---------------------------- */
+/* ---- hooks the processor code provides (platform/x86_64) ------------- */
 /* Save callee-saved state, store the stack pointer in *save, resume load. */
 void bmk_platform_switch(void **save, void *load);
 /* Prepare a new thread's stack so the first switch to it enters
@@ -25,16 +29,43 @@ void bmk_platform_switch(void **save, void *load);
 void *bmk_platform_thread_init(void *stack_top);
 /* Called on every switch: the incoming thread's TLS base and kernel stack. */
 void bmk_platform_switched(void *tls, void *kstack_top);
+/* Fill buf with len random bytes (never blocks). */
+void bmk_platform_random(void *buf, size_t len);
+
+/* ---- hooks the machine provides (platform/hw, platform/xen) ---------- */
 /* Monotonic nanoseconds since boot. */
 int64_t bmk_platform_clock_mono(void);
+/* Wall time: nanoseconds since the epoch (1970-01-01 UTC). */
+int64_t bmk_platform_clock_wall(void);
 /* Nothing is runnable: wait for an interrupt or until deadline (ns, mono;
  * -1 none).  May return early. */
 void bmk_platform_idle(int64_t deadline);
 void bmk_platform_putc(int c);
 /* Make the page below a thread's stack fault on access (guard), or undo it. */
 void bmk_platform_stack_guard(void *page, int guard);
-/* Report a fatal condition of the core (already printed) and stop with status. */
-void bmk_platform_halt(int status) __attribute__((noreturn));
+/* The unikernel's JSON configuration as the machine received it (copied
+ * out of the boot loader's memory) and its length; NULL when there is none. */
+const char *bmk_platform_config(size_t *len);
+/* The image's name as the boot loader gave it; NULL when unknown. */
+const char *bmk_platform_image_name(void);
+/* End the machine with status (0-255): crash says the end is a failure the
+ * host should see as a crash (fatal signal, panic, deadlock) rather than a
+ * power-off.  The status line is already printed.  Never returns. */
+void bmk_platform_exit(int status, int crash) __attribute__((noreturn));
+/* Let interrupts that are pending now be taken (the scheduler runs with
+ * interrupts disabled and calls this at every decision point). */
+void bmk_platform_intr_window(void);
+
+/* ---- boot and exit --------------------------------------------------- */
+/* The machine's last step of boot: run rumprun_kernel_main() in the first
+ * thread and start the scheduler.  Never returns. */
+void bmk_start_kernel(void) __attribute__((noreturn));
+/* Print the status line the launchers read ("=== rumprun: exit status N
+ * ===") and end the machine through bmk_platform_exit.  Never returns. */
+void bmk_exit(int status, int crash) __attribute__((noreturn));
+/* The app's system call, from the processor's entry: served by the
+ * kernel's hyp_syscall upcall.  Returns the Linux result (>= 0 or -errno). */
+long bmk_syscall(long nr, const long args[6]);
 
 /* ---- console --------------------------------------------------------- */
 /* %s %c %d %i %u %x %X %p %% with l/ll/z, width, '-' and '0'. */
@@ -89,6 +120,21 @@ void *bmk_thread_stack_top(struct bmk_thread *t);
 const char *bmk_thread_name(struct bmk_thread *t);
 /* Called by the platform's thread trampoline: runs the thread's function. */
 void bmk_thread_entry(void) __attribute__((noreturn));
+
+/*
+ * Interrupts reach drivers in thread context.  The platform's interrupt
+ * stub (interrupts disabled, on its own stack) records what is pending in
+ * its own state and calls bmk_intr_raise(), which only sets a flag: no
+ * scheduler structure is touched in interrupt context.  At every decision
+ * point (a thread blocks, yields or exits; after every idle wait) the
+ * scheduler lets pending interrupts in (bmk_platform_intr_window), and
+ * when the flag is set it makes the interrupt thread runnable ahead of the
+ * others.  That thread calls the platform's run function, which handles
+ * everything pending; interrupts raised meanwhile make it run again.
+ * bmk_intr_init returns 0, or ENOMEM when the thread cannot be created.
+ */
+int bmk_intr_init(void (*run)(void));
+void bmk_intr_raise(void);
 
 /* Wait queues for locks and condition variables built on the scheduler. */
 struct bmk_waitq {

@@ -1,17 +1,21 @@
-/* The hw platform's internal interfaces, one section per file. */
+/*
+ * The hw platform's internal interfaces, one section per file: the PC
+ * machine around the shared x86_64 processor code (x86_64/cpu.h).
+ */
 #ifndef HW_HW_H
 #define HW_HW_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <hw/x86.h>
+#include <x86_64/cpu.h>
 
 /* cons.c: COM1 serial, mirrored to VGA text mode when a VGA is present. */
 void hw_cons_init(void);
 void hw_cons_putc(int c);
 
-/* cpu.c: GDT/TSS/IDT, PIC, system call MSRs, trap and interrupt handlers. */
-void hw_cpu_init(void);
+/* intr.c: the 8259 PICs and device interrupt lines (rumpcomp_pci_irq_*). */
+void hw_intr_init(void);		/* vectors 32-47, every line masked but the timer */
+extern int hw_intr_lines;	/* device lines established (0: no window needed) */
 
 /* clock.c: TSC monotonic clock calibrated against the PIT, RTC wall time. */
 void hw_clock_init(void);
@@ -35,22 +39,7 @@ char *hw_fwcfg_file(const char *name, size_t *len);
 /* mmu.c: page protection (rumpuser_ext_protect) over the boot mappings. */
 void hw_mmu_init(void);
 
-/* exit.c: print the status, leave through isa-debug-exit, ACPI or halt. */
-void hw_exit(int status) __attribute__((noreturn));
+/* exit.c: leave through isa-debug-exit, ACPI or halt (bmk_platform_exit). */
 void hw_exit_init(void);	/* before hw_mmu_init: reads the BIOS data area */
-
-/* random.c: seed the generator (RDSEED/RDRAND when present, else TSC). */
-void hw_random_init(void);
-void hw_random_fill(void *buf, size_t len);
-
-/* entry.S */
-extern uint64_t hw_kstack_top;
-void hw_switch(void **save, void *load);
-void hw_thread_trampoline(void);
-void hw_frame_return(struct trapframe *tf) __attribute__((noreturn));
-void hw_syscall_entry(void);
-
-/* rumpuser_thread.c: the kernel's upcalls, once rumpuser_init has run. */
-extern const struct rumpuser_hyperup *hw_hyp;
 
 #endif

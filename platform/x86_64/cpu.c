@@ -1,13 +1,12 @@
 /*
- * Processor set-up: TSS with interrupt stacks, IDT, the 8259 PICs, the
- * ring-0 system call MSRs; and the C side of traps, interrupts and system
- * calls.
+ * Processor set-up: TSS with interrupt stacks, IDT, the ring-0 system call
+ * MSRs; and the C side of traps and system calls.  Interrupts go to the
+ * machine's x86_intr (the machine also sets up its interrupt controller).
  */
 #include <bmk/core.h>
-#include <hw/hw.h>
-#include <hw/symbols.h>
+#include <bmk/symbols.h>
 #include <rumprun_abi.h>
-#include "rumpuser.h"
+#include <x86_64/cpu.h>
 
 struct idt_gate {
 	uint16_t off_lo, sel;
@@ -26,27 +25,27 @@ struct tss {
 } __attribute__((packed));
 
 extern uint64_t gdt64[];
-extern void hw_trap0(void), hw_trap1(void), hw_trap2(void), hw_trap3(void),
-    hw_trap4(void), hw_trap5(void), hw_trap6(void), hw_trap7(void),
-    hw_trap8(void), hw_trap9(void), hw_trap10(void), hw_trap11(void),
-    hw_trap12(void), hw_trap13(void), hw_trap14(void), hw_trap15(void),
-    hw_trap16(void), hw_trap17(void), hw_trap18(void), hw_trap19(void),
-    hw_trap20(void), hw_trap21(void);
-extern void hw_irq0(void), hw_irq1(void), hw_irq2(void), hw_irq3(void),
-    hw_irq4(void), hw_irq5(void), hw_irq6(void), hw_irq7(void),
-    hw_irq8(void), hw_irq9(void), hw_irq10(void), hw_irq11(void),
-    hw_irq12(void), hw_irq13(void), hw_irq14(void), hw_irq15(void);
+extern void x86_trap0(void), x86_trap1(void), x86_trap2(void), x86_trap3(void),
+    x86_trap4(void), x86_trap5(void), x86_trap6(void), x86_trap7(void),
+    x86_trap8(void), x86_trap9(void), x86_trap10(void), x86_trap11(void),
+    x86_trap12(void), x86_trap13(void), x86_trap14(void), x86_trap15(void),
+    x86_trap16(void), x86_trap17(void), x86_trap18(void), x86_trap19(void),
+    x86_trap20(void), x86_trap21(void);
+extern void x86_irq0(void), x86_irq1(void), x86_irq2(void), x86_irq3(void),
+    x86_irq4(void), x86_irq5(void), x86_irq6(void), x86_irq7(void),
+    x86_irq8(void), x86_irq9(void), x86_irq10(void), x86_irq11(void),
+    x86_irq12(void), x86_irq13(void), x86_irq14(void), x86_irq15(void);
 
 static void (*const traps[])(void) = {
-	hw_trap0, hw_trap1, hw_trap2, hw_trap3, hw_trap4, hw_trap5, hw_trap6,
-	hw_trap7, hw_trap8, hw_trap9, hw_trap10, hw_trap11, hw_trap12,
-	hw_trap13, hw_trap14, hw_trap15, hw_trap16, hw_trap17, hw_trap18,
-	hw_trap19, hw_trap20, hw_trap21,
+	x86_trap0, x86_trap1, x86_trap2, x86_trap3, x86_trap4, x86_trap5, x86_trap6,
+	x86_trap7, x86_trap8, x86_trap9, x86_trap10, x86_trap11, x86_trap12,
+	x86_trap13, x86_trap14, x86_trap15, x86_trap16, x86_trap17, x86_trap18,
+	x86_trap19, x86_trap20, x86_trap21,
 };
 static void (*const irqs[])(void) = {
-	hw_irq0, hw_irq1, hw_irq2, hw_irq3, hw_irq4, hw_irq5, hw_irq6, hw_irq7,
-	hw_irq8, hw_irq9, hw_irq10, hw_irq11, hw_irq12, hw_irq13, hw_irq14,
-	hw_irq15,
+	x86_irq0, x86_irq1, x86_irq2, x86_irq3, x86_irq4, x86_irq5, x86_irq6,
+	x86_irq7, x86_irq8, x86_irq9, x86_irq10, x86_irq11, x86_irq12,
+	x86_irq13, x86_irq14, x86_irq15,
 };
 
 /* Every trap and interrupt runs on a stack of its own (the IST), never on
@@ -72,16 +71,7 @@ static void set_gate(int vec, void (*fn)(void), int ist)
 	idt[vec].zero = 0;
 }
 
-static void pic_init(void)
-{
-	outb(0x20, 0x11); outb(0xa0, 0x11);	/* ICW1: init, ICW4 follows */
-	outb(0x21, 0x20); outb(0xa1, 0x28);	/* vectors 32-47 */
-	outb(0x21, 0x04); outb(0xa1, 0x02);	/* cascade on IRQ2 */
-	outb(0x21, 0x01); outb(0xa1, 0x01);	/* 8086 mode */
-	outb(0x21, 0xfe); outb(0xa1, 0xff);	/* only the timer */
-}
-
-void hw_cpu_init(void)
+void x86_cpu_init(void)
 {
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
 	uintptr_t t = (uintptr_t)&tss;
@@ -103,21 +93,10 @@ void hw_cpu_init(void)
 	idtr.limit = sizeof(idt) - 1;
 	idtr.base = (uintptr_t)idt;
 	__asm__ volatile("lidt %0" :: "m"(idtr));
-	pic_init();
 
 	wrmsr(MSR_STAR, (uint64_t)GDT_KCODE << 32);
-	wrmsr(MSR_LSTAR, (uintptr_t)hw_syscall_entry);
+	wrmsr(MSR_LSTAR, (uintptr_t)x86_syscall_entry);
 	wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC);
-}
-
-void hw_irq(struct trapframe *tf)
-{
-	int irq = (int)tf->vector - 32;
-
-	/* The interrupt's only job is to end the idle loop's hlt. */
-	if (irq >= 8)
-		outb(0xa0, 0x20);
-	outb(0x20, 0x20);
 }
 
 static const struct {
@@ -148,12 +127,12 @@ static const struct {
 	[21] = { "control protection", 11 },
 };
 
-void hw_trap(struct trapframe *tf)
+void x86_trap(struct trapframe *tf)
 {
 	struct bmk_thread *t = bmk_current();
 	unsigned v = (unsigned)tf->vector;
 	uintptr_t off;
-	const char *fn = hw_symbol_lookup(tf->rip, &off);
+	const char *fn = bmk_symbol_lookup(tf->rip, &off);
 	int signo = trapinfo[v].signo;
 
 	/* The bake turns the app's hlt (how musl crashes on purpose) into the
@@ -166,7 +145,7 @@ void hw_trap(struct trapframe *tf)
 		if (fn)
 			bmk_printf(" <%s+0x%lx>", fn, (unsigned long)off);
 		bmk_printf("\n");
-		hw_exit(128 + 11);
+		bmk_exit(128 + 11, 1);
 	}
 
 	bmk_printf("\nrumprun: fatal: %s (vector %u, error 0x%lx) in thread \"%s\" at rip %p",
@@ -191,21 +170,18 @@ void hw_trap(struct trapframe *tf)
 	bmk_printf("  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", tf->r8, tf->r9, tf->r10, tf->r11);
 	bmk_printf("  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", tf->r12, tf->r13, tf->r14, tf->r15);
 	bmk_printf("  rflags %016lx\n", tf->rflags);
-	hw_exit(128 + signo);
+	bmk_exit(128 + signo, 1);
 }
 
 /* The app's system call: hand it to the kernel through the hyp_syscall upcall. */
-void hw_syscall(struct trapframe *tf)
+void x86_syscall(struct trapframe *tf)
 {
 	struct bmk_thread *t = bmk_current();
 	void *outer = bmk_thread_frame(t);
 	long args[6] = { (long)tf->rdi, (long)tf->rsi, (long)tf->rdx,
 	    (long)tf->r10, (long)tf->r8, (long)tf->r9 };
-	long retval[2] = { 0, 0 };
-	int error;
 
 	bmk_thread_set_frame(t, tf);
-	error = hw_hyp->hyp_syscall((int)tf->rax, args, retval);
-	tf->rax = error ? (uint64_t)-(long)error : (uint64_t)retval[0];
+	tf->rax = (uint64_t)bmk_syscall((long)tf->rax, args);
 	bmk_thread_set_frame(t, outer);
 }

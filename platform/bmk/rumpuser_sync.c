@@ -4,9 +4,8 @@
  * wake-up can slip between "release" and "sleep".
  */
 #include <bmk/core.h>
-#include <hw/hw.h>
 #include <errno.h>
-#include "rumpuser.h"
+#include "rumpuser_impl.h"
 
 struct rumpuser_mtx {
 	struct bmk_thread *owner;
@@ -31,7 +30,7 @@ static void *alloc_zero(size_t size)
 
 	if (!p) {
 		bmk_printf("rumprun: out of memory for a lock\n");
-		hw_exit(1);
+		bmk_exit(1, 1);
 	}
 	for (i = 0; i < size; i++)
 		p[i] = 0;
@@ -44,21 +43,27 @@ void rumpuser_mutex_init(struct rumpuser_mtx **mtxp, int flags)
 	(*mtxp)->flags = flags;
 }
 
-void rumpuser_mutex_enter(struct rumpuser_mtx *mtx)
+void rumpuser_mutex_enter_nowrap(struct rumpuser_mtx *mtx)
 {
 	if (mtx->owner == bmk_current()) {
 		bmk_printf("rumprun: panic: mutex %p entered twice by \"%s\"\n",
 		    (void *)mtx, bmk_thread_name(bmk_current()));
-		hw_exit(1);
+		bmk_exit(1, 1);
 	}
 	while (mtx->owner)
 		bmk_waitq_sleep(&mtx->wait, -1);
 	mtx->owner = bmk_current();
 }
 
-void rumpuser_mutex_enter_nowrap(struct rumpuser_mtx *mtx)
+void rumpuser_mutex_enter(struct rumpuser_mtx *mtx)
 {
-	rumpuser_mutex_enter(mtx);
+	if (!mtx->owner) {
+		mtx->owner = bmk_current();
+		return;
+	}
+	bmk_unschedule();
+	rumpuser_mutex_enter_nowrap(mtx);
+	bmk_schedule();
 }
 
 int rumpuser_mutex_tryenter(struct rumpuser_mtx *mtx)
@@ -94,6 +99,9 @@ void rumpuser_rw_enter(int lock, struct rumpuser_rw *rw)
 {
 	int write = lock == RUMPUSER_RW_WRITER;
 
+	if (rumpuser_rw_tryenter(lock, rw) == 0)
+		return;
+	bmk_unschedule();
 	if (write) {
 		while (rw->writer || rw->readers)
 			bmk_waitq_sleep(&rw->wait, -1);
@@ -103,6 +111,7 @@ void rumpuser_rw_enter(int lock, struct rumpuser_rw *rw)
 			bmk_waitq_sleep(&rw->wait, -1);
 		rw->readers++;
 	}
+	bmk_schedule();
 }
 
 int rumpuser_rw_tryenter(int lock, struct rumpuser_rw *rw)
@@ -163,27 +172,31 @@ void rumpuser_cv_destroy(struct rumpuser_cv *cv)
 	bmk_memfree(cv, sizeof(*cv));
 }
 
-void rumpuser_cv_wait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx)
+void rumpuser_cv_wait_nowrap(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx)
 {
 	rumpuser_mutex_exit(mtx);
 	bmk_waitq_sleep(&cv->wait, -1);
-	rumpuser_mutex_enter(mtx);
+	rumpuser_mutex_enter_nowrap(mtx);
 }
 
-void rumpuser_cv_wait_nowrap(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx)
+void rumpuser_cv_wait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx)
 {
-	rumpuser_cv_wait(cv, mtx);
+	bmk_unschedule();
+	rumpuser_cv_wait_nowrap(cv, mtx);
+	bmk_schedule();
 }
 
 int rumpuser_cv_timedwait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx,
     rumpuser_int64_t sec, rumpuser_int64_t nsec)
 {
-	int64_t deadline = hw_clock_mono() + sec * 1000000000LL + nsec;
+	int64_t deadline = bmk_platform_clock_mono() + sec * 1000000000LL + nsec;
 	int rv;
 
+	bmk_unschedule();
 	rumpuser_mutex_exit(mtx);
 	rv = bmk_waitq_sleep(&cv->wait, deadline);
-	rumpuser_mutex_enter(mtx);
+	rumpuser_mutex_enter_nowrap(mtx);
+	bmk_schedule();
 	return rv;
 }
 

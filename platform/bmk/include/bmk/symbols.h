@@ -3,18 +3,18 @@
  * (rumprun/toolchain/linkobjs.py writes this layout): functions sorted by address,
  * names NUL-terminated in one string block.
  */
-#ifndef HW_SYMBOLS_H
-#define HW_SYMBOLS_H
+#ifndef BMK_SYMBOLS_H
+#define BMK_SYMBOLS_H
 
 #include <stdint.h>
 
-struct hw_symbol {
+struct bmk_symbol {
 	uint64_t addr;
 	uint32_t size;
 	uint32_t name;		/* offset into rumprun_symtab_names */
 };
 
 /* The function containing addr and addr's offset in it; NULL if none. */
-const char *hw_symbol_lookup(uintptr_t addr, uintptr_t *offset);
+const char *bmk_symbol_lookup(uintptr_t addr, uintptr_t *offset);
 
 #endif

@@ -1,6 +1,6 @@
-/* x86_64 architectural constants shared by the hw platform's C and assembly. */
-#ifndef HW_X86_H
-#define HW_X86_H
+/* x86_64 architectural constants shared by the processor code, the machines and assembly. */
+#ifndef X86_64_X86_H
+#define X86_64_X86_H
 
 #define PTE_P		0x001
 #define PTE_W		0x002

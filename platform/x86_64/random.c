@@ -1,10 +1,10 @@
 /*
  * Randomness: RDSEED/RDRAND when the CPU has them; otherwise a ChaCha20
  * generator (RFC 8439 block function) seeded at boot from the TSC and the
- * RTC, re-keyed after every request so earlier output cannot be recovered.
+ * wall clock, re-keyed after every request so earlier output cannot be recovered.
  */
 #include <bmk/core.h>
-#include <hw/hw.h>
+#include <x86_64/cpu.h>
 
 static int have_rdrand;
 static uint32_t key[8];
@@ -54,7 +54,7 @@ static int rdrand64(uint64_t *v)
 	return 0;
 }
 
-void hw_random_init(void)
+void x86_random_init(void)
 {
 	uint32_t r[4];
 	int i;
@@ -62,7 +62,7 @@ void hw_random_init(void)
 	cpuid(1, 0, r);
 	have_rdrand = (r[2] >> 30) & 1;
 	for (i = 0; i < 8; i++) {
-		uint64_t v = rdtsc() ^ ((uint64_t)hw_clock_wall() << 7);
+		uint64_t v = rdtsc() ^ ((uint64_t)bmk_platform_clock_wall() << 7);
 		uint64_t hw;
 
 		if (have_rdrand && rdrand64(&hw))
@@ -71,7 +71,7 @@ void hw_random_init(void)
 	}
 }
 
-void hw_random_fill(void *buf, size_t len)
+void bmk_platform_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	uint32_t block[16];

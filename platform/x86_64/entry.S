@@ -1,9 +1,9 @@
 /*
  * Ways into and out of ring-0 C code: exception and interrupt stubs, the
  * system call entry, thread context switches and the start of app code.
- * All of them build or consume a struct trapframe (include/hw/x86.h).
+ * All of them build or consume a struct trapframe (include/x86_64/x86.h).
  */
-#include <hw/x86.h>
+#include <x86_64/x86.h>
 
 .macro PUSH_GPRS
 	pushq %rax
@@ -45,15 +45,15 @@
 
 /* Exceptions: vectors 0-31.  Those without a CPU error code push 0. */
 .macro TRAP_NOERR n
-	.globl hw_trap\n
-hw_trap\n:
+	.globl x86_trap\n
+x86_trap\n:
 	pushq $0
 	pushq $\n
 	jmp trap_common
 .endm
 .macro TRAP_ERR n
-	.globl hw_trap\n
-hw_trap\n:
+	.globl x86_trap\n
+x86_trap\n:
 	pushq $\n
 	jmp trap_common
 .endm
@@ -85,14 +85,15 @@ trap_common:
 	PUSH_GPRS
 	cld
 	movq %rsp, %rdi
-	call hw_trap		/* reports and ends the machine */
+	call x86_trap		/* reports and ends the machine */
 1:	hlt
 	jmp 1b
 
-/* Hardware interrupts from the PIC, vectors 32-47: hw_irq(frame). */
+/* Interrupts, vectors 32-47: x86_intr(frame), which the machine provides
+ * (the PIC on hw, the event channel upcall on xen). */
 .macro IRQ n
-	.globl hw_irq\n
-hw_irq\n:
+	.globl x86_irq\n
+x86_irq\n:
 	pushq $0
 	pushq $(32 + \n)
 	jmp irq_common
@@ -118,7 +119,7 @@ irq_common:
 	PUSH_GPRS
 	cld
 	movq %rsp, %rdi
-	call hw_irq
+	call x86_intr
 	jmp trap_return
 
 /*
@@ -128,12 +129,12 @@ irq_common:
  * thread's kernel stack at once, build an iretq frame there and never touch
  * the app's stack.  Return through iretq (sysret would drop to ring 3).
  */
-	.globl hw_syscall_entry
-hw_syscall_entry:
-	movq %rsp, hw_scratch_rsp(%rip)
-	movq hw_kstack_top(%rip), %rsp
+	.globl x86_syscall_entry
+x86_syscall_entry:
+	movq %rsp, x86_scratch_rsp(%rip)
+	movq x86_kstack_top(%rip), %rsp
 	pushq $GDT_KDATA		/* ss */
-	pushq hw_scratch_rsp(%rip)	/* rsp */
+	pushq x86_scratch_rsp(%rip)	/* rsp */
 	pushq %r11			/* rflags */
 	pushq $GDT_KCODE		/* cs */
 	pushq %rcx			/* rip */
@@ -142,7 +143,7 @@ hw_syscall_entry:
 	PUSH_GPRS
 	cld
 	movq %rsp, %rdi
-	call hw_syscall
+	call x86_syscall
 	/*
 	 * Back to the app without iretq (slow, and needless within ring 0):
 	 * RCX holds the return address and R11 the flags, as Linux leaves
@@ -150,8 +151,8 @@ hw_syscall_entry:
 	 * then load the app's stack pointer and jump: nothing is written to
 	 * the app's stack, so its red zone survives.
 	 */
-	.globl hw_syscall_return
-hw_syscall_return:
+	.globl x86_syscall_return
+x86_syscall_return:
 	POP_GPRS
 	pushq 32(%rsp)			/* rflags: vector, error, rip, cs lie below */
 	popfq
@@ -164,20 +165,20 @@ trap_return:
 	addq $16, %rsp			/* vector, error */
 	iretq
 
-/* void hw_frame_return(struct trapframe *tf): resume the system call
+/* void x86_frame_return(struct trapframe *tf): resume the system call
  * context in tf (its rcx is its rip, as after any system call). */
-	.globl hw_frame_return
-hw_frame_return:
+	.globl x86_frame_return
+x86_frame_return:
 	movq %rdi, %rsp
-	jmp hw_syscall_return
+	jmp x86_syscall_return
 
 /*
- * void hw_switch(void **save_sp, void *load_sp): save the callee-saved
+ * void x86_switch(void **save_sp, void *load_sp): save the callee-saved
  * registers of the running thread on its stack, record the stack pointer
  * in *save_sp, and resume the thread whose stack pointer is load_sp.
  */
-	.globl hw_switch
-hw_switch:
+	.globl x86_switch
+x86_switch:
 	pushq %rbp
 	pushq %rbx
 	pushq %r12
@@ -194,9 +195,9 @@ hw_switch:
 	popq %rbp
 	ret
 
-/* First code of every new thread: hw_switch "returns" here. */
-	.globl hw_thread_trampoline
-hw_thread_trampoline:
+/* First code of every new thread: x86_switch "returns" here. */
+	.globl x86_thread_trampoline
+x86_thread_trampoline:
 	xorl %ebp, %ebp
 	call bmk_thread_entry
 	ud2
@@ -211,6 +212,6 @@ rumpuser_ext_app_start:
 
 	.bss
 	.align 8
-	.globl hw_kstack_top, hw_scratch_rsp
-hw_kstack_top:	.quad 0
-hw_scratch_rsp:	.quad 0
+	.globl x86_kstack_top, x86_scratch_rsp
+x86_kstack_top:	.quad 0
+x86_scratch_rsp:	.quad 0

@@ -1,19 +1,19 @@
 /* Addresses to function names for crash reports, from the bake's symbol table. */
-#include <hw/symbols.h>
+#include <bmk/symbols.h>
 #include <stddef.h>
 #include <rumprun_abi.h>
 
-_Static_assert(sizeof(struct hw_symbol) == RUMPRUN_SYMBOL_ENTRY_SIZE,
+_Static_assert(sizeof(struct bmk_symbol) == RUMPRUN_SYMBOL_ENTRY_SIZE,
     "the bake writes RUMPRUN_SYMBOL_ENTRY_SIZE bytes per symbol");
 
 extern const uint64_t rumprun_symtab_count __attribute__((weak));
-extern const struct hw_symbol rumprun_symtab[] __attribute__((weak));
+extern const struct bmk_symbol rumprun_symtab[] __attribute__((weak));
 extern const char rumprun_symtab_names[] __attribute__((weak));
 
-const char *hw_symbol_lookup(uintptr_t addr, uintptr_t *offset)
+const char *bmk_symbol_lookup(uintptr_t addr, uintptr_t *offset)
 {
 	size_t lo = 0, hi;
-	const struct hw_symbol *s;
+	const struct bmk_symbol *s;
 
 	if (!&rumprun_symtab_count)
 		return NULL;

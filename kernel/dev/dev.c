@@ -1,0 +1,9 @@
+/* dev_attach: the boot hook that finds devices (kernel/include/kernel/dev.h). */
+#include <kernel/kernel.h>
+#include <kernel/dev.h>
+#include <kernel/pci.h>
+
+void dev_attach(void)
+{
+	pci_attach_all();
+}
