@@ -98,6 +98,30 @@ GUEST_OPTIONS = [
     click.option("-M", "memory_mib", type=click.IntRange(min=1), metavar="MIB",
                  help=f"Guest memory in MiB (default {model.DEFAULT_MEMORY_MIB}, "
                       "or what the image needs)."),
+    click.option("-I", "interfaces", multiple=True,
+                 metavar="IFTAG,IFBASENAME[,BACKEND]",
+                 help="A network interface (repeatable, in order): vioif "
+                      "(virtio-net) or e1000; BACKEND is a QEMU -net/-netdev "
+                      "option (default: user networking)."),
+    click.option("-W", "addresses", multiple=True,
+                 metavar="IFTAG,inet,dhcp|IFTAG,inet,static,ADDR/MASK[,GW]",
+                 help="Configure interface IFTAG (repeatable): inet dhcp or "
+                      "static, inet6 auto or static."),
+    click.option("-P", "ports", multiple=True,
+                 metavar="[HOSTADDR:]HOSTPORT:GUESTPORT[/udp]",
+                 help="Publish a guest port on the host (repeatable; without "
+                      "-I the guest gets one interface with DHCP)."),
+    click.option("-b", "disks", multiple=True, metavar="HOSTPATH[,MOUNTPOINT]",
+                 help="Attach a disk image (repeatable: ld0, ld1...), mounted "
+                      "at MOUNTPOINT or raw; read-only when the file is or "
+                      "holds ISO 9660."),
+    click.option("--share", "shares", multiple=True,
+                 metavar="HOSTDIR:GUESTPATH[:ro]",
+                 help="Share a host directory with the guest (virtio-9p; "
+                      "repeatable)."),
+    click.option("--stack", "stack", metavar="SIZE",
+                 help="The main thread's stack (bytes, K, M or G), overriding "
+                      "the image's default."),
 ]
 # Options of the backends that run a guest.
 VM_OPTIONS = [

@@ -47,6 +47,52 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Interface:
+    """-I: a network interface of the guest, in command-line order."""
+    tag: str                      # the user's name for it (-W refers to it)
+    driver: str                   # vioif (virtio-net) or e1000 (82540EM)
+    ifname: str                   # the guest's name: vioif0, vioif1, wm0...
+    backend: Tuple[str, ...] = ()  # QEMU's -net/-netdev words; () = user
+
+
+@dataclass(frozen=True)
+class Address:
+    """-W: how an interface gets its address (a "net" entry)."""
+    ifname: str
+    type: str                     # inet | inet6
+    method: str                   # dhcp (inet) | auto (inet6) | static
+    addr: Optional[str] = None    # static only
+    mask: Optional[str] = None    # static only: a prefix length
+    gw: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Port:
+    """-P: a host port forwarded to the guest through user networking."""
+    protocol: str                 # tcp | udp
+    host_addr: str                # "" for every address
+    host_port: int
+    guest_port: int
+
+
+@dataclass(frozen=True)
+class Disk:
+    """-b: a disk image, the guest's ldN in command-line order."""
+    path: Path                    # absolute
+    mountpoint: Optional[str]     # None: attached raw
+    fstype: str                   # ext2 | cd9660 | auto | blk (raw)
+    readonly: bool
+
+
+@dataclass(frozen=True)
+class Share:
+    """--share: a host directory over virtio-9p, mount tag shareN in order."""
+    host_dir: Path                # absolute
+    mountpoint: str
+    readonly: bool
+
+
+@dataclass(frozen=True)
 class Launch:
     """Everything a backend needs to run (or describe) one guest."""
     platform: str                 # the launcher platform: qemu, kvm, iso...
@@ -66,6 +112,12 @@ class Launch:
     gdb_port: Optional[int] = None  # -D PORT after the platform
     output: Optional[Path] = None  # iso: the file to write
     force: bool = False           # iso: replace an existing output
+    interfaces: Tuple[Interface, ...] = ()   # -I (and the one -P implies)
+    addresses: Tuple[Address, ...] = ()      # -W
+    ports: Tuple[Port, ...] = ()             # -P
+    disks: Tuple[Disk, ...] = ()             # -b
+    shares: Tuple[Share, ...] = ()           # --share
+    stack: Optional[int] = None   # --stack: the main thread's stack, bytes
 
     def to_record(self):
         """The launch as JSON-ready data (from_record reads it back)."""
@@ -78,31 +130,6 @@ class Launch:
 
 
 # --- checking the user's input ----------------------------------------------
-
-def parse_env(text):
-    """VAR=VALUE -> (VAR, VALUE), or one sentence saying what is wrong."""
-    name, sep, value = text.partition("=")
-    if not sep:
-        raise RumprunError(f"bad -e {text!r}: give it as VAR=VALUE")
-    if not name:
-        raise RumprunError(f"bad -e {text!r}: the variable name is empty")
-    if "\0" in text:
-        raise RumprunError(f"bad -e {text!r}: it contains a NUL byte")
-    return name, value
-
-
-def parse_program(text):
-    """--rc '[&|] BIN [ARGS...]' -> Program, or one sentence."""
-    try:
-        words = shlex.split(text)
-    except ValueError as e:
-        raise RumprunError(f"bad --rc {text!r}: {e}") from None
-    mode = words.pop(0) if words and words[0] in ("&", "|") else ""
-    if not words:
-        raise RumprunError(
-            f"bad --rc {text!r}: give it as '[&|] PROGRAM [ARGS...]'")
-    return Program(words[0], tuple(words[1:]), mode)
-
 
 def check_rc(rc):
     if rc and rc[-1].runmode == "|":
@@ -118,21 +145,6 @@ def check_name(name):
             f"bad guest name {name!r}: use up to 48 letters, digits, '.', '_' "
             "or '-', starting with a letter or digit")
     return name
-
-
-def parse_qemu_args(texts):
-    """-g ARGS (each split like a shell would) -> one argument tuple."""
-    args = []
-    for text in texts:
-        try:
-            args += shlex.split(text)
-        except ValueError as e:
-            raise RumprunError(f"bad -g {text!r}: {e}") from None
-    for arg in args:
-        why = REFUSED_QEMU_ARGS.get("-" + arg.lstrip("-"))
-        if why:
-            raise RumprunError(f"-g {arg} is not allowed: {why}")
-    return tuple(args)
 
 
 def load_image(path):
@@ -153,12 +165,20 @@ def load_image(path):
 
 
 def make_launch(platform, image, args=(), *, env=(), memory_mib=None,
-                name=None, hostname=None, rc=(), qemu_args=(), **options):
+                name=None, hostname=None, rc=(), qemu_args=(), interfaces=(),
+                addresses=(), ports=(), disks=(), shares=(), stack=None,
+                **options):
     """Check every input and build the Launch (one sentence on a bad one).
 
-    IMAGE is a path; ARGS the app's arguments; ENV "VAR=VALUE" texts; RC
-    --rc texts; QEMU_ARGS -g texts; OPTIONS the remaining Launch fields.
+    PLATFORM names the backend (rumprun.backends.BACKENDS); IMAGE is a path;
+    ARGS the app's arguments; the other arguments are the flags' texts (-e,
+    --rc, -g, -I, -W, -P, -b, --share, --stack); OPTIONS the remaining
+    Launch fields.
     """
+    from rumprun import options as opt
+    from rumprun.backends import BACKENDS
+
+    backend = BACKENDS[platform]
     image = load_image(image)
     if memory_mib is None:
         memory_mib = max(DEFAULT_MEMORY_MIB, image.min_memory_mib)
@@ -168,25 +188,125 @@ def make_launch(platform, image, args=(), *, env=(), memory_mib=None,
             f"{image.min_memory_mib} MiB")
     if name is not None:
         check_name(name)
+    nics, nets = _network(backend, [opt.parse_interface(t) for t in interfaces],
+                          [opt.parse_address(t) for t in addresses], ports)
+    disks = tuple(Disk(*opt.parse_disk(t)) for t in disks)
+    shares = tuple(Share(*opt.parse_share(t)) for t in shares)
+    _check_storage(backend, disks, shares)
+    if stack is not None:
+        stack = opt.parse_size(stack, "--stack")
+        if stack >= memory_mib << 20:
+            raise RumprunError(f"--stack {opt.format_size(stack)} does not fit in "
+                               f"the guest's {memory_mib} MiB (-M)")
     return Launch(
         platform=platform, image=image,
         argv=(image.path.name,) + tuple(args),
-        env=tuple(parse_env(e) for e in env),
+        env=tuple(opt.parse_env(e) for e in env),
         hostname=hostname or name or "rumprun",
         memory_mib=memory_mib, name=name,
-        rc=check_rc([parse_program(r) for r in rc]),
-        qemu_args=parse_qemu_args(qemu_args), **options)
+        rc=check_rc([Program(*opt.parse_program(r)) for r in rc]),
+        qemu_args=opt.parse_qemu_args(qemu_args, REFUSED_QEMU_ARGS),
+        interfaces=nics, addresses=nets,
+        ports=tuple(Port(*opt.parse_port(t)) for t in ports),
+        disks=disks, shares=shares, stack=stack, **options)
+
+
+def _network(backend, interfaces, addresses, ports):
+    """The guest's interfaces (-I) and their "net" entries (-W), checked
+    together and against what BACKEND can do.  -P without -I gives the
+    guest one interface of the backend's usual kind, with DHCP."""
+    from rumprun.options import GUEST_IFNAME
+
+    if ports and not backend.ports:
+        raise RumprunError(f"rumprun {backend.name} cannot publish ports (-P): "
+                           "it has no user networking of its own")
+    if ports and not interfaces:
+        interfaces = [("net0", backend.default_nic, ())]
+        addresses = [("net0", "inet", "dhcp", None, None, None)] + list(addresses)
+    nics, counts = [], {}
+    for tag, driver, words in interfaces:
+        if any(n.tag == tag for n in nics):
+            raise RumprunError(f"bad -I: two interfaces are called {tag!r}")
+        if words and not backend.netdev:
+            raise RumprunError(
+                f"bad -I {tag}: rumprun {backend.name} takes no QEMU backend "
+                "options (give the interface as IFTAG,IFBASENAME)")
+        unit = counts.get(driver, 0)
+        counts[driver] = unit + 1
+        nics.append(Interface(tag, driver, f"{GUEST_IFNAME[driver]}{unit}", words))
+    by_tag = {n.tag: n for n in nics}
+    nets, seen = [], set()
+    for tag, family, method, addr, mask, gw in addresses:
+        if tag not in by_tag:
+            known = ", ".join(by_tag) or "none"
+            raise RumprunError(f"bad -W {tag},{family},...: there is no interface "
+                               f"{tag!r} (-I gives them; the known ones: {known})")
+        if (tag, family) in seen:
+            raise RumprunError(f"bad -W: interface {tag!r} has two {family} "
+                               "configurations")
+        seen.add((tag, family))
+        nets.append(Address(by_tag[tag].ifname, family, method, addr, mask, gw))
+    if ports and not any(user_networking(n) for n in nics):
+        raise RumprunError(
+            "-P publishes ports through QEMU's user networking, and no -I "
+            "interface uses it (give one with no backend options, or '-net user')")
+    return tuple(nics), tuple(nets)
+
+
+def user_networking(interface):
+    """Whether INTERFACE's QEMU backend is user networking (slirp)."""
+    return not interface.backend or interface.backend[1].split(",")[0] == "user"
+
+
+def _check_storage(backend, disks, shares):
+    if shares and not backend.shares:
+        raise RumprunError(f"rumprun {backend.name} cannot share host folders "
+                           "(--share needs QEMU's virtio-9p): use -b with an "
+                           "image made by rumprun mkfs")
+    seen = {}
+    for disk in disks:
+        real = disk.path.resolve()
+        if real in seen:
+            raise RumprunError(f"-b {seen[real]} and -b {disk.path} are the same "
+                               "image: a guest gets each image once")
+        seen[real] = disk.path
+    places = {}
+    for what, mountpoint in ([(f"-b {d.path}", d.mountpoint) for d in disks]
+                             + [(f"--share {s.host_dir}", s.mountpoint)
+                                for s in shares]):
+        if mountpoint is None:
+            continue
+        if mountpoint in places:
+            raise RumprunError(f"{places[mountpoint]} and {what} both mount on "
+                               f"{mountpoint}: give each its own mount point")
+        places[mountpoint] = what
 
 
 # --- rendering --------------------------------------------------------------
 
-def kernel_config(launch):
+def disk_modules(launch):
+    """The names -b images get when a backend packs them into an ISO as
+    multiboot modules (images/NAME, one per disk, in order, made unique)."""
+    names = []
+    for disk in launch.disks:
+        name, n = disk.path.name, 1
+        while f"images/{name}" in names:
+            n += 1
+            name = f"{disk.path.stem}-{n}{disk.path.suffix}"
+        names.append(f"images/{name}")
+    return names
+
+
+def kernel_config(launch, disks_as_modules=False):
     """The configuration the kernel reads (rumprun's JSON), as bytes.
 
     Arguments and -e values are passed byte for byte: text that came from
     the command line as undecodable bytes (Python's surrogate escapes) goes
-    back out as those bytes.
+    back out as those bytes.  DISKS_AS_MODULES: the -b images reach the
+    guest as multiboot modules (disk_modules), not as virtio-blk devices.
     """
+    from rumprun.options import format_size
+
     config = {
         "cmdline": shlex.join(launch.argv),
         "env": [f"{k}={v}" for k, v in launch.env],
@@ -195,6 +315,23 @@ def kernel_config(launch):
     if launch.rc:
         config["rc"] = [{"bin": p.bin, "argv": list(p.args), "runmode": p.runmode}
                         for p in launch.rc]
+    if launch.addresses:
+        config["net"] = [{k: v for k, v in (("if", a.ifname), ("type", a.type),
+                                            ("method", a.method), ("addr", a.addr),
+                                            ("mask", a.mask), ("gw", a.gw))
+                          if v is not None} for a in launch.addresses]
+    if launch.disks:
+        sources = (disk_modules(launch) if disks_as_modules
+                   else [f"/dev/ld{i}" for i in range(len(launch.disks))])
+        config["blk"] = [
+            {"source": "module" if disks_as_modules else "dev", "path": source,
+             "fstype": d.fstype, **({"mountpoint": d.mountpoint} if d.mountpoint else {}),
+             "ro": d.readonly} for d, source in zip(launch.disks, sources)]
+    if launch.shares:
+        config["share"] = [{"tag": f"share{i}", "mountpoint": s.mountpoint,
+                            "ro": s.readonly} for i, s in enumerate(launch.shares)]
+    if launch.stack is not None:
+        config["stack"] = format_size(launch.stack)
     text = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8", "surrogateescape")
 
@@ -203,6 +340,8 @@ def rumprun_command(launch, platform, *options):
     """The rumprun command line that makes LAUNCH's guest on PLATFORM (with
     the platform's own OPTIONS), absolute paths: -D prints it where a
     backend's work is done by the tools themselves (an ISO)."""
+    from rumprun.options import format_size
+
     args = [*_rumprun_program(), platform, *map(str, options)]
     if launch.name:
         args += ["-N", launch.name]
@@ -210,6 +349,18 @@ def rumprun_command(launch, platform, *options):
         args += ["-e", f"{k}={v}"]
     for p in launch.rc:
         args += ["--rc", shlex.join(([p.runmode] if p.runmode else []) + [p.bin, *p.args])]
+    tags = {}
+    for n in launch.interfaces:
+        tags[n.ifname] = n.tag
+        args += ["-I", ",".join([n.tag, n.driver] + ([shlex.join(n.backend)]
+                                                    if n.backend else []))]
+    for a in launch.addresses:
+        static = [f"{a.addr}/{a.mask}"] + ([a.gw] if a.gw else []) if a.addr else []
+        args += ["-W", ",".join([tags[a.ifname], a.type, a.method] + static)]
+    for d in launch.disks:
+        args += ["-b", str(d.path) + (f",{d.mountpoint}" if d.mountpoint else "")]
+    if launch.stack is not None:
+        args += ["--stack", format_size(launch.stack)]
     return args + [str(launch.image.path), "--", *launch.argv[1:]]
 
 

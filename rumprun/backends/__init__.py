@@ -32,13 +32,22 @@ class GuestFailed(RumprunError):
 
 @dataclass(frozen=True)
 class Backend:
+    """A launcher platform and what it can give a guest (make_launch refuses
+    the flags it cannot honour with one sentence)."""
     name: str              # the launcher platform: rumprun NAME ...
     module: str            # the module with plan() and run()
     summary: str           # one line for --help
     boots: Tuple[str, ...]  # bake platforms whose images it runs
     kind: str = "vm"       # "vm" runs a guest; "image" writes a file
+    default_nic: str = "vioif"  # the interface -P gives a guest without -I
+    netdev: bool = True    # -I takes QEMU -net/-netdev backend options
+    ports: bool = True     # -P: ports published through user networking
+    shares: bool = True    # --share: host folders over virtio-9p
+    disk_modules: bool = False  # -b images travel as multiboot modules
+                                # (in an ISO), not as virtio-blk drives
 
 
+_ISO = dict(netdev=False, shares=False, disk_modules=True)
 BACKENDS = {b.name: b for b in [
     Backend("qemu", "rumprun.backends.qemu",
             "Run APP in QEMU, emulating the CPU (TCG).", ("hw",)),
@@ -49,9 +58,10 @@ BACKENDS = {b.name: b for b in [
             ("hw",)),
     Backend("iso", "rumprun.backends.iso",
             "Write a bootable ISO of APP (CD, USB stick or disk; BIOS and UEFI).",
-            ("hw",), kind="image"),
+            ("hw",), kind="image", ports=False, **_ISO),
     Backend("virtualbox", "rumprun.backends.virtualbox",
-            "Run APP in a new VirtualBox VM, booting it from an ISO.", ("hw",)),
+            "Run APP in a new VirtualBox VM, booting it from an ISO.", ("hw",),
+            default_nic="e1000", **_ISO),
 ]}
 
 

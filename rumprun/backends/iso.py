@@ -18,16 +18,26 @@ def output_path(launch):
     return Path(out).absolute()
 
 
+def disk_modules(launch):
+    """(module name, host path) of each -b image the ISO carries."""
+    return list(zip(model.disk_modules(launch), (d.path for d in launch.disks)))
+
+
 def plan(launch):
     from rumprun.images import iso
 
     out = output_path(launch)
     p = Plan()
-    p.comment(
-        f"writes {out}, a hybrid ISO 9660 image (CD, USB stick or disk; BIOS\n"
-        f"and UEFI) holding {iso.KERNEL_PATH} (a copy of {launch.image.path}),\n"
-        f"{iso.CONFIG_PATH} (the configuration, GRUB's first module) and GRUB\n"
-        f"from {iso.GRUB_DIR}; the same command writes it:")
+    contents = [(iso.KERNEL_PATH, f"a copy of {launch.image.path}"),
+                (iso.CONFIG_PATH, "the configuration (GRUB's first module)")]
+    contents += [(f"/{name}", f"a copy of {path} (module {i + 2})")
+                 for i, (name, path) in enumerate(disk_modules(launch))]
+    contents.append(("/boot/grub/", f"GRUB, from {iso.GRUB_DIR}"))
+    width = max(len(name) for name, _ in contents)
+    p.comment(f"writes {out}: a hybrid ISO 9660 image (CD, USB stick or disk;\n"
+              "BIOS and UEFI) holding\n"
+              + "".join(f"  {name:<{width}}  {what}\n" for name, what in contents)
+              + "and this command writes it:")
     options = ["-o", out] + (["--force"] if launch.force else [])
     p.command(model.rumprun_command(launch, "iso", *options))
     p.comment(f"boot it: qemu-system-x86_64 -m {launch.memory_mib} -cdrom {out} "
@@ -40,7 +50,8 @@ def run(launch):
     from rumprun.images import iso
 
     out = output_path(launch)
-    iso.build_iso(launch.image.path, model.kernel_config(launch), out,
-                  force=launch.force, tmpdir=launch.tmpdir)
+    iso.build_iso(launch.image.path, model.kernel_config(launch, disks_as_modules=True),
+                  out, force=launch.force, tmpdir=launch.tmpdir,
+                  modules=disk_modules(launch))
     output.write_stdout(f"{out}\n")
     return 0

@@ -70,7 +70,71 @@ def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None
         args.append("-S")
     if launch.gdb_port is not None:
         args += ["-gdb", f"tcp:127.0.0.1:{launch.gdb_port}"]
-    return args + list(launch.qemu_args)
+    return args + device_args(launch) + list(launch.qemu_args)
+
+
+def device_args(launch):
+    """QEMU's devices for LAUNCH's interfaces, disks and shared folders, in
+    command-line order (PCI slots in that order: vioif0 before vioif1, ld0
+    before ld1).  No option ROMs: a NIC's iPXE ROM only slows the boot."""
+    from rumprun.model import user_networking
+
+    args = []
+    forwards = [f"hostfwd={p.protocol}:{p.host_addr}:{p.host_port}-:{p.guest_port}"
+                for p in launch.ports]
+    for i, nic in enumerate(launch.interfaces):
+        netdev, ident = _netdev(nic.backend, f"net{i}")
+        if forwards and user_networking(nic):
+            netdev = ",".join([netdev] + forwards)
+            forwards = []
+        model = "virtio-net-pci" if nic.driver == "vioif" else "e1000"
+        args += ["-netdev", netdev, "-device", f"{model},netdev={escape(ident)},romfile="]
+    for i, disk in enumerate(launch.disks):
+        driver = "host_device" if disk.path.is_block_device() else "file"
+        args += ["-blockdev",
+                 f"driver=raw,node-name=disk{i},read-only={_on(disk.readonly)},"
+                 f"file.driver={driver},file.filename={escape(disk.path)}",
+                 "-device", f"virtio-blk-pci,drive=disk{i}"]
+    for i, share in enumerate(launch.shares):
+        args += ["-fsdev", f"local,id=fs{i},path={escape(share.host_dir)},"
+                           f"security_model=none,readonly={_on(share.readonly)}",
+                 "-device", f"virtio-9p-pci,fsdev=fs{i},mount_tag=share{i}"]
+    return args
+
+
+def _on(flag):
+    return "on" if flag else "off"
+
+
+def _netdev(words, default_id):
+    """-I's backend words as one -netdev value, and its id.
+
+    () is user networking; -net TYPE[,opts] and -netdev TYPE[,opts] become
+    -netdev TYPE,id=ID[,opts] (the id the user gave, else DEFAULT_ID)."""
+    text = words[1] if words else "user"
+    options = _split_options(text)
+    ident = next((o[3:] for o in options if o.startswith("id=")), None)
+    if ident is None:
+        ident = default_id
+        text = ",".join([options[0], f"id={default_id}"] + options[1:])
+    return text, ident.replace(",,", ",")
+
+
+def _split_options(text):
+    """A QEMU option string split at its single commas (",," escapes one)."""
+    parts, current, i = [], "", 0
+    while i < len(text):
+        if text[i] == "," and text[i + 1:i + 2] == ",":
+            current += ",,"
+            i += 2
+        elif text[i] == ",":
+            parts.append(current)
+            current = ""
+            i += 1
+        else:
+            current += text[i]
+            i += 1
+    return parts + [current]
 
 
 def check_loadable(launch):
@@ -278,25 +342,84 @@ def run(launch):
     check_loadable(launch)
     qemu = host.require_program(QEMU)
     accel = choose_accel(launch.platform, qemu)
-    if not registered(launch):
-        return _run_interactive(launch, qemu, accel, None)
-    from rumprun import guests
-    claim = guests.claim(launch.name or guests.new_name(launch.image.path))
+    check_ports(launch.ports)
+    locks = lock_disks(launch.disks)
+    claim = None
     try:
+        if not registered(launch):
+            return _run_interactive(launch, qemu, accel, None, locks)
+        from rumprun import guests
+        claim = guests.claim(launch.name or guests.new_name(launch.image.path))
         if launch.interactive:
-            return _run_interactive(launch, qemu, accel, claim)
-        return _start_detached(launch, qemu, accel, claim)
+            return _run_interactive(launch, qemu, accel, claim, locks)
+        return _start_detached(launch, qemu, accel, claim, locks)
     finally:
-        claim.release(remove=launch.interactive)
+        if claim is not None:
+            claim.release(remove=launch.interactive)
+        for fd in locks:
+            os.close(fd)
 
 
-def _spawn(launch, argv, config_fd, claim, **popen):
-    fds = (config_fd,) + ((claim.lock_fd,) if claim else ())
+def check_ports(ports):
+    """One sentence for a -P host port QEMU could not listen on (taken, or
+    privileged), found before QEMU starts."""
+    import errno
+    import socket
+
+    for p in ports:
+        kind = socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM
+        where = f"{p.host_addr}:{p.host_port}" if p.host_addr else str(p.host_port)
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((p.host_addr or "0.0.0.0", p.host_port))
+            except OSError as e:
+                if e.errno == errno.EADDRINUSE:
+                    why = "is already in use: choose another host port"
+                elif e.errno == errno.EACCES:
+                    why = "needs root (ports below 1024): choose a port from 1024 up"
+                elif e.errno == errno.EADDRNOTAVAIL:
+                    why = f"cannot be used: {p.host_addr} is not an address of this host"
+                else:
+                    why = f"cannot be used ({e.strerror})"
+                raise RumprunError(f"-P {where}:{p.guest_port}"
+                                   f"{'/udp' if p.protocol == 'udp' else ''}: host "
+                                   f"{p.protocol} port {p.host_port} {why}") from None
+
+
+def lock_disks(disks):
+    """Lock every -b image for the guest's life: shared when read-only,
+    exclusive when read-write, so no two running guests write one image.
+    Returns the locked descriptors (QEMU inherits them)."""
+    import fcntl
+
+    fds = []
+    try:
+        for disk in disks:
+            fd = os.open(disk.path, os.O_RDONLY | os.O_CLOEXEC)
+            fds.append(fd)
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_SH if disk.readonly else fcntl.LOCK_EX)
+                            | fcntl.LOCK_NB)
+            except BlockingIOError:
+                how = "" if disk.readonly else " (this guest would write it)"
+                raise RumprunError(
+                    f"-b {disk.path}: the image is in use by another running "
+                    f"guest{how}: stop that guest first (rumprun ps lists them)"
+                ) from None
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
+
+
+def _spawn(argv, fds, **popen):
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, pass_fds=fds,
                             start_new_session=True, **popen)
 
 
-def _run_interactive(launch, qemu, accel, claim):
+def _run_interactive(launch, qemu, accel, claim, locks):
     """Run with the console on our stdout; return the guest's status."""
     from rumprun import console
 
@@ -307,8 +430,9 @@ def _run_interactive(launch, qemu, accel, claim):
     handlers = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
     proc = None
     try:
-        proc = _spawn(launch, argv, config_fd, claim, stdout=subprocess.PIPE,
-                      stderr=errors, preexec_fn=_die_with_parent)
+        proc = _spawn(argv, _inherited(config_fd, claim, locks),
+                      stdout=subprocess.PIPE, stderr=errors,
+                      preexec_fn=_die_with_parent)
         os.close(config_fd)
         config_fd = None
         if claim:
@@ -348,7 +472,13 @@ def _stop(proc, claim):
         stop_process(proc, claim.socket if claim else None)
 
 
-def _start_detached(launch, qemu, accel, claim):
+def _inherited(config_fd, claim, locks):
+    """The descriptors QEMU inherits: the configuration, and the locks it
+    holds for the guest's life (its name, its disks)."""
+    return (config_fd, *((claim.lock_fd,) if claim else ()), *locks)
+
+
+def _start_detached(launch, qemu, accel, claim, locks):
     """Start the guest in the background under CLAIM; print its handle."""
     from rumprun import output, qmp
 
@@ -359,7 +489,8 @@ def _start_detached(launch, qemu, accel, claim):
     proc = None
     try:
         with open(directory / "qemu.log", "wb") as log:
-            proc = _spawn(launch, argv, config_fd, claim, stdout=log, stderr=log)
+            proc = _spawn(argv, _inherited(config_fd, claim, locks),
+                          stdout=log, stderr=log)
         os.close(config_fd)
         config_fd = None
         if not qmp.wait_ready(claim.socket, alive=lambda: proc.poll() is None):

@@ -33,21 +33,36 @@ def state_dir() -> Path:
     return Path(base) / "rumprun" / "virtualbox"
 
 
+# -I's driver -> VirtualBox's NIC type; VirtualBox has 8 NIC slots.
+NIC_TYPES = {"e1000": "82540EM", "vioif": "virtio"}
+MAX_NICS = 8
+
+
 def virtualbox_commands(iso: Path, name: str, memory_mb: int, console_path: Path,
-                        basefolder: Path, vboxmanage: str = VBOXMANAGE) -> list[list[str]]:
+                        basefolder: Path, vboxmanage: str = VBOXMANAGE,
+                        nics=("e1000",), ports=()) -> list[list[str]]:
     """The VBoxManage commands that create, configure and start the VM.
 
-    The VM boots the ISO from its DVD drive, has one 82540EM NIC on NAT and
-    COM1 (0x3f8, IRQ 4) writing to `console_path`; it runs headless.
+    The VM boots the ISO from its DVD drive, has a NIC on NAT for each of
+    NICS (drivers: e1000 is an 82540EM, vioif a virtio-net), PORTS
+    (model.Port) forwarded by the first one's NAT, and COM1 (0x3f8, IRQ 4)
+    writing to `console_path`; it runs headless.
     """
     v = vboxmanage
+    network = []
+    for i, driver in enumerate(nics, 1):
+        network += [f"--nic{i}", "nat", f"--nictype{i}", NIC_TYPES[driver],
+                    f"--cableconnected{i}", "on"]
+    for p in ports:
+        network += ["--natpf1", f"rumprun-{p.protocol}-{p.host_port},{p.protocol},"
+                                f"{p.host_addr},{p.host_port},,{p.guest_port}"]
     return [
         [v, "createvm", "--name", name, "--ostype", "Other_64",
          "--basefolder", str(basefolder), "--register"],
         [v, "modifyvm", name, "--memory", str(memory_mb), "--cpus", "1",
          "--firmware", "bios", "--acpi", "on", "--ioapic", "on",
          "--boot1", "dvd", "--boot2", "none", "--boot3", "none", "--boot4", "none",
-         "--nic1", "nat", "--nictype1", "82540EM", "--cableconnected1", "on",
+         *network,
          "--uart1", "0x3F8", "4", "--uartmode1", "file", str(console_path)],
         [v, "storagectl", name, "--name", "IDE", "--add", "ide", "--controller", "PIIX4"],
         [v, "storageattach", name, "--storagectl", "IDE", "--port", "1", "--device", "0",
@@ -71,6 +86,19 @@ def _check_supported(launch):
         if given:
             raise RumprunError(f"rumprun virtualbox has no {flag}: VirtualBox is "
                                "not QEMU (use rumprun qemu for that)")
+    if len(launch.interfaces) > MAX_NICS:
+        raise RumprunError(f"rumprun virtualbox: a VM has at most {MAX_NICS} "
+                           f"network interfaces, not {len(launch.interfaces)} (-I)")
+
+
+def _nics(launch):
+    """The VM's NICs: one per -I, else the one 82540EM every VM gets."""
+    return [n.driver for n in launch.interfaces] or ["e1000"]
+
+
+def _commands(launch, iso, name, console, base, vbox):
+    return virtualbox_commands(iso, name, launch.memory_mib, console, base, vbox,
+                               nics=_nics(launch), ports=launch.ports)
 
 
 def plan(launch):
@@ -87,7 +115,7 @@ def plan(launch):
     p = Plan()
     p.mkdir(vmdir)
     p.command(model.rumprun_command(launch, "iso", "-o", iso, "--force"))
-    for c in virtualbox_commands(iso, name, launch.memory_mib, console, base, vbox):
+    for c in _commands(launch, iso, name, console, base, vbox):
         p.command(c)
     if launch.interactive:
         p.comment(f"the console goes to {console}")
@@ -108,6 +136,7 @@ def run(launch) -> int:
     waits for that).
     """
     from rumprun import model
+    from rumprun.backends.iso import disk_modules
     from rumprun.images.iso import build_iso
 
     _check_supported(launch)
@@ -128,12 +157,13 @@ def run(launch) -> int:
         vmdir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RumprunError(f"cannot create {vmdir}: {e.strerror}") from None
-    commands = virtualbox_commands(iso, name, launch.memory_mib, console, base, vbox)
+    commands = _commands(launch, iso, name, console, base, vbox)
     interactive, destroy = launch.interactive, launch.destroy
     started = False
     try:
-        build_iso(launch.image.path, model.kernel_config(launch), iso, force=True,
-                  tmpdir=launch.tmpdir)
+        build_iso(launch.image.path, model.kernel_config(launch, disks_as_modules=True),
+                  iso, force=True, tmpdir=launch.tmpdir,
+                  modules=disk_modules(launch))
         if console.exists():
             console.unlink()
         for c in commands:

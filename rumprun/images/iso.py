@@ -82,27 +82,34 @@ def default_output(image: Path) -> Path:
     return image.with_suffix(".iso")
 
 
-def grub_cfg() -> str:
-    """The grub.cfg on every image: boot the kernel at once, no menu."""
+def grub_cfg(modules=()) -> str:
+    """The grub.cfg on every image: boot the kernel at once, no menu; the
+    configuration is module 1, then MODULES (names like images/NAME, files
+    at /NAME) in order, each module's command line its name."""
     return (
         "# rumprun: boot the unikernel, its configuration as module 1\n"
         "set timeout=0\n"
         f"multiboot {KERNEL_PATH}\n"
         f"module {CONFIG_PATH} config.json\n"
-        "boot\n"
+        + "".join(f"module /{name} {name}\n" for name in modules)
+        + "boot\n"
     )
 
 
 def build_iso(image: Path, config_json, output: Path, *, force: bool = False,
-              grub_dir: Path = GRUB_DIR, tmpdir: Path = None) -> None:
+              grub_dir: Path = GRUB_DIR, tmpdir: Path = None, modules=()) -> None:
     """Write a hybrid BIOS+UEFI bootable ISO of a baked image to `output`.
 
-    `config_json` (bytes or text) is the unikernel's JSON configuration; it is stored as
-    /boot/config.json and handed to the kernel as the first multiboot module.
-    An existing `output` is replaced (atomically) only when `force` is true.
+    `config_json` (bytes or text) is the unikernel's JSON configuration; it
+    is stored as /boot/config.json and handed to the kernel as the first
+    multiboot module.  `modules` are (name, host path) pairs, name like
+    images/data.img: each file is stored as /NAME and loaded as the next
+    module (disk images the kernel serves as block devices).  An existing
+    `output` is replaced (atomically) only when `force` is true.
     `grub_dir` is where Debian's grub packages put their boot files;
-    `tmpdir` where temporary files go (default: the system's).  Raises RumprunError with one sentence for anything the user can fix;
-    on failure no file is left behind.
+    `tmpdir` where temporary files go (default: the system's).  Raises
+    RumprunError with one sentence for anything the user can fix; on
+    failure no file is left behind.
     """
     image = Path(image)
     output = Path(output)
@@ -118,8 +125,11 @@ def build_iso(image: Path, config_json, output: Path, *, force: bool = False,
 
     kernel = _read(image)
     config = config_json
-    cfg = grub_cfg().encode("utf-8")
-    digest = hashlib.sha256(b"rumprun-iso-1\0" + kernel + b"\0" + config).digest()
+    cfg = grub_cfg([name for name, _ in modules]).encode("utf-8")
+    digest = hashlib.sha256(b"rumprun-iso-1\0" + kernel + b"\0" + config)
+    for name, path in modules:
+        digest.update(b"\0" + name.encode() + b"\0" + _file_digest(path))
+    digest = digest.digest()
     # A date in 2001..2030 taken from the hash, whole seconds.
     epoch = 978307200 + int.from_bytes(digest[:8], "little") % (30 * 365 * 86400)
     uuid = time.strftime("%Y-%m-%d-%H-%M-%S-00", time.gmtime(epoch))
@@ -138,8 +148,9 @@ def build_iso(image: Path, config_json, output: Path, *, force: bool = False,
         hybrid_mbr_code = _read(grub_dir / "i386-pc" / "boot_hybrid.img")[:440]
         esp = make_esp(efi_job(), epoch, volume_id=esp_volume_id)
 
-        with _fixed_clock(epoch):
-            iso, bios_fp = _master(kernel, config, cfg, bios, esp)
+        with _fixed_clock(epoch), contextlib.ExitStack() as files:
+            opened = [(name, files.enter_context(_open(path))) for name, path in modules]
+            iso, bios_fp = _master(kernel, config, cfg, bios, esp, opened)
             bios_block = iso.get_record(iso_path="/BOOT/GRUB/BIOS.IMG;1").extent_location()
             esp_block = iso.get_record(iso_path="/BOOT/GRUB/EFI.IMG;1").extent_location()
             # pycdlib reads the files' bytes when it writes: patch the BIOS
@@ -165,8 +176,10 @@ def _patch_bios_image(buf, block: int) -> None:
     struct.pack_into("<IIII40x", buf, 8, 16, block, len(buf), sum(words) & 0xFFFFFFFF)
 
 
-def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes):
-    """The ISO 9660 image (not yet written) and the BIOS image's buffer."""
+def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes,
+            modules=()):
+    """The ISO 9660 image (not yet written) and the BIOS image's buffer.
+    MODULES: (name, open file) pairs stored as /NAME."""
     import pycdlib
 
     iso = pycdlib.PyCdlib()
@@ -183,6 +196,15 @@ def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes):
         ("/BOOT/KERNEL;1", "kernel", io.BytesIO(kernel), len(kernel)),
     ]:
         iso.add_fp(fp, size, path, rr_name=rr)
+    directories = set()
+    for i, (name, f) in enumerate(modules):
+        directory, _, rr = name.rpartition("/")
+        iso_dir = "/" + directory.upper().replace("/", "_")
+        if directory not in directories:
+            iso.add_directory(iso_dir, rr_name=directory)
+            directories.add(directory)
+        iso.add_fp(f, os.fstat(f.fileno()).st_size, f"{iso_dir}/MODULE{i}.;1",
+                   rr_name=rr)
     iso.add_eltorito("/BOOT/GRUB/BIOS.IMG;1", bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
                      rr_bootcatname="boot.cat", boot_load_size=4)
     iso.add_eltorito("/BOOT/GRUB/EFI.IMG;1", bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
@@ -376,6 +398,21 @@ def _bios_image(mkimage: str, grub_dir: Path, tmp: Path) -> bytes:
 def _stamp(path: Path):
     st = path.stat()
     return (str(path), st.st_size, st.st_mtime_ns)
+
+
+def _open(path: Path):
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise RumprunError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with _open(path) as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
 
 
 def _read(path: Path) -> bytes:
