@@ -12,29 +12,36 @@
 #include <kernel/program.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
+#include <kernel/vm.h>
 #include <elf.h>
 #include <rumprun_abi.h>
 
-/* The baked apps (rumprun/toolchain/linkobjs.py generates the table). */
+/* The baked apps and the image's default stack size (rumprun/toolchain/
+ * linkobjs.py generates both). */
 extern const struct baked_program rumprun_programs[] __attribute__((weak));
+extern const unsigned long rumprun_stack_size __attribute__((weak));
 _Static_assert(sizeof(struct baked_program) == RUMPRUN_PROGRAM_ENTRY_SIZE,
     "the bake writes RUMPRUN_PROGRAM_ENTRY_SIZE bytes per program");
 
-#define APP_STACK_SIZE RUMPRUN_APP_STACK_SIZE
+#define DEFAULT_STACK_SIZE RUMPRUN_DEFAULT_STACK_SIZE	/* Linux's RLIMIT_STACK */
+#define MIN_STACK_SIZE RUMPRUN_MIN_STACK_SIZE
 
 struct program {
 	const struct baked_program *baked;
 	int argc;
 	char **argv;
 	struct fdtable *fds;
+	struct vmspace *vm;
 	int threads;		/* live threads */
 	int ended, status;
+	int released;		/* its last thread is gone, and its memory */
 	struct program *next;
 };
 
 static struct program *programs;
 static struct rumpuser_mtx *lock;
 static struct rumpuser_cv *ended_cv;
+static size_t stack_size;
 
 static const struct baked_program *find_baked(const char *name)
 {
@@ -46,41 +53,72 @@ static const struct baked_program *find_baked(const char *name)
 	return NULL;
 }
 
+/* The main thread's stack: the configuration's "stack" (launch time),
+ * else the bake's (rumprun-bake --stack), else 8 MiB. */
+static size_t configured_stack_size(void)
+{
+	const struct config_node *v = config_member(config_root(), "stack");
+	unsigned long n = 0, unit = 1;
+	const char *s;
+
+	if (!v)
+		return &rumprun_stack_size ? rumprun_stack_size : DEFAULT_STACK_SIZE;
+	if (v->type != CONFIG_STRING && v->type != CONFIG_NUMBER)
+		config_bad("stack", "a size: bytes with an optional K, M or G suffix");
+	for (s = v->str; *s >= '0' && *s <= '9' && n < (1UL << 50); s++)
+		n = n * 10 + (*s - '0');
+	switch (*s) {
+	case 'k': case 'K': unit = 1UL << 10; s++; break;
+	case 'm': case 'M': unit = 1UL << 20; s++; break;
+	case 'g': case 'G': unit = 1UL << 30; s++; break;
+	}
+	if (s == v->str || *s || n > (1UL << 40) / unit || n * unit < MIN_STACK_SIZE)
+		config_bad("stack", "a size of at least 64K: bytes with an optional K, M or "
+		    "G suffix (\"8M\")");
+	return ROUNDUP(n * unit, PAGE_SIZE);
+}
+
+size_t program_stack_size(void)
+{
+	return stack_size ? stack_size : DEFAULT_STACK_SIZE;
+}
+
 /*
- * The Linux initial stack: argc, argv[], NULL, envp[], NULL, auxv pairs,
- * AT_NULL; the strings and AT_RANDOM's 16 bytes above them.  musl walks
- * from argv to envp to auxv, so they must be contiguous.
+ * The Linux initial stack below top: argc, argv[], NULL, envp[], NULL,
+ * auxv pairs, AT_NULL; the strings and AT_RANDOM's 16 bytes above them.
+ * musl walks from argv to envp to auxv, so they must be contiguous.
  */
 static long *initial_stack(char *top, int argc, char **argv, int envc, char **envp)
 {
-	char *strp = top, **strs;
+	char *strp;
 	long *sp;
 	uint8_t *random;
 	const void *phdrs;
 	int phnum, phent, i, n, nstrs = argc + envc;
+	size_t strbytes = 0;
 	rumpuser_size_t got;
 
-	random = (uint8_t *)(strp -= 16);
+	random = (uint8_t *)(top - 16);
 	rumpuser_getrandom(random, 16, 0, &got);
-	if ((strs = kmalloc((nstrs ? nstrs : 1) * sizeof(char *))) == NULL)
-		panic("no memory for the arguments");
-	for (i = 0; i < nstrs; i++) {
-		const char *s = i < argc ? argv[i] : envp[i - argc];
-
-		strp -= strlen(s) + 1;
-		strcpy(strp, s);
-		strs[i] = strp;
-	}
+	for (i = 0; i < nstrs; i++)
+		strbytes += strlen(i < argc ? argv[i] : envp[i - argc]) + 1;
+	strp = (char *)random - strbytes;
 	phdrs = rumpuser_ext_image_phdrs(&phnum, &phent);
 	n = 1 + argc + 1 + envc + 1 + 2 * 12;
 	sp = (long *)(((uintptr_t)strp & ~15UL) - ROUNDUP(n * sizeof(long), 16));
 	i = 0;
 	sp[i++] = argc;
-	for (n = 0; n < argc; n++)
-		sp[i++] = (long)strs[n];
-	sp[i++] = 0;
-	for (n = 0; n < envc; n++)
-		sp[i++] = (long)strs[argc + n];
+	for (n = 0; n < nstrs; n++) {
+		const char *s = n < argc ? argv[n] : envp[n - argc];
+		size_t len = strlen(s) + 1;
+
+		if (n == argc)
+			sp[i++] = 0;	/* the end of argv */
+		sp[i++] = (long)memcpy(strp, s, len);
+		strp += len;
+	}
+	if (nstrs == argc)
+		sp[i++] = 0;
 	sp[i++] = 0;
 #define AUX(t, v) (sp[i++] = (t), sp[i++] = (long)(v))
 	AUX(AT_PHDR, phdrs);
@@ -96,8 +134,18 @@ static long *initial_stack(char *top, int argc, char **argv, int envc, char **en
 	AUX(AT_SECURE, 0);
 	AUX(AT_NULL, 0);
 #undef AUX
-	kfree(strs, (nstrs ? nstrs : 1) * sizeof(char *));
 	return sp;
+}
+
+/* What initial_stack puts on the stack, in bytes (with its alignment). */
+static size_t initial_stack_bytes(int argc, char **argv, int envc, char **envp)
+{
+	size_t n = 16 + 16 + (1 + argc + 1 + envc + 1 + 2 * 12 + 2) * sizeof(long);
+	int i;
+
+	for (i = 0; i < argc + envc; i++)
+		n += strlen(i < argc ? argv[i] : envp[i - argc]) + 1;
+	return n;
 }
 
 /* On the app's stack: hand over to the app's own musl start-up. */
@@ -109,25 +157,28 @@ static void program_entry(void)
 	panic("__libc_start_main of %s returned", p->baked->name);
 }
 
-/* The program's first thread: its stack (with a guard page below), then the app. */
+/* The program's first thread: its stack (the arguments and environment on
+ * top of the configured size, committed as it is touched), then the app. */
 static void *program_thread(void *arg)
 {
 	struct program *p = arg;
 	const struct rumprun_config *cfg = config_get();
+	size_t args = ROUNDUP(initial_stack_bytes(p->argc, p->argv, cfg->envc, cfg->envp),
+	    PAGE_SIZE);
+	uintptr_t top;
 	struct lwp *l;
-	char *stack;
 	long *sp;
 
 	if ((l = lwp_new()) == NULL)
 		panic("no memory for %s's first thread", p->baked->name);
 	l->prog = p;
 	l->fds = p->fds;
+	l->vm = p->vm;
 	rumpuser_curlwpop(RUMPUSER_LWP_SET, l);
-	if ((stack = kpages_alloc(PAGE_SIZE + APP_STACK_SIZE)) == NULL)
-		panic("no memory for %s's stack (%d KiB)", p->baked->name, APP_STACK_SIZE / 1024);
-	rumpuser_ext_protect(stack, PAGE_SIZE, 0);
-	sp = initial_stack(stack + PAGE_SIZE + APP_STACK_SIZE, p->argc, p->argv,
-	    cfg->envc, cfg->envp);
+	if (vm_stack(p->vm, stack_size + args, &top) < 0)
+		panic("no room for %s's stack (%lu KiB and %lu KiB of arguments)",
+		    p->baked->name, (unsigned long)(stack_size >> 10), (unsigned long)(args >> 10));
+	sp = initial_stack((char *)top, p->argc, p->argv, cfg->envc, cfg->envp);
 	/* musl reads argv from the initial stack */
 	p->argv = (char **)&sp[1];
 	rumpuser_ext_app_start(sp, program_entry);
@@ -145,6 +196,8 @@ static struct program *program_start(const struct baked_program *b, int argc,
 	p->argv = argv;
 	p->fds = fds;
 	p->threads = 1;
+	if ((p->vm = vmspace_new()) == NULL)
+		panic("no memory to start %s", b->name);
 	p->next = programs;
 	programs = p;
 	if (rumpuser_thread_create(program_thread, p, b->name, 0, -1, -1, NULL))
@@ -185,6 +238,7 @@ void programs_run(void)
 		panic("this image has no programs (bake it with rumprun-bake)");
 	rumpuser_mutex_init(&lock, RUMPUSER_MTX_KMUTEX);
 	rumpuser_cv_init(&ended_cv);
+	stack_size = configured_stack_size();
 
 	if (cfg->nrc == 0) {
 		/* No rc: every baked app in order, in the foreground; the command
@@ -248,9 +302,9 @@ void program_thread_new(struct program *p)
 	p->threads++;
 }
 
-int program_thread_gone(struct program *p)
+int program_threads(struct program *p)
 {
-	return --p->threads;
+	return p->threads;
 }
 
 /* How many programs have ended: lets the system call path skip the
@@ -265,6 +319,25 @@ int program_ended(void)
 		return 0;
 	l = curlwp();
 	return l && l->prog && l->prog->ended;
+}
+
+void program_thread_exit(void)
+{
+	struct lwp *l = curlwp();
+	struct program *p = l->prog;
+
+	rumpuser_curlwpop(RUMPUSER_LWP_CLEAR, NULL);
+	kfree(l, sizeof(*l));
+	if (p && --p->threads == 0) {
+		/* Nothing runs the program's code any more: its memory goes. */
+		vmspace_destroy(p->vm);
+		p->vm = NULL;
+		rumpuser_mutex_enter(lock);
+		p->released = 1;
+		rumpuser_cv_broadcast(ended_cv);
+		rumpuser_mutex_exit(lock);
+	}
+	rumpuser_thread_exit();
 }
 
 void program_exit(int status)
@@ -283,7 +356,7 @@ void program_exit(int status)
 		rumpuser_cv_broadcast(ended_cv);
 	}
 	rumpuser_mutex_exit(lock);
-	rumpuser_curlwpop(RUMPUSER_LWP_CLEAR, NULL);
-	kfree(l, sizeof(*l));
-	rumpuser_thread_exit();
+	/* Threads waiting on futexes come out now and follow. */
+	futex_wake_program(p);
+	program_thread_exit();
 }

@@ -5,10 +5,10 @@
 #include <kernel/kernel.h>
 #include <kernel/syscall.h>
 #include <kernel/config.h>
+#include <kernel/program.h>
 #include <sys/utsname.h>
 #include <sys/sysinfo.h>
 #include <sys/resource.h>
-#include <rumprun_abi.h>
 
 static char hostname[65];
 
@@ -119,7 +119,7 @@ static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, lon
 		if (res == RLIMIT_NOFILE)
 			old->rlim_cur = old->rlim_max = 1024;
 		if (res == RLIMIT_STACK)
-			old->rlim_cur = old->rlim_max = RUMPRUN_APP_STACK_SIZE;
+			old->rlim_cur = old->rlim_max = program_stack_size();
 	}
 	return newp ? -EPERM : 0;
 }

@@ -30,12 +30,20 @@ static void table_init(void)
 
 long syscall_dispatch(long nr, const long a[6])
 {
+	long rv;
+
 	if (!table_ready)
 		table_init();
 	if (program_ended())
 		program_exit(0);	/* another thread ended the program: follow it */
-	if (nr >= 0 && nr < SYSCALL_MAX && table[nr])
-		return table[nr](a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (nr >= 0 && nr < SYSCALL_MAX && table[nr]) {
+		rv = table[nr](a[0], a[1], a[2], a[3], a[4], a[5]);
+		/* Woken after its program ended: never back into its code,
+		 * whose memory goes with the last thread. */
+		if (program_ended())
+			program_exit(0);
+		return rv;
+	}
 	if (nr < 0 || nr >= SYSCALL_MAX || !reported[nr]) {
 		const char *name = syscall_name(nr);
 

@@ -59,6 +59,7 @@ struct lwp *lwp_new(void)
 
 struct futex_waiter {
 	int *uaddr;
+	struct program *prog;	/* the waiting thread's */
 	int woken;
 	uint32_t bitset;
 	struct rumpuser_cv *cv;
@@ -89,7 +90,7 @@ static void unlink_waiter(struct futex_waiter *w)
 static long futex_wait(int *uaddr, int val, const struct timespec *timeout,
     int absolute, uint32_t bitset)
 {
-	struct futex_waiter w = { uaddr, 0, bitset, NULL, NULL };
+	struct futex_waiter w = { uaddr, curlwp() ? curlwp()->prog : NULL, 0, bitset, NULL, NULL };
 	long rv = 0;
 
 	if (bitset == 0)
@@ -149,6 +150,24 @@ static int futex_wake_bits(int *uaddr, int n, uint32_t bitset)
 int futex_wake(int *uaddr, int n)
 {
 	return futex_wake_bits(uaddr, n, FUTEX_BITSET_MATCH_ANY);
+}
+
+void futex_wake_program(struct program *p)
+{
+	struct futex_waiter **pp = &waiters, *w;
+
+	futex_init();
+	rumpuser_mutex_enter(futex_lock);
+	while ((w = *pp) != NULL) {
+		if (w->prog == p) {
+			*pp = w->next;
+			w->woken = 1;
+			rumpuser_cv_signal(w->cv);
+		} else {
+			pp = &w->next;
+		}
+	}
+	rumpuser_mutex_exit(futex_lock);
 }
 
 /* Wake n waiters on uaddr, move up to n2 of the rest to uaddr2. */
@@ -250,6 +269,7 @@ static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, lo
 		return -EAGAIN;
 	l->prog = curlwp()->prog;
 	l->fds = curlwp()->fds;
+	l->vm = curlwp()->vm;
 	if (flags & CLONE_CHILD_CLEARTID)
 		l->clear_child_tid = (int *)ctid;
 	if (flags & CLONE_CHILD_SETTID)
@@ -275,15 +295,13 @@ static long sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
 	struct lwp *l = curlwp();
 
 	/* musl's last thread calls exit_group itself; this is for the rest. */
-	if (!l->prog || program_thread_gone(l->prog) == 0)
+	if (!l->prog || program_threads(l->prog) == 1)
 		program_exit(status);
 	if (l->clear_child_tid) {
 		__atomic_store_n(l->clear_child_tid, 0, __ATOMIC_SEQ_CST);
 		futex_wake(l->clear_child_tid, 1);
 	}
-	rumpuser_curlwpop(RUMPUSER_LWP_CLEAR, NULL);
-	kfree(l, sizeof(*l));
-	rumpuser_thread_exit();
+	program_thread_exit();
 }
 SYSCALL_REGISTER(SYS_exit, sys_exit);
 

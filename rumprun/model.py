@@ -194,7 +194,11 @@ def make_launch(platform, image, args=(), *, env=(), memory_mib=None,
     shares = tuple(Share(*opt.parse_share(t)) for t in shares)
     _check_storage(backend, disks, shares)
     if stack is not None:
+        from rumprun import abi
         stack = opt.parse_size(stack, "--stack")
+        if stack < abi.MIN_STACK_SIZE:
+            raise RumprunError(f"--stack {opt.format_size(stack)} is too small: "
+                               f"give at least {opt.format_size(abi.MIN_STACK_SIZE)}")
         if stack >= memory_mib << 20:
             raise RumprunError(f"--stack {opt.format_size(stack)} does not fit in "
                                f"the guest's {memory_mib} MiB (-M)")

@@ -23,7 +23,7 @@ def test_list_names_every_configuration(run):
 def test_describe_shows_libraries_and_ldscript(run):
     out = run("rumprun-bake", "describe", "hw_generic", check=0).stdout
     assert "platform:    hw" in out
-    assert str(ROOT / "platform" / "hw" / "hw.ld") in out
+    assert str(ROOT / "platform" / "x86_64" / "image.ld") in out
     assert str(ROOT / "build" / "lib" / "libhw.a") in out
     assert str(ROOT / "build" / "lib" / "libkernel.a") in out
 

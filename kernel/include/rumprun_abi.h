@@ -40,12 +40,14 @@
 #define RUMPRUN_FW_CFG_CONFIG "opt/rumprun/config"
 
 /*
- * Memory.  The main thread's stack by default, and what the kernel takes
- * at boot beyond the image (first kernel stack, the app's stack and its
- * guard page, the page allocator's bitmap, page tables): the launcher
- * refuses -M below the image's end plus this.
+ * Memory.  The main thread's stack by default (Linux's RLIMIT_STACK;
+ * committed page by page as it is used) and the least the "stack" key may
+ * ask for; what the kernel takes at boot beyond the image (first kernel
+ * stack, the page allocator's bitmap, page tables): the launcher refuses
+ * -M below the image's end plus this.
  */
-#define RUMPRUN_APP_STACK_SIZE (256 * 1024)
+#define RUMPRUN_DEFAULT_STACK_SIZE (8 * 1024 * 1024)
+#define RUMPRUN_MIN_STACK_SIZE (64 * 1024)
 #define RUMPRUN_BOOT_RESERVE (512 * 1024)
 
 /*

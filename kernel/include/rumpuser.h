@@ -246,6 +246,41 @@ void rumprun_kernel_main(void) __attribute__((noreturn));
 #define RUMPUSER_PROT_DEFAULT (RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE | RUMPUSER_PROT_EXEC)
 int rumpuser_ext_protect(void *addr, rumpuser_size_t len, int prot);
 
+/*
+ * Application memory, page by page: the kernel decides where programs'
+ * mappings go; the platform backs each page on its own (no physically
+ * contiguous memory needed).  All addresses and lengths page aligned.
+ *
+ * rumpuser_ext_vm_area: the range [*base, *base + *len) in which the
+ *   kernel places programs' mappings (mmap, brk, stacks).  Other ranges
+ *   may be mapped at fixed addresses where rumpuser_ext_vm_map accepts
+ *   them (static executables link at 0x400000 and the like).
+ * rumpuser_ext_vm_map: replace whatever is mapped at [addr, addr + len)
+ *   with fresh zero-filled pages of protection prot (RUMPUSER_PROT_*).
+ *   With RUMPUSER_VM_LAZY no page is taken now: each is committed at its
+ *   first touch, and a touch when memory is exhausted ends the machine
+ *   with an out-of-memory report.  Without it every page is taken now.
+ *   Returns 0; EINVAL for an unaligned range or one programs may not use
+ *   (the null guard, the image, the kernel's memory); ENOMEM when pages or
+ *   page tables run out (the range may then be left unmapped).
+ * rumpuser_ext_vm_map_page: map one kernel page (a whole page from
+ *   rumpuser_malloc) at addr as well, shared: unmapping does not free it.
+ *   0, EINVAL, ENOMEM.
+ * rumpuser_ext_vm_unmap: unmap [addr, addr + len); the pages that
+ *   rumpuser_ext_vm_map took go back to the free memory.  0 or EINVAL.
+ * rumpuser_ext_vm_move: move the pages of [from, from + len) to
+ *   [to, to + len) (not overlapping), replacing what was mapped there;
+ *   from is left unmapped.  0, EINVAL, ENOMEM (nothing changed).
+ * rumpuser_ext_protect above changes the protection of mapped pages (a
+ * lazily committed page stays lazy).
+ */
+#define RUMPUSER_VM_LAZY 0x01
+void rumpuser_ext_vm_area(void **base, rumpuser_size_t *len);
+int rumpuser_ext_vm_map(void *addr, rumpuser_size_t len, int prot, int flags);
+int rumpuser_ext_vm_map_page(void *addr, void *page, int prot);
+int rumpuser_ext_vm_unmap(void *addr, rumpuser_size_t len);
+int rumpuser_ext_vm_move(void *from, void *to, rumpuser_size_t len);
+
 /* Thread-local storage: the calling thread's TLS base (FS base on x86_64),
  * kept per thread across switches. */
 void rumpuser_ext_set_tls(void *base);

@@ -27,6 +27,7 @@ struct tmpfs_dir {
 struct tmpfs_reg {
 	char **pages;
 	size_t npages;		/* capacity of pages[] */
+	size_t pinned;		/* pages pinned by shared mappings */
 };
 
 static const struct vnode_ops tmpfs_ops;
@@ -375,7 +376,10 @@ tmpfs_truncate(struct vnode *v, off_t len)
 	if (len < v->size) {
 		size_t keep = (len + PAGE_SIZE - 1) / PAGE_SIZE;
 		for (size_t i = keep; i < r->npages; i++) {
-			if (r->pages[i]) {
+			if (r->pages[i] && r->pinned) {
+				/* Maybe mapped: it stays, reading as zeros. */
+				memset(r->pages[i], 0, PAGE_SIZE);
+			} else if (r->pages[i]) {
 				kpages_free(r->pages[i], PAGE_SIZE);
 				r->pages[i] = NULL;
 			}
@@ -389,6 +393,33 @@ tmpfs_truncate(struct vnode *v, off_t len)
 	return 0;
 }
 
+/* Shared mappings map the file's own pages. */
+static int
+tmpfs_getpage(struct vnode *v, off_t off, void **page)
+{
+	struct tmpfs_reg *r = v->fsdata;
+	size_t pg = off / PAGE_SIZE;
+	int err = reg_reserve(r, pg + 1);
+	if (err)
+		return err;
+	if (r->pages[pg] == NULL) {
+		if ((r->pages[pg] = kpages_alloc(PAGE_SIZE)) == NULL)
+			return -ENOMEM;
+		memset(r->pages[pg], 0, PAGE_SIZE);
+	}
+	r->pinned++;
+	*page = r->pages[pg];
+	return 0;
+}
+
+static void
+tmpfs_putpage(struct vnode *v, off_t off, int flags)
+{
+	struct tmpfs_reg *r = v->fsdata;
+	if (!(flags & FILE_PAGE_KEEP))
+		r->pinned--;
+}
+
 static const struct vnode_ops tmpfs_ops = {
 	.lookup = tmpfs_lookup,
 	.create = tmpfs_create,
@@ -400,5 +431,7 @@ static const struct vnode_ops tmpfs_ops = {
 	.read = tmpfs_read,
 	.write = tmpfs_write,
 	.truncate = tmpfs_truncate,
+	.getpage = tmpfs_getpage,
+	.putpage = tmpfs_putpage,
 	.reclaim = tmpfs_reclaim,
 };

@@ -123,6 +123,27 @@ reg_truncate(struct file *f, off_t len)
 }
 
 static int
+reg_getpage(struct file *f, off_t off, void **page)
+{
+	struct vnode *v = f->priv;
+	if (!v->ops->getpage)
+		return -ENODEV;
+	vfs_enter();
+	int err = v->ops->getpage(v, off, page);
+	vfs_exit();
+	return err;
+}
+
+static void
+reg_putpage(struct file *f, off_t off, int flags)
+{
+	struct vnode *v = f->priv;
+	vfs_enter();
+	v->ops->putpage(v, off, flags);
+	vfs_exit();
+}
+
+static int
 vfile_fsync(struct file *f)
 {
 	return (f->flags & O_PATH) ? -EBADF : 0;
@@ -175,6 +196,8 @@ const struct file_ops vfs_reg_ops = {
 	.poll = reg_poll,
 	.truncate = reg_truncate,
 	.fsync = vfile_fsync,
+	.getpage = reg_getpage,
+	.putpage = reg_putpage,
 	.release = vfile_release,
 };
 

@@ -68,6 +68,10 @@ struct vnode_ops {
 	ssize_t (*read)(struct vnode *v, void *buf, size_t len, off_t off);
 	ssize_t (*write)(struct vnode *v, const void *buf, size_t len, off_t off);
 	int (*truncate)(struct vnode *v, off_t len);
+	/* Shared memory mappings, optional: the page holding off, pinned, and
+	 * unpinning it (kernel/file.h's getpage and putpage say the contract). */
+	int (*getpage)(struct vnode *v, off_t off, void **page);
+	void (*putpage)(struct vnode *v, off_t off, int flags);
 	/* Free the node's storage: no names and no references are left. */
 	void (*reclaim)(struct vnode *v);
 };

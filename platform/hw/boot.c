@@ -1,20 +1,31 @@
 /*
- * hw_boot: from boot.S, in long mode on the boot stack.  Brings up the
- * console, the processor tables, memory and time, then starts the kernel
- * (rumprun_kernel_main) in the first thread.
+ * x86_boot: from x86_64/boot.S, in long mode on the boot stack, after a
+ * multiboot or a PVH entry.  Brings up the console, the processor tables,
+ * memory and time, then starts the kernel (rumprun_kernel_main) in the
+ * first thread.
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
+#include <x86_64/pvh.h>
 #include "rumpuser.h"
 
-void hw_boot(uint32_t magic, const void *info)
+#define MB_BOOTLOADER_MAGIC 0x2BADB002
+
+void x86_boot(uint32_t magic, uint32_t info)
 {
 	hw_cons_init();
 	x86_cpu_init();
 	hw_intr_init();
-	hw_multiboot_init(magic, info);
+	if (magic == MB_BOOTLOADER_MAGIC) {
+		hw_multiboot_init(info);
+	} else if (magic == PVH_START_MAGIC) {
+		x86_pvh_init(info);
+	} else {
+		bmk_printf("rumprun: started by an unknown boot protocol (magic %x)\n", magic);
+		bmk_exit(1, 1);
+	}
 	hw_exit_init();
-	hw_mmu_init();
+	x86_mmu_init();
 	hw_clock_init();
 	x86_random_init();
 	bmk_start_kernel();
@@ -52,14 +63,4 @@ void bmk_platform_intr_window(void)
 void bmk_platform_putc(int c)
 {
 	hw_cons_putc(c);
-}
-
-const char *bmk_platform_config(size_t *len)
-{
-	return hw_config(len);
-}
-
-const char *bmk_platform_image_name(void)
-{
-	return hw_image_name();
 }

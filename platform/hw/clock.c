@@ -1,5 +1,5 @@
 /*
- * Time: the TSC, calibrated at boot against PIT channel 2, is the
+ * Time: the TSC, calibrated at boot against PIT channel 0, is the
  * monotonic clock; the RTC read once at boot anchors wall time.  Idle waits
  * use PIT channel 0 in one-shot mode, so an idle machine takes no
  * interrupts it does not need.
@@ -14,20 +14,34 @@ static uint64_t tsc_base;
 static uint64_t ns_per_tick_32;	/* nanoseconds per TSC tick, 32.32 fixed point */
 static int64_t wall_base;
 
+/* PIT channel 0's current count (latched, so both bytes belong together). */
+static uint16_t pit0_count(void)
+{
+	uint8_t lo, hi;
+
+	outb(0x43, 0x00);
+	lo = inb(0x40);
+	hi = inb(0x40);
+	return lo | (uint16_t)hi << 8;
+}
+
+/* Count TSC ticks while PIT channel 0 counts CALIBRATION_MS down from its
+ * maximum.  Channel 0 rather than the speaker's channel 2: machines without
+ * the PC's port 0x61 (QEMU's microvm) still have it. */
 static void calibrate_tsc(void)
 {
-	uint64_t count = PIT_HZ * CALIBRATION_MS / 1000, t0, t1;
-	uint8_t gate = inb(0x61);
+	uint16_t count = PIT_HZ * CALIBRATION_MS / 1000, start;
+	uint64_t t0, t1;
 
-	outb(0x61, (gate & ~0x02) | 0x01);	/* gate on, speaker off */
-	outb(0x43, 0xb0);			/* channel 2, lo/hi, mode 0 */
-	outb(0x42, count & 0xff);
-	outb(0x42, count >> 8);
+	outb(0x43, 0x30);			/* channel 0, lo/hi, mode 0 */
+	outb(0x40, 0xff);
+	outb(0x40, 0xff);
+	while ((start = pit0_count()) == 0xffff || start == 0)
+		;				/* the count has been loaded */
 	t0 = rdtsc();
-	while (!(inb(0x61) & 0x20))
+	while ((uint16_t)(start - pit0_count()) < count)
 		;
 	t1 = rdtsc();
-	outb(0x61, gate);
 	ns_per_tick_32 = ((uint64_t)CALIBRATION_MS * 1000000ULL << 32) / (t1 - t0);
 }
 

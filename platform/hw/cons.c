@@ -9,7 +9,7 @@
 #define VGA_COLS 80
 #define VGA_ROWS 25
 
-static volatile uint16_t *const vga = (volatile uint16_t *)0xb8000;
+static volatile uint16_t *vga;
 static int vga_present, vga_row, vga_col;
 
 void hw_cons_init(void)
@@ -23,6 +23,7 @@ void hw_cons_init(void)
 	outb(COM1 + 4, 0x03);	/* DTR, RTS */
 
 	/* A VGA text buffer keeps what is written to it; nothing there does not. */
+	vga = x86_phys_to_virt(0xb8000);
 	vga[0] = 0x0741;
 	if (vga[0] == 0x0741) {
 		int i;

@@ -19,8 +19,8 @@ static uintptr_t ebda;
 
 void hw_exit_init(void)
 {
-	/* The BIOS data area is in page 0, which hw_mmu_init unmaps. */
-	ebda = (uintptr_t)*(volatile uint16_t *)phys_ptr(0x40e) << 4;
+	/* The BIOS data area says where the extended one is. */
+	ebda = (uintptr_t)*(volatile uint16_t *)x86_phys_to_virt(0x40e) << 4;
 }
 
 static const char *find_rsdp(void)
@@ -28,12 +28,18 @@ static const char *find_rsdp(void)
 	uintptr_t a;
 
 	for (a = ebda; ebda && a < ebda + 1024; a += 16)
-		if (!__builtin_memcmp(phys_ptr(a), "RSD PTR ", 8))
-			return (const char *)a;
+		if (!__builtin_memcmp(x86_phys_to_virt(a), "RSD PTR ", 8))
+			return x86_phys_to_virt(a);
 	for (a = 0xe0000; a < 0x100000; a += 16)
-		if (!__builtin_memcmp(phys_ptr(a), "RSD PTR ", 8))
-			return (const char *)a;
+		if (!__builtin_memcmp(x86_phys_to_virt(a), "RSD PTR ", 8))
+			return x86_phys_to_virt(a);
 	return NULL;
+}
+
+/* ACPI tables point at each other with 32-bit physical addresses. */
+static const void *acpi_ptr(const void *field)
+{
+	return x86_phys_to_virt(*(const uint32_t *)field);
 }
 
 /* Find the FADT, its PM1a control port and \_S5's SLP_TYPa in the DSDT. */
@@ -47,17 +53,16 @@ static void acpi_poweroff(void)
 
 	if (!rsdp)
 		return;
-	rsdt = (const struct acpi_sdt *)(uintptr_t)*(const uint32_t *)(rsdp + 16);
+	rsdt = acpi_ptr(rsdp + 16);
 	n = (rsdt->len - sizeof(*rsdt)) / 4;
 	for (i = 0; i < n; i++) {
-		const struct acpi_sdt *t = (const struct acpi_sdt *)(uintptr_t)
-		    ((const uint32_t *)(rsdt + 1))[i];
+		const struct acpi_sdt *t = acpi_ptr((const uint32_t *)(rsdt + 1) + i);
 		if (!__builtin_memcmp(t->sig, "FACP", 4))
 			fadt = t;
 	}
 	if (!fadt)
 		return;
-	dsdt = (const struct acpi_sdt *)(uintptr_t)*(const uint32_t *)((const char *)fadt + 40);
+	dsdt = acpi_ptr((const char *)fadt + 40);
 	pm1a = *(const uint32_t *)((const char *)fadt + 64);
 	pm1b = *(const uint32_t *)((const char *)fadt + 68);
 	p = (const uint8_t *)(dsdt + 1);

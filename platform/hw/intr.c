@@ -47,8 +47,41 @@ static void write_masks(void)
 	outb(PIC2 + 1, masked >> 8);
 }
 
+/*
+ * The local APIC in virtual-wire mode, so that the PICs' output (LINT0)
+ * reaches the CPU: PC firmware sets this up, but after a PVH boot (QEMU's
+ * microvm) nobody has.  Harmless when it is set up already.
+ */
+#define MSR_APIC_BASE 0x1b
+#define APIC_BASE_ENABLE (1 << 11)
+#define LAPIC_SVR 0xf0
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
+#define LAPIC_SVR_ENABLE 0x100
+#define LVT_EXTINT 0x700
+#define LVT_NMI 0x400
+
+static void lapic_virtual_wire(void)
+{
+	uint32_t r[4];
+	uint64_t base;
+	volatile uint32_t *lapic;
+
+	cpuid(1, 0, r);
+	if (!(r[3] & (1 << 9)))		/* no local APIC: the PIC is wired directly */
+		return;
+	base = rdmsr(MSR_APIC_BASE);
+	if (!(base & APIC_BASE_ENABLE))
+		return;
+	lapic = x86_phys_to_virt(base & ~0xfffULL);
+	lapic[LAPIC_SVR / 4] |= LAPIC_SVR_ENABLE | 0xff;	/* spurious vector 0xff */
+	lapic[LAPIC_LVT_LINT0 / 4] = LVT_EXTINT;
+	lapic[LAPIC_LVT_LINT1 / 4] = LVT_NMI;
+}
+
 void hw_intr_init(void)
 {
+	lapic_virtual_wire();
 	outb(PIC1, 0x11); outb(PIC2, 0x11);		/* ICW1: init, ICW4 follows */
 	outb(PIC1 + 1, 0x20); outb(PIC2 + 1, 0x28);	/* vectors 32-47 */
 	outb(PIC1 + 1, 1 << CASCADE); outb(PIC2 + 1, CASCADE);

@@ -1,6 +1,6 @@
 /*
  * rumpcomp PCI hypercalls (kernel/include/rumpcomp_pci.h) on a PC:
- * configuration mechanism #1, BARs through the boot identity map, I/O
+ * configuration mechanism #1, BARs through the direct map (x86_mmio_map), I/O
  * ports, DMA memory from the page allocator.  Interrupts are in intr.c.
  */
 #include <bmk/core.h>
@@ -10,7 +10,6 @@
 
 #define PCI_CONF_ADDR 0xcf8
 #define PCI_CONF_DATA 0xcfc
-#define IDENTITY_MAP_END 0x100000000ULL	/* boot.S maps the first 4 GiB 1:1 */
 
 static int conf_address(unsigned bus, unsigned dev, unsigned fun, int reg, uint32_t *addr)
 {
@@ -44,13 +43,13 @@ int rumpcomp_pci_confwrite(unsigned bus, unsigned dev, unsigned fun, int reg, un
 	return 0;
 }
 
-/* Device memory below 4 GiB is in the boot identity map already (the
- * firmware's MTRRs make the PCI hole uncached); above, nothing maps it. */
+/* Device memory below 4 GiB is in the direct map (the firmware's MTRRs
+ * make the PCI hole uncached); above, x86_mmio_map maps it uncached. */
 void *rumpcomp_pci_map(unsigned long addr, unsigned long len)
 {
-	if (len == 0 || addr + len < addr || addr + len > IDENTITY_MAP_END)
+	if (len == 0 || addr + len < addr)
 		return NULL;
-	return phys_ptr(addr);
+	return x86_mmio_map(addr, len);
 }
 
 int rumpcomp_pci_dmalloc(size_t size, size_t align, unsigned long *pap, unsigned long *vap)
@@ -73,10 +72,11 @@ void rumpcomp_pci_dmafree(unsigned long vap, size_t size)
 	bmk_pgfree((void *)vap, (size + BMK_PAGE_SIZE - 1) / BMK_PAGE_SIZE);
 }
 
-/* The page allocator hands out identity-mapped memory (VA == PA). */
+/* Kernel memory from the page allocator is physically contiguous, so a
+ * DMA buffer's start gives the whole buffer. */
 unsigned long rumpcomp_pci_virt_to_mach(void *virt)
 {
-	return (unsigned long)virt;
+	return (unsigned long)x86_virt_to_phys(virt);
 }
 
 unsigned char rumpcomp_pci_ext_io_read8(unsigned long port) { return inb(port); }

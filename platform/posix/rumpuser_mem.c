@@ -1,6 +1,7 @@
 /*
  * Memory.  Whole-page requests come from mmap, so that any page-aligned
- * part of them can be released on its own (rumpuser.h allows it); other
+ * part of them can be released on its own (rumpuser.h allows it), shared
+ * so that rumpuser_ext_vm_map_page can map them again elsewhere; other
  * requests come from the host's malloc.  The size given to rumpuser_free
  * tells the two apart: a multiple of the page size was mmap'ed.
  */
@@ -20,7 +21,7 @@ rumpuser_malloc(rumpuser_size_t howmuch, int alignment, void **memp)
 	if (howmuch % PAGE == 0) {
 		size_t align = alignment > (int)PAGE ? (size_t)alignment : PAGE;
 		size_t len = howmuch + align - PAGE;
-		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return ENOMEM;
 		char *a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));

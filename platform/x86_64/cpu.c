@@ -127,13 +127,20 @@ static const struct {
 	[21] = { "control protection", 11 },
 };
 
+/* A trap: a page fault the machine resolves (a lazily committed page)
+ * returns to the faulting instruction; anything else is reported and ends
+ * the machine with the status a shell would show. */
 void x86_trap(struct trapframe *tf)
 {
 	struct bmk_thread *t = bmk_current();
 	unsigned v = (unsigned)tf->vector;
 	uintptr_t off;
-	const char *fn = bmk_symbol_lookup(tf->rip, &off);
-	int signo = trapinfo[v].signo;
+	const char *fn;
+	int signo = trapinfo[v].signo, fault = X86_FAULT_BAD;
+
+	if (v == 14 && (fault = x86_page_fault(read_cr2(), tf->error)) == X86_FAULT_RESOLVED)
+		return;
+	fn = bmk_symbol_lookup(tf->rip, &off);
 
 	/* The bake turns the app's hlt (how musl crashes on purpose) into the
 	 * invalid opcode RUMPRUN_CRASH_OPCODE (rumprun/toolchain/linkobjs.py): report it as Linux would
@@ -159,6 +166,10 @@ void x86_trap(struct trapframe *tf)
 		bmk_printf(", address %p (%s, %s)", (void *)addr,
 		    tf->error & 2 ? "write" : tf->error & 16 ? "execute" : "read",
 		    tf->error & 1 ? "protection" : "not mapped");
+		if (fault == X86_FAULT_NOMEM) {
+			bmk_printf(": out of memory for a page of a lazily committed mapping\n");
+			bmk_exit(128 + 9, 1);	/* SIGKILL, as Linux's out-of-memory killer */
+		}
 		if (addr < BMK_PAGE_SIZE)
 			bmk_printf(": null pointer dereference");
 		else if (!(tf->error & 1) && addr + 65536 >= tf->rsp && addr < tf->rsp + 256)

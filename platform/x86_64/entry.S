@@ -85,9 +85,8 @@ trap_common:
 	PUSH_GPRS
 	cld
 	movq %rsp, %rdi
-	call x86_trap		/* reports and ends the machine */
-1:	hlt
-	jmp 1b
+	call x86_trap		/* returns only when it resolved the trap */
+	jmp trap_return
 
 /* Interrupts, vectors 32-47: x86_intr(frame), which the machine provides
  * (the PIC on hw, the event channel upcall on xen). */

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 extern int failures;
@@ -49,5 +50,30 @@ struct runtime_case {
 
 #define CASES(group) const struct runtime_case group##_cases[]
 #define END_CASES { 0, 0 }
+
+/* main's work: run the case argv[1] of one of the groups; prog names the
+ * program in what it prints. */
+static inline int run_cases(const char *prog, const struct runtime_case *const *groups,
+			    size_t ngroups, int argc, char **argv)
+{
+	const struct runtime_case *c;
+	size_t g;
+
+	/* Unbuffered, so what a case printed survives a crash. */
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc < 2) {
+		printf("usage: %s CASE [ARGS...]\n", prog);
+		return 2;
+	}
+	for (g = 0; g < ngroups; g++)
+		for (c = groups[g]; c->name; c++)
+			if (!strcmp(c->name, argv[1])) {
+				c->run(argc - 1, argv + 1);
+				printf("%s %s: %d failures\n", prog, argv[1], failures);
+				return failures ? 1 : 0;
+			}
+	printf("%s: no case %s\n", prog, argv[1]);
+	return 2;
+}
 
 #endif

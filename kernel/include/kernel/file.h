@@ -29,9 +29,25 @@ struct file_ops {
 	int (*poll)(struct file *f, int events);
 	int (*truncate)(struct file *f, off_t len);
 	int (*fsync)(struct file *f);
+	/*
+	 * Shared memory mappings (mmap MAP_SHARED), optional.  getpage pins
+	 * and returns in *page the page (PAGE_SIZE bytes of page-aligned
+	 * kernel memory) that holds the file's bytes at off (page aligned,
+	 * below the file's size): until putpage it stays the file's own, so
+	 * stores to it are writes to the file and the file's writes show in
+	 * it; truncation keeps it (zeroed past the end).  Returns 0, -ENOMEM
+	 * or -EIO.  putpage unpins it; FILE_PAGE_DIRTY: it may have been
+	 * written through a mapping (write it back to storage),
+	 * FILE_PAGE_KEEP: keep it pinned (msync).
+	 */
+	int (*getpage)(struct file *f, off_t off, void **page);
+	void (*putpage)(struct file *f, off_t off, int flags);
 	/* Called once when the last reference is dropped. */
 	void (*release)(struct file *f);
 };
+
+#define FILE_PAGE_DIRTY 0x1
+#define FILE_PAGE_KEEP 0x2
 
 struct file {
 	const struct file_ops *ops;

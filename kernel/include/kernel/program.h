@@ -7,6 +7,8 @@
 #ifndef KERNEL_PROGRAM_H
 #define KERNEL_PROGRAM_H
 
+#include <stddef.h>
+
 struct program;
 typedef int (*program_main_fn)(int, char **, char **);
 
@@ -25,15 +27,22 @@ void programs_run(void) __attribute__((noreturn));
 
 /*
  * The calling thread's program ends with status (exit_group, or its last
- * thread's exit): its other threads end at their next system call, its
- * descriptors close, whoever waits for it wakes.  Never returns.
+ * thread's exit): its descriptors close, whoever waits for it wakes, its
+ * threads waiting on futexes wake, and every other thread ends when it
+ * enters or leaves a system call.  When the last one is gone, so is the
+ * program's memory.  Never returns.
  */
 void program_exit(int status) __attribute__((noreturn));
 /* Has the calling thread's program ended (so the thread must end too)? */
 int program_ended(void);
-/* Count a thread in or out of the calling thread's program; thread_gone
- * returns how many are left. */
+/* Count a new thread in p; how many threads p has. */
 void program_thread_new(struct program *p);
-int program_thread_gone(struct program *p);
+int program_threads(struct program *p);
+/* End the calling thread (not the last of its program: that one goes
+ * through program_exit).  Never returns. */
+void program_thread_exit(void) __attribute__((noreturn));
+/* The main thread's stack size (the "stack" configuration key, else the
+ * bake's default, else 8 MiB): what getrlimit(RLIMIT_STACK) reports. */
+size_t program_stack_size(void);
 
 #endif

@@ -9,6 +9,7 @@
 
 struct program;
 struct fdtable;
+struct vmspace;
 
 struct lwp {
 	int tid;
@@ -16,6 +17,7 @@ struct lwp {
 	uint64_t sigmask;
 	struct program *prog;	/* the program it belongs to (program.h) */
 	struct fdtable *fds;	/* its program's descriptors */
+	struct vmspace *vm;	/* its program's memory (vm.h) */
 };
 
 /* The calling thread's lwp (never NULL while serving the app). */
@@ -24,5 +26,7 @@ struct lwp *curlwp(void);
 struct lwp *lwp_new(void);
 /* Wake up to n futex waiters on uaddr; the number woken. */
 int futex_wake(int *uaddr, int n);
+/* Wake every futex waiter of program p (it has ended). */
+void futex_wake_program(struct program *p);
 
 #endif

@@ -24,22 +24,18 @@ int64_t hw_clock_wall(void);
 /* Sleep the CPU until an interrupt or the deadline (monotonic ns, -1 none). */
 void hw_clock_idle(int64_t deadline);
 
-/* multiboot.c: memory map into the page allocator, config and image name. */
-void hw_multiboot_init(uint32_t magic, const void *info);
-const char *hw_config(size_t *len);	/* NULL when there is none */
-const char *hw_image_name(void);	/* NULL when unknown */
+/* multiboot.c: the multiboot information (physical address info) into
+ * bootinfo (x86_64/cpu.h): memory, configuration, image name. */
+void hw_multiboot_init(uint32_t info);
 
 /* fwcfg.c: QEMU's fw_cfg device.  The file called name as a NUL-terminated
- * copy in kernel memory, its length in *len; NULL when there is no fw_cfg
- * device or no such file.  Out of memory ends the machine (status 1).
- * Probe it only on QEMU: other machines may have something else at its
- * ports (0x510-0x511). */
+ * copy in kernel memory (bmk_memalloc, len + 1 bytes), its length in *len;
+ * NULL when there is no fw_cfg device or no such file.  Out of memory ends
+ * the machine (status 1).  Probe it only on QEMU: other machines may have
+ * something else at its ports (0x510-0x511). */
 char *hw_fwcfg_file(const char *name, size_t *len);
 
-/* mmu.c: page protection (rumpuser_ext_protect) over the boot mappings. */
-void hw_mmu_init(void);
-
 /* exit.c: leave through isa-debug-exit, ACPI or halt (bmk_platform_exit). */
-void hw_exit_init(void);	/* before hw_mmu_init: reads the BIOS data area */
+void hw_exit_init(void);	/* finds the BIOS's extended data area */
 
 #endif

@@ -85,13 +85,6 @@ static inline uint64_t read_cr2(void) { uint64_t v; __asm__ volatile("mov %%cr2,
 static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 static inline void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" :: "r"(v) : "memory"); }
 static inline void invlpg(uintptr_t va) { __asm__ volatile("invlpg (%0)" :: "r"(va) : "memory"); }
-/* A pointer to physical (identity-mapped) memory such as the BIOS data
- * area; hides the integer's origin from the compiler's bounds checks. */
-static inline void *phys_ptr(uintptr_t addr)
-{
-	__asm__("" : "+r"(addr));
-	return (void *)addr;
-}
 static inline void hlt(void) { __asm__ volatile("hlt"); }
 #endif
 #endif
