@@ -84,14 +84,14 @@ def qemu_with_config(run, image, extra, timeout=60):
     EXTRA keys in the JSON configuration (keys the launcher has no flag
     for): (status from the console's last line, what the guest printed)."""
     plan = run("rumprun", "-D", "qemu", "-i", image, "--", "limit", check=0)
-    args = shlex.split(plan.stdout.strip().splitlines()[-1])
-    i = args.index("-append") + 1
-    config = json.loads(args[i])
+    # -D prints the command with the configuration as a here-document on
+    # fd 3 (fw_cfg); pass the edited configuration on the command line.
+    command, config_text = plan.stdout.strip().splitlines()[-3:-1]
+    args = shlex.split(command.split(" 3<<")[0])
+    i = args.index("-fw_cfg")
+    config = json.loads(config_text)
     config.update(extra)
-    args[i] = json.dumps(config)
-    args = [a for a in args if not a.startswith("unix:")]
-    if "-qmp" in args:
-        args.remove("-qmp")
+    args[i:i + 2] = ["-append", json.dumps(config)]
     result = subprocess.run(args, capture_output=True, text=True,
                             timeout=timeout, stdin=subprocess.DEVNULL)
     m = re.search(r"=== rumprun: exit status (\d+) ===", result.stdout)
