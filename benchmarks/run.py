@@ -58,6 +58,7 @@ WORKLOADS = [
     ("getpid", ["getpid"], 1_000_000, 100_000, [ANY_CPU]),
     ("pthread", ["pthread_create_join"], 5_000, 500, [BOTH_CPUS, ONE_CPU]),
     ("pingpong", ["mutex_condvar_pingpong"], 20_000, 2_000, [BOTH_CPUS, ONE_CPU]),
+    ("memory", ["mmap_touch_munmap"], 2_000, 200, [ANY_CPU]),
     ("file", ["file_4k_cycle", "file_4k_pwrite_pread"], 5_000, 500,
      [("native_tmp", " (/tmp, ext4)", [], ["/tmp"]),
       ("native_shm", " (/dev/shm, tmpfs)", [], ["/dev/shm"])]),
@@ -67,6 +68,7 @@ LABELS = {
     "getpid": "getpid system call, `syscall(SYS_getpid)` (ns/call)",
     "pthread_create_join": "pthread_create + pthread_join (ns/pair)",
     "mutex_condvar_pingpong": "mutex/condvar ping-pong, 2 threads (ns/round trip)",
+    "mmap_touch_munmap": "anonymous memory: mmap 1 MiB, touch every page, munmap (ns/page)",
     "file_4k_cycle": "4 KiB file: open, write, lseek, read, close (ns/iteration)",
     "file_4k_pwrite_pread": "4 KiB file: pwrite + pread on one descriptor (ns/iteration)",
 }
@@ -172,15 +174,19 @@ def build_all(work):
 
 def launcher_argv(image, work):
     """The QEMU command line `rumprun -D qemu -i IMAGE -- 0` would run, with
-    its QMP socket moved to our own directory (the launcher's is gone)."""
+    the configuration it feeds QEMU (a here-document on fd 3) written to a
+    file in our own directory instead, so the command runs on its own."""
     out = run([VENV_BIN / "rumprun", "-D", "qemu", "-i", image, "--", "0"])
-    line = [l for l in out.splitlines() if "qemu-system" in l]
-    if not line:
+    lines = out.splitlines()
+    at = [i for i, l in enumerate(lines) if "qemu-system" in l]
+    if not at or at[-1] + 1 >= len(lines):
         raise BenchError(f"rumprun -D qemu printed no QEMU command line:\n{out}")
-    argv = shlex.split(line[-1])
-    if "-qmp" in argv:
-        i = argv.index("-qmp")
-        argv[i + 1] = f"unix:{work / 'qmp.sock'},server=on,wait=off"
+    command, _, heredoc = lines[at[-1]].partition(" 3<<")
+    argv = shlex.split(command)
+    if heredoc:
+        config = work / f"{Path(image).name}.config.json"
+        config.write_text(lines[at[-1] + 1])
+        argv = [a.replace("file=/dev/fd/3", f"file={config}") for a in argv]
     return argv
 
 

@@ -69,6 +69,47 @@ static int hexval(int c)
 	return -1;
 }
 
+/* The four hex digits of a \u escape. */
+static unsigned parse_u4(struct parser *p)
+{
+	unsigned cp = 0;
+	int i, h;
+
+	for (i = 0; i < 4; i++) {
+		if (p->pos >= p->len || (h = hexval(p->s[p->pos])) < 0)
+			fail(p, "bad \\u escape");
+		cp = cp * 16 + h;
+		p->pos++;
+	}
+	return cp;
+}
+
+/* Code point cp as UTF-8 at out; how many bytes (never more than its
+ * escape's source bytes: 6 for up to 3, 12 for 4). */
+static size_t utf8_encode(unsigned cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = 0xc0 | (cp >> 6);
+		out[1] = 0x80 | (cp & 0x3f);
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = 0xe0 | (cp >> 12);
+		out[1] = 0x80 | ((cp >> 6) & 0x3f);
+		out[2] = 0x80 | (cp & 0x3f);
+		return 3;
+	}
+	out[0] = 0xf0 | (cp >> 18);
+	out[1] = 0x80 | ((cp >> 12) & 0x3f);
+	out[2] = 0x80 | ((cp >> 6) & 0x3f);
+	out[3] = 0x80 | (cp & 0x3f);
+	return 4;
+}
+
 static char *parse_string(struct parser *p)
 {
 	size_t start, n = 0;
@@ -103,26 +144,24 @@ static char *parse_string(struct parser *p)
 		case 'r': out[n++] = '\r'; break;
 		case 't': out[n++] = '\t'; break;
 		case 'u': {
-			unsigned cp = 0;
-			int i, h;
+			unsigned cp = parse_u4(p), lo;
 
-			for (i = 0; i < 4; i++) {
-				if (p->pos >= p->len || (h = hexval(p->s[p->pos])) < 0)
-					fail(p, "bad \\u escape");
-				cp = cp * 16 + h;
-				p->pos++;
+			if (cp >= 0xd800 && cp < 0xdc00 && p->pos + 6 <= p->len &&
+			    p->s[p->pos] == '\\' && p->s[p->pos + 1] == 'u') {
+				/* A surrogate pair: one code point above the BMP. */
+				p->pos += 2;
+				lo = parse_u4(p);
+				if (lo < 0xdc00 || lo >= 0xe000)
+					fail(p, "bad surrogate pair in \\u escapes");
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			} else if (cp >= 0xdc80 && cp < 0xdd00) {
+				/* A lone low surrogate U+DC80..U+DCFF stands for the
+				 * byte 0x80..0xff that was not UTF-8 (Python's
+				 * surrogateescape): arguments arrive byte-exact. */
+				out[n++] = cp - 0xdc00;
+				break;
 			}
-			/* 6 source bytes hold up to 3 UTF-8 bytes (no surrogate pairs). */
-			if (cp < 0x80) {
-				out[n++] = cp;
-			} else if (cp < 0x800) {
-				out[n++] = 0xc0 | (cp >> 6);
-				out[n++] = 0x80 | (cp & 0x3f);
-			} else {
-				out[n++] = 0xe0 | (cp >> 12);
-				out[n++] = 0x80 | ((cp >> 6) & 0x3f);
-				out[n++] = 0x80 | (cp & 0x3f);
-			}
+			n += utf8_encode(cp, out + n);
 			break;
 		}
 		default:

@@ -157,6 +157,18 @@ struct fdtable *fdtable_copy(const struct fdtable *cfrom)
 	return t;
 }
 
+void fdtable_free(struct fdtable *t)
+{
+	fdtable_close_all(t);
+	if (t->size) {
+		kfree(t->files, t->size * sizeof(*t->files));
+		kfree(t->cloexec, t->size);
+		kfree(t->used, t->size / BITS * sizeof(*t->used));
+	}
+	rumpuser_mutex_destroy(t->lock);
+	kfree(t, sizeof(*t));
+}
+
 void fdtable_close_all(struct fdtable *t)
 {
 	int fd;

@@ -15,14 +15,17 @@
 #include <kernel/thread.h>
 #include <kernel/vm.h>
 #include <elf.h>
+#include <rumprun_abi.h>
 
-/* The baked apps and the image's default stack size (rumprun/linkobjs.py
- * generates both). */
+/* The baked apps and the image's default stack size (rumprun/toolchain/
+ * linkobjs.py generates both). */
 extern const struct baked_program rumprun_programs[] __attribute__((weak));
 extern const unsigned long rumprun_stack_size __attribute__((weak));
+_Static_assert(sizeof(struct baked_program) == RUMPRUN_PROGRAM_ENTRY_SIZE,
+    "the bake writes RUMPRUN_PROGRAM_ENTRY_SIZE bytes per program");
 
-#define DEFAULT_STACK_SIZE (8UL << 20)	/* Linux's RLIMIT_STACK */
-#define MIN_STACK_SIZE (64UL << 10)
+#define DEFAULT_STACK_SIZE RUMPRUN_DEFAULT_STACK_SIZE	/* Linux's RLIMIT_STACK */
+#define MIN_STACK_SIZE RUMPRUN_MIN_STACK_SIZE
 
 struct program {
 	const struct baked_program *baked;
@@ -33,6 +36,7 @@ struct program {
 	int threads;		/* live threads */
 	int ended, status;
 	int released;		/* its last thread is gone, and its memory */
+	struct k_sigaction sigactions[65];
 	struct program *next;
 };
 
@@ -40,6 +44,32 @@ static struct program *programs;
 static struct rumpuser_mtx *lock;
 static struct rumpuser_cv *ended_cv;
 static size_t stack_size;
+static int envc;		/* the programs' environment: the configuration's */
+static char **envp;		/* and the defaults it does not override */
+
+/* The environment a login shell would give, under the configuration's. */
+static const char *const default_env[] = { "PATH=/bin:/usr/bin", "HOME=/" };
+
+static void make_environment(void)
+{
+	const struct rumprun_config *cfg = config_get();
+	size_t i;
+	int j;
+
+	if ((envp = kmalloc((cfg->envc + ARRAY_SIZE(default_env) + 1) * sizeof(char *))) == NULL)
+		panic("no memory for the environment");
+	for (j = 0; j < cfg->envc; j++)
+		envp[envc++] = cfg->envp[j];
+	for (i = 0; i < ARRAY_SIZE(default_env); i++) {
+		size_t name = strchr(default_env[i], '=') - default_env[i] + 1;
+
+		for (j = 0; j < cfg->envc && strncmp(cfg->envp[j], default_env[i], name); j++)
+			;
+		if (j == cfg->envc)
+			envp[envc++] = (char *)default_env[i];
+	}
+	envp[envc] = NULL;
+}
 
 static const struct baked_program *find_baked(const char *name)
 {
@@ -74,6 +104,11 @@ static size_t configured_stack_size(void)
 		config_bad("stack", "a size of at least 64K: bytes with an optional K, M or "
 		    "G suffix (\"8M\")");
 	return ROUNDUP(n * unit, PAGE_SIZE);
+}
+
+struct k_sigaction *program_sigactions(struct program *p)
+{
+	return p->sigactions;
 }
 
 size_t program_stack_size(void)
@@ -160,8 +195,7 @@ static void program_entry(void)
 static void *program_thread(void *arg)
 {
 	struct program *p = arg;
-	const struct rumprun_config *cfg = config_get();
-	size_t args = ROUNDUP(initial_stack_bytes(p->argc, p->argv, cfg->envc, cfg->envp),
+	size_t args = ROUNDUP(initial_stack_bytes(p->argc, p->argv, envc, envp),
 	    PAGE_SIZE);
 	uintptr_t top;
 	struct lwp *l;
@@ -176,10 +210,59 @@ static void *program_thread(void *arg)
 	if (vm_stack(p->vm, stack_size + args, &top) < 0)
 		panic("no room for %s's stack (%lu KiB and %lu KiB of arguments)",
 		    p->baked->name, (unsigned long)(stack_size >> 10), (unsigned long)(args >> 10));
-	sp = initial_stack((char *)top, p->argc, p->argv, cfg->envc, cfg->envp);
+	sp = initial_stack((char *)top, p->argc, p->argv, envc, envp);
 	/* musl reads argv from the initial stack */
 	p->argv = (char **)&sp[1];
 	rumpuser_ext_app_start(sp, program_entry);
+}
+
+/*
+ * Every run of a program starts from its pristine data: the bake keeps each
+ * app's .data and .bss apart (struct baked_program), the first run of a
+ * program that the rc runs again keeps a copy of its .data, and later runs
+ * get it back and a zeroed .bss, once the previous run's last thread is
+ * gone.  Two runs of one program cannot overlap: they would share it.
+ */
+struct baked_state {
+	char *pristine;		/* the copy of .data, NULL until taken */
+	struct program *last;	/* the latest run */
+};
+static struct baked_state *baked_state;
+
+static int rc_runs(const char *name)
+{
+	const struct rumprun_config *cfg = config_get();
+	int i, n = 0;
+
+	for (i = 0; i < cfg->nrc; i++)
+		n += !strcmp(cfg->rc[i].bin, name);
+	return n;
+}
+
+static void fresh_data(const struct baked_program *b)
+{
+	struct baked_state *st = &baked_state[b - rumprun_programs];
+	size_t len = b->data_end - b->data;
+
+	if (st->last) {
+		if (!st->last->ended) {
+			kprintf("rumprun: cannot start %s again while its previous run is still "
+			    "running: the runs of one program share its data (bake a copy of "
+			    "it under another name to run both at once)\n", b->name);
+			rumpuser_exit(1);
+		}
+		rumpuser_mutex_enter(lock);
+		while (!st->last->released)
+			rumpuser_cv_wait(ended_cv, lock);
+		rumpuser_mutex_exit(lock);
+		memcpy(b->data, st->pristine, len);
+		memset(b->bss, 0, b->bss_end - b->bss);
+	} else if (rc_runs(b->name) > 1 && len) {
+		if ((st->pristine = kmalloc(len)) == NULL)
+			panic("no memory to keep %s's data (%lu KiB) for its next run", b->name,
+			    (unsigned long)(len >> 10));
+		memcpy(st->pristine, b->data, len);
+	}
 }
 
 static struct program *program_start(const struct baked_program *b, int argc,
@@ -189,6 +272,8 @@ static struct program *program_start(const struct baked_program *b, int argc,
 
 	if (!p)
 		panic("no memory to start %s", b->name);
+	fresh_data(b);
+	baked_state[b - rumprun_programs].last = p;
 	p->baked = b;
 	p->argc = argc;
 	p->argv = argv;
@@ -244,6 +329,11 @@ void programs_run(void)
 	rumpuser_mutex_init(&lock, RUMPUSER_MTX_KMUTEX);
 	rumpuser_cv_init(&ended_cv);
 	stack_size = configured_stack_size();
+	make_environment();
+	for (i = 0; rumprun_programs[i].name; i++)
+		;
+	if ((baked_state = kzalloc(i * sizeof(*baked_state))) == NULL)
+		panic("no memory for the programs");
 
 	if (cfg->nrc == 0) {
 		/* No rc: every baked app in order, in the foreground; the command
@@ -334,9 +424,12 @@ void program_thread_exit(void)
 	rumpuser_curlwpop(RUMPUSER_LWP_CLEAR, NULL);
 	kfree(l, sizeof(*l));
 	if (p && --p->threads == 0) {
-		/* Nothing runs the program's code any more: its memory goes. */
+		/* Nothing runs the program's code any more: its memory and its
+		 * descriptor table go. */
 		vmspace_destroy(p->vm);
 		p->vm = NULL;
+		fdtable_free(p->fds);
+		p->fds = NULL;
 		rumpuser_mutex_enter(lock);
 		p->released = 1;
 		rumpuser_cv_broadcast(ended_cv);

@@ -348,9 +348,15 @@ SYSCALL_REGISTER(SYS_sched_yield, sys_sched_yield);
 
 /* ---- signals ---------------------------------------------------------- */
 
-static struct k_sigaction {
-	unsigned long handler, flags, restorer, mask;
-} actions[65];
+/* The calling program's dispositions (each run starts with the defaults);
+ * the kernel's own outside programs. */
+static struct k_sigaction *actions_of_current(void)
+{
+	static struct k_sigaction kernel_actions[65];
+	struct lwp *l = curlwp();
+
+	return l && l->prog ? program_sigactions(l->prog) : kernel_actions;
+}
 
 static const char *const signames[] = {
 	[SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT",
@@ -362,6 +368,8 @@ static const char *const signames[] = {
 
 static long sys_rt_sigaction(long sig, long act, long oact, long size, long a4, long a5)
 {
+	struct k_sigaction *actions = actions_of_current();
+
 	if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
 		return act ? -EINVAL : 0;
 	if (oact)
@@ -407,7 +415,7 @@ static long send_self(long sig)
 		return 0;
 	if (sig < 1 || sig > 64)
 		return -EINVAL;
-	if (actions[sig].handler == (unsigned long)SIG_IGN && sig != SIGKILL)
+	if (actions_of_current()[sig].handler == (unsigned long)SIG_IGN && sig != SIGKILL)
 		return 0;
 	if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH)
 		return 0;	/* default action: ignore */
@@ -423,7 +431,7 @@ void signal_raise(int sig)
 {
 	struct lwp *l = curlwp();
 
-	if (actions[sig].handler != (unsigned long)SIG_DFL)
+	if (actions_of_current()[sig].handler != (unsigned long)SIG_DFL)
 		return;
 	if (l && (l->sigmask & (1ULL << (sig - 1))))
 		return;

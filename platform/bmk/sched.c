@@ -44,6 +44,9 @@ static int nthreads;
 /* Interrupts (see core.h): the flag the platform's stub raises, the thread
  * that runs the platform's handlers, and whether it waits for the flag. */
 static volatile int intr_raised;
+static int64_t running_since;	/* when current was switched in */
+static int watchdog_said;	/* for this stretch of current's */
+static volatile int idling;	/* in bmk_platform_idle: nothing runs */
 static struct bmk_thread *intr_thread;
 static void (*intr_run)(void);
 static int intr_waiting;
@@ -154,11 +157,15 @@ static void schedule(void)
 		/* With devices that interrupt, waiting for them is no deadlock. */
 		if (deadline < 0 && !intr_thread)
 			report_deadlock();
+		idling = 1;
 		bmk_platform_idle(deadline);
+		idling = 0;
 	}
 	if (next == prev)
 		return;
 	current = next;
+	running_since = bmk_platform_clock_mono();
+	watchdog_said = 0;
 	bmk_platform_switched(next->tls, bmk_thread_stack_top(next));
 	bmk_platform_switch(&prev->sp, next->sp);
 	reap_zombies();
@@ -214,6 +221,7 @@ void bmk_sched_start(void)
 		bmk_exit(1, 1);
 	}
 	current = first;
+	running_since = bmk_platform_clock_mono();
 	bmk_platform_switched(first->tls, bmk_thread_stack_top(first));
 	bmk_platform_switch(&boot_sp, first->sp);
 	__builtin_unreachable();
@@ -386,4 +394,32 @@ int bmk_waitq_count(struct bmk_waitq *wq)
 	for (w = wq->head; w; w = w->next)
 		n++;
 	return n;
+}
+
+/* ---- the watchdog ----------------------------------------------------- */
+
+#define WATCHDOG_NS (3 * 1000000000LL)
+
+/*
+ * From the machine's timer interrupt, which comes only while app code
+ * runs (kernel code runs with interrupts off, so no scheduler structure is
+ * half changed here): say once when the running thread has held the CPU
+ * for seconds while others wait for it.
+ */
+void bmk_sched_watchdog(int64_t now)
+{
+	struct bmk_thread *t;
+	int starved;
+
+	if (!current || idling || watchdog_said || now - running_since < WATCHDOG_NS)
+		return;
+	starved = runq_head != NULL || intr_raised;
+	for (t = all_threads; t && !starved; t = t->all_next)
+		starved = t->state == T_BLOCKED && t->deadline >= 0 && t->deadline <= now;
+	if (!starved)
+		return;
+	watchdog_said = 1;
+	bmk_printf("rumprun: thread \"%s\" has run %d s without yielding; other threads "
+	    "are starved (threads are cooperative: one runs until it blocks or yields)\n",
+	    current->name, (int)((now - running_since) / 1000000000LL));
 }

@@ -7,8 +7,8 @@
  * interrupt thread later runs hw_intr_run(), which calls the line's
  * handlers and unmasks it.  PCI lines are level triggered (ELCR): masking
  * until the handlers have silenced the device is what keeps a line that is
- * still asserted from interrupting again at once.  The timer (line 0) only
- * ends the idle loop's hlt.
+ * still asserted from interrupting again at once.  The timer (line 0) ends
+ * the idle loop's hlt, and while app code runs it ticks for the watchdog.
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
@@ -108,6 +108,8 @@ void x86_intr(struct trapframe *tf)
 			outb(PIC1, EOI);	/* the master saw a real cascade request */
 		return;
 	}
+	if (line == 0)
+		bmk_sched_watchdog(hw_clock_mono());
 	if (handlers[line]) {
 		masked |= 1 << line;
 		write_masks();

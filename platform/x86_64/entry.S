@@ -201,11 +201,15 @@ x86_thread_trampoline:
 	call bmk_thread_entry
 	ud2
 
-/* void rumpuser_ext_app_start(void *stack, void (*entry)(void)) */
+/* void rumpuser_ext_app_start(void *stack, void (*entry)(void)).  App code
+ * runs with interrupts on (the machine's timer watches for a thread that
+ * never yields); system calls turn them off (FMASK) and the return brings
+ * back the app's flags, so kernel code always runs with them off. */
 	.globl rumpuser_ext_app_start
 rumpuser_ext_app_start:
 	movq %rdi, %rsp
 	xorl %ebp, %ebp
+	sti
 	call *%rsi
 	ud2
 

@@ -73,7 +73,9 @@ int rumpuser_ext_app_fork(void *stack, void *tls, void (*start)(void *), void *a
 	fork->tf.rsp = (uintptr_t)stack;
 	fork->start = start;
 	fork->arg = arg;
-	if ((t = bmk_sched_create("app", app_fork_child, fork, 0, 0)) == NULL) {
+	/* Named as its parent (the program) in crash and watchdog reports. */
+	if ((t = bmk_sched_create(bmk_thread_name(bmk_current()), app_fork_child, fork,
+	    0, 0)) == NULL) {
 		bmk_memfree(fork, sizeof(*fork));
 		return EAGAIN;
 	}

@@ -3,8 +3,8 @@
 
 int failures;
 
-extern const struct runtime_case anon_cases[];
-static const struct runtime_case *groups[] = { anon_cases };
+extern const struct runtime_case anon_cases[], stack_cases[], filemap_cases[];
+static const struct runtime_case *groups[] = { anon_cases, stack_cases, filemap_cases };
 
 int main(int argc, char **argv)
 {

@@ -129,13 +129,16 @@ int fd_limit(void);
  * Descriptor tables: one per program (kernel/program.c); the calls above
  * act on the calling thread's.  fdtable_copy gives the copy new references
  * (like fork); fdtable_close_all closes every descriptor (the table stays
- * valid, empty, for threads still inside a system call); fdtable_install_at
- * puts f (the caller's reference) at fd of table t, dropping what was there.
+ * valid, empty, for threads still inside a system call); fdtable_free closes
+ * what is left and frees the table (no thread uses it any more);
+ * fdtable_install_at puts f (the caller's reference) at fd of table t,
+ * dropping what was there.
  */
 struct fdtable;
 struct fdtable *fdtable_boot(void);
 struct fdtable *fdtable_copy(const struct fdtable *from);
 void fdtable_close_all(struct fdtable *t);
+void fdtable_free(struct fdtable *t);
 int fdtable_install_at(struct fdtable *t, struct file *f, int fd);
 
 /* Console files (kernel/console.c): standard stream fd (0, 1 or 2) for

@@ -2,7 +2,7 @@
  * Programs (kernel/program.c): the apps baked into the image, each run as
  * a program with its own libc, threads and descriptor table, sharing the
  * kernel (files, memory, time).  The bake generates the table of baked
- * apps (rumprun/linkobjs.py writes the same layout).
+ * apps (rumprun/toolchain/linkobjs.py writes the same layout).
  */
 #ifndef KERNEL_PROGRAM_H
 #define KERNEL_PROGRAM_H
@@ -19,6 +19,9 @@ struct baked_program {
 	/* The app's own musl __libc_start_main. */
 	int (*libc_start)(program_main_fn, int, char **, void (*)(void),
 	    void (*)(void), void (*)(void));
+	/* Its writable data: restored from a copy, and zeroed, before each
+	 * run after the first. */
+	char *data, *data_end, *bss, *bss_end;
 };
 
 /* Run the configured programs; end the machine with the last foreground
@@ -41,6 +44,9 @@ int program_threads(struct program *p);
 /* End the calling thread (not the last of its program: that one goes
  * through program_exit).  Never returns. */
 void program_thread_exit(void) __attribute__((noreturn));
+/* The program's signal dispositions, signals 1 to 64 (kernel/thread.c
+ * keeps them), the defaults at the start of each run. */
+struct k_sigaction *program_sigactions(struct program *p);
 /* The main thread's stack size (the "stack" configuration key, else the
  * bake's default, else 8 MiB): what getrlimit(RLIMIT_STACK) reports. */
 size_t program_stack_size(void);

@@ -20,6 +20,11 @@ struct lwp {
 	struct vmspace *vm;	/* its program's memory (vm.h) */
 };
 
+/* A signal's disposition, as rt_sigaction passes it (Linux's layout). */
+struct k_sigaction {
+	unsigned long handler, flags, restorer, mask;
+};
+
 /* The calling thread's lwp (never NULL while serving the app). */
 struct lwp *curlwp(void);
 /* A new lwp with a fresh tid, or NULL (ENOMEM). */

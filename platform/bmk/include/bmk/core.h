@@ -108,6 +108,10 @@ void bmk_sched_yield(void);
 int bmk_sched_block(int64_t deadline);
 void bmk_sched_wake(struct bmk_thread *t);
 void bmk_sched_exit(void) __attribute__((noreturn));
+/* From the machine's periodic timer interrupt while app code runs: prints
+ * one line when the running thread has not yielded for seconds while
+ * other threads wait (cooperative scheduling starves them). */
+void bmk_sched_watchdog(int64_t now);
 void bmk_sched_join(struct bmk_thread *t);
 /* Per-thread slots the platform and the kernel keep. */
 void bmk_thread_set_tls(struct bmk_thread *t, void *tls);

@@ -2,7 +2,9 @@
 
 - The program table: one entry per baked app (its name, its main and its
   own musl's __libc_start_main, renamed apart so several apps can share an
-  image).  The kernel starts programs from it (kernel/program.c).
+  image, and the bounds of its writable data), and the main stack size when
+  the bake sets one.  The kernel starts programs from it (kernel/program.c)
+  and restores their data before each run.
 - The symbol table: function names and addresses of the image itself, so a
   crash report can say where it happened (platform/hw/symbols.c).
 
@@ -13,10 +15,11 @@ kernel/include/kernel/program.h and platform/hw/include/hw/symbols.h.
 import re
 from pathlib import Path
 
-from rumprun import host
+from rumprun import abi, host
 from rumprun.errors import RumprunError
 
 PROGRAM_TABLE = "rumprun_programs"
+STACK_SIZE = "rumprun_stack_size"
 SYMTAB = "rumprun_symtab"
 SYMTAB_COUNT = "rumprun_symtab_count"
 SYMTAB_NAMES = "rumprun_symtab_names"
@@ -49,16 +52,36 @@ def _asciz(text):
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def program_table_object(names, workdir):
-    """The program table for apps NAMES (in bake order)."""
-    lines = ['\t.section .rodata.rumprun_programs,"a"', "\t.balign 8",
-             f"\t.globl {PROGRAM_TABLE}", f"{PROGRAM_TABLE}:"]
+def _marker(kind, index, end):
+    """A section that sorts before (or after) every section of program
+    INDEX's KIND (data or bss) in the image's linker script."""
+    flags = '"aw",@nobits' if kind == "bss" else '"aw"'
+    return f'\t.section ".rumprun.{kind}.{index}.{"~" if end else "!"}",{flags}'
+
+
+def program_table_object(names, workdir, stack_size=None):
+    """The program table for apps NAMES (in bake order); STACK_SIZE: the
+    main stack's size in bytes, when not the kernel's default.
+
+    Each entry: name, main, __libc_start_main, then the bounds of the app's
+    .data and .bss (kernel/include/kernel/program.h), which the markers
+    here give: the linker script sorts each app's renamed sections
+    (rename_program) between its two markers."""
+    lines = ['\t.section .rodata.rumprun_programs,"a"', "\t.balign 8"]
+    if stack_size is not None:
+        lines += [f"\t.globl {STACK_SIZE}", f"{STACK_SIZE}:\t.quad {stack_size}"]
+    lines += [f"\t.globl {PROGRAM_TABLE}", f"{PROGRAM_TABLE}:"]
     for i, _ in enumerate(names):
         main, start = program_symbols(i)
         lines.append(f"\t.quad .Lname{i}, {main}, {start}")
-    lines.append("\t.quad 0, 0, 0")
+        lines.append(f"\t.quad .Ldata{i}, .Ldata_end{i}, .Lbss{i}, .Lbss_end{i}")
+    lines.append("\t.quad " + ", ".join(["0"] * (abi.PROGRAM_ENTRY_SIZE // 8)))
     for i, name in enumerate(names):
         lines.append(f".Lname{i}:\t.asciz {_asciz(name)}")
+    for i, _ in enumerate(names):
+        for kind in ("data", "bss"):
+            lines += [_marker(kind, i, False), f".L{kind}{i}:",
+                      _marker(kind, i, True), f".L{kind}_end{i}:"]
     return assemble("\n".join(lines) + "\n", workdir, "rumprun-programs")
 
 
@@ -81,21 +104,21 @@ def symbol_table_object(functions, workdir):
 
 
 PROGRAM_LDSCRIPT = host.APP_TOOLS / "program.ld"
-HLT, BAD_OPCODE = 0xF4, 0xD6      # 0xd6 (salc) is invalid in 64-bit mode
 _SECTION_LINE = re.compile(r"^Disassembly of section (\S+):$")
 _HLT_LINE = re.compile(r"^\s*([0-9a-f]+):\s+f4\s+hlt\b")
 
 
 def patch_crash_instructions(obj):
-    """Turn every hlt in OBJ's code into byte 0xd6, in place; return how many.
+    """Turn every hlt in OBJ's code into abi.CRASH_OPCODE, in place; return
+    how many.
 
     musl crashes on purpose with hlt (a_crash: corrupted heap, misused
     thread), which in ring 3 faults.  In our ring 0 it would stop the machine
-    silently; 0xd6 is an invalid opcode in 64-bit mode that no compiler
-    emits, so it traps, and the platform reports it as the crash it is
+    silently; the crash opcode (0xd6, salc) is invalid in 64-bit mode and no
+    compiler emits it, so it traps, and the platform reports it as the crash it is
     (platform/hw/cpu.c).
     """
-    from rumprun import elfcheck
+    from rumprun.toolchain import elfcheck
     result = host.run_tool(["objdump", "-d", obj], f"disassembling {obj} failed")
     sites, section = [], None
     for line in result.stdout.splitlines():
@@ -111,28 +134,65 @@ def patch_crash_instructions(obj):
     with open(obj, "r+b") as f:
         for offset in offsets:
             f.seek(offset)
-            if f.read(1) != bytes([HLT]):
+            if f.read(1) != bytes([abi.HLT_OPCODE]):
                 raise RumprunError(f"patching {obj}: no hlt at file offset {offset:#x}")
             f.seek(offset)
-            f.write(bytes([BAD_OPCODE]))
+            f.write(bytes([abi.CRASH_OPCODE]))
     return len(offsets)
+
+
+TLS_GET_ADDR = "__tls_get_addr"
+DATA_SECTION = re.compile(r"^\.(data|bss)(\..*)?$")
+
+
+def data_section_renames(obj, index):
+    """objcopy arguments that move OBJ's writable data into sections of
+    program INDEX's own, .rumprun.data.INDEX.* and .rumprun.bss.INDEX.*,
+    kept together between the markers of program_table_object."""
+    from rumprun.toolchain import elfcheck
+    with elfcheck.open_elf(obj) as elf:
+        names = sorted({s.name for s in elf.iter_sections()
+                        if DATA_SECTION.match(s.name)})
+    kinds = ["bss" if n.startswith(".bss") else "data" for n in names]
+    return [f"--rename-section={n}=.rumprun.{k}.{index}{n}"
+            for n, k in zip(names, kinds)]
+
+
+def stray_data_sections(image):
+    """Sections of a linked IMAGE that still carry a program's data name:
+    its linker script did not sort them between their markers (image.ld's
+    SORT_BY_NAME(.rumprun.data.*) and .rumprun.bss.* lines)."""
+    from rumprun.toolchain import elfcheck
+    with elfcheck.open_elf(image) as elf:
+        return [s.name for s in elf.iter_sections()
+                if s.name.startswith((".rumprun.data.", ".rumprun.bss."))]
 
 
 def rename_program(app, index, workdir):
     """A copy of unbaked APP that is a program of its own: its constructor
     and destructor arrays gathered with their bounds (app-tools/program.ld),
-    and only its main and __libc_start_main global, renamed apart; so each
-    app keeps its own libc and constructors, apart from the others."""
+    its common symbols given space, its writable data in sections of its
+    own (so each run can start from pristine data), and only its main and
+    __libc_start_main global, renamed apart; so each app keeps its own libc
+    and constructors, apart from the others."""
     main, start = program_symbols(index)
     gathered = Path(workdir) / f"app{index}-arrays.o"
     out = Path(workdir) / f"app{index}.o"
-    steps = [["ld", "-r", "-T", PROGRAM_LDSCRIPT, "-o", gathered, app],
+    # __tls_get_addr stays global (weak, since every app has musl's): ld
+    # relaxes -fPIC code's TLS accesses only around calls to that symbol.
+    steps = [["ld", "-r", "-d", "-T", PROGRAM_LDSCRIPT, "-o", gathered, app],
              ["objcopy", "--keep-global-symbol=main",
-              "--keep-global-symbol=__libc_start_main", gathered, out],
+              "--keep-global-symbol=__libc_start_main",
+              f"--keep-global-symbol={TLS_GET_ADDR}", f"--weaken-symbol={TLS_GET_ADDR}",
+              gathered, out],
              ["objcopy", f"--redefine-sym=main={main}",
               f"--redefine-sym=__libc_start_main={start}", out]]
     for args in steps:
         host.run_tool(args, f"preparing {app} for the bake failed")
+    renames = data_section_renames(out, index)
+    if renames:
+        host.run_tool(["objcopy", *renames, out],
+                      f"preparing {app} for the bake failed")
     patch_crash_instructions(out)
     return out
 
