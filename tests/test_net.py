@@ -13,9 +13,10 @@ Images (each baked once):
 
 Under QEMU user networking the host is 10.0.2.2 (its 127.0.0.1), the DNS
 forwarder 10.0.2.3, and DHCP gives the guest 10.0.2.15/24.  Host servers
-(HTTP, UDP echo) run in threads of the test.  The guest's interfaces and
-configuration are given with -g (QEMU -netdev/-device and the JSON
-configuration with its "net" entries), as the launcher's -I/-W/-P will.
+(HTTP, UDP echo) run in threads of the test.  The guest's interfaces,
+their configuration and published ports are given as users give them:
+-I, -W and -P; configuration the launcher has no flag for (the "dns" key,
+entries it would refuse) goes to QEMU directly (boot_with_config).
 
 The kernel side is also tested in a process: tests/kernel/net_*.c through
 test_kernel_posix.py.
@@ -23,6 +24,7 @@ test_kernel_posix.py.
 
 import http.server
 import json
+import re
 import shlex
 import socket
 import subprocess
@@ -107,9 +109,9 @@ def test_two_programs_talk_over_unix_and_loopback(run, peers_bin):
 
 # ---- with a network interface --------------------------------------------
 
-DHCP = {"if": "vioif0", "type": "inet", "method": "dhcp"}
-STATIC = {"if": "vioif0", "type": "inet", "method": "static",
-          "addr": "10.0.2.15", "mask": "24", "gw": "10.0.2.2"}
+DHCP = "net0,inet,dhcp"
+STATIC = "net0,inet,static,10.0.2.15/24,10.0.2.2"
+SLAAC = "net0,inet6,auto"
 
 
 def free_port():
@@ -119,23 +121,43 @@ def free_port():
         return s.getsockname()[1]
 
 
-def nic_args(argv, net, nic="virtio-net-pci", forwards=(), dns=None,
-             netdev="user,id=n0"):
-    """rumprun -g arguments: one NIC on QEMU user networking (FORWARDS:
-    (host port, guest port) pairs), and the configuration with ARGV and
-    the NET entries."""
-    netdev += "".join(f",hostfwd=tcp:127.0.0.1:{h}-:{g}" for h, g in forwards)
-    config = {"cmdline": " ".join(argv), "net": net}
-    if dns is not None:
-        config["dns"] = dns
-    return ["-g", f"-netdev {netdev} -device {nic},netdev=n0 "
-                  f"-append {shlex.quote(json.dumps(config))}"]
+def nic_args(net=(DHCP,), nic="vioif", backend=None, forwards=()):
+    """The launcher's flags for one interface net0 (-I: NIC is vioif or
+    e1000, BACKEND QEMU -net/-netdev text, default user networking), its
+    -W configurations NET, and -P for each (host port, guest port) pair."""
+    args = ["-I", ",".join(["net0", nic] + ([backend] if backend else []))]
+    for w in net:
+        args += ["-W", w]
+    for host, guest_port in forwards:
+        args += ["-P", f"127.0.0.1:{host}:{guest_port}"]
+    return args
 
 
-def net_case(run, image, case, *args, net=(DHCP,), **kw):
-    """Boot `nettest CASE ARGS` with a NIC; it must report no failure."""
-    result, said = boot(run, *nic_args(["nettest", case, *args], list(net),
-                                       **kw), image, timeout=120)
+def boot_with_config(run, image, flags, argv, extra, timeout=120):
+    """Boot IMAGE with the QEMU command `rumprun -D qemu -i FLAGS` prints,
+    but with the JSON configuration's keys updated with EXTRA (keys the
+    launcher has no flag for, or entries it would refuse): (status from the
+    console's last line, what the guest printed)."""
+    plan = run("rumprun", "-D", "qemu", "-i", *flags, image, "--", *argv, check=0)
+    # -D prints the command with the configuration as a here-document on
+    # fd 3 (fw_cfg); pass the edited configuration on the command line.
+    command, config_text = plan.stdout.strip().splitlines()[-3:-1]
+    args = shlex.split(command.split(" 3<<")[0])
+    i = args.index("-fw_cfg")
+    config = json.loads(config_text)
+    config.update(extra)
+    args[i:i + 2] = ["-append", json.dumps(config)]
+    result = subprocess.run(args, capture_output=True, text=True,
+                            timeout=timeout, stdin=subprocess.DEVNULL)
+    m = re.search(r"=== rumprun: exit status (\d+) ===", result.stdout)
+    return (int(m.group(1)) if m else None), result.stdout
+
+
+def net_case(run, image, case, *args, **kw):
+    """Boot `nettest CASE ARGS` with a NIC (nic_args KW); it must report no
+    failure."""
+    result, said = boot(run, *nic_args(**kw), image, "--", case, *args,
+                        timeout=120)
     assert "FAIL" not in result.stdout, said
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
@@ -214,8 +236,9 @@ def test_non_blocking_connect_with_poll_and_epoll(run, nettest_bin, host_http):
 
 
 def test_static_configuration_and_dns_key(run, nettest_bin):
-    out = net_case(run, nettest_bin, "netinfo", net=[STATIC],
-                   dns=["10.0.2.3", "fec0::3"])
+    status, out = boot_with_config(run, nettest_bin, nic_args([STATIC]),
+                                   ["netinfo"], {"dns": ["10.0.2.3", "fec0::3"]})
+    assert "nettest netinfo: 0 failures" in out and status == 0, out
     assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (static)" in out
     assert "netinfo: vioif0 10.0.2.15 index 2" in out
     assert "netinfo: resolv.conf: nameserver 10.0.2.3" in out
@@ -224,7 +247,7 @@ def test_static_configuration_and_dns_key(run, nettest_bin):
 
 def test_dhcp_name_server_and_ipv6_autoconfiguration(run, nettest_bin):
     out = net_case(run, nettest_bin, "netinfo",
-                   net=[DHCP, {"if": "vioif0", "type": "inet6", "method": "auto"}])
+                   net=[DHCP, SLAAC])
     assert "netinfo: resolv.conf: nameserver 10.0.2.3" in out
     assert "rumprun: net: vioif0: fec0::5054:ff:fe12:3456/64 (autoconfigured)" in out
 
@@ -244,34 +267,34 @@ def test_names_resolve_through_musl_and_the_dhcp_name_server(run, nettest_bin):
 
 def test_e1000(run, nettest_bin, host_http):
     out = net_case(run, nettest_bin, "fetch", "10.0.2.2", str(host_http), "/",
-                   net=[dict(DHCP, **{"if": "wm0"})], nic="e1000")
+                   nic="e1000", backend="-net user")
     assert "rumprun: net: wm0: 10.0.2.15/24" in out
     assert "fetch: HTTP/1.0 200 OK" in out
 
 
 def test_no_dhcp_server_is_said_and_the_program_still_runs(run, nettest_bin):
     # A NIC on a QEMU hub with nothing else on it: no DHCP server answers.
-    out = net_case(run, nettest_bin, "loopback", netdev="hubport,id=n0,hubid=0")
+    out = net_case(run, nettest_bin, "loopback", backend="-netdev hubport,hubid=0")
     assert ("rumprun: net: vioif0: no DHCP lease within 10 s; going on without "
             "an address (DHCP keeps trying)") in out
 
 
 def test_a_configured_interface_that_is_missing(run, nettest_bin):
-    result, said = boot(run, *nic_args(["nettest", "noif"],
-                                       [dict(DHCP, **{"if": "vioif7"})]),
-                        nettest_bin)
+    status, out = boot_with_config(
+        run, nettest_bin, nic_args(), ["noif"],
+        {"net": [{"if": "vioif7", "type": "inet", "method": "dhcp"}]})
     assert ('rumprun: bad configuration: "net" names interface vioif7, which '
-            "this machine does not have") in result.stdout, said
-    assert result.returncode == 1, said
+            "this machine does not have") in out
+    assert status == 1, out
 
 
 def test_a_bad_net_entry(run, nettest_bin):
-    result, said = boot(run, *nic_args(["nettest", "noif"],
-                                       [dict(STATIC, mask="33")]),
-                        nettest_bin)
-    assert 'rumprun: bad configuration: "net" must be entries whose "mask"' \
-        in result.stdout, said
-    assert result.returncode == 1, said
+    status, out = boot_with_config(
+        run, nettest_bin, nic_args(), ["noif"],
+        {"net": [{"if": "vioif0", "type": "inet", "method": "static",
+                  "addr": "10.0.2.15", "mask": "33"}]})
+    assert 'rumprun: bad configuration: "net" must be entries whose "mask"' in out
+    assert status == 1, out
 
 
 # ---- servers in the guest, clients on the host -----------------------------
@@ -279,10 +302,8 @@ def test_a_bad_net_entry(run, nettest_bin):
 class Guest:
     """A guest booted in the background: wait for what it prints, stop it."""
 
-    def __init__(self, state_env, image, argv, net, mode="virtio-net-pci",
-                 forwards=()):
-        args = tool("rumprun") + ["qemu", "-i"] + nic_args(
-            argv, net, nic=mode, forwards=forwards) + [str(image)]
+    def __init__(self, state_env, image, argv, flags):
+        args = tool("rumprun") + ["qemu", "-i", *flags, str(image), "--", *argv]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
                                      env=state_env, stdin=subprocess.DEVNULL)
@@ -341,7 +362,8 @@ def http_get(port, path="/", close=True):
 
 def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
     port = free_port()
-    g = guest(httpd_bin, ["httpd", "-n", "3"], [DHCP], forwards=[(port, 80)])
+    # -P alone: the launcher gives the guest a virtio NIC with DHCP.
+    g = guest(httpd_bin, ["-n", "3"], ["-P", f"127.0.0.1:{port}:80"])
     g.wait_for("httpd: listening on port 80")
     for path in ("/", "/index.html", "/bytes/100000"):
         out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w",
@@ -356,8 +378,7 @@ def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
 
 def test_1000_sequential_and_200_concurrent_connections_with_epoll(guest, httpd_bin):
     port = free_port()
-    g = guest(httpd_bin, ["httpd", "-e", "-c", "1200"], [DHCP],
-              forwards=[(port, 80)])
+    g = guest(httpd_bin, ["-e", "-c", "1200"], nic_args(forwards=[(port, 80)]))
     g.wait_for("httpd: listening on port 80 (epoll)")
     ok = sum(http_get(port)[0] == "HTTP/1.1 200 OK" for _ in range(1000))
     assert ok == 1000
