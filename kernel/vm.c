@@ -553,18 +553,18 @@ out:
 /* ---- the break --------------------------------------------------------- */
 
 /* The break starts at base, with room up to the next mapping (at most
- * BRK_ROOM).  Called locked. */
-static void brk_place(struct vmspace *vs, uintptr_t base)
+ * room bytes).  Called locked. */
+static void brk_place(struct vmspace *vs, uintptr_t base, size_t room)
 {
-	struct mapping *m = first_above(base), *room;
-	uintptr_t end = base + BRK_ROOM;
+	struct mapping *m = first_above(base), *r;
+	uintptr_t end = base + room;
 
 	if (m && m->start < end)
 		end = m->start > base ? m->start : base;
 	vs->brk_base = vs->brk_cur = base;
 	vs->brk_end = end;
-	if (end > base && (room = mapping_new(base, end, vs, ROOM, PROT_NONE)) != NULL)
-		insert(room);
+	if (end > base && (r = mapping_new(base, end, vs, ROOM, PROT_NONE)) != NULL)
+		insert(r);
 }
 
 void vm_brk_init(struct vmspace *vs, uintptr_t base)
@@ -572,7 +572,7 @@ void vm_brk_init(struct vmspace *vs, uintptr_t base)
 	lock();
 	if (vs->brk_base)
 		cut(vs, ROUNDUP(vs->brk_base, PAGE_SIZE), vs->brk_end);
-	brk_place(vs, ROUNDUP(base, PAGE_SIZE));
+	brk_place(vs, ROUNDUP(base, PAGE_SIZE), BRK_ROOM);
 	unlock();
 }
 
@@ -583,10 +583,12 @@ uintptr_t vm_brk(struct vmspace *vs, uintptr_t want)
 
 	lock();
 	if (!vs->brk_base) {
-		if ((base = find_free(BRK_ROOM, 1)) == 0)
-			base = find_free(BRK_ROOM / 64, 1);
+		size_t room = BRK_ROOM;
+
+		while ((base = find_free(room, 1)) == 0 && room > BRK_ROOM / 1024)
+			room /= 4;
 		if (base)
-			brk_place(vs, base);
+			brk_place(vs, base, room);
 	}
 	if (!vs->brk_base || want < vs->brk_base || want > vs->brk_end)
 		goto out;
