@@ -40,7 +40,9 @@ struct vmspace *vm_current(void);
  * memory): the address, or -EINVAL, -ENOMEM (no room or no memory),
  * -EEXIST (MAP_FIXED_NOREPLACE over a mapping), -EACCES (the file's
  * access mode forbids prot), -ENODEV (the file cannot be mapped).
- * MAP_FIXED may replace the caller's own mappings only.
+ * MAP_FIXED may replace the caller's own mappings only; a hint (addr
+ * without MAP_FIXED) is taken when that range of the application area is
+ * free, else the kernel chooses.
  */
 long vm_mmap(struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags,
     struct file *f, off_t off);
