@@ -1,6 +1,6 @@
 /*
  * The ELF note that marks rumprun's ELF files (shared by the Python tools,
- * rumprun/note.py, and any C or assembly code; tests/test_cli_cc.py checks
+ * rumprun/toolchain/note.py, and any C or assembly code; tests/test_cli_cc.py checks
  * that both definitions agree).
  *
  * Section ".note.rumprun", SHT_NOTE, 4-byte aligned.  Note name "rumprun"

@@ -5,7 +5,7 @@
 
 Without --image it bakes nothing and uses tests/isokernel (a tiny multiboot
 kernel that prints its configuration and exits), which measures the ISO
-path itself.  For every run it builds the ISO with `rumprun.iso.build_iso`
+path itself.  For every run it builds the ISO with `rumprun.images.iso.build_iso`
 in a fresh Python process (interpreter start and imports included), once
 with an empty GRUB image cache and once with the cached BIOS core, and, in
 the same run, the equivalent ISO with grub-mkrescue (same kernel, config,
@@ -58,7 +58,7 @@ def main():
             from test_iso import build_isokernel
             image, label = build_isokernel(tmp), "tests/isokernel"
         ours = tmp / "rumprun.iso"
-        build = ("import sys; from pathlib import Path; from rumprun.iso import build_iso; "
+        build = ("import sys; from pathlib import Path; from rumprun.images.iso import build_iso; "
                  "build_iso(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), force=True)")
 
         staging = tmp / "tree"

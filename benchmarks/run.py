@@ -174,15 +174,19 @@ def build_all(work):
 
 def launcher_argv(image, work):
     """The QEMU command line `rumprun -D qemu -i IMAGE -- 0` would run, with
-    its QMP socket moved to our own directory (the launcher's is gone)."""
+    the configuration it feeds QEMU (a here-document on fd 3) written to a
+    file in our own directory instead, so the command runs on its own."""
     out = run([VENV_BIN / "rumprun", "-D", "qemu", "-i", image, "--", "0"])
-    line = [l for l in out.splitlines() if "qemu-system" in l]
-    if not line:
+    lines = out.splitlines()
+    at = [i for i, l in enumerate(lines) if "qemu-system" in l]
+    if not at or at[-1] + 1 >= len(lines):
         raise BenchError(f"rumprun -D qemu printed no QEMU command line:\n{out}")
-    argv = shlex.split(line[-1])
-    if "-qmp" in argv:
-        i = argv.index("-qmp")
-        argv[i + 1] = f"unix:{work / 'qmp.sock'},server=on,wait=off"
+    command, _, heredoc = lines[at[-1]].partition(" 3<<")
+    argv = shlex.split(command)
+    if heredoc:
+        config = work / f"{Path(image).name}.config.json"
+        config.write_text(lines[at[-1] + 1])
+        argv = [a.replace("file=/dev/fd/3", f"file={config}") for a in argv]
     return argv
 
 

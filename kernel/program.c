@@ -14,14 +14,17 @@
 #include <kernel/thread.h>
 #include <kernel/vm.h>
 #include <elf.h>
+#include <rumprun_abi.h>
 
-/* The baked apps and the image's default stack size (rumprun/linkobjs.py
- * generates both). */
+/* The baked apps and the image's default stack size (rumprun/toolchain/
+ * linkobjs.py generates both). */
 extern const struct baked_program rumprun_programs[] __attribute__((weak));
 extern const unsigned long rumprun_stack_size __attribute__((weak));
+_Static_assert(sizeof(struct baked_program) == RUMPRUN_PROGRAM_ENTRY_SIZE,
+    "the bake writes RUMPRUN_PROGRAM_ENTRY_SIZE bytes per program");
 
-#define DEFAULT_STACK_SIZE (8UL << 20)	/* Linux's RLIMIT_STACK */
-#define MIN_STACK_SIZE (64UL << 10)
+#define DEFAULT_STACK_SIZE RUMPRUN_DEFAULT_STACK_SIZE	/* Linux's RLIMIT_STACK */
+#define MIN_STACK_SIZE RUMPRUN_MIN_STACK_SIZE
 
 struct program {
 	const struct baked_program *baked;

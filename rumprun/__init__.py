@@ -1,16 +1,19 @@
 """rumprun: build, bake and run x86_64 unikernels from ordinary C programs.
 
 Module map:
-  host      the source tree's paths, host prerequisites, running host tools
-  note      the rumprun ELF note (shared with app-tools/rumprun-note.h)
-  elfcheck  pyelftools checks of every ELF the tools read or write
-  cc        rumprun-cc: the compiler wrapper (gcc + Debian's musl)
-  bake      rumprun-bake: the final link of an app with kernel components
-  model     the unikernel configuration (dataclasses) and its JSON renderer
-  qemu      QEMU argument lists, the KVM probe, running guests over QMP
-  guests    detached guests' state directories (rumprun ps / stop)
-  launcher  the one function the launcher commands call (run a Launch)
-  iso, virtualbox   bootable ISOs (pycdlib) and VirtualBox VMs
-  cli       the rumprun launcher's click group
-  clitools  how every entry point turns RumprunError into one line + exit 2
+  cli        the rumprun launcher's click group (flags -> model -> backend)
+  model      the launch model (Launch), validated once; the kernel's JSON
+  backends/  one module per platform, each with plan() and run():
+             qemu (qemu, kvm, baremetal), iso, virtualbox
+  console    relaying a guest's console; its exit status, cross-checked
+  guests     registered guests' state directories (ps, stop, cont)
+  qmp        QEMU's monitor through qemu.qmp's client
+  toolchain/ cc (rumprun-cc), bake (rumprun-bake), configs (bake
+             configurations), elfcheck (pyelftools checks), linkobjs
+             (program and symbol tables), rootfs, note (the ELF note)
+  images/    iso (bootable hybrid ISOs with pycdlib)
+  abi        constants shared with C (kernel/include/rumprun_abi.h)
+  host       the source tree's paths, host prerequisites, host tools
+  output     writing the tools' own output (closed stdout, full disk)
+  clitools   how every entry point turns a failure into one line + status
 """

@@ -1,16 +1,75 @@
-"""What every entry point shares: RumprunError -> one line on stderr, exit 2."""
+"""What every entry point shares: how a failure reaches the user.
 
+RumprunError -> "PROG: sentence" on stderr and its exit_status (2 unless
+the error says otherwise); Ctrl-C -> "PROG: interrupted", 130; stdout that
+cannot be written (closed, full disk, reader gone) -> one sentence, 2.
+Never a traceback.
+"""
+
+import errno
+import io
+import os
 import sys
-
-import click
 
 from rumprun.errors import RumprunError
 
 
+def _silence_stdout():
+    """Point fd 1 at /dev/null, so the interpreter's last flush of what
+    could not be written cannot fail again (with a traceback) at exit."""
+    _ClosedStream.silenced = True
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def exit_now(status):
+    """End the process with STATUS once our output is flushed, skipping the
+    interpreter's tear-down of every module (tens of milliseconds: the
+    launcher's start and end are on every guest's critical path)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, AttributeError, ValueError):
+            pass
+    os._exit(status)
+
+
 def fail(prog, error):
     """Print ERROR's sentence prefixed with PROG on stderr and exit."""
-    print(f"{prog}: {error}", file=sys.stderr, flush=True)
-    sys.exit(getattr(error, "exit_status", 2))
+    try:
+        print(f"{prog}: {error}", file=sys.stderr, flush=True)
+    except (OSError, AttributeError):
+        pass                     # no stderr either: the status must do
+    _silence_stdout()
+    exit_now(getattr(error, "exit_status", 2))
+
+
+class _ClosedStream(io.RawIOBase):
+    """What sys.stdout writes to when fd 1 was closed when we started
+    (Python then sets sys.stdout to None and output vanishes silently)."""
+
+    silenced = False           # once the failure is reported: discard
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        if self.silenced:
+            return len(data)
+        raise OSError(errno.EBADF, "it is closed")
+
+
+def _flush_stdout():
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except OSError as e:
+        raise RumprunError(f"cannot write to standard output: {e.strerror}") from None
 
 
 def run_command(command, prog, args=None):
@@ -19,13 +78,19 @@ def run_command(command, prog, args=None):
     The command's return value (an int or None) is the exit status; click's
     own usage errors keep click's message and its exit status 2.
     """
+    import click
+
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedStream()))
     try:
         status = command.main(args=args, prog_name=prog, standalone_mode=False)
+        _flush_stdout()
     except RumprunError as e:
         fail(prog, e)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         print(f"{prog}: interrupted", file=sys.stderr)
-        sys.exit(130)
+        _silence_stdout()
+        exit_now(130)
     except click.UsageError as e:
         # One line, like every other error: the message and where help is.
         command = e.ctx.command_path if e.ctx else prog
@@ -33,5 +98,8 @@ def run_command(command, prog, args=None):
             f"{e.format_message()} (see {command} --help)"))
     except click.ClickException as e:
         e.show()
-        sys.exit(e.exit_code)
-    sys.exit(status or 0)
+        exit_now(e.exit_code)
+    except OSError as e:
+        # Only output can fail this way here (click writing --help).
+        fail(prog, RumprunError(f"cannot write its output: {e.strerror or e}"))
+    exit_now(status or 0)

@@ -1,26 +1,40 @@
-"""Detached guests: one state directory each, `rumprun ps` and `rumprun stop`.
+"""Registered guests: one state directory each; rumprun ps, stop and cont.
 
-A detached guest NAME lives in STATE/NAME/, where STATE is
+Detached guests (and interactive ones started paused, so `rumprun cont`
+can reach them) live in STATE/NAME/, STATE being
 $XDG_RUNTIME_DIR/rumprun/guests (or ~/.cache/rumprun/guests without it):
-  guest.json    the model, QEMU's pid and command line
+
+  lock          locked (flock, exclusive) for as long as the guest runs:
+                QEMU inherits the locked descriptor, so "running" is "the
+                lock is held", whatever happens to the launcher or to pids
+  guest.json    the Launch (rumprun.model), QEMU's pid and command line,
+                written atomically once QEMU answers
   qmp.sock      QEMU's QMP socket
-  console.log   everything the guest printed
-  qemu.log      QEMU's own messages
+  console.log   everything the guest printed (detached guests)
+  qemu.log      QEMU's own messages (detached guests)
+
+A name is claimed under STATE/.claim (flock) so that two launchers given
+the same -N cannot both start a guest: the second finds the first's lock
+held and refuses.  A directory whose lock is free is a guest that has
+ended (or a start that failed); a new claim of its name replaces it.
 """
 
+import fcntl
 import json
 import os
 import secrets
 import shutil
-import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
-from rumprun import model
+from rumprun import abi, qmp
 from rumprun.errors import RumprunError
-from rumprun.qemu import (Monitor, STATUS_LINE, pid_alive, qemu_command,
-                          query_status, stop_process)
+from rumprun.model import Launch, check_name
+
+RECORD = "guest.json"
 
 
 def state_root():
@@ -30,148 +44,229 @@ def state_root():
     return Path.home() / ".cache" / "rumprun" / "guests"
 
 
-@dataclass(frozen=True)
-class Guest:
+def new_name(image):
+    """A handle for an unnamed guest: the image's stem and 6 hex digits."""
+    stem = "".join(c if c.isalnum() or c in "_.-" else "-"
+                   for c in Path(image).stem)[:32].lstrip("-._") or "guest"
+    return f"{stem}-{secrets.token_hex(3)}"
+
+
+def _lock_held(path):
+    """Whether someone holds the flock on PATH (False if there is no PATH)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def _mkdirs(path):
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as e:
+        raise RumprunError(f"cannot create {path} for the guest's state: "
+                           f"{e.strerror}") from None
+
+
+@dataclass
+class Claim:
+    """A guest name held by this launcher: its directory, locked."""
     name: str
     directory: Path
-    record: dict
+    lock_fd: Optional[int]        # None once released
 
     @property
-    def pid(self):
-        return self.record["pid"]
+    def socket(self):
+        return self.directory / "qmp.sock"
+
+    def save(self, launch, pid, command):
+        """Write guest.json (atomically: a reader sees all of it or none)."""
+        record = {"launch": launch.to_record(), "pid": pid,
+                  "command": list(command), "started": time.time()}
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".guest.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(record, f, indent=1)
+            os.replace(tmp, self.directory / RECORD)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+
+    def release(self, remove=True):
+        """Give the name up (REMOVE: and the guest's files).  A detached
+        guest's QEMU keeps the lock: the name stays taken while it runs."""
+        if self.lock_fd is None:
+            return
+        if remove:
+            shutil.rmtree(self.directory, ignore_errors=True)
+        os.close(self.lock_fd)
+        self.lock_fd = None
+
+
+def claim(name):
+    """Take NAME for a new guest, atomically; one sentence if it is in use."""
+    root = state_root()
+    _mkdirs(root)
+    directory = root / name
+    guard = os.open(root / ".claim", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if _lock_held(directory / "lock"):
+            raise RumprunError(
+                f"a guest called {name!r} is already running: stop it "
+                f"(rumprun stop {name}) or choose another -N")
+        if directory.exists() or directory.is_symlink():
+            _remove_entry(directory)
+        _mkdirs(directory)
+        lock_fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                          0o600)
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+    finally:
+        os.close(guard)
+    return Claim(name, directory, lock_fd)
+
+
+def _remove_entry(path):
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Guest:
+    """A registered guest as ps sees it."""
+    name: str
+    directory: Path
+    launch: Optional[Launch]      # None: the entry is damaged
+    pid: int = 0
+    problem: str = ""             # why the entry is damaged
 
     @property
     def socket(self):
         return self.directory / "qmp.sock"
 
     def running(self):
-        """Whether this guest's QEMU is still alive (and really is it)."""
-        if not pid_alive(self.pid):
-            return False
-        try:
-            cmdline = Path(f"/proc/{self.pid}/cmdline").read_bytes()
-        except OSError:
-            return False
-        return str(self.socket).encode() in cmdline
+        return _lock_held(self.directory / "lock")
 
     def exit_status(self):
-        """The status the guest reported on its console, or None."""
+        """The status the guest's console reported last, or None."""
         try:
-            lines = (self.directory / "console.log").read_bytes().splitlines()
+            with open(self.directory / "console.log", "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+                lines = f.read().splitlines()
         except OSError:
             return None
         for line in reversed(lines):
-            m = STATUS_LINE.search(line)
+            m = abi.STATUS_LINE.search(line)
             if m:
                 return int(m.group(1))
         return None
 
+    def state(self):
+        """running, paused, starting, exited (status N), damaged (...)."""
+        if self.running():
+            if self.launch is None:
+                return "starting"
+            try:
+                status = qmp.execute(self.socket, "query-status", timeout=2)["status"]
+            except (qmp.MonitorUnavailable, qmp.CommandFailed):
+                return "running (QMP does not answer)"
+            return "paused" if status in ("paused", "prelaunch") else status
+        if self.launch is None:
+            return f"damaged ({self.problem})"
+        status = self.exit_status()
+        return "exited" if status is None else f"exited (status {status})"
+
 
 def load(name):
-    """The detached guest called NAME, or one sentence saying there is none."""
+    """The registered guest NAME (perhaps damaged); None if there is none."""
     directory = state_root() / name
+    if not directory.is_dir():
+        return None
     try:
-        record = json.loads((directory / "guest.json").read_text())
-    except (OSError, ValueError):
-        raise RumprunError(
-            f"there is no guest called {name!r}: rumprun ps lists them") from None
-    return Guest(name, directory, record)
+        record = json.loads((directory / RECORD).read_text())
+        launch = Launch.from_record(record["launch"])
+        pid = record["pid"]
+        if not isinstance(pid, int) or isinstance(pid, bool):
+            raise ValueError("pid is not a number")
+    except FileNotFoundError:
+        return Guest(name, directory, None, problem=f"no {RECORD}")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        return Guest(name, directory, None, problem=f"unreadable {RECORD}: {e}")
+    return Guest(name, directory, launch, pid)
 
 
 def all_guests():
+    """Every registered guest, by name; guests started with -d that have
+    ended are forgotten on the way (that is what -d asks for)."""
     root = state_root()
-    if not root.is_dir():
+    try:
+        names = sorted(p.name for p in root.iterdir() if p.is_dir())
+    except OSError:
         return []
     found = []
-    for directory in sorted(root.iterdir()):
-        try:
-            found.append(load(directory.name))
-        except RumprunError:
+    for name in names:
+        guest = load(name)
+        if guest is None:
             continue
+        if guest.launch is not None and guest.launch.destroy and not guest.running():
+            shutil.rmtree(guest.directory, ignore_errors=True)
+            continue
+        found.append(guest)
     return found
 
 
-def _new_name(image):
-    stem = "".join(c if c.isalnum() or c in "_.-" else "-"
-                   for c in Path(image).stem)[:32].lstrip("-._") or "guest"
-    return f"{stem}-{secrets.token_hex(3)}"
-
-
-def start_detached(launch, qemu, accel):
-    """Start LAUNCH's guest in the background; return its handle."""
-    uk = launch.unikernel
-    name = uk.name or _new_name(uk.image)
-    directory = state_root() / name
-    if directory.exists():
-        try:
-            old = load(name)
-        except RumprunError:
-            old = None      # a broken leftover: replace it
-        if old is not None and old.running():
-            raise RumprunError(
-                f"a guest called {name!r} is already running: stop it "
-                f"(rumprun stop {name}) or choose another -N")
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, mode=0o700)
-    try:
-        args = qemu_command(launch, accel, directory / "console.log",
-                            directory / "qmp.sock")
-        args[0] = qemu
-        with open(directory / "qemu.log", "wb") as log:
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=log,
-                                    start_new_session=True)
-        record = {"name": name, "pid": proc.pid, "platform": launch.platform,
-                  "accel": accel, "image": str(uk.image.resolve()),
-                  "memory_mib": uk.memory_mib, "argv": uk.argv,
-                  "env": [f"{k}={v}" for k, v in uk.env],
-                  "hostname": uk.hostname, "config": uk.info.config,
-                  "started": time.time(), "command": args}
-        (directory / "guest.json").write_text(json.dumps(record, indent=1))
-        monitor = Monitor(directory / "qmp.sock")
-        try:
-            connected = monitor.connect(alive=lambda: proc.poll() is None)
-        finally:
-            monitor.close()
-        if not connected:
-            said = " ".join((directory / "qemu.log").read_text(
-                errors="replace").split())[:500]
-            stop_process(proc)
-            raise RumprunError(
-                f"QEMU did not start (it said: {said or 'nothing'})")
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    return name
-
-
-def status_text(guest):
-    if guest.running():
-        return query_status(guest.socket) or "running (QMP does not answer)"
-    status = guest.exit_status()
-    return "exited" if status is None else f"exited (status {status})"
-
-
 def ps():
-    """One line per detached guest, with a header."""
+    """One line per registered guest, with a header."""
     lines = [f"{'NAME':<20} {'PID':>7} {'PLATFORM':<9} {'MEMORY':>6}  "
              f"{'STATUS':<20} IMAGE"]
-    for guest in all_guests():
-        r = guest.record
-        lines.append(f"{guest.name:<20} {guest.pid:>7} {r['platform']:<9} "
-                     f"{str(r['memory_mib']) + 'M':>6}  "
-                     f"{status_text(guest):<20} {r['image']}")
+    for g in all_guests():
+        if g.launch is None:
+            lines.append(f"{g.name:<20} {'-':>7} {'-':<9} {'-':>6}  {g.state()}")
+            continue
+        lines.append(f"{g.name:<20} {g.pid:>7} {g.launch.platform:<9} "
+                     f"{str(g.launch.memory_mib) + 'M':>6}  {g.state():<20} "
+                     f"{g.launch.image.path}")
     return "\n".join(lines)
 
 
+def find(name):
+    guest = load(check_name(name))
+    if guest is None:
+        raise RumprunError(
+            f"there is no guest called {name!r}: rumprun ps lists them")
+    return guest
+
+
 def stop(name):
-    """Quit guest NAME over QMP (or kill it) and remove its state."""
-    guest = load(model.check_name(name))
+    """Quit guest NAME (over QMP, else with signals) and forget it."""
+    from rumprun.backends.qemu import stop_process
+
+    guest = find(name)
+    if guest.running() and guest.launch is not None:
+        stop_process(guest.pid, guest.socket)
     if guest.running():
-        monitor = Monitor(guest.socket)
-        try:
-            monitor.connect(timeout=2)
-            stop_process(guest.pid, monitor)
-        finally:
-            monitor.close()
+        raise RumprunError(
+            f"guest {name!r} did not stop (pid {guest.pid or 'unknown'}): "
+            "try again, or kill its QEMU")
     shutil.rmtree(guest.directory, ignore_errors=True)
+
+
+def cont(name):
+    """Resume guest NAME (started with -p, or stopped by a debugger)."""
+    guest = find(name)
+    if not guest.running() or guest.launch is None:
+        raise RumprunError(f"guest {name!r} is not running ({guest.state()})")
+    try:
+        qmp.execute(guest.socket, "cont")
+    except qmp.MonitorUnavailable:
+        raise RumprunError(f"guest {name!r} does not answer on {guest.socket}") from None
+    except qmp.CommandFailed as e:
+        raise RumprunError(f"QEMU cannot resume guest {name!r}: {e}") from None

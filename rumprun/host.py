@@ -1,10 +1,16 @@
-"""The host side: where the source tree is, which host tools exist.
+"""The host side: where the sources and libraries are, which host tools exist.
 
-The package is used from a source checkout (installed editable), so the
-tree's root is found from this file's location; no environment variables.
+Two ways to be installed, told apart by this file's location:
+- in a source checkout (make, pip install -e): ROOT is the checkout and the
+  kernel libraries are built into ROOT/build, as `make` does;
+- from a wheel (pip install ., pipx install .): ROOT is the copy of the
+  sources the wheel carries (rumprun/_tree, see setup.py) and the libraries
+  are built on first use into $XDG_CACHE_HOME/rumprun/build-STAMP (one per
+  content of those sources), with make's progress on stderr.
 """
 
 import functools
+import os
 import shutil
 import subprocess
 import sys
@@ -12,10 +18,31 @@ from pathlib import Path
 
 from rumprun.errors import RumprunError
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+
+
+def _cache_home():
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def _locate():
+    """(ROOT, BUILD_DIR): the source tree and where its build goes."""
+    checkout = PACKAGE.parent
+    if (checkout / "Makefile").is_file() and (checkout / "kernel").is_dir():
+        return checkout, checkout / "build"
+    tree = PACKAGE / "_tree"
+    try:
+        stamp = (tree / "STAMP").read_text().strip()
+    except OSError:
+        stamp = "unknown"
+    return tree, _cache_home() / "rumprun" / f"build-{stamp}"
+
+
+ROOT, BUILD_DIR = _locate()
 APP_TOOLS = ROOT / "app-tools"
+KERNEL_INCLUDE = ROOT / "kernel" / "include"
 CONFIG_DIR = APP_TOOLS / "configs"
-LIB_DIR = ROOT / "build" / "lib"
+LIB_DIR = BUILD_DIR / "lib"
 
 MUSL_INCLUDE = Path("/usr/include/x86_64-linux-musl")
 MUSL_LIB = Path("/usr/lib/x86_64-linux-musl")
@@ -30,6 +57,13 @@ PACKAGES = {
     "make": "make",
     "qemu-system-x86_64": "qemu-system-x86",
 }
+
+
+def umask():
+    """The process's file creation mask (reading it means setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def require_program(name):
@@ -83,26 +117,46 @@ def lib_path(library):
     return LIB_DIR / f"lib{library}.a"
 
 
-def ensure_built(paths, prog):
-    """Run `make -C ROOT libs` unless every file in PATHS exists.
+def build_command():
+    """The make command that builds the kernel libraries into LIB_DIR."""
+    return [require_program("make"), "-C", str(ROOT), f"BUILD={BUILD_DIR}",
+            f"-j{os.cpu_count() or 1}", "libs"]
 
-    Progress goes to stderr; a failed or incomplete build is one sentence.
-    """
-    missing = [p for p in paths if not Path(p).exists()]
-    if not missing:
+
+def ensure_built(paths, prog):
+    """Build the kernel libraries (make libs) unless every file in PATHS
+    exists.  One build at a time (a lock next to the build directory);
+    make's output goes to stderr as progress; a failed or incomplete build
+    is one sentence."""
+    import fcntl
+
+    if all(Path(p).exists() for p in paths):
         return
-    make = require_program("make")
-    print(f"{prog}: {missing[0]} is missing: building the kernel libraries "
-          f"(make -C {ROOT} libs)", file=sys.stderr, flush=True)
-    # make's own output is progress too: all of it goes to stderr.
-    result = subprocess.run([make, "-C", str(ROOT), "libs"],
-                            stdout=sys.stderr, stdin=subprocess.DEVNULL)
+    command = build_command()
+    try:
+        BUILD_DIR.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(BUILD_DIR.parent / f".{BUILD_DIR.name}.lock",
+                       os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise RumprunError(f"cannot build the kernel libraries in {BUILD_DIR}: "
+                           f"{e.strerror}") from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        missing = [p for p in paths if not Path(p).exists()]
+        if not missing:
+            return                      # someone else built them meanwhile
+        print(f"{prog}: {missing[0]} is missing: building the kernel libraries "
+              f"({' '.join(command)})", file=sys.stderr, flush=True)
+        # make's own output is progress too: all of it goes to stderr.
+        result = subprocess.run(command, stdout=sys.stderr, stdin=subprocess.DEVNULL)
+    finally:
+        os.close(lock)
     if result.returncode != 0:
         raise RumprunError(
-            f"building the kernel libraries failed (make -C {ROOT} libs "
-            f"exited with status {result.returncode}): see make's output above")
+            f"building the kernel libraries failed (make exited with status "
+            f"{result.returncode}): see make's output above")
     still = [str(p) for p in paths if not Path(p).exists()]
     if still:
         raise RumprunError(
-            f"make -C {ROOT} libs did not produce {', '.join(still)}: "
+            f"{' '.join(command)} did not produce {', '.join(still)}: "
             "check the Makefile's libs target")

@@ -10,10 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rumprun import note  # noqa: E402
+from rumprun.toolchain import note  # noqa: E402
 
-MODULES = {"rumprun": "rumprun.cli", "rumprun-bake": "rumprun.bake",
-           "rumprun-cc": "rumprun.cc"}
+MODULES = {"rumprun": "rumprun.cli", "rumprun-bake": "rumprun.toolchain.bake",
+           "rumprun-cc": "rumprun.toolchain.cc"}
 MINIKERNEL = ROOT / "tests" / "minikernel"
 
 
@@ -108,21 +108,22 @@ def unbaked_app(run, hello_source):
 
 
 def build_minikernel(directory, status=0, message=None, bss_bytes=4096,
-                     config="hw_generic"):
+                     config="hw_generic", reset=False):
     """A tiny multiboot guest baked by hand (see tests/minikernel).
 
-    It prints the command line it got, then MESSAGE (by default the status
-    line for STATUS), then exits through isa-debug-exit with STATUS.
+    It prints the command line it got and the configuration from fw_cfg,
+    then MESSAGE (by default the status line for STATUS), then exits
+    through isa-debug-exit with STATUS (RESET: resets the machine instead).
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if message is None:
         message = f"=== rumprun: exit status {status} ===\\n"
     obj = directory / "minikernel.o"
-    subprocess.run(["gcc", "-c", f"-DSTATUS={status}",
-                    f'-DMESSAGE="{message}"', f"-DBSS_BYTES={bss_bytes}",
-                    str(MINIKERNEL / "minikernel.S"), "-o", str(obj)],
-                   check=True)
+    defines = [f"-DSTATUS={status}", f'-DMESSAGE="{message}"',
+               f"-DBSS_BYTES={bss_bytes}"] + (["-DRESET"] if reset else [])
+    subprocess.run(["gcc", "-c", *defines, str(MINIKERNEL / "minikernel.S"),
+                    "-o", str(obj)], check=True)
     note_obj = note.assemble(note.BAKED, config, directory / "note.o")
     image = directory / "minikernel.bin"
     subprocess.run(["ld", "-z", "max-page-size=0x1000",

@@ -1,12 +1,15 @@
 """rumprun-bake: configurations, input checks, the link, atomic output."""
 
 import json
+import os
+import stat
 import subprocess
+import sys
 
 from elftools.elf.elffile import ELFFile
 
 from conftest import ROOT, assert_one_line_error
-from rumprun import elfcheck, note
+from rumprun.toolchain import elfcheck, note
 
 
 def test_list_names_every_configuration(run):
@@ -120,3 +123,76 @@ def test_missing_host_tools_name_their_package(run, unbaked_app, hello_source,
             env=env), "ld", "binutils")
     assert_one_line_error(run("rumprun-cc", "-c", hello_source, env=env),
                           "gcc", "Debian package gcc")
+
+
+def test_special_files_at_the_output_are_never_replaced(run, unbaked_app, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for out in ("/dev/null", fifo):
+        assert_one_line_error(run("rumprun-bake", "hw_generic", out, unbaked_app),
+                              "not a regular file")
+    assert_one_line_error(run("rumprun-bake", "hw_generic", tmp_path, unbaked_app),
+                          "is a directory")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_unwritable_output_directory_is_one_sentence(run, unbaked_app):
+    # /sys refuses new files even to root.
+    assert_one_line_error(run("rumprun-bake", "hw_generic", "/sys/x.bin", unbaked_app),
+                          "cannot write /sys/x.bin", "Permission denied")
+
+
+def test_list_names_a_broken_configuration(state_env, tmp_path):
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    good = json.loads((ROOT / "app-tools" / "configs" / "hw_generic.json").read_text())
+    (configs / "hw_generic.json").write_text(json.dumps(good))
+    (configs / "typo.json").write_text(json.dumps({**good, "name": "typo",
+                                                   "libraries": "hw kernel"}))
+    (configs / "junk.json").write_text("{")
+    code = ("import sys; from pathlib import Path; from rumprun import host; "
+            "host.CONFIG_DIR = Path(sys.argv[1]); sys.argv[1:] = ['list']; "
+            "from rumprun.toolchain import bake; bake.main()")
+    result = subprocess.run([sys.executable, "-c", code, configs], env=state_env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result
+    assert result.stdout.startswith("hw_generic ") and "typo" not in result.stdout
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and "Traceback" not in result.stderr
+    assert "junk.json is broken" in errors[0]
+    assert "typo.json is broken" in errors[1] and "'libraries'" in errors[1]
+
+
+def test_generated_tables_have_the_entry_sizes_the_kernel_expects(tmp_path):
+    """The C side static-asserts its structs against rumprun_abi.h; this
+    checks the bake writes the same layouts."""
+    from elftools.elf.relocation import RelocationSection
+
+    from rumprun import abi
+    from rumprun.toolchain import linkobjs
+
+    table = linkobjs.program_table_object(["one", "two"], tmp_path)
+    with open(table, "rb") as f:
+        elf = ELFFile(f)
+        relocs = next(s for s in elf.iter_sections() if isinstance(s, RelocationSection))
+        first_name = min(r["r_addend"] for r in relocs.iter_relocations()
+                         if r["r_offset"] == 0)
+    # Two entries and the terminating one, then the names.
+    assert first_name == 3 * abi.PROGRAM_ENTRY_SIZE
+
+    symtab = linkobjs.symbol_table_object([(0x1000, 16, "f"), (0x2000, 8, "g")], tmp_path)
+    with open(symtab, "rb") as f:
+        symbols = {s.name: s["st_value"] for s in ELFFile(f).get_section_by_name(
+            ".symtab").iter_symbols()}
+    assert symbols["rumprun_symtab_names"] - symbols["rumprun_symtab"] == \
+        2 * abi.SYMBOL_ENTRY_SIZE
+
+
+def test_abi_header_is_what_the_tools_use():
+    from rumprun import abi
+    values = abi.parse((ROOT / "kernel" / "include" / "rumprun_abi.h").read_text())
+    assert values["DEBUG_EXIT_PORT"] == 0xF4 and values["CRASH_OPCODE"] == 0xD6
+    assert abi.STATUS_LINE.search(
+        (values["STATUS_LINE"] % 201).encode() + b"\r").group(1) == b"201"
+    assert abi.debug_exit_code(200) == 145 and abi.debug_exit_code(0) == 1

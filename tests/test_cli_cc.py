@@ -1,12 +1,15 @@
 """rumprun-cc: gcc against musl, producing unbaked apps."""
 
+import os
 import re
+import signal
 import subprocess
+import time
 
 from elftools.elf.elffile import ELFFile
 
-from conftest import ROOT
-from rumprun import elfcheck, note
+from conftest import ROOT, assert_one_line_error, tool
+from rumprun.toolchain import elfcheck, note
 
 
 def notes_of(path):
@@ -116,3 +119,37 @@ def test_undefined_function_fails_the_link_like_gcc(run, tmp_path):
 def test_default_output_is_a_out(run, hello_source, tmp_path):
     run("rumprun-cc", '-DGREETING="x"', hello_source, cwd=tmp_path, check=0)
     assert notes_of(tmp_path / "a.out")[2] == {note.APP: "x86_64"}
+
+
+def test_shared_and_pie_links_get_our_sentence(run, hello_source, tmp_path):
+    for flag in ("-shared", "-pie", "-static-pie"):
+        line = assert_one_line_error(
+            run("rumprun-cc", flag, '-DGREETING="x"', "-o", tmp_path / "x", hello_source),
+            flag, "statically")
+        assert "-r" not in line.split()
+    assert not (tmp_path / "x").exists()
+
+
+def test_unbaked_apps_are_executable(unbaked_app):
+    mode = unbaked_app.stat().st_mode
+    assert mode & 0o111 == 0o111 & ~current_umask(), oct(mode)
+
+
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_ctrl_c_is_one_line(state_env, tmp_path):
+    # gcc waits for its source on stdin; Ctrl-C reaches the whole group.
+    proc = subprocess.Popen(tool("rumprun-cc") + ["-x", "c", "-", "-o", str(tmp_path / "x")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=state_env,
+                            start_new_session=True)
+    time.sleep(1.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert err.strip().splitlines()[-1] == "rumprun-cc: interrupted", err
+    assert "Traceback" not in err

@@ -1,4 +1,4 @@
-"""Bootable ISOs: built with rumprun.iso.build_iso, booted in QEMU as a CD,
+"""Bootable ISOs: built with rumprun.images.iso.build_iso, booted in QEMU as a CD,
 a USB stick (EHCI and xHCI), a raw hard disk and under UEFI (OVMF).
 
 The fast tests use tests/isokernel, a tiny multiboot kernel that prints the
@@ -21,9 +21,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rumprun import iso as isomod  # noqa: E402
+from rumprun.images import iso as isomod  # noqa: E402
 from rumprun.errors import RumprunError  # noqa: E402
-from rumprun.iso import build_iso  # noqa: E402
+from rumprun.images.iso import build_iso  # noqa: E402
 
 ISOKERNEL = ROOT / "tests" / "isokernel"
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
@@ -135,7 +135,7 @@ def test_uefi_boot(kernel_iso, how, tmp_path):
 
 def test_reproducible_and_independent_of_time_zone(isokernel, kernel_iso, tmp_path):
     again = tmp_path / "again.iso"
-    code = ("import sys; from pathlib import Path; from rumprun.iso import build_iso; "
+    code = ("import sys; from pathlib import Path; from rumprun.images.iso import build_iso; "
             "build_iso(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))")
     env = dict(os.environ, TZ="America/New_York", PYTHONPATH=str(ROOT))
     subprocess.run([sys.executable, "-c", code, str(isokernel), CONFIG, str(again)],
@@ -266,6 +266,31 @@ def test_output_directory_not_writable(isokernel, tmp_path, monkeypatch):
     assert list(d.iterdir()) == []
 
 
+def test_dry_run_prints_a_command_that_writes_the_iso(isokernel, tmp_path):
+    out = tmp_path / "dry.iso"
+    cli = [sys.executable, "-m", "rumprun.cli"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    script = subprocess.run(cli + ["-D", "iso", "-o", str(out), "-e", "A=b c",
+                                   str(isokernel), "--", "x"],
+                            capture_output=True, text=True, env=env, check=True).stdout
+    assert not out.exists()
+    commands = [ln for ln in script.splitlines() if not ln.startswith("#")]
+    assert len(commands) == 1 and str(out) in commands[0]
+    subprocess.run(["sh", "-c", script], env=env, check=True, capture_output=True)
+    with open(out, "rb") as f:
+        f.seek(0x8001)
+        assert f.read(5) == b"CD001"
+
+
+def test_special_file_output_is_refused(isokernel, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for out in (Path("/dev/null"), fifo):
+        expect_error(lambda: build_iso(isokernel, "{}", out, force=True),
+                     "not a regular file", "dd if=")
+    assert fifo.is_fifo() and Path("/dev/null").is_char_device()
+
+
 def test_existing_output_needs_force(isokernel, tmp_path):
     out = tmp_path / "x.iso"
     out.write_bytes(b"keep me")
@@ -315,8 +340,8 @@ def hello_iso(bake_image, tmp_path_factory):
     out = tmp_path_factory.mktemp("hello-iso")
     bake_image(out, "hello.bin", {"hello": [ROOT / "tests" / "hello" / "hello.c"]},
                cc_flags=("-O2", "-DNO_SLEEP"))
-    uk = model.make_unikernel(out / "hello.bin", HELLO_ARGS, ["WORLD=usb"])
-    build_iso(out / "hello.bin", model.kernel_json(uk), out / "hello.iso")
+    launch = model.make_launch("iso", out / "hello.bin", HELLO_ARGS, env=["WORLD=usb"])
+    build_iso(out / "hello.bin", model.kernel_config(launch), out / "hello.iso")
     return out / "hello.iso"
 
 

@@ -4,7 +4,7 @@
 library and the posix platform (platform/posix); each program makes system
 calls through syscall_dispatch exactly as the app would and prints one
 "ok"/"FAIL" line per check.  These tests run them and the root file system
-packer (rumprun/rootfs.py) end to end.  Fast: no QEMU.
+packer (rumprun/toolchain/rootfs.py) end to end.  Fast: no QEMU.
 """
 
 import os
@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rumprun import rootfs  # noqa: E402
+from rumprun.toolchain import rootfs  # noqa: E402
 from rumprun.errors import RumprunError  # noqa: E402
 
 TESTS_DIR = ROOT / "build" / "posix" / "tests"

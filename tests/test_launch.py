@@ -1,61 +1,153 @@
-"""The rumprun launcher: the model, QEMU's command line, bad inputs, and
-the console protocol, using tests/minikernel (a tiny multiboot guest that
-prints its command line and a status line, then exits like rumprun's kernel
-does)."""
+"""The rumprun launcher with the QEMU backends: the plan -D prints, the
+configuration's way into the guest (fw_cfg), bad inputs, exit statuses,
+registered guests (ps, stop, cont) and signals.  It boots tests/minikernel,
+a tiny multiboot guest that prints the configuration it finds in fw_cfg and
+a status line, then exits like rumprun's kernel does (conftest)."""
 
 import json
+import os
 import shlex
+import signal
+import socket
 import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 from conftest import assert_one_line_error, build_minikernel, tool
 
-
-def dry_run(run, *args):
-    result = run("rumprun", "-D", *args, check=0)
-    return shlex.split(result.stdout)
+FW_CFG_ARG = "name=opt/rumprun/config,file=/dev/fd/3"
 
 
-def kernel_config(argv):
-    return json.loads(argv[argv.index("-append") + 1])
+def parse_plan(script):
+    """-D's script -> (QEMU argv, the configuration fed to fd 3, mkdirs)."""
+    lines = script.splitlines()
+    mkdirs = [shlex.split(ln)[-1] for ln in lines if ln.startswith("mkdir ")]
+    i = next(i for i, ln in enumerate(lines) if "qemu-system-x86_64" in ln)
+    command, heredoc = lines[i].split(" 3<<")
+    assert heredoc == "'RUMPRUN_EOF'" and lines[i + 2] == "RUMPRUN_EOF"
+    return shlex.split(command), json.loads(lines[i + 1]), mkdirs
 
+
+def dry_run(run, *args, env=None):
+    return parse_plan(run("rumprun", "-D", *args, env=env, check=0).stdout)
+
+
+def wait_for(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return predicate()
+
+
+def ps_line(run, name, env=None):
+    lines = run("rumprun", "ps", env=env, check=0).stdout.splitlines()
+    return next((ln for ln in lines if ln.split()[0] == name), None)
+
+
+# --- what -D prints ----------------------------------------------------------
 
 def test_dry_run_prints_the_qemu_command(run, minikernel):
-    argv = dry_run(run, "qemu", "-e", "WORLD=unikernel", "-e", "A=b c",
-                   "-M", "32", minikernel, "--", "one", "two words", "it's")
-    assert argv[0] == "qemu-system-x86_64"
+    argv, config, mkdirs = dry_run(
+        run, "qemu", "-i", "-e", "WORLD=unikernel", "-e", "A=b c", "-M", "32",
+        minikernel, "--", "one", "two words", "it's")
+    assert argv[0].endswith("qemu-system-x86_64") and os.path.isabs(argv[0])
     assert argv[argv.index("-kernel") + 1] == str(minikernel)
     assert argv[argv.index("-m") + 1] == "32"
     assert "isa-debug-exit,iobase=0xf4,iosize=4" in argv
     for flag in ("-nodefaults", "-no-reboot", "-no-user-config"):
         assert flag in argv
     assert argv[argv.index("-accel") + 1] == "tcg"
-    assert "-S" not in argv
-    config = kernel_config(argv)
+    assert argv[argv.index("-fw_cfg") + 1] == FW_CFG_ARG
+    assert "stdio,id=con,signal=off" in argv
+    assert "-S" not in argv and "-append" not in argv and mkdirs == []
     assert config["env"] == ["WORLD=unikernel", "A=b c"]
     assert shlex.split(config["cmdline"]) == \
         ["minikernel.bin", "one", "two words", "it's"]
-    assert any(a.startswith("unix:") and a.endswith(",server=on,wait=off")
-               for a in argv)
 
 
-def test_dry_run_defaults_and_extras(run, minikernel, tmp_path):
-    argv = dry_run(run, "-T", tmp_path, "qemu", "-p", "-N", "web1",
-                   "-g", "-s -smp 2", minikernel)
+def test_dry_run_of_a_detached_guest_names_its_real_files(run, minikernel, state_env):
+    argv, config, mkdirs = dry_run(run, "qemu", "-p", "-N", "web1",
+                                   "-g", "-smp 2 -name x", minikernel)
+    state = os.path.join(state_env["XDG_RUNTIME_DIR"], "rumprun", "guests", "web1")
+    assert mkdirs == [state]
+    assert f"file,id=con,path={state}/console.log" in argv
+    assert f"socket,id=qmp,path={state}/qmp.sock,server=on,wait=off" in argv
     assert argv[argv.index("-m") + 1] == "64"
-    assert "-S" in argv and argv[-3:] == ["-s", "-smp", "2"]
-    config = kernel_config(argv)
+    assert "-S" in argv and argv[-4:] == ["-smp", "2", "-name", "x"]
     assert config["cmdline"] == "minikernel.bin" and config["env"] == []
     assert config["hostname"] == "web1"
-    qmp = next(a for a in argv if a.startswith("unix:"))
-    assert qmp.startswith(f"unix:{tmp_path}/")
-    assert list(tmp_path.iterdir()) == []       # the private dir is gone
+    assert not os.path.exists(state)            # -D runs nothing
 
 
-def test_interactive_dry_run_uses_stdio(run, minikernel):
-    argv = dry_run(run, "qemu", "-i", minikernel)
-    assert "stdio,id=con,signal=off" in argv
+def test_dry_run_output_runs_when_pasted(run, minikernel, tmp_path):
+    script = run("rumprun", "-D", "qemu", "-i", "-e", "X=pasted", minikernel,
+                 "--", "a b", check=0).stdout
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert '"env":["X=pasted"]' in result.stdout, result
+    assert "=== rumprun: exit status 7 ===" in result.stdout
+    assert result.returncode == 15          # QEMU's own: (7 << 1) | 1
 
+
+def test_commas_in_paths_are_escaped(run, tmp_path, state_env):
+    odd = tmp_path / "a,b=c"
+    image = build_minikernel(odd, status=6)
+    env = dict(state_env, XDG_RUNTIME_DIR=str(odd), TMPDIR=str(odd))
+    result = run("rumprun", "qemu", "-i", image, env=env, timeout=60)
+    assert result.returncode == 6, result
+    name = run("rumprun", "qemu", "-N", "commas", image, env=env, check=0).stdout.strip()
+    try:
+        assert name == "commas"
+        line = wait_for(lambda: "exited" in (ps_line(run, name, env) or "")
+                        and ps_line(run, name, env))
+        assert "exited (status 6)" in line
+        assert (odd / "rumprun" / "guests" / "commas" / "console.log").exists()
+    finally:
+        run("rumprun", "stop", "commas", env=env)
+
+
+# --- the configuration's way in ----------------------------------------------
+
+def test_configuration_stays_out_of_the_command_line(run, tmp_path, state_env):
+    image = build_minikernel(tmp_path, status=0)
+    run("rumprun", "qemu", "-p", "-N", "secretive", "-e", "TOKEN=hunter2",
+        image, check=0)
+    try:
+        with open(os.path.join(state_env["XDG_RUNTIME_DIR"], "rumprun", "guests",
+                               "secretive", "guest.json")) as f:
+            record = json.load(f)
+        cmdline = open(f"/proc/{record['pid']}/cmdline", "rb").read()
+        assert b"fw_cfg" in cmdline and b"hunter2" not in cmdline
+    finally:
+        run("rumprun", "stop", "secretive", check=0)
+
+
+def test_a_large_configuration_reaches_the_guest(run, tmp_path):
+    image = build_minikernel(tmp_path, status=0)
+    # 300 KB: more than one argument may hold (128 KiB), so -append could not.
+    values = [f"V{i}=" + str(i) * 100_000 for i in range(3)]
+    result = run("rumprun", "qemu", "-i", *[a for v in values for a in ("-e", v)],
+                 image, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert '"env":[' + ",".join(f'"{v}"' for v in values) + "]" in result.stdout
+
+
+def test_arguments_keep_their_bytes(minikernel, state_env):
+    args = [os.fsencode(a) for a in tool("rumprun") + ["qemu", "-i", str(minikernel)]]
+    result = subprocess.run(args + [b"--", b"caf\xc3\xa9", b"\xff\xfe"],
+                            capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+                            env=state_env)
+    assert result.returncode == 7, result
+    assert b"minikernel.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stdout
+
+
+# --- bad input ---------------------------------------------------------------
 
 def test_bad_inputs_are_one_sentence(run, minikernel, unbaked_app, tmp_path):
     cases = [
@@ -67,9 +159,13 @@ def test_bad_inputs_are_one_sentence(run, minikernel, unbaked_app, tmp_path):
         (["qemu", unbaked_app], ["unbaked", "rumprun-bake"]),
         (["qemu", "/bin/true"], ["not a rumprun image"]),
         (["qemu", "-N", "../escape", minikernel], ["bad guest name"]),
-        (["xen", minikernel], ["unknown platform", "qemu, kvm, baremetal"]),
+        (["qemu", "-g", "-smp 'unclosed", minikernel], ["-g", "quotation"]),
+        (["qemu", "-g", "-daemonize", minikernel], ["-daemonize", "not allowed"]),
+        (["qemu", "-D", "0", minikernel], ["-D"]),
+        (["nonesuch", minikernel], ["unknown platform", "qemu, kvm, baremetal"]),
         (["qemu"], ["APP"]),
         (["stop", "no-such-guest"], ["no guest", "rumprun ps"]),
+        (["cont", "no-such-guest"], ["no guest", "rumprun ps"]),
         (["-T", tmp_path / "nodir", "qemu", minikernel], ["-T"]),
     ]
     for args, words in cases:
@@ -86,16 +182,44 @@ def test_memory_minimum_follows_the_image(run, tmp_path):
     big = build_minikernel(tmp_path, status=0, bss_bytes=5 << 20)
     assert_one_line_error(run("rumprun", "-D", "qemu", "-M", "6", big),
                           "at least 7 MiB")
-    argv = dry_run(run, "qemu", "-M", "8", big)
+    argv, _, _ = dry_run(run, "qemu", "-M", "8", big)
     assert argv[argv.index("-m") + 1] == "8"
 
 
 def test_help_everywhere(run):
     for args in (["--help"], ["qemu", "--help"], ["ps", "--help"],
-                 ["stop", "--help"], ["baremetal", "--help"]):
+                 ["stop", "--help"], ["cont", "--help"], ["baremetal", "--help"],
+                 ["iso", "--help"], ["virtualbox", "--help"]):
         result = run("rumprun", *args, check=0)
         assert result.stdout.startswith("Usage:")
 
+
+@pytest.mark.parametrize("args", [["ps"], ["-D", "qemu", "IMAGE"], ["--help"]])
+def test_unwritable_stdout_is_one_sentence(args, minikernel, state_env):
+    cmd = tool("rumprun") + [str(minikernel) if a == "IMAGE" else a for a in args]
+    for how in ("> /dev/full", ">&-"):
+        result = subprocess.run(["sh", "-c", f'exec "$@" {how}', "sh"] + cmd,
+                                stderr=subprocess.PIPE, text=True, env=state_env,
+                                timeout=60)
+        assert result.returncode == 2, (how, result)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "output" in lines[0], (how, result.stderr)
+
+
+def test_detached_start_that_cannot_report_leaves_no_guest(tmp_path, state_env, run):
+    image = build_minikernel(tmp_path, status=0)
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(tool("rumprun") + ["qemu", "-p", "-N", "unreported",
+                                                   str(image)],
+                                stdout=full, stderr=subprocess.PIPE, text=True,
+                                env=state_env, timeout=60)
+    assert result.returncode == 2, result
+    assert "standard output" in result.stderr
+    assert ps_line(run, "unreported") is None
+    assert subprocess.run(["pgrep", "-f", str(image)], capture_output=True).stdout == b""
+
+
+# --- exit statuses -----------------------------------------------------------
 
 def test_interactive_exit_status_comes_from_the_status_line(run, minikernel):
     result = run("rumprun", "qemu", "-i", "-e", "X=y", minikernel, "--", "a b",
@@ -111,20 +235,31 @@ def test_status_above_127_survives(run, tmp_path):
     assert run("rumprun", "qemu", "-i", image, timeout=60).returncode == 200
 
 
-def test_status_line_is_authoritative(run, tmp_path):
-    # The guest says 3 but writes 0 to isa-debug-exit: the line wins.
-    image = build_minikernel(tmp_path, status=0,
-                             message="=== rumprun: exit status 3 ===\\n")
-    assert run("rumprun", "qemu", "-i", image, timeout=60).returncode == 3
+@pytest.mark.parametrize("case", ["other port value", "reset"])
+def test_a_faked_status_line_is_not_believed(run, tmp_path, case):
+    # The guest prints the kernel's status line, then ends another way.
+    image = build_minikernel(tmp_path, status=9, reset=case == "reset",
+                             message="=== rumprun: exit status 0 ===\\n")
+    result = run("rumprun", "qemu", "-i", image, timeout=60)
+    assert result.returncode == 1, result
+    line = assert_one_line_error_status(result, 1)
+    assert "not trustworthy" in line
+    assert ("reset" in line) if case == "reset" else ("wrote 9" in line)
+
+
+def assert_one_line_error_status(result, status):
+    assert result.returncode == status, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
 
 
 def test_missing_status_line_is_a_failure(run, tmp_path):
     image = build_minikernel(tmp_path, status=0, message="no status here\\n")
     result = run("rumprun", "qemu", "-i", image, timeout=60)
-    assert result.returncode == 1
     assert "no status here" in result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "without reporting its exit status" in lines[0]
+    line = assert_one_line_error_status(result, 1)
+    assert "without reporting its exit status" in line
 
 
 def test_qemu_failure_is_reported_with_its_message(run, minikernel):
@@ -134,53 +269,92 @@ def test_qemu_failure_is_reported_with_its_message(run, minikernel):
     assert "no-such-qemu-flag" in result.stderr
 
 
-def test_detached_guest_ps_and_stop(run, tmp_path, state_env):
-    # -p keeps the guest stopped before its first instruction, so it is
-    # still there for ps and stop.
+# --- registered guests: ps, stop, cont -----------------------------------------
+
+def test_paused_guest_ps_cont_and_stop(run, tmp_path):
+    # -p keeps the guest stopped before its first instruction.
     image = build_minikernel(tmp_path, status=5)
     started = run("rumprun", "qemu", "-p", "-N", "pausy", image, check=0)
     assert started.stdout.strip() == "pausy"
     try:
-        listing = run("rumprun", "ps", check=0).stdout
-        line = next(ln for ln in listing.splitlines() if ln.startswith("pausy"))
-        assert "prelaunch" in line  # QEMU's name for "stopped before boot"
+        line = ps_line(run, "pausy")
+        assert " paused " in line, line
         assert str(image) in line and "qemu" in line
-        again = run("rumprun", "qemu", "-N", "pausy", image)
-        assert_one_line_error(again, "already running")
+        assert_one_line_error(run("rumprun", "qemu", "-N", "pausy", image),
+                              "already running")
+        run("rumprun", "cont", "pausy", check=0)
+        line = wait_for(lambda: "exited" in ps_line(run, "pausy") and
+                        ps_line(run, "pausy"))
+        assert "exited (status 5)" in line
     finally:
         run("rumprun", "stop", "pausy", check=0)
-    assert "pausy" not in run("rumprun", "ps", check=0).stdout
+    assert ps_line(run, "pausy") is None
     assert_one_line_error(run("rumprun", "stop", "pausy"), "no guest")
 
 
-def test_detached_guest_that_exits_shows_its_status(run, tmp_path):
+def test_destroyed_on_poweroff_with_d(run, tmp_path):
     image = build_minikernel(tmp_path, status=4)
-    name = run("rumprun", "qemu", image, check=0).stdout.strip()
-    assert name.startswith("minikernel-")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = next(ln for ln in run("rumprun", "ps", check=0).stdout
-                    .splitlines() if ln.startswith(name))
-        if "exited" in line:
-            break
-        time.sleep(0.1)
-    assert "exited (status 4)" in line
-    run("rumprun", "stop", name, check=0)
+    kept = run("rumprun", "qemu", image, check=0).stdout.strip()
+    gone = run("rumprun", "qemu", "-d", image, check=0).stdout.strip()
+    assert kept.startswith("minikernel-") and gone.startswith("minikernel-")
+    try:
+        line = wait_for(lambda: "exited" in (ps_line(run, kept) or "") and
+                        ps_line(run, kept))
+        assert "exited (status 4)" in line
+        assert wait_for(lambda: ps_line(run, gone) is None)
+    finally:
+        run("rumprun", "stop", kept, check=0)
 
 
-def test_ctrl_c_stops_qemu(state_env, tmp_path):
+def test_concurrent_starts_with_one_name(run, tmp_path, state_env):
+    image = build_minikernel(tmp_path, status=0)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(
+            lambda _: run("rumprun", "qemu", "-p", "-N", "racer", image), range(4)))
+    try:
+        winners = [r for r in results if r.returncode == 0]
+        assert len(winners) == 1, results
+        for r in results:
+            if r.returncode:
+                assert_one_line_error(r, "already running")
+        assert " paused " in ps_line(run, "racer")
+        pid = json.load(open(os.path.join(state_env["XDG_RUNTIME_DIR"], "rumprun",
+                                          "guests", "racer", "guest.json")))["pid"]
+    finally:
+        run("rumprun", "stop", "racer", check=0)
+    assert ps_line(run, "racer") is None
+    assert subprocess.run(["pgrep", "-f", str(image)], capture_output=True).stdout == b""
+    assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_damaged_entries_are_named_not_tracebacks(run, state_env):
+    guests = os.path.join(state_env["XDG_RUNTIME_DIR"], "rumprun", "guests")
+    os.makedirs(os.path.join(guests, "broken"), exist_ok=True)
+    with open(os.path.join(guests, "broken", "guest.json"), "w") as f:
+        f.write('{"launch": {"platform": 3}, "pid": "x"')
+    result = run("rumprun", "ps", check=0)
+    assert "Traceback" not in result.stderr
+    line = ps_line(run, "broken")
+    assert "damaged" in line and "guest.json" in line
+    run("rumprun", "stop", "broken", check=0)
+    assert ps_line(run, "broken") is None
+
+
+# --- signals and readers -----------------------------------------------------
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_signals_stop_qemu(state_env, tmp_path, signum):
     image = build_minikernel(tmp_path, status=0)
     proc = subprocess.Popen(tool("rumprun") + ["qemu", "-i", "-p", str(image)],
                             env=state_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
-    proc.send_signal(2)
+    # The paused guest says so on stderr once QEMU runs.
+    assert "is paused" in proc.stderr.readline()
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=20)
-    assert proc.returncode == 130, (out, err)
-    assert "interrupted" in err
-    leftover = subprocess.run(["pgrep", "-f", str(image)],
-                              capture_output=True, text=True).stdout
-    assert leftover == ""
+    assert proc.returncode == 128 + signum, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    assert subprocess.run(["pgrep", "-f", str(image)], capture_output=True).stdout == b""
 
 
 def test_closed_console_reader_stops_qemu_quietly(state_env, tmp_path):
@@ -193,3 +367,30 @@ def test_closed_console_reader_stops_qemu_quietly(state_env, tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=20) == 141, err
     assert "Traceback" not in err
+
+
+# --- gdb ---------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gdb_server_answers(run, tmp_path):
+    image = build_minikernel(tmp_path, status=0)
+    port = free_port()
+    run("rumprun", "qemu", "-p", "-N", "debugged", "-D", port, image, check=0)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"$?#3f")             # why did the target stop?
+            reply = b""
+            while b"#" not in reply:
+                reply += s.recv(100)
+        assert reply.lstrip(b"+").startswith((b"$S05", b"$T05")), reply
+    finally:
+        run("rumprun", "stop", "debugged", check=0)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__]))

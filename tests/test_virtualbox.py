@@ -17,9 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from conftest import tool  # noqa: E402
+from rumprun import backends  # noqa: E402
+from rumprun.backends.virtualbox import (destroy_commands,  # noqa: E402
+                                         virtualbox_commands)
 from rumprun.errors import RumprunError  # noqa: E402
-from rumprun.virtualbox import (destroy_commands, run_virtualbox,  # noqa: E402
-                                virtualbox_commands)
+from rumprun.model import make_launch  # noqa: E402
 from test_iso import build_isokernel  # noqa: E402
 
 FAKE = textwrap.dedent('''\
@@ -88,6 +91,17 @@ def image(tmp_path_factory):
     return build_isokernel(tmp_path_factory.mktemp("vboxkernel"))
 
 
+@pytest.fixture
+def vms(tmp_path, monkeypatch):
+    """Where the VMs' files go ($XDG_STATE_HOME/rumprun/virtualbox)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path / "state" / "rumprun" / "virtualbox"
+
+
+def launch(image, **options):
+    return make_launch("virtualbox", image, **options)
+
+
 def test_commands():
     cmds = virtualbox_commands(Path("/x/hello.iso"), "hello", 128, Path("/x/console.log"),
                                Path("/x"))
@@ -106,64 +120,73 @@ def test_commands():
     assert destroy_commands("hello") == [["VBoxManage", "unregistervm", "hello", "--delete"]]
 
 
-def test_dry_run_prints_commands(image, tmp_path, capsys):
-    status = run_virtualbox(image, "{}", name="demo", memory_mb=96, dry_run=True,
-                            destroy=True, base=tmp_path / "vms")
-    assert status == 0
-    lines = capsys.readouterr().out.splitlines()
+def test_dry_run_prints_commands(image, vms, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(tool("rumprun") + ["-D", "virtualbox", "-N", "demo", "-M", "96",
+                                               "-d", "-e", "A=b", str(image), "--", "x y"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result
+    lines = result.stdout.splitlines()
     cmds = [shlex.split(line) for line in lines if not line.startswith("#")]
-    assert cmds == virtualbox_commands(tmp_path / "vms" / "demo" / "demo.iso", "demo", 96,
-                                       tmp_path / "vms" / "demo" / "console.log",
-                                       tmp_path / "vms") + destroy_commands("demo")
-    assert not (tmp_path / "vms").exists()          # -D does nothing
+    vmdir = vms / "demo"
+    assert cmds[0] == ["mkdir", "-p", "-m", "700", str(vmdir)]
+    iso = cmds[1]
+    assert os.path.isabs(iso[0]) and iso[1:5] == ["iso", "-o", str(vmdir / "demo.iso"),
+                                                  "--force"]
+    assert iso[iso.index("-e") + 1] == "A=b" and iso[-3:] == [str(image), "--", "x y"]
+    assert cmds[2:] == virtualbox_commands(vmdir / "demo.iso", "demo", 96,
+                                           vmdir / "console.log", vms) + destroy_commands(
+                                               "demo")
+    assert not vms.exists()          # -D does nothing
+    # The ISO command works as printed.
+    iso[2:4] = ["-o", str(tmp_path / "demo.iso")]
+    assert subprocess.run(iso, env=env, capture_output=True, timeout=120).returncode == 0
+    assert (tmp_path / "demo.iso").stat().st_size > 0
 
 
-def test_interactive_destroy(image, tmp_path, fake_vbox, capsys):
-    status = run_virtualbox(image, '{"cmdline":"x"}', name="demo", interactive=True,
-                            destroy=True, base=tmp_path / "vms")
+def test_qemu_only_options_are_refused(image, vms):
+    for options in ({"qemu_args": ["-smp 2"]}, {"paused": True}, {"gdb_port": 1234}):
+        with pytest.raises(RumprunError, match="rumprun virtualbox has no"):
+            backends.run(launch(image, **options))
+
+
+def test_interactive_destroy(image, vms, fake_vbox, capsys):
+    status = backends.run(launch(image, name="demo", interactive=True, destroy=True,
+                                 env=["A=b"]))
     assert status == 5
     assert "fake vm says hi" in capsys.readouterr().out
     verbs = [c[0] for c in fake_vbox()]
     assert verbs[verbs.index("createvm"):verbs.index("startvm") + 1] == [
         "createvm", "modifyvm", "storagectl", "storageattach", "startvm"]
-    assert verbs[-1] == "unregistervm" or "unregistervm" in verbs
-    assert not (tmp_path / "vms" / "demo").exists()
+    assert "unregistervm" in verbs
+    assert not (vms / "demo").exists()
 
 
-def test_interactive_keeps_vm_without_d(image, tmp_path, fake_vbox, capsys):
-    assert run_virtualbox(image, "{}", name="keep", interactive=True,
-                          base=tmp_path / "vms") == 5
+def test_interactive_keeps_vm_without_d(image, vms, fake_vbox, capsys):
+    assert backends.run(launch(image, name="keep", interactive=True)) == 5
     calls = fake_vbox()
     assert "unregistervm" not in [c[0] for c in calls]
     assert calls[-1] == ["modifyvm", "keep", "--uartmode1", "disconnected"]
-    assert (tmp_path / "vms" / "keep" / "keep.iso").exists()
+    assert (vms / "keep" / "keep.iso").exists()
     with pytest.raises(RumprunError, match="already exists"):
-        run_virtualbox(image, "{}", name="keep", interactive=True, base=tmp_path / "vms")
+        backends.run(launch(image, name="keep", interactive=True))
 
 
-def test_detached_destroy_reaps_after_poweroff(image, tmp_path, fake_vbox):
-    assert run_virtualbox(image, "{}", name="bg", destroy=True, base=tmp_path / "vms") == 0
+def test_detached_destroy_reaps_after_poweroff(image, vms, fake_vbox):
+    assert backends.run(launch(image, name="bg", destroy=True)) == 0
     deadline = time.monotonic() + 20
-    while (tmp_path / "vms" / "bg").exists() and time.monotonic() < deadline:
+    while (vms / "bg").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not (tmp_path / "vms" / "bg").exists()
+    assert not (vms / "bg").exists()
     assert ["unregistervm", "bg", "--delete"] in fake_vbox()
 
 
-def test_no_vboxmanage(image, tmp_path, monkeypatch):
+def test_no_vboxmanage(image, vms, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(RumprunError, match="VBoxManage is not installed"):
-        run_virtualbox(image, "{}", base=tmp_path / "vms")
-
-
-def test_bad_image_leaves_nothing(tmp_path, fake_vbox):
-    with pytest.raises(RumprunError, match="rumprun"):
-        run_virtualbox(Path("/bin/true"), "{}", name="bad", interactive=True,
-                       base=tmp_path / "vms")
-    assert not (tmp_path / "vms" / "bad").exists()
-    assert "createvm" not in [c[0] for c in fake_vbox()]
+        backends.run(launch(image))
 
 
 def test_reaper_runs_as_module():
-    r = subprocess.run([sys.executable, "-c", "import rumprun.virtualbox"], cwd=ROOT)
+    r = subprocess.run([sys.executable, "-c", "import rumprun.backends.virtualbox"], cwd=ROOT)
     assert r.returncode == 0

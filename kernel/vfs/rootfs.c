@@ -2,7 +2,7 @@
  * The image's root file system: a cpio archive in the "newc" format
  * (magic 070701 or 070702), linked into the image between the symbols
  * _rumprun_rootfs_start and _rumprun_rootfs_end by rumprun-bake --rootfs
- * (rumprun/rootfs.py).  Unpacked into the tmpfs root at boot, after /etc,
+ * (rumprun/toolchain/rootfs.py).  Unpacked into the tmpfs root at boot, after /etc,
  * so the user's files win.  See README.md in this directory.
  *
  * Directories, regular files and symbolic links are unpacked with their

@@ -4,6 +4,7 @@
  */
 #include <bmk/core.h>
 #include <errno.h>
+#include <rumprun_abi.h>
 #include "rumpuser_impl.h"
 
 const struct rumpuser_hyperup *bmk_hyp;
@@ -43,7 +44,7 @@ long bmk_syscall(long nr, const long args[6])
 
 void bmk_exit(int status, int crash)
 {
-	bmk_printf("=== rumprun: exit status %d ===\n", status);
+	bmk_printf(RUMPRUN_STATUS_LINE "\n", status);
 	bmk_platform_exit(status, crash);
 }
 

@@ -1,6 +1,10 @@
 /* Addresses to function names for crash reports, from the bake's symbol table. */
 #include <bmk/symbols.h>
 #include <stddef.h>
+#include <rumprun_abi.h>
+
+_Static_assert(sizeof(struct bmk_symbol) == RUMPRUN_SYMBOL_ENTRY_SIZE,
+    "the bake writes RUMPRUN_SYMBOL_ENTRY_SIZE bytes per symbol");
 
 extern const uint64_t rumprun_symtab_count __attribute__((weak));
 extern const struct bmk_symbol rumprun_symtab[] __attribute__((weak));

@@ -5,8 +5,7 @@
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
-
-#define DEBUG_EXIT_PORT 0xf4
+#include <rumprun_abi.h>
 
 struct acpi_sdt {
 	char sig[4];
@@ -84,7 +83,7 @@ static void acpi_poweroff(void)
 
 void bmk_platform_exit(int status, int crash)
 {
-	outb(DEBUG_EXIT_PORT, (uint8_t)status);
+	outb(RUMPRUN_DEBUG_EXIT_PORT, (uint8_t)status);
 	acpi_poweroff();
 	for (;;)
 		__asm__ volatile("cli; hlt");

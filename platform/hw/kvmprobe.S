@@ -1,8 +1,10 @@
 /*
  * A multiboot kernel that tells the launcher whether KVM works here: it
  * enables SSE, runs SSE instructions (what fails under broken nested
- * virtualisation) and writes 0x2a to isa-debug-exit, so QEMU exits 85.
+ * virtualisation) and writes RUMPRUN_KVM_PROBE_VALUE to isa-debug-exit.
  */
+#include <rumprun_abi.h>
+
 	.code32
 	.section .text
 	.align 4
@@ -21,7 +23,7 @@ _start:
 	xorps %xmm0, %xmm0
 	addps %xmm0, %xmm0
 	movd %xmm0, %eax
-	movb $0x2a, %al
-	outb %al, $0xf4
+	movb $RUMPRUN_KVM_PROBE_VALUE, %al
+	outb %al, $RUMPRUN_DEBUG_EXIT_PORT
 1:	hlt
 	jmp 1b

@@ -65,7 +65,7 @@ $(POSIX_BUILD)/tests/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(POSIX_LI
 		$(POSIX_BUILD)/libposix.a
 
 # The same test linked with a root file system archive object (made by
-# rumprun/rootfs.py): make build/posix/tests/NAME-rootfs POSIX_ROOTFS_OBJ=FILE.o
+# rumprun/toolchain/rootfs.py): make build/posix/tests/NAME-rootfs POSIX_ROOTFS_OBJ=FILE.o
 $(POSIX_BUILD)/tests/%-rootfs: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(POSIX_LIBS) $(POSIX_ROOTFS_OBJ)
 	@mkdir -p $(dir $@)
 	@test -n "$(POSIX_ROOTFS_OBJ)" || { echo "POSIX_ROOTFS_OBJ=FILE.o is needed" >&2; exit 2; }

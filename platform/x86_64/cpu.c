@@ -5,6 +5,7 @@
  */
 #include <bmk/core.h>
 #include <bmk/symbols.h>
+#include <rumprun_abi.h>
 #include <x86_64/cpu.h>
 
 struct idt_gate {
@@ -142,9 +143,9 @@ void x86_trap(struct trapframe *tf)
 	fn = bmk_symbol_lookup(tf->rip, &off);
 
 	/* The bake turns the app's hlt (how musl crashes on purpose) into the
-	 * invalid opcode 0xd6 (rumprun/linkobjs.py): report it as Linux would
+	 * invalid opcode RUMPRUN_CRASH_OPCODE (rumprun/toolchain/linkobjs.py): report it as Linux would
 	 * a hlt in user mode, a segmentation fault. */
-	if (v == 6 && *(const uint8_t *)tf->rip == 0xd6) {
+	if (v == 6 && *(const uint8_t *)tf->rip == RUMPRUN_CRASH_OPCODE) {
 		bmk_printf("\nrumprun: fatal: the app executed hlt, musl's way to crash on purpose "
 		    "(a corrupted heap or a misused thread?), in thread \"%s\" at rip %p",
 		    t ? bmk_thread_name(t) : "boot", (void *)tf->rip);

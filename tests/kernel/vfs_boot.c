@@ -1,7 +1,7 @@
 /*
  * What vfs_init builds: the directories, /dev, the baked-in /etc and, when
  * the program is linked with a root file system archive (the pytest suite
- * links vfs_boot-rootfs with one made by rumprun/rootfs.py), its files.
+ * links vfs_boot-rootfs with one made by rumprun/toolchain/rootfs.py), its files.
  */
 #include "ktest.h"
 #include <sys/sysmacros.h>

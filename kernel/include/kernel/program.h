@@ -2,7 +2,7 @@
  * Programs (kernel/program.c): the apps baked into the image, each run as
  * a program with its own libc, threads and descriptor table, sharing the
  * kernel (files, memory, time).  The bake generates the table of baked
- * apps (rumprun/linkobjs.py writes the same layout).
+ * apps (rumprun/toolchain/linkobjs.py writes the same layout).
  */
 #ifndef KERNEL_PROGRAM_H
 #define KERNEL_PROGRAM_H

@@ -28,6 +28,13 @@ void hw_clock_idle(int64_t deadline);
  * bootinfo (x86_64/cpu.h): memory, configuration, image name. */
 void hw_multiboot_init(uint32_t info);
 
+/* fwcfg.c: QEMU's fw_cfg device.  The file called name as a NUL-terminated
+ * copy in kernel memory (bmk_memalloc, len + 1 bytes), its length in *len;
+ * NULL when there is no fw_cfg device or no such file.  Out of memory ends
+ * the machine (status 1).  Probe it only on QEMU: other machines may have
+ * something else at its ports (0x510-0x511). */
+char *hw_fwcfg_file(const char *name, size_t *len);
+
 /* exit.c: leave through isa-debug-exit, ACPI or halt (bmk_platform_exit). */
 void hw_exit_init(void);	/* finds the BIOS's extended data area */
 

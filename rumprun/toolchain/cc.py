@@ -14,9 +14,10 @@ import subprocess
 import sys
 import tempfile
 
-from rumprun import elfcheck, host, note
-from rumprun.clitools import fail
+from rumprun import host
+from rumprun.clitools import exit_now, fail
 from rumprun.errors import RumprunError
+from rumprun.toolchain import note
 
 PROG = "rumprun-cc"
 TARGET = "x86_64-rumprun-linux-musl"
@@ -27,6 +28,14 @@ CODEGEN_FLAGS = ["-ffunction-sections", "-fdata-sections", "-fno-pie",
                  "-fno-plt", "-fstack-clash-protection"]
 NO_LINK_FLAGS = {"-c", "-S", "-E", "-M", "-MM", "-###"}
 IGNORE_UNDEFINED = "--unresolved-symbols=ignore-all"
+# Link modes an unbaked app cannot have: it is linked statically into an
+# image that has no dynamic loader (position-independent *code*, -fPIC or
+# -fPIE, is fine).
+REFUSED_LINK_FLAGS = {
+    "-shared": "a shared library",
+    "-static-pie": "a position-independent executable",
+    "-pie": "a position-independent executable",
+}
 FINAL_LINK_SYMBOLS = {"_GLOBAL_OFFSET_TABLE_"}
 # gcc options whose value is the next argument (so it is not an input file).
 VALUE_OPTIONS = {
@@ -87,17 +96,32 @@ def compile_or_link(args):
         # Compiling, preprocessing, or asking gcc something (--version, -v).
         return subprocess.run([gcc] + include_flags() + CODEGEN_FLAGS
                               + args).returncode
+    for flag in args:
+        if flag in REFUSED_LINK_FLAGS:
+            raise RumprunError(
+                f"{flag} asks for {REFUSED_LINK_FLAGS[flag]}, which a unikernel "
+                "cannot load: rumprun-cc links an app statically into the image "
+                f"(leave out {flag}; -fPIC/-fPIE code is fine)")
     with tempfile.TemporaryDirectory(prefix="rumprun-cc.") as tmp:
         note_object = note.assemble(note.APP, note.ARCH,
                                     os.path.join(tmp, "rumprun-app-note.o"))
         status = subprocess.run(link_command(gcc, args, note_object)).returncode
     if status != 0:
         return status
+    from rumprun.toolchain import elfcheck
+
     output = output or "a.out"
     elfcheck.check_unbaked_app(output)
     if not any(IGNORE_UNDEFINED in a for a in args):
         check_resolved(output)
+    make_executable(output)
     return 0
+
+
+def make_executable(path):
+    """Mode 0777 less the umask, as a linker gives a program: build systems
+    run what they link (zlib's make test), and an unbaked app is one."""
+    os.chmod(path, 0o777 & ~host.umask())
 
 
 def check_resolved(app):
@@ -107,6 +131,8 @@ def check_resolved(app):
     ./configure's function checks honest.  The final link defines only
     _GLOBAL_OFFSET_TABLE_ and the weak linker-script symbols musl uses.
     """
+    from rumprun.toolchain import elfcheck
+
     with elfcheck.open_elf(app) as elf:
         missing = [name for name in elfcheck.undefined_symbols(elf)
                    if name not in FINAL_LINK_SYMBOLS]
@@ -119,9 +145,19 @@ def check_resolved(app):
 
 def main():
     try:
-        sys.exit(compile_or_link(sys.argv[1:]))
+        exit_now(compile_or_link(sys.argv[1:]))
     except RumprunError as e:
         fail(PROG, e)
+    except KeyboardInterrupt:
+        fail(PROG, Interrupted())
+
+
+class Interrupted(RumprunError):
+    """Ctrl-C (gcc, in the same process group, got it too): status 130."""
+    exit_status = 130
+
+    def __init__(self):
+        super().__init__("interrupted")
 
 
 if __name__ == "__main__":

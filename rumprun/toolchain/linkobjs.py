@@ -15,7 +15,7 @@ kernel/include/kernel/program.h and platform/hw/include/hw/symbols.h.
 import re
 from pathlib import Path
 
-from rumprun import host
+from rumprun import abi, host
 from rumprun.errors import RumprunError
 
 PROGRAM_TABLE = "rumprun_programs"
@@ -104,21 +104,21 @@ def symbol_table_object(functions, workdir):
 
 
 PROGRAM_LDSCRIPT = host.APP_TOOLS / "program.ld"
-HLT, BAD_OPCODE = 0xF4, 0xD6      # 0xd6 (salc) is invalid in 64-bit mode
 _SECTION_LINE = re.compile(r"^Disassembly of section (\S+):$")
 _HLT_LINE = re.compile(r"^\s*([0-9a-f]+):\s+f4\s+hlt\b")
 
 
 def patch_crash_instructions(obj):
-    """Turn every hlt in OBJ's code into byte 0xd6, in place; return how many.
+    """Turn every hlt in OBJ's code into abi.CRASH_OPCODE, in place; return
+    how many.
 
     musl crashes on purpose with hlt (a_crash: corrupted heap, misused
     thread), which in ring 3 faults.  In our ring 0 it would stop the machine
-    silently; 0xd6 is an invalid opcode in 64-bit mode that no compiler
-    emits, so it traps, and the platform reports it as the crash it is
+    silently; the crash opcode (0xd6, salc) is invalid in 64-bit mode and no
+    compiler emits it, so it traps, and the platform reports it as the crash it is
     (platform/hw/cpu.c).
     """
-    from rumprun import elfcheck
+    from rumprun.toolchain import elfcheck
     result = host.run_tool(["objdump", "-d", obj], f"disassembling {obj} failed")
     sites, section = [], None
     for line in result.stdout.splitlines():
@@ -134,10 +134,10 @@ def patch_crash_instructions(obj):
     with open(obj, "r+b") as f:
         for offset in offsets:
             f.seek(offset)
-            if f.read(1) != bytes([HLT]):
+            if f.read(1) != bytes([abi.HLT_OPCODE]):
                 raise RumprunError(f"patching {obj}: no hlt at file offset {offset:#x}")
             f.seek(offset)
-            f.write(bytes([BAD_OPCODE]))
+            f.write(bytes([abi.CRASH_OPCODE]))
     return len(offsets)
 
 

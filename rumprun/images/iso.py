@@ -41,7 +41,8 @@ import time
 import types
 from pathlib import Path
 
-from rumprun.elfcheck import check_baked_image
+from rumprun.toolchain.elfcheck import check_baked_image
+from rumprun import host
 from rumprun.errors import RumprunError
 
 GRUB_DIR = Path("/usr/lib/grub")
@@ -72,8 +73,8 @@ _EARLY_CFG = ("serial --unit=0 --speed=115200\n"
               "terminal_input serial console\n"
               "terminal_output serial console\n")
 
-_KERNEL_PATH = "/boot/kernel"
-_CONFIG_PATH = "/boot/config.json"
+KERNEL_PATH = "/boot/kernel"
+CONFIG_PATH = "/boot/config.json"
 
 
 def default_output(image: Path) -> Path:
@@ -81,48 +82,60 @@ def default_output(image: Path) -> Path:
     return image.with_suffix(".iso")
 
 
-def grub_cfg() -> str:
-    """The grub.cfg on every image: boot the kernel at once, no menu."""
+def grub_cfg(modules=()) -> str:
+    """The grub.cfg on every image: boot the kernel at once, no menu; the
+    configuration is module 1, then MODULES (names like images/NAME, files
+    at /NAME) in order, each module's command line its name."""
     return (
         "# rumprun: boot the unikernel, its configuration as module 1\n"
         "set timeout=0\n"
-        f"multiboot {_KERNEL_PATH}\n"
-        f"module {_CONFIG_PATH} config.json\n"
-        "boot\n"
+        f"multiboot {KERNEL_PATH}\n"
+        f"module {CONFIG_PATH} config.json\n"
+        + "".join(f"module /{name} {name}\n" for name in modules)
+        + "boot\n"
     )
 
 
-def build_iso(image: Path, config_json: str, output: Path, *, force: bool = False,
-              grub_dir: Path = GRUB_DIR) -> None:
+def build_iso(image: Path, config_json, output: Path, *, force: bool = False,
+              grub_dir: Path = GRUB_DIR, tmpdir: Path = None, modules=()) -> None:
     """Write a hybrid BIOS+UEFI bootable ISO of a baked image to `output`.
 
-    `config_json` is the unikernel's JSON configuration; it is stored as
-    /boot/config.json and handed to the kernel as the first multiboot module.
-    An existing `output` is replaced (atomically) only when `force` is true.
-    `grub_dir` is where Debian's grub packages put their boot files.
-    Raises RumprunError with one sentence for anything the user can fix;
-    on failure no file is left behind.
+    `config_json` (bytes or text) is the unikernel's JSON configuration; it
+    is stored as /boot/config.json and handed to the kernel as the first
+    multiboot module.  `modules` are (name, host path) pairs, name like
+    images/data.img: each file is stored as /NAME and loaded as the next
+    module (disk images the kernel serves as block devices).  An existing
+    `output` is replaced (atomically) only when `force` is true.
+    `grub_dir` is where Debian's grub packages put their boot files;
+    `tmpdir` where temporary files go (default: the system's).  Raises
+    RumprunError with one sentence for anything the user can fix; on
+    failure no file is left behind.
     """
     image = Path(image)
     output = Path(output)
     check_baked_image(image)
+    if isinstance(config_json, str):
+        config_json = config_json.encode("utf-8", "surrogateescape")
     try:
-        json.loads(config_json)
+        json.loads(config_json.decode("utf-8", "surrogateescape"))
     except ValueError as e:
         raise RumprunError(f"the unikernel configuration is not valid JSON ({e})") from None
     _check_output(output, force)
     mkimage = _check_grub(grub_dir)
 
     kernel = _read(image)
-    config = config_json.encode("utf-8")
-    cfg = grub_cfg().encode("utf-8")
-    digest = hashlib.sha256(b"rumprun-iso-1\0" + kernel + b"\0" + config).digest()
+    config = config_json
+    cfg = grub_cfg([name for name, _ in modules]).encode("utf-8")
+    digest = hashlib.sha256(b"rumprun-iso-1\0" + kernel + b"\0" + config)
+    for name, path in modules:
+        digest.update(b"\0" + name.encode() + b"\0" + _file_digest(path))
+    digest = digest.digest()
     # A date in 2001..2030 taken from the hash, whole seconds.
     epoch = 978307200 + int.from_bytes(digest[:8], "little") % (30 * 365 * 86400)
     uuid = time.strftime("%Y-%m-%d-%H-%M-%S-00", time.gmtime(epoch))
 
     esp_volume_id = int.from_bytes(digest[8:12], "little")
-    with tempfile.TemporaryDirectory(prefix="rumprun-iso-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rumprun-iso-", dir=tmpdir) as tmp:
         tmp = Path(tmp)
         # BIOS GRUB takes its root from the boot device (CD or the disk of the
         # hybrid MBR), so its image is the same for every ISO and is cached.
@@ -135,8 +148,9 @@ def build_iso(image: Path, config_json: str, output: Path, *, force: bool = Fals
         hybrid_mbr_code = _read(grub_dir / "i386-pc" / "boot_hybrid.img")[:440]
         esp = make_esp(efi_job(), epoch, volume_id=esp_volume_id)
 
-        with _fixed_clock(epoch):
-            iso, bios_fp = _master(kernel, config, cfg, bios, esp)
+        with _fixed_clock(epoch), contextlib.ExitStack() as files:
+            opened = [(name, files.enter_context(_open(path))) for name, path in modules]
+            iso, bios_fp = _master(kernel, config, cfg, bios, esp, opened)
             bios_block = iso.get_record(iso_path="/BOOT/GRUB/BIOS.IMG;1").extent_location()
             esp_block = iso.get_record(iso_path="/BOOT/GRUB/EFI.IMG;1").extent_location()
             # pycdlib reads the files' bytes when it writes: patch the BIOS
@@ -162,8 +176,10 @@ def _patch_bios_image(buf, block: int) -> None:
     struct.pack_into("<IIII40x", buf, 8, 16, block, len(buf), sum(words) & 0xFFFFFFFF)
 
 
-def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes):
-    """The ISO 9660 image (not yet written) and the BIOS image's buffer."""
+def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes,
+            modules=()):
+    """The ISO 9660 image (not yet written) and the BIOS image's buffer.
+    MODULES: (name, open file) pairs stored as /NAME."""
     import pycdlib
 
     iso = pycdlib.PyCdlib()
@@ -180,6 +196,15 @@ def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes):
         ("/BOOT/KERNEL;1", "kernel", io.BytesIO(kernel), len(kernel)),
     ]:
         iso.add_fp(fp, size, path, rr_name=rr)
+    directories = set()
+    for i, (name, f) in enumerate(modules):
+        directory, _, rr = name.rpartition("/")
+        iso_dir = "/" + directory.upper().replace("/", "_")
+        if directory not in directories:
+            iso.add_directory(iso_dir, rr_name=directory)
+            directories.add(directory)
+        iso.add_fp(f, os.fstat(f.fileno()).st_size, f"{iso_dir}/MODULE{i}.;1",
+                   rr_name=rr)
     iso.add_eltorito("/BOOT/GRUB/BIOS.IMG;1", bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
                      rr_bootcatname="boot.cat", boot_load_size=4)
     iso.add_eltorito("/BOOT/GRUB/EFI.IMG;1", bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
@@ -304,6 +329,11 @@ def _check_output(output: Path, force: bool) -> None:
         raise RumprunError(f"the output directory {parent} is not writable")
     if output.is_dir():
         raise RumprunError(f"{output} is a directory; name the ISO file with -o")
+    if output.exists() and not output.is_file():
+        raise RumprunError(
+            f"{output} is not a regular file (a device or other special file), "
+            "which rumprun iso never replaces: write the ISO to a file, then "
+            f"copy it onto the device with dd if=FILE.iso of={output} bs=4M")
     if output.exists() and not force:
         raise RumprunError(f"{output} already exists; use --force to overwrite it")
 
@@ -370,6 +400,21 @@ def _stamp(path: Path):
     return (str(path), st.st_size, st.st_mtime_ns)
 
 
+def _open(path: Path):
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise RumprunError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _file_digest(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with _open(path) as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
@@ -389,9 +434,7 @@ def _write_atomically(output: Path, force: bool, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmpname, 0o666 & ~umask)
+        os.chmod(tmpname, 0o666 & ~host.umask())
         if force:
             os.replace(tmpname, output)
         else:

@@ -1,7 +1,7 @@
 """`rumprun virtualbox`: boot a baked image in VirtualBox from a hybrid ISO.
 
 The VM is built with VBoxManage: an IDE DVD drive holding the ISO that
-rumprun.iso builds, an Intel PRO/1000 MT (82540EM) NIC on NAT, and COM1
+rumprun.images.iso builds, an Intel PRO/1000 MT (82540EM) NIC on NAT, and COM1
 writing to a file.  The VM's files, its ISO and its console log live in
 one directory per VM, STATE_DIR/NAME, which -d removes with the VM when it
 powers off.  VirtualBox has no isa-debug-exit: the exit status is read from
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -20,10 +19,11 @@ import time
 from pathlib import Path
 from typing import Optional, TextIO
 
+from rumprun.backends import GuestFailed
+from rumprun.plan import Plan
 from rumprun.errors import RumprunError
 
 VBOXMANAGE = "VBoxManage"
-STATUS_RE = re.compile(rb"=== rumprun: exit status (\d+) ===")
 _STOPPED = {"poweroff", "aborted", "saved"}
 
 
@@ -33,21 +33,36 @@ def state_dir() -> Path:
     return Path(base) / "rumprun" / "virtualbox"
 
 
+# -I's driver -> VirtualBox's NIC type; VirtualBox has 8 NIC slots.
+NIC_TYPES = {"e1000": "82540EM", "vioif": "virtio"}
+MAX_NICS = 8
+
+
 def virtualbox_commands(iso: Path, name: str, memory_mb: int, console_path: Path,
-                        basefolder: Path, vboxmanage: str = VBOXMANAGE) -> list[list[str]]:
+                        basefolder: Path, vboxmanage: str = VBOXMANAGE,
+                        nics=("e1000",), ports=()) -> list[list[str]]:
     """The VBoxManage commands that create, configure and start the VM.
 
-    The VM boots the ISO from its DVD drive, has one 82540EM NIC on NAT and
-    COM1 (0x3f8, IRQ 4) writing to `console_path`; it runs headless.
+    The VM boots the ISO from its DVD drive, has a NIC on NAT for each of
+    NICS (drivers: e1000 is an 82540EM, vioif a virtio-net), PORTS
+    (model.Port) forwarded by the first one's NAT, and COM1 (0x3f8, IRQ 4)
+    writing to `console_path`; it runs headless.
     """
     v = vboxmanage
+    network = []
+    for i, driver in enumerate(nics, 1):
+        network += [f"--nic{i}", "nat", f"--nictype{i}", NIC_TYPES[driver],
+                    f"--cableconnected{i}", "on"]
+    for p in ports:
+        network += ["--natpf1", f"rumprun-{p.protocol}-{p.host_port},{p.protocol},"
+                                f"{p.host_addr},{p.host_port},,{p.guest_port}"]
     return [
         [v, "createvm", "--name", name, "--ostype", "Other_64",
          "--basefolder", str(basefolder), "--register"],
         [v, "modifyvm", name, "--memory", str(memory_mb), "--cpus", "1",
          "--firmware", "bios", "--acpi", "on", "--ioapic", "on",
          "--boot1", "dvd", "--boot2", "none", "--boot3", "none", "--boot4", "none",
-         "--nic1", "nat", "--nictype1", "82540EM", "--cableconnected1", "on",
+         *network,
          "--uart1", "0x3F8", "4", "--uartmode1", "file", str(console_path)],
         [v, "storagectl", name, "--name", "IDE", "--add", "ide", "--controller", "PIIX4"],
         [v, "storageattach", name, "--storagectl", "IDE", "--port", "1", "--device", "0",
@@ -61,44 +76,76 @@ def destroy_commands(name: str, vboxmanage: str = VBOXMANAGE) -> list[list[str]]
     return [[vboxmanage, "unregistervm", name, "--delete"]]
 
 
-def run_virtualbox(image: Path, config_json: str, *, name: Optional[str] = None,
-                   memory_mb: int = 64, interactive: bool = False, destroy: bool = False,
-                   dry_run: bool = False, console_path: Optional[Path] = None,
-                   base: Optional[Path] = None, out: TextIO = None) -> int:
-    """Build the ISO of `image` and run it in a new VirtualBox VM; return an exit status.
+def vm_name(launch):
+    return launch.name or f"rumprun-{launch.image.path.stem}"[:48]
 
-    interactive (-i): copy the console to `out` (stdout) until the VM powers
-    off and return the app's exit status.  Otherwise return 0 once the VM
-    has started and print where its console goes.  destroy (-d): remove the
-    VM and its files when it powers off (without -i a detached helper
-    process waits for that).  dry_run (-D): print the commands, do nothing.
-    """
-    from rumprun.elfcheck import check_baked_image
-    from rumprun.iso import build_iso
 
-    out = out or sys.stdout
-    image = Path(image)
-    check_baked_image(image)
-    name = name or f"rumprun-{image.stem}"
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}", name):
-        raise RumprunError(f"bad VM name {name!r}: use letters, digits, '.', '_' or '-'")
-    base = Path(base) if base else state_dir()
+def _check_supported(launch):
+    for given, flag in ((launch.qemu_args, "-g"), (launch.paused, "-p"),
+                        (launch.gdb_port is not None, "-D PORT")):
+        if given:
+            raise RumprunError(f"rumprun virtualbox has no {flag}: VirtualBox is "
+                               "not QEMU (use rumprun qemu for that)")
+    if len(launch.interfaces) > MAX_NICS:
+        raise RumprunError(f"rumprun virtualbox: a VM has at most {MAX_NICS} "
+                           f"network interfaces, not {len(launch.interfaces)} (-I)")
+
+
+def _nics(launch):
+    """The VM's NICs: one per -I, else the one 82540EM every VM gets."""
+    return [n.driver for n in launch.interfaces] or ["e1000"]
+
+
+def _commands(launch, iso, name, console, base, vbox):
+    return virtualbox_commands(iso, name, launch.memory_mib, console, base, vbox,
+                               nics=_nics(launch), ports=launch.ports)
+
+
+def plan(launch):
+    """The ISO it writes and the VBoxManage commands it runs, in order."""
+    from rumprun import model
+
+    _check_supported(launch)
+    name = vm_name(launch)
+    base = state_dir()
     vmdir = base / name
     iso = vmdir / f"{name}.iso"
-    console = Path(console_path) if console_path else vmdir / "console.log"
-    commands = virtualbox_commands(iso, name, memory_mb, console, base)
+    console = vmdir / "console.log"
+    vbox = shutil.which(VBOXMANAGE) or VBOXMANAGE
+    p = Plan()
+    p.mkdir(vmdir)
+    p.command(model.rumprun_command(launch, "iso", "-o", iso, "--force"))
+    for c in _commands(launch, iso, name, console, base, vbox):
+        p.command(c)
+    if launch.interactive:
+        p.comment(f"the console goes to {console}")
+    if launch.destroy:
+        p.comment("when the VM has powered off:")
+        for c in destroy_commands(name, vbox):
+            p.command(c)
+    return p
 
-    if dry_run:
-        print(f"# rumprun iso -o {shlex.quote(str(iso))} {shlex.quote(str(image))} ...",
-              file=out)
-        for c in commands:
-            print(shlex.join(c), file=out)
-        if destroy:
-            print("# when the VM has powered off:", file=out)
-            for c in destroy_commands(name):
-                print(shlex.join(c), file=out)
-        return 0
 
+def run(launch) -> int:
+    """Build the ISO of the image and run it in a new VirtualBox VM.
+
+    interactive (-i): copy the console to stdout until the VM powers off
+    and return the app's exit status.  Otherwise return 0 once the VM has
+    started and say where its console goes.  destroy (-d): remove the VM
+    and its files when it powers off (without -i a detached helper process
+    waits for that).
+    """
+    from rumprun import model
+    from rumprun.backends.iso import disk_modules
+    from rumprun.images.iso import build_iso
+
+    _check_supported(launch)
+    out = sys.stdout
+    name = vm_name(launch)
+    base = state_dir()
+    vmdir = base / name
+    iso = vmdir / f"{name}.iso"
+    console = vmdir / "console.log"
     vbox = shutil.which(VBOXMANAGE)
     if vbox is None:
         raise RumprunError("VBoxManage is not installed: install VirtualBox, or use -D "
@@ -110,10 +157,13 @@ def run_virtualbox(image: Path, config_json: str, *, name: Optional[str] = None,
         vmdir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RumprunError(f"cannot create {vmdir}: {e.strerror}") from None
-    commands = virtualbox_commands(iso, name, memory_mb, console, base, vbox)
+    commands = _commands(launch, iso, name, console, base, vbox)
+    interactive, destroy = launch.interactive, launch.destroy
     started = False
     try:
-        build_iso(image, config_json, iso, force=True)
+        build_iso(launch.image.path, model.kernel_config(launch, disks_as_modules=True),
+                  iso, force=True, tmpdir=launch.tmpdir,
+                  modules=disk_modules(launch))
         if console.exists():
             console.unlink()
         for c in commands:
@@ -166,7 +216,9 @@ def _wait_stopped(vbox: str, name: str, timeout: float) -> None:
 
 def _follow(vbox: str, name: str, console: Path, out: TextIO) -> int:
     """Copy the console to `out` until the VM stops; the status from its last line."""
-    seen = b""
+    from rumprun.console import LineEndings, StatusScanner
+
+    scanner, endings = StatusScanner(), LineEndings()
     pos = 0
     while True:
         state = _vm_state(vbox, name)
@@ -176,17 +228,19 @@ def _follow(vbox: str, name: str, console: Path, out: TextIO) -> int:
                 chunk = f.read()
             pos += len(chunk)
             if chunk:
-                seen = (seen + chunk)[-4096:]
-                out.write(chunk.decode("utf-8", "replace"))
+                scanner.feed(chunk)
+                out.buffer.write(endings.convert(chunk))
                 out.flush()
         if state in _STOPPED or state is None:
             break
         time.sleep(0.2)
-    found = STATUS_RE.findall(seen)
-    if not found:
-        raise RumprunError(f"the VM {name} stopped without printing an exit status "
-                           f"(its state is {state})")
-    return int(found[-1])
+    out.buffer.write(endings.finish())
+    out.flush()
+    status = scanner.finish()
+    if status is None:
+        raise GuestFailed(f"the VM {name} stopped without printing an exit status "
+                          f"(its state is {state})")
+    return status
 
 
 def _remove(vbox: str, name: str, vmdir: Path) -> None:
@@ -196,10 +250,10 @@ def _remove(vbox: str, name: str, vmdir: Path) -> None:
 
 
 def _spawn_reaper(vbox: str, name: str, vmdir: Path) -> None:
-    subprocess.Popen([sys.executable, "-m", "rumprun.virtualbox", "reap", vbox, name,
+    subprocess.Popen([sys.executable, "-m", "rumprun.backends.virtualbox", "reap", vbox, name,
                       str(vmdir)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True,
-                     env=dict(os.environ, PYTHONPATH=str(Path(__file__).parent.parent)))
+                     env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
 
 
 def _reap(vbox: str, name: str, vmdir: Path) -> None:

@@ -14,62 +14,23 @@ crash reports), which sits after the code, so no code address moves; the
 bake checks that.
 """
 
-import json
 import os
 import re
+import shlex
 import subprocess
+import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from rumprun import elfcheck, host, linkobjs, note, rootfs
+from rumprun import host
 from rumprun.clitools import run_command
 from rumprun.errors import RumprunError
+from rumprun.toolchain import elfcheck, imagecache, linkobjs, note, rootfs
+from rumprun.toolchain.configs import config_names, load_config
 
 PROG = "rumprun-bake"
-CONFIG_FIELDS = ("name", "description", "platform", "libraries", "ldscript")
-
-
-@dataclass(frozen=True)
-class BakeConfig:
-    name: str
-    description: str
-    platform: str
-    libraries: tuple
-    ldscript: Path
-
-    @property
-    def library_paths(self):
-        return [host.lib_path(lib) for lib in self.libraries]
-
-
-def config_names():
-    return sorted(p.stem for p in host.CONFIG_DIR.glob("*.json"))
-
-
-def load_config(name):
-    """The bake configuration NAME, or one sentence naming the known ones."""
-    path = host.CONFIG_DIR / f"{name}.json"
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not path.is_file():
-        raise RumprunError(
-            f"unknown configuration {name!r}: the known ones are "
-            f"{', '.join(config_names()) or 'none'} (rumprun-bake list)")
-    try:
-        data = json.loads(path.read_text())
-        values = {field: data[field] for field in CONFIG_FIELDS}
-    except (ValueError, KeyError, TypeError) as e:
-        raise RumprunError(
-            f"configuration {path} is broken ({type(e).__name__}: {e}): it "
-            f"needs the fields {', '.join(CONFIG_FIELDS)}") from None
-    if values["name"] != name:
-        raise RumprunError(
-            f"configuration {path} names itself {values['name']!r}: "
-            "the name must match the file's name")
-    values["libraries"] = tuple(values["libraries"])
-    values["ldscript"] = host.ROOT / values["ldscript"]
-    return BakeConfig(**values)
 
 
 def ld_command(config, objects, output):
@@ -96,8 +57,8 @@ def explain_ld_failure(config, apps, stderr):
                     "link the library that has them with rumprun-cc -l)")
         return RumprunError(
             f"the kernel libraries of {config.name} use symbols that nothing "
-            f"defines: {', '.join(sorted(undefined))} (rebuild them with "
-            f"make -C {host.ROOT} libs)")
+            f"defines: {', '.join(sorted(undefined))} (rebuild them: "
+            f"{shlex.join(host.build_command())})")
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
     detail = "; ".join(lines[:3]) or "no message"
     return RumprunError(f"linking {', '.join(map(str, apps))} failed: ld said: {detail}")
@@ -154,14 +115,23 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
     if not out_dir.is_dir():
         raise RumprunError(
             f"cannot write {output}: directory {out_dir} does not exist")
+    if output.exists() and not output.is_file():
+        raise RumprunError(
+            f"{output} exists and is not a regular file (a directory, device "
+            "or other special file), which rumprun-bake never replaces: give "
+            "another output name")
     host.ensure_built(config.library_paths + [config.ldscript], PROG)
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
-                                    dir=out_dir)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
+                                        dir=out_dir)
+    except OSError as e:
+        raise RumprunError(f"cannot write {output}: cannot create a file in "
+                           f"{out_dir} ({e.strerror})") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        with tempfile.TemporaryDirectory(prefix="rumprun-bake.") as tmpdir:
+        with _work_directory() as tmpdir:
             objects = [linkobjs.rename_program(app, i, tmpdir)
                        for i, app in enumerate(apps)]
             for i, (app, obj) in enumerate(zip(apps, objects)):
@@ -194,18 +164,22 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
                 f"baking {app} with {config.name} gave an image without a "
                 f"multiboot header in its first 8 KiB: check {config.ldscript} "
                 "and the platform's boot code")
-        elfcheck.check_baked_image(tmp)
-        os.chmod(tmp, 0o755 & ~_umask())
+        info = elfcheck.check_baked_image(tmp)
+        os.chmod(tmp, 0o755 & ~host.umask())
         os.replace(tmp, output)
+        imagecache.remember(output, info)
     finally:
         tmp.unlink(missing_ok=True)
     return output
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _work_directory():
+    try:
+        return tempfile.TemporaryDirectory(prefix="rumprun-bake.")
+    except OSError as e:
+        raise RumprunError(
+            f"cannot create a temporary directory in {tempfile.gettempdir()} "
+            f"({e.strerror}): set TMPDIR to a writable directory") from None
 
 
 class BakeGroup(click.Group):
@@ -246,9 +220,16 @@ def bake_command(config, output, apps, rootfs_dir, stack):
 
 @cli.command("list")
 def list_command():
-    """List the known configurations."""
+    """List the known configurations (a broken one is named on stderr)."""
+    broken = []
     for name in config_names():
-        print(f"{name:<16} {load_config(name).description}")
+        try:
+            print(f"{name:<16} {load_config(name).description}")
+        except RumprunError as e:
+            broken.append(e)
+    for error in broken:
+        print(f"{PROG}: {error}", file=sys.stderr)
+    return 2 if broken else 0
 
 
 @cli.command("describe")

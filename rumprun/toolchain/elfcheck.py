@@ -12,8 +12,9 @@ from pathlib import Path
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from rumprun import note
+from rumprun import abi
 from rumprun.errors import RumprunError
+from rumprun.toolchain import note
 
 MULTIBOOT_MAGIC = 0x1BADB002
 MULTIBOOT_SEARCH = 8192          # the header must lie in the first 8 KiB
@@ -37,16 +38,13 @@ class BakedImage:
     load_end: int          # highest physical end address of PT_LOAD (with bss)
     entry: int
     multiboot: MultibootHeader
-
-    # What the kernel takes at boot past the image: the first thread's
-    # kernel stack, the app's stack (256 KiB) with its guard page, the page
-    # allocator's bitmap and page tables.
-    BOOT_RESERVE = 512 * 1024
+    elf64: bool
 
     @property
     def min_memory_mib(self):
-        """Guest memory it needs: the image and the boot reserve, in MiB."""
-        return max(2, (self.load_end + self.BOOT_RESERVE + MIB - 1) // MIB)
+        """Guest memory it needs: the image and what the kernel takes at
+        boot past it (abi.BOOT_RESERVE), in MiB."""
+        return max(2, (self.load_end + abi.BOOT_RESERVE + MIB - 1) // MIB)
 
 
 @contextlib.contextmanager
@@ -198,9 +196,10 @@ def check_baked_image(path):
                 f"{path} has nothing to load (no PT_LOAD segment): "
                 "bake it again with rumprun-bake")
         entry = elf.header["e_entry"]
+        elf64 = elf.elfclass == 64
     header = find_multiboot_header(path)
     if header is None:
         raise RumprunError(
             f"{path} has no valid multiboot header in its first "
             f"{MULTIBOOT_SEARCH // 1024} KiB: bake it with a hw configuration")
-    return BakedImage(path, notes[note.BAKED], max(ends), entry, header)
+    return BakedImage(path, notes[note.BAKED], max(ends), entry, header, elf64)

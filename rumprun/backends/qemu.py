@@ -1,0 +1,509 @@
+"""QEMU on a pc machine: rumprun qemu (TCG), kvm and baremetal.
+
+plan() renders the Launch into QEMU's argument list; run() starts it:
+
+- interactive (-i): the console on our stdout (rumprun.console relays it),
+  and the guest's exit status as the launcher's;
+- detached: a registered guest (rumprun.guests) with its console in a
+  file, left running; the launcher prints its handle.
+
+The configuration reaches the kernel through fw_cfg (-fw_cfg
+name=opt/rumprun/config,file=/dev/fd/N): run() hands QEMU an in-memory
+file (memfd) on an inherited descriptor, so -e values never appear in a
+command line (ps, /proc/PID/cmdline) nor on disk, and there is no size
+limit.  The plan printed by -D feeds the same descriptor from a
+here-document.  Every value placed inside a QEMU option string has its
+commas doubled (QEMU's escape), so no path can inject options.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rumprun import abi, host, model
+from rumprun.errors import RumprunError
+
+QEMU = "qemu-system-x86_64"
+CONFIG_FD = 3            # the descriptor -D's script feeds the config on
+KVM_PROBE_TIMEOUT = 5.0
+STOP_GRACE = 3.0
+
+
+def escape(value):
+    """VALUE for use inside a QEMU option string (commas doubled)."""
+    return str(value).replace(",", ",,")
+
+
+def machine_args(qemu, accel, memory_mib, kernel):
+    """QEMU with a bare pc, ACCEL (tcg or kvm), isa-debug-exit and KERNEL."""
+    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else \
+          ["-accel", "tcg", "-cpu", "max"]
+    return ([qemu, "-M", "pc"] + cpu
+            + ["-m", str(memory_mib), "-nodefaults", "-no-user-config",
+               "-display", "none", "-net", "none", "-no-reboot",
+               "-device", f"isa-debug-exit,iobase={abi.DEBUG_EXIT_PORT:#x},iosize=4",
+               "-kernel", str(kernel)])
+
+
+def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None):
+    """QEMU's argument list for LAUNCH.
+
+    CONFIG_PATH is the file QEMU reads the configuration from; CONSOLE is
+    None for the launcher's stdio, else a log file's path; QMP_SOCKET is
+    None for no monitor, else the path of the QMP socket to create.
+    """
+    if console is None:
+        chardev = "stdio,id=con,signal=off"
+    else:
+        chardev = f"file,id=con,path={escape(console)}"
+    args = (machine_args(qemu, accel, launch.memory_mib, launch.image.path)
+            + ["-fw_cfg", f"name={abi.FW_CFG_CONFIG},file={escape(config_path)}",
+               "-serial", "chardev:con", "-chardev", chardev])
+    if qmp_socket is not None:
+        args += ["-chardev", f"socket,id=qmp,path={escape(qmp_socket)},server=on,wait=off",
+                 "-mon", "chardev=qmp,mode=control"]
+    if launch.paused:
+        args.append("-S")
+    if launch.gdb_port is not None:
+        args += ["-gdb", f"tcp:127.0.0.1:{launch.gdb_port}"]
+    return args + device_args(launch) + list(launch.qemu_args)
+
+
+def device_args(launch):
+    """QEMU's devices for LAUNCH's interfaces, disks and shared folders, in
+    command-line order (PCI slots in that order: vioif0 before vioif1, ld0
+    before ld1).  No option ROMs: a NIC's iPXE ROM only slows the boot."""
+    from rumprun.model import user_networking
+
+    args = []
+    forwards = [f"hostfwd={p.protocol}:{p.host_addr}:{p.host_port}-:{p.guest_port}"
+                for p in launch.ports]
+    for i, nic in enumerate(launch.interfaces):
+        netdev, ident = _netdev(nic.backend, f"net{i}")
+        if forwards and user_networking(nic):
+            netdev = ",".join([netdev] + forwards)
+            forwards = []
+        model = "virtio-net-pci" if nic.driver == "vioif" else "e1000"
+        args += ["-netdev", netdev, "-device", f"{model},netdev={escape(ident)},romfile="]
+    for i, disk in enumerate(launch.disks):
+        driver = "host_device" if disk.path.is_block_device() else "file"
+        args += ["-blockdev",
+                 f"driver=raw,node-name=disk{i},read-only={_on(disk.readonly)},"
+                 f"file.driver={driver},file.filename={escape(disk.path)}",
+                 "-device", f"virtio-blk-pci,drive=disk{i}"]
+    for i, share in enumerate(launch.shares):
+        args += ["-fsdev", f"local,id=fs{i},path={escape(share.host_dir)},"
+                           f"security_model=none,readonly={_on(share.readonly)}",
+                 "-device", f"virtio-9p-pci,fsdev=fs{i},mount_tag=share{i}"]
+    return args
+
+
+def _on(flag):
+    return "on" if flag else "off"
+
+
+def _netdev(words, default_id):
+    """-I's backend words as one -netdev value, and its id.
+
+    () is user networking; -net TYPE[,opts] and -netdev TYPE[,opts] become
+    -netdev TYPE,id=ID[,opts] (the id the user gave, else DEFAULT_ID)."""
+    text = words[1] if words else "user"
+    options = _split_options(text)
+    ident = next((o[3:] for o in options if o.startswith("id=")), None)
+    if ident is None:
+        ident = default_id
+        text = ",".join([options[0], f"id={default_id}"] + options[1:])
+    return text, ident.replace(",,", ",")
+
+
+def _split_options(text):
+    """A QEMU option string split at its single commas (",," escapes one)."""
+    parts, current, i = [], "", 0
+    while i < len(text):
+        if text[i] == "," and text[i + 1:i + 2] == ",":
+            current += ",,"
+            i += 2
+        elif text[i] == ",":
+            parts.append(current)
+            current = ""
+            i += 1
+        else:
+            current += text[i]
+            i += 1
+    return parts + [current]
+
+
+def check_loadable(launch):
+    if not launch.image.qemu_loadable:
+        raise RumprunError(
+            f"{launch.image.path} is a 64-bit ELF whose multiboot header has no "
+            "load addresses (flags bit 16), which QEMU cannot boot: fix the "
+            "platform's multiboot header and bake it again")
+
+
+def registered(launch):
+    """Whether the guest gets a state directory (ps, stop, cont)."""
+    return not launch.interactive or launch.paused
+
+
+def _qemu_path():
+    return shutil.which(QEMU) or QEMU
+
+
+def plan(launch, name=None, config_fd=CONFIG_FD):
+    """The directory, files and command run() will use.
+
+    NAME is the registered guest's handle (one is made up when the launch
+    has none); CONFIG_FD the descriptor the configuration is read from.
+    """
+    from rumprun.plan import Plan
+
+    check_loadable(launch)
+    qemu = _qemu_path()
+    accel = choose_accel(launch.platform, qemu)
+    config = model.kernel_config(launch)
+    p = Plan()
+    if registered(launch):
+        from rumprun import guests
+        directory = guests.state_root() / (name or launch.name or guests.new_name(
+            launch.image.path))
+        p.mkdir(directory)
+        console = None if launch.interactive else directory / "console.log"
+        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
+                            console, directory / "qmp.sock")
+    else:
+        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}")
+    p.command(argv, input=(config_fd, config))
+    return p
+
+
+# --- KVM --------------------------------------------------------------------
+
+def _cache_dir():
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "rumprun"
+
+
+def _probe_kvm(qemu):
+    """Boot kvmprobe.bin under KVM: (works, reason)."""
+    from rumprun.console import describe_exit
+
+    probe = host.LIB_DIR / "kvmprobe.bin"
+    host.ensure_built([probe], "rumprun")
+    try:
+        result = subprocess.run(machine_args(qemu, "kvm", 16, probe),
+                                capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL,
+                                timeout=KVM_PROBE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return False, f"a KVM test guest did not finish in {KVM_PROBE_TIMEOUT:g} s"
+    if result.returncode == abi.debug_exit_code(abi.KVM_PROBE_VALUE):
+        return True, "KVM works"
+    said = " ".join(result.stderr.split())[:200] or "nothing"
+    return False, (f"a KVM test guest using SSE failed: QEMU "
+                   f"{describe_exit(result.returncode)} and said: {said}")
+
+
+def kvm_works(qemu):
+    """(works, reason): whether KVM runs our guests, cached per host boot."""
+    import json
+
+    if not os.path.exists("/dev/kvm"):
+        return False, "/dev/kvm does not exist"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False, "you may not use /dev/kvm (join the kvm group)"
+    try:
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot_id = None
+    cache = _cache_dir() / "kvm-probe.json"
+    try:
+        cached = json.loads(cache.read_text())
+        if boot_id and cached["boot_id"] == boot_id and cached["qemu"] == qemu:
+            return cached["works"], cached["reason"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    works, reason = _probe_kvm(qemu)
+    if boot_id:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
+            tmp.write_text(json.dumps({"boot_id": boot_id, "qemu": qemu,
+                                       "works": works, "reason": reason}))
+            os.replace(tmp, cache)
+        except OSError:
+            pass            # no cache: probe again next time
+    return works, reason
+
+
+def choose_accel(platform, qemu):
+    """The accelerator for PLATFORM: qemu=tcg, kvm=kvm or fail, baremetal=best."""
+    if platform == "qemu":
+        return "tcg"
+    works, reason = kvm_works(qemu)
+    if works:
+        return "kvm"
+    if platform == "kvm":
+        raise RumprunError(
+            f"KVM does not work on this host ({reason}): use rumprun qemu, "
+            "which emulates the CPU")
+    print(f"rumprun: warning: KVM does not work on this host ({reason}); "
+          "using QEMU's emulation (TCG)", file=sys.stderr, flush=True)
+    return "tcg"
+
+
+# --- processes --------------------------------------------------------------
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_process(proc_or_pid, qmp_socket=None, grace=STOP_GRACE):
+    """End a QEMU: quit over QMP (when it has a socket), then SIGTERM, then
+    SIGKILL, each given GRACE seconds."""
+    def gone():
+        if isinstance(proc_or_pid, subprocess.Popen):
+            return proc_or_pid.poll() is not None
+        return not pid_alive(proc_or_pid)
+
+    def wait(seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if gone():
+                return True
+            time.sleep(0.02)
+        return gone()
+
+    pid = getattr(proc_or_pid, "pid", proc_or_pid)
+    if qmp_socket is not None:
+        from rumprun import qmp
+        if qmp.quit(qmp_socket) and wait(grace):
+            return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        if wait(grace):
+            return
+
+
+def _die_with_parent():
+    """In the child: get SIGKILL when the launcher dies (Linux prctl)."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _memfd(name, data=b""):
+    """An in-memory file holding DATA; its descriptor (not inheritable)."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    return fd
+
+
+def _read_all(fd):
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _Interrupted(Exception):
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum, frame):
+    raise _Interrupted(signum)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+# --- running ----------------------------------------------------------------
+
+def run(launch):
+    """Start LAUNCH's guest; its exit status with -i, else 0 once it runs."""
+    check_loadable(launch)
+    qemu = host.require_program(QEMU)
+    accel = choose_accel(launch.platform, qemu)
+    check_ports(launch.ports)
+    locks = lock_disks(launch.disks)
+    claim = None
+    try:
+        if not registered(launch):
+            return _run_interactive(launch, qemu, accel, None, locks)
+        from rumprun import guests
+        claim = guests.claim(launch.name or guests.new_name(launch.image.path))
+        if launch.interactive:
+            return _run_interactive(launch, qemu, accel, claim, locks)
+        return _start_detached(launch, qemu, accel, claim, locks)
+    finally:
+        if claim is not None:
+            claim.release(remove=launch.interactive)
+        for fd in locks:
+            os.close(fd)
+
+
+def check_ports(ports):
+    """One sentence for a -P host port QEMU could not listen on (taken, or
+    privileged), found before QEMU starts."""
+    import errno
+    import socket
+
+    for p in ports:
+        kind = socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM
+        where = f"{p.host_addr}:{p.host_port}" if p.host_addr else str(p.host_port)
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((p.host_addr or "0.0.0.0", p.host_port))
+            except OSError as e:
+                if e.errno == errno.EADDRINUSE:
+                    why = "is already in use: choose another host port"
+                elif e.errno == errno.EACCES:
+                    why = "needs root (ports below 1024): choose a port from 1024 up"
+                elif e.errno == errno.EADDRNOTAVAIL:
+                    why = f"cannot be used: {p.host_addr} is not an address of this host"
+                else:
+                    why = f"cannot be used ({e.strerror})"
+                raise RumprunError(f"-P {where}:{p.guest_port}"
+                                   f"{'/udp' if p.protocol == 'udp' else ''}: host "
+                                   f"{p.protocol} port {p.host_port} {why}") from None
+
+
+def lock_disks(disks):
+    """Lock every -b image for the guest's life: shared when read-only,
+    exclusive when read-write, so no two running guests write one image.
+    Returns the locked descriptors (QEMU inherits them)."""
+    import fcntl
+
+    fds = []
+    try:
+        for disk in disks:
+            fd = os.open(disk.path, os.O_RDONLY | os.O_CLOEXEC)
+            fds.append(fd)
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_SH if disk.readonly else fcntl.LOCK_EX)
+                            | fcntl.LOCK_NB)
+            except BlockingIOError:
+                how = "" if disk.readonly else " (this guest would write it)"
+                raise RumprunError(
+                    f"-b {disk.path}: the image is in use by another running "
+                    f"guest{how}: stop that guest first (rumprun ps lists them)"
+                ) from None
+    except BaseException:
+        for fd in fds:
+            os.close(fd)
+        raise
+    return fds
+
+
+def _spawn(argv, fds, **popen):
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, pass_fds=fds,
+                            start_new_session=True, **popen)
+
+
+def _run_interactive(launch, qemu, accel, claim, locks):
+    """Run with the console on our stdout; return the guest's status."""
+    from rumprun import console
+
+    config_fd = _memfd("rumprun-config", model.kernel_config(launch))
+    errors = _memfd("qemu-stderr")          # QEMU's messages, for a failure
+    argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}", None,
+                        claim.socket if claim else None)
+    handlers = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
+    proc = None
+    try:
+        proc = _spawn(argv, _inherited(config_fd, claim, locks),
+                      stdout=subprocess.PIPE, stderr=errors,
+                      preexec_fn=_die_with_parent)
+        os.close(config_fd)
+        config_fd = None
+        if claim:
+            claim.save(launch, proc.pid, argv)
+            print(f"rumprun: guest {claim.name} is paused: `rumprun cont "
+                  f"{claim.name}` (or a debugger's continue) starts it",
+                  file=sys.stderr, flush=True)
+        status = console.relay(proc.stdout.fileno(), sys.stdout.buffer)
+        code = proc.wait()
+    except _Interrupted as e:
+        _stop(proc, claim)
+        name = signal.Signals(e.signum).name
+        print(f"\nrumprun: interrupted ({name}): QEMU stopped", file=sys.stderr,
+              flush=True)
+        return 128 + e.signum
+    except BrokenPipeError:
+        # Whoever read the console went away (| head): stop quietly.
+        _stop(proc, claim)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+        if config_fd is not None:
+            os.close(config_fd)
+        if proc is not None:
+            if proc.poll() is None:
+                _stop(proc, claim)
+            proc.stdout.close()
+        said = _read_all(errors).decode(errors="replace")
+        os.close(errors)
+    return console.exit_status(status, code, said)
+
+
+def _stop(proc, claim):
+    if proc is not None:
+        stop_process(proc, claim.socket if claim else None)
+
+
+def _inherited(config_fd, claim, locks):
+    """The descriptors QEMU inherits: the configuration, and the locks it
+    holds for the guest's life (its name, its disks)."""
+    return (config_fd, *((claim.lock_fd,) if claim else ()), *locks)
+
+
+def _start_detached(launch, qemu, accel, claim, locks):
+    """Start the guest in the background under CLAIM; print its handle."""
+    from rumprun import output, qmp
+
+    config_fd = _memfd("rumprun-config", model.kernel_config(launch))
+    directory = claim.directory
+    argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
+                        directory / "console.log", claim.socket)
+    proc = None
+    try:
+        with open(directory / "qemu.log", "wb") as log:
+            proc = _spawn(argv, _inherited(config_fd, claim, locks),
+                          stdout=log, stderr=log)
+        os.close(config_fd)
+        config_fd = None
+        if not qmp.wait_ready(claim.socket, alive=lambda: proc.poll() is None):
+            said = " ".join((directory / "qemu.log").read_text(
+                errors="replace").split())[:500]
+            raise RumprunError(f"QEMU did not start (it said: {said or 'nothing'})")
+        claim.save(launch, proc.pid, argv)
+        output.write_stdout(f"{claim.name}\n")
+    except BaseException:
+        if config_fd is not None:
+            os.close(config_fd)
+        if proc is not None and proc.poll() is None:
+            stop_process(proc, claim.socket)
+        claim.release(remove=True)
+        raise
+    return 0
