@@ -79,19 +79,21 @@ def test_same_results_natively(run, vm_bin, vm_native, case):
 
 # ---- the main stack ------------------------------------------------------------
 
-def qemu_with_config(run, image, extra, timeout=60):
-    """Boot IMAGE with QEMU directly, the launcher's command line but with
-    EXTRA keys in the JSON configuration (keys the launcher has no flag
-    for): (status from the console's last line, what the guest printed)."""
+def qemu_with_config(run, image, extra, tmp_path, timeout=60):
+    """Boot IMAGE with QEMU directly, as `rumprun -D qemu -i` would, but
+    with EXTRA keys in the kernel's JSON configuration (to try what the
+    launcher would refuse): (status from the status line, what the guest
+    printed)."""
     plan = run("rumprun", "-D", "qemu", "-i", image, "--", "limit", check=0)
-    args = shlex.split(plan.stdout.strip().splitlines()[-1])
-    i = args.index("-append") + 1
-    config = json.loads(args[i])
+    lines = plan.stdout.splitlines()
+    i = next(n for n, ln in enumerate(lines) if "qemu-system" in ln)
+    command, _, _ = lines[i].partition(" 3<<")
+    config = json.loads(lines[i + 1])
     config.update(extra)
-    args[i] = json.dumps(config)
-    args = [a for a in args if not a.startswith("unix:")]
-    if "-qmp" in args:
-        args.remove("-qmp")
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    args = [a.replace("file=/dev/fd/3", f"file={path}")
+            for a in shlex.split(command)]
     result = subprocess.run(args, capture_output=True, text=True,
                             timeout=timeout, stdin=subprocess.DEVNULL)
     m = re.search(r"=== rumprun: exit status (\d+) ===", result.stdout)
@@ -129,17 +131,17 @@ def test_bake_sets_the_stack_size(run, bake_image, tmp_path):
     vm_case(run, image, "array", "90", memory=160)
 
 
-def test_configuration_overrides_the_bake(run, vm_bin):
-    status, out = qemu_with_config(run, vm_bin, {"stack": "16M"})
-    assert status == 0 and "stack limit 16384 KiB" in out, out
-    status, out = qemu_with_config(run, vm_bin, {"stack": "8 bananas"})
+def test_launch_time_stack_overrides_the_bake(run, vm_bin, tmp_path):
+    result, said = boot(run, "--stack", "16M", vm_bin, "--", "limit")
+    assert "stack limit 16384 KiB" in result.stdout and result.returncode == 0, said
+    status, out = qemu_with_config(run, vm_bin, {"stack": "8 bananas"}, tmp_path)
     assert status == 1 and 'bad configuration: "stack" must be' in out, out
 
 
 def test_bad_bake_stack_size_is_one_sentence(run, tmp_path, vm_bin):
     result = run("rumprun-bake", "--stack", "1x", "hw_generic",
                  tmp_path / "x.bin", vm_bin.parent / "vm")
-    assert_one_line_error(result, "stack size", "1x")
+    assert_one_line_error(result, "--stack", "1x")
     assert not (tmp_path / "x.bin").exists()
 
 

@@ -53,11 +53,12 @@
 /*
  * Tables the bake generates (rumprun/toolchain/linkobjs.py): the program
  * table (struct baked_program, kernel/include/kernel/program.h: name, main,
- * libc start; three 8-byte words per entry, ended by a NULL name) and the
+ * libc start, the bounds of the app's .data and .bss; seven 8-byte words
+ * per entry, ended by a NULL name) and the
  * symbol table (struct bmk_symbol, platform/bmk/include/bmk/symbols.h:
  * address, size, name offset).
  */
-#define RUMPRUN_PROGRAM_ENTRY_SIZE 24
+#define RUMPRUN_PROGRAM_ENTRY_SIZE 56
 #define RUMPRUN_SYMBOL_ENTRY_SIZE 16
 
 #endif

@@ -149,7 +149,7 @@ def data_section_renames(obj, index):
     """objcopy arguments that move OBJ's writable data into sections of
     program INDEX's own, .rumprun.data.INDEX.* and .rumprun.bss.INDEX.*,
     kept together between the markers of program_table_object."""
-    from rumprun import elfcheck
+    from rumprun.toolchain import elfcheck
     with elfcheck.open_elf(obj) as elf:
         names = sorted({s.name for s in elf.iter_sections()
                         if DATA_SECTION.match(s.name)})
@@ -162,7 +162,7 @@ def stray_data_sections(image):
     """Sections of a linked IMAGE that still carry a program's data name:
     its linker script did not sort them between their markers (image.ld's
     SORT_BY_NAME(.rumprun.data.*) and .rumprun.bss.* lines)."""
-    from rumprun import elfcheck
+    from rumprun.toolchain import elfcheck
     with elfcheck.open_elf(image) as elf:
         return [s.name for s in elf.iter_sections()
                 if s.name.startswith((".rumprun.data.", ".rumprun.bss."))]
