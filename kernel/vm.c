@@ -431,7 +431,9 @@ long vm_mmap(struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags
 	if ((flags & MAP_ANONYMOUS) || !f)
 		f = NULL;
 	len = ROUNDUP(len, PAGE_SIZE);
-	if (len == 0 || (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) && (addr & (PAGE_SIZE - 1))))
+	if (len == 0)
+		return -ENOMEM;		/* rounding up wrapped: more than there is */
+	if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && (addr & (PAGE_SIZE - 1)))
 		return -EINVAL;
 	if (f && (error = file_check(f, prot, flags, &size)) != 0)
 		return error;
