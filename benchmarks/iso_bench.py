@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rumprun import iso as isomod  # noqa: E402
+from rumprun.images import iso as isomod  # noqa: E402
 
 CONFIG = json.dumps({"cmdline": "hello.bin", "env": [], "hostname": "rumprun"},
                     separators=(",", ":"))

@@ -79,21 +79,20 @@ def test_same_results_natively(run, vm_bin, vm_native, case):
 
 # ---- the main stack ------------------------------------------------------------
 
-def qemu_with_config(run, image, extra, tmp_path, timeout=60):
+def qemu_with_config(run, image, extra, timeout=60):
     """Boot IMAGE with QEMU directly, as `rumprun -D qemu -i` would, but
     with EXTRA keys in the kernel's JSON configuration (to try what the
     launcher would refuse): (status from the status line, what the guest
     printed)."""
     plan = run("rumprun", "-D", "qemu", "-i", image, "--", "limit", check=0)
-    lines = plan.stdout.splitlines()
-    i = next(n for n, ln in enumerate(lines) if "qemu-system" in ln)
-    command, _, _ = lines[i].partition(" 3<<")
-    config = json.loads(lines[i + 1])
+    # -D prints the command with the configuration as a here-document on
+    # fd 3 (fw_cfg); pass the edited configuration on the command line.
+    command, config_text = plan.stdout.strip().splitlines()[-3:-1]
+    args = shlex.split(command.split(" 3<<")[0])
+    i = args.index("-fw_cfg")
+    config = json.loads(config_text)
     config.update(extra)
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
-    args = [a.replace("file=/dev/fd/3", f"file={path}")
-            for a in shlex.split(command)]
+    args[i:i + 2] = ["-append", json.dumps(config)]
     result = subprocess.run(args, capture_output=True, text=True,
                             timeout=timeout, stdin=subprocess.DEVNULL)
     m = re.search(r"=== rumprun: exit status (\d+) ===", result.stdout)
@@ -131,10 +130,10 @@ def test_bake_sets_the_stack_size(run, bake_image, tmp_path):
     vm_case(run, image, "array", "90", memory=160)
 
 
-def test_launch_time_stack_overrides_the_bake(run, vm_bin, tmp_path):
+def test_launch_time_stack_overrides_the_bake(run, vm_bin):
     result, said = boot(run, "--stack", "16M", vm_bin, "--", "limit")
     assert "stack limit 16384 KiB" in result.stdout and result.returncode == 0, said
-    status, out = qemu_with_config(run, vm_bin, {"stack": "8 bananas"}, tmp_path)
+    status, out = qemu_with_config(run, vm_bin, {"stack": "8 bananas"})
     assert status == 1 and 'bad configuration: "stack" must be' in out, out
 
 

@@ -54,7 +54,7 @@
  * Tables the bake generates (rumprun/toolchain/linkobjs.py): the program
  * table (struct baked_program, kernel/include/kernel/program.h: name, main,
  * libc start, the bounds of the app's .data and .bss; seven 8-byte words
- * per entry, ended by a NULL name) and the
+ * per entry, ended by an entry of zeroes) and the
  * symbol table (struct bmk_symbol, platform/bmk/include/bmk/symbols.h:
  * address, size, name offset).
  */

@@ -75,7 +75,7 @@ def program_table_object(names, workdir, stack_size=None):
         main, start = program_symbols(i)
         lines.append(f"\t.quad .Lname{i}, {main}, {start}")
         lines.append(f"\t.quad .Ldata{i}, .Ldata_end{i}, .Lbss{i}, .Lbss_end{i}")
-    lines.append("\t.quad 0, 0, 0, 0, 0, 0, 0")
+    lines.append("\t.quad " + ", ".join(["0"] * (abi.PROGRAM_ENTRY_SIZE // 8)))
     for i, name in enumerate(names):
         lines.append(f".Lname{i}:\t.asciz {_asciz(name)}")
     for i, _ in enumerate(names):
