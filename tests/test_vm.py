@@ -41,13 +41,25 @@ def vm_native(tmp_path_factory):
 
 
 def vm_case(run, vm_bin, case, *args, memory=64, timeout=120):
-    """Boot `vm CASE` in MEMORY MiB; assert no failure and status 0."""
+    """Boot `vm CASE` in MEMORY MiB; assert no failure and status 0; the
+    program's output."""
+    return vm_case_result(run, vm_bin, case, *args, memory=memory,
+                          timeout=timeout).stdout
+
+
+def vm_case_result(run, vm_bin, case, *args, memory=64, timeout=120):
     result, said = boot(run, "-M", str(memory), vm_bin, "--", case, *args,
                         timeout=timeout)
     assert "FAIL" not in result.stdout, said
     assert f"vm {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
-    return result.stdout
+    return result
+
+
+def kernel_lines(result):
+    """What the kernel said (its notices and crash reports): on the
+    platform console, which the launcher relays to stdout or stderr."""
+    return result.stdout + result.stderr
 
 
 # ---- anonymous memory, page by page -----------------------------------------
@@ -95,8 +107,9 @@ def qemu_with_config(run, image, extra, timeout=60):
     args[i:i + 2] = ["-append", json.dumps(config)]
     result = subprocess.run(args, capture_output=True, text=True,
                             timeout=timeout, stdin=subprocess.DEVNULL)
-    m = re.search(r"=== rumprun: exit status (\d+) ===", result.stdout)
-    return (int(m.group(1)) if m else None), result.stdout
+    said = kernel_lines(result)
+    m = re.search(r"=== rumprun: exit status (\d+) ===", said)
+    return (int(m.group(1)) if m else None), said
 
 
 def test_stack_is_8_mib_and_getrlimit_says_so(run, vm_bin):
@@ -114,7 +127,8 @@ def test_7_mib_of_stack_in_16_mib_of_memory(run, vm_bin, vm_native, case):
 
 def test_frame_larger_than_the_stack_is_a_stack_overflow(run, vm_bin, vm_native):
     result, said = boot(run, vm_bin, "--", "huge_frame")
-    assert "stack overflow" in result.stdout and "<huge_frame+" in result.stdout, said
+    kernel = kernel_lines(result)
+    assert "stack overflow" in kernel and "<huge_frame+" in kernel, said
     assert "FAIL" not in result.stdout, said
     assert result.returncode == 139, said
     native = subprocess.run([vm_native, "huge_frame"], capture_output=True)
@@ -171,7 +185,7 @@ def test_three_runs_of_one_program_start_alike(run, rerun_bin):
 def test_a_program_cannot_overlap_its_own_run(run, rerun_bin):
     result, said = boot(run, "--rc", "& rerun 1", "--rc", "rerun 2", rerun_bin)
     assert "cannot start rerun again while its previous run is still running" \
-        in result.stdout, said
+        in kernel_lines(result), said
     assert result.returncode == 1, said
 
 
@@ -188,9 +202,11 @@ def test_file_mappings_as_on_linux(run, vm_bin, vm_native, case, tmp_path):
 
 
 def test_unsupported_shared_mapping_is_said_once(run, vm_bin):
-    out = vm_case(run, vm_bin, "devzero")
-    assert out.count("rumprun: unsupported: MAP_SHARED mapping") == 1, out
-    assert "MAP_SHARED of /dev/zero: No such device\nagain: No such device" in out, out
+    result = vm_case_result(run, vm_bin, "devzero")
+    said = kernel_lines(result)
+    assert said.count("rumprun: unsupported: MAP_SHARED mapping") == 1, said
+    assert "MAP_SHARED of /dev/zero: No such device\nagain: No such device" \
+        in result.stdout, said
 
 
 # ---- thread-local storage in position-independent code ---------------------
@@ -256,9 +272,31 @@ def test_20000_arguments(run, args_bin, args_native):
 
 def test_default_path_and_home_and_overrides(run, args_bin):
     result, said = boot(run, args_bin)
-    assert "PATH=/bin:/usr/bin HOME=/ " in result.stdout, said
+    assert "PATH=/bin:/usr/bin HOME=/ TERM=(null)\n" in result.stdout, said
     result, said = boot(run, "-e", "HOME=/root", "-e", "PATH=/x", args_bin)
     assert "PATH=/x HOME=/root " in result.stdout, said
+
+
+@pytest.mark.parametrize("flags, term", [((), "xterm-test"),
+                                         (("-e", "TERM=dumb"), "dumb")])
+def test_term_when_the_console_is_a_terminal(args_bin, state_env, flags, term):
+    """The host's TERM when rumprun -i runs in a terminal (stdin a pty)."""
+    import os
+    import pty
+    from conftest import tool
+
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            tool("rumprun") + ["qemu", "-i", *flags, str(args_bin)],
+            stdin=terminal, capture_output=True, text=True, timeout=60,
+            env={**state_env, "TERM": "xterm-test"})
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    said = result.stdout + result.stderr
+    assert f"HOME=/ TERM={term}\n" in result.stdout, said
+    assert result.returncode == 0, said
 
 
 # ---- the watchdog -----------------------------------------------------------------
@@ -267,7 +305,7 @@ def test_a_thread_that_never_yields_is_named(run, bake_image, tmp_path):
     image = bake_image(tmp_path, "spin.bin", {"spin": [SOURCES / "spin.c"]},
                        cc_flags=("-O2", "-lpthread"))
     result, said = boot(run, image)
-    lines = [ln for ln in (result.stdout + result.stderr).splitlines()
+    lines = [ln for ln in kernel_lines(result).splitlines()
              if "without yielding" in ln]
     assert len(lines) == 1, said
     assert lines[0].startswith('rumprun: thread "spin" has run 3 s without '
