@@ -714,37 +714,43 @@ long vm_mremap(struct vmspace *vs, uintptr_t old, size_t oldlen, size_t newlen, 
 		goto out;
 	if (flags & MREMAP_FIXED) {
 		to = newaddr;
-		if (to + newlen < to || (to < old + oldlen && old < to + newlen) ||
-		    !only_own(vs, to, to + newlen))
+		error = -EINVAL;
+		if (to + newlen < to || (to < old + oldlen && old < to + newlen))
+			goto out;
+		error = -ENOMEM;
+		if (!only_own(vs, to, to + newlen))
 			goto out;
 	} else if ((to = find_free(newlen, 0)) == 0) {
 		goto out;
 	}
 	if ((moved = mapping_new(to, to + newlen, vs, kind, prot)) == NULL)
 		goto out;
+	if (newlen < oldlen) {
+		/* Moving fewer pages than there are: the rest goes first. */
+		if (cut(vs, old + newlen, old + oldlen)) {
+			free_mapping(moved);
+			goto out;
+		}
+		oldlen = newlen;
+	}
 	if (cut(vs, to, to + newlen) || isolate(old, old + oldlen)) {
 		free_mapping(moved);
 		goto out;
 	}
 	if (kind == ANON) {
-		size_t keep = oldlen < newlen ? oldlen : newlen;
-
-		if (rumpuser_ext_vm_move((void *)old, (void *)to, keep) ||
-		    (newlen > keep && rumpuser_ext_vm_map((void *)(to + keep), newlen - keep,
-		    platform_prot(prot), 0))) {
-			rumpuser_ext_vm_move((void *)to, (void *)old, keep);
+		if (rumpuser_ext_vm_move((void *)old, (void *)to, oldlen) ||
+		    (newlen > oldlen && rumpuser_ext_vm_map((void *)(to + oldlen),
+		    newlen - oldlen, platform_prot(prot), 0))) {
+			rumpuser_ext_vm_move((void *)to, (void *)old, oldlen);
 			free_mapping(moved);
 			goto out;
 		}
 	}
 	/* The old range's mapping goes without unmapping: its pages moved. */
 	m = first_above(old);
-	m->kind = RESERVED;
 	unlink_mapping(m);
 	free_mapping(m);
 	insert(moved);
-	if (oldlen > newlen)
-		cut(vs, old + newlen, old + oldlen);
 	error = 0;
 	old = to;
 done:

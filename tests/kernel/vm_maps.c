@@ -86,6 +86,24 @@ main(void)
 	EXPECT(K(SYS_munmap, r, PAGE), 0);
 	EXPECT(K(SYS_munmap, q, 2 * PAGE), 0);
 
+	/* Moved to fewer pages: the ones left behind are unmapped (the host's
+	 * mincore sees them gone), and the move overlapping itself is EINVAL. */
+	p = (char *)EXPECT_OK(K(SYS_mmap, 0, 4 * PAGE, RW, ANON, -1, 0));
+	q = (char *)EXPECT_OK(K(SYS_mmap, 0, PAGE, RW, ANON, -1, 0));
+	memset(p, 's', 4 * PAGE);
+	EXPECT(K(SYS_mremap, p, 4 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p + PAGE),
+	    -EINVAL);
+	EXPECT(K(SYS_mremap, p, 4 * PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, q), (long)q);
+	EXPECT_TRUE(q[0] == 's');
+	{
+		unsigned char resident[4];
+
+		EXPECT(mincore(p, 4 * PAGE, resident), 0);
+		EXPECT_TRUE(!resident[0] && !resident[1] && !resident[2] && !resident[3]);
+	}
+	EXPECT(K(SYS_mprotect, p, PAGE, PROT_READ), -ENOMEM);
+	EXPECT(K(SYS_munmap, q, PAGE), 0);
+
 	/* The break grows page by page, shrinks, and grows back to zeroes. */
 	brk0 = K(SYS_brk, 0);
 	EXPECT_TRUE(brk0 > 0);
