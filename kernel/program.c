@@ -14,6 +14,7 @@
 #include <kernel/thread.h>
 #include <kernel/vm.h>
 #include <elf.h>
+#include <sys/resource.h>
 #include <rumprun_abi.h>
 
 /* The baked apps and the image's default stack size (rumprun/toolchain/
@@ -35,6 +36,8 @@ struct program {
 	int threads;		/* live threads */
 	int ended, status;
 	int released;		/* its last thread is gone, and its memory */
+	uintptr_t stack_lo, stack_top;	/* the main thread's stack */
+	struct rlimit stack_limit;	/* RLIMIT_STACK */
 	struct k_sigaction sigactions[65];
 	struct program *next;
 };
@@ -112,7 +115,43 @@ struct k_sigaction *program_sigactions(struct program *p)
 
 size_t program_stack_size(void)
 {
-	return stack_size ? stack_size : DEFAULT_STACK_SIZE;
+	struct rlimit rl;
+
+	program_stack_limit(&rl);
+	return rl.rlim_cur;
+}
+
+void program_stack_limit(struct rlimit *rl)
+{
+	struct lwp *l = curlwp();
+
+	if (l && l->prog) {
+		*rl = l->prog->stack_limit;
+	} else {
+		rl->rlim_cur = stack_size ? stack_size : DEFAULT_STACK_SIZE;
+		rl->rlim_max = RLIM_INFINITY;
+	}
+}
+
+/* As on Linux, the main stack may grow to a raised limit: as far as the
+ * room below it goes, and no further than memory could back (so "no
+ * limit" reserves the machine's memory size, not the address space).  A
+ * lowered limit leaves what is mapped alone. */
+long program_set_stack_limit(const struct rlimit *rl)
+{
+	struct lwp *l = curlwp();
+	struct program *p = l ? l->prog : NULL;
+	unsigned long size = rl->rlim_cur, memory = param_number(RUMPRUN_PARAM_MEMSIZE);
+
+	if (rl->rlim_cur > rl->rlim_max)
+		return -EINVAL;
+	if (!p)
+		return -EPERM;
+	size = ROUNDUP(size < memory ? size : memory, PAGE_SIZE);
+	if (size > p->stack_top - p->stack_lo && size < p->stack_top)
+		p->stack_lo = vm_stack_grow(p->vm, p->stack_lo, p->stack_top - size);
+	p->stack_limit = *rl;
+	return 0;
 }
 
 /*
@@ -209,6 +248,10 @@ static void *program_thread(void *arg)
 	if (vm_stack(p->vm, stack_size + args, &top) < 0)
 		panic("no room for %s's stack (%lu KiB and %lu KiB of arguments)",
 		    p->baked->name, (unsigned long)(stack_size >> 10), (unsigned long)(args >> 10));
+	p->stack_top = top;
+	p->stack_lo = top - (stack_size + args);
+	p->stack_limit.rlim_cur = stack_size;
+	p->stack_limit.rlim_max = RLIM_INFINITY;
 	sp = initial_stack((char *)top, p->argc, p->argv, envc, envp);
 	/* musl reads argv from the initial stack */
 	p->argv = (char **)&sp[1];

@@ -119,8 +119,10 @@ static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, lon
 		if (res == RLIMIT_NOFILE)
 			old->rlim_cur = old->rlim_max = 1024;
 		if (res == RLIMIT_STACK)
-			old->rlim_cur = old->rlim_max = program_stack_size();
+			program_stack_limit(old);
 	}
+	if (newp && res == RLIMIT_STACK)
+		return program_set_stack_limit((const struct rlimit *)newp);
 	return newp ? -EPERM : 0;
 }
 SYSCALL_REGISTER(SYS_prlimit64, sys_prlimit64);

@@ -660,6 +660,51 @@ out:
 	return error;
 }
 
+uintptr_t vm_stack_grow(struct vmspace *vs, uintptr_t lo, uintptr_t want)
+{
+	struct mapping *m, *stack, *room = NULL;
+	uintptr_t floor = area_lo, gaplo;
+
+	lock();
+	/* The lowest address the room below the stack reaches: the end of
+	 * the first mapping under it that is not the owner's ROOM. */
+	stack = first_above(lo);
+	for (m = stack ? stack->prev : tail; m; m = m->prev)
+		if (m->owner != vs || m->kind != ROOM) {
+			floor = m->end > floor ? m->end : floor;
+			break;
+		}
+	if (floor > lo || lo - floor <= VM_STACK_GUARD)
+		goto out;
+	if (want < floor + VM_STACK_GUARD)
+		want = floor + VM_STACK_GUARD;
+	if (want >= lo)
+		goto out;
+	gaplo = want - floor > VM_STACK_GAP ? want - VM_STACK_GAP : floor;
+	/* Only room or nothing is in [gaplo, lo): no pages to give back. */
+	if ((stack = mapping_new(want, lo, vs, ANON, PROT_READ | PROT_WRITE)) == NULL ||
+	    (room = mapping_new(gaplo, want, vs, ROOM, PROT_NONE)) == NULL ||
+	    rumpuser_ext_vm_map((void *)want, lo - want, RUMPUSER_PROT_READ |
+	    RUMPUSER_PROT_WRITE, RUMPUSER_VM_LAZY))
+		goto fail;
+	if (cut(vs, gaplo, lo)) {
+		rumpuser_ext_vm_unmap((void *)want, lo - want);
+		goto fail;
+	}
+	insert(stack);
+	insert(room);
+	lo = want;
+	goto out;
+fail:
+	if (stack)
+		free_mapping(stack);
+	if (room)
+		free_mapping(room);
+out:
+	unlock();
+	return lo;
+}
+
 /* ---- mremap, madvise, msync -------------------------------------------- */
 
 long vm_mremap(struct vmspace *vs, uintptr_t old, size_t oldlen, size_t newlen, int flags,

@@ -7,6 +7,7 @@ About 2 minutes under TCG.
 
 import json
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -123,6 +124,17 @@ def test_7_mib_of_stack_in_16_mib_of_memory(run, vm_bin, vm_native, case):
     vm_case(run, vm_bin, *case, memory=16)
     native = subprocess.run([vm_native, *case], capture_output=True, text=True)
     assert native.returncode == 0, native.stdout
+
+
+@pytest.mark.parametrize("limit, mib", [("72", "64"), ("unlimited", "100")])
+def test_raised_rlimit_stack_grows_the_stack(run, vm_bin, vm_native, limit, mib):
+    """setrlimit(RLIMIT_STACK) raised, then a big array: as on Linux."""
+    out = vm_case(run, vm_bin, "raise", limit, mib, memory=160)
+    assert f"ok array: {mib} MiB on the stack" in out, out
+    if resource.getrlimit(resource.RLIMIT_STACK)[1] == resource.RLIM_INFINITY:
+        native = subprocess.run([vm_native, "raise", limit, mib],
+                                capture_output=True, text=True, timeout=60)
+        assert native.returncode == 0 and "ok raise" in native.stdout, native
 
 
 def test_frame_larger_than_the_stack_is_a_stack_overflow(run, vm_bin, vm_native):
