@@ -36,7 +36,6 @@ struct program {
 	int threads;		/* live threads */
 	int ended, status;
 	int released;		/* its last thread is gone, and its memory */
-	uintptr_t stack_lo, stack_top;	/* the main thread's stack */
 	struct rlimit stack_limit;	/* RLIMIT_STACK */
 	struct k_sigaction sigactions[65];
 	struct program *next;
@@ -141,15 +140,13 @@ long program_set_stack_limit(const struct rlimit *rl)
 {
 	struct lwp *l = curlwp();
 	struct program *p = l ? l->prog : NULL;
-	unsigned long size = rl->rlim_cur, memory = param_number(RUMPRUN_PARAM_MEMSIZE);
+	unsigned long memory = param_number(RUMPRUN_PARAM_MEMSIZE);
 
 	if (rl->rlim_cur > rl->rlim_max)
 		return -EINVAL;
 	if (!p)
 		return -EPERM;
-	size = ROUNDUP(size < memory ? size : memory, PAGE_SIZE);
-	if (size > p->stack_top - p->stack_lo && size < p->stack_top)
-		p->stack_lo = vm_stack_grow(p->vm, p->stack_lo, p->stack_top - size);
+	vm_stack_grow(p->vm, rl->rlim_cur < memory ? rl->rlim_cur : memory);
 	p->stack_limit = *rl;
 	return 0;
 }
@@ -248,10 +245,6 @@ static void *program_thread(void *arg)
 	if (vm_stack(p->vm, stack_size + args, &top) < 0)
 		panic("no room for %s's stack (%lu KiB and %lu KiB of arguments)",
 		    p->baked->name, (unsigned long)(stack_size >> 10), (unsigned long)(args >> 10));
-	p->stack_top = top;
-	p->stack_lo = top - (stack_size + args);
-	p->stack_limit.rlim_cur = stack_size;
-	p->stack_limit.rlim_max = RLIM_INFINITY;
 	sp = initial_stack((char *)top, p->argc, p->argv, envc, envp);
 	/* musl reads argv from the initial stack */
 	p->argv = (char **)&sp[1];
@@ -321,6 +314,8 @@ static struct program *program_start(const struct baked_program *b, int argc,
 	p->argv = argv;
 	p->fds = fds;
 	p->threads = 1;
+	p->stack_limit.rlim_cur = stack_size;
+	p->stack_limit.rlim_max = RLIM_INFINITY;
 	if ((p->vm = vmspace_new()) == NULL)
 		panic("no memory to start %s", b->name);
 	p->next = programs;

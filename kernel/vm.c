@@ -40,6 +40,7 @@ struct mapping {
 
 struct vmspace {
 	uintptr_t brk_base, brk_cur, brk_end;	/* brk_base 0: no break yet */
+	uintptr_t stack_lo, stack_top;		/* the main stack (vm_stack) */
 };
 
 /* Room kept for a program's break: it grows page by page within it. */
@@ -651,7 +652,8 @@ long vm_stack(struct vmspace *vs, size_t size, uintptr_t *top)
 			free_mapping(stack);
 		goto out;
 	}
-	*top = stack->end;
+	*top = vs->stack_top = stack->end;
+	vs->stack_lo = stack->start;
 	insert(gap);
 	insert(stack);
 	error = 0;
@@ -660,12 +662,15 @@ out:
 	return error;
 }
 
-uintptr_t vm_stack_grow(struct vmspace *vs, uintptr_t lo, uintptr_t want)
+size_t vm_stack_grow(struct vmspace *vs, size_t size)
 {
 	struct mapping *m, *stack, *room = NULL;
-	uintptr_t floor = area_lo, gaplo;
+	uintptr_t floor = area_lo, gaplo, lo = vs->stack_lo, want;
 
 	lock();
+	if (!lo || size <= vs->stack_top - lo)
+		goto out;
+	want = size < vs->stack_top ? (vs->stack_top - size) & ~(PAGE_SIZE - 1) : 0;
 	/* The lowest address the room below the stack reaches: the end of
 	 * the first mapping under it that is not the owner's ROOM. */
 	stack = first_above(lo);
@@ -693,7 +698,7 @@ uintptr_t vm_stack_grow(struct vmspace *vs, uintptr_t lo, uintptr_t want)
 	}
 	insert(stack);
 	insert(room);
-	lo = want;
+	vs->stack_lo = want;
 	goto out;
 fail:
 	if (stack)
@@ -701,8 +706,9 @@ fail:
 	if (room)
 		free_mapping(room);
 out:
+	size = vs->stack_top - vs->stack_lo;
 	unlock();
-	return lo;
+	return size;
 }
 
 /* ---- mremap, madvise, msync -------------------------------------------- */

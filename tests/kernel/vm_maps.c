@@ -150,8 +150,31 @@ main(void)
 	EXPECT(K(SYS_mmap, 0, PAGE, RW, MAP_SHARED, fd, 0), -EACCES);
 	EXPECT(K(SYS_close, fd), 0);
 
-	/* A program's vmspace gives back everything it owns. */
 	rumprun_posix_enter();
+
+	/* The main stack grows down into its gap (setrlimit), keeping a gap
+	 * below, and no further than the room below it. */
+	{
+		uintptr_t top;
+
+		vs = vmspace_new();
+		EXPECT(vm_stack(vs, 16 * PAGE, &top), 0);
+		EXPECT(vm_stack_grow(vs, 8 * PAGE), 16 * PAGE);	/* never shrinks */
+		EXPECT(vm_stack_grow(vs, 1024 * PAGE), 1024 * PAGE);
+		p = (char *)top - 1024 * PAGE;
+		memset(p, 'g', 1024 * PAGE);		/* committed as touched */
+		EXPECT_TRUE(vm_mmap(vm_current(), (uintptr_t)p - PAGE, PAGE, RW,
+		    ANON | MAP_FIXED_NOREPLACE, NULL, 0) < 0);	/* the gap is its owner's */
+		q = (char *)vm_mmap(vs, (uintptr_t)p - VM_STACK_GAP - 64 * PAGE, PAGE, RW,
+		    ANON | MAP_FIXED_NOREPLACE, NULL, 0);
+		EXPECT_TRUE(q == p - VM_STACK_GAP - 64 * PAGE);
+		/* Up to the mapping below, less the guard gap. */
+		EXPECT(vm_stack_grow(vs, 1UL << 40), (size_t)(top - (uintptr_t)q - PAGE -
+		    VM_STACK_GUARD));
+		vmspace_destroy(vs);
+	}
+
+	/* A program's vmspace gives back everything it owns. */
 	vs = vmspace_new();
 	p = (char *)vm_mmap(vs, 0, 8 * PAGE, RW, ANON, NULL, 0);
 	EXPECT_TRUE((long)p > 0);
