@@ -15,6 +15,7 @@
 #include <kernel/thread.h>
 #include <kernel/vm.h>
 #include <elf.h>
+#include <sys/resource.h>
 #include <rumprun_abi.h>
 
 /* The baked apps and the image's default stack size (rumprun/toolchain/
@@ -36,6 +37,7 @@ struct program {
 	int threads;		/* live threads */
 	int ended, status;
 	int released;		/* its last thread is gone, and its memory */
+	struct rlimit stack_limit;	/* RLIMIT_STACK */
 	struct k_sigaction sigactions[65];
 	struct program *next;
 };
@@ -113,7 +115,41 @@ struct k_sigaction *program_sigactions(struct program *p)
 
 size_t program_stack_size(void)
 {
-	return stack_size ? stack_size : DEFAULT_STACK_SIZE;
+	struct rlimit rl;
+
+	program_stack_limit(&rl);
+	return rl.rlim_cur;
+}
+
+void program_stack_limit(struct rlimit *rl)
+{
+	struct lwp *l = curlwp();
+
+	if (l && l->prog) {
+		*rl = l->prog->stack_limit;
+	} else {
+		rl->rlim_cur = stack_size ? stack_size : DEFAULT_STACK_SIZE;
+		rl->rlim_max = RLIM_INFINITY;
+	}
+}
+
+/* As on Linux, the main stack may grow to a raised limit: as far as the
+ * room below it goes, and no further than memory could back (so "no
+ * limit" reserves the machine's memory size, not the address space).  A
+ * lowered limit leaves what is mapped alone. */
+long program_set_stack_limit(const struct rlimit *rl)
+{
+	struct lwp *l = curlwp();
+	struct program *p = l ? l->prog : NULL;
+	unsigned long memory = param_number(RUMPRUN_PARAM_MEMSIZE);
+
+	if (rl->rlim_cur > rl->rlim_max)
+		return -EINVAL;
+	if (!p)
+		return -EPERM;
+	vm_stack_grow(p->vm, rl->rlim_cur < memory ? rl->rlim_cur : memory);
+	p->stack_limit = *rl;
+	return 0;
 }
 
 /*
@@ -279,6 +315,8 @@ static struct program *program_start(const struct baked_program *b, int argc,
 	p->argv = argv;
 	p->fds = fds;
 	p->threads = 1;
+	p->stack_limit.rlim_cur = stack_size;
+	p->stack_limit.rlim_max = RLIM_INFINITY;
 	if ((p->vm = vmspace_new()) == NULL)
 		panic("no memory to start %s", b->name);
 	p->next = programs;

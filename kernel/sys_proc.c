@@ -112,12 +112,13 @@ SYSCALL_REGISTER(SYS_sysinfo, sys_sysinfo);
 /*
  * Resource limits.  RLIMIT_NOFILE is the calling program's descriptor
  * table's (kernel/fd.c: soft 1024, hard 524288, raisable to fs.nr_open as
- * root may); RLIMIT_STACK is the program's stack size until set.  The
+ * root may); RLIMIT_STACK is the program's main stack's (kernel/program.c:
+ * raising it grows the stack).  The
  * others are kept and reported but enforce nothing; as for root on Linux,
  * a program may set them (soft never above hard).
  */
 static struct rlimit limits[RLIM_NLIMITS];
-static int limits_ready, stack_limit_set;	/* else RLIMIT_STACK is the program's stack */
+static int limits_ready;
 
 static void limits_init(void)
 {
@@ -145,8 +146,8 @@ static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, lon
 		fd_get_limit(&soft, &hard);
 		cur.rlim_cur = soft;
 		cur.rlim_max = hard;
-	} else if (res == RLIMIT_STACK && !stack_limit_set) {
-		cur.rlim_cur = cur.rlim_max = program_stack_size();
+	} else if (res == RLIMIT_STACK) {
+		program_stack_limit(&cur);
 	} else {
 		cur = limits[res];
 	}
@@ -158,9 +159,13 @@ static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, lon
 
 			if (err)
 				return err;
+		} else if (res == RLIMIT_STACK) {
+			long err = program_set_stack_limit(new);
+
+			if (err)
+				return err;
 		} else {
 			limits[res] = *new;
-			stack_limit_set |= res == RLIMIT_STACK;
 		}
 	}
 	if (old)

@@ -40,6 +40,7 @@ struct mapping {
 
 struct vmspace {
 	uintptr_t brk_base, brk_cur, brk_end;	/* brk_base 0: no break yet */
+	uintptr_t stack_lo, stack_top;		/* the main stack (vm_stack) */
 };
 
 /* Room kept for a program's break: it grows page by page within it. */
@@ -431,7 +432,9 @@ long vm_mmap(struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags
 	if ((flags & MAP_ANONYMOUS) || !f)
 		f = NULL;
 	len = ROUNDUP(len, PAGE_SIZE);
-	if (len == 0 || (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) && (addr & (PAGE_SIZE - 1))))
+	if (len == 0)
+		return -ENOMEM;		/* rounding up wrapped: more than there is */
+	if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && (addr & (PAGE_SIZE - 1)))
 		return -EINVAL;
 	if (f && (error = file_check(f, prot, flags, &size)) != 0)
 		return error;
@@ -553,18 +556,18 @@ out:
 /* ---- the break --------------------------------------------------------- */
 
 /* The break starts at base, with room up to the next mapping (at most
- * BRK_ROOM).  Called locked. */
-static void brk_place(struct vmspace *vs, uintptr_t base)
+ * room bytes).  Called locked. */
+static void brk_place(struct vmspace *vs, uintptr_t base, size_t room)
 {
-	struct mapping *m = first_above(base), *room;
-	uintptr_t end = base + BRK_ROOM;
+	struct mapping *m = first_above(base), *r;
+	uintptr_t end = base + room;
 
 	if (m && m->start < end)
 		end = m->start > base ? m->start : base;
 	vs->brk_base = vs->brk_cur = base;
 	vs->brk_end = end;
-	if (end > base && (room = mapping_new(base, end, vs, ROOM, PROT_NONE)) != NULL)
-		insert(room);
+	if (end > base && (r = mapping_new(base, end, vs, ROOM, PROT_NONE)) != NULL)
+		insert(r);
 }
 
 void vm_brk_init(struct vmspace *vs, uintptr_t base)
@@ -572,7 +575,7 @@ void vm_brk_init(struct vmspace *vs, uintptr_t base)
 	lock();
 	if (vs->brk_base)
 		cut(vs, ROUNDUP(vs->brk_base, PAGE_SIZE), vs->brk_end);
-	brk_place(vs, ROUNDUP(base, PAGE_SIZE));
+	brk_place(vs, ROUNDUP(base, PAGE_SIZE), BRK_ROOM);
 	unlock();
 }
 
@@ -583,10 +586,12 @@ uintptr_t vm_brk(struct vmspace *vs, uintptr_t want)
 
 	lock();
 	if (!vs->brk_base) {
-		if ((base = find_free(BRK_ROOM, 1)) == 0)
-			base = find_free(BRK_ROOM / 64, 1);
+		size_t room = BRK_ROOM;
+
+		while ((base = find_free(room, 1)) == 0 && room > BRK_ROOM / 1024)
+			room /= 4;
 		if (base)
-			brk_place(vs, base);
+			brk_place(vs, base, room);
 	}
 	if (!vs->brk_base || want < vs->brk_base || want > vs->brk_end)
 		goto out;
@@ -647,13 +652,63 @@ long vm_stack(struct vmspace *vs, size_t size, uintptr_t *top)
 			free_mapping(stack);
 		goto out;
 	}
-	*top = stack->end;
+	*top = vs->stack_top = stack->end;
+	vs->stack_lo = stack->start;
 	insert(gap);
 	insert(stack);
 	error = 0;
 out:
 	unlock();
 	return error;
+}
+
+size_t vm_stack_grow(struct vmspace *vs, size_t size)
+{
+	struct mapping *m, *stack, *room = NULL;
+	uintptr_t floor = area_lo, gaplo, lo = vs->stack_lo, want;
+
+	lock();
+	if (!lo || size <= vs->stack_top - lo)
+		goto out;
+	want = size < vs->stack_top ? (vs->stack_top - size) & ~(PAGE_SIZE - 1) : 0;
+	/* The lowest address the room below the stack reaches: the end of
+	 * the first mapping under it that is not the owner's ROOM. */
+	stack = first_above(lo);
+	for (m = stack ? stack->prev : tail; m; m = m->prev)
+		if (m->owner != vs || m->kind != ROOM) {
+			floor = m->end > floor ? m->end : floor;
+			break;
+		}
+	if (floor > lo || lo - floor <= VM_STACK_GUARD)
+		goto out;
+	if (want < floor + VM_STACK_GUARD)
+		want = floor + VM_STACK_GUARD;
+	if (want >= lo)
+		goto out;
+	gaplo = want - floor > VM_STACK_GAP ? want - VM_STACK_GAP : floor;
+	/* Only room or nothing is in [gaplo, lo): no pages to give back. */
+	if ((stack = mapping_new(want, lo, vs, ANON, PROT_READ | PROT_WRITE)) == NULL ||
+	    (room = mapping_new(gaplo, want, vs, ROOM, PROT_NONE)) == NULL ||
+	    rumpuser_ext_vm_map((void *)want, lo - want, RUMPUSER_PROT_READ |
+	    RUMPUSER_PROT_WRITE, RUMPUSER_VM_LAZY))
+		goto fail;
+	if (cut(vs, gaplo, lo)) {
+		rumpuser_ext_vm_unmap((void *)want, lo - want);
+		goto fail;
+	}
+	insert(stack);
+	insert(room);
+	vs->stack_lo = want;
+	goto out;
+fail:
+	if (stack)
+		free_mapping(stack);
+	if (room)
+		free_mapping(room);
+out:
+	size = vs->stack_top - vs->stack_lo;
+	unlock();
+	return size;
 }
 
 /* ---- mremap, madvise, msync -------------------------------------------- */
@@ -710,37 +765,43 @@ long vm_mremap(struct vmspace *vs, uintptr_t old, size_t oldlen, size_t newlen, 
 		goto out;
 	if (flags & MREMAP_FIXED) {
 		to = newaddr;
-		if (to + newlen < to || (to < old + oldlen && old < to + newlen) ||
-		    !only_own(vs, to, to + newlen))
+		error = -EINVAL;
+		if (to + newlen < to || (to < old + oldlen && old < to + newlen))
+			goto out;
+		error = -ENOMEM;
+		if (!only_own(vs, to, to + newlen))
 			goto out;
 	} else if ((to = find_free(newlen, 0)) == 0) {
 		goto out;
 	}
 	if ((moved = mapping_new(to, to + newlen, vs, kind, prot)) == NULL)
 		goto out;
+	if (newlen < oldlen) {
+		/* Moving fewer pages than there are: the rest goes first. */
+		if (cut(vs, old + newlen, old + oldlen)) {
+			free_mapping(moved);
+			goto out;
+		}
+		oldlen = newlen;
+	}
 	if (cut(vs, to, to + newlen) || isolate(old, old + oldlen)) {
 		free_mapping(moved);
 		goto out;
 	}
 	if (kind == ANON) {
-		size_t keep = oldlen < newlen ? oldlen : newlen;
-
-		if (rumpuser_ext_vm_move((void *)old, (void *)to, keep) ||
-		    (newlen > keep && rumpuser_ext_vm_map((void *)(to + keep), newlen - keep,
-		    platform_prot(prot), 0))) {
-			rumpuser_ext_vm_move((void *)to, (void *)old, keep);
+		if (rumpuser_ext_vm_move((void *)old, (void *)to, oldlen) ||
+		    (newlen > oldlen && rumpuser_ext_vm_map((void *)(to + oldlen),
+		    newlen - oldlen, platform_prot(prot), 0))) {
+			rumpuser_ext_vm_move((void *)to, (void *)old, oldlen);
 			free_mapping(moved);
 			goto out;
 		}
 	}
 	/* The old range's mapping goes without unmapping: its pages moved. */
 	m = first_above(old);
-	m->kind = RESERVED;
 	unlink_mapping(m);
 	free_mapping(m);
 	insert(moved);
-	if (oldlen > newlen)
-		cut(vs, old + newlen, old + oldlen);
 	error = 0;
 	old = to;
 done:

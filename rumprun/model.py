@@ -313,7 +313,7 @@ def kernel_config(launch, disks_as_modules=False):
 
     config = {
         "cmdline": shlex.join(launch.argv),
-        "env": [f"{k}={v}" for k, v in launch.env],
+        "env": [f"{k}={v}" for k, v in launch.env + _terminal_env(launch)],
         "hostname": launch.hostname,
     }
     if launch.rc:
@@ -338,6 +338,19 @@ def kernel_config(launch, disks_as_modules=False):
         config["stack"] = format_size(launch.stack)
     text = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8", "surrogateescape")
+
+
+def _terminal_env(launch):
+    """TERM for the programs when -i gives them this terminal (our stdin or
+    stdout is one), as a login there would: the host's own value, unless -e
+    sets TERM."""
+    import os
+
+    term = os.environ.get("TERM")
+    if (not launch.interactive or not term or any(k == "TERM" for k, _ in launch.env)
+            or not (os.isatty(0) or os.isatty(1))):
+        return ()
+    return (("TERM", term),)
 
 
 def rumprun_command(launch, platform, *options):

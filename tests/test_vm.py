@@ -7,6 +7,7 @@ About 2 minutes under TCG.
 
 import json
 import re
+import resource
 import shlex
 import shutil
 import subprocess
@@ -41,13 +42,25 @@ def vm_native(tmp_path_factory):
 
 
 def vm_case(run, vm_bin, case, *args, memory=64, timeout=120):
-    """Boot `vm CASE` in MEMORY MiB; assert no failure and status 0."""
+    """Boot `vm CASE` in MEMORY MiB; assert no failure and status 0; the
+    program's output."""
+    return vm_case_result(run, vm_bin, case, *args, memory=memory,
+                          timeout=timeout).stdout
+
+
+def vm_case_result(run, vm_bin, case, *args, memory=64, timeout=120):
     result, said = boot(run, "-M", str(memory), vm_bin, "--", case, *args,
                         timeout=timeout)
     assert "FAIL" not in result.stdout, said
     assert f"vm {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
-    return result.stdout
+    return result
+
+
+def kernel_lines(result):
+    """What the kernel said (its notices and crash reports): on the
+    platform console, which the launcher relays to stdout or stderr."""
+    return result.stdout + result.stderr
 
 
 # ---- anonymous memory, page by page -----------------------------------------
@@ -80,9 +93,10 @@ def test_same_results_natively(run, vm_bin, vm_native, case):
 # ---- the main stack ------------------------------------------------------------
 
 def qemu_with_config(run, image, extra, timeout=60):
-    """Boot IMAGE with QEMU directly, the launcher's command line but with
-    EXTRA keys in the JSON configuration (keys the launcher has no flag
-    for): (status from the console's last line, what the guest printed)."""
+    """Boot IMAGE with QEMU directly, as `rumprun -D qemu -i` would, but
+    with EXTRA keys in the kernel's JSON configuration (to try what the
+    launcher would refuse): (status from the status line, what the guest
+    printed)."""
     plan = run("rumprun", "-D", "qemu", "-i", image, "--", "limit", check=0)
     # -D prints the command with the configuration as a here-document on
     # fd 3 (fw_cfg); pass the edited configuration on the command line.
@@ -94,8 +108,9 @@ def qemu_with_config(run, image, extra, timeout=60):
     args[i:i + 2] = ["-append", json.dumps(config)]
     result = subprocess.run(args, capture_output=True, text=True,
                             timeout=timeout, stdin=subprocess.DEVNULL)
-    m = re.search(r"=== rumprun: exit status (\d+) ===", result.stdout)
-    return (int(m.group(1)) if m else None), result.stdout
+    said = kernel_lines(result)
+    m = re.search(r"=== rumprun: exit status (\d+) ===", said)
+    return (int(m.group(1)) if m else None), said
 
 
 def test_stack_is_8_mib_and_getrlimit_says_so(run, vm_bin):
@@ -111,9 +126,21 @@ def test_7_mib_of_stack_in_16_mib_of_memory(run, vm_bin, vm_native, case):
     assert native.returncode == 0, native.stdout
 
 
+@pytest.mark.parametrize("limit, mib", [("72", "64"), ("unlimited", "100")])
+def test_raised_rlimit_stack_grows_the_stack(run, vm_bin, vm_native, limit, mib):
+    """setrlimit(RLIMIT_STACK) raised, then a big array: as on Linux."""
+    out = vm_case(run, vm_bin, "raise", limit, mib, memory=160)
+    assert f"ok array: {mib} MiB on the stack" in out, out
+    if resource.getrlimit(resource.RLIMIT_STACK)[1] == resource.RLIM_INFINITY:
+        native = subprocess.run([vm_native, "raise", limit, mib],
+                                capture_output=True, text=True, timeout=60)
+        assert native.returncode == 0 and "ok raise" in native.stdout, native
+
+
 def test_frame_larger_than_the_stack_is_a_stack_overflow(run, vm_bin, vm_native):
     result, said = boot(run, vm_bin, "--", "huge_frame")
-    assert "stack overflow" in result.stdout and "<huge_frame+" in result.stdout, said
+    kernel = kernel_lines(result)
+    assert "stack overflow" in kernel and "<huge_frame+" in kernel, said
     assert "FAIL" not in result.stdout, said
     assert result.returncode == 139, said
     native = subprocess.run([vm_native, "huge_frame"], capture_output=True)
@@ -129,9 +156,9 @@ def test_bake_sets_the_stack_size(run, bake_image, tmp_path):
     vm_case(run, image, "array", "90", memory=160)
 
 
-def test_configuration_overrides_the_bake(run, vm_bin):
-    status, out = qemu_with_config(run, vm_bin, {"stack": "16M"})
-    assert status == 0 and "stack limit 16384 KiB" in out, out
+def test_launch_time_stack_overrides_the_bake(run, vm_bin):
+    result, said = boot(run, "--stack", "16M", vm_bin, "--", "limit")
+    assert "stack limit 16384 KiB" in result.stdout and result.returncode == 0, said
     status, out = qemu_with_config(run, vm_bin, {"stack": "8 bananas"})
     assert status == 1 and 'bad configuration: "stack" must be' in out, out
 
@@ -139,7 +166,7 @@ def test_configuration_overrides_the_bake(run, vm_bin):
 def test_bad_bake_stack_size_is_one_sentence(run, tmp_path, vm_bin):
     result = run("rumprun-bake", "--stack", "1x", "hw_generic",
                  tmp_path / "x.bin", vm_bin.parent / "vm")
-    assert_one_line_error(result, "stack size", "1x")
+    assert_one_line_error(result, "--stack", "1x")
     assert not (tmp_path / "x.bin").exists()
 
 
@@ -170,7 +197,7 @@ def test_three_runs_of_one_program_start_alike(run, rerun_bin):
 def test_a_program_cannot_overlap_its_own_run(run, rerun_bin):
     result, said = boot(run, "--rc", "& rerun 1", "--rc", "rerun 2", rerun_bin)
     assert "cannot start rerun again while its previous run is still running" \
-        in result.stdout, said
+        in kernel_lines(result), said
     assert result.returncode == 1, said
 
 
@@ -187,9 +214,11 @@ def test_file_mappings_as_on_linux(run, vm_bin, vm_native, case, tmp_path):
 
 
 def test_unsupported_shared_mapping_is_said_once(run, vm_bin):
-    out = vm_case(run, vm_bin, "devzero")
-    assert out.count("rumprun: unsupported: MAP_SHARED mapping") == 1, out
-    assert "MAP_SHARED of /dev/zero: No such device\nagain: No such device" in out, out
+    result = vm_case_result(run, vm_bin, "devzero")
+    said = kernel_lines(result)
+    assert said.count("rumprun: unsupported: MAP_SHARED mapping") == 1, said
+    assert "MAP_SHARED of /dev/zero: No such device\nagain: No such device" \
+        in result.stdout, said
 
 
 # ---- thread-local storage in position-independent code ---------------------
@@ -255,9 +284,31 @@ def test_20000_arguments(run, args_bin, args_native):
 
 def test_default_path_and_home_and_overrides(run, args_bin):
     result, said = boot(run, args_bin)
-    assert "PATH=/bin:/usr/bin HOME=/ " in result.stdout, said
+    assert "PATH=/bin:/usr/bin HOME=/ TERM=(null)\n" in result.stdout, said
     result, said = boot(run, "-e", "HOME=/root", "-e", "PATH=/x", args_bin)
     assert "PATH=/x HOME=/root " in result.stdout, said
+
+
+@pytest.mark.parametrize("flags, term", [((), "xterm-test"),
+                                         (("-e", "TERM=dumb"), "dumb")])
+def test_term_when_the_console_is_a_terminal(args_bin, state_env, flags, term):
+    """The host's TERM when rumprun -i runs in a terminal (stdin a pty)."""
+    import os
+    import pty
+    from conftest import tool
+
+    controller, terminal = pty.openpty()
+    try:
+        result = subprocess.run(
+            tool("rumprun") + ["qemu", "-i", *flags, str(args_bin)],
+            stdin=terminal, capture_output=True, text=True, timeout=60,
+            env={**state_env, "TERM": "xterm-test"})
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    said = result.stdout + result.stderr
+    assert f"HOME=/ TERM={term}\n" in result.stdout, said
+    assert result.returncode == 0, said
 
 
 # ---- the watchdog -----------------------------------------------------------------
@@ -266,7 +317,7 @@ def test_a_thread_that_never_yields_is_named(run, bake_image, tmp_path):
     image = bake_image(tmp_path, "spin.bin", {"spin": [SOURCES / "spin.c"]},
                        cc_flags=("-O2", "-lpthread"))
     result, said = boot(run, image)
-    lines = [ln for ln in (result.stdout + result.stderr).splitlines()
+    lines = [ln for ln in kernel_lines(result).splitlines()
              if "without yielding" in ln]
     assert len(lines) == 1, said
     assert lines[0].startswith('rumprun: thread "spin" has run 3 s without '

@@ -11,7 +11,7 @@
 #include "posix.h"
 
 #define PAGE 4096UL
-#define AREA_SIZE (64UL << 30)
+#define AREA_SIZE (256UL << 30)
 
 static char *area;
 

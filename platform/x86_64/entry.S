@@ -202,9 +202,10 @@ x86_thread_trampoline:
 	ud2
 
 /* void rumpuser_ext_app_start(void *stack, void (*entry)(void)).  App code
- * runs with interrupts on (the machine's timer watches for a thread that
- * never yields); system calls turn them off (FMASK) and the return brings
- * back the app's flags, so kernel code always runs with them off. */
+ * runs with interrupts on, so the machine's timer can watch for a thread
+ * that never yields (entry only calls the app's start-up); system calls
+ * turn them off (FMASK) and their return brings back the app's flags, so
+ * the kernel proper runs with them off. */
 	.globl rumpuser_ext_app_start
 rumpuser_ext_app_start:
 	movq %rdi, %rsp

@@ -71,18 +71,18 @@ def _link(config, apps, objects, output):
         raise explain_ld_failure(config, apps, result.stderr)
 
 
-STACK_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-MIN_STACK = 64 << 10
+MAX_STACK = 1 << 40     # what the kernel accepts from the "stack" key too
 
 
 def stack_size(text):
-    """Bytes in a stack size such as 8M (K, M, G suffixes), or one sentence."""
-    m = re.fullmatch(r"(\d+)([KMG]?)", str(text).strip(), re.IGNORECASE)
-    size = int(m.group(1)) * STACK_UNITS[m.group(2).upper()] if m else 0
-    if size < MIN_STACK or size > 1 << 40:
+    """Bytes in a stack size such as 8M (K, M, G suffixes), or one sentence;
+    the same sizes as the launcher's --stack."""
+    from rumprun import abi, options
+    size = options.parse_size(str(text), "--stack")
+    if not abi.MIN_STACK_SIZE <= size <= MAX_STACK:
         raise RumprunError(
-            f"bad stack size {text!r}: give bytes with an optional K, M or G "
-            "suffix, from 64K to 1024G (e.g. 8M)")
+            f"bad --stack {text!r}: give from {options.format_size(abi.MIN_STACK_SIZE)} "
+            f"to {options.format_size(MAX_STACK)}")
     return size
 
 

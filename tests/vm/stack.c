@@ -4,6 +4,7 @@
  * faults with the stack-overflow report (rumprun-cc compiles with
  * -fstack-clash-protection, so no frame jumps the guard).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -47,6 +48,28 @@ static void __attribute__((noinline)) array(int argc, char **argv)
 	printf("ok array: %lu MiB on the stack\n", (unsigned long)(len / MiB));
 }
 
+/* `raise N M`: RLIMIT_STACK's soft limit raised to N MiB ("unlimited":
+ * no limit; there is no hard limit, as on Linux), then an M MiB array on
+ * the grown stack. */
+static void raise_limit(int argc, char **argv)
+{
+	struct rlimit rl;
+	const char *n = argc > 1 ? argv[1] : "72";
+	rlim_t want = strcmp(n, "unlimited") ? strtoul(n, NULL, 0) * MiB : RLIM_INFINITY;
+	char *array_args[] = { "array", argc > 2 ? argv[2] : "64", NULL };
+
+	CHECK(getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_max == RLIM_INFINITY,
+	      "no hard limit: %lu", (unsigned long)rl.rlim_max);
+	rl.rlim_cur = want;
+	CHECK(setrlimit(RLIMIT_STACK, &rl) == 0, "setrlimit: errno %d", errno);
+	CHECK(getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur == want,
+	      "limit now %lu KiB", (unsigned long)rl.rlim_cur / 1024);
+	rl.rlim_max = MiB;
+	CHECK(setrlimit(RLIMIT_STACK, &rl) == -1 && errno == EINVAL, "soft above hard");
+	array(2, array_args);
+	printf("ok raise: RLIMIT_STACK %s\n", n);
+}
+
 static void __attribute__((noinline)) use(volatile char *p)
 {
 	p[0] = 1;
@@ -65,6 +88,7 @@ CASES(stack) = {
 	{ "limit", limit },
 	{ "deep", deep },
 	{ "array", array },
+	{ "raise", raise_limit },
 	{ "huge_frame", huge_frame },
 	END_CASES
 };

@@ -47,8 +47,16 @@ void program_thread_exit(void) __attribute__((noreturn));
 /* The program's signal dispositions, signals 1 to 64 (kernel/thread.c
  * keeps them), the defaults at the start of each run. */
 struct k_sigaction *program_sigactions(struct program *p);
-/* The main thread's stack size (the "stack" configuration key, else the
- * bake's default, else 8 MiB): what getrlimit(RLIMIT_STACK) reports. */
+/*
+ * The calling program's RLIMIT_STACK: at first the main thread's stack
+ * size (the "stack" configuration key, else the bake's default, else
+ * 8 MiB), with no hard limit, as on Linux.  program_stack_size is its
+ * soft limit.  Setting it: 0, or -EINVAL (soft above hard); a raised soft
+ * limit grows the main stack (vm_stack_grow).
+ */
+struct rlimit;
+void program_stack_limit(struct rlimit *rl);
+long program_set_stack_limit(const struct rlimit *rl);
 size_t program_stack_size(void);
 
 #endif

@@ -40,7 +40,9 @@ struct vmspace *vm_current(void);
  * memory): the address, or -EINVAL, -ENOMEM (no room or no memory),
  * -EEXIST (MAP_FIXED_NOREPLACE over a mapping), -EACCES (the file's
  * access mode forbids prot), -ENODEV (the file cannot be mapped).
- * MAP_FIXED may replace the caller's own mappings only.
+ * MAP_FIXED may replace the caller's own mappings only; a hint (addr
+ * without MAP_FIXED) is taken when that range of the application area is
+ * free, else the kernel chooses.
  */
 long vm_mmap(struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags,
     struct file *f, off_t off);
@@ -72,11 +74,19 @@ void vm_brk_init(struct vmspace *vs, uintptr_t base);
 uintptr_t vm_brk(struct vmspace *vs, uintptr_t want);
 
 /*
- * A stack of size bytes (page multiple) committed at first touch, with an
- * unmapped gap below it so that an overflow faults, even one that jumps
- * far: 0 and its top in *top, or -ENOMEM.
+ * The main stack: size bytes (page multiple) committed at first touch,
+ * with an unmapped gap below it so that an overflow faults, even one that
+ * jumps far: 0 and its top in *top, or -ENOMEM.
  */
 long vm_stack(struct vmspace *vs, size_t size, uintptr_t *top);
 #define VM_STACK_GAP (256UL * 1024 * 1024)
+/*
+ * Grow the main stack down to size bytes (setrlimit raising RLIMIT_STACK),
+ * committed at first touch like the rest, as far as the free room below
+ * it allows while leaving at least VM_STACK_GUARD unmapped under it (and
+ * up to VM_STACK_GAP where there is room): its size now.
+ */
+size_t vm_stack_grow(struct vmspace *vs, size_t size);
+#define VM_STACK_GUARD (1024UL * 1024)	/* Linux's stack_guard_gap */
 
 #endif
