@@ -113,9 +113,9 @@ SYSCALL_REGISTER(SYS_sysinfo, sys_sysinfo);
  * Resource limits.  RLIMIT_NOFILE is the calling program's descriptor
  * table's (kernel/fd.c: soft 1024, hard 524288, raisable to fs.nr_open as
  * root may); RLIMIT_STACK is the program's main stack's (kernel/program.c:
- * raising it grows the stack).  The
- * others are kept and reported but enforce nothing; as for root on Linux,
- * a program may set them (soft never above hard).
+ * raising it grows the stack).  The others are kept and reported but
+ * enforce nothing; as for root on Linux, a program may set them (soft
+ * never above hard).
  */
 static struct rlimit limits[RLIM_NLIMITS];
 static int limits_ready;
