@@ -64,7 +64,16 @@ def test_dry_run_prints_the_qemu_command(run, minikernel):
         assert flag in argv
     assert argv[argv.index("-accel") + 1] == "tcg"
     assert argv[argv.index("-fw_cfg") + 1] == FW_CFG_ARG
-    assert "stdio,id=con,signal=off" in argv
+    # COM1 (the kernel's lines) to stderr; the programs' streams on
+    # virtio-console ports: stdin from QEMU's stdio, stdout and stderr to
+    # the shell's, reopened for appending.
+    assert "file,id=con,path=/dev/stderr,append=on" in argv
+    assert "virtio-serial-pci,max_ports=4" in argv
+    for stream, backend in (("stdin", "stdio,id=stdin"),
+                            ("stdout", "file,id=stdout,path=/dev/stdout,append=on"),
+                            ("stderr", "file,id=stderr,path=/dev/stderr,append=on")):
+        assert backend in argv
+        assert f"virtserialport,chardev={stream},name=rumprun.{stream}" in argv
     assert "-S" not in argv and "-append" not in argv and mkdirs == []
     assert config["env"] == ["WORLD=unikernel", "A=b c"]
     assert shlex.split(config["cmdline"]) == \
@@ -90,8 +99,10 @@ def test_dry_run_output_runs_when_pasted(run, minikernel, tmp_path):
                  "--", "a b", check=0).stdout
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path, stdin=subprocess.DEVNULL)
-    assert '"env":["X=pasted"]' in result.stdout, result
-    assert "=== rumprun: exit status 7 ===" in result.stdout
+    # The minikernel has no virtio-console: all it says is on COM1, stderr.
+    assert '"env":["X=pasted"]' in result.stderr, result
+    assert "=== rumprun: exit status 7 ===" in result.stderr
+    assert result.stdout == ""
     assert result.returncode == 15          # QEMU's own: (7 << 1) | 1
 
 
@@ -135,7 +146,7 @@ def test_a_large_configuration_reaches_the_guest(run, tmp_path):
     result = run("rumprun", "qemu", "-i", *[a for v in values for a in ("-e", v)],
                  image, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert '"env":[' + ",".join(f'"{v}"' for v in values) + "]" in result.stdout
+    assert '"env":[' + ",".join(f'"{v}"' for v in values) + "]" in result.stderr
 
 
 def test_arguments_keep_their_bytes(minikernel, state_env):
@@ -144,7 +155,7 @@ def test_arguments_keep_their_bytes(minikernel, state_env):
                             capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
                             env=state_env)
     assert result.returncode == 7, result
-    assert b"minikernel.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stdout
+    assert b"minikernel.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stderr
 
 
 # --- bad input ---------------------------------------------------------------
@@ -225,9 +236,11 @@ def test_interactive_exit_status_comes_from_the_status_line(run, minikernel):
     result = run("rumprun", "qemu", "-i", "-e", "X=y", minikernel, "--", "a b",
                  timeout=60)
     assert result.returncode == 7, result
-    assert "=== rumprun: exit status 7 ===" in result.stdout
-    assert '"cmdline":"minikernel.bin \'a b\'"' in result.stdout
-    assert '"env":["X=y"]' in result.stdout
+    # COM1 carries the kernel's own lines (all the minikernel says): stderr.
+    assert "=== rumprun: exit status 7 ===" in result.stderr
+    assert '"cmdline":"minikernel.bin \'a b\'"' in result.stderr
+    assert '"env":["X=y"]' in result.stderr
+    assert result.stdout == ""
 
 
 def test_status_above_127_survives(run, tmp_path):
@@ -248,16 +261,20 @@ def test_a_faked_status_line_is_not_believed(run, tmp_path, case):
 
 
 def assert_one_line_error_status(result, status):
+    """The launcher's one sentence: the last line on stderr, after what the
+    guest said on COM1."""
     assert result.returncode == status, result
-    lines = result.stderr.strip().splitlines()
+    lines = [ln for ln in result.stderr.strip().splitlines()
+             if ln.startswith("rumprun: ")]
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == lines[0], result.stderr
     return lines[0]
 
 
 def test_missing_status_line_is_a_failure(run, tmp_path):
     image = build_minikernel(tmp_path, status=0, message="no status here\\n")
     result = run("rumprun", "qemu", "-i", image, timeout=60)
-    assert "no status here" in result.stdout
+    assert "no status here" in result.stderr
     line = assert_one_line_error_status(result, 1)
     assert "without reporting its exit status" in line
 
@@ -358,15 +375,17 @@ def test_signals_stop_qemu(state_env, tmp_path, signum):
 
 
 def test_closed_console_reader_stops_qemu_quietly(state_env, tmp_path):
+    # The minikernel prints on COM1, which the launcher relays to stderr
+    # (tests/test_console.py closes a real program's stdout).
     image = build_minikernel(tmp_path, status=0, message="x" * 100000)
     proc = subprocess.Popen(tool("rumprun") + ["qemu", "-i", str(image)],
                             env=state_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    proc.stdout.read(10)
-    proc.stdout.close()          # like `| head -c 10`
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=20) == 141, err
-    assert "Traceback" not in err
+    proc.stderr.read(10)
+    proc.stderr.close()          # like `2>&1 | head -c 10`
+    assert proc.wait(timeout=20) == 141
+    assert proc.stdout.read() == b""
+    assert subprocess.run(["pgrep", "-f", str(image)], capture_output=True).stdout == b""
 
 
 # --- gdb ---------------------------------------------------------------------

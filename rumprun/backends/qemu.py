@@ -17,7 +17,6 @@ commas doubled (QEMU's escape), so no path can inject options.
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -49,20 +48,20 @@ def machine_args(qemu, accel, memory_mib, kernel):
                "-kernel", str(kernel)])
 
 
-def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None):
+def qemu_command(launch, qemu, accel, config_path, serial, streams=(), qmp_socket=None):
     """QEMU's argument list for LAUNCH.
 
-    CONFIG_PATH is the file QEMU reads the configuration from; CONSOLE is
-    None for the launcher's stdio, else a log file's path; QMP_SOCKET is
-    None for no monitor, else the path of the QMP socket to create.
+    CONFIG_PATH is the file QEMU reads the configuration from.  SERIAL is
+    the chardev COM1 goes to (the kernel's own lines: notices, crash
+    reports, the status line), as (backend, {option: value}); STREAMS are
+    (port name, chardev) pairs, one virtio-console port per standard stream
+    of the programs (console_ports), or none: then the programs write to
+    COM1 too.  QMP_SOCKET is None for no monitor, else the path of the QMP
+    socket to create.
     """
-    if console is None:
-        chardev = "stdio,id=con,signal=off"
-    else:
-        chardev = f"file,id=con,path={escape(console)}"
     args = (machine_args(qemu, accel, launch.memory_mib, launch.image.path)
             + ["-fw_cfg", f"name={abi.FW_CFG_CONFIG},file={escape(config_path)}",
-               "-serial", "chardev:con", "-chardev", chardev])
+               "-serial", "chardev:con", "-chardev", chardev("con", *serial)])
     if qmp_socket is not None:
         args += ["-chardev", f"socket,id=qmp,path={escape(qmp_socket)},server=on,wait=off",
                  "-mon", "chardev=qmp,mode=control"]
@@ -70,7 +69,40 @@ def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None
         args.append("-S")
     if launch.gdb_port is not None:
         args += ["-gdb", f"tcp:127.0.0.1:{launch.gdb_port}"]
-    return args + device_args(launch) + list(launch.qemu_args)
+    return args + device_args(launch) + stream_args(streams) + list(launch.qemu_args)
+
+
+def chardev(ident, backend, options=None):
+    """A -chardev value: BACKEND with id IDENT and OPTIONS (values escaped)."""
+    return ",".join([backend, f"id={ident}"]
+                    + [f"{k}={escape(v)}" for k, v in (options or {}).items()])
+
+
+# The programs' standard streams: the virtio-console port names the kernel
+# looks for (kernel/dev/virtio/virtio_console.c), and the host descriptor
+# each one stands for.
+STREAM_PORTS = (("rumprun.stdin", 0), ("rumprun.stdout", 1), ("rumprun.stderr", 2))
+
+
+def console_ports(chardevs):
+    """(port name, chardev) pairs for the streams CHARDEVS gives (port name
+    -> chardev); a port is named NAME.tty when the host end it stands for
+    (our descriptor 0, 1 or 2) is a terminal, so isatty() says so."""
+    return [(name + (".tty" if os.isatty(fd) else ""), chardevs[name])
+            for name, fd in STREAM_PORTS if name in chardevs]
+
+
+def stream_args(streams):
+    """A virtio-serial device with one port per stream (STREAMS: (port
+    name, (backend, options)) pairs)."""
+    if not streams:
+        return []
+    args = ["-device", f"virtio-serial-pci,max_ports={len(streams) + 1}"]
+    for name, (backend, options) in streams:
+        ident = name.split(".")[1]
+        args += ["-chardev", chardev(ident, backend, options),
+                 "-device", f"virtserialport,chardev={ident},name={name}"]
+    return args
 
 
 def device_args(launch):
@@ -151,7 +183,7 @@ def registered(launch):
 
 
 def _qemu_path():
-    return shutil.which(QEMU) or QEMU
+    return host.which(QEMU) or QEMU
 
 
 def plan(launch, name=None, config_fd=CONFIG_FD):
@@ -167,16 +199,27 @@ def plan(launch, name=None, config_fd=CONFIG_FD):
     accel = choose_accel(launch.platform, qemu)
     config = model.kernel_config(launch)
     p = Plan()
+    socket = None
     if registered(launch):
         from rumprun import guests
         directory = guests.state_root() / (name or launch.name or guests.new_name(
             launch.image.path))
         p.mkdir(directory)
-        console = None if launch.interactive else directory / "console.log"
-        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                            console, directory / "qmp.sock")
+        socket = directory / "qmp.sock"
+    if launch.interactive:
+        # The script's own descriptors: COM1 and the programs' stderr on
+        # stderr, stdout on stdout (appending: QEMU opens them anew), stdin
+        # from QEMU's stdio.
+        to = {fd: ("file", {"path": f"/dev/{fd}", "append": "on"})
+              for fd in ("stdout", "stderr")}
+        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}", to["stderr"],
+                            console_ports({"rumprun.stdin": ("stdio", {}),
+                                           "rumprun.stdout": to["stdout"],
+                                           "rumprun.stderr": to["stderr"]}),
+                            socket)
     else:
-        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}")
+        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
+                            ("file", {"path": directory / "console.log"}), (), socket)
     p.command(argv, input=(config_fd, config))
     return p
 
@@ -298,11 +341,20 @@ def stop_process(proc_or_pid, qmp_socket=None, grace=STOP_GRACE):
             return
 
 
-def _die_with_parent():
-    """In the child: get SIGKILL when the launcher dies (Linux prctl)."""
-    import ctypes
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _dying_with_parent(argv):
+    """(argv, preexec_fn) that start ARGV so it gets SIGKILL when the
+    launcher dies (Linux's parent-death signal): through util-linux's
+    setpriv where it is installed (a plain spawn, no ctypes), else set in
+    the forked child."""
+    setpriv = host.which("setpriv")
+    if setpriv is not None:
+        return [setpriv, "--pdeathsig", "KILL", "--", *argv], None
+
+    def die_with_parent():
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return argv, die_with_parent
 
 
 def _memfd(name, data=b""):
@@ -363,6 +415,8 @@ def run(launch):
 def check_ports(ports):
     """One sentence for a -P host port QEMU could not listen on (taken, or
     privileged), found before QEMU starts."""
+    if not ports:
+        return
     import errno
     import socket
 
@@ -420,27 +474,48 @@ def _spawn(argv, fds, **popen):
 
 
 def _run_interactive(launch, qemu, accel, claim, locks):
-    """Run with the console on our stdout; return the guest's status."""
+    """Run with the console here; return the guest's status.
+
+    The programs' stdin, stdout and stderr are virtio-console ports, each
+    one end of a socket pair whose other end QEMU inherits (-chardev
+    socket,fd=N): our stdin goes to the guest, its stdout and stderr come
+    to ours, apart.  COM1 (QEMU's stdout, a pipe) carries what the kernel
+    itself says, relayed to our stderr and scanned for the status line.
+    """
+    import socket
+
     from rumprun import console
 
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     errors = _memfd("qemu-stderr")          # QEMU's messages, for a failure
-    argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}", None,
+    pairs = {name: socket.socketpair() for name, _ in STREAM_PORTS}
+    for ours, theirs in pairs.values():
+        ours.set_inheritable(False)
+    ports = console_ports({name: ("socket", {"fd": theirs.fileno()})
+                           for name, (_, theirs) in pairs.items()})
+    argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
+                        ("stdio", {"signal": "off"}), ports,
                         claim.socket if claim else None)
     handlers = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
     proc = None
     try:
-        proc = _spawn(argv, _inherited(config_fd, claim, locks),
-                      stdout=subprocess.PIPE, stderr=errors,
-                      preexec_fn=_die_with_parent)
+        spawned, preexec = _dying_with_parent(argv)
+        proc = _spawn(spawned, _inherited(config_fd, claim, locks)
+                      + tuple(theirs.fileno() for _, theirs in pairs.values()),
+                      stdout=subprocess.PIPE, stderr=errors, preexec_fn=preexec)
         os.close(config_fd)
         config_fd = None
+        for _, theirs in pairs.values():
+            theirs.close()
         if claim:
             claim.save(launch, proc.pid, argv)
             print(f"rumprun: guest {claim.name} is paused: `rumprun cont "
                   f"{claim.name}` (or a debugger's continue) starts it",
                   file=sys.stderr, flush=True)
-        status = console.relay(proc.stdout.fileno(), sys.stdout.buffer)
+        status = console.relay(
+            proc.stdout.fileno(),
+            [(pairs["rumprun.stdout"][0], 1), (pairs["rumprun.stderr"][0], 2)],
+            (0, pairs["rumprun.stdin"][0]))
         code = proc.wait()
     except _Interrupted as e:
         _stop(proc, claim)
@@ -451,13 +526,18 @@ def _run_interactive(launch, qemu, accel, claim, locks):
     except BrokenPipeError:
         # Whoever read the console went away (| head): stop quietly.
         _stop(proc, claim)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(devnull, fd)
         return 128 + signal.SIGPIPE
     finally:
         for s, h in handlers.items():
             signal.signal(s, h)
         if config_fd is not None:
             os.close(config_fd)
+        for pair in pairs.values():
+            for end in pair:
+                end.close()
         if proc is not None:
             if proc.poll() is None:
                 _stop(proc, claim)
@@ -485,7 +565,8 @@ def _start_detached(launch, qemu, accel, claim, locks):
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     directory = claim.directory
     argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                        directory / "console.log", claim.socket)
+                        ("file", {"path": directory / "console.log"}), (),
+                        claim.socket)
     proc = None
     try:
         with open(directory / "qemu.log", "wb") as log:
