@@ -95,16 +95,21 @@ def parse(args):
     return platform, app, app_args, globals_, flags
 
 
-def launch(parsed):
-    """Run the launch PARSED describes; the launcher's exit status."""
+def make_launch_arguments(parsed):
+    """The arguments PARSED gives model.make_launch, as the click command
+    gives them: (positional, keyword)."""
     from pathlib import Path
-
-    from rumprun import backends, model
 
     platform, app, app_args, globals_, flags = parsed
     tmpdir = globals_["tmpdir"]
-    launch = model.make_launch(platform, Path(app), app_args,
-                               dry_run=globals_["dry_run"],
-                               tmpdir=Path(tmpdir).absolute() if tmpdir else None,
-                               **flags)
-    return backends.run(launch)
+    return ((platform, Path(app), app_args),
+            dict(dry_run=globals_["dry_run"],
+                 tmpdir=Path(tmpdir).absolute() if tmpdir else None, **flags))
+
+
+def launch(parsed):
+    """Run the launch PARSED describes; the launcher's exit status."""
+    from rumprun import backends, model
+
+    args, kwargs = make_launch_arguments(parsed)
+    return backends.run(model.make_launch(*args, **kwargs))

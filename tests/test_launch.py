@@ -413,3 +413,58 @@ def test_gdb_server_answers(run, tmp_path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+# --- the fast path (rumprun.quick) -----------------------------------------------
+
+def test_the_fast_path_knows_the_commands_options():
+    import click
+
+    from rumprun import commands, quick
+    from rumprun.backends import BACKENDS
+
+    def options(params):
+        return {o: p.name for p in params if isinstance(p, click.Option)
+                for o in p.opts + p.secondary_opts if o not in ("-h", "--help")}
+
+    assert options(commands.cli.params) == {o: v[0] for o, v in quick.GLOBAL_OPTIONS.items()}
+    for name in quick.PLATFORMS:
+        command = commands.backend_command(BACKENDS[name])
+        assert options(command.params) == {o: v[0] for o, v in quick.LAUNCH_OPTIONS.items()}
+
+
+@pytest.mark.parametrize("args", [
+    ["qemu", "-i", "IMAGE", "--", "0"],
+    ["qemu", "IMAGE"],
+    ["-D", "-T", "TMP", "kvm", "-i", "-p", "-d", "-N", "a", "-N", "b", "-M", "12",
+     "-e", "A=1", "-e", "B=-2", "--rc", "x 1", "--rc", "& y", "-g", "-smp 2",
+     "-I", "n,vioif", "-W", "n,inet,dhcp", "-P", "80:80", "-b", "d.img,/d",
+     "--share", "/tmp:/t", "--stack", "1M", "-D", "1234", "IMAGE", "a", "--", "-b"],
+    ["baremetal", "-e", "--", "IMAGE", "-x"],
+    ["qemu", "-i", "-", "--", "--"],
+])
+def test_the_fast_path_reads_what_click_reads(monkeypatch, tmp_path, args):
+    """Where rumprun.quick takes a command line, make_launch gets exactly
+    what the click command would give it."""
+    from rumprun import backends, commands, model, quick
+
+    args = [str(tmp_path) if a == "TMP" else a for a in args]
+    calls = []
+    monkeypatch.setattr(model, "make_launch", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(backends, "run", lambda launch: 0)
+    commands.cli.main(args=args, standalone_mode=False)
+    parsed = quick.parse(args)
+    assert parsed is not None
+    assert quick.make_launch_arguments(parsed) == calls[0]
+
+
+@pytest.mark.parametrize("args", [
+    [], ["qemu"], ["qemu", "-i"], ["qemu", "--help"], ["-h"], ["qemu", "-ip", "IMAGE"],
+    ["qemu", "-M", "0", "IMAGE"], ["qemu", "-M", "x", "IMAGE"], ["qemu", "-M12", "IMAGE"],
+    ["qemu", "-D", "70000", "IMAGE"], ["qemu", "--rc=x", "IMAGE"], ["qemu", "-e"],
+    ["qemu", "-i", "--", "IMAGE"], ["-T", "/no/such/dir", "qemu", "IMAGE"],
+    ["iso", "IMAGE"], ["ps"], ["stop", "x"], ["qemu", "-x", "IMAGE"],
+])
+def test_the_fast_path_leaves_everything_else_to_click(args):
+    from rumprun import quick
+    assert quick.parse(args) is None
