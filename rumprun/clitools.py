@@ -72,9 +72,29 @@ def _flush_stdout():
         raise RumprunError(f"cannot write to standard output: {e.strerror}") from None
 
 
+# The standard descriptors that were closed when we started (0, 1, 2).
+CLOSED_AT_START = set()
+
+
+def _hold_standard_fds():
+    """Put /dev/null on whichever of descriptors 0, 1 and 2 is closed, so
+    no file we open (a socket, a memfd) takes its number and gets a
+    program's output or input by mistake; remember which were closed."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            CLOSED_AT_START.add(fd)
+            null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if null != fd:          # a lower one was free: it is taken now
+                os.dup2(null, fd)
+                os.close(null)
+
+
 def run_guarded(prog, function):
     """Call FUNCTION() as program PROG and exit with the status it returns
     (an int, or None for 0); every failure is one sentence and a status."""
+    _hold_standard_fds()
     if sys.stdout is None:
         sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedStream()))
     try:

@@ -67,9 +67,18 @@ class LineEndings:
 
 
 def _write_all(fd, data):
+    """Write DATA to our descriptor FD (1 or 2).  BrokenPipeError passes
+    (the reader went away); another failure is one sentence."""
     view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        from rumprun.output import OutputError
+        raise OutputError(f"cannot write to standard {'output' if fd == 1 else 'error'}: "
+                          f"{e.strerror}") from None
 
 
 class _StdinFeed:

@@ -123,3 +123,17 @@ def test_a_terminal_is_a_terminal(streams_bin, state_env):
     assert proc.returncode == 0, err
     assert "read 6 bytes (last 0) isatty 1 1 0" in err
     assert b"hello\r\n" in said
+
+
+@pytest.mark.parametrize("how", ["> /dev/full", ">&-"])
+def test_stdout_that_cannot_be_written_is_one_sentence(streams_bin, state_env, how):
+    result = subprocess.run(["sh", "-c", f'exec "$@" {how}', "sh"] + tool("rumprun")
+                            + ["qemu", "-i", str(streams_bin), "--", "flood", "1"],
+                            stdin=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            timeout=120, env=state_env)
+    lines = result.stderr.decode().strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert [ln for ln in lines if ln.startswith("rumprun: ")] == [lines[-1]]
+    assert "cannot write to standard output" in lines[-1]
+    assert subprocess.run(["pgrep", "-f", str(streams_bin)],
+                          capture_output=True).stdout == b""

@@ -484,8 +484,10 @@ def _run_interactive(launch, qemu, accel, claim, locks):
     """
     import socket
 
-    from rumprun import console
+    from rumprun import clitools, console, output
 
+    if 1 in clitools.CLOSED_AT_START:
+        raise output.OutputError("cannot write to standard output: it is closed")
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     errors = _memfd("qemu-stderr")          # QEMU's messages, for a failure
     pairs = {name: socket.socketpair() for name, _ in STREAM_PORTS}
