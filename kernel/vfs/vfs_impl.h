@@ -138,8 +138,6 @@ int vfile_open(struct vnode *v, int flags, struct file **fp);
 /* The start directory for *at calls: held vnode (unlock-safe), or -errno. */
 int vfs_at_dir(int dirfd, struct vnode **dvp);
 
-/* Copy a user path into the kernel (we share the address space). */
-int vfs_path_check(const char *path);
 
 
 /* pipe.c: is f a pipe end (for F_GETPIPE_SZ)? its capacity or -EBADF */
