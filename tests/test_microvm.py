@@ -15,6 +15,8 @@ from test_boot_hello import hello_bin  # noqa: F401 (a fixture)
 from test_launch import dry_run, ps_line, wait_for
 from test_runtime import micros, runtime_bin, programs_bin  # noqa: F401
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 
 def boot(run, *args, timeout=120):
     """rumprun microvm -i ARGS -> (result, what the guest printed); a hang
