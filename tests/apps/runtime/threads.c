@@ -6,7 +6,7 @@
 #include <semaphore.h>
 #include <string.h>
 #include <unistd.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 static void sleep_ms(long ms)
 {
