@@ -13,6 +13,13 @@
 #include <sys/sysmacros.h>
 #include <dirent.h>
 
+#ifndef ST_RDONLY
+#define ST_RDONLY 0x0001	/* <sys/statvfs.h>'s, and Linux's f_flags */
+#endif
+#ifndef ST_VALID
+#define ST_VALID 0x0020	/* f_flags is meaningful */
+#endif
+
 static int
 is_dot(const char *name, size_t len)
 {
@@ -79,6 +86,8 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 				err = -EISDIR;
 			else if (d->nlink == 0)
 				err = -ENOENT;
+			else if ((err = vnode_rofs(d)) != 0)
+				;
 			else if ((err = d->ops->create(d, name, len,
 			    S_IFREG | (mode & 07777 & ~vfs_umask), NULL, &v)) == 0)
 				vnode_hold(v);
@@ -90,7 +99,7 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 			else
 				err = namei(dir, path, 0, &v);
 		} else {
-			v = e;
+			v = vnode_cross(e);
 			vnode_hold(v);
 		}
 		vnode_rele(d);
@@ -112,7 +121,11 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 		err = -EISDIR;
 		goto out;
 	}
-	if (S_ISCHR(v->mode) && !(flags & O_PATH)) {
+	if (!(flags & O_PATH) && !S_ISCHR(v->mode) && !S_ISBLK(v->mode) &&
+	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) &&
+	    (err = vnode_rofs(v)) != 0)
+		goto out;
+	if ((S_ISCHR(v->mode) || S_ISBLK(v->mode)) && !(flags & O_PATH)) {
 		const struct vfs_device *dev = v->dev;
 		vfs_exit();
 		err = dev ? dev->open(dev, flags & OPEN_KEEP_FLAGS, &f) : -ENXIO;
@@ -144,9 +157,9 @@ static long sys_creat(SYSARGS)
 {
 	return do_open(AT_FDCWD, (const char *)a0, O_CREAT | O_WRONLY | O_TRUNC, (mode_t)a1);
 }
-SYSCALL_REGISTER(SYS_open, sys_open);
-SYSCALL_REGISTER(SYS_openat, sys_openat);
-SYSCALL_REGISTER(SYS_creat, sys_creat);
+SYSCALL_REGISTER(SYS_open, sys_open, FULL, "");
+SYSCALL_REGISTER(SYS_openat, sys_openat, FULL, "");
+SYSCALL_REGISTER(SYS_creat, sys_creat, FULL, "");
 
 /* The stat family */
 
@@ -213,10 +226,10 @@ static long sys_newfstatat(SYSARGS)
 {
 	return do_fstatat((int)a0, (const char *)a1, (struct stat *)a2, (int)a3);
 }
-SYSCALL_REGISTER(SYS_stat, sys_stat);
-SYSCALL_REGISTER(SYS_lstat, sys_lstat);
-SYSCALL_REGISTER(SYS_fstat, sys_fstat);
-SYSCALL_REGISTER(SYS_newfstatat, sys_newfstatat);
+SYSCALL_REGISTER(SYS_stat, sys_stat, FULL, "");
+SYSCALL_REGISTER(SYS_lstat, sys_lstat, FULL, "");
+SYSCALL_REGISTER(SYS_fstat, sys_fstat, FULL, "");
+SYSCALL_REGISTER(SYS_newfstatat, sys_newfstatat, FULL, "");
 
 /* Linux's struct statx (include/uapi/linux/stat.h), 256 bytes. */
 struct statx_ts {
@@ -270,7 +283,7 @@ sys_statx(SYSARGS)
 	sx->stx_dev_minor = minor(st.st_dev);
 	return 0;
 }
-SYSCALL_REGISTER(SYS_statx, sys_statx);
+SYSCALL_REGISTER(SYS_statx, sys_statx, FULL, "");
 
 /* Directories, links, names */
 
@@ -319,7 +332,7 @@ create_at(int dirfd, const char *path, mode_t type, mode_t mode)
 		err = -EEXIST;
 	else if (p.dir->nlink == 0)
 		err = -ENOENT;
-	else
+	else if ((err = vnode_rofs(p.dir)) == 0)
 		err = p.dir->ops->create(p.dir, p.name, p.len,
 		    type | (mode & 07777 & ~vfs_umask), NULL, &v);
 	parent_done(&p);
@@ -334,8 +347,8 @@ do_mkdirat(int dirfd, const char *path, mode_t mode)
 
 static long sys_mkdir(SYSARGS) { return do_mkdirat(AT_FDCWD, (const char *)a0, (mode_t)a1); }
 static long sys_mkdirat(SYSARGS) { return do_mkdirat((int)a0, (const char *)a1, (mode_t)a2); }
-SYSCALL_REGISTER(SYS_mkdir, sys_mkdir);
-SYSCALL_REGISTER(SYS_mkdirat, sys_mkdirat);
+SYSCALL_REGISTER(SYS_mkdir, sys_mkdir, FULL, "");
+SYSCALL_REGISTER(SYS_mkdirat, sys_mkdirat, FULL, "");
 
 static long
 do_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
@@ -350,8 +363,9 @@ do_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 }
 static long sys_mknod(SYSARGS) { return do_mknodat(AT_FDCWD, (const char *)a0, (mode_t)a1, (dev_t)a2); }
 static long sys_mknodat(SYSARGS) { return do_mknodat((int)a0, (const char *)a1, (mode_t)a2, (dev_t)a3); }
-SYSCALL_REGISTER(SYS_mknod, sys_mknod);
-SYSCALL_REGISTER(SYS_mknodat, sys_mknodat);
+SYSCALL_REGISTER(SYS_mknod, sys_mknod, PARTIAL,
+    "regular files only; FIFOs, sockets and devices EPERM");
+SYSCALL_REGISTER(SYS_mknodat, sys_mknodat, PARTIAL, "as mknod");
 
 static long
 do_rmdir(int dirfd, const char *path)
@@ -369,8 +383,10 @@ do_rmdir(int dirfd, const char *path)
 		err = -ENOENT;
 	else if (!S_ISDIR(v->mode))
 		err = -ENOTDIR;
-	else if (v == vfs_root)
+	else if (v == vfs_root || v->mounted)
 		err = -EBUSY;
+	else if ((err = vnode_rofs(p.dir)) != 0)
+		;
 	else if (!v->ops->isempty(v))
 		err = -ENOTEMPTY;
 	else
@@ -395,7 +411,7 @@ do_unlink(int dirfd, const char *path)
 		err = -EISDIR;
 	else if (p.trailing)
 		err = -ENOTDIR;
-	else
+	else if ((err = vnode_rofs(p.dir)) == 0)
 		err = p.dir->ops->unlink(p.dir, p.name, p.len, v);
 	parent_done(&p);
 	return err;
@@ -412,9 +428,9 @@ sys_unlinkat(SYSARGS)
 		return do_rmdir((int)a0, (const char *)a1);
 	return do_unlink((int)a0, (const char *)a1);
 }
-SYSCALL_REGISTER(SYS_rmdir, sys_rmdir);
-SYSCALL_REGISTER(SYS_unlink, sys_unlink);
-SYSCALL_REGISTER(SYS_unlinkat, sys_unlinkat);
+SYSCALL_REGISTER(SYS_rmdir, sys_rmdir, FULL, "");
+SYSCALL_REGISTER(SYS_unlink, sys_unlink, FULL, "");
+SYSCALL_REGISTER(SYS_unlinkat, sys_unlinkat, FULL, "");
 
 #define RENAME_NOREPLACE 1
 #define RENAME_EXCHANGE 2
@@ -461,6 +477,16 @@ do_renameat2(int odirfd, const char *opath, int ndirfd, const char *npath, unsig
 		err = -EEXIST;
 		goto out;
 	}
+	if (od->mount != nd->mount) {
+		err = -EXDEV;
+		goto out;
+	}
+	if (ov->mounted || (nv && nv->mounted)) {
+		err = -EBUSY;
+		goto out;
+	}
+	if ((err = vnode_rofs(od)) != 0)
+		goto out;
 	if (nv == ov)
 		goto out;	/* the same file: nothing to do */
 	if (S_ISDIR(ov->mode)) {
@@ -478,7 +504,8 @@ do_renameat2(int odirfd, const char *opath, int ndirfd, const char *npath, unsig
 				err = -EINVAL;
 				goto out;
 			}
-			if (a == vfs_root || a->parent == a)
+			if (a == vfs_root || a->parent == a ||
+			    (a->mount && a == a->mount->root))
 				break;
 		}
 		if (ov == vfs_root) {
@@ -520,9 +547,10 @@ sys_renameat2(SYSARGS)
 {
 	return do_renameat2((int)a0, (const char *)a1, (int)a2, (const char *)a3, (unsigned)a4);
 }
-SYSCALL_REGISTER(SYS_rename, sys_rename);
-SYSCALL_REGISTER(SYS_renameat, sys_renameat);
-SYSCALL_REGISTER(SYS_renameat2, sys_renameat2);
+SYSCALL_REGISTER(SYS_rename, sys_rename, FULL, "");
+SYSCALL_REGISTER(SYS_renameat, sys_renameat, FULL, "");
+SYSCALL_REGISTER(SYS_renameat2, sys_renameat2, PARTIAL,
+    "RENAME_NOREPLACE; RENAME_EXCHANGE and RENAME_WHITEOUT EINVAL");
 
 static long
 do_linkat(int odirfd, const char *opath, int ndirfd, const char *npath, int flags)
@@ -567,7 +595,9 @@ do_linkat(int odirfd, const char *opath, int ndirfd, const char *npath, int flag
 		err = -ENOENT;
 	else if (ov->nlink == 0 || p.dir->nlink == 0)
 		err = -ENOENT;
-	else
+	else if (ov->mount != p.dir->mount)
+		err = -EXDEV;
+	else if ((err = vnode_rofs(p.dir)) == 0)
 		err = p.dir->ops->link(p.dir, p.name, p.len, ov);
 	vnode_rele(ov);
 	parent_done(&p);
@@ -584,8 +614,8 @@ sys_linkat(SYSARGS)
 {
 	return do_linkat((int)a0, (const char *)a1, (int)a2, (const char *)a3, (int)a4);
 }
-SYSCALL_REGISTER(SYS_link, sys_link);
-SYSCALL_REGISTER(SYS_linkat, sys_linkat);
+SYSCALL_REGISTER(SYS_link, sys_link, FULL, "");
+SYSCALL_REGISTER(SYS_linkat, sys_linkat, FULL, "");
 
 static long
 do_symlinkat(const char *target, int dirfd, const char *path)
@@ -607,15 +637,15 @@ do_symlinkat(const char *target, int dirfd, const char *path)
 		err = -ENOENT;
 	else if (p.dir->nlink == 0)
 		err = -ENOENT;
-	else
+	else if ((err = vnode_rofs(p.dir)) == 0)
 		err = p.dir->ops->create(p.dir, p.name, p.len, S_IFLNK | 0777, target, &v);
 	parent_done(&p);
 	return err;
 }
 static long sys_symlink(SYSARGS) { return do_symlinkat((const char *)a0, AT_FDCWD, (const char *)a1); }
 static long sys_symlinkat(SYSARGS) { return do_symlinkat((const char *)a0, (int)a1, (const char *)a2); }
-SYSCALL_REGISTER(SYS_symlink, sys_symlink);
-SYSCALL_REGISTER(SYS_symlinkat, sys_symlinkat);
+SYSCALL_REGISTER(SYS_symlink, sys_symlink, FULL, "");
+SYSCALL_REGISTER(SYS_symlinkat, sys_symlinkat, FULL, "");
 
 static long
 do_readlinkat(int dirfd, const char *path, char *buf, long size)
@@ -647,8 +677,8 @@ do_readlinkat(int dirfd, const char *path, char *buf, long size)
 }
 static long sys_readlink(SYSARGS) { return do_readlinkat(AT_FDCWD, (const char *)a0, (char *)a1, a2); }
 static long sys_readlinkat(SYSARGS) { return do_readlinkat((int)a0, (const char *)a1, (char *)a2, a3); }
-SYSCALL_REGISTER(SYS_readlink, sys_readlink);
-SYSCALL_REGISTER(SYS_readlinkat, sys_readlinkat);
+SYSCALL_REGISTER(SYS_readlink, sys_readlink, FULL, "");
+SYSCALL_REGISTER(SYS_readlinkat, sys_readlinkat, FULL, "");
 
 /* Attributes: mode, owner, times */
 
@@ -702,18 +732,20 @@ do_chmod(int dirfd, const char *path, mode_t mode, int fdonly)
 	if (err || v == NULL)
 		return err;
 	vfs_enter();
-	v->mode = (v->mode & S_IFMT) | (mode & 07777);
-	vnode_touch(v, 0, 0, 1);
+	if ((err = vnode_rofs(v)) == 0) {
+		v->mode = (v->mode & S_IFMT) | (mode & 07777);
+		vnode_touch(v, 0, 0, 1);
+	}
 	vfs_exit();
 	attr_done(v);
-	return 0;
+	return err;
 }
 static long sys_chmod(SYSARGS) { return do_chmod(AT_FDCWD, (const char *)a0, (mode_t)a1, 0); }
 static long sys_fchmod(SYSARGS) { return do_chmod((int)a0, NULL, (mode_t)a1, 1); }
 static long sys_fchmodat(SYSARGS) { return do_chmod((int)a0, (const char *)a1, (mode_t)a2, 0); }
-SYSCALL_REGISTER(SYS_chmod, sys_chmod);
-SYSCALL_REGISTER(SYS_fchmod, sys_fchmod);
-SYSCALL_REGISTER(SYS_fchmodat, sys_fchmodat);
+SYSCALL_REGISTER(SYS_chmod, sys_chmod, FULL, "");
+SYSCALL_REGISTER(SYS_fchmod, sys_fchmod, FULL, "");
+SYSCALL_REGISTER(SYS_fchmodat, sys_fchmodat, FULL, "");
 
 static long
 do_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags, int fdonly)
@@ -727,14 +759,16 @@ do_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags, int fdonl
 	if (err || v == NULL)
 		return err;
 	vfs_enter();
-	if (uid != (uid_t)-1)
-		v->uid = uid;
-	if (gid != (gid_t)-1)
-		v->gid = gid;
-	vnode_touch(v, 0, 0, 1);
+	if ((err = vnode_rofs(v)) == 0) {
+		if (uid != (uid_t)-1)
+			v->uid = uid;
+		if (gid != (gid_t)-1)
+			v->gid = gid;
+		vnode_touch(v, 0, 0, 1);
+	}
 	vfs_exit();
 	attr_done(v);
-	return 0;
+	return err;
 }
 static long sys_chown(SYSARGS) { return do_chown(AT_FDCWD, (const char *)a0, a1, a2, 0, 0); }
 static long sys_lchown(SYSARGS)
@@ -743,10 +777,10 @@ static long sys_lchown(SYSARGS)
 }
 static long sys_fchown(SYSARGS) { return do_chown((int)a0, NULL, a1, a2, 0, 1); }
 static long sys_fchownat(SYSARGS) { return do_chown((int)a0, (const char *)a1, a2, a3, (int)a4, 0); }
-SYSCALL_REGISTER(SYS_chown, sys_chown);
-SYSCALL_REGISTER(SYS_lchown, sys_lchown);
-SYSCALL_REGISTER(SYS_fchown, sys_fchown);
-SYSCALL_REGISTER(SYS_fchownat, sys_fchownat);
+SYSCALL_REGISTER(SYS_chown, sys_chown, FULL, "");
+SYSCALL_REGISTER(SYS_lchown, sys_lchown, FULL, "");
+SYSCALL_REGISTER(SYS_fchown, sys_fchown, FULL, "");
+SYSCALL_REGISTER(SYS_fchownat, sys_fchownat, FULL, "");
 
 static long
 sys_utimensat(SYSARGS)
@@ -768,6 +802,11 @@ sys_utimensat(SYSARGS)
 	if (err || v == NULL)
 		return err;
 	vfs_enter();
+	if ((err = vnode_rofs(v)) != 0) {
+		vfs_exit();
+		attr_done(v);
+		return err;
+	}
 	int64_t ns = time_wall_ns();
 	struct timespec now = { ns / 1000000000, ns % 1000000000 };
 	struct timespec *dst[2] = { &v->atime, &v->mtime };
@@ -782,7 +821,7 @@ sys_utimensat(SYSARGS)
 	attr_done(v);
 	return 0;
 }
-SYSCALL_REGISTER(SYS_utimensat, sys_utimensat);
+SYSCALL_REGISTER(SYS_utimensat, sys_utimensat, FULL, "");
 
 static long
 do_faccessat(int dirfd, const char *path, int mode, int flags)
@@ -818,12 +857,12 @@ do_faccessat(int dirfd, const char *path, int mode, int flags)
 static long sys_access(SYSARGS) { return do_faccessat(AT_FDCWD, (const char *)a0, (int)a1, 0); }
 static long sys_faccessat(SYSARGS) { return do_faccessat((int)a0, (const char *)a1, (int)a2, 0); }
 static long sys_faccessat2(SYSARGS) { return do_faccessat((int)a0, (const char *)a1, (int)a2, (int)a3); }
-SYSCALL_REGISTER(SYS_access, sys_access);
-SYSCALL_REGISTER(SYS_faccessat, sys_faccessat);
+SYSCALL_REGISTER(SYS_access, sys_access, FULL, "root: only X is checked");
+SYSCALL_REGISTER(SYS_faccessat, sys_faccessat, FULL, "as access");
 #ifndef SYS_faccessat2
 #define SYS_faccessat2 439
 #endif
-SYSCALL_REGISTER(SYS_faccessat2, sys_faccessat2);
+SYSCALL_REGISTER(SYS_faccessat2, sys_faccessat2, FULL, "as access");
 
 /* Sizes and syncing */
 
@@ -845,6 +884,8 @@ sys_truncate(SYSARGS)
 			err = -EISDIR;
 		else if (!S_ISREG(v->mode))
 			err = -EINVAL;
+		else if ((err = vnode_rofs(v)) != 0)
+			;
 		else if ((err = v->ops->truncate(v, len)) == 0)
 			vnode_touch(v, 0, 1, 1);
 		vnode_rele(v);
@@ -853,7 +894,7 @@ sys_truncate(SYSARGS)
 	vfs_exit();
 	return err;
 }
-SYSCALL_REGISTER(SYS_truncate, sys_truncate);
+SYSCALL_REGISTER(SYS_truncate, sys_truncate, FULL, "");
 
 static long
 sys_ftruncate(SYSARGS)
@@ -871,7 +912,7 @@ sys_ftruncate(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_ftruncate, sys_ftruncate);
+SYSCALL_REGISTER(SYS_ftruncate, sys_ftruncate, FULL, "");
 
 static long
 sys_fsync(SYSARGS)
@@ -883,24 +924,33 @@ sys_fsync(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_fsync, sys_fsync);
+SYSCALL_REGISTER(SYS_fsync, sys_fsync, FULL,
+    "the file system writes the file back and flushes the disk (tmpfs: nothing to do)");
 static long sys_fdatasync(SYSARGS) { return sys_fsync(a0, a1, a2, a3, a4, a5); }
-SYSCALL_REGISTER(SYS_fdatasync, sys_fdatasync);
-static long sys_sync(SYSARGS) { return 0; }
-SYSCALL_REGISTER(SYS_sync, sys_sync);
+SYSCALL_REGISTER(SYS_fdatasync, sys_fdatasync, FULL, "as fsync");
+static long sys_sync(SYSARGS) { vfs_sync_all(); return 0; }
+SYSCALL_REGISTER(SYS_sync, sys_sync, FULL, "writes back every mounted file system");
 static long
 sys_syncfs(SYSARGS)
 {
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)
 		return -EBADF;
+	struct vnode *v = vfs_file_vnode(f);
+	int err = 0;
+	if (v) {
+		vfs_enter();
+		if (v->mount)
+			err = mount_sync_locked(v->mount);
+		vfs_exit();
+	}
 	file_drop(f);
-	return 0;
+	return err;
 }
-SYSCALL_REGISTER(SYS_syncfs, sys_syncfs);
+SYSCALL_REGISTER(SYS_syncfs, sys_syncfs, FULL, "writes back the file's file system");
 
-static void
-fill_statfs(struct statfs *sf)
+void
+vfs_fill_statfs_tmpfs(struct statfs *sf)
 {
 	char buf[32];
 	unsigned long long mem = 256ULL << 20;
@@ -919,6 +969,28 @@ fill_statfs(struct statfs *sf)
 	sf->f_namelen = NAME_MAX_LEN;
 }
 
+/* statfs of the file system holding v (locked). */
+static int
+fill_statfs(struct vnode *v, struct statfs *sf)
+{
+	struct mount *mp = v->mount;
+	int err = 0;
+	memset(sf, 0, sizeof(*sf));
+	if (mp && mp->ops && mp->ops->statfs)
+		err = mp->ops->statfs(mp, sf);
+	else
+		vfs_fill_statfs_tmpfs(sf);
+	if (err)
+		return err;
+	if (mp && (mp->flags & MNT_RDONLY))
+		sf->f_flags |= ST_RDONLY;
+	sf->f_flags |= ST_VALID;
+	dev_t dev = mp ? mp->dev : 1;
+	sf->f_fsid.__val[0] = (int)dev;
+	sf->f_fsid.__val[1] = (int)(dev >> 32);
+	return 0;
+}
+
 static long
 sys_statfs(SYSARGS)
 {
@@ -929,14 +1001,17 @@ sys_statfs(SYSARGS)
 	int err = start_dir(AT_FDCWD, path, &dir);
 	if (err)
 		return err;
+	struct statfs sf;
 	vfs_enter();
 	err = namei(dir, path, 0, &v);
-	if (err == 0)
+	if (err == 0) {
+		err = fill_statfs(v, &sf);
 		vnode_rele(v);
+	}
 	vnode_rele(dir);
 	vfs_exit();
 	if (err == 0)
-		fill_statfs((struct statfs *)a1);
+		memcpy((void *)a1, &sf, sizeof(sf));
 	return err;
 }
 static long
@@ -945,14 +1020,26 @@ sys_fstatfs(SYSARGS)
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)
 		return -EBADF;
+	struct vnode *v = vfs_file_vnode(f);
+	struct statfs sf;
+	int err = 0;
+	if (a1 == 0) {
+		err = -EFAULT;
+	} else if (v) {
+		vfs_enter();
+		err = fill_statfs(v, &sf);
+		vfs_exit();
+	} else {
+		memset(&sf, 0, sizeof(sf));
+		vfs_fill_statfs_tmpfs(&sf);
+	}
 	file_drop(f);
-	if (a1 == 0)
-		return -EFAULT;
-	fill_statfs((struct statfs *)a1);
-	return 0;
+	if (err == 0 && a1)
+		memcpy((void *)a1, &sf, sizeof(sf));
+	return err;
 }
-SYSCALL_REGISTER(SYS_statfs, sys_statfs);
-SYSCALL_REGISTER(SYS_fstatfs, sys_fstatfs);
+SYSCALL_REGISTER(SYS_statfs, sys_statfs, FULL, "the mount's figures (tmpfs: from the machine's memory)");
+SYSCALL_REGISTER(SYS_fstatfs, sys_fstatfs, FULL, "as statfs");
 
 /* Reading directories */
 
@@ -1018,7 +1105,7 @@ sys_getdents64(SYSARGS)
 	file_drop(f);
 	return ret;
 }
-SYSCALL_REGISTER(SYS_getdents64, sys_getdents64);
+SYSCALL_REGISTER(SYS_getdents64, sys_getdents64, FULL, "");
 
 /* The current directory and the umask */
 
@@ -1057,6 +1144,10 @@ sys_getcwd(SYSARGS)
 	if (v->nlink == 0)
 		err = -ENOENT;
 	while (err == 0 && v != vfs_root) {
+		if (v->mount && v == v->mount->root && v->mount->covered) {
+			v = v->mount->covered;
+			continue;
+		}
 		struct vnode *p = v->parent;
 		struct find_name fn = { v->ino, NULL, 0 };
 		off_t cookie = 2;
@@ -1087,7 +1178,7 @@ sys_getcwd(SYSARGS)
 	kfree(tmp, PATH_MAX_LEN);
 	return err;
 }
-SYSCALL_REGISTER(SYS_getcwd, sys_getcwd);
+SYSCALL_REGISTER(SYS_getcwd, sys_getcwd, FULL, "");
 
 static long
 set_cwd(struct vnode *v)
@@ -1122,7 +1213,7 @@ sys_chdir(SYSARGS)
 	vfs_exit();
 	return err;
 }
-SYSCALL_REGISTER(SYS_chdir, sys_chdir);
+SYSCALL_REGISTER(SYS_chdir, sys_chdir, FULL, "");
 
 static long
 sys_fchdir(SYSARGS)
@@ -1143,7 +1234,7 @@ sys_fchdir(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_fchdir, sys_fchdir);
+SYSCALL_REGISTER(SYS_fchdir, sys_fchdir, FULL, "");
 
 static long
 sys_umask(SYSARGS)
@@ -1154,4 +1245,4 @@ sys_umask(SYSARGS)
 	vfs_exit();
 	return old;
 }
-SYSCALL_REGISTER(SYS_umask, sys_umask);
+SYSCALL_REGISTER(SYS_umask, sys_umask, FULL, "");
