@@ -9,6 +9,7 @@ modes, sizes, link counts, contents).  After every clean exit `e2fsck -fn`
 must find the volume clean.  Needs e2fsprogs (mke2fs, e2fsck, debugfs).
 """
 
+import fcntl
 import os
 import select
 import shutil
@@ -133,33 +134,43 @@ def pattern(seed, off, n):
     return bytes(((i * 131 + seed * 17 + (i >> 11)) & 0xff) for i in range(off, off + n))
 
 
+def start_until(state_env, args, marker, timeout=120):
+    """Start `rumprun qemu -i ARGS` in a session of its own and wait until
+    the guest has printed MARKER; the process (killpg it when done)."""
+    from conftest import tool
+    proc = subprocess.Popen(tool("rumprun") + ["qemu", "-i"] + [str(a) for a in args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=state_env, start_new_session=True)
+    out = b""
+    deadline = time.monotonic() + timeout
+    while marker not in out and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 1)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            out += chunk
+    if marker not in out:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        pytest.fail(f"the guest never printed {marker!r}:\n{out.decode(errors='replace')}"
+                    f"\n{proc.stderr.read().decode(errors='replace')}")
+    return proc
+
+
 def test_fsynced_data_survives_kill_9(run, storage_bin, state_env, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     image = mkfs(run, empty, tmp_path / "vol.img")
-    from conftest import tool
-    proc = subprocess.Popen(tool("rumprun") + ["qemu", "-i", "-b", f"{image},/data",
-                                               str(storage_bin), "--", "durable", "/data"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=state_env, start_new_session=True)
-    out = b""
-    deadline = time.monotonic() + 120
+    proc = start_until(state_env, ["-b", f"{image},/data", storage_bin, "--", "durable", "/data"],
+                       b"synced\n")
     try:
-        while b"synced\n" not in out and time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], 1)
-            if ready:
-                chunk = os.read(proc.stdout.fileno(), 4096)
-                if not chunk:
-                    break
-                out += chunk
-        assert b"synced\n" in out, out.decode(errors="replace")
         time.sleep(0.5)   # let it be in the middle of unsynced writes
     finally:
         # SIGKILL to the whole session: the launcher and its QEMU.
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     # QEMU is gone when the image's lock is free again.
-    import fcntl
     with open(image, "rb") as f:
         for _ in range(200):
             try:
@@ -236,14 +247,9 @@ def test_one_image_is_written_by_one_guest(run, storage_bin, state_env, tmp_path
     empty = tmp_path / "empty"
     empty.mkdir()
     image = mkfs(run, empty, tmp_path / "vol.img")
-    from conftest import tool
-    first = subprocess.Popen(tool("rumprun") + ["qemu", "-i", "-b", f"{image},/data",
-                                                str(storage_bin), "--", "durable", "/data"],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             env=state_env, start_new_session=True)
+    first = start_until(state_env, ["-b", f"{image},/data", storage_bin, "--", "durable", "/data"],
+                        b"synced\n")
     try:
-        ready, _, _ = select.select([first.stdout], [], [], 60)
-        assert ready and b"synced" in os.read(first.stdout.fileno(), 4096)
         second = run("rumprun", "qemu", "-i", "-b", f"{image},/data", storage_bin, "--",
                      "statfs", "/data")
         assert_one_line_error(second, "in use by another running guest")

@@ -143,20 +143,22 @@ def make_ext2(directory: Path, output: Path, *, size_mib=None, force: bool = Fal
                     or "not enough" in said.lower():
                 raise RumprunError(f"{directory} does not fit in {size_mib} MiB: give a larger "
                                    f"--size (the tree holds about {need >> 20} MiB)")
-            raise RumprunError(f"mke2fs could not make the ext2 volume: {said or 'no reason given'}")
+            raise RumprunError("mke2fs could not make the ext2 volume: "
+                               f"{said or 'no reason given'}")
         os.chmod(tmpname, 0o666 & ~host.umask())
         with open(tmpname, "rb+") as f:
             os.fsync(f.fileno())
+        exists = f"{output} already exists; use --force to overwrite it"
         if force:
             os.replace(tmpname, output)
         else:
             try:
                 os.link(tmpname, output)
             except FileExistsError:
-                raise RumprunError(f"{output} already exists; use --force to overwrite it") from None
+                raise RumprunError(exists) from None
             except OSError:
                 if output.exists():
-                    raise RumprunError(f"{output} already exists; use --force to overwrite it") from None
+                    raise RumprunError(exists) from None
                 os.replace(tmpname, output)
     finally:
         with contextlib.suppress(OSError):
