@@ -54,7 +54,7 @@ includes_for = $(if $(filter platform/%,$1),$(INCLUDES_$(word 2,$(subst /, ,$1))
 LIBS := $(LIBDIR)/libkernel.a $(LIBDIR)/libhw.a $(LIBDIR)/kvmprobe.bin
 include $(sort $(wildcard kernel/*/*.mk kernel/*.mk platform/*/build.mk libc/*.mk))
 
-.PHONY: all libs hello check iso setup clean bench bench-net
+.PHONY: all libs hello check iso setup clean bench bench-net syscalls
 all: libs
 
 libs: $(LIBS)
@@ -144,6 +144,10 @@ bench: setup libs
 # The network benchmarks (wrk, a Linux microVM): benchmarks/README.md.
 bench-net: setup libs
 	$(PY) benchmarks/net_bench.py
+
+# docs/syscalls.md from the kernel's SYSCALL_REGISTER lines.
+syscalls:
+	python3 scripts/syscalls.py
 
 clean:
 	rm -rf $(BUILD)

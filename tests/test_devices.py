@@ -10,6 +10,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 SOURCES = ROOT / "tests" / "devices"
 MAC = "52:54:00:12:34:56"
 

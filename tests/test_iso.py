@@ -25,6 +25,8 @@ from rumprun.images import iso as isomod  # noqa: E402
 from rumprun.errors import RumprunError  # noqa: E402
 from rumprun.images.iso import build_iso  # noqa: E402
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 ISOKERNEL = ROOT / "tests" / "isokernel"
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")

@@ -8,6 +8,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 PROBE = ROOT / "tests" / "kernelboot" / "probe.c"
 QEMU_BASE = ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-m", "32",
              "-nodefaults", "-no-user-config", "-display", "none", "-net", "none",

@@ -18,6 +18,8 @@ import pytest
 
 from conftest import assert_one_line_error, build_minikernel, tool
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 FW_CFG_ARG = "name=opt/rumprun/config,file=/dev/fd/3"
 
 

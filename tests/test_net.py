@@ -36,6 +36,8 @@ import pytest
 from conftest import ROOT, tool
 from test_runtime import boot
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 SOURCES = ROOT / "tests" / "net"
 
 

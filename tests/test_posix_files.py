@@ -7,6 +7,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 FILES = ROOT / "tests" / "posix" / "files.c"
 
 

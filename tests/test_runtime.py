@@ -18,6 +18,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 SOURCES = ROOT / "tests" / "runtime"
 RUNTIME_SOURCES = ["main.c", "threads.c", "memory.c", "clock.c",
                    "identity.c", "etc.c"]

@@ -25,6 +25,8 @@ from rumprun.errors import RumprunError  # noqa: E402
 from rumprun.model import make_launch  # noqa: E402
 from test_iso import build_isokernel  # noqa: E402
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 FAKE = textwrap.dedent('''\
     #!{python}
     """A stand-in for VBoxManage: a VM that prints its console and powers off."""

@@ -17,6 +17,8 @@ import pytest
 from conftest import ROOT, assert_one_line_error
 from test_runtime import boot
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 SOURCES = ROOT / "tests" / "vm"
 RUNTIME_H = ROOT / "tests" / "runtime"
 VM_SOURCES = ["main.c", "anon.c", "stack.c", "filemap.c"]

@@ -9,7 +9,11 @@ PyPI or pip's cache) and the first build of the kernel libraries."""
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
+
+pytestmark = pytest.mark.qemu  # the tests here boot guests
 
 HELLO_C = ROOT / "tests" / "hello" / "hello.c"
 

@@ -144,9 +144,9 @@ static long sys_creat(SYSARGS)
 {
 	return do_open(AT_FDCWD, (const char *)a0, O_CREAT | O_WRONLY | O_TRUNC, (mode_t)a1);
 }
-SYSCALL_REGISTER(SYS_open, sys_open);
-SYSCALL_REGISTER(SYS_openat, sys_openat);
-SYSCALL_REGISTER(SYS_creat, sys_creat);
+SYSCALL_REGISTER(SYS_open, sys_open, FULL, "");
+SYSCALL_REGISTER(SYS_openat, sys_openat, FULL, "");
+SYSCALL_REGISTER(SYS_creat, sys_creat, FULL, "");
 
 /* The stat family */
 
@@ -213,10 +213,10 @@ static long sys_newfstatat(SYSARGS)
 {
 	return do_fstatat((int)a0, (const char *)a1, (struct stat *)a2, (int)a3);
 }
-SYSCALL_REGISTER(SYS_stat, sys_stat);
-SYSCALL_REGISTER(SYS_lstat, sys_lstat);
-SYSCALL_REGISTER(SYS_fstat, sys_fstat);
-SYSCALL_REGISTER(SYS_newfstatat, sys_newfstatat);
+SYSCALL_REGISTER(SYS_stat, sys_stat, FULL, "");
+SYSCALL_REGISTER(SYS_lstat, sys_lstat, FULL, "");
+SYSCALL_REGISTER(SYS_fstat, sys_fstat, FULL, "");
+SYSCALL_REGISTER(SYS_newfstatat, sys_newfstatat, FULL, "");
 
 /* Linux's struct statx (include/uapi/linux/stat.h), 256 bytes. */
 struct statx_ts {
@@ -270,7 +270,7 @@ sys_statx(SYSARGS)
 	sx->stx_dev_minor = minor(st.st_dev);
 	return 0;
 }
-SYSCALL_REGISTER(SYS_statx, sys_statx);
+SYSCALL_REGISTER(SYS_statx, sys_statx, FULL, "");
 
 /* Directories, links, names */
 
@@ -334,8 +334,8 @@ do_mkdirat(int dirfd, const char *path, mode_t mode)
 
 static long sys_mkdir(SYSARGS) { return do_mkdirat(AT_FDCWD, (const char *)a0, (mode_t)a1); }
 static long sys_mkdirat(SYSARGS) { return do_mkdirat((int)a0, (const char *)a1, (mode_t)a2); }
-SYSCALL_REGISTER(SYS_mkdir, sys_mkdir);
-SYSCALL_REGISTER(SYS_mkdirat, sys_mkdirat);
+SYSCALL_REGISTER(SYS_mkdir, sys_mkdir, FULL, "");
+SYSCALL_REGISTER(SYS_mkdirat, sys_mkdirat, FULL, "");
 
 static long
 do_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
@@ -350,8 +350,9 @@ do_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 }
 static long sys_mknod(SYSARGS) { return do_mknodat(AT_FDCWD, (const char *)a0, (mode_t)a1, (dev_t)a2); }
 static long sys_mknodat(SYSARGS) { return do_mknodat((int)a0, (const char *)a1, (mode_t)a2, (dev_t)a3); }
-SYSCALL_REGISTER(SYS_mknod, sys_mknod);
-SYSCALL_REGISTER(SYS_mknodat, sys_mknodat);
+SYSCALL_REGISTER(SYS_mknod, sys_mknod, PARTIAL,
+    "regular files only; FIFOs, sockets and devices EPERM");
+SYSCALL_REGISTER(SYS_mknodat, sys_mknodat, PARTIAL, "as mknod");
 
 static long
 do_rmdir(int dirfd, const char *path)
@@ -412,9 +413,9 @@ sys_unlinkat(SYSARGS)
 		return do_rmdir((int)a0, (const char *)a1);
 	return do_unlink((int)a0, (const char *)a1);
 }
-SYSCALL_REGISTER(SYS_rmdir, sys_rmdir);
-SYSCALL_REGISTER(SYS_unlink, sys_unlink);
-SYSCALL_REGISTER(SYS_unlinkat, sys_unlinkat);
+SYSCALL_REGISTER(SYS_rmdir, sys_rmdir, FULL, "");
+SYSCALL_REGISTER(SYS_unlink, sys_unlink, FULL, "");
+SYSCALL_REGISTER(SYS_unlinkat, sys_unlinkat, FULL, "");
 
 #define RENAME_NOREPLACE 1
 #define RENAME_EXCHANGE 2
@@ -520,9 +521,10 @@ sys_renameat2(SYSARGS)
 {
 	return do_renameat2((int)a0, (const char *)a1, (int)a2, (const char *)a3, (unsigned)a4);
 }
-SYSCALL_REGISTER(SYS_rename, sys_rename);
-SYSCALL_REGISTER(SYS_renameat, sys_renameat);
-SYSCALL_REGISTER(SYS_renameat2, sys_renameat2);
+SYSCALL_REGISTER(SYS_rename, sys_rename, FULL, "");
+SYSCALL_REGISTER(SYS_renameat, sys_renameat, FULL, "");
+SYSCALL_REGISTER(SYS_renameat2, sys_renameat2, PARTIAL,
+    "RENAME_NOREPLACE; RENAME_EXCHANGE and RENAME_WHITEOUT EINVAL");
 
 static long
 do_linkat(int odirfd, const char *opath, int ndirfd, const char *npath, int flags)
@@ -584,8 +586,8 @@ sys_linkat(SYSARGS)
 {
 	return do_linkat((int)a0, (const char *)a1, (int)a2, (const char *)a3, (int)a4);
 }
-SYSCALL_REGISTER(SYS_link, sys_link);
-SYSCALL_REGISTER(SYS_linkat, sys_linkat);
+SYSCALL_REGISTER(SYS_link, sys_link, FULL, "");
+SYSCALL_REGISTER(SYS_linkat, sys_linkat, FULL, "");
 
 static long
 do_symlinkat(const char *target, int dirfd, const char *path)
@@ -614,8 +616,8 @@ do_symlinkat(const char *target, int dirfd, const char *path)
 }
 static long sys_symlink(SYSARGS) { return do_symlinkat((const char *)a0, AT_FDCWD, (const char *)a1); }
 static long sys_symlinkat(SYSARGS) { return do_symlinkat((const char *)a0, (int)a1, (const char *)a2); }
-SYSCALL_REGISTER(SYS_symlink, sys_symlink);
-SYSCALL_REGISTER(SYS_symlinkat, sys_symlinkat);
+SYSCALL_REGISTER(SYS_symlink, sys_symlink, FULL, "");
+SYSCALL_REGISTER(SYS_symlinkat, sys_symlinkat, FULL, "");
 
 static long
 do_readlinkat(int dirfd, const char *path, char *buf, long size)
@@ -647,8 +649,8 @@ do_readlinkat(int dirfd, const char *path, char *buf, long size)
 }
 static long sys_readlink(SYSARGS) { return do_readlinkat(AT_FDCWD, (const char *)a0, (char *)a1, a2); }
 static long sys_readlinkat(SYSARGS) { return do_readlinkat((int)a0, (const char *)a1, (char *)a2, a3); }
-SYSCALL_REGISTER(SYS_readlink, sys_readlink);
-SYSCALL_REGISTER(SYS_readlinkat, sys_readlinkat);
+SYSCALL_REGISTER(SYS_readlink, sys_readlink, FULL, "");
+SYSCALL_REGISTER(SYS_readlinkat, sys_readlinkat, FULL, "");
 
 /* Attributes: mode, owner, times */
 
@@ -711,9 +713,9 @@ do_chmod(int dirfd, const char *path, mode_t mode, int fdonly)
 static long sys_chmod(SYSARGS) { return do_chmod(AT_FDCWD, (const char *)a0, (mode_t)a1, 0); }
 static long sys_fchmod(SYSARGS) { return do_chmod((int)a0, NULL, (mode_t)a1, 1); }
 static long sys_fchmodat(SYSARGS) { return do_chmod((int)a0, (const char *)a1, (mode_t)a2, 0); }
-SYSCALL_REGISTER(SYS_chmod, sys_chmod);
-SYSCALL_REGISTER(SYS_fchmod, sys_fchmod);
-SYSCALL_REGISTER(SYS_fchmodat, sys_fchmodat);
+SYSCALL_REGISTER(SYS_chmod, sys_chmod, FULL, "");
+SYSCALL_REGISTER(SYS_fchmod, sys_fchmod, FULL, "");
+SYSCALL_REGISTER(SYS_fchmodat, sys_fchmodat, FULL, "");
 
 static long
 do_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags, int fdonly)
@@ -743,10 +745,10 @@ static long sys_lchown(SYSARGS)
 }
 static long sys_fchown(SYSARGS) { return do_chown((int)a0, NULL, a1, a2, 0, 1); }
 static long sys_fchownat(SYSARGS) { return do_chown((int)a0, (const char *)a1, a2, a3, (int)a4, 0); }
-SYSCALL_REGISTER(SYS_chown, sys_chown);
-SYSCALL_REGISTER(SYS_lchown, sys_lchown);
-SYSCALL_REGISTER(SYS_fchown, sys_fchown);
-SYSCALL_REGISTER(SYS_fchownat, sys_fchownat);
+SYSCALL_REGISTER(SYS_chown, sys_chown, FULL, "");
+SYSCALL_REGISTER(SYS_lchown, sys_lchown, FULL, "");
+SYSCALL_REGISTER(SYS_fchown, sys_fchown, FULL, "");
+SYSCALL_REGISTER(SYS_fchownat, sys_fchownat, FULL, "");
 
 static long
 sys_utimensat(SYSARGS)
@@ -782,7 +784,7 @@ sys_utimensat(SYSARGS)
 	attr_done(v);
 	return 0;
 }
-SYSCALL_REGISTER(SYS_utimensat, sys_utimensat);
+SYSCALL_REGISTER(SYS_utimensat, sys_utimensat, FULL, "");
 
 static long
 do_faccessat(int dirfd, const char *path, int mode, int flags)
@@ -818,12 +820,12 @@ do_faccessat(int dirfd, const char *path, int mode, int flags)
 static long sys_access(SYSARGS) { return do_faccessat(AT_FDCWD, (const char *)a0, (int)a1, 0); }
 static long sys_faccessat(SYSARGS) { return do_faccessat((int)a0, (const char *)a1, (int)a2, 0); }
 static long sys_faccessat2(SYSARGS) { return do_faccessat((int)a0, (const char *)a1, (int)a2, (int)a3); }
-SYSCALL_REGISTER(SYS_access, sys_access);
-SYSCALL_REGISTER(SYS_faccessat, sys_faccessat);
+SYSCALL_REGISTER(SYS_access, sys_access, FULL, "root: only X is checked");
+SYSCALL_REGISTER(SYS_faccessat, sys_faccessat, FULL, "as access");
 #ifndef SYS_faccessat2
 #define SYS_faccessat2 439
 #endif
-SYSCALL_REGISTER(SYS_faccessat2, sys_faccessat2);
+SYSCALL_REGISTER(SYS_faccessat2, sys_faccessat2, FULL, "as access");
 
 /* Sizes and syncing */
 
@@ -853,7 +855,7 @@ sys_truncate(SYSARGS)
 	vfs_exit();
 	return err;
 }
-SYSCALL_REGISTER(SYS_truncate, sys_truncate);
+SYSCALL_REGISTER(SYS_truncate, sys_truncate, FULL, "");
 
 static long
 sys_ftruncate(SYSARGS)
@@ -871,7 +873,7 @@ sys_ftruncate(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_ftruncate, sys_ftruncate);
+SYSCALL_REGISTER(SYS_ftruncate, sys_ftruncate, FULL, "");
 
 static long
 sys_fsync(SYSARGS)
@@ -883,11 +885,12 @@ sys_fsync(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_fsync, sys_fsync);
+SYSCALL_REGISTER(SYS_fsync, sys_fsync, FULL,
+    "what the file's file system does (tmpfs: nothing to do)");
 static long sys_fdatasync(SYSARGS) { return sys_fsync(a0, a1, a2, a3, a4, a5); }
-SYSCALL_REGISTER(SYS_fdatasync, sys_fdatasync);
+SYSCALL_REGISTER(SYS_fdatasync, sys_fdatasync, FULL, "as fsync");
 static long sys_sync(SYSARGS) { return 0; }
-SYSCALL_REGISTER(SYS_sync, sys_sync);
+SYSCALL_REGISTER(SYS_sync, sys_sync, STUB, "nothing to write back: tmpfs only");
 static long
 sys_syncfs(SYSARGS)
 {
@@ -897,7 +900,7 @@ sys_syncfs(SYSARGS)
 	file_drop(f);
 	return 0;
 }
-SYSCALL_REGISTER(SYS_syncfs, sys_syncfs);
+SYSCALL_REGISTER(SYS_syncfs, sys_syncfs, STUB, "as sync");
 
 static void
 fill_statfs(struct statfs *sf)
@@ -951,8 +954,8 @@ sys_fstatfs(SYSARGS)
 	fill_statfs((struct statfs *)a1);
 	return 0;
 }
-SYSCALL_REGISTER(SYS_statfs, sys_statfs);
-SYSCALL_REGISTER(SYS_fstatfs, sys_fstatfs);
+SYSCALL_REGISTER(SYS_statfs, sys_statfs, PARTIAL, "tmpfs figures from the machine's memory");
+SYSCALL_REGISTER(SYS_fstatfs, sys_fstatfs, PARTIAL, "as statfs");
 
 /* Reading directories */
 
@@ -1018,7 +1021,7 @@ sys_getdents64(SYSARGS)
 	file_drop(f);
 	return ret;
 }
-SYSCALL_REGISTER(SYS_getdents64, sys_getdents64);
+SYSCALL_REGISTER(SYS_getdents64, sys_getdents64, FULL, "");
 
 /* The current directory and the umask */
 
@@ -1087,7 +1090,7 @@ sys_getcwd(SYSARGS)
 	kfree(tmp, PATH_MAX_LEN);
 	return err;
 }
-SYSCALL_REGISTER(SYS_getcwd, sys_getcwd);
+SYSCALL_REGISTER(SYS_getcwd, sys_getcwd, FULL, "");
 
 static long
 set_cwd(struct vnode *v)
@@ -1122,7 +1125,7 @@ sys_chdir(SYSARGS)
 	vfs_exit();
 	return err;
 }
-SYSCALL_REGISTER(SYS_chdir, sys_chdir);
+SYSCALL_REGISTER(SYS_chdir, sys_chdir, FULL, "");
 
 static long
 sys_fchdir(SYSARGS)
@@ -1143,7 +1146,7 @@ sys_fchdir(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_fchdir, sys_fchdir);
+SYSCALL_REGISTER(SYS_fchdir, sys_fchdir, FULL, "");
 
 static long
 sys_umask(SYSARGS)
@@ -1154,4 +1157,4 @@ sys_umask(SYSARGS)
 	vfs_exit();
 	return old;
 }
-SYSCALL_REGISTER(SYS_umask, sys_umask);
+SYSCALL_REGISTER(SYS_umask, sys_umask, FULL, "");

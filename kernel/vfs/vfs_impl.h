@@ -21,6 +21,7 @@
 #include <kernel/kernel.h>
 #include <kernel/file.h>
 #include <kernel/vfs.h>
+#include <kernel/syscall.h>	/* SYSARGS */
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -137,11 +138,7 @@ int vfile_open(struct vnode *v, int flags, struct file **fp);
 /* The start directory for *at calls: held vnode (unlock-safe), or -errno. */
 int vfs_at_dir(int dirfd, struct vnode **dvp);
 
-/* Copy a user path into the kernel (we share the address space). */
-int vfs_path_check(const char *path);
 
-/* System call handlers take the six raw registers. */
-#define SYSARGS long a0, long a1, long a2, long a3, long a4, long a5
 
 /* pipe.c: is f a pipe end (for F_GETPIPE_SZ)? its capacity or -EBADF */
 long pipe_capacity(struct file *f);
