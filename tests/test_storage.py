@@ -1,6 +1,6 @@
 """Disks in the guest: ext2 volumes made by `rumprun mkfs ext2`, mounted
 with -b IMAGE,MOUNTPOINT over virtio-blk, written and read by a program
-(tests/storage/storage.c) as it would on Linux; raw disks as /dev/ld0;
+(tests/apps/storage/storage.c) as it would on Linux; raw disks as /dev/ld0;
 what happens on bad input, on a read-only image, and when QEMU is killed.
 
 The differential test runs the same workload natively on a host
@@ -23,7 +23,7 @@ from conftest import ROOT, assert_one_line_error
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-SOURCE = ROOT / "tests" / "storage" / "storage.c"
+SOURCE = ROOT / "tests" / "apps" / "storage" / "storage.c"
 EROFS = 30
 
 
