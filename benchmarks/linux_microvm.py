@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rumprun import rootfs  # noqa: E402
+from rumprun.toolchain import rootfs  # noqa: E402
 
 KERNEL_META = "linux-image-cloud-amd64"
 # The virtio-net driver and what it needs, as modules of the cloud kernel.
