@@ -73,3 +73,12 @@ $(POSIX_BUILD)/tests/%-rootfs: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(P
 	@gcc $(POSIX_CFLAGS) -Itests/kernel $(POSIX_LDFLAGS) -o $@ $< $(POSIX_ROOTFS_OBJ) \
 		-Wl,--whole-archive $(POSIX_BUILD)/libkernel-posix.a -Wl,--no-whole-archive \
 		$(POSIX_BUILD)/libposix.a
+
+# Kernel tests whose inputs a pytest makes (tests/storage/posix_NAME.c,
+# given image files on the command line): make build/posix/storage/NAME
+$(POSIX_BUILD)/storage/%: tests/storage/posix_%.c $(wildcard tests/kernel/*.h) $(POSIX_LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@" >&2
+	@gcc $(POSIX_CFLAGS) -Itests/kernel $(POSIX_LDFLAGS) -o $@ $< \
+		-Wl,--whole-archive $(POSIX_BUILD)/libkernel-posix.a -Wl,--no-whole-archive \
+		$(POSIX_BUILD)/libposix.a

@@ -17,7 +17,9 @@
  * for as long as the volume is mounted: a read-only volume never changes,
  * so nothing needs invalidating.  Inode numbers are the byte position of
  * a directory's extent or of a file's directory record, unique on the
- * volume.
+ * volume.  The root's "rr_moved" directory, where mastering tools put
+ * directories deeper than 8 levels, is hidden (they show at their CL
+ * records).
  *
  * The volume is read through iso_source (the block device's byte reader);
  * every change (create, write, truncate, rename...) is EROFS.
@@ -633,6 +635,15 @@ dir_load(struct vnode *dir)
 				goto fail;
 			}
 			e->namelen = nlen;
+			if (m->rr && dir == m->root && isdir && nlen == 8 &&
+			    memcmp(e->name, "rr_moved", 8) == 0) {
+				/* Where mastering moved deep directories (shown at
+				 * their CL records): not part of the tree. */
+				kfree(e->name, nlen + 1);
+				e->name = NULL;
+				rec_free(&r);
+				continue;
+			}
 			entry_attrs(m, e, &r, isdir);
 			e->next = 1;
 			if ((e->ext = kmalloc(sizeof(*e->ext))) == NULL) {
