@@ -40,6 +40,9 @@ def make_tree(top: Path) -> Path:
     (top / "script.sh").chmod(0o755)
     (top / "link").symlink_to("a/b/c")
     (top / "dangling").symlink_to("/nowhere/at/all")
+    # Too long for one directory record: Rock Ridge continues in a CE area.
+    (top / ("n" * 240 + ".txt")).write_text("longest name\n")
+    (top / "long-target").symlink_to("/".join(["component-%02d" % i for i in range(30)]))
     (top / "Mixed").mkdir()
     (top / "mixed").mkdir()
     (top / "Mixed" / "x").write_text("X\n")
