@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fs_bench.py [--rounds N] [--mib M]
 
-One program, tests/storage/fsprobe.c, reads a file of M MiB (default 48)
+One program, tests/apps/storage/fsprobe.c, reads a file of M MiB (default 48)
 three times over in 1 MiB reads and reports bytes and nanoseconds
 (`readbench`).  It runs, in alternating rounds (default 5), as:
 
@@ -68,7 +68,7 @@ def main():
             f.write(bytes([i & 0xFF]) * (1 << 20))
     expect = ROUNDS_PER_RUN * a.mib << 20
     say("building fsprobe (native and unikernel), the volume and the ISO")
-    src = ROOT / "tests" / "storage" / "fsprobe.c"
+    src = ROOT / "tests" / "apps" / "storage" / "fsprobe.c"
     for cmd in ([
         ["gcc", "-O2", "-o", OUT / "fsprobe-native", src],
         [VENV / "rumprun-cc", "-O2", "-o", OUT / "fsprobe", src],

@@ -172,10 +172,10 @@ def host_walk(top: Path):
 
 @pytest.fixture(scope="module")
 def posix_iso():
-    result = subprocess.run(["make", "-s", "-C", str(ROOT), "build/posix/storage/iso"],
+    result = subprocess.run(["make", "-s", "-C", str(ROOT), "build/posix/inputs/iso9660"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    return ROOT / "build" / "posix" / "storage" / "iso"
+    return ROOT / "build" / "posix" / "inputs" / "iso9660"
 
 
 def run_posix(program, *args):
@@ -242,7 +242,7 @@ STATUS_LINE = re.compile(r"^=== rumprun: exit status (\d+) ===\r?$", re.M)
 @pytest.fixture(scope="module")
 def fsprobe(bake_image, tmp_path_factory):
     out = tmp_path_factory.mktemp("fsprobe")
-    return bake_image(out, "fsprobe.bin", {"fsprobe": [ROOT / "tests" / "storage" / "fsprobe.c"]})
+    return bake_image(out, "fsprobe.bin", {"fsprobe": [ROOT / "tests" / "apps" / "storage" / "fsprobe.c"]})
 
 
 def boot_cdrom(iso_path):

@@ -74,9 +74,9 @@ $(POSIX_BUILD)/tests/%-rootfs: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(P
 		-Wl,--whole-archive $(POSIX_BUILD)/libkernel-posix.a -Wl,--no-whole-archive \
 		$(POSIX_BUILD)/libposix.a
 
-# Kernel tests whose inputs a pytest makes (tests/storage/posix_NAME.c,
-# given image files on the command line): make build/posix/storage/NAME
-$(POSIX_BUILD)/storage/%: tests/storage/posix_%.c $(wildcard tests/kernel/*.h) $(POSIX_LIBS)
+# Kernel tests whose inputs a pytest makes and names on their command line
+# (tests/kernel/inputs/NAME.c, e.g. disk images): make build/posix/inputs/NAME
+$(POSIX_BUILD)/inputs/%: tests/kernel/inputs/%.c $(wildcard tests/kernel/*.h) $(POSIX_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@" >&2
 	@gcc $(POSIX_CFLAGS) -Itests/kernel $(POSIX_LDFLAGS) -o $@ $< \

@@ -3,13 +3,13 @@
  * file-backed block device: tests/test_storage_fs.py makes the volumes
  * (rumprun mkfs iso, and pycdlib for Joliet-only and plain ones) and runs
  *
- *   posix_iso IMAGE MOUNTPOINT [checks]
+ *   build/posix/inputs/iso9660 IMAGE MOUNTPOINT [checks]
  *
  * It mounts IMAGE (type "auto": found by probing) and prints every entry
  * below the mount point as fsprobe's walk does ("walk: PATH TYPE ..."),
  * which the test compares with the host's tree; with "checks" it also
  * checks that every change is EROFS and statfs says ISO 9660, read-only.
- * A disk without a file system: "posix_iso IMAGE /x nofs" expects
+ * A disk without a file system: "iso9660 IMAGE /x nofs" expects
  * ENODEV from the probe.
  */
 #include "kblk.h"
