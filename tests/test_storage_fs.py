@@ -48,6 +48,10 @@ def make_tree(top: Path) -> Path:
     (top / "Mixed" / "x").write_text("X\n")
     (top / "mixed" / "y").write_text("y\n")
     (top / "empty").mkdir(mode=0o700)
+    # A directory of many sectors (records never cross a sector's end).
+    (top / "many").mkdir()
+    for i in range(150):
+        (top / "many" / f"entry-with-a-longish-name-{i:03d}.dat").write_text(f"{i}\n")
     return top
 
 
@@ -114,6 +118,18 @@ def test_mkfs_iso_is_reproducible(tree, volume, run, tmp_path):
     run("rumprun", "mkfs", "iso", copy, two, env=env, check=0)
     assert one.read_bytes() == two.read_bytes()
     assert one.read_bytes() != volume.read_bytes()
+
+
+def test_mkfs_iso_progress_for_big_trees(run, tmp_path):
+    top = tmp_path / "big"
+    top.mkdir()
+    with open(top / "sparse.bin", "wb") as f:
+        f.truncate(70 << 20)
+    r = run("rumprun", "mkfs", "iso", top, tmp_path / "big.iso", check=0)
+    assert "rumprun mkfs: " in r.stderr and "MiB written" in r.stderr, r.stderr
+    assert r.stdout == ""
+    r = run("rumprun", "mkfs", "iso", "-q", "--force", top, tmp_path / "big.iso", check=0)
+    assert r.stderr == ""
 
 
 def test_mkfs_iso_bad_inputs(tree, run, tmp_path):
@@ -296,6 +312,9 @@ def test_shared_folder_both_ways(run, fsprobe, tmp_path):
     (host / "sub" / "old").write_text("old\n")
     big = os.urandom(3 << 20)
     (host / "big.bin").write_bytes(big)
+    (host / "many").mkdir()
+    for i in range(400):        # more than one Treaddir answer's worth
+        (host / "many" / f"a-rather-long-file-name-number-{i:04d}").write_text(str(i))
     r = run("rumprun", "qemu", "-i", "--share", f"{host}:/mnt/share", fsprobe, "--",
             "cat", "/mnt/share/in.txt", ",", "write", "/mnt/share/out.txt", "from the guest",
             ",", "mkdir", "/mnt/share/made", ",", "write", "/mnt/share/made/f", "nested",
