@@ -1050,46 +1050,79 @@ fail:
 
 /* --- the block device and the mount table --- */
 
-#define ISO_BOUNCE (64 * 1024)
+#define ISO_WINDOW (128 * 1024)
 
-/* Byte reads from a block device: whole sectors through a bounce buffer
- * (the caller's buffer may be a program's memory, not yet committed). */
+/*
+ * The volume's bytes from its block device.  Whole sectors are read into
+ * a window of ISO_WINDOW bytes and copied out from there: small reads
+ * that follow each other (a program reading 4 KiB at a time, directory
+ * sectors) are served from the window, one device request per window;
+ * and the caller's buffer, which may be a program's memory not yet
+ * committed, is only ever written by the calling thread.
+ */
+struct iso_dev {
+	struct blkdev *bd;
+	char *win;
+	uint64_t win_off;	/* device offset of win[0] */
+	size_t win_len;		/* valid bytes, 0: none */
+};
+
 static int
 bd_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
-	struct blkdev *bd = ctx;
+	struct iso_dev *d = ctx;
+	struct blkdev *bd = d->bd;
 	uint32_t ss = bd->sector_size;
 	if (off > bd->size || len > bd->size - off)
 		return -EIO;
-	char *bounce = kmalloc(ISO_BOUNCE);
-	if (bounce == NULL)
-		return -ENOMEM;
-	int err = 0;
 	while (len > 0) {
-		uint64_t start = off - off % ss;
-		size_t skip = off - start;
-		size_t span = ROUNDUP(skip + len, (size_t)ss);
-		if (span > ISO_BOUNCE)
-			span = ISO_BOUNCE;
-		if (start + span > bd->size)
-			span = bd->size - start;
-		if ((err = blkdev_io(bd, BLKDEV_READ, bounce, span, start)) != 0)
-			break;
-		size_t n = span - skip < len ? span - skip : len;
-		memcpy(buf, bounce + skip, n);
+		if (!(d->win_len && off >= d->win_off && off < d->win_off + d->win_len)) {
+			uint64_t start = off - off % ss;
+			size_t span = ISO_WINDOW;
+			if (start + span > bd->size)
+				span = bd->size - start;
+			d->win_len = 0;
+			int err = blkdev_io(bd, BLKDEV_READ, d->win, span, start);
+			if (err)
+				return err;
+			d->win_off = start;
+			d->win_len = span;
+		}
+		size_t skip = off - d->win_off;
+		size_t n = d->win_len - skip < len ? d->win_len - skip : len;
+		memcpy(buf, d->win + skip, n);
 		buf = (char *)buf + n;
 		off += n;
 		len -= n;
 	}
-	kfree(bounce, ISO_BOUNCE);
-	return err;
+	return 0;
+}
+
+static int
+iso_dev_init(struct iso_dev *d, struct blkdev *bd)
+{
+	d->bd = bd;
+	d->win_len = 0;
+	d->win = kmalloc(ISO_WINDOW);
+	return d->win ? 0 : -ENOMEM;
+}
+
+static void
+iso_dev_fini(struct iso_dev *d)
+{
+	kfree(d->win, ISO_WINDOW);
 }
 
 static int
 cd9660_probe(struct blkdev *bd)
 {
-	struct iso_source src = { bd_read, bd, bd->size };
-	return iso9660_probe_source(&src);
+	struct iso_dev d;
+	if (iso_dev_init(&d, bd) != 0)
+		return 0;
+	struct iso_source src = { bd_read, &d, bd->size };
+	int yes = iso9660_probe_source(&src);
+	iso_dev_fini(&d);
+	return yes;
 }
 
 static int
@@ -1120,6 +1153,8 @@ cd9660_unmount(struct mount *mp)
 		}
 	}
 	kfree(m->buf, ISO_SECTOR);
+	iso_dev_fini(m->src.ctx);
+	kfree(m->src.ctx, sizeof(struct iso_dev));
 }
 
 static const struct mount_ops cd9660_mount_ops = {
@@ -1130,12 +1165,22 @@ static const struct mount_ops cd9660_mount_ops = {
 static int
 cd9660_mount(struct mount *mp, struct vnode **rootp)
 {
-	struct iso_source src = { bd_read, mp->bd, mp->bd->size };
+	struct iso_dev *d = kmalloc(sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	int err = iso_dev_init(d, mp->bd);
+	if (err) {
+		kfree(d, sizeof(*d));
+		return err;
+	}
+	struct iso_source src = { bd_read, d, mp->bd->size };
 	struct iso_mount *m;
 	struct vnode *root;
-	int err = iso9660_mount_source(&src, mp, &m, &root);
-	if (err)
+	if ((err = iso9660_mount_source(&src, mp, &m, &root)) != 0) {
+		iso_dev_fini(d);
+		kfree(d, sizeof(*d));
 		return err;
+	}
 	mp->flags |= MNT_RDONLY;	/* ISO 9660 is read-only by nature */
 	mp->ops = &cd9660_mount_ops;
 	mp->data = m;
