@@ -292,6 +292,17 @@ def test_iso_carries_volume_as_module_disk(run, fsprobe, volume, tree, tmp_path)
 
 
 @pytest.mark.qemu
+def test_volume_on_virtio_blk(run, fsprobe, volume, tree):
+    """rumprun qemu -b VOLUME,/data: the same tree through virtio-blk."""
+    r = run("rumprun", "qemu", "-i", "-b", f"{volume},/data", fsprobe, "--",
+            "walk", "/data", ",", "statfs", "/data", ",", "mkdir", "/data/d", timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert guest_lines(r.stdout, "walk: ") == host_walk(tree), r.stdout
+    assert "statfs /data: type=9660 ro=1" in r.stdout
+    assert "mkdir /data/d: error EROFS" in r.stdout
+
+
+@pytest.mark.qemu
 def test_disk_without_file_system_stops_the_boot(run, fsprobe, tmp_path):
     blank = tmp_path / "blank.img"
     blank.write_bytes(bytes(1 << 20))
@@ -321,8 +332,11 @@ def test_shared_folder_both_ways(run, fsprobe, tmp_path):
             ",", "symlink", "../in.txt", "/mnt/share/made/link", ",", "cat", "/mnt/share/made/link",
             ",", "rename", "/mnt/share/sub/old", "/mnt/share/made/moved", ",", "rmdir",
             "/mnt/share/sub", ",", "chmod", "600", "/mnt/share/made/f", ",", "append",
-            "/mnt/share/in.txt", "+guest", ",", "walk", "/mnt/share", ",", "statfs", "/mnt/share",
-            timeout=180)
+            "/mnt/share/in.txt", "+guest", ",", "link", "/mnt/share/out.txt", "/mnt/share/hard",
+            ",", "write", "/mnt/share/cut", "0123456789", ",", "truncate", "/mnt/share/cut", "4",
+            ",", "utime", "/mnt/share/cut", "1234567890", ",", "stat", "/mnt/share/cut",
+            ",", "stat", "/mnt/share/hard",
+            ",", "walk", "/mnt/share", ",", "statfs", "/mnt/share", timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
     assert "cat /mnt/share/in.txt: from the host" in out
@@ -337,6 +351,11 @@ def test_shared_folder_both_ways(run, fsprobe, tmp_path):
     assert (host / "made" / "moved").read_text() == "old\n"
     assert not (host / "sub").exists()
     assert (host / "in.txt").read_text() == "from the host\n+guest"
+    assert os.path.samefile(host / "hard", host / "out.txt")
+    assert "stat /mnt/share/hard: mode=100644 size=14 nlink=2" in out
+    assert (host / "cut").read_text() == "0123"
+    assert (host / "cut").stat().st_mtime == 1234567890
+    assert "stat /mnt/share/cut: mode=100644 size=4 nlink=1 mtime=1234567890" in out
     # And the guest saw the host's tree as it is now (the big file byte for byte).
     assert guest_lines(out, "walk: ") == host_walk(host), out
 

@@ -9,7 +9,8 @@
  *   stat PATH       "stat PATH: mode=OCT size=N nlink=N mtime=SECS"
  *   write PATH TEXT create/truncate, write TEXT, fsync: "write PATH: ok" or ": error ENAME"
  *   append PATH TEXT
- *   mkdir PATH, rmdir PATH, unlink PATH, rename FROM TO, symlink TARGET PATH, chmod OCT PATH
+ *   mkdir PATH, rmdir PATH, unlink PATH, rename FROM TO, symlink TARGET PATH, chmod OCT PATH,
+ *   link FROM TO, truncate PATH LEN, utime PATH SECS (atime and mtime)
  *   statfs PATH     "statfs PATH: type=HEX ro=0|1"
  *   readbench PATH ROUNDS   read the file ROUNDS times in 1 MiB reads: "readbench PATH: BYTES bytes NS ns"
  *   writebench PATH MIB     write MIB MiB in 1 MiB writes, fsync: "writebench PATH: BYTES bytes NS ns"
@@ -215,6 +216,19 @@ run(int argc, char **argv)
 		if (symlink(a, b) != 0)
 			return fail(cmd, b);
 		printf("symlink %s: ok\n", b);
+	} else if (strcmp(cmd, "link") == 0 && argc == 3) {
+		if (link(a, b) != 0)
+			return fail(cmd, b);
+		printf("link %s: ok\n", b);
+	} else if (strcmp(cmd, "truncate") == 0 && argc == 3) {
+		if (truncate(a, atoll(b)) != 0)
+			return fail(cmd, a);
+		printf("truncate %s: ok\n", a);
+	} else if (strcmp(cmd, "utime") == 0 && argc == 3) {
+		struct timespec ts[2] = { { atoll(b), 0 }, { atoll(b), 0 } };
+		if (utimensat(AT_FDCWD, a, ts, 0) != 0)
+			return fail(cmd, a);
+		printf("utime %s: ok\n", a);
 	} else if (strcmp(cmd, "chmod") == 0 && argc == 3) {
 		if (chmod(b, strtol(a, NULL, 8)) != 0)
 			return fail(cmd, b);
