@@ -292,6 +292,24 @@ def test_iso_carries_volume_as_module_disk(run, fsprobe, volume, tree, tmp_path)
 
 
 @pytest.mark.qemu
+def test_iso_carries_writable_ext2_module(run, fsprobe, tree, tmp_path):
+    """An ext2 image packed by rumprun iso is a disk in memory: writable,
+    the ISO itself unchanged."""
+    img = tmp_path / "t.ext2"
+    run("rumprun", "mkfs", "ext2", tree, img, check=0)
+    image = tmp_path / "boot.iso"
+    run("rumprun", "iso", "-o", image, "-b", f"{img},/data", fsprobe, "--",
+        "write", "/data/new", "written in memory", ",", "cat", "/data/new", ",",
+        "statfs", "/data", check=0)
+    before = image.read_bytes()
+    out, status = boot_cdrom(image)
+    assert status == 0, out
+    assert "cat /data/new: written in memory" in out
+    assert "statfs /data: type=ef53 ro=0" in out
+    assert image.read_bytes() == before
+
+
+@pytest.mark.qemu
 def test_volume_on_virtio_blk(run, fsprobe, volume, tree):
     """rumprun qemu -b VOLUME,/data: the same tree through virtio-blk."""
     r = run("rumprun", "qemu", "-i", "-b", f"{volume},/data", fsprobe, "--",
