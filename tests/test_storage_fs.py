@@ -243,10 +243,15 @@ def test_kernel_reads_joliet_and_plain_names(posix_iso, tmp_path):
         assert f" f 444 {len(payload)} " in data_line, data_line
 
 
-def test_kernel_refuses_disk_without_file_system(posix_iso, tmp_path):
+def test_kernel_refuses_disk_without_file_system(posix_iso, volume, tmp_path):
     blank = tmp_path / "blank.img"
     blank.write_bytes(bytes(1 << 20))
     out = run_posix(posix_iso, blank, "/x", "nofs")
+    assert "ok " in out
+    damaged = bytearray(volume.read_bytes())
+    damaged[16 * 2048 + 128:16 * 2048 + 132] = bytes(4)     # logical block size 0
+    (tmp_path / "damaged.iso").write_bytes(damaged)
+    out = run_posix(posix_iso, tmp_path / "damaged.iso", "/x", "damaged")
     assert "ok " in out
 
 

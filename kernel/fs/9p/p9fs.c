@@ -977,7 +977,7 @@ p9_mount(struct mount *mp, struct vnode **rootp)
 	struct p9_chan *c = p9_chan_lookup(mp->source);
 	if (c == NULL) {
 		kprintf("rumprun: 9p: no shared folder with the tag \"%s\"\n", mp->source);
-		return -ENODEV;
+		return -ENXIO;	/* not -ENODEV: that says the type is missing */
 	}
 	if (c->users)
 		return -EBUSY;

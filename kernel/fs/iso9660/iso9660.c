@@ -946,7 +946,7 @@ root_rock_ridge(struct iso_mount *m, struct vnode *root)
 		return err;
 	unsigned reclen = s[0];
 	if (reclen < 34)
-		return -EIO;
+		return -EINVAL;	/* the root directory is not there */
 	size_t su = 33 + s[32] + !(s[32] & 1);
 	if (su + 7 > reclen || s[su] != 'S' || s[su + 1] != 'P' || s[su + 4] != 0xBE || s[su + 5] != 0xEF)
 		return 0;
@@ -995,6 +995,14 @@ iso9660_mount_source(const struct iso_source *src, struct mount *mnt, struct iso
 		if (memcmp(vd + 1, "CD001", 5) != 0 || vd[0] == 255)
 			break;
 		if (vd[0] == 1 && !have_pvd) {
+			/* 2048-byte logical blocks (every CD and image), a root
+			 * directory record inside the volume. */
+			if ((vd[128] | vd[129] << 8) != ISO_SECTOR || vd[156] < 34 ||
+			    (uint64_t)le32(vd + 156 + 2) * ISO_SECTOR >= src->size) {
+				kprintf("rumprun: iso9660: the primary volume descriptor is damaged\n");
+				err = -EINVAL;
+				goto fail;
+			}
 			memcpy(pvd_root, vd + 156, 34);
 			m->blocks = le32(vd + 80);
 			m->vol_time = iso_date17(vd + 813);

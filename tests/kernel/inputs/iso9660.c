@@ -10,7 +10,8 @@
  * which the test compares with the host's tree; with "checks" it also
  * checks that every change is EROFS and statfs says ISO 9660, read-only.
  * A disk without a file system: "iso9660 IMAGE /x nofs" expects
- * ENODEV from the probe.
+ * ENODEV from the probe; "damaged" (a broken primary volume descriptor)
+ * expects EINVAL.
  */
 #include "kblk.h"
 #include <kernel/fs.h>
@@ -96,12 +97,18 @@ main(int argc, char **argv)
 	const char *mnt = argv[2];
 	int checks = argc > 3 && strcmp(argv[3], "checks") == 0;
 	int nofs = argc > 3 && strcmp(argv[3], "nofs") == 0;
+	int damaged = argc > 3 && strcmp(argv[3], "damaged") == 0;
 
 	ktest_boot();
 	struct kblk *k = kblk_attach(argv[1], 0, 1);
 	rumprun_posix_enter();
 	long err = vfs_mount(mnt, "auto", &k->bd, NULL, 0, 1);
 	rumprun_posix_leave();
+	if (damaged) {
+		KTEST_SECTION("a damaged volume descriptor is refused");
+		EXPECT(err, -EINVAL);
+		return ktest_done();
+	}
 	if (nofs) {
 		KTEST_SECTION("a disk without a file system is not mounted");
 		EXPECT(err, -ENODEV);
