@@ -370,11 +370,9 @@ def make_iso(directory: Path, output: Path, *, force: bool = False,
             dot.rock_ridge.dr_entries.px_record.posix_file_mode = \
                 stat.S_IFDIR | stat.S_IMODE(top.st.st_mode)
             clock.now = clamp if clamp is not None else newest[0]
-            reporter = _Reporter(progress, nbytes) if progress and nbytes >= _PROGRESS_BYTES else None
-            _write_atomically(output, force, lambda f: iso.write_fp(
-                f, progress_cb=reporter and reporter.cb))
-            if reporter:
-                reporter.done()
+            callback = (_progress_callback(progress)
+                        if progress and nbytes >= _PROGRESS_BYTES else None)
+            _write_atomically(output, force, lambda f: iso.write_fp(f, progress_cb=callback))
         except pycdlib.pycdlibexception.PyCdlibException as e:
             raise RumprunError(f"cannot make the ISO 9660 volume: {e}") from None
         finally:
@@ -415,20 +413,17 @@ def _add_tree(iso, root: Path, top: _Node, clock: _Clock, when, opened) -> None:
                            joliet_path=joliet_path + ";1", file_mode=stat.S_IFREG | perm)
 
 
-class _Reporter:
-    """Progress lines on stderr, at most one a second."""
+def _progress_callback(progress):
+    """pycdlib's progress callback (it wants a plain function of three
+    arguments): PROGRESS(done, total) at most once a second, and at the end."""
+    last = [0.0]
 
-    def __init__(self, progress, total):
-        self.progress, self.total, self.last = progress, total, 0.0
-
-    def cb(self, done, total, opaque):
+    def callback(done, total, opaque):
         now = time.monotonic()
-        if now - self.last >= 1.0:
-            self.last = now
-            self.progress(done, total)
-
-    def done(self):
-        pass
+        if now - last[0] >= 1.0 or done == total:
+            last[0] = now
+            progress(done, total)
+    return callback
 
 
 def _stderr_progress(done: int, total: int) -> None:
