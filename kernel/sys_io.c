@@ -81,49 +81,49 @@ static long sys_read(long fd, long buf, long len, long a3, long a4, long a5)
 {
 	return transfer(fd, buf, len, AT_POSITION, 0, 0);
 }
-SYSCALL_REGISTER(SYS_read, sys_read);
+SYSCALL_REGISTER(SYS_read, sys_read, FULL, "");
 
 static long sys_write(long fd, long buf, long len, long a3, long a4, long a5)
 {
 	return transfer(fd, buf, len, AT_POSITION, 0, 1);
 }
-SYSCALL_REGISTER(SYS_write, sys_write);
+SYSCALL_REGISTER(SYS_write, sys_write, FULL, "");
 
 static long sys_readv(long fd, long iov, long cnt, long a3, long a4, long a5)
 {
 	return transfer(fd, iov, cnt, AT_POSITION, 1, 0);
 }
-SYSCALL_REGISTER(SYS_readv, sys_readv);
+SYSCALL_REGISTER(SYS_readv, sys_readv, FULL, "");
 
 static long sys_writev(long fd, long iov, long cnt, long a3, long a4, long a5)
 {
 	return transfer(fd, iov, cnt, AT_POSITION, 1, 1);
 }
-SYSCALL_REGISTER(SYS_writev, sys_writev);
+SYSCALL_REGISTER(SYS_writev, sys_writev, FULL, "");
 
 static long sys_pread64(long fd, long buf, long len, long off, long a4, long a5)
 {
 	return off < 0 ? -EINVAL : transfer(fd, buf, len, off, 0, 0);
 }
-SYSCALL_REGISTER(SYS_pread64, sys_pread64);
+SYSCALL_REGISTER(SYS_pread64, sys_pread64, FULL, "");
 
 static long sys_pwrite64(long fd, long buf, long len, long off, long a4, long a5)
 {
 	return off < 0 ? -EINVAL : transfer(fd, buf, len, off, 0, 1);
 }
-SYSCALL_REGISTER(SYS_pwrite64, sys_pwrite64);
+SYSCALL_REGISTER(SYS_pwrite64, sys_pwrite64, FULL, "");
 
 static long sys_preadv(long fd, long iov, long cnt, long off, long a4, long a5)
 {
 	return off < 0 ? -EINVAL : transfer(fd, iov, cnt, off, 1, 0);
 }
-SYSCALL_REGISTER(SYS_preadv, sys_preadv);
+SYSCALL_REGISTER(SYS_preadv, sys_preadv, FULL, "");
 
 static long sys_pwritev(long fd, long iov, long cnt, long off, long a4, long a5)
 {
 	return off < 0 ? -EINVAL : transfer(fd, iov, cnt, off, 1, 1);
 }
-SYSCALL_REGISTER(SYS_pwritev, sys_pwritev);
+SYSCALL_REGISTER(SYS_pwritev, sys_pwritev, FULL, "");
 
 static long sys_lseek(long fd, long off, long whence, long a3, long a4, long a5)
 {
@@ -142,7 +142,7 @@ static long sys_lseek(long fd, long off, long whence, long a3, long a4, long a5)
 	file_drop(f);
 	return pos;
 }
-SYSCALL_REGISTER(SYS_lseek, sys_lseek);
+SYSCALL_REGISTER(SYS_lseek, sys_lseek, FULL, "SEEK_DATA/SEEK_HOLE see the whole file as data");
 
 static long sys_ioctl(long fd, long cmd, long arg, long a3, long a4, long a5)
 {
@@ -155,13 +155,14 @@ static long sys_ioctl(long fd, long cmd, long arg, long a3, long a4, long a5)
 	file_drop(f);
 	return rv;
 }
-SYSCALL_REGISTER(SYS_ioctl, sys_ioctl);
+SYSCALL_REGISTER(SYS_ioctl, sys_ioctl, PARTIAL,
+    "what each file type serves (FIONBIO, FIONREAD, SIOCGIF*, SIOCOUTQ, TCGETS, TIOCGWINSZ...); others ENOTTY");
 
 static long sys_close(long fd, long a1, long a2, long a3, long a4, long a5)
 {
 	return fd_close(fd);
 }
-SYSCALL_REGISTER(SYS_close, sys_close);
+SYSCALL_REGISTER(SYS_close, sys_close, FULL, "");
 
 /*
  * sendfile: copy from in_fd (at *offset, which moves, or at its position)
@@ -235,4 +236,4 @@ out:
 		file_drop(out);
 	return done ? done : rv;
 }
-SYSCALL_REGISTER(SYS_sendfile, sys_sendfile);
+SYSCALL_REGISTER(SYS_sendfile, sys_sendfile, FULL, "through a 64 KiB kernel buffer");

@@ -17,51 +17,51 @@ static long sys_getpid(long a0, long a1, long a2, long a3, long a4, long a5)
 {
 	return 1;
 }
-SYSCALL_REGISTER(SYS_getpid, sys_getpid);
+SYSCALL_REGISTER(SYS_getpid, sys_getpid, FULL, "always 1: one process");
 
 static long sys_getppid(long a0, long a1, long a2, long a3, long a4, long a5)
 {
 	return 0;
 }
-SYSCALL_REGISTER(SYS_getppid, sys_getppid);
+SYSCALL_REGISTER(SYS_getppid, sys_getppid, FULL, "always 0");
 
 /* Everyone is root: the real, effective and saved ids are all 0. */
 static long sys_getid(long a0, long a1, long a2, long a3, long a4, long a5)
 {
 	return 0;
 }
-SYSCALL_REGISTER(SYS_getuid, sys_getid);
-SYSCALL_REGISTER(SYS_geteuid, sys_getid);
-SYSCALL_REGISTER(SYS_getgid, sys_getid);
-SYSCALL_REGISTER(SYS_getegid, sys_getid);
+SYSCALL_REGISTER(SYS_getuid, sys_getid, FULL, "always 0: root");
+SYSCALL_REGISTER(SYS_geteuid, sys_getid, FULL, "always 0");
+SYSCALL_REGISTER(SYS_getgid, sys_getid, FULL, "always 0");
+SYSCALL_REGISTER(SYS_getegid, sys_getid, FULL, "always 0");
 
 static long sys_getresid(long r, long e, long s, long a3, long a4, long a5)
 {
 	*(unsigned *)r = *(unsigned *)e = *(unsigned *)s = 0;
 	return 0;
 }
-SYSCALL_REGISTER(SYS_getresuid, sys_getresid);
-SYSCALL_REGISTER(SYS_getresgid, sys_getresid);
+SYSCALL_REGISTER(SYS_getresuid, sys_getresid, FULL, "always 0");
+SYSCALL_REGISTER(SYS_getresgid, sys_getresid, FULL, "always 0");
 
 static long sys_setid(long id, long a1, long a2, long a3, long a4, long a5)
 {
 	return id == 0 ? 0 : -EPERM;
 }
-SYSCALL_REGISTER(SYS_setuid, sys_setid);
-SYSCALL_REGISTER(SYS_setgid, sys_setid);
+SYSCALL_REGISTER(SYS_setuid, sys_setid, STUB, "0 succeeds, any other id EPERM");
+SYSCALL_REGISTER(SYS_setgid, sys_setid, STUB, "0 succeeds, any other id EPERM");
 
 static long sys_getgroups(long size, long list, long a2, long a3, long a4, long a5)
 {
 	return 0;
 }
-SYSCALL_REGISTER(SYS_getgroups, sys_getgroups);
+SYSCALL_REGISTER(SYS_getgroups, sys_getgroups, FULL, "no supplementary groups");
 
 static long sys_getpgid(long pid, long a1, long a2, long a3, long a4, long a5)
 {
 	return 1;
 }
-SYSCALL_REGISTER(SYS_getpgid, sys_getpgid);
-SYSCALL_REGISTER(SYS_getsid, sys_getpgid);
+SYSCALL_REGISTER(SYS_getpgid, sys_getpgid, FULL, "always 1");
+SYSCALL_REGISTER(SYS_getsid, sys_getpgid, FULL, "always 1");
 
 static const char *current_hostname(void)
 {
@@ -83,7 +83,7 @@ static long sys_uname(long bufp, long a1, long a2, long a3, long a4, long a5)
 	strcpy(u->__domainname, "(none)");
 	return 0;
 }
-SYSCALL_REGISTER(SYS_uname, sys_uname);
+SYSCALL_REGISTER(SYS_uname, sys_uname, FULL, "sysname rumprun");
 
 static long sys_sethostname(long name, long len, long a2, long a3, long a4, long a5)
 {
@@ -93,7 +93,7 @@ static long sys_sethostname(long name, long len, long a2, long a3, long a4, long
 	hostname[len] = '\0';
 	return 0;
 }
-SYSCALL_REGISTER(SYS_sethostname, sys_sethostname);
+SYSCALL_REGISTER(SYS_sethostname, sys_sethostname, FULL, "");
 
 static long sys_sysinfo(long infop, long a1, long a2, long a3, long a4, long a5)
 {
@@ -107,7 +107,8 @@ static long sys_sysinfo(long infop, long a1, long a2, long a3, long a4, long a5)
 	si->mem_unit = 1;
 	return 0;
 }
-SYSCALL_REGISTER(SYS_sysinfo, sys_sysinfo);
+SYSCALL_REGISTER(SYS_sysinfo, sys_sysinfo, PARTIAL,
+    "uptime, memory and procs; loads, swap and buffers zero");
 
 /*
  * Resource limits.  RLIMIT_NOFILE is the calling program's descriptor
@@ -172,19 +173,20 @@ static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, lon
 		*old = cur;
 	return 0;
 }
-SYSCALL_REGISTER(SYS_prlimit64, sys_prlimit64);
+SYSCALL_REGISTER(SYS_prlimit64, sys_prlimit64, PARTIAL,
+    "RLIMIT_NOFILE and RLIMIT_STACK enforced; the others kept and reported");
 
 static long sys_setrlimit(long res, long newp, long a2, long a3, long a4, long a5)
 {
 	return sys_prlimit64(0, res, newp, 0, 0, 0);
 }
-SYSCALL_REGISTER(SYS_setrlimit, sys_setrlimit);
+SYSCALL_REGISTER(SYS_setrlimit, sys_setrlimit, PARTIAL, "as prlimit64");
 
 static long sys_getrlimit(long res, long oldp, long a2, long a3, long a4, long a5)
 {
 	return sys_prlimit64(0, res, 0, oldp, 0, 0);
 }
-SYSCALL_REGISTER(SYS_getrlimit, sys_getrlimit);
+SYSCALL_REGISTER(SYS_getrlimit, sys_getrlimit, PARTIAL, "as prlimit64");
 
 static long sys_sched_getaffinity(long pid, long len, long maskp, long a3, long a4, long a5)
 {
@@ -194,7 +196,7 @@ static long sys_sched_getaffinity(long pid, long len, long maskp, long a3, long 
 	*(unsigned long *)maskp = 1;	/* one CPU */
 	return sizeof(long);
 }
-SYSCALL_REGISTER(SYS_sched_getaffinity, sys_sched_getaffinity);
+SYSCALL_REGISTER(SYS_sched_getaffinity, sys_sched_getaffinity, FULL, "one CPU");
 
 static long sys_getrandom(long buf, long len, long flags, long a3, long a4, long a5)
 {
@@ -203,4 +205,4 @@ static long sys_getrandom(long buf, long len, long flags, long a3, long a4, long
 	rumpuser_getrandom((void *)buf, len, RUMPUSER_RANDOM_HARD, &got);
 	return (long)got;
 }
-SYSCALL_REGISTER(SYS_getrandom, sys_getrandom);
+SYSCALL_REGISTER(SYS_getrandom, sys_getrandom, FULL, "flags ignored: never blocks");

@@ -36,7 +36,8 @@ static long sys_clock_gettime(long clk, long tsp, long a2, long a3, long a4, lon
 	ts->tv_nsec = ns % NSEC;
 	return 0;
 }
-SYSCALL_REGISTER(SYS_clock_gettime, sys_clock_gettime);
+SYSCALL_REGISTER(SYS_clock_gettime, sys_clock_gettime, PARTIAL,
+    "CPU-time clocks read the monotonic clock");
 
 static long sys_clock_getres(long clk, long tsp, long a2, long a3, long a4, long a5)
 {
@@ -50,7 +51,7 @@ static long sys_clock_getres(long clk, long tsp, long a2, long a3, long a4, long
 	}
 	return 0;
 }
-SYSCALL_REGISTER(SYS_clock_getres, sys_clock_getres);
+SYSCALL_REGISTER(SYS_clock_getres, sys_clock_getres, FULL, "");
 
 static long sys_gettimeofday(long tvp, long tzp, long a2, long a3, long a4, long a5)
 {
@@ -65,7 +66,7 @@ static long sys_gettimeofday(long tvp, long tzp, long a2, long a3, long a4, long
 		memset((void *)tzp, 0, 2 * sizeof(int));
 	return 0;
 }
-SYSCALL_REGISTER(SYS_gettimeofday, sys_gettimeofday);
+SYSCALL_REGISTER(SYS_gettimeofday, sys_gettimeofday, FULL, "");
 
 static long sys_time(long tp, long a1, long a2, long a3, long a4, long a5)
 {
@@ -75,7 +76,7 @@ static long sys_time(long tp, long a1, long a2, long a3, long a4, long a5)
 		*(long *)tp = t;
 	return t;
 }
-SYSCALL_REGISTER(SYS_time, sys_time);
+SYSCALL_REGISTER(SYS_time, sys_time, FULL, "");
 
 static int valid_timespec(const struct timespec *ts)
 {
@@ -99,7 +100,8 @@ static long sys_nanosleep(long reqp, long remp, long a2, long a3, long a4, long 
 		memset((void *)remp, 0, sizeof(struct timespec));
 	return 0;
 }
-SYSCALL_REGISTER(SYS_nanosleep, sys_nanosleep);
+SYSCALL_REGISTER(SYS_nanosleep, sys_nanosleep, FULL,
+    "never interrupted (no signal delivery): rem is zero");
 
 static long sys_clock_nanosleep(long clk, long flags, long reqp, long remp, long a4, long a5)
 {
@@ -119,4 +121,5 @@ static long sys_clock_nanosleep(long clk, long flags, long reqp, long remp, long
 		memset((void *)remp, 0, sizeof(struct timespec));
 	return 0;
 }
-SYSCALL_REGISTER(SYS_clock_nanosleep, sys_clock_nanosleep);
+SYSCALL_REGISTER(SYS_clock_nanosleep, sys_clock_nanosleep, FULL,
+    "never interrupted (no signal delivery)");

@@ -245,7 +245,8 @@ static long sys_futex(long uaddr, long op, long val, long timeout, long uaddr2, 
 		return -ENOSYS;
 	}
 }
-SYSCALL_REGISTER(SYS_futex, sys_futex);
+SYSCALL_REGISTER(SYS_futex, sys_futex, PARTIAL,
+    "WAIT, WAKE, their BITSET forms, REQUEUE, CMP_REQUEUE, WAKE_OP; PI futexes ENOSYS");
 
 /* ---- clone and exit --------------------------------------------------- */
 
@@ -288,7 +289,8 @@ static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, lo
 		program_thread_new(l->prog);
 	return l->tid;
 }
-SYSCALL_REGISTER(SYS_clone, sys_clone);
+SYSCALL_REGISTER(SYS_clone, sys_clone, PARTIAL,
+    "threads only (CLONE_VM|FS|FILES|SIGHAND|THREAD); fork-like clones ENOSYS");
 
 static long sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
 {
@@ -303,26 +305,26 @@ static long sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
 	}
 	program_thread_exit();
 }
-SYSCALL_REGISTER(SYS_exit, sys_exit);
+SYSCALL_REGISTER(SYS_exit, sys_exit, FULL, "");
 
 static long sys_exit_group(long status, long a1, long a2, long a3, long a4, long a5)
 {
 	program_exit(status);
 }
-SYSCALL_REGISTER(SYS_exit_group, sys_exit_group);
+SYSCALL_REGISTER(SYS_exit_group, sys_exit_group, FULL, "");
 
 static long sys_set_tid_address(long tidptr, long a1, long a2, long a3, long a4, long a5)
 {
 	curlwp()->clear_child_tid = (int *)tidptr;
 	return curlwp()->tid;
 }
-SYSCALL_REGISTER(SYS_set_tid_address, sys_set_tid_address);
+SYSCALL_REGISTER(SYS_set_tid_address, sys_set_tid_address, FULL, "");
 
 static long sys_gettid(long a0, long a1, long a2, long a3, long a4, long a5)
 {
 	return curlwp()->tid;
 }
-SYSCALL_REGISTER(SYS_gettid, sys_gettid);
+SYSCALL_REGISTER(SYS_gettid, sys_gettid, FULL, "");
 
 static long sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long a5)
 {
@@ -337,14 +339,15 @@ static long sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long
 		return -EINVAL;
 	}
 }
-SYSCALL_REGISTER(SYS_arch_prctl, sys_arch_prctl);
+SYSCALL_REGISTER(SYS_arch_prctl, sys_arch_prctl, PARTIAL,
+    "ARCH_SET_FS and ARCH_GET_FS; others EINVAL");
 
 static long sys_sched_yield(long a0, long a1, long a2, long a3, long a4, long a5)
 {
 	rumpuser_ext_yield();
 	return 0;
 }
-SYSCALL_REGISTER(SYS_sched_yield, sys_sched_yield);
+SYSCALL_REGISTER(SYS_sched_yield, sys_sched_yield, FULL, "");
 
 /* ---- signals ---------------------------------------------------------- */
 
@@ -378,7 +381,8 @@ static long sys_rt_sigaction(long sig, long act, long oact, long size, long a4, 
 		memcpy(&actions[sig], (const void *)act, sizeof(actions[sig]));
 	return 0;
 }
-SYSCALL_REGISTER(SYS_rt_sigaction, sys_rt_sigaction);
+SYSCALL_REGISTER(SYS_rt_sigaction, sys_rt_sigaction, PARTIAL,
+    "dispositions kept per program; handlers never run (no signal delivery)");
 
 static long sys_rt_sigprocmask(long how, long set, long oset, long size, long a4, long a5)
 {
@@ -398,7 +402,8 @@ static long sys_rt_sigprocmask(long how, long set, long oset, long size, long a4
 	}
 	return 0;
 }
-SYSCALL_REGISTER(SYS_rt_sigprocmask, sys_rt_sigprocmask);
+SYSCALL_REGISTER(SYS_rt_sigprocmask, sys_rt_sigprocmask, PARTIAL,
+    "the mask is kept and consulted for signals a thread raises itself");
 
 /*
  * A signal sent to ourselves.  Handlers are not run (there is no signal
@@ -444,7 +449,8 @@ static long sys_kill(long pid, long sig, long a2, long a3, long a4, long a5)
 		return -ESRCH;
 	return send_self(sig);
 }
-SYSCALL_REGISTER(SYS_kill, sys_kill);
+SYSCALL_REGISTER(SYS_kill, sys_kill, PARTIAL,
+    "to the process itself only: ignored, or a fatal default ends the machine with 128+N");
 
 static long sys_tkill(long tid, long sig, long a2, long a3, long a4, long a5)
 {
@@ -452,7 +458,7 @@ static long sys_tkill(long tid, long sig, long a2, long a3, long a4, long a5)
 		return -ESRCH;
 	return send_self(sig);
 }
-SYSCALL_REGISTER(SYS_tkill, sys_tkill);
+SYSCALL_REGISTER(SYS_tkill, sys_tkill, PARTIAL, "as kill");
 
 static long sys_tgkill(long tgid, long tid, long sig, long a3, long a4, long a5)
 {
@@ -460,4 +466,4 @@ static long sys_tgkill(long tgid, long tid, long sig, long a3, long a4, long a5)
 		return -ESRCH;
 	return sys_tkill(tid, sig, 0, 0, 0, 0);
 }
-SYSCALL_REGISTER(SYS_tgkill, sys_tgkill);
+SYSCALL_REGISTER(SYS_tgkill, sys_tgkill, PARTIAL, "as kill");

@@ -31,7 +31,7 @@ PROG = "rumprun"
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 LAUNCH_CONTEXT = {**CONTEXT, "allow_interspersed_args": False}
 # Subcommands defined elsewhere: name -> "module:attribute" (a click command).
-LAZY_COMMANDS = {}
+LAZY_COMMANDS = {"mkfs": "rumprun.images.mkfs:mkfs"}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The launcher's fast path: a plain `rumprun qemu|kvm|baremetal ...` parsed
-without click.
+"""The launcher's fast path: a plain `rumprun qemu|kvm|baremetal|microvm
+...` parsed without click.
 
 A launch sits on the guest's critical path (rumprun qemu -i is often the
 whole of a test or a script step), and importing click and building its
@@ -30,7 +30,7 @@ LAUNCH_OPTIONS = {
     "-p": ("paused", "flag"), "-g": ("qemu_args", "many"),
     "-D": ("gdb_port", ("int", 1, 65535)),
 }
-PLATFORMS = ("qemu", "kvm", "baremetal")
+PLATFORMS = ("qemu", "kvm", "baremetal", "microvm")
 
 
 class _GiveUp(Exception):

@@ -77,8 +77,8 @@ def test_plain_object_is_refused(run, tmp_path, hello_source):
     bake_fails(run, out_dir, obj, "not a rumprun app", "rumprun-cc")
 
 
-def test_baked_image_is_not_baked_again(run, tmp_path, minikernel):
-    bake_fails(run, tmp_path, minikernel, "already baked")
+def test_baked_image_is_not_baked_again(run, tmp_path, fixture_kernel):
+    bake_fails(run, tmp_path, fixture_kernel, "already baked")
 
 
 def test_missing_arguments_are_one_line(run):
@@ -100,6 +100,20 @@ def test_bake_gives_multiboot_image_with_baked_note(run, unbaked_app, tmp_path):
         notes = elfcheck.rumprun_notes(elf)
     assert notes[note.BAKED] == "hw_generic"
     assert [p.name for p in tmp_path.iterdir()] == ["hi.bin"]
+
+
+def test_xen_bake_gives_a_pvh_only_image_qemu_refuses(run, unbaked_app, tmp_path):
+    image = tmp_path / "hi.xen"
+    run("rumprun-bake", "xen_pvh", image, unbaked_app, check=0)
+    info = elfcheck.check_baked_image(image)
+    assert info.config == "xen_pvh" and info.pvh
+    # Only Xen boots it: no multiboot header for grub or QEMU's -kernel.
+    assert info.multiboot is None
+    with open(image, "rb") as f:
+        assert "xen_hypercall_page" in {s.name for s in ELFFile(f).get_section_by_name(
+            ".symtab").iter_symbols()}
+    assert_one_line_error(run("rumprun", "qemu", "-i", image),
+                          "platform 'xen'", "rumprun qemu takes hw")
 
 
 def test_undefined_symbol_is_named(run, tmp_path):

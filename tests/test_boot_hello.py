@@ -8,6 +8,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
 HELLO = ROOT / "tests" / "hello" / "hello.c"
 
 

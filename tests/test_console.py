@@ -1,5 +1,5 @@
 """The programs' standard streams through `rumprun qemu -i`, as a user
-sees them: tests/console/streams.c booted with the host's stdin, stdout
+sees them: tests/apps/console/streams.c booted with the host's stdin, stdout
 and stderr being pipes or a terminal (virtio-console ports on the guest's
 side, rumprun.console on the launcher's).  About 15 s under TCG."""
 
@@ -19,7 +19,7 @@ STATUS_0 = "=== rumprun: exit status 0 ==="
 @pytest.fixture(scope="session")
 def streams_bin(bake_image, tmp_path_factory):
     return bake_image(tmp_path_factory.mktemp("console"), "streams.bin",
-                      {"streams": [ROOT / "tests" / "console" / "streams.c"]})
+                      {"streams": [ROOT / "tests" / "apps" / "console" / "streams.c"]})
 
 
 def launch(streams_bin, *args, state_env, **popen):

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import ROOT, tool
 
-SOURCES = ROOT / "tests" / "fidelity"
+SOURCES = ROOT / "tests" / "apps" / "fidelity"
 STACK = 80 << 20            # room for the 64 MiB array and the rest
 
 

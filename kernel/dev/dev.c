@@ -5,5 +5,6 @@
 
 void dev_attach(void)
 {
+	moddisk_attach();
 	pci_attach_all();
 }

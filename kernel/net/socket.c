@@ -14,8 +14,6 @@
 #include <sys/ioctl.h>
 #include <sys/time.h>
 
-#define SYSARGS long a0, long a1, long a2, long a3, long a4, long a5
-
 /* The flags recv and send accept; anything else is EINVAL/EOPNOTSUPP. */
 #define SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_CONFIRM | \
 	MSG_DONTROUTE | MSG_OOB)
@@ -239,7 +237,8 @@ static long sys_socket(SYSARGS)
 		return err;
 	return sock_install(s, flags);
 }
-SYSCALL_REGISTER(SYS_socket, sys_socket);
+SYSCALL_REGISTER(SYS_socket, sys_socket, FULL,
+    "AF_INET, AF_INET6 (lwIP), AF_UNIX; others EAFNOSUPPORT");
 
 static long sys_socketpair(SYSARGS)
 {
@@ -267,7 +266,7 @@ static long sys_socketpair(SYSARGS)
 	sv[1] = fd1;
 	return 0;
 }
-SYSCALL_REGISTER(SYS_socketpair, sys_socketpair);
+SYSCALL_REGISTER(SYS_socketpair, sys_socketpair, FULL, "AF_UNIX");
 
 /* ---- addresses -------------------------------------------------------------- */
 
@@ -294,7 +293,7 @@ static long sys_bind(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_bind, sys_bind);
+SYSCALL_REGISTER(SYS_bind, sys_bind, FULL, "");
 
 static long sys_listen(SYSARGS)
 {
@@ -311,7 +310,7 @@ static long sys_listen(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_listen, sys_listen);
+SYSCALL_REGISTER(SYS_listen, sys_listen, FULL, "");
 
 static long getname(int fd, struct sockaddr *sa, socklen_t *lenp, int peer)
 {
@@ -341,8 +340,8 @@ static long getname(int fd, struct sockaddr *sa, socklen_t *lenp, int peer)
 
 static long sys_getsockname(SYSARGS) { return getname((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, 0); }
 static long sys_getpeername(SYSARGS) { return getname((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, 1); }
-SYSCALL_REGISTER(SYS_getsockname, sys_getsockname);
-SYSCALL_REGISTER(SYS_getpeername, sys_getpeername);
+SYSCALL_REGISTER(SYS_getsockname, sys_getsockname, FULL, "");
+SYSCALL_REGISTER(SYS_getpeername, sys_getpeername, FULL, "");
 
 static long do_accept(int fd, struct sockaddr *sa, socklen_t *lenp, int flags)
 {
@@ -386,8 +385,8 @@ out:
 
 static long sys_accept(SYSARGS) { return do_accept((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, 0); }
 static long sys_accept4(SYSARGS) { return do_accept((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, (int)a3); }
-SYSCALL_REGISTER(SYS_accept, sys_accept);
-SYSCALL_REGISTER(SYS_accept4, sys_accept4);
+SYSCALL_REGISTER(SYS_accept, sys_accept, FULL, "");
+SYSCALL_REGISTER(SYS_accept4, sys_accept4, FULL, "");
 
 static long sys_connect(SYSARGS)
 {
@@ -407,7 +406,7 @@ static long sys_connect(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_connect, sys_connect);
+SYSCALL_REGISTER(SYS_connect, sys_connect, FULL, "");
 
 static long sys_shutdown(SYSARGS)
 {
@@ -424,7 +423,7 @@ static long sys_shutdown(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_shutdown, sys_shutdown);
+SYSCALL_REGISTER(SYS_shutdown, sys_shutdown, FULL, "");
 
 /* ---- sending and receiving ------------------------------------------------------ */
 
@@ -498,7 +497,7 @@ static long sys_sendto(SYSARGS)
 		m.msg_namelen = 0;
 	return do_sendmsg((int)a0, &m, (int)a3);
 }
-SYSCALL_REGISTER(SYS_sendto, sys_sendto);
+SYSCALL_REGISTER(SYS_sendto, sys_sendto, FULL, "");
 
 static long sys_recvfrom(SYSARGS)
 {
@@ -518,13 +517,15 @@ static long sys_recvfrom(SYSARGS)
 	}
 	return rv;
 }
-SYSCALL_REGISTER(SYS_recvfrom, sys_recvfrom);
+SYSCALL_REGISTER(SYS_recvfrom, sys_recvfrom, FULL, "");
 
 static long sys_sendmsg(SYSARGS) { return do_sendmsg((int)a0, (const struct msghdr *)a1, (int)a2); }
-SYSCALL_REGISTER(SYS_sendmsg, sys_sendmsg);
+SYSCALL_REGISTER(SYS_sendmsg, sys_sendmsg, PARTIAL,
+    "ancillary data: SCM_RIGHTS on AF_UNIX (SCM_CREDENTIALS ignored); none on inet sockets");
 
 static long sys_recvmsg(SYSARGS) { return do_recvmsg((int)a0, (struct msghdr *)a1, (int)a2); }
-SYSCALL_REGISTER(SYS_recvmsg, sys_recvmsg);
+SYSCALL_REGISTER(SYS_recvmsg, sys_recvmsg, PARTIAL,
+    "ancillary data: SCM_RIGHTS on AF_UNIX; none on inet sockets");
 
 /* sendmmsg/recvmmsg: one message after the other; the count of messages
  * done, or the first error when none was. */
@@ -543,7 +544,7 @@ static long sys_sendmmsg(SYSARGS)
 	}
 	return i ? (long)i : rv;
 }
-SYSCALL_REGISTER(SYS_sendmmsg, sys_sendmmsg);
+SYSCALL_REGISTER(SYS_sendmmsg, sys_sendmmsg, FULL, "");
 
 static long sys_recvmmsg(SYSARGS)
 {
@@ -564,7 +565,7 @@ static long sys_recvmmsg(SYSARGS)
 	}
 	return i ? (long)i : rv;
 }
-SYSCALL_REGISTER(SYS_recvmmsg, sys_recvmmsg);
+SYSCALL_REGISTER(SYS_recvmmsg, sys_recvmmsg, FULL, "");
 
 /* ---- options ----------------------------------------------------------------- */
 
@@ -651,7 +652,8 @@ static long sys_setsockopt(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_setsockopt, sys_setsockopt);
+SYSCALL_REGISTER(SYS_setsockopt, sys_setsockopt, PARTIAL,
+    "SOL_SOCKET, TCP, IP and IPv6 options lwIP has; harmless others accepted; the rest ENOPROTOOPT");
 
 static long sys_getsockopt(SYSARGS)
 {
@@ -685,4 +687,4 @@ static long sys_getsockopt(SYSARGS)
 	file_drop(f);
 	return err;
 }
-SYSCALL_REGISTER(SYS_getsockopt, sys_getsockopt);
+SYSCALL_REGISTER(SYS_getsockopt, sys_getsockopt, PARTIAL, "as setsockopt");

@@ -236,13 +236,13 @@ static long do_epoll_create(int flags)
 }
 
 static long sys_epoll_create1(SYSARGS) { return do_epoll_create((int)a0); }
-SYSCALL_REGISTER(SYS_epoll_create1, sys_epoll_create1);
+SYSCALL_REGISTER(SYS_epoll_create1, sys_epoll_create1, FULL, "");
 
 static long sys_epoll_create(SYSARGS)
 {
 	return (int)a0 <= 0 ? -EINVAL : do_epoll_create(0);
 }
-SYSCALL_REGISTER(SYS_epoll_create, sys_epoll_create);
+SYSCALL_REGISTER(SYS_epoll_create, sys_epoll_create, FULL, "");
 
 /* ---- epoll_ctl ------------------------------------------------------------ */
 
@@ -390,7 +390,7 @@ out:
 	file_drop(epf);
 	return ret;
 }
-SYSCALL_REGISTER(SYS_epoll_ctl, sys_epoll_ctl);
+SYSCALL_REGISTER(SYS_epoll_ctl, sys_epoll_ctl, FULL, "level, edge, oneshot, exclusive");
 
 /* ---- epoll_wait ----------------------------------------------------------- */
 
@@ -524,14 +524,14 @@ static long sys_epoll_wait(SYSARGS)
 {
 	return do_epoll_wait((int)a0, (struct epoll_event *)a1, (int)a2, ms_timeout((int)a3));
 }
-SYSCALL_REGISTER(SYS_epoll_wait, sys_epoll_wait);
+SYSCALL_REGISTER(SYS_epoll_wait, sys_epoll_wait, FULL, "");
 
 /* No signals are delivered yet, so the mask changes nothing. */
 static long sys_epoll_pwait(SYSARGS)
 {
 	return do_epoll_wait((int)a0, (struct epoll_event *)a1, (int)a2, ms_timeout((int)a3));
 }
-SYSCALL_REGISTER(SYS_epoll_pwait, sys_epoll_pwait);
+SYSCALL_REGISTER(SYS_epoll_pwait, sys_epoll_pwait, FULL, "the signal mask is not applied");
 
 static long sys_epoll_pwait2(SYSARGS)
 {
@@ -546,4 +546,4 @@ static long sys_epoll_pwait2(SYSARGS)
 	}
 	return do_epoll_wait((int)a0, (struct epoll_event *)a1, (int)a2, ns);
 }
-SYSCALL_REGISTER(SYS_epoll_pwait2, sys_epoll_pwait2);
+SYSCALL_REGISTER(SYS_epoll_pwait2, sys_epoll_pwait2, FULL, "as epoll_pwait");

@@ -145,5 +145,5 @@ do_eventfd(unsigned initval, int flags)
 
 static long sys_eventfd(SYSARGS) { return do_eventfd((unsigned)a0, 0); }
 static long sys_eventfd2(SYSARGS) { return do_eventfd((unsigned)a0, (int)a1); }
-SYSCALL_REGISTER(SYS_eventfd, sys_eventfd);
-SYSCALL_REGISTER(SYS_eventfd2, sys_eventfd2);
+SYSCALL_REGISTER(SYS_eventfd, sys_eventfd, FULL, "");
+SYSCALL_REGISTER(SYS_eventfd2, sys_eventfd2, FULL, "EFD_SEMAPHORE, EFD_NONBLOCK, EFD_CLOEXEC");

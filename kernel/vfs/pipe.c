@@ -275,5 +275,6 @@ do_pipe2(int *fds, int flags)
 
 static long sys_pipe(SYSARGS) { return do_pipe2((int *)a0, 0); }
 static long sys_pipe2(SYSARGS) { return do_pipe2((int *)a0, (int)a1); }
-SYSCALL_REGISTER(SYS_pipe, sys_pipe);
-SYSCALL_REGISTER(SYS_pipe2, sys_pipe2);
+SYSCALL_REGISTER(SYS_pipe, sys_pipe, PARTIAL,
+    "64 KiB buffers; a write without readers is EPIPE but raises no SIGPIPE");
+SYSCALL_REGISTER(SYS_pipe2, sys_pipe2, PARTIAL, "as pipe");

@@ -375,7 +375,7 @@ sys_poll(SYSARGS)
 	int ms = (int)a2;
 	return do_poll((struct pollfd *)a0, (unsigned long)a1, ms < 0 ? -1 : (int64_t)ms * 1000000);
 }
-SYSCALL_REGISTER(SYS_poll, sys_poll);
+SYSCALL_REGISTER(SYS_poll, sys_poll, FULL, "");
 
 static long
 sys_ppoll(SYSARGS)
@@ -394,7 +394,7 @@ sys_ppoll(SYSARGS)
 	}
 	return r;
 }
-SYSCALL_REGISTER(SYS_ppoll, sys_ppoll);
+SYSCALL_REGISTER(SYS_ppoll, sys_ppoll, FULL, "the signal mask is not applied");
 
 /* ---- select --------------------------------------------------------------- */
 
@@ -484,7 +484,7 @@ sys_select(SYSARGS)
 	}
 	return r;
 }
-SYSCALL_REGISTER(SYS_select, sys_select);
+SYSCALL_REGISTER(SYS_select, sys_select, FULL, "");
 
 static long
 sys_pselect6(SYSARGS)
@@ -505,7 +505,7 @@ sys_pselect6(SYSARGS)
 	}
 	return r;
 }
-SYSCALL_REGISTER(SYS_pselect6, sys_pselect6);
+SYSCALL_REGISTER(SYS_pselect6, sys_pselect6, FULL, "the signal mask is not applied");
 
 void
 vfs_poll_init(void)

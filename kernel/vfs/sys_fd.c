@@ -16,7 +16,7 @@ sys_dup(SYSARGS)
 		file_drop(f);
 	return fd;
 }
-SYSCALL_REGISTER(SYS_dup, sys_dup);
+SYSCALL_REGISTER(SYS_dup, sys_dup, FULL, "");
 
 static long
 do_dup3(int oldfd, int newfd, int flags, int is_dup2)
@@ -38,8 +38,8 @@ do_dup3(int oldfd, int newfd, int flags, int is_dup2)
 
 static long sys_dup2(SYSARGS) { return do_dup3((int)a0, (int)a1, 0, 1); }
 static long sys_dup3(SYSARGS) { return do_dup3((int)a0, (int)a1, (int)a2, 0); }
-SYSCALL_REGISTER(SYS_dup2, sys_dup2);
-SYSCALL_REGISTER(SYS_dup3, sys_dup3);
+SYSCALL_REGISTER(SYS_dup2, sys_dup2, FULL, "");
+SYSCALL_REGISTER(SYS_dup3, sys_dup3, FULL, "");
 
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
@@ -127,7 +127,8 @@ sys_fcntl(SYSARGS)
 	file_drop(f);
 	return ret;
 }
-SYSCALL_REGISTER(SYS_fcntl, sys_fcntl);
+SYSCALL_REGISTER(SYS_fcntl, sys_fcntl, PARTIAL,
+    "record locks always granted (one process); F_SETPIPE_SZ cannot grow a pipe");
 
 static long
 sys_flock(SYSARGS)
@@ -141,4 +142,4 @@ sys_flock(SYSARGS)
 		return -EINVAL;
 	return 0;
 }
-SYSCALL_REGISTER(SYS_flock, sys_flock);
+SYSCALL_REGISTER(SYS_flock, sys_flock, PARTIAL, "always granted (one process)");

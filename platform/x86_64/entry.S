@@ -125,8 +125,10 @@ irq_common:
  * The app's `syscall`: RCX = return address, R11 = RFLAGS, interrupts off
  * (FMASK).  We are in ring 0 already, so no stack switch happened: the app
  * may have live data in the 128-byte red zone below RSP.  Move to the
- * thread's kernel stack at once, build an iretq frame there and never touch
- * the app's stack.  Return through iretq (sysret would drop to ring 3).
+ * thread's kernel stack at once, build a trap frame there (the layout an
+ * interrupt leaves, so crash reports and x86_frame_return read one shape)
+ * and never touch the app's stack.  The return is below: neither sysret
+ * (it would drop to ring 3) nor iretq (slow, and needless within ring 0).
  */
 	.globl x86_syscall_entry
 x86_syscall_entry:
