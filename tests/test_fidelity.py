@@ -1,4 +1,4 @@
-"""Issue 8's acceptance cases: tests/fidelity/fidelity.c run under rumprun
+"""Issue 8's acceptance cases: tests/apps/fidelity/fidelity.c run under rumprun
 and on Linux (the host's gcc and glibc), what they print compared: stdin
 piped in, stdout and stderr apart, three --rc runs of one program, deep
 recursion on the default 8 MiB stack, a 64 MiB stack array (--stack and

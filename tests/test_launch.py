@@ -157,11 +157,7 @@ def test_arguments_keep_their_bytes(fixture_kernel, state_env):
                             capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
                             env=state_env)
     assert result.returncode == 7, result
-<<<<<<< HEAD
-    assert b"minikernel.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stderr
-=======
-    assert b"fixture.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stdout
->>>>>>> main
+    assert b"fixture.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stderr
 
 
 # --- bad input ---------------------------------------------------------------
@@ -242,17 +238,11 @@ def test_interactive_exit_status_comes_from_the_status_line(run, fixture_kernel)
     result = run("rumprun", "qemu", "-i", "-e", "X=y", fixture_kernel, "--", "a b",
                  timeout=60)
     assert result.returncode == 7, result
-<<<<<<< HEAD
     # COM1 carries the kernel's own lines (all the fixture kernel says): stderr.
     assert "=== rumprun: exit status 7 ===" in result.stderr
-    assert '"cmdline":"minikernel.bin \'a b\'"' in result.stderr
+    assert '"cmdline":"fixture.bin \'a b\'"' in result.stderr
     assert '"env":["X=y"]' in result.stderr
     assert result.stdout == ""
-=======
-    assert "=== rumprun: exit status 7 ===" in result.stdout
-    assert '"cmdline":"fixture.bin \'a b\'"' in result.stdout
-    assert '"env":["X=y"]' in result.stdout
->>>>>>> main
 
 
 def test_status_above_127_survives(run, tmp_path):
@@ -387,13 +377,9 @@ def test_signals_stop_qemu(state_env, tmp_path, signum):
 
 
 def test_closed_console_reader_stops_qemu_quietly(state_env, tmp_path):
-<<<<<<< HEAD
     # The fixture kernel prints on COM1, which the launcher relays to stderr
     # (tests/test_console.py closes a real program's stdout).
-    image = build_minikernel(tmp_path, status=0, message="x" * 100000)
-=======
     image = build_fixture_kernel(tmp_path, status=0, message="x" * 100000)
->>>>>>> main
     proc = subprocess.Popen(tool("rumprun") + ["qemu", "-i", str(image)],
                             env=state_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
