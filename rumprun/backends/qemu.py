@@ -220,7 +220,10 @@ def plan(launch, name=None, config_fd=CONFIG_FD, machine=None):
             launch.image.path))
         p.mkdir(directory)
         socket = directory / "qmp.sock"
-    if launch.interactive:
+    if launch.interactive and not machine.console_ports:
+        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
+                            ("stdio", {"signal": "off"}), (), socket, machine)
+    elif launch.interactive:
         # The script's own descriptors: COM1 and the programs' stderr on
         # stderr, stdout on stdout (appending: QEMU opens them anew), stdin
         # from QEMU's stdio.
@@ -324,6 +327,8 @@ class Machine:
                             # cannot boot on the machine
     choose_accel: Callable  # (platform, qemu) -> "tcg" or "kvm"
     transport: str = "pci"  # virtio devices: -pci, or -device (MMIO)
+    console_ports: bool = True  # the programs' streams on virtio-console
+                                # ports (else on COM1 with the kernel's)
 
 
 PC = Machine(machine_args, device_args, check_loadable, choose_accel)
@@ -513,6 +518,8 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
     socket,fd=N): our stdin goes to the guest, its stdout and stderr come
     to ours, apart.  COM1 (QEMU's stdout, a pipe) carries what the kernel
     itself says, relayed to our stderr and scanned for the status line.
+    On a machine without the ports (Machine.console_ports) COM1 carries
+    the programs' output too, and goes to our stdout.
     """
     import socket
 
@@ -522,7 +529,8 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
         raise output.OutputError("cannot write to standard output: it is closed")
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     errors = _memfd("qemu-stderr")          # QEMU's messages, for a failure
-    pairs = {name: socket.socketpair() for name, _ in STREAM_PORTS}
+    pairs = {name: socket.socketpair() for name, _ in STREAM_PORTS
+             if machine.console_ports}
     for ours, theirs in pairs.values():
         ours.set_inheritable(False)
     ports = console_ports({name: ("socket", {"fd": theirs.fileno()})
@@ -546,10 +554,13 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
             print(f"rumprun: guest {claim.name} is paused: `rumprun cont "
                   f"{claim.name}` (or a debugger's continue) starts it",
                   file=sys.stderr, flush=True)
-        status = console.relay(
-            proc.stdout.fileno(),
-            [(pairs["rumprun.stdout"][0], 1), (pairs["rumprun.stderr"][0], 2)],
-            (0, pairs["rumprun.stdin"][0]))
+        if pairs:
+            status = console.relay(
+                proc.stdout.fileno(),
+                [(pairs["rumprun.stdout"][0], 1), (pairs["rumprun.stderr"][0], 2)],
+                (0, pairs["rumprun.stdin"][0]))
+        else:
+            status = console.relay(proc.stdout.fileno(), err_fd=1)
         code = proc.wait()
     except _Interrupted as e:
         _stop(proc, claim)
