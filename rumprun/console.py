@@ -1,8 +1,11 @@
 """The guest's console on the host, and the exit status it reports.
 
-relay() copies a console stream (QEMU's stdio chardev, a serial port) to
-our stdout as it arrives, with serial line endings (CR LF) made the host's
-(LF), and finds the kernel's status line (abi.STATUS_LINE) on the way.
+relay() copies a guest's console as it arrives: COM1 (QEMU's stdio
+chardev: what the kernel itself says) to our stderr, with serial line
+endings (CR LF) made the host's (LF), finding the kernel's status line
+(abi.STATUS_LINE) on the way; the programs' stdout and stderr ports to
+ours byte for byte; our stdin to their stdin port, at the pace the guest
+reads it, with end of file passed on.
 exit_status() decides what the launcher reports: the status line, trusted
 only when QEMU's own exit code agrees (the kernel writes the same status to
 isa-debug-exit right after printing it), so a program that prints a status
