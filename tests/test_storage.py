@@ -243,7 +243,8 @@ def test_unknown_file_system_stops_the_program(run, storage_bin, tmp_path):
     result = run("rumprun", "qemu", "-i", "-b", f"{disk},/data", storage_bin, "--",
                  "statfs", "/data")
     assert result.returncode == 1, result
-    assert "cannot mount /dev/ld0 on /data: it holds no file system" in result.stdout
+    # The kernel's line is on COM1 (stderr); the program's output on stdout.
+    assert "cannot mount /dev/ld0 on /data: it holds no file system" in result.stderr
     assert "type " not in result.stdout   # the program never ran
 
 
@@ -254,7 +255,7 @@ def test_ext4_is_refused_with_a_reason(run, storage_bin, tmp_path):
     result = run("rumprun", "qemu", "-i", "-b", f"{image},/data", storage_bin, "--",
                  "statfs", "/data")
     assert result.returncode == 1, result
-    assert "ext3/ext4 features this kernel cannot read (extent" in result.stdout
+    assert "ext3/ext4 features this kernel cannot read (extent" in result.stderr
     assert "type " not in result.stdout
 
 
