@@ -10,10 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import assert_one_line_error
-from test_boot_hello import hello_bin  # noqa: F401 (a fixture)
-from test_launch import dry_run, ps_line, wait_for
-from test_runtime import micros, runtime_bin, programs_bin  # noqa: F401
+from conftest import assert_one_line_error, dry_run, micros, ps_line, wait_for
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
