@@ -263,7 +263,8 @@ STATUS_LINE = re.compile(r"^=== rumprun: exit status (\d+) ===\r?$", re.M)
 @pytest.fixture(scope="module")
 def fsprobe(bake_image, tmp_path_factory):
     out = tmp_path_factory.mktemp("fsprobe")
-    return bake_image(out, "fsprobe.bin", {"fsprobe": [ROOT / "tests" / "apps" / "storage" / "fsprobe.c"]})
+    source = ROOT / "tests" / "apps" / "storage" / "fsprobe.c"
+    return bake_image(out, "fsprobe.bin", {"fsprobe": [source]})
 
 
 def boot_cdrom(iso_path):
