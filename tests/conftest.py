@@ -13,7 +13,7 @@ from rumprun.toolchain import note
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {"rumprun": "rumprun.cli", "rumprun-bake": "rumprun.toolchain.bake",
            "rumprun-cc": "rumprun.toolchain.cc"}
-MINIKERNEL = ROOT / "tests" / "fixtures" / "minikernel"
+FIXTURE_KERNEL = ROOT / "tests" / "fixtures" / "kernel"
 
 
 def tool(name):
@@ -106,33 +106,35 @@ def unbaked_app(run, hello_source):
     return out
 
 
-def build_minikernel(directory, status=0, message=None, bss_bytes=4096,
-                     config="hw_generic", reset=False):
-    """A tiny multiboot guest baked by hand (see tests/fixtures/minikernel).
+def build_fixture_kernel(directory, status=0, message=None, bss_bytes=4096,
+                         config="hw_generic", reset=False):
+    """The tests' fixture kernel (tests/fixtures/kernel), baked by hand.
 
-    It prints the command line it got and the configuration from fw_cfg,
-    then MESSAGE (by default the status line for STATUS), then exits
-    through isa-debug-exit with STATUS (RESET: resets the machine instead).
+    It prints the command line it got, the configuration from fw_cfg and
+    the first multiboot module, then MESSAGE (by default the status line
+    for STATUS), then exits through isa-debug-exit with STATUS (RESET:
+    resets the machine instead).  CONFIG names the bake configuration its
+    note claims.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if message is None:
         message = f"=== rumprun: exit status {status} ===\\n"
-    obj = directory / "minikernel.o"
+    obj = directory / "kernel.o"
     defines = [f"-DSTATUS={status}", f'-DMESSAGE="{message}"',
                f"-DBSS_BYTES={bss_bytes}"] + (["-DRESET"] if reset else [])
-    subprocess.run(["gcc", "-c", *defines, str(MINIKERNEL / "minikernel.S"),
+    subprocess.run(["gcc", "-c", *defines, str(FIXTURE_KERNEL / "kernel.S"),
                     "-o", str(obj)], check=True)
     note_obj = note.assemble(note.BAKED, config, directory / "note.o")
-    image = directory / "minikernel.bin"
+    image = directory / "fixture.bin"
     subprocess.run(["ld", "-z", "max-page-size=0x1000",
                     "--no-warn-rwx-segments", "-T",
-                    str(MINIKERNEL / "minikernel.ld"), "-o", str(image),
+                    str(FIXTURE_KERNEL / "kernel.ld"), "-o", str(image),
                     str(obj), str(note_obj)], check=True)
     return image
 
 
 @pytest.fixture(scope="session")
-def minikernel(tmp_path_factory):
+def fixture_kernel(tmp_path_factory):
     """A baked-looking image that prints and exits with status 7."""
-    return build_minikernel(tmp_path_factory.mktemp("mk7"), status=7)
+    return build_fixture_kernel(tmp_path_factory.mktemp("mk7"), status=7)
