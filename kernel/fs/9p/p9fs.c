@@ -717,6 +717,11 @@ p9_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	struct p9_node *d = dir->fsdata;
 	int isdir = S_ISDIR(v->mode);
+	/* Still open somewhere (the generic layer holds v only for open files
+	 * and the like): open it on the host now, while it has a name, so it
+	 * stays readable and writable. */
+	if (!isdir && v->refs > 0 && v->nlink == 1 && io_open(v, 1) != 0)
+		io_open(v, 0);
 	int err = REQ_SIMPLE(d->m, Tunlinkat, ({
 		put(t, d->fid, 4);
 		put_str(t, name, len);
