@@ -10,9 +10,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, tool
 from test_boot_hello import hello_bin  # noqa: F401 (a fixture)
 from test_launch import dry_run, ps_line, wait_for
+from test_net import (Guest, Page, free_port, host_http, httpd_bin,  # noqa: F401
+                      nettest_bin, nic_args)
 from test_runtime import micros, runtime_bin, programs_bin  # noqa: F401
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
@@ -146,3 +148,82 @@ def test_pipe_feeds_the_producers_output_to_the_consumer(run, programs_bin):
            if ln.startswith("consume got: piped")]
     assert got == [f"consume got: piped {i}" for i in range(1, 5)], said
     assert result.returncode == 6, said
+
+
+# ---- virtio over MMIO: the network, as test_net ------------------------------
+
+class MicrovmGuest(Guest):
+    """test_net's background guest, on microvm."""
+
+    def __init__(self, state_env, image, argv, flags):
+        args = tool("rumprun") + ["microvm", "-i", *flags, str(image), "--", *argv]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env=state_env, stdin=subprocess.DEVNULL)
+        self.lines = []
+
+
+@pytest.fixture
+def guest(state_env):
+    started = []
+
+    def start(*args, **kw):
+        g = MicrovmGuest(state_env, *args, **kw)
+        started.append(g)
+        return g
+    yield start
+    for g in started:
+        g.stop()
+
+
+def net_case(run, image, case, *args, flags=()):
+    result, said = boot(run, *flags, *nic_args(), image, "--", case, *args)
+    assert "FAIL" not in result.stdout, said
+    assert f"nettest {case}: 0 failures" in result.stdout, said
+    assert result.returncode == 0, said
+    return result.stdout
+
+
+@pytest.mark.parametrize("interface", ["modern", "legacy"])
+def test_dhcp_then_fetch_from_a_host_server(run, nettest_bin, host_http, interface):
+    """The launcher's virtio-mmio transports are version 2; QEMU's default,
+    the legacy version 1, works too."""
+    flags = ["-g", "-global virtio-mmio.force-legacy=true"] if interface == "legacy" else []
+    out = net_case(run, nettest_bin, "fetch", "10.0.2.2", str(host_http), "/", flags=flags)
+    assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (DHCP)" in out
+    assert "fetch: HTTP/1.0 200 OK" in out
+    assert f"fetch: body {len(Page.body)} bytes: served by the host" in out
+
+
+def test_two_interfaces_keep_their_order(run, nettest_bin, host_http):
+    """vioif0 is the first -I: the transports' order on the command line."""
+    result, said = boot(run, "-I", "net0,vioif", "-I", "net1,vioif,-net user,net=10.0.3.0/24",
+                        "-W", "net0,inet,dhcp", "-W", "net1,inet,dhcp", nettest_bin,
+                        "--", "fetch", "10.0.2.2", str(host_http), "/")
+    assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (DHCP)" in result.stdout, said
+    assert "rumprun: net: vioif1: 10.0.3.15/24" in result.stdout, said
+    assert "fetch: HTTP/1.0 200 OK" in result.stdout, said
+    assert result.returncode == 0, said
+
+
+def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
+    port = free_port()
+    # -P alone: the launcher gives the guest a virtio NIC with DHCP.
+    g = guest(httpd_bin, ["-n", "3"], ["-P", f"127.0.0.1:{port}:80"])
+    g.wait_for("httpd: listening on port 80")
+    for path in ("/", "/index.html", "/bytes/100000"):
+        out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w",
+                              "%{http_code} %{size_download}",
+                              f"http://127.0.0.1:{port}{path}"],
+                             capture_output=True, text=True, timeout=60)
+        size = "100000" if path.startswith("/bytes") else "612"
+        assert out.stdout == f"200 {size}", out
+    status, said = g.finish()
+    assert status == 0, said
+
+
+def test_no_devices_means_loopback_only(run, nettest_bin):
+    result, said = boot(run, nettest_bin, "--", "noif")
+    assert ("rumprun: net: no network interface is configured: only "
+            "loopback (127.0.0.1, ::1) works") in result.stdout, said
+    assert result.returncode == 0, said

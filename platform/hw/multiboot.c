@@ -64,6 +64,19 @@ static int fwcfg_config(const char *loader)
 	return 1;
 }
 
+/* QEMU's microvm adds its virtio-mmio devices to the command line it
+ * keeps in fw_cfg, not to the one its multiboot loader hands over. */
+static void fwcfg_devices(void)
+{
+	size_t len;
+	char *text = hw_fwcfg_cmdline(&len);
+
+	if (text) {
+		hw_mmio_scan(text);
+		bmk_memfree(text, len + 1);
+	}
+}
+
 void hw_multiboot_init(uint32_t info)
 {
 	const struct mbi *mbi = x86_phys_to_virt(info);
@@ -105,6 +118,10 @@ void hw_multiboot_init(uint32_t info)
 
 	if (!fwcfg_config(loader) && mods)
 		x86_boot_config(x86_phys_to_virt(mods[0].start), mods[0].end - mods[0].start);
-	if (cmdline)
+	if (cmdline) {
 		x86_boot_cmdline(cmdline, 1);
+		hw_mmio_scan(cmdline);
+	}
+	if (loader && is_qemu(loader))
+		fwcfg_devices();
 }
