@@ -3,23 +3,20 @@ and --stack rendered into QEMU's devices (what -D prints), into the kernel's
 JSON (CONFIG-SPEC.md), into an ISO's modules and into VirtualBox commands;
 bad input, a host port in use, a disk image two guests would write.  The
 guest side is the kernel's (tests/test_net*.py, tests/test_storage*.py);
-here tests/minikernel boots with the devices and prints the configuration
+here tests/fixtures/minikernel boots with the devices and prints the configuration
 it got, so QEMU accepting the options is checked too."""
 
 import io
 import json
 import shlex
 import socket
-import sys
 
 import pytest
 
-from conftest import ROOT, assert_one_line_error, build_minikernel
+from conftest import assert_one_line_error, build_minikernel
 from test_launch import dry_run, free_port
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
-
-sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture(scope="module")
