@@ -117,7 +117,8 @@ void rumpcomp_pci_ext_io_write32(unsigned long port, unsigned int value);
  *   PCI function's).  Returns 0; ENOENT past the last device (a machine
  *   without such devices: for index 0); EINVAL when the machine cannot
  *   deliver the device's line (the other results are set: the device can
- *   only be polled).
+ *   only be polled).  Optional: the kernel refers to it weakly, so a
+ *   platform without such devices may leave it out.
  */
 int rumpcomp_pci_ext_mmio_device(unsigned index, unsigned cookie, unsigned long *addr,
     unsigned long *len, int *intrline);

@@ -35,6 +35,10 @@
 #define MMIO_CONFIG_GENERATION 0x0fc
 #define MMIO_CONFIG 0x100
 
+/* Optional for a platform (rumpcomp_pci.h): one without memory-mapped
+ * devices (Xen) may leave it out. */
+#pragma weak rumpcomp_pci_ext_mmio_device
+
 #define MMIO_MAGIC_VALUE 0x74726976
 #define LEGACY_PAGE 4096		/* the guest page size we tell a legacy device */
 #define COOKIE_BASE 0x10000		/* rumpcomp_pci.h: above every PCI cookie */
@@ -243,6 +247,8 @@ void virtio_mmio_attach_all(void)
 	unsigned i;
 	int line;
 
+	if (!rumpcomp_pci_ext_mmio_device)
+		return;
 	for (i = 0;; i++) {
 		int error = rumpcomp_pci_ext_mmio_device(i, COOKIE_BASE + i, &addr, &len, &line);
 
