@@ -1,7 +1,8 @@
 """rumprun microvm: the same images and the same assertions as on the pc
-machine (test_boot_hello, test_runtime), booted on QEMU's microvm machine,
-which has no PCI bus and no firmware tables: the console on the ISA serial
-port, the configuration through fw_cfg, the status through isa-debug-exit.
+machine (test_boot_hello, test_runtime, test_net, test_storage), booted on
+QEMU's microvm machine, which has no PCI bus and no firmware tables: the
+console on the ISA serial port, the configuration through fw_cfg, the
+status through isa-debug-exit, network and disks over virtio-mmio.
 """
 
 import subprocess
@@ -16,6 +17,8 @@ from test_launch import dry_run, ps_line, wait_for
 from test_net import (Guest, Page, free_port, host_http, httpd_bin,  # noqa: F401
                       nettest_bin, nic_args)
 from test_runtime import micros, runtime_bin, programs_bin  # noqa: F401
+from test_storage import (fsck_clean, mkfs, native, storage_bin,  # noqa: F401
+                          storage_native)
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
@@ -227,3 +230,37 @@ def test_no_devices_means_loopback_only(run, nettest_bin):
     assert ("rumprun: net: no network interface is configured: only "
             "loopback (127.0.0.1, ::1) works") in result.stdout, said
     assert result.returncode == 0, said
+
+
+# ---- virtio over MMIO: disks, as test_storage ------------------------------
+
+def disk_guest(run, *args):
+    result = run("rumprun", "microvm", "-i", *args, timeout=120)
+    said = f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, said
+    assert "FAILED" not in result.stdout, said
+    return [line for line in result.stdout.splitlines() if not line.startswith("===")]
+
+
+def test_raw_disk_is_dev_ld0(run, storage_bin, tmp_path):
+    disk = tmp_path / "raw.img"
+    disk.write_bytes(b"\0" * (3 << 20))
+    lines = disk_guest(run, "-b", str(disk), storage_bin, "--", "raw", "/dev/ld0")
+    assert lines == [f"size {3 << 20} end {3 << 20}", "read back 'raw block data'",
+                     "block device 1"]
+    assert disk.read_bytes()[1000:1014] == b"raw block data"
+
+
+def test_workload_on_ext2_matches_the_host(run, storage_bin, storage_native, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    image = mkfs(run, empty, tmp_path / "vol.img")
+    assert disk_guest(run, "-b", f"{image},/data", storage_bin, "--",
+                      "work", "/data") == ["work done"]
+    fsck_clean(image)
+    on_host = tmp_path / "host"
+    on_host.mkdir()
+    assert native(storage_native, "work", on_host) == ["work done"]
+    want = native(storage_native, "manifest", on_host)
+    got = disk_guest(run, "-b", f"{image},/data", storage_bin, "--", "manifest", "/data")
+    assert got == want
