@@ -263,7 +263,8 @@ STATUS_LINE = re.compile(r"^=== rumprun: exit status (\d+) ===\r?$", re.M)
 @pytest.fixture(scope="module")
 def fsprobe(bake_image, tmp_path_factory):
     out = tmp_path_factory.mktemp("fsprobe")
-    return bake_image(out, "fsprobe.bin", {"fsprobe": [ROOT / "tests" / "apps" / "storage" / "fsprobe.c"]})
+    source = ROOT / "tests" / "apps" / "storage" / "fsprobe.c"
+    return bake_image(out, "fsprobe.bin", {"fsprobe": [source]})
 
 
 def boot_cdrom(iso_path):
@@ -346,6 +347,7 @@ def test_shared_folder_both_ways(run, fsprobe, tmp_path):
     (host / "sub" / "old").write_text("old\n")
     big = os.urandom(3 << 20)
     (host / "big.bin").write_bytes(big)
+    (host / "gone").write_text("still readable")
     (host / "many").mkdir()
     for i in range(400):        # more than one Treaddir answer's worth
         (host / "many" / f"a-rather-long-file-name-number-{i:04d}").write_text(str(i))
@@ -358,7 +360,7 @@ def test_shared_folder_both_ways(run, fsprobe, tmp_path):
             "/mnt/share/in.txt", "+guest", ",", "link", "/mnt/share/out.txt", "/mnt/share/hard",
             ",", "write", "/mnt/share/cut", "0123456789", ",", "truncate", "/mnt/share/cut", "4",
             ",", "utime", "/mnt/share/cut", "1234567890", ",", "stat", "/mnt/share/cut",
-            ",", "stat", "/mnt/share/hard",
+            ",", "stat", "/mnt/share/hard", ",", "unlinkread", "/mnt/share/gone",
             ",", "walk", "/mnt/share", ",", "statfs", "/mnt/share", timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
@@ -375,6 +377,8 @@ def test_shared_folder_both_ways(run, fsprobe, tmp_path):
     assert not (host / "sub").exists()
     assert (host / "in.txt").read_text() == "from the host\n+guest"
     assert os.path.samefile(host / "hard", host / "out.txt")
+    assert "unlinkread /mnt/share/gone: still readable" in out
+    assert not (host / "gone").exists()
     assert "stat /mnt/share/hard: mode=100644 size=14 nlink=2" in out
     assert (host / "cut").read_text() == "0123"
     assert (host / "cut").stat().st_mtime == 1234567890

@@ -342,7 +342,8 @@ def make_iso(directory: Path, output: Path, *, force: bool = False,
         try:
             clamp = int(epoch_env)
         except ValueError:
-            raise RumprunError(f"SOURCE_DATE_EPOCH={epoch_env!r} is not a number of seconds") from None
+            raise RumprunError(
+                f"SOURCE_DATE_EPOCH={epoch_env!r} is not a number of seconds") from None
 
     def when(st) -> int:
         t = int(st.st_mtime)
@@ -390,7 +391,8 @@ def _add_tree(iso, root: Path, top: _Node, clock: _Clock, when, opened) -> None:
             mode = child.st.st_mode
             is_dir = stat.S_ISDIR(mode)
             iso_path = iso_dir.rstrip("/") + "/" + _iso_name(child.name, is_dir, iso_taken)
-            joliet_path = joliet_dir.rstrip("/") + "/" + _joliet_name(child.name, is_dir, joliet_taken)
+            joliet_path = (joliet_dir.rstrip("/") + "/"
+                           + _joliet_name(child.name, is_dir, joliet_taken))
             clock.now = when(child.st)
             perm = stat.S_IMODE(mode)
             if is_dir:

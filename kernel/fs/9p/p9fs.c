@@ -717,6 +717,11 @@ p9_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	struct p9_node *d = dir->fsdata;
 	int isdir = S_ISDIR(v->mode);
+	/* Still open somewhere (the generic layer holds v only for open files
+	 * and the like): open it on the host now, while it has a name, so it
+	 * stays readable and writable. */
+	if (!isdir && v->refs > 0 && v->nlink == 1 && io_open(v, 1) != 0)
+		io_open(v, 0);
 	int err = REQ_SIMPLE(d->m, Tunlinkat, ({
 		put(t, d->fid, 4);
 		put_str(t, name, len);
@@ -769,7 +774,8 @@ p9_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
 
 /*
  * Directory reading.  Cookies 0 and 1 are "." and ".."; cookie c >= 2
- * is the host's readdir offset c - 2 (0: the start); the host's own "."
+ * is the host's readdir offset c - 2 (0: the start), computed modulo 2^64
+ * (hosts' offsets are often hashes up to 2^63 - 1); the host's own "."
  * and ".." are skipped.
  */
 static int
@@ -795,7 +801,7 @@ p9_readdir(struct vnode *dir, off_t *cookie,
 		struct p9_req q;
 		req_start(&q, m, Treaddir);
 		put(&q.t, n->iofid, 4);
-		put(&q.t, (uint64_t)(*cookie - 2), 8);
+		put(&q.t, (uint64_t)*cookie - 2, 8);
 		put(&q.t, m->c->msize - 11, 4);
 		err = req_send(&q);
 		if (err) {
@@ -826,9 +832,9 @@ p9_readdir(struct vnode *dir, off_t *cookie,
 				return -EIO;
 			}
 			if (!((nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.')))
-				full = emit(arg, qpath, (off_t)next + 2, type, name, nlen);
+				full = emit(arg, qpath, (off_t)(next + 2), type, name, nlen);
 			if (!full)
-				*cookie = (off_t)next + 2;
+				*cookie = (off_t)(next + 2);
 		}
 		req_end(&q);
 		if (full)

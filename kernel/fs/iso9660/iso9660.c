@@ -74,11 +74,20 @@ struct iso_dir {
 	int loaded;
 };
 
+/* A page of a file lent to shared mappings (getpage), while pinned. */
+struct iso_page {
+	off_t off;
+	void *page;
+	int pins;
+	struct iso_page *next;
+};
+
 struct iso_node {
 	struct iso_mount *m;
 	struct iso_extent *ext;
 	unsigned next;
 	struct iso_dir dir;
+	struct iso_page *pages;
 	struct vnode *hnext;	/* hash chain */
 };
 
@@ -833,6 +842,60 @@ iso_vread(struct vnode *v, void *buf, size_t len, off_t off)
 	return done;
 }
 
+/*
+ * Shared mappings (read-only: nothing can be opened for writing here): a
+ * page of the file's bytes, read once and shared by every mapping of that
+ * offset while any pins it.
+ */
+static int
+iso_getpage(struct vnode *v, off_t off, void **page)
+{
+	struct iso_node *n = v->fsdata;
+	struct iso_page *p;
+	for (p = n->pages; p; p = p->next)
+		if (p->off == off)
+			break;
+	if (p == NULL) {
+		if ((p = kzalloc(sizeof(*p))) == NULL)
+			return -ENOMEM;
+		if ((p->page = kpages_alloc(PAGE_SIZE)) == NULL) {
+			kfree(p, sizeof(*p));
+			return -ENOMEM;
+		}
+		memset(p->page, 0, PAGE_SIZE);
+		size_t len = v->size - off < (off_t)PAGE_SIZE ? (size_t)(v->size - off) : PAGE_SIZE;
+		ssize_t got = iso_vread(v, p->page, len, off);
+		if (got < 0 || (size_t)got != len) {
+			kpages_free(p->page, PAGE_SIZE);
+			kfree(p, sizeof(*p));
+			return got < 0 ? (int)got : -EIO;
+		}
+		p->off = off;
+		p->next = n->pages;
+		n->pages = p;
+	}
+	p->pins++;
+	*page = p->page;
+	return 0;
+}
+
+static void
+iso_putpage(struct vnode *v, off_t off, int flags)
+{
+	struct iso_node *n = v->fsdata;
+	for (struct iso_page **lp = &n->pages; *lp; lp = &(*lp)->next) {
+		struct iso_page *p = *lp;
+		if (p->off != off)
+			continue;
+		if (!(flags & FILE_PAGE_KEEP) && --p->pins == 0) {
+			*lp = p->next;
+			kpages_free(p->page, PAGE_SIZE);
+			kfree(p, sizeof(*p));
+		}
+		return;
+	}
+}
+
 static int
 iso_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
     const char *target, struct vnode **vp)
@@ -889,6 +952,8 @@ static const struct vnode_ops iso_ops = {
 	.read = iso_vread,
 	.write = iso_write,
 	.truncate = iso_truncate,
+	.getpage = iso_getpage,
+	.putpage = iso_putpage,
 };
 
 /* --- mounting --- */
@@ -909,6 +974,12 @@ node_free(struct vnode *v)
 {
 	struct iso_node *n = v->fsdata;
 	dir_free(&n->dir);
+	while (n->pages) {
+		struct iso_page *p = n->pages;
+		n->pages = p->next;
+		kpages_free(p->page, PAGE_SIZE);
+		kfree(p, sizeof(*p));
+	}
 	kfree(n->ext, n->next * sizeof(*n->ext));
 	kfree(n, sizeof(*n));
 	if (v->target)

@@ -11,6 +11,7 @@
  *   append PATH TEXT
  *   mkdir PATH, rmdir PATH, unlink PATH, rename FROM TO, symlink TARGET PATH, chmod OCT PATH,
  *   link FROM TO, truncate PATH LEN, utime PATH SECS (atime and mtime)
+ *   unlinkread PATH open it, unlink it, then read it: "unlinkread PATH: CONTENTS"
  *   statfs PATH     "statfs PATH: type=HEX ro=0|1"
  *   readbench PATH ROUNDS   read the file ROUNDS times in 1 MiB reads: "readbench PATH: BYTES bytes NS ns"
  *   writebench PATH MIB     write MIB MiB in 1 MiB writes, fsync: "writebench PATH: BYTES bytes NS ns"
@@ -216,6 +217,17 @@ run(int argc, char **argv)
 		if (symlink(a, b) != 0)
 			return fail(cmd, b);
 		printf("symlink %s: ok\n", b);
+	} else if (strcmp(cmd, "unlinkread") == 0 && argc == 2) {
+		char buf[256];
+		int fd = open(a, O_RDONLY);
+		if (fd < 0 || unlink(a) != 0)
+			return fail(cmd, a);
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n < 0)
+			return fail(cmd, a);
+		buf[n] = '\0';
+		printf("unlinkread %s: %s\n", a, buf);
 	} else if (strcmp(cmd, "link") == 0 && argc == 3) {
 		if (link(a, b) != 0)
 			return fail(cmd, b);

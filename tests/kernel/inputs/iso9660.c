@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/mman.h>
 
 static void
 walk(const char *top, const char *rel)
@@ -145,6 +146,26 @@ main(int argc, char **argv)
 	EXPECT(K(SYS_read, fd, buf, 10), 0);
 	EXPECT(K(SYS_pread64, fd, buf, 4, 2), 4);
 	EXPECT(memcmp(buf, "/bin", 4), 0);
+	K(SYS_close, fd);
+
+	KTEST_SECTION("shared read-only mappings show the file's bytes");
+	snprintf(p, sizeof(p), "%s/big.bin", mnt);
+	fd = EXPECT_OK(K(SYS_open, p, O_RDONLY));
+	unsigned char *map = (unsigned char *)K(SYS_mmap, 0, 3 << 20, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_TRUE((long)map > 0);
+	unsigned char *again = (unsigned char *)K(SYS_mmap, 0, 8192, PROT_READ, MAP_SHARED, fd, 4096);
+	EXPECT_TRUE((long)again > 0);
+	static unsigned char want[3 << 20];
+	EXPECT(K(SYS_pread64, fd, want, sizeof(want), 0), sizeof(want));
+	if ((long)map > 0 && (long)again > 0) {
+		rumprun_posix_enter();
+		int same = memcmp(map, want, sizeof(want)) == 0 && memcmp(again, want + 4096, 8192) == 0;
+		rumprun_posix_leave();
+		EXPECT_TRUE(same);
+		EXPECT(K(SYS_munmap, map, 3 << 20), 0);
+		EXPECT(K(SYS_munmap, again, 8192), 0);
+	}
+	EXPECT(K(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), -EACCES);
 	K(SYS_close, fd);
 
 	KTEST_SECTION("statfs: ISO 9660, read-only");
