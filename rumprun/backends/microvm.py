@@ -53,10 +53,8 @@ def choose_accel(platform, qemu_path):
     return "kvm" if qemu.kvm_works(qemu_path)[0] else "tcg"
 
 
-# console_ports: the programs' streams stay on COM1 with the kernel's lines
-# until the kernel has virtio over MMIO (then: True, and -device ports).
 MICROVM = qemu.Machine(machine_args, device_args, qemu.check_loadable, choose_accel,
-                       transport="device", console_ports=False)
+                       transport="device")
 
 
 def plan(launch, name=None, config_fd=qemu.CONFIG_FD):
