@@ -216,6 +216,20 @@ def test_unsynced_writes_reach_the_disk_within_seconds(run, storage_bin, state_e
     assert dumped.read_bytes() == pattern(98, 0, 1 << 20)
 
 
+def test_abort_still_leaves_a_clean_volume(run, storage_bin, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    image = mkfs(run, empty, tmp_path / "vol.img")
+    result = run("rumprun", "qemu", "-i", "-b", f"{image},/data", storage_bin, "--",
+                 "abort", "/data")
+    assert result.returncode == 128 + signal.SIGABRT, result
+    fsck_clean(image)
+    dumped = tmp_path / "aborted.bin"
+    subprocess.run(["debugfs", "-R", f"dump /aborted.bin {dumped}", str(image)],
+                   check=True, capture_output=True)
+    assert dumped.read_bytes() == pattern(97, 0, 65536)
+
+
 def test_read_only_image_gives_erofs(run, storage_bin, tmp_path):
     tree = tmp_path / "tree"
     tree.mkdir()
