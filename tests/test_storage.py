@@ -242,10 +242,13 @@ def test_read_only_image_gives_erofs(run, storage_bin, tmp_path):
     assert image.read_bytes() == before
 
 
-def test_raw_disk_is_dev_ld0(run, storage_bin, tmp_path):
+@pytest.mark.parametrize("transport", ["", "disable-modern=on", "disable-legacy=on"],
+                         ids=["transitional", "legacy", "modern"])
+def test_raw_disk_is_dev_ld0(run, storage_bin, tmp_path, transport):
     disk = tmp_path / "raw.img"
     disk.write_bytes(b"\0" * (3 << 20))
-    lines = guest(run, disk, "-b", str(disk), storage_bin, "--", "raw", "/dev/ld0")
+    extra = ["-g", f"-global virtio-blk-pci.{transport}"] if transport else []
+    lines = guest(run, disk, *extra, "-b", str(disk), storage_bin, "--", "raw", "/dev/ld0")
     assert lines == [f"size {3 << 20} end {3 << 20}", "read back 'raw block data'",
                      "block device 1"]
     assert disk.read_bytes()[1000:1014] == b"raw block data"
