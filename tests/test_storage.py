@@ -115,6 +115,28 @@ def test_a_tree_packed_by_mkfs_reads_back(run, storage_bin, storage_native, tmp_
     fsck_clean(image)
 
 
+def test_two_disks_one_inside_the_other(run, storage_bin, tmp_path):
+    outer_tree, inner_tree = tmp_path / "outer", tmp_path / "inner"
+    outer_tree.mkdir()
+    inner_tree.mkdir()
+    (inner_tree / "hello").write_text("inner\n")
+    outer = mkfs(run, outer_tree, tmp_path / "outer.img")
+    inner = mkfs(run, inner_tree, tmp_path / "inner.img")
+    lines = guest(run, outer, "-b", f"{outer},/a", "-b", f"{inner},/a/b", storage_bin, "--",
+                  "manifest", "/a")
+    assert sorted(line.split()[0] + " " + line.split()[-1] for line in lines[:-1]) == [
+        "d b", "f b/hello"], lines
+    assert "f 0644 6 1 " in "\n".join(lines), lines
+    fsck_clean(outer)
+    fsck_clean(inner)
+    # The mount point was made on the outer volume; a read-only one cannot.
+    outer.chmod(0o444)
+    result = run("rumprun", "qemu", "-i", "-b", f"{outer},/x", "-b", f"{inner},/x/new/dir",
+                 storage_bin, "--", "manifest", "/x")
+    assert result.returncode == 1, result
+    assert "the directory is missing and its file system is read-only" in result.stdout
+
+
 def test_mkfs_ext2_bad_input(run, tmp_path):
     (tmp_path / "tree").mkdir()
     (tmp_path / "tree" / "big").write_bytes(os.urandom(3 << 20))
