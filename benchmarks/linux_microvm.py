@@ -8,7 +8,7 @@ and a busybox initramfs that runs one static program, on the same QEMU
 Built from Debian packages fetched with `apt-get download` (the kernel the
 linux-image-cloud-amd64 metapackage names, busybox-static), unpacked with
 dpkg -x; nothing is installed.  The initramfs (packed with rumprun's own
-cpio writer, rumprun/rootfs.py) holds busybox, the virtio network modules
+cpio writer, rumprun/toolchain/rootfs.py) holds busybox, the virtio network modules
 and PROGRAM as /program.  Its /init mounts /proc, /sys and /dev, loads the
 modules (busybox's insmod resolves no dependencies: three passes), sets
 eth0 to 10.0.2.15/24 with 10.0.2.2 as the gateway (what QEMU's DHCP would
