@@ -222,8 +222,9 @@ static long futex_wake_op(int *uaddr, int n, int n2, int *uaddr2, int op)
 	return woken;
 }
 
-static long sys_futex(long uaddr, long op, long val, long timeout, long uaddr2, long val3)
+static long sys_futex(SYSARGS)
 {
+	long uaddr = a0, op = a1, val = a2, timeout = a3, uaddr2 = a4, val3 = a5;
 	int cmd = op & FUTEX_CMD_MASK;
 
 	switch (cmd) {
@@ -258,8 +259,9 @@ static void clone_child_start(void *arg)
 	rumpuser_curlwpop(RUMPUSER_LWP_SET, arg);
 }
 
-static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, long a5)
+static long sys_clone(SYSARGS)
 {
+	long flags = a0, stack = a1, ptid = a2, ctid = a3, tls = a4;
 	struct lwp *l;
 	int error;
 
@@ -293,8 +295,9 @@ static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, lo
 SYSCALL_REGISTER(SYS_clone, sys_clone, PARTIAL,
     "threads only (CLONE_VM|FS|FILES|SIGHAND|THREAD); fork-like clones ENOSYS");
 
-static long sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
+static long sys_exit(SYSARGS)
 {
+	long status = a0;
 	struct lwp *l = curlwp();
 
 	/* musl's last thread calls exit_group itself; this is for the rest. */
@@ -308,27 +311,30 @@ static long sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
 }
 SYSCALL_REGISTER(SYS_exit, sys_exit, FULL, "");
 
-static long sys_exit_group(long status, long a1, long a2, long a3, long a4, long a5)
+static long sys_exit_group(SYSARGS)
 {
+	long status = a0;
 	program_exit(status);
 }
 SYSCALL_REGISTER(SYS_exit_group, sys_exit_group, FULL, "");
 
-static long sys_set_tid_address(long tidptr, long a1, long a2, long a3, long a4, long a5)
+static long sys_set_tid_address(SYSARGS)
 {
+	long tidptr = a0;
 	curlwp()->clear_child_tid = (int *)tidptr;
 	return curlwp()->tid;
 }
 SYSCALL_REGISTER(SYS_set_tid_address, sys_set_tid_address, FULL, "");
 
-static long sys_gettid(long a0, long a1, long a2, long a3, long a4, long a5)
+static long sys_gettid(SYSARGS)
 {
 	return curlwp()->tid;
 }
 SYSCALL_REGISTER(SYS_gettid, sys_gettid, FULL, "");
 
-static long sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long a5)
+static long sys_arch_prctl(SYSARGS)
 {
+	long code = a0, addr = a1;
 	switch (code) {
 	case ARCH_SET_FS:
 		rumpuser_ext_set_tls((void *)addr);
@@ -343,7 +349,7 @@ static long sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long
 SYSCALL_REGISTER(SYS_arch_prctl, sys_arch_prctl, PARTIAL,
     "ARCH_SET_FS and ARCH_GET_FS; others EINVAL");
 
-static long sys_sched_yield(long a0, long a1, long a2, long a3, long a4, long a5)
+static long sys_sched_yield(SYSARGS)
 {
 	rumpuser_ext_yield();
 	return 0;
@@ -370,8 +376,9 @@ static const char *const signames[] = {
 	[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
 };
 
-static long sys_rt_sigaction(long sig, long act, long oact, long size, long a4, long a5)
+static long sys_rt_sigaction(SYSARGS)
 {
+	long sig = a0, act = a1, oact = a2;
 	struct k_sigaction *actions = actions_of_current();
 
 	if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
@@ -385,8 +392,9 @@ static long sys_rt_sigaction(long sig, long act, long oact, long size, long a4, 
 SYSCALL_REGISTER(SYS_rt_sigaction, sys_rt_sigaction, PARTIAL,
     "dispositions kept per program; handlers never run (no signal delivery)");
 
-static long sys_rt_sigprocmask(long how, long set, long oset, long size, long a4, long a5)
+static long sys_rt_sigprocmask(SYSARGS)
 {
+	long how = a0, set = a1, oset = a2;
 	struct lwp *l = curlwp();
 	uint64_t s;
 
@@ -445,8 +453,9 @@ void signal_raise(int sig)
 	send_self(sig);
 }
 
-static long sys_kill(long pid, long sig, long a2, long a3, long a4, long a5)
+static long sys_kill(SYSARGS)
 {
+	long pid = a0, sig = a1;
 	if (pid != 1 && pid != 0 && pid != -1)
 		return -ESRCH;
 	return send_self(sig);
@@ -454,16 +463,18 @@ static long sys_kill(long pid, long sig, long a2, long a3, long a4, long a5)
 SYSCALL_REGISTER(SYS_kill, sys_kill, PARTIAL,
     "to the process itself only: ignored, or a fatal default ends the machine with 128+N");
 
-static long sys_tkill(long tid, long sig, long a2, long a3, long a4, long a5)
+static long sys_tkill(SYSARGS)
 {
+	long tid = a0, sig = a1;
 	if (tid <= 0 || tid >= next_tid)
 		return -ESRCH;
 	return send_self(sig);
 }
 SYSCALL_REGISTER(SYS_tkill, sys_tkill, PARTIAL, "as kill");
 
-static long sys_tgkill(long tgid, long tid, long sig, long a3, long a4, long a5)
+static long sys_tgkill(SYSARGS)
 {
+	long tgid = a0, tid = a1, sig = a2;
 	if (tgid != 1)
 		return -ESRCH;
 	return sys_tkill(tid, sig, 0, 0, 0, 0);
