@@ -11,12 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import assert_one_line_error, tool
-from test_boot_hello import hello_bin  # noqa: F401 (a fixture)
-from test_launch import dry_run, ps_line, wait_for
-from test_net import (Guest, Page, free_port, host_http, httpd_bin,  # noqa: F401
-                      nettest_bin, nic_args)
-from test_runtime import micros, runtime_bin, programs_bin  # noqa: F401
+from conftest import (assert_one_line_error, dry_run, free_port, micros, ps_line, tool,
+                      wait_for)
+from test_net import Guest, Page, host_http, httpd_bin, nettest_bin, nic_args  # noqa: F401
 from test_storage import (fsck_clean, mkfs, native, storage_bin,  # noqa: F401
                           storage_native)
 

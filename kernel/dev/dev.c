@@ -6,6 +6,7 @@
 
 void dev_attach(void)
 {
+	moddisk_attach();
 	pci_attach_all();
 	virtio_mmio_attach_all();
 }
