@@ -1,8 +1,9 @@
 """rumprun microvm: the same images and the same assertions as on the pc
-machine (test_boot_hello, test_runtime, test_net, test_storage), booted on
-QEMU's microvm machine, which has no PCI bus and no firmware tables: the
-console on the ISA serial port, the configuration through fw_cfg, the
-status through isa-debug-exit, network and disks over virtio-mmio.
+machine (test_boot_hello, test_runtime, test_net, test_storage,
+test_storage_fs), booted on QEMU's microvm machine, which has no PCI bus
+and no firmware tables: the console on the ISA serial port, the
+configuration through fw_cfg, the status through isa-debug-exit, network,
+disks and shared folders over virtio-mmio.
 """
 
 import subprocess
@@ -16,6 +17,7 @@ from conftest import (assert_one_line_error, dry_run, free_port, micros, ps_line
 from test_net import Guest, Page, host_http, httpd_bin, nettest_bin, nic_args  # noqa: F401
 from test_storage import (fsck_clean, mkfs, native, storage_bin,  # noqa: F401
                           storage_native)
+from test_storage_fs import fsprobe  # noqa: F401
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
@@ -261,3 +263,18 @@ def test_workload_on_ext2_matches_the_host(run, storage_bin, storage_native, tmp
     want = native(storage_native, "manifest", on_host)
     got = disk_guest(run, "-b", f"{image},/data", storage_bin, "--", "manifest", "/data")
     assert got == want
+
+
+def test_shared_folder_both_ways(run, fsprobe, tmp_path):
+    """--share over virtio-9p-device, as test_storage_fs's (in short)."""
+    host = tmp_path / "share"
+    host.mkdir()
+    (host / "in.txt").write_text("from the host\n")
+    r = run("rumprun", "microvm", "-i", "--share", f"{host}:/mnt/share", fsprobe, "--",
+            "cat", "/mnt/share/in.txt", ",", "write", "/mnt/share/out.txt", "from the guest",
+            ",", "mkdir", "/mnt/share/made", ",", "statfs", "/mnt/share", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "cat /mnt/share/in.txt: from the host" in r.stdout
+    assert "statfs /mnt/share: type=1021997 ro=0" in r.stdout
+    assert (host / "out.txt").read_text() == "from the guest"
+    assert (host / "made").is_dir()
