@@ -1,5 +1,7 @@
 /* Who and where the program is: printed for the test to compare. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,20 @@ static void identity(int argc, char **argv)
 	printf("thread gettid %ld\n", (long)tid);
 	printf("uid %d euid %d gid %d egid %d\n", (int)getuid(), (int)geteuid(),
 	       (int)getgid(), (int)getegid());
+	{
+		/* Dropping privileges to root, as daemons started as root do
+		 * (memcached -u root, servers with a "user" setting). */
+		gid_t zero = 0, other = 1000;
+
+		CHECK(setgroups(0, NULL) == 0, "setgroups(0, NULL)");
+		CHECK(setgroups(1, &zero) == 0, "setgroups({0})");
+		CHECK(setgroups(1, &other) == -1 && errno == EPERM, "setgroups({1000}) is EPERM");
+		CHECK(setgid(0) == 0 && setuid(0) == 0, "setgid(0), setuid(0)");
+		CHECK(setregid(-1, 0) == 0 && setreuid(0, -1) == 0, "setregid, setreuid");
+		CHECK(setresgid(0, 0, -1) == 0 && setresuid(-1, 0, 0) == 0, "setresgid, setresuid");
+		CHECK(setresuid(0, 1000, 0) == -1 && errno == EPERM, "setresuid to 1000 is EPERM");
+		printf("privileges dropped to root\n");
+	}
 	CHECK(uname(&u) == 0, "uname");
 	printf("uname sysname %s\n", u.sysname);
 	printf("uname nodename %s\n", u.nodename);
