@@ -11,6 +11,7 @@
 #include <kernel/program.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 /* Linux futex ABI (musl ships no <linux/futex.h>). */
 #define FUTEX_WAIT		0
@@ -278,6 +279,7 @@ static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, lo
 	if (flags & CLONE_PARENT_SETTID)
 		*(int *)ptid = l->tid;
 	l->sigmask = curlwp()->sigmask;
+	memcpy(l->comm, curlwp()->comm, sizeof(l->comm));
 	error = rumpuser_ext_app_fork((void *)stack,
 	    (flags & CLONE_SETTLS) ? (void *)tls : rumpuser_ext_get_tls(),
 	    clone_child_start, l);
@@ -341,6 +343,25 @@ static long sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long
 }
 SYSCALL_REGISTER(SYS_arch_prctl, sys_arch_prctl, PARTIAL,
     "ARCH_SET_FS and ARCH_GET_FS; others EINVAL");
+
+/* Thread names, as servers set them for their worker threads. */
+static long sys_prctl(long option, long arg2, long a2, long a3, long a4, long a5)
+{
+	struct lwp *l = curlwp();
+
+	switch (option) {
+	case PR_SET_NAME:
+		strncpy(l->comm, (const char *)arg2, sizeof(l->comm) - 1);
+		l->comm[sizeof(l->comm) - 1] = '\0';
+		return 0;
+	case PR_GET_NAME:
+		memcpy((char *)arg2, l->comm, sizeof(l->comm));
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+SYSCALL_REGISTER(SYS_prctl, sys_prctl, PARTIAL, "PR_SET_NAME and PR_GET_NAME; others EINVAL");
 
 static long sys_sched_yield(long a0, long a1, long a2, long a3, long a4, long a5)
 {
