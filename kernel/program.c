@@ -245,6 +245,7 @@ static void *program_thread(void *arg)
 	l->prog = p;
 	l->fds = p->fds;
 	l->vm = p->vm;
+	strncpy(l->comm, p->baked->name, sizeof(l->comm) - 1);
 	rumpuser_curlwpop(RUMPUSER_LWP_SET, l);
 	if (vm_stack(p->vm, stack_size + args, &top) < 0)
 		panic("no room for %s's stack (%lu KiB and %lu KiB of arguments)",

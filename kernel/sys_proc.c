@@ -52,6 +52,41 @@ static long sys_setid(SYSARGS)
 SYSCALL_REGISTER(SYS_setuid, sys_setid, STUB, "0 succeeds, any other id EPERM");
 SYSCALL_REGISTER(SYS_setgid, sys_setid, STUB, "0 succeeds, any other id EPERM");
 
+/* The two- and three-id forms: each id -1 (unchanged) or 0 succeeds, as
+ * daemons dropping privileges to root ask for. */
+static long sys_setreid(SYSARGS)
+{
+	long r = a0, e = a1;
+	return ((int)r == -1 || r == 0) && ((int)e == -1 || e == 0) ? 0 : -EPERM;
+}
+SYSCALL_REGISTER(SYS_setreuid, sys_setreid, STUB, "-1 or 0 succeed, any other id EPERM");
+SYSCALL_REGISTER(SYS_setregid, sys_setreid, STUB, "-1 or 0 succeed, any other id EPERM");
+
+static long sys_setresid(SYSARGS)
+{
+	long r = a0, e = a1, s = a2;
+	return sys_setreid(r, e, 0, 0, 0, 0) == 0 && ((int)s == -1 || s == 0) ? 0 : -EPERM;
+}
+SYSCALL_REGISTER(SYS_setresuid, sys_setresid, STUB, "-1 or 0 succeed, any other id EPERM");
+SYSCALL_REGISTER(SYS_setresgid, sys_setresid, STUB, "-1 or 0 succeed, any other id EPERM");
+
+/* Dropping the supplementary groups (there are none) succeeds; a list
+ * naming only group 0 too; other groups are EPERM, as other ids are. */
+static long sys_setgroups(SYSARGS)
+{
+	long size = a0, list = a1;
+	const unsigned *gids = (const unsigned *)list;
+	long i;
+
+	if (size < 0 || size > 65536)
+		return -EINVAL;
+	for (i = 0; i < size; i++)
+		if (gids[i] != 0)
+			return -EPERM;
+	return 0;
+}
+SYSCALL_REGISTER(SYS_setgroups, sys_setgroups, STUB, "none or group 0 succeed, other groups EPERM");
+
 static long sys_getgroups(SYSARGS)
 {
 	return 0;

@@ -12,6 +12,7 @@
 #include <kernel/program.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 /* Linux futex ABI (musl ships no <linux/futex.h>). */
 #define FUTEX_WAIT		0
@@ -281,6 +282,7 @@ static long sys_clone(SYSARGS)
 	if (flags & CLONE_PARENT_SETTID)
 		*(int *)ptid = l->tid;
 	l->sigmask = curlwp()->sigmask;
+	memcpy(l->comm, curlwp()->comm, sizeof(l->comm));
 	error = rumpuser_ext_app_fork((void *)stack,
 	    (flags & CLONE_SETTLS) ? (void *)tls : rumpuser_ext_get_tls(),
 	    clone_child_start, l);
@@ -348,6 +350,26 @@ static long sys_arch_prctl(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_arch_prctl, sys_arch_prctl, PARTIAL,
     "ARCH_SET_FS and ARCH_GET_FS; others EINVAL");
+
+/* Thread names, as servers set them for their worker threads. */
+static long sys_prctl(SYSARGS)
+{
+	long option = a0, arg2 = a1;
+	struct lwp *l = curlwp();
+
+	switch (option) {
+	case PR_SET_NAME:
+		strncpy(l->comm, (const char *)arg2, sizeof(l->comm) - 1);
+		l->comm[sizeof(l->comm) - 1] = '\0';
+		return 0;
+	case PR_GET_NAME:
+		memcpy((char *)arg2, l->comm, sizeof(l->comm));
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+SYSCALL_REGISTER(SYS_prctl, sys_prctl, PARTIAL, "PR_SET_NAME and PR_GET_NAME; others EINVAL");
 
 static long sys_sched_yield(SYSARGS)
 {
