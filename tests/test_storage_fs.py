@@ -138,6 +138,12 @@ def test_mkfs_iso_bad_inputs(tree, run, tmp_path):
     os.mkfifo(fifo_tree / "pipe")
     assert_one_line_error(run("rumprun", "mkfs", "iso", fifo_tree, tmp_path / "o.iso"),
                           "FIFO", "pipe")
+    bad_name = tmp_path / "badname"
+    bad_name.mkdir()
+    (bad_name / os.fsdecode(b"\xffname")).write_text("x")
+    assert_one_line_error(run("rumprun", "mkfs", "iso", bad_name, tmp_path / "o.iso"),
+                          "not valid UTF-8")
+    shutil.rmtree(bad_name)
     assert_one_line_error(run("rumprun", "mkfs", "iso", tmp_path / "missing", tmp_path / "o.iso"),
                           "missing")
     assert_one_line_error(run("rumprun", "mkfs", "iso", tree / "big.bin", tmp_path / "o.iso"),
