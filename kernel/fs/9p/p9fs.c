@@ -64,6 +64,7 @@ struct p9_node {
 	uint32_t fid;		/* walked to the file */
 	uint32_t iofid;		/* opened, or P9_NOFID */
 	int iomode;		/* O_RDONLY or O_RDWR */
+	int written;		/* written since the host last fsync'd it */
 	uint64_t qpath;
 	struct p9_attrs synced;
 	struct vnode *hnext;
@@ -616,6 +617,8 @@ p9_write(struct vnode *v, const void *buf, size_t len, off_t off)
 	}
 	if (done && off + (off_t)done > v->size)
 		v->size = off + done;
+	if (done)
+		n->written = 1;
 	return done;
 }
 
@@ -894,8 +897,13 @@ p9_fsync(struct vnode *v, int datasync)
 {
 	struct p9_node *n = v->fsdata;
 	int err = attrs_push(v);
-	if (err == 0 && n->iofid != P9_NOFID && n->iomode == O_RDWR)
+	/* Only what was written through this vnode needs the host's fsync
+	 * (the syncer calls this every few seconds for every open file). */
+	if (err == 0 && n->written && n->iofid != P9_NOFID && n->iomode == O_RDWR) {
 		err = REQ_SIMPLE(n->m, Tfsync, ({ put(t, n->iofid, 4); put(t, datasync, 4); }));
+		if (err == 0)
+			n->written = 0;
+	}
 	return err;
 }
 
