@@ -638,8 +638,10 @@ p9_truncate(struct vnode *v, off_t len)
 		put(t, 0, 8);
 		put(t, 0, 8);
 	}));
-	if (err == 0)
+	if (err == 0) {
 		v->size = len;
+		((struct p9_node *)v->fsdata)->written = 1;
+	}
 	return err;
 }
 
