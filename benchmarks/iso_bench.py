@@ -55,8 +55,8 @@ def main():
             image, label = a.image, str(a.image)
         else:
             sys.path.insert(0, str(ROOT / "tests"))
-            from test_iso import build_isokernel
-            image, label = build_isokernel(tmp), "tests/fixtures/kernel"
+            from conftest import build_fixture_kernel
+            image, label = build_fixture_kernel(tmp, status=3), "tests/fixtures/kernel"
         ours = tmp / "rumprun.iso"
         build = ("import sys; from pathlib import Path; from rumprun.images.iso import build_iso; "
                  "build_iso(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), force=True)")

@@ -1,6 +1,6 @@
 """The rumprun launcher with the QEMU backends: the plan -D prints, the
 configuration's way into the guest (fw_cfg), bad inputs, exit statuses,
-registered guests (ps, stop, cont) and signals.  It boots tests/fixtures/fixture_kernel,
+registered guests (ps, stop, cont) and signals.  It boots tests/fixtures/kernel,
 a tiny multiboot guest that prints the configuration it finds in fw_cfg and
 a status line, then exits like rumprun's kernel does (conftest)."""
 
@@ -11,45 +11,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import assert_one_line_error, build_fixture_kernel, tool
+from conftest import (assert_one_line_error, build_fixture_kernel, dry_run, free_port,
+                      ps_line, tool, wait_for)
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
 FW_CFG_ARG = "name=opt/rumprun/config,file=/dev/fd/3"
-
-
-def parse_plan(script):
-    """-D's script -> (QEMU argv, the configuration fed to fd 3, mkdirs)."""
-    lines = script.splitlines()
-    mkdirs = [shlex.split(ln)[-1] for ln in lines if ln.startswith("mkdir ")]
-    i = next(i for i, ln in enumerate(lines) if "qemu-system-x86_64" in ln)
-    command, heredoc = lines[i].split(" 3<<")
-    assert heredoc == "'RUMPRUN_EOF'" and lines[i + 2] == "RUMPRUN_EOF"
-    return shlex.split(command), json.loads(lines[i + 1]), mkdirs
-
-
-def dry_run(run, *args, env=None):
-    return parse_plan(run("rumprun", "-D", *args, env=env, check=0).stdout)
-
-
-def wait_for(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return predicate()
-
-
-def ps_line(run, name, env=None):
-    lines = run("rumprun", "ps", env=env, check=0).stdout.splitlines()
-    return next((ln for ln in lines if ln.split()[0] == name), None)
 
 
 # --- what -D prints ----------------------------------------------------------
@@ -372,12 +343,6 @@ def test_closed_console_reader_stops_qemu_quietly(state_env, tmp_path):
 
 
 # --- gdb ---------------------------------------------------------------------
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_gdb_server_answers(run, tmp_path):
     image = build_fixture_kernel(tmp_path, status=0)

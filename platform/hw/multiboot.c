@@ -64,6 +64,19 @@ static int fwcfg_config(const char *loader)
 	return 1;
 }
 
+/* QEMU's microvm adds its virtio-mmio devices to the command line it
+ * keeps in fw_cfg, not to the one its multiboot loader hands over. */
+static void fwcfg_devices(void)
+{
+	size_t len;
+	char *text = hw_fwcfg_cmdline(&len);
+
+	if (text) {
+		hw_mmio_scan(text);
+		bmk_memfree(text, len + 1);
+	}
+}
+
 void hw_multiboot_init(uint32_t info)
 {
 	const struct mbi *mbi = x86_phys_to_virt(info);
@@ -115,6 +128,10 @@ void hw_multiboot_init(uint32_t info)
 	for (; mods && i < mbi->mods_count; i++)
 		x86_boot_module(mods[i].start, mods[i].end,
 		    mods[i].string ? x86_phys_to_virt(mods[i].string) : NULL);
-	if (cmdline)
+	if (cmdline) {
 		x86_boot_cmdline(cmdline, 1);
+		hw_mmio_scan(cmdline);
+	}
+	if (loader && is_qemu(loader))
+		fwcfg_devices();
 }
