@@ -387,6 +387,14 @@ hash_remove(struct p9_mount *m, struct vnode *v)
 		*lp = n->hnext;
 }
 
+/* v has no name on the host any more: out of the cache, so a new file
+ * that gets its inode number (its qid path) is not taken for it. */
+static void
+forget(struct vnode *v)
+{
+	hash_remove(((struct p9_node *)v->fsdata)->m, v);
+}
+
 static int
 readlink_fid(struct p9_mount *m, uint32_t fid, char **target)
 {
@@ -741,6 +749,8 @@ p9_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 	} else if (v->nlink > 0) {
 		v->nlink--;
 	}
+	if (v->nlink == 0)
+		forget(v);
 	return 0;
 }
 
@@ -765,6 +775,8 @@ p9_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
 		} else if (tv->nlink > 0) {
 			tv->nlink--;
 		}
+		if (tv->nlink == 0)
+			forget(tv);
 	}
 	if (S_ISDIR(v->mode) && odir != ndir) {
 		vnode_hold(ndir);
