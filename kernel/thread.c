@@ -8,6 +8,7 @@
 #include <kernel/kernel.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
+#include <kernel/vfs.h>
 #include <kernel/program.h>
 #include <sched.h>
 #include <signal.h>
@@ -429,6 +430,7 @@ static long send_self(long sig)
 	strcpy(why + 10, name);
 	if (sig == SIGABRT)
 		strcat(why, " (abort)");
+	vfs_unmount_all();	/* the disks as clean as at a normal exit */
 	rumpuser_ext_fatal_signal(sig, why);
 }
 

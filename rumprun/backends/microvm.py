@@ -53,7 +53,8 @@ def choose_accel(platform, qemu_path):
     return "kvm" if qemu.kvm_works(qemu_path)[0] else "tcg"
 
 
-MICROVM = qemu.Machine(machine_args, device_args, qemu.check_loadable, choose_accel)
+MICROVM = qemu.Machine(machine_args, device_args, qemu.check_loadable, choose_accel,
+                       transport="device")
 
 
 def plan(launch, name=None, config_fd=qemu.CONFIG_FD):
