@@ -90,12 +90,32 @@ def guest_name(launch):
     return launch.name or guests.new_name(launch.image.path)
 
 
+def xenstore_text(config):
+    """CONFIG as xenstore-write's argument: it reads backslash escapes
+    (\\x41, \\\\), so backslashes are doubled."""
+    return config.decode("utf-8", "surrogateescape").replace("\\", "\\\\")
+
+
+def wait_for_console(name, domid, timeout=30.0):
+    """Wait until xenconsoled has made domain DOMID's console (xl console
+    fails at once when the tty is not in xenstore yet)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while subprocess.run(["xenstore-read", f"/local/domain/{domid}/console/tty"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL).returncode != 0:
+        if time.monotonic() > deadline:
+            raise RumprunError(f"domain {name}'s console did not appear in {timeout:g} s "
+                               "(is xenconsoled running in dom0?)")
+        time.sleep(0.1)
+
+
 def _xenstore_command(name, config):
     """xenstore-write of CONFIG under domain NAME's home (its ID is known
     only once xl has created it, so a shell asks xl for it)."""
     return ["sh", "-c",
             'xenstore-write "/local/domain/$(xl domid "$1")/' + XENSTORE_KEY + '" "$2"',
-            "sh", name, config.decode("utf-8", "surrogateescape")]
+            "sh", name, xenstore_text(config)]
 
 
 def plan(launch, name=None, directory=None):
@@ -234,9 +254,9 @@ def run(launch):
             _xl("xl", "create", "-p", str(cfg), what=f"creating Xen domain {name}")
             created = True
         domid = _xl("xl", "domid", name, what=f"finding domain {name}'s ID").strip()
-        _xl("xenstore-write", f"/local/domain/{domid}/{XENSTORE_KEY}",
-            config.decode("utf-8", "surrogateescape"),
+        _xl("xenstore-write", f"/local/domain/{domid}/{XENSTORE_KEY}", xenstore_text(config),
             what=f"writing domain {name}'s configuration into xenstore")
+        wait_for_console(name, domid)
         if launch.interactive:
             return _run_interactive(launch, name, claim)
         return _start_detached(launch, name, claim)
