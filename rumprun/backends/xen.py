@@ -17,7 +17,9 @@ The domain's name is the guest's handle (-N, or the image's name and six
 hex digits).  With -i, or -d, the domain is destroyed when it powers off
 or crashes; otherwise Xen keeps it ("preserve") so that rumprun ps shows
 how it ended, until rumprun stop.  A detached guest's console is copied
-into its state directory (rumprun.guests) by an `xl console` left running.
+into its state directory (rumprun.guests) by a process the launcher forks.
+run() reads the console's pty itself (what `xl console` does; -D prints
+that command) so that it is attached before the domain is unpaused.
 """
 
 import os
@@ -96,18 +98,46 @@ def xenstore_text(config):
     return config.decode("utf-8", "surrogateescape").replace("\\", "\\\\")
 
 
-def wait_for_console(name, domid, timeout=30.0):
-    """Wait until xenconsoled has made domain DOMID's console (xl console
-    fails at once when the tty is not in xenstore yet)."""
+def open_console(name, domid, timeout=30.0):
+    """Domain DOMID's console: the pty xenconsoled made for it (its path in
+    xenstore's console/tty, empty until xenconsoled has it), opened raw.
+    What `xl console` does, done here so the console is attached before
+    the domain is unpaused and nothing it prints is missed."""
+    import termios
     import time
+    import tty as ttymod
     deadline = time.monotonic() + timeout
-    while subprocess.run(["xenstore-read", f"/local/domain/{domid}/console/tty"],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL).returncode != 0:
+    while True:
+        result = subprocess.run(["xenstore-read", f"/local/domain/{domid}/console/tty"],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        path = result.stdout.strip()
+        if result.returncode == 0 and path:
+            break
         if time.monotonic() > deadline:
             raise RumprunError(f"domain {name}'s console did not appear in {timeout:g} s "
                                "(is xenconsoled running in dom0?)")
         time.sleep(0.1)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as e:
+        raise RumprunError(f"cannot open domain {name}'s console {path}: {e.strerror}") from None
+    try:
+        ttymod.setraw(fd, termios.TCSANOW)
+    except termios.error:
+        pass
+    return fd
+
+
+def read_console(fd):
+    """The next output on console FD; b"" once the domain is gone (the
+    pty's other end closed: EIO)."""
+    import errno
+    try:
+        return os.read(fd, 65536)
+    except OSError as e:
+        if e.errno == errno.EIO:
+            return b""
+        raise
 
 
 def _xenstore_command(name, config):
@@ -205,13 +235,13 @@ def destroy(name):
 
 
 def stop_console(pid, name):
-    """End the detached `xl console NAME` (pid PID) that copies a guest's
-    output, if that process is still it (a pid can be reused)."""
+    """End the process (pid PID) that copies a detached guest's console, if
+    that process is still it (a pid can be reused)."""
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        comm = Path(f"/proc/{pid}/comm").read_bytes().strip()
     except OSError:
         return
-    if pid and argv[:3] == [b"xl", b"console", name.encode()]:
+    if pid and comm == CONSOLE_COPIER:
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -256,10 +286,13 @@ def run(launch):
         domid = _xl("xl", "domid", name, what=f"finding domain {name}'s ID").strip()
         _xl("xenstore-write", f"/local/domain/{domid}/{XENSTORE_KEY}", xenstore_text(config),
             what=f"writing domain {name}'s configuration into xenstore")
-        wait_for_console(name, domid)
-        if launch.interactive:
-            return _run_interactive(launch, name, claim)
-        return _start_detached(launch, name, claim)
+        fd = open_console(name, domid)
+        try:
+            if launch.interactive:
+                return _run_interactive(launch, name, claim, fd)
+            return _start_detached(launch, name, claim, fd)
+        finally:
+            os.close(fd)
     except BaseException:
         if created and (launch.interactive or claim is None):
             destroy(name)
@@ -271,28 +304,29 @@ def run(launch):
             claim.release(remove=launch.interactive)
 
 
-def _run_interactive(launch, name, claim):
+def _run_interactive(launch, name, claim, fd):
     """The console here; the guest's status from its status line."""
     from rumprun import console
     from rumprun.backends import GuestFailed
 
     handlers = {s: signal.signal(s, _interrupt)
                 for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    proc = None
+    scanner, endings = console.StatusScanner(), console.LineEndings()
+    out = sys.stdout.buffer
     try:
-        # The console first, so nothing the guest prints is missed.
-        proc = subprocess.Popen(["xl", "console", name], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                start_new_session=True)
         if launch.paused:
-            claim.save(launch, proc.pid, ["xl", "console", name])
+            claim.save(launch, os.getpid(), ["rumprun", "xen", name])
             print(f"rumprun: guest {name} is paused: `rumprun cont {name}` starts it",
                   file=sys.stderr, flush=True)
         else:
             unpause(name)
-        status = console.relay(proc.stdout.fileno(), sys.stdout.buffer)
-        proc.wait()
-        said = proc.stderr.read().decode(errors="replace")
+        while data := read_console(fd):
+            out.write(endings.convert(data))
+            out.flush()
+            scanner.feed(data)
+        out.write(endings.finish())
+        out.flush()
+        status = scanner.finish()
     except _Interrupted as e:
         destroy(name)
         print(f"\nrumprun: interrupted ({signal.Signals(e.signum).name}): domain "
@@ -305,31 +339,40 @@ def _run_interactive(launch, name, claim):
     finally:
         for s, h in handlers.items():
             signal.signal(s, h)
-        if proc is not None:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            proc.stdout.close()
-            proc.stderr.close()
     if status is None:
         destroy(name)
-        said = " ".join(said.split())[:300]
-        raise GuestFailed(
-            f"domain {name} ended without reporting its exit status (xl console "
-            f"{'said: ' + said if said else 'said nothing'})")
+        raise GuestFailed(f"domain {name} ended without reporting its exit status "
+                          "(its console closed without the kernel's status line)")
     return status
 
 
-def _start_detached(launch, name, claim):
+CONSOLE_COPIER = b"rumprun-cons"     # the copier's process name (/proc/PID/comm)
+
+
+def _start_detached(launch, name, claim, fd):
     """Leave the domain running, its console copied into the state
-    directory by a detached xl console; print the handle."""
+    directory by a forked process of our own; print the handle."""
     from rumprun import output
 
-    with open(claim.directory / "console.log", "wb") as log:
-        proc = subprocess.Popen(["xl", "console", name], stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-    claim.save(launch, proc.pid, ["xl", "console", name])
+    log = os.open(claim.directory / "console.log",
+                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:        # the copier: until the domain is destroyed
+        try:
+            os.setsid()
+            import ctypes
+            ctypes.CDLL(None).prctl(15, CONSOLE_COPIER)    # PR_SET_NAME
+            null = os.open(os.devnull, os.O_RDWR)
+            for std in (0, 1, 2):
+                os.dup2(null, std)
+            while data := read_console(fd):
+                os.write(log, data.replace(b"\r\n", b"\n"))
+        finally:
+            os._exit(0)
+    os.close(log)
+    claim.save(launch, pid, ["rumprun", "xen", name])
     if not launch.paused:
         unpause(name)
     output.write_stdout(f"{name}\n")
