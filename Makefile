@@ -3,7 +3,8 @@
 #
 #   make hello   set up the host, build, bake tests/hello and boot it in QEMU
 #   make check   set up the host, build, run the whole test suite
-#   make libs    build the component libraries the bake links (build/lib)
+#   make libs    build the component libraries the bake links (build/lib) and
+#                what rumprun-cc adds to musl (build/libc: libc/extras.mk)
 #   make iso     bake the demo app and burn it to build/hello.iso
 
 BUILD   := build
@@ -49,13 +50,14 @@ INCLUDES_xen    := $(INCLUDES_x86_64) -Iplatform/xen/include
 includes_for = $(if $(filter platform/%,$1),$(INCLUDES_$(word 2,$(subst /, ,$1))))
 
 # Components with build steps of their own (a fetched library, generated
-# sources) keep them in a fragment next to their code, e.g. kernel/net/net.mk.
+# sources) keep them in a fragment next to their code, e.g. kernel/net/net.mk
+# (and libc/extras.mk, the apps' additions to musl).
 # A fragment may append objects to KERNEL_OBJS or HW_OBJS and targets to
 # LIBS; it is read before the rules below use those lists.
 LIBS := $(LIBDIR)/libkernel.a $(LIBDIR)/libhw.a $(LIBDIR)/libxen.a $(LIBDIR)/kvmprobe.bin
-include $(sort $(wildcard kernel/*/*.mk kernel/*.mk platform/*/build.mk))
+include $(sort $(wildcard kernel/*/*.mk kernel/*.mk platform/*/build.mk libc/*.mk))
 
-.PHONY: all libs hello check iso setup clean bench bench-net syscalls
+.PHONY: all libs hello check iso setup clean bench bench-net bench-fs syscalls
 all: libs
 
 libs: $(LIBS)
@@ -155,6 +157,10 @@ bench: setup libs
 # The network benchmarks (wrk, a Linux microVM): benchmarks/README.md.
 bench-net: setup libs
 	$(PY) benchmarks/net_bench.py
+
+# Read throughput of ISO 9660 and 9p shares: benchmarks/README.md.
+bench-fs: setup libs
+	$(PY) benchmarks/fs_bench.py
 
 # docs/syscalls.md from the kernel's SYSCALL_REGISTER lines.
 syscalls:

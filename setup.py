@@ -18,7 +18,7 @@ from setuptools.command.build_py import build_py
 
 # What the build needs, relative to the source tree's root (MANIFEST.in puts
 # the same into the sdist).
-TREE = ["Makefile", "kernel", "platform", "app-tools", "scripts"]
+TREE = ["Makefile", "kernel", "platform", "libc", "app-tools", "scripts"]
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.o", "*.a")
 
 

@@ -43,6 +43,11 @@ APP_TOOLS = ROOT / "app-tools"
 KERNEL_INCLUDE = ROOT / "kernel" / "include"
 CONFIG_DIR = APP_TOOLS / "configs"
 LIB_DIR = BUILD_DIR / "lib"
+# What Debian's musl lacks (BSD headers, crypt), built for it by the build
+# (libc/extras.mk): rumprun-cc's include and library paths after musl's.
+LIBC_EXTRAS_INCLUDE = BUILD_DIR / "libc" / "include"
+LIBC_EXTRAS_LIB = BUILD_DIR / "libc" / "lib"
+LIBC_EXTRAS = [LIBC_EXTRAS_INCLUDE / "sys" / "queue.h", LIBC_EXTRAS_LIB / "libcrypt.a"]
 
 MUSL_INCLUDE = Path("/usr/include/x86_64-linux-musl")
 MUSL_LIB = Path("/usr/lib/x86_64-linux-musl")
@@ -56,6 +61,8 @@ PACKAGES = {
     "objdump": "binutils",
     "make": "make",
     "qemu-system-x86_64": "qemu-system-x86",
+    "mke2fs": "e2fsprogs",
+    "e2fsck": "e2fsprogs",
 }
 
 

@@ -1,27 +1,42 @@
-"""The kernel's file system components, run in an ordinary process.
+"""The kernel's components, run in an ordinary process.
 
 `make posix-tests` builds each tests/kernel/NAME.c against the kernel
 library and the posix platform (platform/posix); each program makes system
 calls through syscall_dispatch exactly as the app would and prints one
-"ok"/"FAIL" line per check.  These tests run them and the root file system
-packer (rumprun/toolchain/rootfs.py) end to end.  Fast: no QEMU.
+"ok"/"FAIL" line per check, grouped in named sections (KTEST_SECTION in
+tests/kernel/ktest.h).  Each program runs once; each of its sections is a
+test case here.  Also the root file system packer
+(rumprun/toolchain/rootfs.py) end to end.  Fast: no QEMU.
 """
 
 import os
+import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from rumprun.errors import RumprunError
+from rumprun.toolchain import rootfs
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rumprun.toolchain import rootfs  # noqa: E402
-from rumprun.errors import RumprunError  # noqa: E402
-
 TESTS_DIR = ROOT / "build" / "posix" / "tests"
-PROGRAMS = sorted(p.stem for p in (ROOT / "tests" / "kernel").glob("*.c"))
+SOURCES = ROOT / "tests" / "kernel"
+WHOLE = "whole program"    # the one case of a program without sections
+
+
+def sections(source):
+    """The section names of a test program, in order (from its source)."""
+    names = re.findall(r'KTEST_SECTION\("([^"\\]*)"\)', source.read_text())
+    return names or [WHOLE]
+
+
+def slug(name):
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+CASES = [pytest.param(src.stem, name, id=f"{src.stem}:{slug(name)}")
+         for src in sorted(SOURCES.glob("*.c")) for name in sections(src)]
 
 
 def make(*targets, **variables):
@@ -51,11 +66,47 @@ def run_program(path, timeout=60):
     return result.stdout
 
 
-@pytest.mark.parametrize("name", PROGRAMS)
-def test_kernel_program(posix_tests, name):
-    out = run_program(posix_tests / name)
-    checks = int(out.split("done: ")[1].split()[0])
-    assert checks > 0
+_runs = {}
+
+
+def program_run(tests_dir, name):
+    """The program's one run: (exit status, stdout, stderr), cached."""
+    if name not in _runs:
+        try:
+            r = subprocess.run([str(tests_dir / name)], capture_output=True, text=True,
+                               timeout=120, stdin=subprocess.DEVNULL)
+            _runs[name] = (r.returncode, r.stdout, r.stderr)
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout.decode(errors="replace") if e.stdout else ""
+            _runs[name] = (None, out, "timed out after 120 s")
+    return _runs[name]
+
+
+@pytest.mark.parametrize("program,section", CASES)
+def test_kernel_component(posix_tests, program, section):
+    status, out, err = program_run(posix_tests, program)
+    lines = out.splitlines()
+    if section == WHOLE:
+        mine = lines
+    else:
+        marker = f"section {section}"
+        assert marker in lines, (
+            f"{program} ended before section {section!r} (status {status}):\n"
+            + "\n".join(lines[-20:]) + f"\n--- stderr ---\n{err[-2000:]}")
+        begin = lines.index(marker) + 1
+        after = [i for i in range(begin, len(lines)) if lines[i].startswith("section ")]
+        mine = lines[begin:after[0] if after else len(lines)]
+        finished = bool(after) or any(ln.startswith("done: ") for ln in lines[begin:])
+        assert finished, (f"{program} ended inside section {section!r} "
+                          f"(status {status}):\n" + "\n".join(mine[-20:])
+                          + f"\n--- stderr ---\n{err[-2000:]}")
+    failures = [ln for ln in mine if ln.startswith("FAIL")]
+    assert not failures, f"{program}, {section}:\n" + "\n".join(failures)
+    assert any(ln.startswith("ok ") for ln in mine), f"{program}, {section}: no checks ran"
+    if section == WHOLE or section == sections(SOURCES / f"{program}.c")[-1]:
+        assert status == 0 and "done: " in out, (
+            f"{program} exited {status}:\n" + "\n".join(lines[-20:])
+            + f"\n--- stderr ---\n{err[-2000:]}")
 
 
 def test_no_rootfs_without_an_archive(posix_tests):

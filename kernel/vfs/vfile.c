@@ -51,6 +51,13 @@ reg_write(struct file *f, const void *buf, size_t len, off_t *pos)
 	if (n > 0) {
 		*pos += n;
 		vnode_touch(v, 0, 1, 1);
+		/* O_SYNC and O_DSYNC (O_DSYNC's bit is part of O_SYNC's): stable
+		 * before the write returns. */
+		if ((f->flags & O_DSYNC) && v->ops->fsync) {
+			int err = v->ops->fsync(v, (f->flags & O_SYNC) != O_SYNC);
+			if (err)
+				n = err;
+		}
 	}
 	vfs_exit();
 	return n;
@@ -144,9 +151,23 @@ reg_putpage(struct file *f, off_t off, int flags)
 }
 
 static int
+vfile_fsync_how(struct file *f, int datasync)
+{
+	if (f->flags & O_PATH)
+		return -EBADF;
+	struct vnode *v = f->priv;
+	int err = 0;
+	vfs_enter();
+	if (v->ops->fsync && !vnode_rofs(v))
+		err = v->ops->fsync(v, datasync);
+	vfs_exit();
+	return err;
+}
+
+static int
 vfile_fsync(struct file *f)
 {
-	return (f->flags & O_PATH) ? -EBADF : 0;
+	return vfile_fsync_how(f, 0);
 }
 
 static void

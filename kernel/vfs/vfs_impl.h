@@ -30,88 +30,25 @@
 #define PATH_MAX_LEN 4096
 #define SYMLOOP_MAX_DEPTH 40
 
-struct vnode;
-
-/*
- * What a file system provides.  All called with vfs_lock held.  Names are
- * (pointer, length), not NUL-terminated.  The generic layer has already
- * checked types and existence (e.g. create is called only when the name is
- * absent, unlink only on an entry that exists, rmdir only when empty).
- */
-struct vnode_ops {
-	/* Directory lookup: the entry's vnode (not held) or NULL. */
-	struct vnode *(*lookup)(struct vnode *dir, const char *name, size_t len);
-	/* New node of type/mode in dir; rdev for devices, target for links. */
-	int (*create)(struct vnode *dir, const char *name, size_t len,
-	    mode_t mode, const char *target, struct vnode **vp);
-	int (*link)(struct vnode *dir, const char *name, size_t len, struct vnode *v);
-	/* Remove the entry name (whose vnode is v) from dir. */
-	int (*unlink)(struct vnode *dir, const char *name, size_t len, struct vnode *v);
-	/*
-	 * Move entry oname (vnode v) of odir to nname in ndir, replacing tv, the
-	 * vnode nname names now (NULL when absent; the caller checked types and
-	 * emptiness).  Fails only before changing anything.
-	 */
-	int (*rename)(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
-	    struct vnode *ndir, const char *nname, size_t nlen, struct vnode *tv);
-	/* Is the directory empty (no entries but . and ..)? */
-	int (*isempty)(struct vnode *dir);
-	/*
-	 * Directory reading: from *cookie on, call emit for each entry until it
-	 * returns nonzero (no room); *cookie then names the first entry not
-	 * emitted.  Cookies 0 and 1 are "." and "..".
-	 */
-	int (*readdir)(struct vnode *dir, off_t *cookie,
-	    int (*emit)(void *arg, ino_t ino, off_t next, unsigned char type,
-		const char *name, size_t len),
-	    void *arg);
-	/* Regular files: byte I/O at off; write extends the file. */
-	ssize_t (*read)(struct vnode *v, void *buf, size_t len, off_t off);
-	ssize_t (*write)(struct vnode *v, const void *buf, size_t len, off_t off);
-	int (*truncate)(struct vnode *v, off_t len);
-	/* Shared memory mappings, optional: the page holding off, pinned, and
-	 * unpinning it (kernel/file.h's getpage and putpage say the contract). */
-	int (*getpage)(struct vnode *v, off_t off, void **page);
-	void (*putpage)(struct vnode *v, off_t off, int flags);
-	/* Free the node's storage: no names and no references are left. */
-	void (*reclaim)(struct vnode *v);
-};
-
-struct vnode {
-	const struct vnode_ops *ops;
-	mode_t mode;		/* S_IFMT type and permission bits */
-	uid_t uid;
-	gid_t gid;
-	nlink_t nlink;		/* names; for directories 2 + subdirectories */
-	ino_t ino;
-	dev_t rdev;
-	off_t size;
-	struct timespec atime, mtime, ctime, btime;
-	int refs;
-	struct vnode *parent;	/* directories: the directory holding it */
-	const struct vfs_device *dev;	/* character devices */
-	char *target;		/* symbolic links: NUL-terminated */
-	void *fsdata;		/* the file system's own state */
-};
+#include <kernel/fs.h>
 
 /* The lock and the root. */
-extern struct rumpuser_mtx *vfs_lock;
 extern struct vnode *vfs_root;
 extern struct vnode *vfs_cwd;	/* held */
 extern mode_t vfs_umask;
-static inline void vfs_enter(void) { rumpuser_mutex_enter(vfs_lock); }
-static inline void vfs_exit(void) { rumpuser_mutex_exit(vfs_lock); }
 
-/* vnode.c (locked) */
-void vnode_hold(struct vnode *v);
-void vnode_rele(struct vnode *v);
-void vnode_touch(struct vnode *v, int atime, int mtime, int ctime);
+/* vnode.c (locked); vnode_hold, vnode_rele ... are in kernel/fs.h */
 void vnode_stat(struct vnode *v, struct stat *st);
-ino_t vnode_next_ino(void);
-void vnode_init_attrs(struct vnode *v, mode_t mode);
 
 /* tmpfs.c */
 struct vnode *tmpfs_mkroot(void);
+
+/* mount.c (locked): the table, newest first; syncing one mount */
+extern struct mount *vfs_mounts;
+int mount_sync_locked(struct mount *mp);
+/* sys_stat.c: statfs figures of a memory file system */
+struct statfs;
+void vfs_fill_statfs_tmpfs(struct statfs *sf);
 
 /*
  * namei.c (locked).  Resolve path relative to dir (a held directory, or
@@ -125,6 +62,15 @@ struct vnode *tmpfs_mkroot(void);
 int namei(struct vnode *dir, const char *path, int flags, struct vnode **vp);
 int namei_parent(struct vnode *dir, const char *path, struct vnode **dvp,
     const char **name, size_t *len, int *trailing);
+/*
+ * open's O_CREAT lookup: the regular file path names, made (mode, less the
+ * umask) when absent; held in *vp.  NAMEI_EXCL: EEXIST when present;
+ * NAMEI_NOFOLLOW: ELOOP when it is a symbolic link.  Also EISDIR for a
+ * trailing slash on a file, ENOENT in a removed directory, EROFS.
+ */
+#define NAMEI_EXCL 0x02
+int namei_create(struct vnode *dir, const char *path, int flags, mode_t mode,
+    struct vnode **vp);
 /* Lookup of one name in a directory, "." and ".." included; NULL if absent. */
 struct vnode *dir_lookup(struct vnode *dir, const char *name, size_t len);
 int vnode_access(struct vnode *v, int mode);
@@ -135,10 +81,69 @@ int vfs_make_locked(const char *path, mode_t mode, const char *target, struct vn
 /* vfile.c: open files on vnodes */
 int vfile_open(struct vnode *v, int flags, struct file **fp);
 
-/* The start directory for *at calls: held vnode (unlock-safe), or -errno. */
+/*
+ * vfs.c: where the system calls start (none of these is called locked).
+ *
+ * vfs_at_dir: the directory dirfd names (AT_FDCWD: the cwd), held, or
+ * -EBADF, -ENOTDIR.  vfs_start_dir: where path starts (the root for an
+ * absolute path, else as vfs_at_dir), held; -EFAULT for a NULL path.
+ * vfs_fd_vnode: the vnode of fd's file, held, or NULL when the file is not
+ * the VFS's (a pipe, a socket); 0 or -EBADF.  vfs_release drops a hold
+ * taken by any of them.
+ *
+ * vfs_lookup_begin resolves path from dirfd (NAMEI_* flags) and takes
+ * vfs_lock: 0 with the held vnode in *vp and the lock held, or -errno
+ * with neither.  vfs_lookup_done(v) drops both.
+ */
 int vfs_at_dir(int dirfd, struct vnode **dvp);
+int vfs_start_dir(int dirfd, const char *path, struct vnode **dvp);
+int vfs_fd_vnode(int fd, struct vnode **vp);
+void vfs_release(struct vnode *v);
+int vfs_lookup_begin(int dirfd, const char *path, int flags, struct vnode **vp);
+void vfs_lookup_done(struct vnode *v);
 
+/* Is name "." or ".."? */
+static inline int vfs_is_dot(const char *name, size_t len)
+{
+	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
+}
 
+/*
+ * The components of a path, in order, for every walk over one (namei,
+ * mkdir -p): path_next gives the next name (pointing into the path) and
+ * its length, and says whether it is the last one and whether a slash
+ * follows it; 0 when none is left.  Repeated slashes count as one.
+ */
+struct path_iter {
+	const char *path;
+	size_t len, pos;
+};
+static inline void path_iter_init(struct path_iter *it, const char *path, size_t len)
+{
+	it->path = path;
+	it->len = len;
+	it->pos = 0;
+}
+static inline int path_next(struct path_iter *it, const char **name, size_t *len,
+    int *last, int *slash)
+{
+	size_t i = it->pos, s, j;
+	while (i < it->len && it->path[i] == '/')
+		i++;
+	if (i == it->len)
+		return 0;
+	s = i;
+	while (i < it->len && it->path[i] != '/')
+		i++;
+	for (j = i; j < it->len && it->path[j] == '/'; j++)
+		;
+	*name = it->path + s;
+	*len = i - s;
+	*last = (j == it->len);
+	*slash = (i < it->len);
+	it->pos = i;
+	return 1;
+}
 
 /* pipe.c: is f a pipe end (for F_GETPIPE_SZ)? its capacity or -EBADF */
 long pipe_capacity(struct file *f);

@@ -48,8 +48,11 @@ VALUE_OPTIONS = {
 
 
 def include_flags():
-    """musl's headers, then gcc's own (stddef.h, stdarg.h, intrinsics)."""
+    """musl's headers, then what the build adds to them (libc/extras.mk:
+    sys/queue.h, sys/tree.h, sys/cdefs.h, crypt.h), then gcc's own
+    (stddef.h, stdarg.h, intrinsics)."""
     return ["-nostdinc", "-isystem", str(host.MUSL_INCLUDE),
+            "-isystem", str(host.LIBC_EXTRAS_INCLUDE),
             "-isystem", host.gcc_file("include")]
 
 
@@ -77,7 +80,7 @@ def link_command(gcc, args, note_object):
     """The gcc command line that links ARGS into an unbaked app."""
     return ([gcc] + include_flags() + CODEGEN_FLAGS
             + ["-nostdlib", "-nostartfiles", "-static", "-no-pie", "-r",
-               f"-L{host.MUSL_LIB}"]
+               f"-L{host.MUSL_LIB}", f"-L{host.LIBC_EXTRAS_LIB}"]
             + args
             + ["-u", "__libc_start_main", str(note_object),
                "-Wl,--start-group", str(host.MUSL_LIBC), host.gcc_file("libgcc"),
@@ -88,6 +91,7 @@ def compile_or_link(args):
     """Run gcc for ARGS as rumprun-cc; return its exit status."""
     gcc = host.require_program("gcc")
     host.require_musl()
+    host.ensure_built(host.LIBC_EXTRAS, PROG)
     if args == ["-dumpmachine"]:
         print(TARGET)
         return 0

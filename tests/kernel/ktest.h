@@ -7,6 +7,11 @@
  *
  *   ok <line> <what>          or      FAIL <line> <what>: got X, want Y
  *
+ * KTEST_SECTION("what follows") starts a named scenario: the checks up to
+ * the next section are its own, and tests/test_kernel_posix.py makes one
+ * pytest case of each (the program runs once; a case fails on its own FAIL
+ * lines, or when the program ended before the section finished).
+ *
  * ktest_done() prints "done: N checks, M failed" and returns the exit
  * status (0 when nothing failed).  Results are Linux results: >= 0, or
  * -errno.
@@ -81,6 +86,9 @@ ktest_report(int line, const char *what, long got, long want, int ok)
 		ktest_report(__LINE__, #expr, _g, 0, _g >= 0);               \
 		_g;                                                           \
 	})
+/* A named scenario begins (see above). */
+#define KTEST_SECTION(name) printf("section %s\n", name)
+
 /* A condition holds. */
 #define EXPECT_TRUE(cond) ktest_report(__LINE__, #cond, (long)!!(cond), 1, !!(cond))
 

@@ -551,12 +551,19 @@ int
 main(void)
 {
 	ktest_boot();
+	KTEST_SECTION("time wait reuse");
 	time_wait_reuse();
+	KTEST_SECTION("tcp basics");
 	tcp_basics();
+	KTEST_SECTION("tcp errors");
 	tcp_errors();
+	KTEST_SECTION("nonblocking");
 	nonblocking();
+	KTEST_SECTION("ipv6");
 	ipv6();
+	KTEST_SECTION("udp");
 	udp();
+	KTEST_SECTION("many connections");
 	many_connections();
 	return ktest_done();
 }

@@ -444,10 +444,15 @@ int
 main(void)
 {
 	ktest_boot();
+	KTEST_SECTION("pairs");
 	pairs();
+	KTEST_SECTION("names");
 	names();
+	KTEST_SECTION("epoll");
 	epoll();
+	KTEST_SECTION("big set");
 	big_set();
+	KTEST_SECTION("sendfile to socket");
 	sendfile_to_socket();
 	return ktest_done();
 }

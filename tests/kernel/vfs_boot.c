@@ -30,7 +30,7 @@ main(void)
 
 	ktest_boot();
 
-	/* The directories. */
+	KTEST_SECTION("The directories");
 	EXPECT(K(SYS_stat, "/tmp", &st), 0);
 	EXPECT(st.st_mode, S_IFDIR | 01777);
 	EXPECT(K(SYS_stat, "/var/tmp", &st), 0);
@@ -38,7 +38,7 @@ main(void)
 	EXPECT(K(SYS_stat, "/root", &st), 0);
 	EXPECT(K(SYS_stat, "/dev", &st), 0);
 
-	/* /etc: what musl reads. */
+	KTEST_SECTION("/etc: what musl reads");
 	EXPECT_TRUE(slurp("/etc/passwd", buf, sizeof(buf)) > 0);
 	EXPECT_TRUE(strncmp(buf, "root:x:0:0:root:/root:/bin/sh\n", 30) == 0);
 	EXPECT_TRUE(slurp("/etc/group", buf, sizeof(buf)) > 0);
@@ -54,7 +54,7 @@ main(void)
 	EXPECT(K(SYS_stat, "/etc/shadow", &st), 0);
 	EXPECT(st.st_mode, S_IFREG | 0640);
 
-	/* /dev. */
+	KTEST_SECTION("/dev");
 	EXPECT(K(SYS_stat, "/dev/null", &st), 0);
 	EXPECT(st.st_mode, S_IFCHR | 0666);
 	EXPECT(st.st_rdev, makedev(1, 3));
@@ -92,10 +92,10 @@ main(void)
 	EXPECT(K(SYS_unlink, "/dev/zero"), 0);	/* root may; the node goes */
 	EXPECT(K(SYS_open, "/dev/zero", O_RDONLY), -ENOENT);
 
-	/* A malformed archive is refused with a message. */
+	KTEST_SECTION("A malformed archive is refused with a message");
 	EXPECT(rootfs_unpack_buffer("070701nonsense", 14), -EINVAL);
 
-	/* The image's root file system, when one is linked in. */
+	KTEST_SECTION("The image's root file system, when one is linked in");
 	if (_rumprun_rootfs_start) {
 		printf("rootfs: linked in\n");
 		EXPECT(slurp("/hello.txt", buf, sizeof(buf)), 14);

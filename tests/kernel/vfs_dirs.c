@@ -42,7 +42,7 @@ main(void)
 
 	ktest_boot();
 
-	/* mkdir / rmdir and their errors. */
+	KTEST_SECTION("mkdir / rmdir and their errors");
 	EXPECT(K(SYS_mkdir, "/tmp/d", 0755), 0);
 	EXPECT(K(SYS_mkdir, "/tmp/d", 0755), -EEXIST);
 	EXPECT(K(SYS_mkdir, "/tmp/d/", 0755), -EEXIST);
@@ -72,14 +72,14 @@ main(void)
 	EXPECT(K(SYS_close, fd), 0);
 	EXPECT(K(SYS_rmdir, "/tmp/d/h"), 0);
 
-	/* unlink. */
+	KTEST_SECTION("unlink");
 	EXPECT(K(SYS_unlink, "/tmp/d/e"), -EISDIR);
 	EXPECT(K(SYS_unlink, "/tmp/d/none"), -ENOENT);
 	EXPECT(K(SYS_unlink, "/tmp/d/f/"), -ENOTDIR);
 	EXPECT(K(SYS_unlink, "/tmp/d/f"), 0);
 	EXPECT(K(SYS_stat, "/tmp/d/f", &st), -ENOENT);
 
-	/* An unlinked file that is still open keeps its data until the last close. */
+	KTEST_SECTION("An unlinked file that is still open keeps its data until the last close");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/keep", O_CREAT | O_RDWR, 0644));
 	EXPECT(kput(fd, "still here"), 10);
 	EXPECT(K(SYS_unlink, "/tmp/keep"), 0);
@@ -92,7 +92,7 @@ main(void)
 	EXPECT(kput(fd, "!"), 1);
 	EXPECT(K(SYS_close, fd), 0);
 
-	/* Hard links. */
+	KTEST_SECTION("Hard links");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/l1", O_CREAT | O_RDWR, 0644));
 	EXPECT(kput(fd, "linked"), 6);
 	EXPECT(K(SYS_close, fd), 0);
@@ -112,7 +112,7 @@ main(void)
 	EXPECT(K(SYS_close, fd), 0);
 	EXPECT(K(SYS_linkat, AT_FDCWD, "/tmp/l2", AT_FDCWD, "/tmp/l4", 0), 0);
 
-	/* Symbolic links. */
+	KTEST_SECTION("Symbolic links");
 	EXPECT(K(SYS_symlink, "l2", "/tmp/s1"), 0);
 	EXPECT(K(SYS_symlink, "l2", "/tmp/s1"), -EEXIST);
 	EXPECT(K(SYS_symlink, "", "/tmp/s9"), -ENOENT);
@@ -150,7 +150,7 @@ main(void)
 	EXPECT(K(SYS_unlink, "/tmp/sd"), 0);	/* removes the link, not the dir */
 	EXPECT(K(SYS_stat, "/tmp/d", &st), 0);
 
-	/* rename. */
+	KTEST_SECTION("rename");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/r1", O_CREAT | O_WRONLY, 0644));
 	EXPECT(kput(fd, "one"), 3);
 	EXPECT(K(SYS_close, fd), 0);
@@ -182,7 +182,7 @@ main(void)
 	EXPECT(K(SYS_renameat, AT_FDCWD, "/tmp/r5", AT_FDCWD, "/tmp/r6"), 0);
 	EXPECT(K(SYS_stat, "/tmp/r6", &st), 0);
 
-	/* getdents64. */
+	KTEST_SECTION("getdents64");
 	EXPECT(K(SYS_mkdir, "/tmp/ls", 0755), 0);
 	for (int i = 0; i < 40; i++) {
 		char name[64];
@@ -204,7 +204,7 @@ main(void)
 	EXPECT_OK(K(SYS_getdents64, fd, buf, sizeof(buf)));
 	EXPECT(de->d_type, DT_DIR);
 	EXPECT_TRUE(strcmp(de->d_name, ".") == 0);
-	/* Removing entries while reading neither repeats nor skips the others. */
+	KTEST_SECTION("Removing entries while reading neither repeats nor skips the others");
 	EXPECT(K(SYS_lseek, fd, 0, SEEK_SET), 0);
 	EXPECT_OK(K(SYS_getdents64, fd, buf, 200));
 	EXPECT(K(SYS_unlink, "/tmp/ls/file-with-a-long-name-00"), 0);
@@ -225,7 +225,7 @@ main(void)
 	EXPECT(K(SYS_getdents64, 99, buf, sizeof(buf)), -EBADF);
 	EXPECT(K(SYS_close, fd), 0);
 
-	/* The current directory. */
+	KTEST_SECTION("The current directory");
 	EXPECT(K(SYS_getcwd, buf, sizeof(buf)), 2);
 	EXPECT_TRUE(strcmp(buf, "/") == 0);
 	EXPECT(K(SYS_chdir, "/tmp/full/x"), 0);
@@ -251,7 +251,7 @@ main(void)
 	EXPECT(K(SYS_fchdir, fd), -ENOTDIR);
 	EXPECT(K(SYS_close, fd), 0);
 	EXPECT(K(SYS_fchdir, 99), -EBADF);
-	/* A removed cwd: getcwd fails with ENOENT, creating in it too. */
+	KTEST_SECTION("A removed cwd: getcwd fails with ENOENT, creating in it too");
 	EXPECT(K(SYS_mkdir, "/tmp/gone", 0755), 0);
 	EXPECT(K(SYS_chdir, "/tmp/gone"), 0);
 	EXPECT(K(SYS_rmdir, "/tmp/gone"), 0);
@@ -259,7 +259,7 @@ main(void)
 	EXPECT(K(SYS_open, "f", O_CREAT | O_WRONLY, 0644), -ENOENT);
 	EXPECT(K(SYS_chdir, "/"), 0);
 
-	/* Paths: ".", "..", repeated slashes, the root's "..". */
+	KTEST_SECTION("Paths: '.', '..', repeated slashes, the root's '..'");
 	EXPECT(K(SYS_stat, "//tmp///ls/./sub/../sub//", &st), 0);
 	EXPECT_TRUE(S_ISDIR(st.st_mode));
 	EXPECT(K(SYS_stat, "/../../tmp", &st), 0);

@@ -14,7 +14,7 @@ main(void)
 	EXPECT(fd, 3);
 	EXPECT(kput(fd, "abcdef"), 6);
 
-	/* dup shares the file offset and flags. */
+	KTEST_SECTION("dup shares the file offset and flags");
 	fd2 = EXPECT_OK(K(SYS_dup, fd));
 	EXPECT(fd2, 4);
 	EXPECT(K(SYS_lseek, fd2, 1, SEEK_SET), 1);
@@ -24,7 +24,7 @@ main(void)
 	EXPECT(K(SYS_dup, 99), -EBADF);
 	EXPECT(K(SYS_dup, -1), -EBADF);
 
-	/* dup2 / dup3. */
+	KTEST_SECTION("dup2 / dup3");
 	EXPECT(K(SYS_dup2, fd, 10), 10);
 	EXPECT(K(SYS_lseek, 10, 0, SEEK_CUR), 3);
 	EXPECT(K(SYS_dup2, fd, fd), fd);
@@ -36,7 +36,7 @@ main(void)
 	EXPECT(K(SYS_dup3, fd, 11, O_CLOEXEC), 11);
 	EXPECT(K(SYS_fcntl, 11, F_GETFD), FD_CLOEXEC);
 	EXPECT(K(SYS_fcntl, 10, F_GETFD), 0);
-	/* dup2 over an open descriptor closes it first. */
+	KTEST_SECTION("dup2 over an open descriptor closes it first");
 	long other = EXPECT_OK(K(SYS_open, "/tmp/g", O_CREAT | O_RDWR, 0644));
 	EXPECT(K(SYS_dup2, other, 10), 10);
 	EXPECT(kput(10, "G"), 1);
@@ -45,7 +45,7 @@ main(void)
 	EXPECT(K(SYS_pread64, 10, buf, 1, 0), 1);
 	EXPECT(buf[0], 'G');
 
-	/* fcntl. */
+	KTEST_SECTION("fcntl");
 	EXPECT(K(SYS_fcntl, fd, F_DUPFD, 20), 20);
 	EXPECT(K(SYS_fcntl, fd, F_DUPFD, 20), 21);
 	EXPECT(K(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 0), 5);
@@ -68,14 +68,14 @@ main(void)
 	EXPECT(K(SYS_flock, fd, 2 /* LOCK_EX */), 0);
 	EXPECT(K(SYS_flock, 99, 2), -EBADF);
 
-	/* Closing one descriptor leaves the others working. */
+	KTEST_SECTION("Closing one descriptor leaves the others working");
 	EXPECT(K(SYS_close, fd), 0);
 	EXPECT(K(SYS_pread64, fd2, buf, 3, 0), 3);
 	EXPECT_TRUE(memcmp(buf, "abc", 3) == 0);
-	/* The lowest free descriptor is reused. */
+	KTEST_SECTION("The lowest free descriptor is reused");
 	EXPECT(K(SYS_open, "/tmp/f", O_RDONLY), 3);
 
-	/* EMFILE when the table is full, and everything closes again. */
+	KTEST_SECTION("EMFILE when the table is full, and everything closes again");
 	long last = 0, n = 0;
 	for (;;) {
 		long r = K(SYS_open, "/tmp/f", O_RDONLY);
@@ -93,7 +93,7 @@ main(void)
 		K(SYS_close, i);
 	EXPECT(K(SYS_open, "/tmp/f", O_RDONLY), 3);
 
-	/* RLIMIT_NOFILE: soft 1024, hard 524288; raising it grows the table. */
+	KTEST_SECTION("RLIMIT_NOFILE: soft 1024, hard 524288; raising it grows the table");
 	struct rlimit rl;
 	EXPECT(K(SYS_prlimit64, 0, RLIMIT_NOFILE, 0, &rl), 0);
 	EXPECT(rl.rlim_cur, 1024);
@@ -125,10 +125,10 @@ main(void)
 	for (int i = 4; i < 20000; i++)
 		K(SYS_close, i);
 	EXPECT(K(SYS_dup, 3), 4);
-	/* The lowest descriptor again, after one low in the table closes. */
+	KTEST_SECTION("The lowest descriptor again, after one low in the table closes");
 	EXPECT(K(SYS_close, 0), 0);
 	EXPECT(K(SYS_dup, 3), 0);
-	/* Lowering the limit below open descriptors is allowed, as on Linux. */
+	KTEST_SECTION("Lowering the limit below open descriptors is allowed, as on Linux");
 	rl.rlim_cur = 2;
 	EXPECT(K(SYS_setrlimit, RLIMIT_NOFILE, &rl), 0);
 	EXPECT(K(SYS_dup, 3), -EMFILE);

@@ -14,7 +14,7 @@ main(void)
 
 	ktest_boot();
 
-	/* Creating, writing, reading back. */
+	KTEST_SECTION("Creating, writing, reading back");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/a", O_CREAT | O_RDWR, 0644));
 	EXPECT(fd, 3);
 	EXPECT(kput(fd, "hello, world\n"), 13);
@@ -36,14 +36,14 @@ main(void)
 	EXPECT(K(SYS_close, fd), 0);
 	EXPECT(K(SYS_close, fd), -EBADF);
 
-	/* Sparse files read zeros in the hole. */
+	KTEST_SECTION("Sparse files read zeros in the hole");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/sparse", O_CREAT | O_RDWR | O_TRUNC, 0600));
 	EXPECT(K(SYS_pwrite64, fd, "x", 1, 10000), 1);
 	EXPECT(K(SYS_pread64, fd, buf, 4, 4094), 4);
 	EXPECT_TRUE(buf[0] == 0 && buf[3] == 0);
 	EXPECT(K(SYS_fstat, fd, &st), 0);
 	EXPECT(st.st_size, 10001);
-	/* Shrink, then grow: the old bytes must not come back. */
+	KTEST_SECTION("Shrink, then grow: the old bytes must not come back");
 	EXPECT(K(SYS_ftruncate, fd, 3), 0);
 	EXPECT(K(SYS_ftruncate, fd, 10001), 0);
 	EXPECT(K(SYS_pread64, fd, buf, 1, 10000), 1);
@@ -56,7 +56,7 @@ main(void)
 	EXPECT(K(SYS_truncate, "/tmp", 5), -EISDIR);
 	EXPECT(K(SYS_truncate, "/tmp/none", 5), -ENOENT);
 
-	/* A big file across many pages. */
+	KTEST_SECTION("A big file across many pages");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/big", O_CREAT | O_RDWR, 0600));
 	static char big[300000], back[300000];
 	for (size_t i = 0; i < sizeof(big); i++)
@@ -66,7 +66,7 @@ main(void)
 	EXPECT_TRUE(memcmp(big, back, sizeof(big)) == 0);
 	EXPECT(K(SYS_close, fd), 0);
 
-	/* O_EXCL, O_TRUNC, O_APPEND, access modes. */
+	KTEST_SECTION("O_EXCL, O_TRUNC, O_APPEND, access modes");
 	EXPECT(K(SYS_open, "/tmp/a", O_CREAT | O_EXCL | O_WRONLY, 0644), -EEXIST);
 	fd = EXPECT_OK(K(SYS_open, "/tmp/a", O_WRONLY | O_APPEND));
 	EXPECT(kput(fd, "more\n"), 5);
@@ -89,7 +89,7 @@ main(void)
 	EXPECT(K(SYS_fcntl, fd, F_GETFL) & O_ACCMODE, O_WRONLY);
 	EXPECT(K(SYS_close, fd), 0);
 
-	/* Errors of open. */
+	KTEST_SECTION("Errors of open");
 	EXPECT(K(SYS_open, "/tmp/none", O_RDONLY), -ENOENT);
 	EXPECT(K(SYS_open, "/none/x", O_CREAT | O_RDWR, 0644), -ENOENT);
 	EXPECT(K(SYS_open, "/tmp/a/x", O_RDONLY), -ENOTDIR);
@@ -110,7 +110,7 @@ main(void)
 	EXPECT(K(SYS_write, fd, buf, 10), -EBADF);
 	EXPECT(K(SYS_close, fd), 0);
 
-	/* umask applies to new files. */
+	KTEST_SECTION("umask applies to new files");
 	EXPECT(K(SYS_umask, 077), 022);
 	fd = EXPECT_OK(K(SYS_open, "/tmp/masked", O_CREAT | O_WRONLY, 0666));
 	EXPECT(K(SYS_fstat, fd, &st), 0);
@@ -118,7 +118,7 @@ main(void)
 	EXPECT(K(SYS_close, fd), 0);
 	EXPECT(K(SYS_umask, 022), 077);
 
-	/* The stat family. */
+	KTEST_SECTION("The stat family");
 	EXPECT(K(SYS_stat, "/", &st), 0);
 	EXPECT_TRUE(S_ISDIR(st.st_mode));
 	EXPECT(K(SYS_stat, "/tmp", &st), 0);
@@ -146,7 +146,7 @@ main(void)
 	EXPECT(*(unsigned long long *)(sx + 40), 300000);	/* stx_size */
 	EXPECT(*(unsigned short *)(sx + 28), S_IFREG | 0600);	/* stx_mode */
 
-	/* Attributes: chmod, chown, utimensat, access. */
+	KTEST_SECTION("Attributes: chmod, chown, utimensat, access");
 	EXPECT(K(SYS_chmod, "/tmp/a", 0755), 0);
 	EXPECT(K(SYS_chown, "/tmp/a", 1000, 100), 0);
 	EXPECT(K(SYS_stat, "/tmp/a", &st), 0);
@@ -186,7 +186,7 @@ main(void)
 	EXPECT(K(SYS_access, "/tmp/a", 0100), -EINVAL);
 	EXPECT(K(SYS_faccessat, AT_FDCWD, "tmp/a", R_OK), 0);
 
-	/* fsync and friends. */
+	KTEST_SECTION("fsync and friends");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/a", O_RDWR));
 	EXPECT(K(SYS_fsync, fd), 0);
 	EXPECT(K(SYS_fdatasync, fd), 0);
@@ -194,12 +194,12 @@ main(void)
 	EXPECT(K(SYS_close, fd), 0);
 	EXPECT(K(SYS_lseek, 0, 0, SEEK_SET), -ESPIPE);
 
-	/* O_CLOEXEC sets the descriptor flag. */
+	KTEST_SECTION("O_CLOEXEC sets the descriptor flag");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/a", O_RDONLY | O_CLOEXEC));
 	EXPECT(K(SYS_fcntl, fd, F_GETFD), FD_CLOEXEC);
 	EXPECT(K(SYS_close, fd), 0);
 
-	/* O_PATH handles. */
+	KTEST_SECTION("O_PATH handles");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/a", O_PATH));
 	EXPECT(K(SYS_read, fd, buf, 1), -EBADF);
 	EXPECT(K(SYS_fstat, fd, &st), 0);

@@ -53,7 +53,7 @@ main(void)
 
 	ktest_boot();
 
-	/* Basics. */
+	KTEST_SECTION("Basics");
 	EXPECT(K(SYS_pipe, p), 0);
 	EXPECT(p[0], 3);
 	EXPECT(p[1], 4);
@@ -74,7 +74,7 @@ main(void)
 	EXPECT(K(SYS_fcntl, p[1], F_GETFL), O_WRONLY);
 	EXPECT(K(SYS_pipe2, q, 0x1), -EINVAL);
 
-	/* Non-blocking ends. */
+	KTEST_SECTION("Non-blocking ends");
 	EXPECT(K(SYS_pipe2, q, O_NONBLOCK | O_CLOEXEC), 0);
 	EXPECT(K(SYS_fcntl, q[0], F_GETFD), FD_CLOEXEC);
 	EXPECT(K(SYS_read, q[0], buf, 1), -EAGAIN);
@@ -82,7 +82,7 @@ main(void)
 	EXPECT(K(SYS_write, q[1], fill, sizeof(fill)), 65536);
 	EXPECT(K(SYS_write, q[1], fill, 1), -EAGAIN);
 	EXPECT(K(SYS_read, q[0], buf, sizeof(buf)), 65536);
-	/* EOF once the writers are gone; EPIPE once the readers are. */
+	KTEST_SECTION("EOF once the writers are gone; EPIPE once the readers are");
 	EXPECT(kput(q[1], "tail"), 4);
 	EXPECT(K(SYS_close, q[1]), 0);
 	EXPECT(K(SYS_read, q[0], buf, sizeof(buf)), 4);
@@ -93,7 +93,7 @@ main(void)
 	EXPECT(kput(q[1], "x"), -EPIPE);
 	EXPECT(K(SYS_close, q[1]), 0);
 
-	/* A reader of an empty pipe blocks until another thread writes. */
+	KTEST_SECTION("A reader of an empty pipe blocks until another thread writes");
 	j = (struct job){ p[1], 100, 10, 0 };
 	t0 = now_ms();
 	pthread_create(&t, NULL, late_writer, &j);
@@ -102,7 +102,7 @@ main(void)
 	pthread_join(t, NULL);
 	EXPECT(j.result, 10);
 
-	/* A writer of a full pipe blocks until the reader drains it. */
+	KTEST_SECTION("A writer of a full pipe blocks until the reader drains it");
 	j = (struct job){ p[1], 0, 200000, 0 };
 	pthread_create(&t, NULL, late_writer, &j);
 	usleep(50000);
@@ -114,7 +114,7 @@ main(void)
 	EXPECT(j.result, 200000);
 	EXPECT(total, 200000);
 
-	/* A blocked reader sees EOF when the last writer closes. */
+	KTEST_SECTION("A blocked reader sees EOF when the last writer closes");
 	long w2 = EXPECT_OK(K(SYS_dup, p[1]));
 	EXPECT(K(SYS_close, p[1]), 0);
 	j = (struct job){ (int)w2, 50, 0, 0 };
@@ -123,7 +123,7 @@ main(void)
 	pthread_join(t, NULL);
 	EXPECT(K(SYS_close, p[0]), 0);
 
-	/* poll. */
+	KTEST_SECTION("poll");
 	EXPECT(K(SYS_pipe, p), 0);
 	long file = EXPECT_OK(K(SYS_open, "/tmp/pf", O_CREAT | O_RDWR, 0644));
 	struct pollfd pf[5] = {
@@ -143,7 +143,7 @@ main(void)
 	EXPECT(K(SYS_poll, &bad, 1, 0), 1);
 	EXPECT(bad.revents, POLLNVAL);
 	EXPECT(K(SYS_poll, pf, FD_DEFAULT_SOFT + 1, 0), -EINVAL);
-	/* Woken by a write from another thread, long before the timeout. */
+	KTEST_SECTION("Woken by a write from another thread, long before the timeout");
 	j = (struct job){ p[1], 50, 3, 0 };
 	t0 = now_ms();
 	pthread_create(&t, NULL, late_writer, &j);
@@ -162,7 +162,7 @@ main(void)
 	EXPECT(ts.tv_sec, 0);
 	EXPECT(ts.tv_nsec, 0);
 
-	/* Hang-up and error conditions. */
+	KTEST_SECTION("Hang-up and error conditions");
 	EXPECT(K(SYS_pipe, q), 0);
 	EXPECT(K(SYS_close, q[1]), 0);
 	struct pollfd hup = { q[0], POLLIN, 0 };
@@ -176,7 +176,7 @@ main(void)
 	EXPECT(err.revents, POLLERR);
 	EXPECT(K(SYS_close, q[1]), 0);
 
-	/* select. */
+	KTEST_SECTION("select");
 	fd_set rs, ws;
 	struct timeval tv = { 0, 0 };
 	FD_ZERO(&rs);
@@ -211,7 +211,7 @@ main(void)
 	FD_SET(p[0], &rs);
 	ts = (struct timespec){ 1, 0 };
 	EXPECT(K(SYS_pselect6, p[0] + 1, &rs, NULL, NULL, &ts, NULL), 1);
-	/* select with no descriptors is a sleep. */
+	KTEST_SECTION("select with no descriptors is a sleep");
 	tv = (struct timeval){ 0, 20000 };
 	t0 = now_ms();
 	EXPECT(K(SYS_select, 0, NULL, NULL, NULL, &tv), 0);

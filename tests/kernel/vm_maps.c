@@ -29,7 +29,7 @@ main(void)
 
 	ktest_boot();
 
-	/* Placement: page aligned, zeroed, where the hint asks when free. */
+	KTEST_SECTION("Placement: page aligned, zeroed, where the hint asks when free");
 	p = (char *)EXPECT_OK(K(SYS_mmap, 0, 3 * PAGE, RW, ANON, -1, 0));
 	EXPECT_TRUE(((long)p & (PAGE - 1)) == 0);
 	EXPECT_TRUE(all_bytes(p, 3 * PAGE, 0));
@@ -38,14 +38,14 @@ main(void)
 	EXPECT_TRUE(q == p - 16 * PAGE);
 	EXPECT(K(SYS_munmap, q, PAGE), 0);
 
-	/* A hole in the middle; the ends keep their bytes. */
+	KTEST_SECTION("A hole in the middle; the ends keep their bytes");
 	EXPECT(K(SYS_munmap, p + PAGE, PAGE), 0);
 	EXPECT_TRUE(p[0] == 'a' && p[2 * PAGE] == 'a');
 	EXPECT(K(SYS_mprotect, p, 3 * PAGE, PROT_READ), -ENOMEM);
 	q = (char *)K(SYS_mmap, p + PAGE, PAGE, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0);
 	EXPECT_TRUE(q == p + PAGE && all_bytes(q, PAGE, 0));
 	EXPECT(K(SYS_mmap, p, PAGE, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0), -EEXIST);
-	/* MAP_FIXED replaces with fresh zeroes. */
+	KTEST_SECTION("MAP_FIXED replaces with fresh zeroes");
 	EXPECT(K(SYS_mmap, p, PAGE, RW, ANON | MAP_FIXED, -1, 0), (long)p);
 	EXPECT_TRUE(all_bytes(p, PAGE, 0) && p[2 * PAGE] == 'a');
 	EXPECT(K(SYS_mprotect, p, 3 * PAGE, PROT_READ), 0);
@@ -55,7 +55,7 @@ main(void)
 	EXPECT(K(SYS_mmap, 0, 0, RW, ANON, -1, 0), -EINVAL);
 	EXPECT(K(SYS_munmap, p + 1, PAGE), -EINVAL);
 
-	/* PROT_NONE takes nothing; opened up, it reads as zeroes. */
+	KTEST_SECTION("PROT_NONE takes nothing; opened up, it reads as zeroes");
 	p = (char *)EXPECT_OK(K(SYS_mmap, 0, 64 * PAGE, PROT_NONE, ANON, -1, 0));
 	EXPECT(K(SYS_mprotect, p + 8 * PAGE, 8 * PAGE, RW), 0);
 	EXPECT_TRUE(all_bytes(p + 8 * PAGE, 8 * PAGE, 0));
@@ -65,7 +65,7 @@ main(void)
 	EXPECT_TRUE(p[8 * PAGE] == 'x');	/* kept across PROT_NONE */
 	EXPECT(K(SYS_munmap, p, 64 * PAGE), 0);
 
-	/* mremap: grow in place, move, shrink; madvise gives zeroes back. */
+	KTEST_SECTION("mremap: grow in place, move, shrink; madvise gives zeroes back");
 	p = (char *)EXPECT_OK(K(SYS_mmap, 0, 3 * PAGE, RW, ANON, -1, 0));
 	memset(p, 'm', 3 * PAGE);
 	q = p + 2 * PAGE;
@@ -104,7 +104,7 @@ main(void)
 	EXPECT(K(SYS_mprotect, p, PAGE, PROT_READ), -ENOMEM);
 	EXPECT(K(SYS_munmap, q, PAGE), 0);
 
-	/* The break grows page by page, shrinks, and grows back to zeroes. */
+	KTEST_SECTION("The break grows page by page, shrinks, and grows back to zeroes");
 	brk0 = K(SYS_brk, 0);
 	EXPECT_TRUE(brk0 > 0);
 	EXPECT(K(SYS_brk, brk0 + 10 * PAGE + 5), brk0 + 10 * PAGE + 5);
@@ -115,7 +115,7 @@ main(void)
 	EXPECT(K(SYS_mmap, brk0, PAGE, PROT_NONE, ANON | MAP_FIXED, -1, 0), brk0);
 	EXPECT(K(SYS_brk, brk0 - 1), brk0 + 2 * PAGE);	/* below the base: unchanged */
 
-	/* Many small mappings come and go: the range is free again after. */
+	KTEST_SECTION("Many small mappings come and go: the range is free again after");
 	p = (char *)EXPECT_OK(K(SYS_mmap, 0, 512 * PAGE, RW, ANON, -1, 0));
 	EXPECT(K(SYS_munmap, p, 512 * PAGE), 0);
 	for (i = 0; i < 512; i++)
@@ -128,7 +128,7 @@ main(void)
 	EXPECT(K(SYS_mmap, p, 512 * PAGE, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0), (long)p);
 	EXPECT(K(SYS_munmap, p, 512 * PAGE), 0);
 
-	/* Shared file pages: the mapping and read/write see one file. */
+	KTEST_SECTION("Shared file pages: the mapping and read/write see one file");
 	fd = EXPECT_OK(K(SYS_open, "/tmp/mapped", O_CREAT | O_RDWR, 0644));
 	EXPECT(K(SYS_ftruncate, fd, 2 * PAGE), 0);
 	p = (char *)EXPECT_OK(K(SYS_mmap, 0, 2 * PAGE, RW, MAP_SHARED, fd, 0));
@@ -174,7 +174,7 @@ main(void)
 		vmspace_destroy(vs);
 	}
 
-	/* A program's vmspace gives back everything it owns. */
+	KTEST_SECTION("A program's vmspace gives back everything it owns");
 	vs = vmspace_new();
 	p = (char *)vm_mmap(vs, 0, 8 * PAGE, RW, ANON, NULL, 0);
 	EXPECT_TRUE((long)p > 0);
