@@ -467,3 +467,40 @@ static long sys_tgkill(long tgid, long tid, long sig, long a3, long a4, long a5)
 	return sys_tkill(tid, sig, 0, 0, 0, 0);
 }
 SYSCALL_REGISTER(SYS_tgkill, sys_tgkill, PARTIAL, "as kill");
+
+/*
+ * What glibc's start-up and pthread_create ask for beside musl's calls.
+ * set_robust_list is kept per thread; as the kernel never ends a thread
+ * that holds a lock (a program ends whole), the list is never walked.
+ * rseq and clone3 are unknown, as to Linux before 4.18 and 5.3: glibc then
+ * goes without restartable sequences and falls back to clone.
+ */
+static long sys_set_robust_list(long head, long len, long a2, long a3, long a4, long a5)
+{
+	if (len != 3 * sizeof(long))	/* Linux's struct robust_list_head */
+		return -EINVAL;
+	curlwp()->robust_list = (void *)head;
+	return 0;
+}
+SYSCALL_REGISTER(SYS_set_robust_list, sys_set_robust_list, PARTIAL,
+    "kept per thread, never walked: a program's threads end together");
+
+static long sys_get_robust_list(long tid, long headp, long lenp, long a3, long a4, long a5)
+{
+	if (tid && tid != curlwp()->tid)
+		return -ESRCH;
+	*(void **)headp = curlwp()->robust_list;
+	*(size_t *)lenp = 3 * sizeof(long);
+	return 0;
+}
+SYSCALL_REGISTER(SYS_get_robust_list, sys_get_robust_list, PARTIAL,
+    "the calling thread's only (ESRCH for others)");
+
+static long sys_enosys(long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return -ENOSYS;
+}
+SYSCALL_REGISTER(SYS_rseq, sys_enosys, STUB,
+    "ENOSYS without a notice, as Linux before 4.18: glibc goes without");
+SYSCALL_REGISTER(SYS_clone3, sys_enosys, STUB,
+    "ENOSYS without a notice, as Linux before 5.3: glibc falls back to clone");

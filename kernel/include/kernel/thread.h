@@ -14,6 +14,7 @@ struct vmspace;
 struct lwp {
 	int tid;
 	int *clear_child_tid;	/* set_tid_address / CLONE_CHILD_CLEARTID */
+	void *robust_list;	/* set_robust_list (glibc) */
 	uint64_t sigmask;
 	struct program *prog;	/* the program it belongs to (program.h) */
 	struct fdtable *fds;	/* its program's descriptors */
