@@ -31,10 +31,12 @@ BMK_SRCS    := $(wildcard platform/bmk/*.c)
 X86_64_SRCS := $(wildcard platform/x86_64/*.c) $(wildcard platform/x86_64/*.S)
 HW_SRCS     := $(wildcard platform/hw/*.c) $(wildcard platform/hw/*.S)
 HW_SRCS     := $(filter-out platform/hw/kvmprobe.S,$(HW_SRCS))
+XEN_SRCS    := $(wildcard platform/xen/*.c) $(wildcard platform/xen/*.S)
 HEADERS     := $(shell find kernel/include platform -name '*.h')
 
 KERNEL_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(KERNEL_SRCS)) $(BUILD)/obj/gen/syscall_names.c.o
 HW_OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(BMK_SRCS) $(X86_64_SRCS) $(HW_SRCS))
+XEN_OBJS    := $(patsubst %,$(BUILD)/obj/%.o,$(BMK_SRCS) $(X86_64_SRCS) $(XEN_SRCS))
 
 # Include paths by source directory, which is how the build enforces the
 # layering: kernel code sees only kernel/include (the hypercall contract
@@ -44,6 +46,7 @@ HW_OBJS     := $(patsubst %,$(BUILD)/obj/%.o,$(BMK_SRCS) $(X86_64_SRCS) $(HW_SRC
 INCLUDES_bmk    := -Iplatform/bmk/include
 INCLUDES_x86_64 := $(INCLUDES_bmk) -Iplatform/x86_64/include
 INCLUDES_hw     := $(INCLUDES_x86_64) -Iplatform/hw/include
+INCLUDES_xen    := $(INCLUDES_x86_64) -Iplatform/xen/include
 includes_for = $(if $(filter platform/%,$1),$(INCLUDES_$(word 2,$(subst /, ,$1))))
 
 # Components with build steps of their own (a fetched library, generated
@@ -51,7 +54,7 @@ includes_for = $(if $(filter platform/%,$1),$(INCLUDES_$(word 2,$(subst /, ,$1))
 # (and libc/extras.mk, the apps' additions to musl).
 # A fragment may append objects to KERNEL_OBJS or HW_OBJS and targets to
 # LIBS; it is read before the rules below use those lists.
-LIBS := $(LIBDIR)/libkernel.a $(LIBDIR)/libhw.a $(LIBDIR)/kvmprobe.bin
+LIBS := $(LIBDIR)/libkernel.a $(LIBDIR)/libhw.a $(LIBDIR)/libxen.a $(LIBDIR)/kvmprobe.bin
 include $(sort $(wildcard kernel/*/*.mk kernel/*.mk platform/*/build.mk libc/*.mk))
 
 .PHONY: all libs hello check iso setup clean bench bench-net syscalls
@@ -95,6 +98,11 @@ $(LIBDIR)/libkernel.a: $(KERNEL_OBJS)
 	@rm -f $@ && ar rcs $@ $^
 
 $(LIBDIR)/libhw.a: $(HW_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  AR      $@" >&2
+	@rm -f $@ && ar rcs $@ $^
+
+$(LIBDIR)/libxen.a: $(XEN_OBJS)
 	@mkdir -p $(dir $@)
 	@echo "  AR      $@" >&2
 	@rm -f $@ && ar rcs $@ $^

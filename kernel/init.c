@@ -74,6 +74,7 @@ void rumprun_kernel_main(void)
 	load_config();
 	vfs_init();
 	dev_attach();
+	vfs_mount_config();
 	open_console();
 	net_init();
 	programs_run();

@@ -12,6 +12,7 @@
 #include <kernel/file.h>
 #include <kernel/net.h>
 #include <kernel/program.h>
+#include <kernel/vfs.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
 #include <kernel/vm.h>
@@ -405,6 +406,7 @@ static const struct baked_program *need_baked(const char *name)
 static void __attribute__((noreturn)) machine_end(int status)
 {
 	net_quiesce();
+	vfs_unmount_all();
 	rumpuser_exit(status);
 }
 

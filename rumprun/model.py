@@ -231,6 +231,10 @@ def _network(backend, interfaces, addresses, ports):
     for tag, driver, words in interfaces:
         if any(n.tag == tag for n in nics):
             raise RumprunError(f"bad -I: two interfaces are called {tag!r}")
+        if driver not in backend.nics:
+            raise RumprunError(
+                f"bad -I {tag},{driver}: rumprun {backend.name} has no {driver} "
+                f"interfaces (it has {', '.join(backend.nics)})")
         if words and not backend.netdev:
             raise RumprunError(
                 f"bad -I {tag}: rumprun {backend.name} takes no QEMU backend "

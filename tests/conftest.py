@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from rumprun.toolchain import note
+
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rumprun.toolchain import note  # noqa: E402
-
 MODULES = {"rumprun": "rumprun.cli", "rumprun-bake": "rumprun.toolchain.bake",
            "rumprun-cc": "rumprun.toolchain.cc"}
 MINIKERNEL = ROOT / "tests" / "minikernel"

@@ -102,6 +102,20 @@ def test_bake_gives_multiboot_image_with_baked_note(run, unbaked_app, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["hi.bin"]
 
 
+def test_xen_bake_gives_a_pvh_only_image_qemu_refuses(run, unbaked_app, tmp_path):
+    image = tmp_path / "hi.xen"
+    run("rumprun-bake", "xen_pvh", image, unbaked_app, check=0)
+    info = elfcheck.check_baked_image(image)
+    assert info.config == "xen_pvh" and info.pvh
+    # Only Xen boots it: no multiboot header for grub or QEMU's -kernel.
+    assert info.multiboot is None
+    with open(image, "rb") as f:
+        assert "xen_hypercall_page" in {s.name for s in ELFFile(f).get_section_by_name(
+            ".symtab").iter_symbols()}
+    assert_one_line_error(run("rumprun", "qemu", "-i", image),
+                          "platform 'xen'", "rumprun qemu takes hw")
+
+
 def test_undefined_symbol_is_named(run, tmp_path):
     src = tmp_path / "undef.c"
     src.write_text("void nowhere_defined(int);\n"

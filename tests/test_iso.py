@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rumprun.images import iso as isomod
+from rumprun.errors import RumprunError
+from rumprun.images.iso import build_iso
 
-from rumprun.images import iso as isomod  # noqa: E402
-from rumprun.errors import RumprunError  # noqa: E402
-from rumprun.images.iso import build_iso  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 

@@ -10,16 +10,13 @@ import io
 import json
 import shlex
 import socket
-import sys
 
 import pytest
 
-from conftest import ROOT, assert_one_line_error, build_minikernel
+from conftest import assert_one_line_error, build_minikernel
 from test_launch import dry_run, free_port
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
-
-sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,14 @@ that bad inputs get one sentence and status 2.
 
 import os
 import stat
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import assert_one_line_error
+
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from conftest import assert_one_line_error  # noqa: E402
-
 LONG_NAME = "a file name well beyond sixty-four characters, with spaces, dots. and more.txt"
 
 

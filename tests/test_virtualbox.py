@@ -13,17 +13,16 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from conftest import tool  # noqa: E402
-from rumprun import backends  # noqa: E402
-from rumprun.backends.virtualbox import (destroy_commands,  # noqa: E402
+from conftest import tool
+from rumprun import backends
+from rumprun.backends.virtualbox import (destroy_commands,
                                          virtualbox_commands)
-from rumprun.errors import RumprunError  # noqa: E402
-from rumprun.model import make_launch  # noqa: E402
-from test_iso import build_isokernel  # noqa: E402
+from rumprun.errors import RumprunError
+from rumprun.model import make_launch
+from test_iso import build_isokernel
+
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 

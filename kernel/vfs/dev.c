@@ -21,7 +21,8 @@ vfs_register_device(const char *name, mode_t perm, const struct vfs_device *dev)
 		err = -EEXIST;
 		goto out;
 	}
-	err = d->ops->create(d, name, strlen(name), S_IFCHR | (perm & 07777), NULL, &v);
+	mode_t type = (perm & S_IFMT) == S_IFBLK ? S_IFBLK : S_IFCHR;
+	err = d->ops->create(d, name, strlen(name), type | (perm & 07777), NULL, &v);
 	if (err == 0) {
 		v->dev = dev;
 		v->rdev = dev->rdev;

@@ -11,8 +11,12 @@ dir_lookup(struct vnode *dir, const char *name, size_t len)
 {
 	if (len == 1 && name[0] == '.')
 		return dir;
-	if (len == 2 && name[0] == '.' && name[1] == '.')
+	if (len == 2 && name[0] == '.' && name[1] == '.') {
+		/* At a mount's root, ".." is the parent of the covered directory. */
+		while (dir->mount && dir == dir->mount->root && dir->mount->covered)
+			dir = dir->mount->covered;
 		return dir->parent;
+	}
 	return dir->ops->lookup(dir, name, len);
 }
 
@@ -56,7 +60,7 @@ walk(struct vnode *start, const char *path, size_t plen, int follow, int *depth,
 		}
 		if ((err = vnode_access(cur, X_OK)) != 0)
 			goto out;
-		struct vnode *next = dir_lookup(cur, name, len);
+		struct vnode *next = vnode_cross(dir_lookup(cur, name, len));
 		if (next == NULL) {
 			err = -ENOENT;
 			goto out;

@@ -13,6 +13,13 @@
 #include <sys/sysmacros.h>
 #include <dirent.h>
 
+#ifndef ST_RDONLY
+#define ST_RDONLY 0x0001	/* <sys/statvfs.h>'s, and Linux's f_flags */
+#endif
+#ifndef ST_VALID
+#define ST_VALID 0x0020	/* f_flags is meaningful */
+#endif
+
 static int
 is_dot(const char *name, size_t len)
 {
@@ -79,6 +86,8 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 				err = -EISDIR;
 			else if (d->nlink == 0)
 				err = -ENOENT;
+			else if ((err = vnode_rofs(d)) != 0)
+				;
 			else if ((err = d->ops->create(d, name, len,
 			    S_IFREG | (mode & 07777 & ~vfs_umask), NULL, &v)) == 0)
 				vnode_hold(v);
@@ -90,7 +99,7 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 			else
 				err = namei(dir, path, 0, &v);
 		} else {
-			v = e;
+			v = vnode_cross(e);
 			vnode_hold(v);
 		}
 		vnode_rele(d);
@@ -112,7 +121,11 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 		err = -EISDIR;
 		goto out;
 	}
-	if (S_ISCHR(v->mode) && !(flags & O_PATH)) {
+	if (!(flags & O_PATH) && !S_ISCHR(v->mode) && !S_ISBLK(v->mode) &&
+	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) &&
+	    (err = vnode_rofs(v)) != 0)
+		goto out;
+	if ((S_ISCHR(v->mode) || S_ISBLK(v->mode)) && !(flags & O_PATH)) {
 		const struct vfs_device *dev = v->dev;
 		vfs_exit();
 		err = dev ? dev->open(dev, flags & OPEN_KEEP_FLAGS, &f) : -ENXIO;
@@ -319,7 +332,7 @@ create_at(int dirfd, const char *path, mode_t type, mode_t mode)
 		err = -EEXIST;
 	else if (p.dir->nlink == 0)
 		err = -ENOENT;
-	else
+	else if ((err = vnode_rofs(p.dir)) == 0)
 		err = p.dir->ops->create(p.dir, p.name, p.len,
 		    type | (mode & 07777 & ~vfs_umask), NULL, &v);
 	parent_done(&p);
@@ -370,8 +383,10 @@ do_rmdir(int dirfd, const char *path)
 		err = -ENOENT;
 	else if (!S_ISDIR(v->mode))
 		err = -ENOTDIR;
-	else if (v == vfs_root)
+	else if (v == vfs_root || v->mounted)
 		err = -EBUSY;
+	else if ((err = vnode_rofs(p.dir)) != 0)
+		;
 	else if (!v->ops->isempty(v))
 		err = -ENOTEMPTY;
 	else
@@ -396,7 +411,7 @@ do_unlink(int dirfd, const char *path)
 		err = -EISDIR;
 	else if (p.trailing)
 		err = -ENOTDIR;
-	else
+	else if ((err = vnode_rofs(p.dir)) == 0)
 		err = p.dir->ops->unlink(p.dir, p.name, p.len, v);
 	parent_done(&p);
 	return err;
@@ -462,6 +477,16 @@ do_renameat2(int odirfd, const char *opath, int ndirfd, const char *npath, unsig
 		err = -EEXIST;
 		goto out;
 	}
+	if (od->mount != nd->mount) {
+		err = -EXDEV;
+		goto out;
+	}
+	if (ov->mounted || (nv && nv->mounted)) {
+		err = -EBUSY;
+		goto out;
+	}
+	if ((err = vnode_rofs(od)) != 0)
+		goto out;
 	if (nv == ov)
 		goto out;	/* the same file: nothing to do */
 	if (S_ISDIR(ov->mode)) {
@@ -479,7 +504,8 @@ do_renameat2(int odirfd, const char *opath, int ndirfd, const char *npath, unsig
 				err = -EINVAL;
 				goto out;
 			}
-			if (a == vfs_root || a->parent == a)
+			if (a == vfs_root || a->parent == a ||
+			    (a->mount && a == a->mount->root))
 				break;
 		}
 		if (ov == vfs_root) {
@@ -569,7 +595,9 @@ do_linkat(int odirfd, const char *opath, int ndirfd, const char *npath, int flag
 		err = -ENOENT;
 	else if (ov->nlink == 0 || p.dir->nlink == 0)
 		err = -ENOENT;
-	else
+	else if (ov->mount != p.dir->mount)
+		err = -EXDEV;
+	else if ((err = vnode_rofs(p.dir)) == 0)
 		err = p.dir->ops->link(p.dir, p.name, p.len, ov);
 	vnode_rele(ov);
 	parent_done(&p);
@@ -609,7 +637,7 @@ do_symlinkat(const char *target, int dirfd, const char *path)
 		err = -ENOENT;
 	else if (p.dir->nlink == 0)
 		err = -ENOENT;
-	else
+	else if ((err = vnode_rofs(p.dir)) == 0)
 		err = p.dir->ops->create(p.dir, p.name, p.len, S_IFLNK | 0777, target, &v);
 	parent_done(&p);
 	return err;
@@ -704,11 +732,13 @@ do_chmod(int dirfd, const char *path, mode_t mode, int fdonly)
 	if (err || v == NULL)
 		return err;
 	vfs_enter();
-	v->mode = (v->mode & S_IFMT) | (mode & 07777);
-	vnode_touch(v, 0, 0, 1);
+	if ((err = vnode_rofs(v)) == 0) {
+		v->mode = (v->mode & S_IFMT) | (mode & 07777);
+		vnode_touch(v, 0, 0, 1);
+	}
 	vfs_exit();
 	attr_done(v);
-	return 0;
+	return err;
 }
 static long sys_chmod(SYSARGS) { return do_chmod(AT_FDCWD, (const char *)a0, (mode_t)a1, 0); }
 static long sys_fchmod(SYSARGS) { return do_chmod((int)a0, NULL, (mode_t)a1, 1); }
@@ -729,14 +759,16 @@ do_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags, int fdonl
 	if (err || v == NULL)
 		return err;
 	vfs_enter();
-	if (uid != (uid_t)-1)
-		v->uid = uid;
-	if (gid != (gid_t)-1)
-		v->gid = gid;
-	vnode_touch(v, 0, 0, 1);
+	if ((err = vnode_rofs(v)) == 0) {
+		if (uid != (uid_t)-1)
+			v->uid = uid;
+		if (gid != (gid_t)-1)
+			v->gid = gid;
+		vnode_touch(v, 0, 0, 1);
+	}
 	vfs_exit();
 	attr_done(v);
-	return 0;
+	return err;
 }
 static long sys_chown(SYSARGS) { return do_chown(AT_FDCWD, (const char *)a0, a1, a2, 0, 0); }
 static long sys_lchown(SYSARGS)
@@ -770,6 +802,11 @@ sys_utimensat(SYSARGS)
 	if (err || v == NULL)
 		return err;
 	vfs_enter();
+	if ((err = vnode_rofs(v)) != 0) {
+		vfs_exit();
+		attr_done(v);
+		return err;
+	}
 	int64_t ns = time_wall_ns();
 	struct timespec now = { ns / 1000000000, ns % 1000000000 };
 	struct timespec *dst[2] = { &v->atime, &v->mtime };
@@ -847,6 +884,8 @@ sys_truncate(SYSARGS)
 			err = -EISDIR;
 		else if (!S_ISREG(v->mode))
 			err = -EINVAL;
+		else if ((err = vnode_rofs(v)) != 0)
+			;
 		else if ((err = v->ops->truncate(v, len)) == 0)
 			vnode_touch(v, 0, 1, 1);
 		vnode_rele(v);
@@ -886,24 +925,32 @@ sys_fsync(SYSARGS)
 	return err;
 }
 SYSCALL_REGISTER(SYS_fsync, sys_fsync, FULL,
-    "what the file's file system does (tmpfs: nothing to do)");
+    "the file system writes the file back and flushes the disk (tmpfs: nothing to do)");
 static long sys_fdatasync(SYSARGS) { return sys_fsync(a0, a1, a2, a3, a4, a5); }
 SYSCALL_REGISTER(SYS_fdatasync, sys_fdatasync, FULL, "as fsync");
-static long sys_sync(SYSARGS) { return 0; }
-SYSCALL_REGISTER(SYS_sync, sys_sync, STUB, "nothing to write back: tmpfs only");
+static long sys_sync(SYSARGS) { vfs_sync_all(); return 0; }
+SYSCALL_REGISTER(SYS_sync, sys_sync, FULL, "writes back every mounted file system");
 static long
 sys_syncfs(SYSARGS)
 {
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)
 		return -EBADF;
+	struct vnode *v = vfs_file_vnode(f);
+	int err = 0;
+	if (v) {
+		vfs_enter();
+		if (v->mount)
+			err = mount_sync_locked(v->mount);
+		vfs_exit();
+	}
 	file_drop(f);
-	return 0;
+	return err;
 }
-SYSCALL_REGISTER(SYS_syncfs, sys_syncfs, STUB, "as sync");
+SYSCALL_REGISTER(SYS_syncfs, sys_syncfs, FULL, "writes back the file's file system");
 
-static void
-fill_statfs(struct statfs *sf)
+void
+vfs_fill_statfs_tmpfs(struct statfs *sf)
 {
 	char buf[32];
 	unsigned long long mem = 256ULL << 20;
@@ -922,6 +969,28 @@ fill_statfs(struct statfs *sf)
 	sf->f_namelen = NAME_MAX_LEN;
 }
 
+/* statfs of the file system holding v (locked). */
+static int
+fill_statfs(struct vnode *v, struct statfs *sf)
+{
+	struct mount *mp = v->mount;
+	int err = 0;
+	memset(sf, 0, sizeof(*sf));
+	if (mp && mp->ops && mp->ops->statfs)
+		err = mp->ops->statfs(mp, sf);
+	else
+		vfs_fill_statfs_tmpfs(sf);
+	if (err)
+		return err;
+	if (mp && (mp->flags & MNT_RDONLY))
+		sf->f_flags |= ST_RDONLY;
+	sf->f_flags |= ST_VALID;
+	dev_t dev = mp ? mp->dev : 1;
+	sf->f_fsid.__val[0] = (int)dev;
+	sf->f_fsid.__val[1] = (int)(dev >> 32);
+	return 0;
+}
+
 static long
 sys_statfs(SYSARGS)
 {
@@ -932,14 +1001,17 @@ sys_statfs(SYSARGS)
 	int err = start_dir(AT_FDCWD, path, &dir);
 	if (err)
 		return err;
+	struct statfs sf;
 	vfs_enter();
 	err = namei(dir, path, 0, &v);
-	if (err == 0)
+	if (err == 0) {
+		err = fill_statfs(v, &sf);
 		vnode_rele(v);
+	}
 	vnode_rele(dir);
 	vfs_exit();
 	if (err == 0)
-		fill_statfs((struct statfs *)a1);
+		memcpy((void *)a1, &sf, sizeof(sf));
 	return err;
 }
 static long
@@ -948,14 +1020,26 @@ sys_fstatfs(SYSARGS)
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)
 		return -EBADF;
+	struct vnode *v = vfs_file_vnode(f);
+	struct statfs sf;
+	int err = 0;
+	if (a1 == 0) {
+		err = -EFAULT;
+	} else if (v) {
+		vfs_enter();
+		err = fill_statfs(v, &sf);
+		vfs_exit();
+	} else {
+		memset(&sf, 0, sizeof(sf));
+		vfs_fill_statfs_tmpfs(&sf);
+	}
 	file_drop(f);
-	if (a1 == 0)
-		return -EFAULT;
-	fill_statfs((struct statfs *)a1);
-	return 0;
+	if (err == 0 && a1)
+		memcpy((void *)a1, &sf, sizeof(sf));
+	return err;
 }
-SYSCALL_REGISTER(SYS_statfs, sys_statfs, PARTIAL, "tmpfs figures from the machine's memory");
-SYSCALL_REGISTER(SYS_fstatfs, sys_fstatfs, PARTIAL, "as statfs");
+SYSCALL_REGISTER(SYS_statfs, sys_statfs, FULL, "the mount's figures (tmpfs: from the machine's memory)");
+SYSCALL_REGISTER(SYS_fstatfs, sys_fstatfs, FULL, "as statfs");
 
 /* Reading directories */
 
@@ -1060,6 +1144,10 @@ sys_getcwd(SYSARGS)
 	if (v->nlink == 0)
 		err = -ENOENT;
 	while (err == 0 && v != vfs_root) {
+		if (v->mount && v == v->mount->root && v->mount->covered) {
+			v = v->mount->covered;
+			continue;
+		}
 		struct vnode *p = v->parent;
 		struct find_name fn = { v->ino, NULL, 0 };
 		off_t cookie = 2;

@@ -162,6 +162,7 @@ tmpfs_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
 	struct vnode *v = tmpfs_newnode(mode, target);
 	if (v == NULL)
 		return -ENOMEM;
+	v->mount = dir->mount;
 	struct tmpfs_dirent *e = dirent_new(name, len, v);
 	if (e == NULL) {
 		tmpfs_reclaim(v);

@@ -144,9 +144,23 @@ reg_putpage(struct file *f, off_t off, int flags)
 }
 
 static int
+vfile_fsync_how(struct file *f, int datasync)
+{
+	if (f->flags & O_PATH)
+		return -EBADF;
+	struct vnode *v = f->priv;
+	int err = 0;
+	vfs_enter();
+	if (v->ops->fsync && !vnode_rofs(v))
+		err = v->ops->fsync(v, datasync);
+	vfs_exit();
+	return err;
+}
+
+static int
 vfile_fsync(struct file *f)
 {
-	return (f->flags & O_PATH) ? -EBADF : 0;
+	return vfile_fsync_how(f, 0);
 }
 
 static void

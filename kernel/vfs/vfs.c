@@ -23,7 +23,7 @@ mkdir_p_locked(const char *path, size_t plen, mode_t perm, struct vnode **dvp)
 		size_t s = i;
 		while (i < plen && path[i] != '/')
 			i++;
-		struct vnode *next = dir_lookup(cur, path + s, i - s);
+		struct vnode *next = vnode_cross(dir_lookup(cur, path + s, i - s));
 		if (next == NULL) {
 			int err = cur->ops->create(cur, path + s, i - s, S_IFDIR | perm, NULL, &next);
 			if (err)

@@ -30,88 +30,25 @@
 #define PATH_MAX_LEN 4096
 #define SYMLOOP_MAX_DEPTH 40
 
-struct vnode;
-
-/*
- * What a file system provides.  All called with vfs_lock held.  Names are
- * (pointer, length), not NUL-terminated.  The generic layer has already
- * checked types and existence (e.g. create is called only when the name is
- * absent, unlink only on an entry that exists, rmdir only when empty).
- */
-struct vnode_ops {
-	/* Directory lookup: the entry's vnode (not held) or NULL. */
-	struct vnode *(*lookup)(struct vnode *dir, const char *name, size_t len);
-	/* New node of type/mode in dir; rdev for devices, target for links. */
-	int (*create)(struct vnode *dir, const char *name, size_t len,
-	    mode_t mode, const char *target, struct vnode **vp);
-	int (*link)(struct vnode *dir, const char *name, size_t len, struct vnode *v);
-	/* Remove the entry name (whose vnode is v) from dir. */
-	int (*unlink)(struct vnode *dir, const char *name, size_t len, struct vnode *v);
-	/*
-	 * Move entry oname (vnode v) of odir to nname in ndir, replacing tv, the
-	 * vnode nname names now (NULL when absent; the caller checked types and
-	 * emptiness).  Fails only before changing anything.
-	 */
-	int (*rename)(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
-	    struct vnode *ndir, const char *nname, size_t nlen, struct vnode *tv);
-	/* Is the directory empty (no entries but . and ..)? */
-	int (*isempty)(struct vnode *dir);
-	/*
-	 * Directory reading: from *cookie on, call emit for each entry until it
-	 * returns nonzero (no room); *cookie then names the first entry not
-	 * emitted.  Cookies 0 and 1 are "." and "..".
-	 */
-	int (*readdir)(struct vnode *dir, off_t *cookie,
-	    int (*emit)(void *arg, ino_t ino, off_t next, unsigned char type,
-		const char *name, size_t len),
-	    void *arg);
-	/* Regular files: byte I/O at off; write extends the file. */
-	ssize_t (*read)(struct vnode *v, void *buf, size_t len, off_t off);
-	ssize_t (*write)(struct vnode *v, const void *buf, size_t len, off_t off);
-	int (*truncate)(struct vnode *v, off_t len);
-	/* Shared memory mappings, optional: the page holding off, pinned, and
-	 * unpinning it (kernel/file.h's getpage and putpage say the contract). */
-	int (*getpage)(struct vnode *v, off_t off, void **page);
-	void (*putpage)(struct vnode *v, off_t off, int flags);
-	/* Free the node's storage: no names and no references are left. */
-	void (*reclaim)(struct vnode *v);
-};
-
-struct vnode {
-	const struct vnode_ops *ops;
-	mode_t mode;		/* S_IFMT type and permission bits */
-	uid_t uid;
-	gid_t gid;
-	nlink_t nlink;		/* names; for directories 2 + subdirectories */
-	ino_t ino;
-	dev_t rdev;
-	off_t size;
-	struct timespec atime, mtime, ctime, btime;
-	int refs;
-	struct vnode *parent;	/* directories: the directory holding it */
-	const struct vfs_device *dev;	/* character devices */
-	char *target;		/* symbolic links: NUL-terminated */
-	void *fsdata;		/* the file system's own state */
-};
+#include <kernel/fs.h>
 
 /* The lock and the root. */
-extern struct rumpuser_mtx *vfs_lock;
 extern struct vnode *vfs_root;
 extern struct vnode *vfs_cwd;	/* held */
 extern mode_t vfs_umask;
-static inline void vfs_enter(void) { rumpuser_mutex_enter(vfs_lock); }
-static inline void vfs_exit(void) { rumpuser_mutex_exit(vfs_lock); }
 
-/* vnode.c (locked) */
-void vnode_hold(struct vnode *v);
-void vnode_rele(struct vnode *v);
-void vnode_touch(struct vnode *v, int atime, int mtime, int ctime);
+/* vnode.c (locked); vnode_hold, vnode_rele ... are in kernel/fs.h */
 void vnode_stat(struct vnode *v, struct stat *st);
-ino_t vnode_next_ino(void);
-void vnode_init_attrs(struct vnode *v, mode_t mode);
 
 /* tmpfs.c */
 struct vnode *tmpfs_mkroot(void);
+
+/* mount.c (locked): the table, newest first; syncing one mount */
+extern struct mount *vfs_mounts;
+int mount_sync_locked(struct mount *mp);
+/* sys_path.c: statfs figures of a memory file system */
+struct statfs;
+void vfs_fill_statfs_tmpfs(struct statfs *sf);
 
 /*
  * namei.c (locked).  Resolve path relative to dir (a held directory, or

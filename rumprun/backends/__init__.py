@@ -43,6 +43,7 @@ class Backend:
     netdev: bool = True    # -I takes QEMU -net/-netdev backend options
     ports: bool = True     # -P: ports published through user networking
     shares: bool = True    # --share: host folders over virtio-9p
+    nics: Tuple[str, ...] = ("vioif", "e1000")  # the -I drivers it has
     disk_modules: bool = False  # -b images travel as multiboot modules
                                 # (in an ISO), not as virtio-blk drives
 
@@ -56,6 +57,9 @@ BACKENDS = {b.name: b for b in [
     Backend("baremetal", "rumprun.backends.qemu",
             "Run APP like a PC would: KVM where it works, else QEMU's TCG.",
             ("hw",)),
+    Backend("microvm", "rumprun.backends.microvm",
+            "Run APP in QEMU's microvm machine (no PCI, no firmware: the "
+            "fastest boot; virtio over MMIO).", ("hw",), nics=("vioif",)),
     Backend("iso", "rumprun.backends.iso",
             "Write a bootable ISO of APP (CD, USB stick or disk; BIOS and UEFI).",
             ("hw",), kind="image", ports=False, **_ISO),

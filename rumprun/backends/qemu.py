@@ -7,6 +7,10 @@ plan() renders the Launch into QEMU's argument list; run() starts it:
 - detached: a registered guest (rumprun.guests) with its console in a
   file, left running; the launcher prints its handle.
 
+Other QEMU machines reuse all of this with their own Machine (the
+microvm backend): the machine's base arguments, its devices, its checks
+of the image and its choice of accelerator.
+
 The configuration reaches the kernel through fw_cfg (-fw_cfg
 name=opt/rumprun/config,file=/dev/fd/N): run() hands QEMU an in-memory
 file (memfd) on an inherited descriptor, so -e values never appear in a
@@ -22,7 +26,9 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from rumprun import abi, host, model
 from rumprun.errors import RumprunError
@@ -49,18 +55,20 @@ def machine_args(qemu, accel, memory_mib, kernel):
                "-kernel", str(kernel)])
 
 
-def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None):
-    """QEMU's argument list for LAUNCH.
+def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None,
+                 machine=None):
+    """QEMU's argument list for LAUNCH on MACHINE (default: the pc).
 
     CONFIG_PATH is the file QEMU reads the configuration from; CONSOLE is
     None for the launcher's stdio, else a log file's path; QMP_SOCKET is
     None for no monitor, else the path of the QMP socket to create.
     """
+    machine = machine or PC
     if console is None:
         chardev = "stdio,id=con,signal=off"
     else:
         chardev = f"file,id=con,path={escape(console)}"
-    args = (machine_args(qemu, accel, launch.memory_mib, launch.image.path)
+    args = (machine.base_args(qemu, accel, launch.memory_mib, launch.image.path)
             + ["-fw_cfg", f"name={abi.FW_CFG_CONFIG},file={escape(config_path)}",
                "-serial", "chardev:con", "-chardev", chardev])
     if qmp_socket is not None:
@@ -70,16 +78,19 @@ def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None
         args.append("-S")
     if launch.gdb_port is not None:
         args += ["-gdb", f"tcp:127.0.0.1:{launch.gdb_port}"]
-    return args + device_args(launch) + list(launch.qemu_args)
+    return args + machine.device_args(launch) + list(launch.qemu_args)
 
 
-def device_args(launch):
+def device_args(launch, transport="pci"):
     """QEMU's devices for LAUNCH's interfaces, disks and shared folders, in
     command-line order (PCI slots in that order: vioif0 before vioif1, ld0
-    before ld1).  No option ROMs: a NIC's iPXE ROM only slows the boot."""
+    before ld1).  TRANSPORT is "pci", or "device" for virtio over MMIO
+    (virtio-net-device...; a machine without PCI has no e1000).  No option
+    ROMs: a NIC's iPXE ROM only slows the boot."""
     from rumprun.model import user_networking
 
     args = []
+    rom = ",romfile=" if transport == "pci" else ""
     forwards = [f"hostfwd={p.protocol}:{p.host_addr}:{p.host_port}-:{p.guest_port}"
                 for p in launch.ports]
     for i, nic in enumerate(launch.interfaces):
@@ -87,18 +98,18 @@ def device_args(launch):
         if forwards and user_networking(nic):
             netdev = ",".join([netdev] + forwards)
             forwards = []
-        model = "virtio-net-pci" if nic.driver == "vioif" else "e1000"
-        args += ["-netdev", netdev, "-device", f"{model},netdev={escape(ident)},romfile="]
+        model = f"virtio-net-{transport}" if nic.driver == "vioif" else "e1000"
+        args += ["-netdev", netdev, "-device", f"{model},netdev={escape(ident)}{rom}"]
     for i, disk in enumerate(launch.disks):
         driver = "host_device" if disk.path.is_block_device() else "file"
         args += ["-blockdev",
                  f"driver=raw,node-name=disk{i},read-only={_on(disk.readonly)},"
                  f"file.driver={driver},file.filename={escape(disk.path)}",
-                 "-device", f"virtio-blk-pci,drive=disk{i}"]
+                 "-device", f"virtio-blk-{transport},drive=disk{i}"]
     for i, share in enumerate(launch.shares):
         args += ["-fsdev", f"local,id=fs{i},path={escape(share.host_dir)},"
                            f"security_model=none,readonly={_on(share.readonly)}",
-                 "-device", f"virtio-9p-pci,fsdev=fs{i},mount_tag=share{i}"]
+                 "-device", f"virtio-9p-{transport},fsdev=fs{i},mount_tag=share{i}"]
     return args
 
 
@@ -154,17 +165,19 @@ def _qemu_path():
     return shutil.which(QEMU) or QEMU
 
 
-def plan(launch, name=None, config_fd=CONFIG_FD):
+def plan(launch, name=None, config_fd=CONFIG_FD, machine=None):
     """The directory, files and command run() will use.
 
     NAME is the registered guest's handle (one is made up when the launch
-    has none); CONFIG_FD the descriptor the configuration is read from.
+    has none); CONFIG_FD the descriptor the configuration is read from;
+    MACHINE the QEMU machine (default: the pc).
     """
     from rumprun.plan import Plan
 
-    check_loadable(launch)
+    machine = machine or PC
+    machine.check(launch)
     qemu = _qemu_path()
-    accel = choose_accel(launch.platform, qemu)
+    accel = machine.choose_accel(launch.platform, qemu)
     config = model.kernel_config(launch)
     p = Plan()
     if registered(launch):
@@ -174,9 +187,10 @@ def plan(launch, name=None, config_fd=CONFIG_FD):
         p.mkdir(directory)
         console = None if launch.interactive else directory / "console.log"
         argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                            console, directory / "qmp.sock")
+                            console, directory / "qmp.sock", machine)
     else:
-        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}")
+        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
+                            machine=machine)
     p.command(argv, input=(config_fd, config))
     return p
 
@@ -254,6 +268,20 @@ def choose_accel(platform, qemu):
     print(f"rumprun: warning: KVM does not work on this host ({reason}); "
           "using QEMU's emulation (TCG)", file=sys.stderr, flush=True)
     return "tcg"
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A QEMU machine type the QEMU backends boot images on."""
+    base_args: Callable     # (qemu, accel, memory_mib, kernel) -> QEMU, the
+                            # machine, isa-debug-exit and -kernel KERNEL
+    device_args: Callable   # (launch) -> the -I, -b and --share devices
+    check: Callable         # (launch) -> None; RumprunError when the image
+                            # cannot boot on the machine
+    choose_accel: Callable  # (platform, qemu) -> "tcg" or "kvm"
+
+
+PC = Machine(machine_args, device_args, check_loadable, choose_accel)
 
 
 # --- processes --------------------------------------------------------------
@@ -337,22 +365,24 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 # --- running ----------------------------------------------------------------
 
-def run(launch):
-    """Start LAUNCH's guest; its exit status with -i, else 0 once it runs."""
-    check_loadable(launch)
+def run(launch, machine=None):
+    """Start LAUNCH's guest on MACHINE (default: the pc); its exit status
+    with -i, else 0 once it runs."""
+    machine = machine or PC
+    machine.check(launch)
     qemu = host.require_program(QEMU)
-    accel = choose_accel(launch.platform, qemu)
+    accel = machine.choose_accel(launch.platform, qemu)
     check_ports(launch.ports)
     locks = lock_disks(launch.disks)
     claim = None
     try:
         if not registered(launch):
-            return _run_interactive(launch, qemu, accel, None, locks)
+            return _run_interactive(launch, qemu, accel, None, locks, machine)
         from rumprun import guests
         claim = guests.claim(launch.name or guests.new_name(launch.image.path))
         if launch.interactive:
-            return _run_interactive(launch, qemu, accel, claim, locks)
-        return _start_detached(launch, qemu, accel, claim, locks)
+            return _run_interactive(launch, qemu, accel, claim, locks, machine)
+        return _start_detached(launch, qemu, accel, claim, locks, machine)
     finally:
         if claim is not None:
             claim.release(remove=launch.interactive)
@@ -419,14 +449,14 @@ def _spawn(argv, fds, **popen):
                             start_new_session=True, **popen)
 
 
-def _run_interactive(launch, qemu, accel, claim, locks):
+def _run_interactive(launch, qemu, accel, claim, locks, machine):
     """Run with the console on our stdout; return the guest's status."""
     from rumprun import console
 
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     errors = _memfd("qemu-stderr")          # QEMU's messages, for a failure
     argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}", None,
-                        claim.socket if claim else None)
+                        claim.socket if claim else None, machine)
     handlers = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
     proc = None
     try:
@@ -478,14 +508,14 @@ def _inherited(config_fd, claim, locks):
     return (config_fd, *((claim.lock_fd,) if claim else ()), *locks)
 
 
-def _start_detached(launch, qemu, accel, claim, locks):
+def _start_detached(launch, qemu, accel, claim, locks, machine):
     """Start the guest in the background under CLAIM; print its handle."""
     from rumprun import output, qmp
 
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     directory = claim.directory
     argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                        directory / "console.log", claim.socket)
+                        directory / "console.log", claim.socket, machine)
     proc = None
     try:
         with open(directory / "qemu.log", "wb") as log:

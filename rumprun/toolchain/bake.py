@@ -174,13 +174,18 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
                     f"{config.ldscript} leaves the programs' data unsorted ({stray[0]} "
                     "is a section of its own): add the .rumprun.data.* and "
                     ".rumprun.bss.* lines of platform/x86_64/image.ld to it")
-        header = elfcheck.find_multiboot_header(tmp)
-        if header is None:
+        info = elfcheck.check_baked_image(tmp)
+        # What the platform's loaders need: Xen boots the PVH entry note,
+        # every other machine a multiboot header.
+        if config.platform == "xen" and not info.pvh:
+            raise RumprunError(
+                f"baking {app} with {config.name} gave an image without Xen's "
+                f"PVH entry note: check {config.ldscript} and platform/x86_64/pvh.S")
+        if config.platform != "xen" and info.multiboot is None:
             raise RumprunError(
                 f"baking {app} with {config.name} gave an image without a "
                 f"multiboot header in its first 8 KiB: check {config.ldscript} "
                 "and the platform's boot code")
-        info = elfcheck.check_baked_image(tmp)
         os.chmod(tmp, 0o755 & ~host.umask())
         os.replace(tmp, output)
         imagecache.remember(output, info)

@@ -20,6 +20,7 @@ MULTIBOOT_MAGIC = 0x1BADB002
 MULTIBOOT_SEARCH = 8192          # the header must lie in the first 8 KiB
 MULTIBOOT_AOUT_KLUDGE = 1 << 16  # header carries load addresses (flags bit 16)
 MIB = 1 << 20
+XEN_ELFNOTE_PHYS32_ENTRY = 18    # Xen's PVH entry note (what Xen boots)
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,9 @@ class BakedImage:
     config: str            # the bake configuration's name
     load_end: int          # highest physical end address of PT_LOAD (with bss)
     entry: int
-    multiboot: MultibootHeader
+    multiboot: MultibootHeader   # None in an image only Xen boots (PVH)
     elf64: bool
+    pvh: bool = False      # carries Xen's PVH entry note
 
     @property
     def min_memory_mib(self):
@@ -248,6 +250,17 @@ def find_multiboot_header(path):
     return None
 
 
+def has_pvh_note(elf):
+    """Whether an open ELF file has Xen's PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)."""
+    for segment in elf.iter_segments():
+        if segment["p_type"] != "PT_NOTE":
+            continue
+        for n in segment.iter_notes():
+            if n["n_name"] == "Xen" and n["n_type"] == XEN_ELFNOTE_PHYS32_ENTRY:
+                return True
+    return False
+
+
 def undefined_symbols(elf):
     """Names of the strong undefined symbols of an open ELF file."""
     return sorted({sym.name for sym in _symbols(elf)
@@ -309,9 +322,11 @@ def check_baked_image(path):
                 "bake it again with rumprun-bake")
         entry = elf.header["e_entry"]
         elf64 = elf.elfclass == 64
+        pvh = has_pvh_note(elf)
     header = find_multiboot_header(path)
-    if header is None:
+    if header is None and not pvh:
         raise RumprunError(
-            f"{path} has no valid multiboot header in its first "
-            f"{MULTIBOOT_SEARCH // 1024} KiB: bake it with a hw configuration")
-    return BakedImage(path, notes[note.BAKED], max(ends), entry, header, elf64)
+            f"{path} has neither a valid multiboot header in its first "
+            f"{MULTIBOOT_SEARCH // 1024} KiB nor Xen's PVH entry note: bake it "
+            "with a hw or xen configuration")
+    return BakedImage(path, notes[note.BAKED], max(ends), entry, header, elf64, pvh)

@@ -34,8 +34,9 @@ def _facts(info):
     """The launch-relevant facts of an elfcheck.BakedImage."""
     from rumprun.toolchain import elfcheck
     return {"config": info.config, "min_memory_mib": info.min_memory_mib,
-            "qemu_loadable": bool(info.multiboot.flags & elfcheck.MULTIBOOT_AOUT_KLUDGE
-                                  or not info.elf64)}
+            "qemu_loadable": bool(info.multiboot is not None
+                                  and (info.multiboot.flags & elfcheck.MULTIBOOT_AOUT_KLUDGE
+                                       or not info.elf64))}
 
 
 def image_facts(path):

@@ -21,8 +21,22 @@ struct file;
 void vfs_init(void);
 
 /*
+ * Boot hook, after the drivers found the disks (dev_attach): mount the
+ * configuration's "blk" and "share" entries (kernel/vfs/mountcfg.c).  Ends
+ * the machine with one console line and status 1 when one cannot be.
+ */
+void vfs_mount_config(void);
+/*
+ * Exit path: sync every mount (data, metadata, device flush) and unmount
+ * them, marking the volumes clean (kernel/vfs/mount.c).  Safe to call
+ * more than once and from any thread.
+ */
+void vfs_unmount_all(void);
+
+/*
  * Devices.  vfs_register_device creates the character device node
- * /dev/NAME (stat shows S_IFCHR, perm and dev->rdev); opening it calls
+ * /dev/NAME (stat shows S_IFCHR, or S_IFBLK when perm says S_IFBLK, with
+ * perm and dev->rdev); opening it calls
  * dev->open (without VFS locks held), which returns 0 and a new file (one
  * reference) in *fp, or -errno.  dev must live as long as the machine.
  * Returns 0, -EEXIST when the name is taken, -ENOMEM.

@@ -1,0 +1,146 @@
+/*
+ * A xenstore client, just enough to read keys: requests and answers are
+ * messages (a 16-byte header, then the payload) streamed through two
+ * 1 KiB rings in a page shared with xenstored, with an event channel each
+ * way.  Relative paths are resolved by xenstored under the domain's home,
+ * /local/domain/ID, so the guest needs not know its ID.
+ */
+#include <bmk/core.h>
+#include <xen/xen.h>
+
+#define XS_READ		2
+#define XS_WATCH_EVENT	15
+#define XS_ERROR	16
+#define XS_PAYLOAD_MAX	4096
+#define XS_TIMEOUT_NS	5000000000LL
+
+struct xenstore_domain_interface {
+	char req[1024];
+	char rsp[1024];
+	uint32_t req_cons, req_prod;
+	uint32_t rsp_cons, rsp_prod;
+};
+
+struct xsd_sockmsg {
+	uint32_t type, req_id, tx_id, len;
+};
+
+static volatile struct xenstore_domain_interface *ring;
+static uint32_t port;
+static uint32_t next_id = 1;
+
+void xen_xenstore_init(void)
+{
+	uint64_t pfn, evtchn;
+
+	if (xen_hvm_param(HVM_PARAM_STORE_PFN, &pfn) || !pfn ||
+	    xen_hvm_param(HVM_PARAM_STORE_EVTCHN, &evtchn))
+		return;
+	x86_boot_reserve(pfn << BMK_PAGE_SHIFT, (pfn + 1) << BMK_PAGE_SHIFT);
+	ring = x86_phys_to_virt(pfn << BMK_PAGE_SHIFT);
+	port = (uint32_t)evtchn;
+}
+
+/* Wait for xenstored (it notifies after each move); 0, or -1 past deadline. */
+static int wait(int64_t deadline)
+{
+	int64_t now = xen_clock_mono();
+
+	if (now >= deadline)
+		return -1;
+	xen_evtchn_poll(&port, 1, xen_clock_system(now + 10000000));
+	xen_evtchn_test_and_clear(port);
+	return 0;
+}
+
+static int send(const void *data, size_t len, int64_t deadline)
+{
+	const char *p = data;
+
+	while (len) {
+		uint32_t prod = ring->req_prod, space = sizeof(ring->req) - (prod - ring->req_cons);
+		size_t n;
+
+		if (space == 0) {
+			if (wait(deadline))
+				return -1;
+			continue;
+		}
+		for (n = 0; n < len && n < space; n++)
+			ring->req[(prod + n) % sizeof(ring->req)] = p[n];
+		__asm__ volatile("" ::: "memory");
+		ring->req_prod = prod + n;
+		xen_evtchn_send(port);
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int receive(void *data, size_t len, int64_t deadline)
+{
+	char *p = data;
+
+	while (len) {
+		uint32_t cons = ring->rsp_cons, avail = ring->rsp_prod - cons;
+		size_t n;
+
+		if (avail == 0) {
+			if (wait(deadline))
+				return -1;
+			continue;
+		}
+		__asm__ volatile("" ::: "memory");
+		for (n = 0; n < len && n < avail; n++)
+			p[n] = ring->rsp[(cons + n) % sizeof(ring->rsp)];
+		__asm__ volatile("" ::: "memory");
+		ring->rsp_cons = cons + n;
+		xen_evtchn_send(port);
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+char *xen_xenstore_read(const char *path, size_t *len)
+{
+	int64_t deadline = xen_clock_mono() + XS_TIMEOUT_NS;
+	struct xsd_sockmsg msg = { .type = XS_READ, .req_id = next_id++ };
+	char *value;
+	size_t plen = 0;
+
+	if (!ring)
+		return NULL;
+	while (path[plen])
+		plen++;
+	msg.len = plen + 1;
+	if (send(&msg, sizeof(msg), deadline) || send(path, plen + 1, deadline))
+		goto silent;
+	for (;;) {
+		if (receive(&msg, sizeof(msg), deadline) || msg.len > XS_PAYLOAD_MAX)
+			goto silent;
+		value = bmk_memalloc(msg.len + 1, 0);
+		if (!value) {
+			bmk_printf("rumprun: out of memory reading xenstore's %s\n", path);
+			bmk_exit(1, 1);
+		}
+		if (receive(value, msg.len, deadline)) {
+			bmk_memfree(value, msg.len + 1);
+			goto silent;
+		}
+		value[msg.len] = '\0';
+		if (msg.type == XS_WATCH_EVENT) {	/* not ours: we set no watches */
+			bmk_memfree(value, msg.len + 1);
+			continue;
+		}
+		if (msg.type == XS_ERROR) {		/* e.g. "ENOENT" */
+			bmk_memfree(value, msg.len + 1);
+			return NULL;
+		}
+		*len = msg.len;
+		return value;
+	}
+silent:
+	bmk_printf("rumprun: xenstore does not answer (reading %s)\n", path);
+	return NULL;
+}
