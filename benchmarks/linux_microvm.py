@@ -93,12 +93,14 @@ def fetch(package, into):
         return debs[0].name
 
 
-def build(program, out=ROOT / "build" / "microvm"):
-    """Build (or reuse) the microVM for PROGRAM: (vmlinuz, initrd.gz)."""
+def build(program, out=ROOT / "build" / "microvm", modules=MODULES, init=INIT):
+    """Build (or reuse) the microVM for PROGRAM: (vmlinuz, initrd.gz).
+    MODULES: the cloud kernel's modules to load; INIT: the /init script."""
     program = Path(program)
     out = Path(out)
     kpkg = kernel_package()
-    key = hashlib.sha256(program.read_bytes() + kpkg.encode()).hexdigest()[:16]
+    key = hashlib.sha256(program.read_bytes() + kpkg.encode()
+                         + "\n".join(modules).encode() + init.encode()).hexdigest()[:16]
     vmlinuz, initrd, stamp = out / "vmlinuz", out / "initrd.gz", out / "key"
     if stamp.exists() and stamp.read_text() == key and vmlinuz.exists() and initrd.exists():
         return vmlinuz, initrd
@@ -118,7 +120,7 @@ def build(program, out=ROOT / "build" / "microvm"):
         (tree / d).mkdir(parents=True, exist_ok=True)
     shutil.copy(pkgs / "bin" / "busybox", tree / "bin" / "busybox")
     (tree / "bin" / "sh").symlink_to("busybox")
-    for name in MODULES:
+    for name in modules:
         found = list((pkgs / "lib" / "modules").glob(f"*/kernel/**/{name}.ko*"))
         if not found:
             raise MicrovmError(f"{kpkg} has no module {name}")
@@ -126,7 +128,7 @@ def build(program, out=ROOT / "build" / "microvm"):
         if found[0].suffix == ".xz":
             data = lzma.decompress(data)
         (tree / "lib" / "modules" / f"{name}.ko").write_bytes(data)
-    (tree / "init").write_text(INIT)
+    (tree / "init").write_text(init)
     (tree / "init").chmod(0o755)
     shutil.copy(program, tree / "program")
     (tree / "program").chmod(0o755)
@@ -138,15 +140,22 @@ def build(program, out=ROOT / "build" / "microvm"):
     return vmlinuz, initrd
 
 
-def qemu_args(vmlinuz, initrd, args, memory_mib=256, netdev="user,id=n0"):
+def qemu_args(vmlinuz, initrd, args, memory_mib=256, netdev="user,id=n0", disks=()):
     """QEMU's command line for the microVM running /program ARGS, on TCG
-    as the unikernel's launcher runs QEMU, one virtio-net NIC on NETDEV."""
+    as the unikernel's launcher runs QEMU, one virtio-net NIC on NETDEV,
+    and a virtio-blk disk (vda, vdb ...) for each raw image in DISKS, as
+    the unikernel's launcher attaches them (-blockdev, cache as QEMU's
+    default: write-back with flushes honoured)."""
+    drives = []
+    for i, disk in enumerate(disks):
+        drives += ["-blockdev", f"driver=raw,node-name=disk{i},file.driver=file,"
+                   f"file.filename={disk}", "-device", f"virtio-blk-pci,drive=disk{i}"]
     return ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-cpu", "max",
             "-m", str(memory_mib), "-nodefaults", "-no-user-config",
             "-display", "none", "-no-reboot", "-serial", "stdio",
             "-kernel", str(vmlinuz), "-initrd", str(initrd),
             "-append", "console=ttyS0 quiet panic=-1 -- " + " ".join(args),
-            "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"]
+            "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"] + drives
 
 
 def main(argv):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Network benchmarks: the same static HTTP server (tests/net/httpd.c) in
+"""Network benchmarks: the same static HTTP server (tests/apps/net/httpd.c) in
 the unikernel, in a Linux microVM and natively.
 
     make bench-net                  # = .venv/bin/python benchmarks/net_bench.py
@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import linux_microvm  # noqa: E402
 
-HTTPD_C = ROOT / "tests" / "net" / "httpd.c"
+HTTPD_C = ROOT / "tests" / "apps" / "net" / "httpd.c"
 VENV_BIN = ROOT / ".venv" / "bin"
 MUSL_SPECS = "/usr/lib/x86_64-linux-musl/musl-gcc.specs"
 BULK_BYTES = 256 << 20

@@ -157,17 +157,7 @@ class Guest:
 
     def exit_status(self):
         """The status the guest's console reported last, or None."""
-        try:
-            with open(self.directory / "console.log", "rb") as f:
-                f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
-                lines = f.read().splitlines()
-        except OSError:
-            return None
-        for line in reversed(lines):
-            m = abi.STATUS_LINE.search(line)
-            if m:
-                return int(m.group(1))
-        return None
+        return console_status(self.directory)
 
     def state(self):
         """running, paused, starting, exited (status N), damaged (...)."""
@@ -183,6 +173,21 @@ class Guest:
             return f"damaged ({self.problem})"
         status = self.exit_status()
         return "exited" if status is None else f"exited (status {status})"
+
+
+def console_status(directory):
+    """The status the console log in DIRECTORY reported last, or None."""
+    try:
+        with open(directory / "console.log", "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        m = abi.STATUS_LINE.search(line)
+        if m:
+            return int(m.group(1))
+    return None
 
 
 def load(name):

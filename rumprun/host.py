@@ -61,6 +61,8 @@ PACKAGES = {
     "objdump": "binutils",
     "make": "make",
     "qemu-system-x86_64": "qemu-system-x86",
+    "mke2fs": "e2fsprogs",
+    "e2fsck": "e2fsprogs",
 }
 
 

@@ -13,7 +13,7 @@ from rumprun.toolchain import note
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {"rumprun": "rumprun.cli", "rumprun-bake": "rumprun.toolchain.bake",
            "rumprun-cc": "rumprun.toolchain.cc", "rumprun-c++": "rumprun.toolchain.cxx"}
-MINIKERNEL = ROOT / "tests" / "minikernel"
+MINIKERNEL = ROOT / "tests" / "fixtures" / "minikernel"
 
 
 def tool(name):
@@ -108,7 +108,7 @@ def unbaked_app(run, hello_source):
 
 def build_minikernel(directory, status=0, message=None, bss_bytes=4096,
                      config="hw_generic", reset=False):
-    """A tiny multiboot guest baked by hand (see tests/minikernel).
+    """A tiny multiboot guest baked by hand (see tests/fixtures/minikernel).
 
     It prints the command line it got and the configuration from fw_cfg,
     then MESSAGE (by default the status line for STATUS), then exits

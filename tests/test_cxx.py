@@ -1,7 +1,7 @@
 """rumprun-c++ (also x86_64-rumprun-linux-musl-g++ and -c++): C++ through
 PyPI's ziglang (clang, libc++, libc++abi, libunwind, musl), linked into a
 static executable that rumprun-bake takes as it is and the kernel's ELF
-loader runs.  tests/exec/hello.cpp (iostream, string, vector, map,
+loader runs.  tests/apps/exec/hello.cpp (iostream, string, vector, map,
 exceptions across functions, a static constructor and destructor,
 std::thread) must print and end in the guest as it does on Linux (the
 executable runs on the host too).  The CMake toolchain file builds C and
@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT, assert_one_line_error, tool
 from test_runtime import boot
 
-SOURCE = ROOT / "tests" / "exec" / "hello.cpp"
+SOURCE = ROOT / "tests" / "apps" / "exec" / "hello.cpp"
 TOOLCHAIN = ROOT / "app-tools" / "rumprun-toolchain.cmake"
 ENV = {"PATH": "/bin:/usr/bin", "HOME": "/"}
 
@@ -37,6 +37,7 @@ def guest_output(result):
     return result.stdout.split("=== rumprun: exit status")[0]
 
 
+@pytest.mark.qemu
 def test_cxx_program_runs_as_on_linux(run, cxx_ready, tmp_path):
     exe = tmp_path / "hellopp"
     run("rumprun-c++", "-O2", "-o", exe, SOURCE, check=0)
@@ -72,13 +73,14 @@ def test_shared_library_is_refused(run, cxx_ready, tmp_path):
     assert_one_line_error(result, "-shared", "static")
 
 
+@pytest.mark.qemu
 @pytest.mark.skipif(shutil.which("cmake") is None,
                     reason="cmake is not installed (scripts/setup-host installs it)")
 def test_cmake_toolchain_builds_c_and_cxx(run, cxx_ready, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     shutil.copy(SOURCE, src / "hello.cpp")
-    shutil.copy(ROOT / "tests" / "exec" / "hello.c", src / "hello.c")
+    shutil.copy(ROOT / "tests" / "apps" / "exec" / "hello.c", src / "hello.c")
     (src / "CMakeLists.txt").write_text(
         "cmake_minimum_required(VERSION 3.13)\nproject(both C CXX)\n"
         "set(CMAKE_CXX_STANDARD 17)\nfind_package(Threads REQUIRED)\n"

@@ -1,6 +1,6 @@
 """Devices, as a program sees them: images booted in QEMU with NICs on the
 PCI bus (virtio-net modern, legacy and transitional; Intel 8254x); the
-program (tests/devices/netifs.c) prints what Linux would show in
+program (tests/apps/devices/netifs.c) prints what Linux would show in
 /sys/class/net, so each test checks what the drivers found.
 
 Images (baked once): netifs.bin.  Each boot takes well under a second.
@@ -12,7 +12,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-SOURCES = ROOT / "tests" / "devices"
+SOURCES = ROOT / "tests" / "apps" / "devices"
 MAC = "52:54:00:12:34:56"
 
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, assert_one_line_error
 from test_runtime import boot
 
-SOURCES = ROOT / "tests" / "exec"
+SOURCES = ROOT / "tests" / "apps" / "exec"
 # What the guest gives a program beside -e: the environment compared runs
 # share, so getenv answers alike.
 ENV = {"PATH": "/bin:/usr/bin", "HOME": "/", "WORLD": "exec"}
@@ -58,6 +58,7 @@ def bake(run, image, *inputs):
     return image
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("name", ["hello_static", "hello_pie", "hellopp_static"])
 def test_runs_as_on_linux(run, executables, tmp_path, name):
     exe = executables[name]
@@ -71,6 +72,7 @@ def test_runs_as_on_linux(run, executables, tmp_path, name):
     assert result.returncode == linux.returncode == 5, said
 
 
+@pytest.mark.qemu
 def test_beside_an_app_and_run_again_afresh(run, executables, unbaked_app, tmp_path):
     """Each run of an executable loads it anew: its initialised data is
     pristine (data 7 both times), as in a new process."""

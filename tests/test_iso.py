@@ -1,7 +1,7 @@
 """Bootable ISOs: built with rumprun.images.iso.build_iso, booted in QEMU as a CD,
 a USB stick (EHCI and xHCI), a raw hard disk and under UEFI (OVMF).
 
-The fast tests use tests/isokernel, a tiny multiboot kernel that prints the
+The fast tests use tests/fixtures/isokernel, a tiny multiboot kernel that prints the
 first multiboot module (the JSON configuration) and exits with status 3, so
 they check that the configuration really reaches the kernel.  The test at
 the end does the same with the real tests/hello unikernel.
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-ISOKERNEL = ROOT / "tests" / "isokernel"
+ISOKERNEL = ROOT / "tests" / "fixtures" / "isokernel"
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
 STATUS_RE = re.compile(r"^=== rumprun: exit status (\d+) ===\r?$", re.M)

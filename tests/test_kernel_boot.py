@@ -10,7 +10,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-PROBE = ROOT / "tests" / "kernelboot" / "probe.c"
+PROBE = ROOT / "tests" / "apps" / "kernelboot" / "probe.c"
 QEMU_BASE = ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-m", "32",
              "-nodefaults", "-no-user-config", "-display", "none", "-net", "none",
              "-no-reboot", "-serial", "stdio"]

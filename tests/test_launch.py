@@ -1,6 +1,6 @@
 """The rumprun launcher with the QEMU backends: the plan -D prints, the
 configuration's way into the guest (fw_cfg), bad inputs, exit statuses,
-registered guests (ps, stop, cont) and signals.  It boots tests/minikernel,
+registered guests (ps, stop, cont) and signals.  It boots tests/fixtures/minikernel,
 a tiny multiboot guest that prints the configuration it finds in fw_cfg and
 a status line, then exits like rumprun's kernel does (conftest)."""
 

@@ -3,7 +3,7 @@ and --stack rendered into QEMU's devices (what -D prints), into the kernel's
 JSON (CONFIG-SPEC.md), into an ISO's modules and into VirtualBox commands;
 bad input, a host port in use, a disk image two guests would write.  The
 guest side is the kernel's (tests/test_net*.py, tests/test_storage*.py);
-here tests/minikernel boots with the devices and prints the configuration
+here tests/fixtures/minikernel boots with the devices and prints the configuration
 it got, so QEMU accepting the options is checked too."""
 
 import io

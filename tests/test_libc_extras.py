@@ -1,7 +1,7 @@
 """What the build adds to Debian's musl (libc/extras.mk): BSD headers from
 libbsd (sys/queue.h, sys/tree.h, sys/cdefs.h) and crypt()/crypt_r() from
 musl's own sources, found by rumprun-cc as a configure script would look
-for them.  tests/libc/bsdcrypt.c is baked and booted, and its output
+for them.  tests/apps/libc/bsdcrypt.c is baked and booted, and its output
 compared with the same program built natively."""
 
 import shutil
@@ -12,7 +12,9 @@ import pytest
 from conftest import ROOT
 from test_runtime import boot
 
-SOURCE = ROOT / "tests" / "libc" / "bsdcrypt.c"
+pytestmark = pytest.mark.qemu  # the tests here boot guests
+
+SOURCE = ROOT / "tests" / "apps" / "libc" / "bsdcrypt.c"
 LIBBSD_INCLUDE = ROOT / "build" / "libbsd" / "include"
 # From the specification of SHA-crypt (Drepper, "Unix crypt using SHA-256
 # and SHA-512"): its first SHA-512 test vector.

@@ -1,12 +1,12 @@
-"""Networking in QEMU, as a user sees it: programs from tests/net built with
+"""Networking in QEMU, as a user sees it: programs from tests/apps/net built with
 rumprun-cc, baked once per session, booted with rumprun qemu -i; each test
 asserts on what the guest printed and on its exit status.
 
 Images (each baked once):
   nettest.bin  `nettest CASE`: loopback TCP/UDP (127.0.0.1, ::1), many
                connections, AF_UNIX, epoll, no interface, and the outside
-               world through QEMU user networking (tests/net/nettest.c);
-  httpd.bin    the small HTTP/1.1 server (tests/net/httpd.c), answering
+               world through QEMU user networking (tests/apps/net/nettest.c);
+  httpd.bin    the small HTTP/1.1 server (tests/apps/net/httpd.c), answering
                curl and Python clients on the host through port forwarding;
   peers.bin    two programs, peer_server and peer_client, talking over
                AF_UNIX and 127.0.0.1 inside one image.
@@ -38,7 +38,7 @@ from test_runtime import boot
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-SOURCES = ROOT / "tests" / "net"
+SOURCES = ROOT / "tests" / "apps" / "net"
 
 
 @pytest.fixture(scope="session")

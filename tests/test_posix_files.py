@@ -1,4 +1,4 @@
-"""tests/posix/files.c in the unikernel: files through the libc (stdio on
+"""tests/apps/posix/files.c in the unikernel: files through the libc (stdio on
 /tmp, readdir, stat, getpwnam from the baked-in /etc, pipes, poll, dup2,
 /dev), booted in QEMU the way a user would, with a root file system baked
 in from a host directory (rumprun-bake --rootfs)."""
@@ -9,7 +9,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-FILES = ROOT / "tests" / "posix" / "files.c"
+FILES = ROOT / "tests" / "apps" / "posix" / "files.c"
 
 
 @pytest.fixture(scope="session")

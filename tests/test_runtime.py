@@ -1,10 +1,10 @@
-"""The POSIX runtime, as a user sees it: C programs from tests/runtime built
+"""The POSIX runtime, as a user sees it: C programs from tests/apps/runtime built
 with rumprun-cc, baked once per session, booted with rumprun qemu -i; each
 test asserts on what the guest printed and on its exit status.
 
 Images (each baked once):
   runtime.bin   one program, `runtime CASE`: threads, memory, clocks,
-                identity, /etc lookups (tests/runtime/main.c and friends);
+                identity, /etc lookups (tests/apps/runtime/main.c and friends);
   crash.bin     `crash CASE`: programs that fault, abort or deadlock;
   programs.bin  three programs (ctors, produce, consume) for --rc.
 """
@@ -20,14 +20,14 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-SOURCES = ROOT / "tests" / "runtime"
+SOURCES = ROOT / "tests" / "apps" / "runtime"
 RUNTIME_SOURCES = ["main.c", "threads.c", "memory.c", "clock.c",
                    "identity.c", "etc.c"]
 MiB = 1024 * 1024
 
 
 def build(bake_image, out, image, apps):
-    """Build APPS ({name: [sources in tests/runtime]}) into OUT/IMAGE."""
+    """Build APPS ({name: [sources in tests/apps/runtime]}) into OUT/IMAGE."""
     return bake_image(out, image,
                       {name: [SOURCES / s for s in sources]
                        for name, sources in apps.items()},

@@ -1,4 +1,4 @@
-"""Memory, stacks and program runs, as a user sees them: tests/vm/*.c built
+"""Memory, stacks and program runs, as a user sees them: tests/apps/vm/*.c built
 with rumprun-cc into one image (`vm CASE`), booted with rumprun qemu -i;
 the portable cases also run natively for comparison.
 
@@ -19,8 +19,7 @@ from test_runtime import boot
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-SOURCES = ROOT / "tests" / "vm"
-RUNTIME_H = ROOT / "tests" / "runtime"
+SOURCES = ROOT / "tests" / "apps" / "vm"
 VM_SOURCES = ["main.c", "anon.c", "stack.c", "filemap.c"]
 
 
@@ -28,7 +27,7 @@ VM_SOURCES = ["main.c", "anon.c", "stack.c", "filemap.c"]
 def vm_bin(bake_image, tmp_path_factory):
     return bake_image(tmp_path_factory.mktemp("vm"), "vm.bin",
                       {"vm": [SOURCES / s for s in VM_SOURCES]},
-                      cc_flags=("-O2", f"-I{RUNTIME_H}", "-lpthread"))
+                      cc_flags=("-O2", "-lpthread"))
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +37,7 @@ def vm_native(tmp_path_factory):
     if gcc is None:
         pytest.skip("no host gcc")
     out = tmp_path_factory.mktemp("native") / "vm"
-    subprocess.run([gcc, "-O2", f"-I{RUNTIME_H}", "-o", out,
+    subprocess.run([gcc, "-O2", "-o", out,
                     *[SOURCES / s for s in VM_SOURCES], "-lpthread"], check=True)
     return out
 
@@ -152,7 +151,7 @@ def test_frame_larger_than_the_stack_is_a_stack_overflow(run, vm_bin, vm_native)
 def test_bake_sets_the_stack_size(run, bake_image, tmp_path):
     image = bake_image(tmp_path, "vm100.bin",
                        {"vm": [SOURCES / s for s in VM_SOURCES]},
-                       cc_flags=("-O2", f"-I{RUNTIME_H}", "-lpthread"),
+                       cc_flags=("-O2", "-lpthread"),
                        bake_flags=("--stack", "100M"))
     assert "stack limit 102400 KiB" in vm_case(run, image, "limit", memory=160)
     vm_case(run, image, "array", "90", memory=160)

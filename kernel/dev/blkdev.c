@@ -268,7 +268,7 @@ static long
 raw_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 {
 	struct blkdev *bd = raw_bd(f);
-	switch (cmd) {
+	switch ((unsigned int)cmd) {	/* Linux's cmd is an unsigned int */
 	case BLKGETSIZE64:
 		*(uint64_t *)arg = bd->size;
 		return 0;

@@ -9,7 +9,9 @@
  * every descriptor owns a fixed 2 KiB slot of one DMA area per ring, as in
  * the virtio-net driver: received frames are copied by the stack and the
  * slot handed back, frames to send are copied into a free slot, and sent
- * slots are reclaimed when the next frame goes out.
+ * slots are reclaimed when the next frame goes out.  The transmit-done
+ * interrupt is enabled only while the ring is full: it tells the stack
+ * to send what it held back (netdev tx_ready).
  */
 #include <kernel/kernel.h>
 #include <kernel/bus.h>
@@ -114,6 +116,7 @@ struct wm {
 	unsigned tx_next;		/* next descriptor to fill */
 	unsigned tx_clean;		/* oldest descriptor not reclaimed */
 	unsigned tx_busy;
+	int tx_stalled;			/* a transmit found the ring full */
 };
 
 static inline uint32_t rd(struct wm *sc, unsigned reg)
@@ -165,6 +168,12 @@ static int wm_intr(void *arg)
 	if (icr & ICR_LSC)
 		update_link(sc);
 	rx_drain(sc);
+	if (sc->tx_stalled) {
+		sc->tx_stalled = 0;
+		wr(sc, IMC, ICR_TXDW);
+		if (sc->nd.tx_ready)
+			sc->nd.tx_ready(&sc->nd);	/* transmits again (and re-arms if still full) */
+	}
 	return icr != 0;
 }
 
@@ -187,8 +196,15 @@ static int wm_transmit(struct netdev *nd, const struct iovec *iov, int iovcnt, s
 	if (len > SLOT)
 		return -EIO;
 	tx_reclaim(sc);
-	if (sc->tx_busy == NTX - 1)	/* one descriptor stays empty: head == tail means idle */
-		return -ENOBUFS;
+	if (sc->tx_busy == NTX - 1) {	/* one descriptor stays empty: head == tail means idle */
+		/* Interrupt when the device is done with one (every descriptor
+		 * asks for its status: TXC_RS), unless it already is. */
+		sc->tx_stalled = 1;
+		wr(sc, IMS, ICR_TXDW);
+		tx_reclaim(sc);
+		if (sc->tx_busy == NTX - 1)
+			return -ENOBUFS;
+	}
 	p = sc->tx + (size_t)sc->tx_next * SLOT;
 	for (i = 0; i < iovcnt; p += iov[i].iov_len, i++)
 		memcpy(p, iov[i].iov_base, iov[i].iov_len);

@@ -13,6 +13,7 @@
 #include "lwip/etharp.h"
 #include "lwip/ethip6.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
 #include "netif/ethernet.h"
 
 struct nic {
@@ -100,6 +101,16 @@ static void nic_input(struct netdev *dev, const void *frame, size_t len)
 	net_unlock();
 }
 
+/* The driver has room again (its interrupt thread): send what TCP held
+ * back when a transmit found the device full. */
+static void nic_tx_ready(struct netdev *dev)
+{
+	(void)dev;
+	net_lock();
+	tcp_txnow();
+	net_unlock();
+}
+
 static void nic_attach(struct netdev *dev)
 {
 	struct nic *nic = kzalloc(sizeof(*nic));
@@ -121,6 +132,7 @@ static void nic_attach(struct netdev *dev)
 	net_nics++;
 	dev->stack = nic;
 	dev->input = nic_input;
+	dev->tx_ready = nic_tx_ready;
 	netif_set_up(&nic->netif);
 	if (dev->link_up)
 		netif_set_link_up(&nic->netif);

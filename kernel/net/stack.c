@@ -82,6 +82,10 @@ static void tcp_tick(void)
 	struct tcp_pcb *pcb, *last = NULL;
 
 	tcp_tmr();
+	/* Segments a full device refused (drivers call tx_ready when they
+	 * have room; this is the fallback) go out within a tick, not after a
+	 * retransmission timeout. */
+	tcp_txnow();
 	for (pcb = tcp_tw_pcbs; pcb; pcb = pcb->next) {
 		if (++n > TIME_WAIT_MAX) {
 			/* Newest first: everything after last is older. */

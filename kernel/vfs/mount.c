@@ -48,7 +48,12 @@ vfs_mount(const char *path, const char *type, struct blkdev *bd,
     const char *source, int flags, int mkdir)
 {
 	const struct vfs_fstype *t;
-	if (path == NULL || path[0] != '/' || path[strspn(path, "/")] == '\0')
+	/* Absolute and not "/" itself (no strspn: the boot thread has no TLS
+	 * for libc's stack protector). */
+	size_t slashes = 0;
+	while (path && path[slashes] == '/')
+		slashes++;
+	if (path == NULL || path[0] != '/' || path[slashes] == '\0')
 		return -EINVAL;
 	if (strlen(path) >= sizeof(((struct mount *)0)->path))
 		return -ENAMETOOLONG;

@@ -49,6 +49,7 @@ mount_error(int err, const char *fstype)
 	case -EBUSY: return "something is already mounted there (or the disk is in use)";
 	case -ENOTDIR: return "the mount point is not a directory";
 	case -EROFS: return "it can only be mounted read-only";
+	case -EOPNOTSUPP: return "its file system uses features this kernel does not support";
 	case -EIO: return "the disk gives read errors";
 	case -ENOMEM: return "out of memory";
 	default: return "it failed";

@@ -510,7 +510,7 @@ def _inherited(config_fd, claim, locks):
 
 def _start_detached(launch, qemu, accel, claim, locks, machine):
     """Start the guest in the background under CLAIM; print its handle."""
-    from rumprun import output, qmp
+    from rumprun import guests, output, qmp
 
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     directory = claim.directory
@@ -523,7 +523,11 @@ def _start_detached(launch, qemu, accel, claim, locks, machine):
                           stdout=log, stderr=log)
         os.close(config_fd)
         config_fd = None
-        if not qmp.wait_ready(claim.socket, alive=lambda: proc.poll() is None):
+        if (not qmp.wait_ready(claim.socket, alive=lambda: proc.poll() is None)
+                and not (proc.poll() is not None
+                         and guests.console_status(directory) is not None)):
+            # (A short program may run to its end before the monitor first
+            # answers: its console's status line says it did start.)
             said = " ".join((directory / "qemu.log").read_text(
                 errors="replace").split())[:500]
             raise RumprunError(f"QEMU did not start (it said: {said or 'nothing'})")

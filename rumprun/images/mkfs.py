@@ -1,6 +1,7 @@
 """`rumprun mkfs`: file system images from host directories, no root needed.
 
     rumprun mkfs iso DIR OUT.iso      ISO 9660 + Rock Ridge + Joliet (pycdlib)
+    rumprun mkfs ext2 DIR OUT.img     ext2, read-write in the guest (mke2fs -d)
 
 The images are volumes for `rumprun -b IMAGE,MOUNTPOINT`.  Each kind is a
 subcommand of the `mkfs` click group below; a kind is one function that
@@ -24,7 +25,9 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import types
@@ -59,6 +62,107 @@ def iso_command(directory, output, force, volume_id, quiet):
     Joliet; the same tree gives the same bytes)."""
     make_iso(directory, output, force=force, volume_id=volume_id,
              progress=None if quiet else _stderr_progress)
+
+
+@mkfs.command("ext2", context_settings=CONTEXT)
+@click.option("--size", "size_mib", type=click.IntRange(min=1), default=None, metavar="MiB",
+              help="The volume's size (default: the tree plus room to grow, 16 MiB at least).")
+@click.option("--force", is_flag=True, help="Replace an existing OUT.")
+@click.option("-L", "--label", default="", help="The volume label (at most 16 bytes).")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
+def ext2_command(directory, output, size_mib, force, label):
+    """Write DIRECTORY's tree as an ext2 volume OUTPUT, which the guest
+    mounts read-write (rumprun -b OUTPUT,/MOUNTPOINT)."""
+    make_ext2(directory, output, size_mib=size_mib, force=force, label=label)
+
+
+# ext2 as this project's kernel writes it (kernel/fs/ext2): fixed here so
+# the host's /etc/mke2fs.conf cannot add ext4 features the kernel refuses.
+EXT2_FEATURES = "none,ext_attr,resize_inode,dir_index,filetype,sparse_super,large_file"
+_EXT2_MIN_MIB = 16
+
+
+def _tree_bytes(root: Path) -> int:
+    """Bytes a tree needs on ext2 with 4 KiB blocks (data rounded up to
+    blocks, plus an inode's worth and a directory entry per name)."""
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            total += (st.st_size + 4095) // 4096 * 4096 + 512
+    return total
+
+
+def make_ext2(directory: Path, output: Path, *, size_mib=None, force: bool = False,
+              label: str = "") -> None:
+    """Write DIRECTORY's tree as an ext2 volume at OUTPUT (atomically; an
+    existing OUTPUT only with FORCE, and only when it is a regular file),
+    SIZE_MIB MiB big or sized for the tree.  Files keep their modes, owners
+    and times.  Raises RumprunError with one sentence."""
+    from rumprun import host
+    from rumprun.images.iso import _check_output
+
+    directory, output = Path(directory), Path(output)
+    if not directory.exists():
+        raise RumprunError(f"{directory} does not exist; mkfs ext2 takes a directory to pack")
+    if not directory.is_dir():
+        raise RumprunError(f"{directory} is not a directory; mkfs ext2 takes a directory to pack")
+    if len(label.encode()) > 16:
+        raise RumprunError(f"the label {label!r} is longer than 16 bytes")
+    if output.is_symlink() or (output.exists() and not output.is_file()):
+        raise RumprunError(f"{output} is not a regular file, which mkfs never replaces")
+    _check_output(output, force)
+    with contextlib.suppress(OSError):
+        if Path(output.parent).resolve().is_relative_to(directory.resolve()):
+            raise RumprunError(f"{output} is inside {directory}, the tree being packed; "
+                               "write the volume outside it")
+    mke2fs = host.require_program("mke2fs")
+    need = _tree_bytes(directory)
+    if size_mib is None:
+        size_mib = max(_EXT2_MIN_MIB, (need * 5 // 4 + (8 << 20)) >> 20)
+    try:
+        fd, tmpname = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
+                                       dir=output.parent)
+        os.close(fd)
+    except OSError as e:
+        raise RumprunError(f"cannot create a file in {output.parent}: {e.strerror}") from None
+    try:
+        args = [mke2fs, "-q", "-F", "-t", "ext2", "-O", EXT2_FEATURES, "-b", "4096",
+                "-m", "0", "-E", "root_owner=0:0", "-d", str(directory)]
+        if label:
+            args += ["-L", label]
+        args += [tmpname, f"{size_mib}M"]
+        result = subprocess.run(args, capture_output=True, text=True)
+        if result.returncode != 0:
+            said = " ".join((result.stderr or result.stdout).split())[:300]
+            if "No space" in said or "Could not allocate" in said or "too small" in said \
+                    or "not enough" in said.lower():
+                raise RumprunError(f"{directory} does not fit in {size_mib} MiB: give a larger "
+                                   f"--size (the tree holds about {need >> 20} MiB)")
+            raise RumprunError("mke2fs could not make the ext2 volume: "
+                               f"{said or 'no reason given'}")
+        os.chmod(tmpname, 0o666 & ~host.umask())
+        with open(tmpname, "rb+") as f:
+            os.fsync(f.fileno())
+        exists = f"{output} already exists; use --force to overwrite it"
+        if force:
+            os.replace(tmpname, output)
+        else:
+            try:
+                os.link(tmpname, output)
+            except FileExistsError:
+                raise RumprunError(exists) from None
+            except OSError:
+                if output.exists():
+                    raise RumprunError(exists) from None
+                os.replace(tmpname, output)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmpname)
 
 
 # --- the tree ---

@@ -35,12 +35,20 @@ static struct sent {
 	size_t len;
 } sent[RING];
 static unsigned nsent;	/* frames transmitted, all devices */
+static int device_full;	/* transmit says -ENOBUFS, as a full ring does */
+static unsigned refused;	/* frames refused that way */
 
 static int
 fake_transmit(struct netdev *dev, const struct iovec *iov, int iovcnt, size_t len)
 {
-	struct sent *s = &sent[nsent++ % RING];
+	struct sent *s;
 	size_t off = 0;
+
+	if (device_full) {
+		refused++;
+		return -ENOBUFS;
+	}
+	s = &sent[nsent++ % RING];
 
 	if (len > sizeof(s->data))
 		return -EIO;
@@ -183,6 +191,28 @@ tcp_syn(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int spo
 		0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0,
 		2, 4, 0x05, 0xb4 };	/* MSS 1460 */
 	return ipv4(f, dst, src, to, 6, t, sizeof(t));
+}
+
+/* A TCP segment without options (flags: 0x10 ACK, 0x18 PSH|ACK...). */
+static size_t
+tcp_segment(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int sport,
+    int dport, uint32_t seq, uint32_t ack, int flags, const char *data)
+{
+	uint8_t t[20 + 64] = { sport >> 8, sport & 0xff, dport >> 8, dport & 0xff,
+		seq >> 24, seq >> 16, seq >> 8, seq, ack >> 24, ack >> 16, ack >> 8, ack,
+		0x50, flags, 0xff, 0xff };
+	size_t len = strlen(data);
+
+	memcpy(t + 20, data, len);
+	return ipv4(f, dst, src, to, 6, t, 20 + len);
+}
+
+static uint32_t
+seq_of(const struct sent *s)
+{
+	const uint8_t *t = s->data + 34;
+
+	return (uint32_t)t[4] << 24 | t[5] << 16 | t[6] << 8 | t[7];
 }
 
 static size_t
@@ -423,6 +453,36 @@ main(void)
 	EXPECT(K(SYS_sendto, u, "out", 3, 0, &far, sizeof(far)), 3);
 	r = find_sent(mark, 0x0800, 17);
 	EXPECT_TRUE(r && memcmp(r->data, PEER, 6) == 0 && memcmp(r->data + 30, &far.sin_addr, 4) == 0);
+
+	/* A full device: TCP holds its segment back and sends it as soon as
+	 * the driver says it has room (tx_ready), not a retransmission
+	 * timeout later. */
+	mark = nsent;
+	input(&fz0, f, tcp_syn(f, MAC0, "10.0.0.1", "10.0.0.2", 40100, 80));
+	r = find_sent(mark, 0x0800, 6);
+	EXPECT_TRUE(r != NULL && (r->data[47] & 0x3f) == 0x12);
+	if (r) {
+		input(&fz0, f, tcp_segment(f, MAC0, "10.0.0.1", "10.0.0.2", 40100, 80,
+		    0x11223345, seq_of(r) + 1, 0x10, ""));
+		int c = K(SYS_accept4, l, NULL, NULL, SOCK_NONBLOCK);
+		EXPECT_TRUE(c >= 0);
+		device_full = 1;
+		mark = nsent;
+		EXPECT(K(SYS_write, c, "held back", 9), 9);
+		EXPECT(nsent, mark);
+		EXPECT_TRUE(refused > 0);
+		device_full = 0;
+		EXPECT_TRUE(fz0.tx_ready != NULL);
+		if (fz0.tx_ready) {
+			rumprun_posix_enter();
+			fz0.tx_ready(&fz0);
+			rumprun_posix_leave();
+		}
+		r = find_sent(mark, 0x0800, 6);
+		EXPECT_TRUE(r != NULL && r->len >= 54 + 9 &&
+		    memcmp(r->data + 54, "held back", 9) == 0);
+		K(SYS_close, c);
+	}
 
 	/* The fuzz test. */
 	make_templates();

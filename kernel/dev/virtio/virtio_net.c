@@ -7,7 +7,9 @@
  * frame in one descriptor: receive slots are handed back to the device as
  * soon as the stack has copied the frame; a frame to send is copied into a
  * free transmit slot, and slots the device has finished with are taken
- * back when the next frame is sent (no transmit interrupts).
+ * back when the next frame is sent.  Transmit interrupts are asked for
+ * only while every slot is taken: the first slot the device gives back
+ * then tells the stack to send what it held back (netdev tx_ready).
  */
 #include <kernel/kernel.h>
 #include <kernel/netdev.h>
@@ -50,6 +52,7 @@ struct vioif {
 	unsigned nrx, ntx;
 	uint16_t tx_free[TX_SLOTS];	/* a stack of free transmit slots */
 	unsigned ntx_free;
+	int tx_stalled;			/* a transmit found no slot: interrupt wanted */
 };
 
 /* Cookies are slot numbers plus one (a cookie is never NULL). */
@@ -102,6 +105,12 @@ static int vioif_intr(void *arg)
 	if (isr & VIRTIO_INTR_CONFIG)
 		update_link(sc);
 	rx_drain(sc);
+	if (sc->tx_stalled) {
+		sc->tx_stalled = 0;
+		virtq_intr_disable(&sc->txq);
+		if (sc->nd.tx_ready)
+			sc->nd.tx_ready(&sc->nd);	/* transmits again (and re-arms if still full) */
+	}
 	return isr != 0;
 }
 
@@ -124,8 +133,17 @@ static int vioif_transmit(struct netdev *nd, const struct iovec *iov, int iovcnt
 	if (len + sc->hdrlen > SLOT)
 		return -EIO;
 	tx_reclaim(sc);
-	if (sc->ntx_free == 0)
-		return -ENOBUFS;
+	if (sc->ntx_free == 0) {
+		/* Every slot is the device's: have it interrupt when it gives
+		 * one back, unless one came back meanwhile. */
+		if (virtq_intr_enable(&sc->txq))
+			tx_reclaim(sc);
+		if (sc->ntx_free == 0) {
+			sc->tx_stalled = 1;
+			return -ENOBUFS;
+		}
+		virtq_intr_disable(&sc->txq);
+	}
 	slot = sc->tx_free[--sc->ntx_free];
 	buf = sc->tx + (size_t)slot * SLOT;
 	memset(buf, 0, sc->hdrlen);

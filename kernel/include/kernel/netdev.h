@@ -38,7 +38,8 @@ struct netdev_ops {
 	 * FCS).  The driver copies what it needs before returning: the
 	 * caller may reuse the buffers at once.  Returns 0, or -ENOBUFS when
 	 * the device has no room now (the stack counts the frame as dropped;
-	 * TCP retransmits), or -EIO when the device is broken.
+	 * TCP keeps it and sends it when the driver calls tx_ready), or -EIO
+	 * when the device is broken.
 	 */
 	int (*transmit)(struct netdev *dev, const struct iovec *iov, int iovcnt, size_t len);
 };
@@ -60,6 +61,13 @@ struct netdev {
 	 * The stack copies it before returning.
 	 */
 	void (*input)(struct netdev *dev, const void *frame, size_t len);
+	/*
+	 * Also set by the stack: the driver calls tx_ready(dev) from its
+	 * interrupt thread, holding none of the stack's locks, once it has
+	 * room to send again after a transmit returned -ENOBUFS (the stack
+	 * sends then what it had to hold back).  NULL until attached.
+	 */
+	void (*tx_ready)(struct netdev *dev);
 	void *stack;			/* the stack's own state */
 	struct netdev *next;		/* the list of registered devices */
 };

@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 #define MiB (1024 * 1024)
 

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 static void realtime(int argc, char **argv)
 {

@@ -1,7 +1,7 @@
-/* runtime CASE [ARGS...]: run one POSIX runtime test case (see runtime.h). */
+/* runtime CASE [ARGS...]: run one POSIX runtime test case (see ../apptest.h). */
 #include <stdlib.h>
 #include <string.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 int failures;
 

@@ -6,7 +6,7 @@
 #include <semaphore.h>
 #include <string.h>
 #include <unistd.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 static void sleep_ms(long ms)
 {
@@ -254,8 +254,8 @@ static void cond_timeout(int argc, char **argv)
 	int r1, r2;
 
 	pthread_mutex_lock(&m);
+	t0 = now_ns();		/* first: the deadline is at least 50 ms after it */
 	ts = deadline_ms(50);
-	t0 = now_ns();
 	r1 = pthread_cond_timedwait(&c, &m, &ts);
 	t1 = now_ns();
 

@@ -5,7 +5,7 @@
 #include <pwd.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 static void passwd(int argc, char **argv)
 {

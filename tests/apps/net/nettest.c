@@ -39,16 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
+#include "../apptest.h"
 
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		failures++;						\
-		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);	\
-		printf(__VA_ARGS__);					\
-		printf(" (errno %d: %s)\n", errno, strerror(errno));	\
-	}								\
-} while (0)
+int failures;
 
 static struct sockaddr_in sin4(const char *ip, int port)
 {

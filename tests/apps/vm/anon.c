@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 #define MiB (1024UL * 1024)
 #define PAGE 4096UL

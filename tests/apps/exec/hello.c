@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	int nums[] = { 5, 3, 9, 1 }, i;
 	pthread_t t;
 	void *ret;
-	char line[64] = "";
+	char line[64] = "", path[64];
 	FILE *f;
 	char *big;
 	struct timespec ts;
@@ -48,15 +48,16 @@ int main(int argc, char **argv)
 	memset(big, 'x', 8 << 20);
 	printf("big %s\n", big[(8 << 20) - 1] == 'x' ? "ok" : "BAD");
 	free(big);
-	if ((f = fopen("/tmp/exec-test.txt", "w")) == NULL || fprintf(f, "file line\n") < 0 ||
-	    fclose(f) || (f = fopen("/tmp/exec-test.txt", "r")) == NULL ||
+	snprintf(path, sizeof(path), "/tmp/exec-test-%d.txt", (int)getpid());
+	if ((f = fopen(path, "w")) == NULL || fprintf(f, "file line\n") < 0 ||
+	    fclose(f) || (f = fopen(path, "r")) == NULL ||
 	    !fgets(line, sizeof(line), f))
 		printf("file BAD\n");
 	else
 		printf("file %s", line);
 	if (f)
 		fclose(f);
-	unlink("/tmp/exec-test.txt");
+	unlink(path);
 	pthread_create(&t, NULL, bump, (void *)2L);
 	pthread_join(t, &ret);
 	printf("tls main %d thread %ld\n", counter, (long)ret);

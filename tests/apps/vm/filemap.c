@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 #define PAGE 4096
 

@@ -1,5 +1,5 @@
 /* vm CASE [ARGS...]: memory, stacks and program runs (see tests/test_vm.py). */
-#include "runtime.h"
+#include "../apptest.h"
 
 int failures;
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 #define MiB (1024UL * 1024)
 

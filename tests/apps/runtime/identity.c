@@ -6,7 +6,7 @@
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include "runtime.h"
+#include "../apptest.h"
 
 static void *tid_of_thread(void *arg)
 {

@@ -1,11 +1,19 @@
 /*
- * The runtime test program's little framework: each case is a function
- * run as `runtime CASE`; CHECK prints "FAIL file:line: what" and counts,
- * main prints "runtime CASE: N failures" and exits 1 when N > 0.
+ * The guest test apps' harness (tests/apps/): checks that count failures,
+ * and programs made of named cases.
+ *
+ * CHECK(cond, fmt, ...) prints "FAIL file:line: cond: <fmt> (errno N: ...)"
+ * when cond is false and counts it; CHECK_SAY(cond, fmt, ...) also prints
+ * "ok <fmt>" when it holds, for tests that read what was seen.  One file of
+ * the program defines `int failures;`.
+ *
+ * A program of cases (run_cases) runs the case argv[1] and prints
+ * "PROG CASE: N failures", exiting 1 when N > 0.
  */
-#ifndef RUNTIME_H
-#define RUNTIME_H
+#ifndef APPTEST_H
+#define APPTEST_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,11 +23,26 @@ extern int failures;
 
 #define CHECK(cond, ...) do {						\
 	if (!(cond)) {							\
+		int e_ = errno;						\
 		failures++;						\
 		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);	\
 		printf(__VA_ARGS__);					\
-		printf("\n");						\
+		printf(" (errno %d: %s)\n", e_, strerror(e_));		\
 	}								\
+} while (0)
+
+#define CHECK_SAY(cond, ...) do {					\
+	int ok_ = !!(cond), e_ = errno;					\
+	if (ok_) {							\
+		printf("ok ");						\
+	} else {							\
+		failures++;						\
+		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);	\
+	}								\
+	printf(__VA_ARGS__);						\
+	if (!ok_)							\
+		printf(" (errno %d: %s)", e_, strerror(e_));		\
+	printf("\n");							\
 } while (0)
 
 /* Nanoseconds on CLOCK_MONOTONIC. */
@@ -76,4 +99,4 @@ static inline int run_cases(const char *prog, const struct runtime_case *const *
 	return 2;
 }
 
-#endif
+#endif /* APPTEST_H */

@@ -16,18 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
+#include "../apptest.h"
 
-#define CHECK(cond, ...) do {                                  \
-		if (cond) {                                     \
-			printf("ok ");                          \
-		} else {                                        \
-			printf("FAIL (errno %d: %s) ", errno, strerror(errno)); \
-			failures++;                             \
-		}                                               \
-		printf(__VA_ARGS__);                            \
-		printf("\n");                                   \
-	} while (0)
+int failures;
 
 static int
 cmp(const void *a, const void *b)
@@ -43,28 +34,28 @@ main(void)
 
 	/* stdio on /tmp */
 	FILE *f = fopen("/tmp/notes.txt", "w");
-	CHECK(f != NULL, "fopen /tmp/notes.txt for writing");
+	CHECK_SAY(f != NULL, "fopen /tmp/notes.txt for writing");
 	for (int i = 0; i < 100; i++)
 		fprintf(f, "line %d\n", i);
-	CHECK(fclose(f) == 0, "fclose");
-	CHECK(stat("/tmp/notes.txt", &st) == 0 && st.st_size == 790,
+	CHECK_SAY(fclose(f) == 0, "fclose");
+	CHECK_SAY(stat("/tmp/notes.txt", &st) == 0 && st.st_size == 790,
 	    "stat size %lld", (long long)st.st_size);
 	f = fopen("/tmp/notes.txt", "r");
 	int n = 0;
 	while (f && fgets(line, sizeof(line), f))
 		n++;
-	CHECK(f && n == 100, "read back %d lines", n);
+	CHECK_SAY(f && n == 100, "read back %d lines", n);
 	if (f)
 		fclose(f);
 	f = fopen("/tmp/notes.txt", "a+");
 	fputs("appended\n", f);
 	fseek(f, -9, SEEK_END);
-	CHECK(fgets(line, sizeof(line), f) && strcmp(line, "appended\n") == 0, "append and seek");
+	CHECK_SAY(fgets(line, sizeof(line), f) && strcmp(line, "appended\n") == 0, "append and seek");
 	fclose(f);
 
 	/* directories */
-	CHECK(mkdir("/tmp/dir", 0755) == 0, "mkdir /tmp/dir");
-	CHECK(mkdir("/tmp/dir", 0755) == -1 && errno == EEXIST, "mkdir again: EEXIST");
+	CHECK_SAY(mkdir("/tmp/dir", 0755) == 0, "mkdir /tmp/dir");
+	CHECK_SAY(mkdir("/tmp/dir", 0755) == -1 && errno == EEXIST, "mkdir again: EEXIST");
 	for (int i = 0; i < 5; i++) {
 		snprintf(line, sizeof(line), "/tmp/dir/file%d", i);
 		int fd = open(line, O_CREAT | O_WRONLY | O_EXCL, 0644);
@@ -85,38 +76,38 @@ main(void)
 		strcat(line, names[i]);
 		strcat(line, " ");
 	}
-	CHECK(count == 7, "readdir: %s", line);
-	CHECK(rename("/tmp/dir/file0", "/tmp/dir/renamed") == 0, "rename");
-	CHECK(unlink("/tmp/dir/file1") == 0, "unlink");
-	CHECK(access("/tmp/dir/file1", F_OK) == -1 && errno == ENOENT, "access: ENOENT");
-	CHECK(rmdir("/tmp/dir") == -1 && errno == ENOTEMPTY, "rmdir non-empty: ENOTEMPTY");
-	CHECK(chdir("/tmp/dir") == 0 && getcwd(line, sizeof(line)) && strcmp(line, "/tmp/dir") == 0,
+	CHECK_SAY(count == 7, "readdir: %s", line);
+	CHECK_SAY(rename("/tmp/dir/file0", "/tmp/dir/renamed") == 0, "rename");
+	CHECK_SAY(unlink("/tmp/dir/file1") == 0, "unlink");
+	CHECK_SAY(access("/tmp/dir/file1", F_OK) == -1 && errno == ENOENT, "access: ENOENT");
+	CHECK_SAY(rmdir("/tmp/dir") == -1 && errno == ENOTEMPTY, "rmdir non-empty: ENOTEMPTY");
+	CHECK_SAY(chdir("/tmp/dir") == 0 && getcwd(line, sizeof(line)) && strcmp(line, "/tmp/dir") == 0,
 	    "chdir, getcwd = %s", line);
-	CHECK(stat("renamed", &st) == 0 && S_ISREG(st.st_mode), "relative stat");
-	CHECK(symlink("renamed", "link") == 0 && readlink("link", line, sizeof(line)) == 7,
+	CHECK_SAY(stat("renamed", &st) == 0 && S_ISREG(st.st_mode), "relative stat");
+	CHECK_SAY(symlink("renamed", "link") == 0 && readlink("link", line, sizeof(line)) == 7,
 	    "symlink, readlink");
 	chdir("/");
 
 	/* the user database, straight from /etc */
 	struct passwd *pw = getpwnam("root");
-	CHECK(pw && pw->pw_uid == 0 && strcmp(pw->pw_dir, "/root") == 0,
+	CHECK_SAY(pw && pw->pw_uid == 0 && strcmp(pw->pw_dir, "/root") == 0,
 	    "getpwnam(root): uid %d home %s", pw ? (int)pw->pw_uid : -1, pw ? pw->pw_dir : "-");
 	struct group *gr = getgrgid(0);
-	CHECK(gr && strcmp(gr->gr_name, "root") == 0, "getgrgid(0): %s", gr ? gr->gr_name : "-");
-	CHECK(getpwnam("nosuchuser") == NULL, "getpwnam(nosuchuser) = NULL");
+	CHECK_SAY(gr && strcmp(gr->gr_name, "root") == 0, "getgrgid(0): %s", gr ? gr->gr_name : "-");
+	CHECK_SAY(getpwnam("nosuchuser") == NULL, "getpwnam(nosuchuser) = NULL");
 
 	/* pipes and poll */
 	int p[2];
-	CHECK(pipe(p) == 0, "pipe");
+	CHECK_SAY(pipe(p) == 0, "pipe");
 	struct pollfd pfd = { p[0], POLLIN, 0 };
-	CHECK(poll(&pfd, 1, 10) == 0, "poll on an empty pipe times out");
+	CHECK_SAY(poll(&pfd, 1, 10) == 0, "poll on an empty pipe times out");
 	write(p[1], "through the pipe", 16);
-	CHECK(poll(&pfd, 1, 1000) == 1 && (pfd.revents & POLLIN), "poll sees data");
+	CHECK_SAY(poll(&pfd, 1, 1000) == 1 && (pfd.revents & POLLIN), "poll sees data");
 	memset(line, 0, sizeof(line));
-	CHECK(read(p[0], line, sizeof(line)) == 16 && strcmp(line, "through the pipe") == 0,
+	CHECK_SAY(read(p[0], line, sizeof(line)) == 16 && strcmp(line, "through the pipe") == 0,
 	    "read from the pipe");
 	close(p[1]);
-	CHECK(read(p[0], line, sizeof(line)) == 0, "EOF after the writer closes");
+	CHECK_SAY(read(p[0], line, sizeof(line)) == 0, "EOF after the writer closes");
 	close(p[0]);
 
 	/* dup2 stdout into a file and back */
@@ -130,7 +121,7 @@ main(void)
 	dup2(saved, 1);
 	close(saved);
 	f = fopen("/tmp/captured", "r");
-	CHECK(f && fgets(line, sizeof(line), f) && strcmp(line, "captured text\n") == 0,
+	CHECK_SAY(f && fgets(line, sizeof(line), f) && strcmp(line, "captured text\n") == 0,
 	    "dup2 redirected stdout into a file");
 	if (f)
 		fclose(f);
@@ -138,15 +129,15 @@ main(void)
 	/* /dev */
 	unsigned char rnd[16] = { 0 };
 	fd = open("/dev/urandom", O_RDONLY);
-	CHECK(fd >= 0 && read(fd, rnd, sizeof(rnd)) == 16, "read /dev/urandom");
+	CHECK_SAY(fd >= 0 && read(fd, rnd, sizeof(rnd)) == 16, "read /dev/urandom");
 	close(fd);
 	f = fopen("/dev/null", "w");
-	CHECK(f && fprintf(f, "nothing") == 7 && fclose(f) == 0, "write /dev/null");
+	CHECK_SAY(f && fprintf(f, "nothing") == 7 && fclose(f) == 0, "write /dev/null");
 
 	/* files from the image's root file system, when baked with --rootfs */
 	f = fopen("/etc/rootfs-marker", "r");
 	if (f) {
-		CHECK(fgets(line, sizeof(line), f) != NULL, "rootfs marker: %s", line);
+		CHECK_SAY(fgets(line, sizeof(line), f) != NULL, "rootfs marker: %s", line);
 		fclose(f);
 	}
 
