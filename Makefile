@@ -57,7 +57,7 @@ includes_for = $(if $(filter platform/%,$1),$(INCLUDES_$(word 2,$(subst /, ,$1))
 LIBS := $(LIBDIR)/libkernel.a $(LIBDIR)/libhw.a $(LIBDIR)/libxen.a $(LIBDIR)/kvmprobe.bin
 include $(sort $(wildcard kernel/*/*.mk kernel/*.mk platform/*/build.mk libc/*.mk))
 
-.PHONY: all libs hello check iso setup clean bench bench-net syscalls
+.PHONY: all libs hello check iso setup clean bench bench-net bench-fs syscalls
 all: libs
 
 libs: $(LIBS)
@@ -152,6 +152,10 @@ bench: setup libs
 # The network benchmarks (wrk, a Linux microVM): benchmarks/README.md.
 bench-net: setup libs
 	$(PY) benchmarks/net_bench.py
+
+# Read throughput of ISO 9660 and 9p shares: benchmarks/README.md.
+bench-fs: setup libs
+	$(PY) benchmarks/fs_bench.py
 
 # docs/syscalls.md from the kernel's SYSCALL_REGISTER lines.
 syscalls:

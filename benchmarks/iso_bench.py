@@ -3,7 +3,7 @@
 
     python3 benchmarks/iso_bench.py [--image build/hello.bin] [--runs 5]
 
-Without --image it bakes nothing and uses tests/fixtures/isokernel (a tiny multiboot
+Without --image it bakes nothing and uses tests/fixtures/kernel (a tiny multiboot
 kernel that prints its configuration and exits), which measures the ISO
 path itself.  For every run it builds the ISO with `rumprun.images.iso.build_iso`
 in a fresh Python process (interpreter start and imports included), once
@@ -45,7 +45,7 @@ def timed(cmd, **kw):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--image", type=Path, help="a baked image (default: tests/fixtures/isokernel)")
+    ap.add_argument("--image", type=Path, help="a baked image (default: tests/fixtures/kernel)")
     ap.add_argument("--runs", type=int, default=5)
     a = ap.parse_args()
 
@@ -55,8 +55,8 @@ def main():
             image, label = a.image, str(a.image)
         else:
             sys.path.insert(0, str(ROOT / "tests"))
-            from test_iso import build_isokernel
-            image, label = build_isokernel(tmp), "tests/fixtures/isokernel"
+            from conftest import build_fixture_kernel
+            image, label = build_fixture_kernel(tmp, status=3), "tests/fixtures/kernel"
         ours = tmp / "rumprun.iso"
         build = ("import sys; from pathlib import Path; from rumprun.images.iso import build_iso; "
                  "build_iso(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), force=True)")

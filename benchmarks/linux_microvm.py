@@ -8,7 +8,7 @@ and a busybox initramfs that runs one static program, on the same QEMU
 Built from Debian packages fetched with `apt-get download` (the kernel the
 linux-image-cloud-amd64 metapackage names, busybox-static), unpacked with
 dpkg -x; nothing is installed.  The initramfs (packed with rumprun's own
-cpio writer, rumprun/rootfs.py) holds busybox, the virtio network modules
+cpio writer, rumprun/toolchain/rootfs.py) holds busybox, the virtio network modules
 and PROGRAM as /program.  Its /init mounts /proc, /sys and /dev, loads the
 modules (busybox's insmod resolves no dependencies: three passes), sets
 eth0 to 10.0.2.15/24 with 10.0.2.2 as the gateway (what QEMU's DHCP would
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rumprun import rootfs  # noqa: E402
+from rumprun.toolchain import rootfs  # noqa: E402
 
 KERNEL_META = "linux-image-cloud-amd64"
 # The virtio-net driver and what it needs, as modules of the cloud kernel.

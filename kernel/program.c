@@ -45,6 +45,8 @@ struct program {
 };
 
 static struct program *programs;
+static int programs_started;
+static int all_started;		/* programs_run has started its last program */
 static struct rumpuser_mtx *lock;
 static struct rumpuser_cv *ended_cv;
 static size_t stack_size;
@@ -375,6 +377,7 @@ static struct program *program_start(const struct baked_program *b, int argc,
 		panic("no memory to start %s", b->name);
 	p->next = programs;
 	programs = p;
+	programs_started++;
 	if (rumpuser_thread_create(program_thread, p, b->name, 0, -1, -1, NULL))
 		panic("no memory to start %s", b->name);
 	return p;
@@ -441,6 +444,7 @@ void programs_run(void)
 			if (!fds)
 				panic("no memory for descriptors");
 			name_only[0] = (char *)b->name;
+			all_started = !b[1].name;
 			last_fg = program_start(b, first ? cfg->argc : 1,
 			    first ? cfg->argv : name_only, fds);
 			wait_for(last_fg);
@@ -472,6 +476,7 @@ void programs_run(void)
 			fd_close(pfd[1]);
 			fdtable_install_at(fds, w, 1);
 		}
+		all_started = i == cfg->nrc - 1;
 		p = program_start(b, rc->argc, rc->argv, fds);
 		if (rc->mode == RC_FOREGROUND) {
 			wait_for(p);
@@ -549,5 +554,10 @@ void program_exit(int status)
 	rumpuser_mutex_exit(lock);
 	/* Threads waiting on futexes come out now and follow. */
 	futex_wake_program(p);
+	/* The last program to end: programs_run ends the machine as soon as
+	 * it runs, so let it run before this program's memory is torn down
+	 * for nobody (a millisecond of every boot under QEMU's TCG). */
+	if (all_started && programs_ended == programs_started)
+		rumpuser_ext_yield();
 	program_thread_exit();
 }

@@ -1,9 +1,15 @@
 """Shared fixtures: run the tools as the user would, build test inputs."""
 
+import json
 import os
+import re
+import shlex
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,7 +19,7 @@ from rumprun.toolchain import note
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {"rumprun": "rumprun.cli", "rumprun-bake": "rumprun.toolchain.bake",
            "rumprun-cc": "rumprun.toolchain.cc", "rumprun-c++": "rumprun.toolchain.cxx"}
-MINIKERNEL = ROOT / "tests" / "fixtures" / "minikernel"
+FIXTURE_KERNEL = ROOT / "tests" / "fixtures" / "kernel"
 
 
 def tool(name):
@@ -106,33 +112,136 @@ def unbaked_app(run, hello_source):
     return out
 
 
-def build_minikernel(directory, status=0, message=None, bss_bytes=4096,
-                     config="hw_generic", reset=False):
-    """A tiny multiboot guest baked by hand (see tests/fixtures/minikernel).
+def build_fixture_kernel(directory, status=0, message=None, bss_bytes=4096,
+                         config="hw_generic", reset=False):
+    """The tests' fixture kernel (tests/fixtures/kernel), baked by hand.
 
-    It prints the command line it got and the configuration from fw_cfg,
-    then MESSAGE (by default the status line for STATUS), then exits
-    through isa-debug-exit with STATUS (RESET: resets the machine instead).
+    It prints the command line it got, the configuration from fw_cfg and
+    the first multiboot module, then MESSAGE (by default the status line
+    for STATUS), then exits through isa-debug-exit with STATUS (RESET:
+    resets the machine instead).  CONFIG names the bake configuration its
+    note claims.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     if message is None:
         message = f"=== rumprun: exit status {status} ===\\n"
-    obj = directory / "minikernel.o"
+    obj = directory / "kernel.o"
     defines = [f"-DSTATUS={status}", f'-DMESSAGE="{message}"',
                f"-DBSS_BYTES={bss_bytes}"] + (["-DRESET"] if reset else [])
-    subprocess.run(["gcc", "-c", *defines, str(MINIKERNEL / "minikernel.S"),
+    subprocess.run(["gcc", "-c", *defines, str(FIXTURE_KERNEL / "kernel.S"),
                     "-o", str(obj)], check=True)
     note_obj = note.assemble(note.BAKED, config, directory / "note.o")
-    image = directory / "minikernel.bin"
+    image = directory / "fixture.bin"
     subprocess.run(["ld", "-z", "max-page-size=0x1000",
                     "--no-warn-rwx-segments", "-T",
-                    str(MINIKERNEL / "minikernel.ld"), "-o", str(image),
+                    str(FIXTURE_KERNEL / "kernel.ld"), "-o", str(image),
                     str(obj), str(note_obj)], check=True)
     return image
 
 
 @pytest.fixture(scope="session")
-def minikernel(tmp_path_factory):
+def fixture_kernel(tmp_path_factory):
     """A baked-looking image that prints and exits with status 7."""
-    return build_minikernel(tmp_path_factory.mktemp("mk7"), status=7)
+    return build_fixture_kernel(tmp_path_factory.mktemp("mk7"), status=7)
+
+
+# ---- images and helpers several test modules share ------------------------
+
+HELLO_C = ROOT / "tests" / "hello" / "hello.c"
+RUNTIME_APPS = ROOT / "tests" / "apps" / "runtime"
+RUNTIME_SOURCES = ["main.c", "threads.c", "memory.c", "clock.c",
+                   "identity.c", "etc.c"]
+
+
+@pytest.fixture(scope="session")
+def hello_bin(bake_image, tmp_path_factory):
+    """hello.c built (with -DNO_SLEEP) and baked once per session."""
+    return bake_image(tmp_path_factory.mktemp("hello"), "hello.bin",
+                      {"hello": [HELLO_C]}, cc_flags=("-O2", "-DNO_SLEEP"))
+
+
+def build_runtime_apps(bake_image, out, image, apps):
+    """Build APPS ({name: [sources in tests/apps/runtime]}) into OUT/IMAGE."""
+    return bake_image(out, image,
+                      {name: [RUNTIME_APPS / s for s in sources]
+                       for name, sources in apps.items()},
+                      cc_flags=("-O2", "-lpthread"))
+
+
+@pytest.fixture(scope="session")
+def runtime_bin(bake_image, tmp_path_factory):
+    """`runtime CASE`: the POSIX runtime's test cases (tests/apps/runtime)."""
+    return build_runtime_apps(bake_image, tmp_path_factory.mktemp("runtime"),
+                              "runtime.bin", {"runtime": RUNTIME_SOURCES})
+
+
+@pytest.fixture(scope="session")
+def programs_bin(bake_image, tmp_path_factory):
+    """Three programs in one image (ctors, produce, consume), for --rc."""
+    return build_runtime_apps(bake_image, tmp_path_factory.mktemp("programs"),
+                              "programs.bin", {"ctors": ["ctors.c"], "produce": ["produce.c"],
+                                               "consume": ["consume.c"]})
+
+
+def boot(run, *args, timeout=60):
+    """rumprun qemu -i ARGS -> (result, what the guest printed).
+
+    A guest that hangs past TIMEOUT seconds gives returncode None and what
+    it printed until then (QEMU dies with the launcher)."""
+    try:
+        result = run("rumprun", "qemu", "-i", *args, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        def text(b):
+            return b.decode(errors="replace") if isinstance(b, bytes) else b or ""
+        result = SimpleNamespace(returncode=None, stdout=text(e.stdout),
+                                 stderr=text(e.stderr) +
+                                 f"\n(no end after {timeout} s)")
+    return result, (f"exit status {result.returncode}; the guest printed:\n"
+                    f"{result.stdout}\nstderr:\n{result.stderr}")
+
+
+def micros(pattern, stdout, said):
+    """The integers PATTERN's groups find in STDOUT (the guest's figures)."""
+    m = re.search(pattern, stdout)
+    assert m, said
+    return [int(g) for g in m.groups()]
+
+
+def parse_plan(script):
+    """-D's script -> (QEMU argv, the configuration fed to fd 3, mkdirs)."""
+    lines = script.splitlines()
+    mkdirs = [shlex.split(ln)[-1] for ln in lines if ln.startswith("mkdir ")]
+    i = next(i for i, ln in enumerate(lines) if "qemu-system-x86_64" in ln)
+    command, heredoc = lines[i].split(" 3<<")
+    assert heredoc == "'RUMPRUN_EOF'" and lines[i + 2] == "RUMPRUN_EOF"
+    return shlex.split(command), json.loads(lines[i + 1]), mkdirs
+
+
+def dry_run(run, *args, env=None):
+    """rumprun -D ARGS, parsed (parse_plan)."""
+    return parse_plan(run("rumprun", "-D", *args, env=env, check=0).stdout)
+
+
+def wait_for(predicate, timeout=30):
+    """PREDICATE()'s first true value within TIMEOUT seconds (else its last)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return predicate()
+
+
+def ps_line(run, name, env=None):
+    """The line `rumprun ps` prints for guest NAME, or None."""
+    lines = run("rumprun", "ps", env=env, check=0).stdout.splitlines()
+    return next((ln for ln in lines if ln.split()[0] == name), None)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

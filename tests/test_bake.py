@@ -77,8 +77,8 @@ def test_plain_object_is_refused(run, tmp_path, hello_source):
     bake_fails(run, out_dir, obj, "not a rumprun app", "rumprun-cc")
 
 
-def test_baked_image_is_not_baked_again(run, tmp_path, minikernel):
-    bake_fails(run, tmp_path, minikernel, "already baked")
+def test_baked_image_is_not_baked_again(run, tmp_path, fixture_kernel):
+    bake_fails(run, tmp_path, fixture_kernel, "already baked")
 
 
 def test_missing_arguments_are_one_line(run):

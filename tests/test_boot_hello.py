@@ -6,39 +6,25 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import HELLO_C, ROOT, boot
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-HELLO = ROOT / "tests" / "hello" / "hello.c"
-
-
-@pytest.fixture(scope="session")
-def hello_bin(bake_image, tmp_path_factory):
-    """hello.c built (with -DNO_SLEEP) and baked once per session."""
-    return bake_image(tmp_path_factory.mktemp("hello"), "hello.bin",
-                      {"hello": [HELLO]}, cc_flags=("-O2", "-DNO_SLEEP"))
-
-
-def boot(run, *args):
-    result = run("rumprun", "qemu", "-i", *args, timeout=120)
-    return result, f"the guest printed:\n{result.stdout}\nstderr:\n{result.stderr}"
-
 
 def test_hello_greets_from_the_environment(run, hello_bin):
-    result, said = boot(run, "-e", "WORLD=unikernel", hello_bin, "--", "7")
+    result, said = boot(run, "-e", "WORLD=unikernel", hello_bin, "--", "7", timeout=120)
     assert "Hello, unikernel" in result.stdout, said
     assert result.returncode == 7, said
 
 
 def test_hello_default_greeting_and_status_zero(run, hello_bin):
-    result, said = boot(run, hello_bin)
+    result, said = boot(run, hello_bin, timeout=120)
     assert "Hello, world" in result.stdout, said
     assert result.returncode == 0, said
 
 
 def test_status_line_is_the_last_line(run, hello_bin):
-    result, said = boot(run, hello_bin, "--", "3")
+    result, said = boot(run, hello_bin, "--", "3", timeout=120)
     lines = [ln for ln in result.stdout.splitlines() if ln.strip()]
     assert lines[-1].strip() == "=== rumprun: exit status 3 ===", said
     assert result.returncode == 3, said
@@ -86,9 +72,9 @@ def test_console_lines_end_like_the_hosts(hello_bin):
 
 def test_the_canonical_hello_sleeps_a_second(run, bake_image, tmp_path):
     """tests/hello as users build it: greets, sleeps 1 s, greets again."""
-    image = bake_image(tmp_path, "hello.bin", {"hello": [HELLO]}, cc_flags=())
+    image = bake_image(tmp_path, "hello.bin", {"hello": [HELLO_C]}, cc_flags=())
     started = time.monotonic()
-    result, said = boot(run, "-e", "WORLD=unikernel", image, "--", "9")
+    result, said = boot(run, "-e", "WORLD=unikernel", image, "--", "9", timeout=120)
     assert time.monotonic() - started >= 1.0, said
     out = result.stdout
     assert out.index("Hello, unikernel!") < out.index("Slept for a second.") \

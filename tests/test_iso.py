@@ -1,9 +1,10 @@
 """Bootable ISOs: built with rumprun.images.iso.build_iso, booted in QEMU as a CD,
 a USB stick (EHCI and xHCI), a raw hard disk and under UEFI (OVMF).
 
-The fast tests use tests/fixtures/isokernel, a tiny multiboot kernel that prints the
-first multiboot module (the JSON configuration) and exits with status 3, so
-they check that the configuration really reaches the kernel.  The test at
+The fast tests use the fixture kernel (tests/fixtures/kernel), a tiny
+multiboot kernel that prints the first multiboot module (the JSON
+configuration) and exits with status 3, so they check that the
+configuration really reaches the kernel.  The test at
 the end does the same with the real tests/hello unikernel.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import build_fixture_kernel
 from rumprun.images import iso as isomod
 from rumprun.errors import RumprunError
 from rumprun.images.iso import build_iso
@@ -27,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-ISOKERNEL = ROOT / "tests" / "fixtures" / "isokernel"
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
 STATUS_RE = re.compile(r"^=== rumprun: exit status (\d+) ===\r?$", re.M)
@@ -48,13 +49,8 @@ def private_cache(tmp_path_factory):
 
 
 def build_isokernel(directory: Path) -> Path:
-    obj = directory / "kernel.o"
-    image = directory / "isokernel.bin"
-    subprocess.run(["gcc", "-c", "-o", str(obj), str(ISOKERNEL / "kernel.S")], check=True)
-    subprocess.run(["ld", "-m", "elf_x86_64", "-nostdlib", "-z", "max-page-size=0x1000",
-                    "--no-warn-rwx-segments", "-T", str(ISOKERNEL / "link.ld"),
-                    "-o", str(image), str(obj)], check=True)
-    return image
+    """The fixture kernel as these tests use it: exits with status 3."""
+    return build_fixture_kernel(directory, status=3)
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +100,7 @@ def usb_stick(path, controller):
 
 
 def assert_config_arrived(out):
-    body = out.split("isokernel: module begin\r\n", 1)[1].split("\r\nisokernel: module end", 1)[0]
+    body = out.split("fixture: module begin\n", 1)[1].split("\nfixture: module end", 1)[0]
     assert body == CONFIG, out
     assert "module string [config.json]" in out
 

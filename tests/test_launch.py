@@ -1,6 +1,6 @@
 """The rumprun launcher with the QEMU backends: the plan -D prints, the
 configuration's way into the guest (fw_cfg), bad inputs, exit statuses,
-registered guests (ps, stop, cont) and signals.  It boots tests/fixtures/minikernel,
+registered guests (ps, stop, cont) and signals.  It boots tests/fixtures/kernel,
 a tiny multiboot guest that prints the configuration it finds in fw_cfg and
 a status line, then exits like rumprun's kernel does (conftest)."""
 
@@ -11,55 +11,26 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import assert_one_line_error, build_minikernel, tool
+from conftest import (assert_one_line_error, build_fixture_kernel, dry_run, free_port,
+                      ps_line, tool, wait_for)
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
 FW_CFG_ARG = "name=opt/rumprun/config,file=/dev/fd/3"
 
 
-def parse_plan(script):
-    """-D's script -> (QEMU argv, the configuration fed to fd 3, mkdirs)."""
-    lines = script.splitlines()
-    mkdirs = [shlex.split(ln)[-1] for ln in lines if ln.startswith("mkdir ")]
-    i = next(i for i, ln in enumerate(lines) if "qemu-system-x86_64" in ln)
-    command, heredoc = lines[i].split(" 3<<")
-    assert heredoc == "'RUMPRUN_EOF'" and lines[i + 2] == "RUMPRUN_EOF"
-    return shlex.split(command), json.loads(lines[i + 1]), mkdirs
-
-
-def dry_run(run, *args, env=None):
-    return parse_plan(run("rumprun", "-D", *args, env=env, check=0).stdout)
-
-
-def wait_for(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return predicate()
-
-
-def ps_line(run, name, env=None):
-    lines = run("rumprun", "ps", env=env, check=0).stdout.splitlines()
-    return next((ln for ln in lines if ln.split()[0] == name), None)
-
-
 # --- what -D prints ----------------------------------------------------------
 
-def test_dry_run_prints_the_qemu_command(run, minikernel):
+def test_dry_run_prints_the_qemu_command(run, fixture_kernel):
     argv, config, mkdirs = dry_run(
         run, "qemu", "-i", "-e", "WORLD=unikernel", "-e", "A=b c", "-M", "32",
-        minikernel, "--", "one", "two words", "it's")
+        fixture_kernel, "--", "one", "two words", "it's")
     assert argv[0].endswith("qemu-system-x86_64") and os.path.isabs(argv[0])
-    assert argv[argv.index("-kernel") + 1] == str(minikernel)
+    assert argv[argv.index("-kernel") + 1] == str(fixture_kernel)
     assert argv[argv.index("-m") + 1] == "32"
     assert "isa-debug-exit,iobase=0xf4,iosize=4" in argv
     for flag in ("-nodefaults", "-no-reboot", "-no-user-config"):
@@ -70,25 +41,25 @@ def test_dry_run_prints_the_qemu_command(run, minikernel):
     assert "-S" not in argv and "-append" not in argv and mkdirs == []
     assert config["env"] == ["WORLD=unikernel", "A=b c"]
     assert shlex.split(config["cmdline"]) == \
-        ["minikernel.bin", "one", "two words", "it's"]
+        ["fixture.bin", "one", "two words", "it's"]
 
 
-def test_dry_run_of_a_detached_guest_names_its_real_files(run, minikernel, state_env):
+def test_dry_run_of_a_detached_guest_names_its_real_files(run, fixture_kernel, state_env):
     argv, config, mkdirs = dry_run(run, "qemu", "-p", "-N", "web1",
-                                   "-g", "-smp 2 -name x", minikernel)
+                                   "-g", "-smp 2 -name x", fixture_kernel)
     state = os.path.join(state_env["XDG_RUNTIME_DIR"], "rumprun", "guests", "web1")
     assert mkdirs == [state]
     assert f"file,id=con,path={state}/console.log" in argv
     assert f"socket,id=qmp,path={state}/qmp.sock,server=on,wait=off" in argv
     assert argv[argv.index("-m") + 1] == "64"
     assert "-S" in argv and argv[-4:] == ["-smp", "2", "-name", "x"]
-    assert config["cmdline"] == "minikernel.bin" and config["env"] == []
+    assert config["cmdline"] == "fixture.bin" and config["env"] == []
     assert config["hostname"] == "web1"
     assert not os.path.exists(state)            # -D runs nothing
 
 
-def test_dry_run_output_runs_when_pasted(run, minikernel, tmp_path):
-    script = run("rumprun", "-D", "qemu", "-i", "-e", "X=pasted", minikernel,
+def test_dry_run_output_runs_when_pasted(run, fixture_kernel, tmp_path):
+    script = run("rumprun", "-D", "qemu", "-i", "-e", "X=pasted", fixture_kernel,
                  "--", "a b", check=0).stdout
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path, stdin=subprocess.DEVNULL)
@@ -99,7 +70,7 @@ def test_dry_run_output_runs_when_pasted(run, minikernel, tmp_path):
 
 def test_commas_in_paths_are_escaped(run, tmp_path, state_env):
     odd = tmp_path / "a,b=c"
-    image = build_minikernel(odd, status=6)
+    image = build_fixture_kernel(odd, status=6)
     env = dict(state_env, XDG_RUNTIME_DIR=str(odd), TMPDIR=str(odd))
     result = run("rumprun", "qemu", "-i", image, env=env, timeout=60)
     assert result.returncode == 6, result
@@ -117,7 +88,7 @@ def test_commas_in_paths_are_escaped(run, tmp_path, state_env):
 # --- the configuration's way in ----------------------------------------------
 
 def test_configuration_stays_out_of_the_command_line(run, tmp_path, state_env):
-    image = build_minikernel(tmp_path, status=0)
+    image = build_fixture_kernel(tmp_path, status=0)
     run("rumprun", "qemu", "-p", "-N", "secretive", "-e", "TOKEN=hunter2",
         image, check=0)
     try:
@@ -131,7 +102,7 @@ def test_configuration_stays_out_of_the_command_line(run, tmp_path, state_env):
 
 
 def test_a_large_configuration_reaches_the_guest(run, tmp_path):
-    image = build_minikernel(tmp_path, status=0)
+    image = build_fixture_kernel(tmp_path, status=0)
     # 300 KB: more than one argument may hold (128 KiB), so -append could not.
     values = [f"V{i}=" + str(i) * 100_000 for i in range(3)]
     result = run("rumprun", "qemu", "-i", *[a for v in values for a in ("-e", v)],
@@ -140,48 +111,48 @@ def test_a_large_configuration_reaches_the_guest(run, tmp_path):
     assert '"env":[' + ",".join(f'"{v}"' for v in values) + "]" in result.stdout
 
 
-def test_arguments_keep_their_bytes(minikernel, state_env):
-    args = [os.fsencode(a) for a in tool("rumprun") + ["qemu", "-i", str(minikernel)]]
+def test_arguments_keep_their_bytes(fixture_kernel, state_env):
+    args = [os.fsencode(a) for a in tool("rumprun") + ["qemu", "-i", str(fixture_kernel)]]
     result = subprocess.run(args + [b"--", b"caf\xc3\xa9", b"\xff\xfe"],
                             capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
                             env=state_env)
     assert result.returncode == 7, result
-    assert b"minikernel.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stdout
+    assert b"fixture.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stdout
 
 
 # --- bad input ---------------------------------------------------------------
 
-def test_bad_inputs_are_one_sentence(run, minikernel, unbaked_app, tmp_path):
+def test_bad_inputs_are_one_sentence(run, fixture_kernel, unbaked_app, tmp_path):
     cases = [
         (["qemu", tmp_path / "absent.bin"], ["does not exist"]),
-        (["qemu", "-e", "NOEQUALS", minikernel], ["-e", "VAR=VALUE"]),
-        (["qemu", "-e", "=v", minikernel], ["name is empty"]),
-        (["qemu", "-M", "1", minikernel], ["at least 2 MiB"]),
-        (["qemu", "-M", "lots", minikernel], ["-M"]),
+        (["qemu", "-e", "NOEQUALS", fixture_kernel], ["-e", "VAR=VALUE"]),
+        (["qemu", "-e", "=v", fixture_kernel], ["name is empty"]),
+        (["qemu", "-M", "1", fixture_kernel], ["at least 2 MiB"]),
+        (["qemu", "-M", "lots", fixture_kernel], ["-M"]),
         (["qemu", unbaked_app], ["unbaked", "rumprun-bake"]),
         (["qemu", "/bin/true"], ["not a rumprun image"]),
-        (["qemu", "-N", "../escape", minikernel], ["bad guest name"]),
-        (["qemu", "-g", "-smp 'unclosed", minikernel], ["-g", "quotation"]),
-        (["qemu", "-g", "-daemonize", minikernel], ["-daemonize", "not allowed"]),
-        (["qemu", "-D", "0", minikernel], ["-D"]),
-        (["nonesuch", minikernel], ["unknown platform", "qemu, kvm, baremetal"]),
+        (["qemu", "-N", "../escape", fixture_kernel], ["bad guest name"]),
+        (["qemu", "-g", "-smp 'unclosed", fixture_kernel], ["-g", "quotation"]),
+        (["qemu", "-g", "-daemonize", fixture_kernel], ["-daemonize", "not allowed"]),
+        (["qemu", "-D", "0", fixture_kernel], ["-D"]),
+        (["nonesuch", fixture_kernel], ["unknown platform", "qemu, kvm, baremetal"]),
         (["qemu"], ["APP"]),
         (["stop", "no-such-guest"], ["no guest", "rumprun ps"]),
         (["cont", "no-such-guest"], ["no guest", "rumprun ps"]),
-        (["-T", tmp_path / "nodir", "qemu", minikernel], ["-T"]),
+        (["-T", tmp_path / "nodir", "qemu", fixture_kernel], ["-T"]),
     ]
     for args, words in cases:
         assert_one_line_error(run("rumprun", *args), *words)
 
 
-def test_missing_qemu_names_the_package(run, minikernel, state_env):
+def test_missing_qemu_names_the_package(run, fixture_kernel, state_env):
     env = dict(state_env, PATH="/nonexistent")
-    assert_one_line_error(run("rumprun", "qemu", "-i", minikernel, env=env),
+    assert_one_line_error(run("rumprun", "qemu", "-i", fixture_kernel, env=env),
                           "qemu-system-x86_64", "qemu-system-x86")
 
 
 def test_memory_minimum_follows_the_image(run, tmp_path):
-    big = build_minikernel(tmp_path, status=0, bss_bytes=5 << 20)
+    big = build_fixture_kernel(tmp_path, status=0, bss_bytes=5 << 20)
     assert_one_line_error(run("rumprun", "-D", "qemu", "-M", "6", big),
                           "at least 7 MiB")
     argv, _, _ = dry_run(run, "qemu", "-M", "8", big)
@@ -197,8 +168,8 @@ def test_help_everywhere(run):
 
 
 @pytest.mark.parametrize("args", [["ps"], ["-D", "qemu", "IMAGE"], ["--help"]])
-def test_unwritable_stdout_is_one_sentence(args, minikernel, state_env):
-    cmd = tool("rumprun") + [str(minikernel) if a == "IMAGE" else a for a in args]
+def test_unwritable_stdout_is_one_sentence(args, fixture_kernel, state_env):
+    cmd = tool("rumprun") + [str(fixture_kernel) if a == "IMAGE" else a for a in args]
     for how in ("> /dev/full", ">&-"):
         result = subprocess.run(["sh", "-c", f'exec "$@" {how}', "sh"] + cmd,
                                 stderr=subprocess.PIPE, text=True, env=state_env,
@@ -209,7 +180,7 @@ def test_unwritable_stdout_is_one_sentence(args, minikernel, state_env):
 
 
 def test_detached_start_that_cannot_report_leaves_no_guest(tmp_path, state_env, run):
-    image = build_minikernel(tmp_path, status=0)
+    image = build_fixture_kernel(tmp_path, status=0)
     with open("/dev/full", "w") as full:
         result = subprocess.run(tool("rumprun") + ["qemu", "-p", "-N", "unreported",
                                                    str(image)],
@@ -223,24 +194,24 @@ def test_detached_start_that_cannot_report_leaves_no_guest(tmp_path, state_env, 
 
 # --- exit statuses -----------------------------------------------------------
 
-def test_interactive_exit_status_comes_from_the_status_line(run, minikernel):
-    result = run("rumprun", "qemu", "-i", "-e", "X=y", minikernel, "--", "a b",
+def test_interactive_exit_status_comes_from_the_status_line(run, fixture_kernel):
+    result = run("rumprun", "qemu", "-i", "-e", "X=y", fixture_kernel, "--", "a b",
                  timeout=60)
     assert result.returncode == 7, result
     assert "=== rumprun: exit status 7 ===" in result.stdout
-    assert '"cmdline":"minikernel.bin \'a b\'"' in result.stdout
+    assert '"cmdline":"fixture.bin \'a b\'"' in result.stdout
     assert '"env":["X=y"]' in result.stdout
 
 
 def test_status_above_127_survives(run, tmp_path):
-    image = build_minikernel(tmp_path, status=200)
+    image = build_fixture_kernel(tmp_path, status=200)
     assert run("rumprun", "qemu", "-i", image, timeout=60).returncode == 200
 
 
 @pytest.mark.parametrize("case", ["other port value", "reset"])
 def test_a_faked_status_line_is_not_believed(run, tmp_path, case):
     # The guest prints the kernel's status line, then ends another way.
-    image = build_minikernel(tmp_path, status=9, reset=case == "reset",
+    image = build_fixture_kernel(tmp_path, status=9, reset=case == "reset",
                              message="=== rumprun: exit status 0 ===\\n")
     result = run("rumprun", "qemu", "-i", image, timeout=60)
     assert result.returncode == 1, result
@@ -257,16 +228,16 @@ def assert_one_line_error_status(result, status):
 
 
 def test_missing_status_line_is_a_failure(run, tmp_path):
-    image = build_minikernel(tmp_path, status=0, message="no status here\\n")
+    image = build_fixture_kernel(tmp_path, status=0, message="no status here\\n")
     result = run("rumprun", "qemu", "-i", image, timeout=60)
     assert "no status here" in result.stdout
     line = assert_one_line_error_status(result, 1)
     assert "without reporting its exit status" in line
 
 
-def test_qemu_failure_is_reported_with_its_message(run, minikernel):
+def test_qemu_failure_is_reported_with_its_message(run, fixture_kernel):
     result = run("rumprun", "qemu", "-i", "-g", "-no-such-qemu-flag",
-                 minikernel, timeout=60)
+                 fixture_kernel, timeout=60)
     assert result.returncode == 1
     assert "no-such-qemu-flag" in result.stderr
 
@@ -275,7 +246,7 @@ def test_qemu_failure_is_reported_with_its_message(run, minikernel):
 
 def test_paused_guest_ps_cont_and_stop(run, tmp_path):
     # -p keeps the guest stopped before its first instruction.
-    image = build_minikernel(tmp_path, status=5)
+    image = build_fixture_kernel(tmp_path, status=5)
     started = run("rumprun", "qemu", "-p", "-N", "pausy", image, check=0)
     assert started.stdout.strip() == "pausy"
     try:
@@ -295,10 +266,10 @@ def test_paused_guest_ps_cont_and_stop(run, tmp_path):
 
 
 def test_destroyed_on_poweroff_with_d(run, tmp_path):
-    image = build_minikernel(tmp_path, status=4)
+    image = build_fixture_kernel(tmp_path, status=4)
     kept = run("rumprun", "qemu", image, check=0).stdout.strip()
     gone = run("rumprun", "qemu", "-d", image, check=0).stdout.strip()
-    assert kept.startswith("minikernel-") and gone.startswith("minikernel-")
+    assert kept.startswith("fixture-") and gone.startswith("fixture-")
     try:
         line = wait_for(lambda: "exited" in (ps_line(run, kept) or "") and
                         ps_line(run, kept))
@@ -309,7 +280,7 @@ def test_destroyed_on_poweroff_with_d(run, tmp_path):
 
 
 def test_concurrent_starts_with_one_name(run, tmp_path, state_env):
-    image = build_minikernel(tmp_path, status=0)
+    image = build_fixture_kernel(tmp_path, status=0)
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(
             lambda _: run("rumprun", "qemu", "-p", "-N", "racer", image), range(4)))
@@ -346,7 +317,7 @@ def test_damaged_entries_are_named_not_tracebacks(run, state_env):
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signals_stop_qemu(state_env, tmp_path, signum):
-    image = build_minikernel(tmp_path, status=0)
+    image = build_fixture_kernel(tmp_path, status=0)
     proc = subprocess.Popen(tool("rumprun") + ["qemu", "-i", "-p", str(image)],
                             env=state_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -360,7 +331,7 @@ def test_signals_stop_qemu(state_env, tmp_path, signum):
 
 
 def test_closed_console_reader_stops_qemu_quietly(state_env, tmp_path):
-    image = build_minikernel(tmp_path, status=0, message="x" * 100000)
+    image = build_fixture_kernel(tmp_path, status=0, message="x" * 100000)
     proc = subprocess.Popen(tool("rumprun") + ["qemu", "-i", str(image)],
                             env=state_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -373,14 +344,8 @@ def test_closed_console_reader_stops_qemu_quietly(state_env, tmp_path):
 
 # --- gdb ---------------------------------------------------------------------
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_gdb_server_answers(run, tmp_path):
-    image = build_minikernel(tmp_path, status=0)
+    image = build_fixture_kernel(tmp_path, status=0)
     port = free_port()
     run("rumprun", "qemu", "-p", "-N", "debugged", "-D", port, image, check=0)
     try:

@@ -3,7 +3,7 @@ and --stack rendered into QEMU's devices (what -D prints), into the kernel's
 JSON (CONFIG-SPEC.md), into an ISO's modules and into VirtualBox commands;
 bad input, a host port in use, a disk image two guests would write.  The
 guest side is the kernel's (tests/test_net*.py, tests/test_storage*.py);
-here tests/fixtures/minikernel boots with the devices and prints the configuration
+here tests/fixtures/kernel boots with the devices and prints the configuration
 it got, so QEMU accepting the options is checked too."""
 
 import io
@@ -13,15 +13,14 @@ import socket
 
 import pytest
 
-from conftest import assert_one_line_error, build_minikernel
-from test_launch import dry_run, free_port
+from conftest import assert_one_line_error, build_fixture_kernel, dry_run, free_port
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    return build_minikernel(tmp_path_factory.mktemp("devices"), status=0)
+    return build_fixture_kernel(tmp_path_factory.mktemp("devices"), status=0)
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
-from test_runtime import boot
+from conftest import ROOT, boot
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 

@@ -1,7 +1,8 @@
 """rumprun microvm: the same images and the same assertions as on the pc
-machine (test_boot_hello, test_runtime), booted on QEMU's microvm machine,
-which has no PCI bus and no firmware tables: the console on the ISA serial
-port, the configuration through fw_cfg, the status through isa-debug-exit.
+machine (test_boot_hello, test_runtime, test_net, test_storage), booted on
+QEMU's microvm machine, which has no PCI bus and no firmware tables: the
+console on the ISA serial port, the configuration through fw_cfg, the
+status through isa-debug-exit, network and disks over virtio-mmio.
 """
 
 import subprocess
@@ -10,10 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import assert_one_line_error
-from test_boot_hello import hello_bin  # noqa: F401 (a fixture)
-from test_launch import dry_run, ps_line, wait_for
-from test_runtime import micros, runtime_bin, programs_bin  # noqa: F401
+from conftest import (assert_one_line_error, dry_run, free_port, micros, ps_line, tool,
+                      wait_for)
+from test_net import Guest, Page, host_http, httpd_bin, nettest_bin, nic_args  # noqa: F401
+from test_storage import (fsck_clean, mkfs, native, storage_bin,  # noqa: F401
+                          storage_native)
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
@@ -146,3 +148,116 @@ def test_pipe_feeds_the_producers_output_to_the_consumer(run, programs_bin):
            if ln.startswith("consume got: piped")]
     assert got == [f"consume got: piped {i}" for i in range(1, 5)], said
     assert result.returncode == 6, said
+
+
+# ---- virtio over MMIO: the network, as test_net ------------------------------
+
+class MicrovmGuest(Guest):
+    """test_net's background guest, on microvm."""
+
+    def __init__(self, state_env, image, argv, flags):
+        args = tool("rumprun") + ["microvm", "-i", *flags, str(image), "--", *argv]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env=state_env, stdin=subprocess.DEVNULL)
+        self.lines = []
+
+
+@pytest.fixture
+def guest(state_env):
+    started = []
+
+    def start(*args, **kw):
+        g = MicrovmGuest(state_env, *args, **kw)
+        started.append(g)
+        return g
+    yield start
+    for g in started:
+        g.stop()
+
+
+def net_case(run, image, case, *args, flags=()):
+    result, said = boot(run, *flags, *nic_args(), image, "--", case, *args)
+    assert "FAIL" not in result.stdout, said
+    assert f"nettest {case}: 0 failures" in result.stdout, said
+    assert result.returncode == 0, said
+    return result.stdout
+
+
+@pytest.mark.parametrize("interface", ["modern", "legacy"])
+def test_dhcp_then_fetch_from_a_host_server(run, nettest_bin, host_http, interface):
+    """The launcher's virtio-mmio transports are version 2; QEMU's default,
+    the legacy version 1, works too."""
+    flags = ["-g", "-global virtio-mmio.force-legacy=true"] if interface == "legacy" else []
+    out = net_case(run, nettest_bin, "fetch", "10.0.2.2", str(host_http), "/", flags=flags)
+    assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (DHCP)" in out
+    assert "fetch: HTTP/1.0 200 OK" in out
+    assert f"fetch: body {len(Page.body)} bytes: served by the host" in out
+
+
+def test_two_interfaces_keep_their_order(run, nettest_bin, host_http):
+    """vioif0 is the first -I: the transports' order on the command line."""
+    result, said = boot(run, "-I", "net0,vioif", "-I", "net1,vioif,-net user,net=10.0.3.0/24",
+                        "-W", "net0,inet,dhcp", "-W", "net1,inet,dhcp", nettest_bin,
+                        "--", "fetch", "10.0.2.2", str(host_http), "/")
+    assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (DHCP)" in result.stdout, said
+    assert "rumprun: net: vioif1: 10.0.3.15/24" in result.stdout, said
+    assert "fetch: HTTP/1.0 200 OK" in result.stdout, said
+    assert result.returncode == 0, said
+
+
+def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
+    port = free_port()
+    # -P alone: the launcher gives the guest a virtio NIC with DHCP.
+    g = guest(httpd_bin, ["-n", "3"], ["-P", f"127.0.0.1:{port}:80"])
+    g.wait_for("httpd: listening on port 80")
+    for path in ("/", "/index.html", "/bytes/100000"):
+        out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w",
+                              "%{http_code} %{size_download}",
+                              f"http://127.0.0.1:{port}{path}"],
+                             capture_output=True, text=True, timeout=60)
+        size = "100000" if path.startswith("/bytes") else "612"
+        assert out.stdout == f"200 {size}", out
+    status, said = g.finish()
+    assert status == 0, said
+
+
+def test_no_devices_means_loopback_only(run, nettest_bin):
+    result, said = boot(run, nettest_bin, "--", "noif")
+    assert ("rumprun: net: no network interface is configured: only "
+            "loopback (127.0.0.1, ::1) works") in result.stdout, said
+    assert result.returncode == 0, said
+
+
+# ---- virtio over MMIO: disks, as test_storage ------------------------------
+
+def disk_guest(run, *args):
+    result = run("rumprun", "microvm", "-i", *args, timeout=120)
+    said = f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, said
+    assert "FAILED" not in result.stdout, said
+    return [line for line in result.stdout.splitlines() if not line.startswith("===")]
+
+
+def test_raw_disk_is_dev_ld0(run, storage_bin, tmp_path):
+    disk = tmp_path / "raw.img"
+    disk.write_bytes(b"\0" * (3 << 20))
+    lines = disk_guest(run, "-b", str(disk), storage_bin, "--", "raw", "/dev/ld0")
+    assert lines == [f"size {3 << 20} end {3 << 20}", "read back 'raw block data'",
+                     "block device 1"]
+    assert disk.read_bytes()[1000:1014] == b"raw block data"
+
+
+def test_workload_on_ext2_matches_the_host(run, storage_bin, storage_native, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    image = mkfs(run, empty, tmp_path / "vol.img")
+    assert disk_guest(run, "-b", f"{image},/data", storage_bin, "--",
+                      "work", "/data") == ["work done"]
+    fsck_clean(image)
+    on_host = tmp_path / "host"
+    on_host.mkdir()
+    assert native(storage_native, "work", on_host) == ["work done"]
+    want = native(storage_native, "manifest", on_host)
+    got = disk_guest(run, "-b", f"{image},/data", storage_bin, "--", "manifest", "/data")
+    assert got == want

@@ -33,8 +33,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, tool
-from test_runtime import boot
+from conftest import ROOT, boot, tool
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 

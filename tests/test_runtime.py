@@ -10,65 +10,21 @@ Images (each baked once):
 """
 
 import re
-import subprocess
 import time
-from types import SimpleNamespace
 
 import pytest
 
-from conftest import ROOT
+from conftest import boot, build_runtime_apps, micros
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-SOURCES = ROOT / "tests" / "apps" / "runtime"
-RUNTIME_SOURCES = ["main.c", "threads.c", "memory.c", "clock.c",
-                   "identity.c", "etc.c"]
 MiB = 1024 * 1024
-
-
-def build(bake_image, out, image, apps):
-    """Build APPS ({name: [sources in tests/apps/runtime]}) into OUT/IMAGE."""
-    return bake_image(out, image,
-                      {name: [SOURCES / s for s in sources]
-                       for name, sources in apps.items()},
-                      cc_flags=("-O2", "-lpthread"))
-
-
-@pytest.fixture(scope="session")
-def runtime_bin(bake_image, tmp_path_factory):
-    return build(bake_image, tmp_path_factory.mktemp("runtime"), "runtime.bin",
-                 {"runtime": RUNTIME_SOURCES})
 
 
 @pytest.fixture(scope="session")
 def crash_bin(bake_image, tmp_path_factory):
-    return build(bake_image, tmp_path_factory.mktemp("crash"), "crash.bin",
+    return build_runtime_apps(bake_image, tmp_path_factory.mktemp("crash"), "crash.bin",
                  {"crash": ["crash.c"]})
-
-
-@pytest.fixture(scope="session")
-def programs_bin(bake_image, tmp_path_factory):
-    return build(bake_image, tmp_path_factory.mktemp("programs"), "programs.bin",
-                 {"ctors": ["ctors.c"], "produce": ["produce.c"],
-                  "consume": ["consume.c"]})
-
-
-def boot(run, *args, timeout=60):
-    """rumprun qemu -i ARGS -> (result, what the guest printed).
-
-    Like test_boot_hello.boot, but a guest that hangs past TIMEOUT seconds
-    gives returncode None and what it printed until then (QEMU dies with
-    the launcher)."""
-    try:
-        result = run("rumprun", "qemu", "-i", *args, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        def text(b):
-            return b.decode(errors="replace") if isinstance(b, bytes) else b or ""
-        result = SimpleNamespace(returncode=None, stdout=text(e.stdout),
-                                 stderr=text(e.stderr) +
-                                 f"\n(no end after {timeout} s)")
-    return result, (f"exit status {result.returncode}; the guest printed:\n"
-                    f"{result.stdout}\nstderr:\n{result.stderr}")
 
 
 def run_case(run, runtime_bin, case, *args, memory=None, timeout=60):
@@ -86,12 +42,6 @@ def fatal_line(stdout):
     lines = [ln for ln in stdout.splitlines()
              if ln.startswith("rumprun: fatal:")]
     return lines[0] if lines else ""
-
-
-def micros(pattern, stdout, said):
-    m = re.search(pattern, stdout)
-    assert m, said
-    return [int(g) for g in m.groups()]
 
 
 # ---- 1. constructors and destructors -------------------------------------

@@ -164,14 +164,23 @@ def test_fsynced_data_survives_kill_9(run, storage_bin, state_env, tmp_path):
     image = mkfs(run, empty, tmp_path / "vol.img")
     proc = start_until(state_env, ["-b", f"{image},/data", storage_bin, "--", "durable", "/data"],
                        b"synced\n")
-    try:
-        time.sleep(0.5)   # let it be in the middle of unsynced writes
-    finally:
-        # SIGKILL to the whole session: the launcher and its QEMU.
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    # QEMU is gone when the image's lock is free again.
-    with open(image, "rb") as f:
+    time.sleep(0.5)   # let it be in the middle of unsynced writes
+    kill_and_fsck(proc, image)
+    dumped = tmp_path / "durable.bin"
+    subprocess.run(["debugfs", "-R", f"dump /durable.bin {dumped}", str(image)],
+                   check=True, capture_output=True)
+    data = dumped.read_bytes()
+    assert len(data) == 4 << 20
+    assert data == pattern(99, 0, 4 << 20)
+
+
+def kill_and_fsck(proc, image):
+    """SIGKILL the launcher's session (and so its QEMU), wait for QEMU to
+    let go of the image, repair it with e2fsck -fy, which must then leave
+    it clean."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    with open(image, "rb") as f:      # QEMU is gone when the lock is free
         for _ in range(200):
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -181,12 +190,30 @@ def test_fsynced_data_survives_kill_9(run, storage_bin, state_env, tmp_path):
     fsck = subprocess.run(["e2fsck", "-fy", str(image)], capture_output=True, text=True)
     assert fsck.returncode in (0, 1), fsck.stdout + fsck.stderr
     fsck_clean(image)
-    dumped = tmp_path / "durable.bin"
-    subprocess.run(["debugfs", "-R", f"dump /durable.bin {dumped}", str(image)],
+
+
+def test_unsynced_writes_reach_the_disk_within_seconds(run, storage_bin, state_env, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    image = mkfs(run, empty, tmp_path / "vol.img")
+    proc = start_until(state_env, ["-b", f"{image},/data", storage_bin, "--", "lazy", "/data"],
+                       b"written\n")
+    # The syncer writes back every 5 s: watch the image from the host
+    # (debugfs reads it while QEMU runs) until the file is there.
+    start = time.monotonic()
+    while time.monotonic() - start < 30:
+        time.sleep(1)
+        seen = subprocess.run(["debugfs", "-R", "stat /lazy.bin", str(image)],
+                              capture_output=True, text=True)
+        if "Size: 1048576" in seen.stdout:
+            break
+    waited = time.monotonic() - start
+    kill_and_fsck(proc, image)
+    assert waited < 30, "the unsynced file never reached the disk"
+    dumped = tmp_path / "lazy.bin"
+    subprocess.run(["debugfs", "-R", f"dump /lazy.bin {dumped}", str(image)],
                    check=True, capture_output=True)
-    data = dumped.read_bytes()
-    assert len(data) == 4 << 20
-    assert data == pattern(99, 0, 4 << 20)
+    assert dumped.read_bytes() == pattern(98, 0, 1 << 20)
 
 
 def test_read_only_image_gives_erofs(run, storage_bin, tmp_path):

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tool
+from conftest import build_fixture_kernel, tool
 from rumprun import backends
 from rumprun.backends.virtualbox import (destroy_commands,
                                          virtualbox_commands)
 from rumprun.errors import RumprunError
 from rumprun.model import make_launch
-from test_iso import build_isokernel
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +88,7 @@ def fake_vbox(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    return build_isokernel(tmp_path_factory.mktemp("vboxkernel"))
+    return build_fixture_kernel(tmp_path_factory.mktemp("vboxkernel"), status=3)
 
 
 @pytest.fixture

@@ -14,8 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, assert_one_line_error
-from test_runtime import boot
+from conftest import ROOT, assert_one_line_error, boot
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 

@@ -2,8 +2,11 @@
 #include <kernel/kernel.h>
 #include <kernel/dev.h>
 #include <kernel/pci.h>
+#include <kernel/virtio.h>
 
 void dev_attach(void)
 {
+	moddisk_attach();
 	pci_attach_all();
+	virtio_mmio_attach_all();
 }

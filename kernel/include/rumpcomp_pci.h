@@ -104,4 +104,23 @@ void rumpcomp_pci_ext_io_write8(unsigned long port, unsigned char value);
 void rumpcomp_pci_ext_io_write16(unsigned long port, unsigned short value);
 void rumpcomp_pci_ext_io_write32(unsigned long port, unsigned int value);
 
+/*
+ * Memory-mapped devices outside any PCI bus: virtio over MMIO (QEMU's
+ * microvm machine announces each transport that has a device on the
+ * kernel command line, as Linux reads it: virtio_mmio.device=SIZE@ADDR:IRQ).
+ * rumpcomp_pci_ext_mmio_device: the index-th such device (0, 1, ... in
+ *   the machine's order): sets *addr and *len to its registers' physical
+ *   address and length (map them with rumpcomp_pci_map) and *intrline to
+ *   its interrupt line, and routes that line under cookie as
+ *   rumpcomp_pci_irq_map does, so rumpcomp_pci_irq_establish(cookie, ...)
+ *   serves its interrupts (cookies 0x10000 and up never collide with a
+ *   PCI function's).  Returns 0; ENOENT past the last device (a machine
+ *   without such devices: for index 0); EINVAL when the machine cannot
+ *   deliver the device's line (the other results are set: the device can
+ *   only be polled).  Optional: the kernel refers to it weakly, so a
+ *   platform without such devices may leave it out.
+ */
+int rumpcomp_pci_ext_mmio_device(unsigned index, unsigned cookie, unsigned long *addr,
+    unsigned long *len, int *intrline);
+
 #endif /* RUMPCOMP_PCI_H */

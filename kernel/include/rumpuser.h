@@ -233,6 +233,16 @@ void rumprun_kernel_main(void) __attribute__((noreturn));
 #define RUMPRUN_PARAM_IMAGE "RUMPRUN_IMAGE"
 
 /*
+ * Boot modules other than the configuration (the disk images `rumprun
+ * iso` packs: GRUB's multiboot modules after config.json): module index
+ * (from 0) is *len bytes at *addr, in memory the platform never reuses
+ * (the kernel may read and write it), and *name is its command line
+ * ("images/data.img"; "" when it has none).  Returns 0, or ENOENT when
+ * there is no module index.
+ */
+int rumpuser_ext_bootmodule(int index, const char **name, void **addr, rumpuser_size_t *len);
+
+/*
  * Memory protection of whole pages (mprotect, guard pages): prot is a
  * combination of the RUMPUSER_PROT_* bits; 0 makes the pages inaccessible,
  * so touching them faults.  Memory from rumpuser_malloc starts readable,

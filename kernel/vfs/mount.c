@@ -43,6 +43,36 @@ copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+/*
+ * The syncer: every SYNC_INTERVAL_S seconds, write back what changed on
+ * every mount, so a machine that is killed (the launcher's Ctrl-C, QEMU
+ * killed) loses at most that much of what was written without fsync.
+ */
+#define SYNC_INTERVAL_S 5
+
+static void *
+syncer(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		rumpuser_clock_sleep(RUMPUSER_CLOCK_RELWALL, SYNC_INTERVAL_S, 0);
+		vfs_sync_all();
+	}
+	return NULL;
+}
+
+static void
+start_syncer(void)
+{
+	static int started;
+	if (started)
+		return;
+	started = 1;
+	if (rumpuser_thread_create(syncer, NULL, "syncer", 0, -1, -1, NULL) != 0)
+		kprintf("rumprun: cannot start the syncer: unsynced writes reach the "
+		    "disks only at fsync, sync and exit\n");
+}
+
 int
 vfs_mount(const char *path, const char *type, struct blkdev *bd,
     const char *source, int flags, int mkdir)
@@ -111,6 +141,8 @@ vfs_mount(const char *path, const char *type, struct blkdev *bd,
 	if (bd)
 		bd->users++;
 	vfs_exit();
+	if (!(mp->flags & MNT_RDONLY) && mp->ops->sync)
+		start_syncer();
 	return 0;
 fail_covered:
 	vnode_rele(covered);

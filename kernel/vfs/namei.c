@@ -29,27 +29,14 @@ walk(struct vnode *start, const char *path, size_t plen, int follow, int *depth,
     struct vnode **vp)
 {
 	struct vnode *cur = (plen > 0 && path[0] == '/') ? vfs_root : start;
-	size_t i = 0;
-	int err = 0;
+	struct path_iter it;
+	const char *name;
+	size_t len;
+	int last, slash, err = 0;
 
 	vnode_hold(cur);
-	for (;;) {
-		while (i < plen && path[i] == '/')
-			i++;
-		if (i == plen)
-			break;
-		size_t s = i;
-		while (i < plen && path[i] != '/')
-			i++;
-		const char *name = path + s;
-		size_t len = i - s;
-		/* Last component, and whether a slash follows it. */
-		size_t j = i;
-		while (j < plen && path[j] == '/')
-			j++;
-		int last = (j == plen);
-		int slash = (i < plen);
-
+	path_iter_init(&it, path, plen);
+	while (path_next(&it, &name, &len, &last, &slash)) {
 		if (!S_ISDIR(cur->mode)) {
 			err = -ENOTDIR;
 			goto out;
@@ -163,4 +150,44 @@ namei_parent(struct vnode *dir, const char *path, struct vnode **dvp,
 	*name = path + s;
 	*len = end - s;
 	return 0;
+}
+
+int
+namei_create(struct vnode *dir, const char *path, int flags, mode_t mode, struct vnode **vp)
+{
+	struct vnode *d, *e, *v = NULL;
+	const char *name;
+	size_t len;
+	int trailing, err;
+
+	if ((err = namei_parent(dir, path, &d, &name, &len, &trailing)) != 0)
+		return err;
+	e = dir_lookup(d, name, len);
+	if (e && (flags & NAMEI_EXCL)) {
+		err = -EEXIST;
+	} else if (e == NULL) {
+		if (trailing)
+			err = -EISDIR;
+		else if (d->nlink == 0)
+			err = -ENOENT;
+		else if ((err = vnode_rofs(d)) != 0)
+			;
+		else if ((err = d->ops->create(d, name, len,
+		    S_IFREG | (mode & 07777 & ~vfs_umask), NULL, &v)) == 0)
+			vnode_hold(v);
+	} else if (trailing && !S_ISDIR(e->mode) && !S_ISLNK(e->mode)) {
+		err = -EISDIR;
+	} else if (S_ISLNK(e->mode)) {
+		if (flags & NAMEI_NOFOLLOW)
+			err = -ELOOP;
+		else
+			err = namei(dir, path, 0, &v);
+	} else {
+		v = vnode_cross(e);
+		vnode_hold(v);
+	}
+	vnode_rele(d);
+	if (err == 0)
+		*vp = v;
+	return err;
 }

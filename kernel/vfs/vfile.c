@@ -51,6 +51,13 @@ reg_write(struct file *f, const void *buf, size_t len, off_t *pos)
 	if (n > 0) {
 		*pos += n;
 		vnode_touch(v, 0, 1, 1);
+		/* O_SYNC and O_DSYNC (O_DSYNC's bit is part of O_SYNC's): stable
+		 * before the write returns. */
+		if ((f->flags & O_DSYNC) && v->ops->fsync) {
+			int err = v->ops->fsync(v, (f->flags & O_SYNC) != O_SYNC);
+			if (err)
+				n = err;
+		}
 	}
 	vfs_exit();
 	return n;

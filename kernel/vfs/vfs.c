@@ -14,18 +14,16 @@ static int
 mkdir_p_locked(const char *path, size_t plen, mode_t perm, struct vnode **dvp)
 {
 	struct vnode *cur = vfs_root;
-	size_t i = 0;
-	while (i < plen) {
-		while (i < plen && path[i] == '/')
-			i++;
-		if (i == plen)
-			break;
-		size_t s = i;
-		while (i < plen && path[i] != '/')
-			i++;
-		struct vnode *next = vnode_cross(dir_lookup(cur, path + s, i - s));
+	struct path_iter it;
+	const char *name;
+	size_t len;
+	int last, slash;
+
+	path_iter_init(&it, path, plen);
+	while (path_next(&it, &name, &len, &last, &slash)) {
+		struct vnode *next = vnode_cross(dir_lookup(cur, name, len));
 		if (next == NULL) {
-			int err = cur->ops->create(cur, path + s, i - s, S_IFDIR | perm, NULL, &next);
+			int err = cur->ops->create(cur, name, len, S_IFDIR | perm, NULL, &next);
 			if (err)
 				return err;
 		} else if (!S_ISDIR(next->mode)) {
@@ -118,21 +116,79 @@ vfs_at_dir(int dirfd, struct vnode **dvp)
 		vfs_exit();
 		return 0;
 	}
-	struct file *f = fd_get(dirfd);
+	struct vnode *v;
+	int err = vfs_fd_vnode(dirfd, &v);
+	if (err)
+		return err;
+	if (v == NULL || !S_ISDIR(v->mode)) {
+		if (v)
+			vfs_release(v);
+		return -ENOTDIR;
+	}
+	*dvp = v;
+	return 0;
+}
+
+int
+vfs_start_dir(int dirfd, const char *path, struct vnode **dvp)
+{
+	if (path == NULL)
+		return -EFAULT;
+	if (path[0] == '/') {
+		vfs_enter();
+		vnode_hold(vfs_root);
+		vfs_exit();
+		*dvp = vfs_root;
+		return 0;
+	}
+	return vfs_at_dir(dirfd, dvp);
+}
+
+int
+vfs_fd_vnode(int fd, struct vnode **vp)
+{
+	struct file *f = fd_get(fd);
 	if (f == NULL)
 		return -EBADF;
 	struct vnode *v = vfs_file_vnode(f);
-	int err = 0;
-	if (v == NULL || !S_ISDIR(v->mode)) {
-		err = -ENOTDIR;
-	} else {
+	if (v) {
 		vfs_enter();
 		vnode_hold(v);
 		vfs_exit();
-		*dvp = v;
 	}
 	file_drop(f);
+	*vp = v;
+	return 0;
+}
+
+void
+vfs_release(struct vnode *v)
+{
+	vfs_enter();
+	vnode_rele(v);
+	vfs_exit();
+}
+
+int
+vfs_lookup_begin(int dirfd, const char *path, int flags, struct vnode **vp)
+{
+	struct vnode *dir;
+	int err = vfs_start_dir(dirfd, path, &dir);
+	if (err)
+		return err;
+	vfs_enter();
+	err = namei(dir, path, flags, vp);
+	vnode_rele(dir);
+	if (err)
+		vfs_exit();
 	return err;
+}
+
+void
+vfs_lookup_done(struct vnode *v)
+{
+	vnode_rele(v);
+	vfs_exit();
 }
 
 void

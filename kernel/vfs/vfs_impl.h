@@ -46,7 +46,7 @@ struct vnode *tmpfs_mkroot(void);
 /* mount.c (locked): the table, newest first; syncing one mount */
 extern struct mount *vfs_mounts;
 int mount_sync_locked(struct mount *mp);
-/* sys_path.c: statfs figures of a memory file system */
+/* sys_stat.c: statfs figures of a memory file system */
 struct statfs;
 void vfs_fill_statfs_tmpfs(struct statfs *sf);
 
@@ -62,6 +62,15 @@ void vfs_fill_statfs_tmpfs(struct statfs *sf);
 int namei(struct vnode *dir, const char *path, int flags, struct vnode **vp);
 int namei_parent(struct vnode *dir, const char *path, struct vnode **dvp,
     const char **name, size_t *len, int *trailing);
+/*
+ * open's O_CREAT lookup: the regular file path names, made (mode, less the
+ * umask) when absent; held in *vp.  NAMEI_EXCL: EEXIST when present;
+ * NAMEI_NOFOLLOW: ELOOP when it is a symbolic link.  Also EISDIR for a
+ * trailing slash on a file, ENOENT in a removed directory, EROFS.
+ */
+#define NAMEI_EXCL 0x02
+int namei_create(struct vnode *dir, const char *path, int flags, mode_t mode,
+    struct vnode **vp);
 /* Lookup of one name in a directory, "." and ".." included; NULL if absent. */
 struct vnode *dir_lookup(struct vnode *dir, const char *name, size_t len);
 int vnode_access(struct vnode *v, int mode);
@@ -72,10 +81,69 @@ int vfs_make_locked(const char *path, mode_t mode, const char *target, struct vn
 /* vfile.c: open files on vnodes */
 int vfile_open(struct vnode *v, int flags, struct file **fp);
 
-/* The start directory for *at calls: held vnode (unlock-safe), or -errno. */
+/*
+ * vfs.c: where the system calls start (none of these is called locked).
+ *
+ * vfs_at_dir: the directory dirfd names (AT_FDCWD: the cwd), held, or
+ * -EBADF, -ENOTDIR.  vfs_start_dir: where path starts (the root for an
+ * absolute path, else as vfs_at_dir), held; -EFAULT for a NULL path.
+ * vfs_fd_vnode: the vnode of fd's file, held, or NULL when the file is not
+ * the VFS's (a pipe, a socket); 0 or -EBADF.  vfs_release drops a hold
+ * taken by any of them.
+ *
+ * vfs_lookup_begin resolves path from dirfd (NAMEI_* flags) and takes
+ * vfs_lock: 0 with the held vnode in *vp and the lock held, or -errno
+ * with neither.  vfs_lookup_done(v) drops both.
+ */
 int vfs_at_dir(int dirfd, struct vnode **dvp);
+int vfs_start_dir(int dirfd, const char *path, struct vnode **dvp);
+int vfs_fd_vnode(int fd, struct vnode **vp);
+void vfs_release(struct vnode *v);
+int vfs_lookup_begin(int dirfd, const char *path, int flags, struct vnode **vp);
+void vfs_lookup_done(struct vnode *v);
 
+/* Is name "." or ".."? */
+static inline int vfs_is_dot(const char *name, size_t len)
+{
+	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
+}
 
+/*
+ * The components of a path, in order, for every walk over one (namei,
+ * mkdir -p): path_next gives the next name (pointing into the path) and
+ * its length, and says whether it is the last one and whether a slash
+ * follows it; 0 when none is left.  Repeated slashes count as one.
+ */
+struct path_iter {
+	const char *path;
+	size_t len, pos;
+};
+static inline void path_iter_init(struct path_iter *it, const char *path, size_t len)
+{
+	it->path = path;
+	it->len = len;
+	it->pos = 0;
+}
+static inline int path_next(struct path_iter *it, const char **name, size_t *len,
+    int *last, int *slash)
+{
+	size_t i = it->pos, s, j;
+	while (i < it->len && it->path[i] == '/')
+		i++;
+	if (i == it->len)
+		return 0;
+	s = i;
+	while (i < it->len && it->path[i] != '/')
+		i++;
+	for (j = i; j < it->len && it->path[j] == '/'; j++)
+		;
+	*name = it->path + s;
+	*len = i - s;
+	*last = (j == it->len);
+	*slash = (i < it->len);
+	it->pos = i;
+	return 1;
+}
 
 /* pipe.c: is f a pipe end (for F_GETPIPE_SZ)? its capacity or -EBADF */
 long pipe_capacity(struct file *f);

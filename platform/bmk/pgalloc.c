@@ -40,13 +40,19 @@ void bmk_pgalloc_add(uintptr_t start, uintptr_t end)
 		start = pg_lo;
 	if (end > pg_lo + pg_count * BMK_PAGE_SIZE)
 		end = pg_lo + pg_count * BMK_PAGE_SIZE;
-	for (; start < end; start += BMK_PAGE_SIZE) {
-		i = (start - pg_lo) / BMK_PAGE_SIZE;
-		if (!(WORD(i) & BIT(i))) {
-			WORD(i) |= BIT(i);
-			pg_free++;
-			pg_total++;
-		}
+	if (start >= end)
+		return;
+	/* A word (64 pages) at a time where the range covers it whole: this
+	 * runs at every boot over all of memory. */
+	for (i = (start - pg_lo) / BMK_PAGE_SIZE; i < (end - pg_lo) / BMK_PAGE_SIZE;) {
+		size_t last = (end - pg_lo) / BMK_PAGE_SIZE;
+		uint64_t bits = i % 64 == 0 && last - i >= 64 ? ~0ULL : BIT(i);
+		size_t added = (size_t)__builtin_popcountll(bits & ~WORD(i));
+
+		WORD(i) |= bits;
+		pg_free += added;
+		pg_total += added;
+		i += bits == ~0ULL ? 64 : 1;
 	}
 }
 

@@ -30,6 +30,16 @@ static int copy_number(unsigned long value, void *buf, rumpuser_size_t blen)
 	return copy_param(num, buf, blen);
 }
 
+int rumpuser_ext_bootmodule(int index, const char **name, void **addr, rumpuser_size_t *len)
+{
+	size_t n;
+
+	if (bmk_platform_module(index, name, addr, &n) != 0)
+		return ENOENT;
+	*len = n;
+	return 0;
+}
+
 int rumpuser_getparam(const char *name, void *buf, rumpuser_size_t blen)
 {
 	size_t len;

@@ -13,6 +13,7 @@
 
 void x86_boot(uint32_t magic, uint32_t info)
 {
+	hw_clock_start();
 	hw_cons_init();
 	x86_cpu_init();
 	hw_intr_init();
@@ -27,7 +28,7 @@ void x86_boot(uint32_t magic, uint32_t info)
 	hw_exit_init();
 	x86_mmu_init();
 	hw_clock_init();
-	x86_random_init();
+	x86_random_init();	/* seeds from the clocks without RDRAND */
 	bmk_start_kernel();
 }
 

@@ -26,24 +26,52 @@ static uint16_t pit0_count(void)
 	return lo | (uint16_t)hi << 8;
 }
 
-/* Count TSC ticks while PIT channel 0 counts CALIBRATION_MS down from its
- * maximum.  Channel 0 rather than the speaker's channel 2: machines without
- * the PC's port 0x61 (QEMU's microvm) still have it. */
-static void calibrate_tsc(void)
-{
-	uint16_t count = PIT_HZ * CALIBRATION_MS / 1000, start;
-	uint64_t t0, t1;
+/*
+ * The TSC is calibrated against PIT channel 0 counting down from its
+ * maximum in mode 0 (channel 0 rather than the speaker's channel 2:
+ * machines without the PC's port 0x61, QEMU's microvm, still have it).
+ * hw_clock_start sets it going first thing at boot and hw_clock_init
+ * measures at the end, so the calibration overlaps the rest of the boot
+ * instead of adding CALIBRATION_MS to it (it waits only for what is left).
+ * A boot slower than the channel's 55 ms period (its OUT pin is high: the
+ * count has wrapped) starts the measurement again.
+ */
+static uint64_t start_tsc;
+static uint16_t start_count;
 
+void hw_clock_start(void)
+{
 	outb(0x43, 0x30);			/* channel 0, lo/hi, mode 0 */
 	outb(0x40, 0xff);
 	outb(0x40, 0xff);
-	while ((start = pit0_count()) == 0xffff || start == 0)
+	while ((start_count = pit0_count()) == 0xffff || start_count == 0)
 		;				/* the count has been loaded */
-	t0 = rdtsc();
-	while ((uint16_t)(start - pit0_count()) < count)
-		;
-	t1 = rdtsc();
-	ns_per_tick_32 = ((uint64_t)CALIBRATION_MS * 1000000ULL << 32) / (t1 - t0);
+	start_tsc = rdtsc();
+}
+
+/* Whether channel 0's count has reached 0 since hw_clock_start (read-back
+ * command: channel 0's status, whose bit 7 is the OUT pin). */
+static int pit0_wrapped(void)
+{
+	outb(0x43, 0xe2);
+	return inb(0x40) & 0x80;
+}
+
+static void calibrate_tsc(void)
+{
+	uint16_t need = PIT_HZ * CALIBRATION_MS / 1000, elapsed;
+	uint64_t t1, ns;
+
+	for (;;) {
+		elapsed = start_count - pit0_count();
+		t1 = rdtsc();
+		if (pit0_wrapped())
+			hw_clock_start();
+		else if (elapsed >= need)
+			break;
+	}
+	ns = (uint64_t)elapsed * 1000000000ULL / PIT_HZ;
+	ns_per_tick_32 = (ns << 32) / (t1 - start_tsc);
 }
 
 static uint8_t cmos(uint8_t reg)

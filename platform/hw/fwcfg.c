@@ -4,7 +4,10 @@
  * signature "QEMU"; item 0x19 the file directory: a big-endian 32-bit
  * count, then entries of {be32 size, be16 select, be16 reserved,
  * char name[56]}.  The launcher puts the configuration in the file
- * RUMPRUN_FW_CFG_CONFIG (-fw_cfg name=...,file=...).
+ * RUMPRUN_FW_CFG_CONFIG (-fw_cfg name=...,file=...); QEMU's microvm
+ * adds its virtio-mmio devices to the kernel command line (items 0x14,
+ * its size, little endian, and 0x15).  (Byte by byte rather than by DMA:
+ * measured under TCG, DMA saved nothing on these few hundred bytes.)
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
@@ -12,6 +15,8 @@
 #define FW_CFG_PORT_SEL 0x510
 #define FW_CFG_PORT_DATA 0x511
 #define FW_CFG_SIGNATURE 0x0000
+#define FW_CFG_CMDLINE_SIZE 0x0014
+#define FW_CFG_CMDLINE_DATA 0x0015
 #define FW_CFG_FILE_DIR 0x0019
 #define FW_CFG_NAME_LEN 56
 
@@ -77,4 +82,24 @@ char *hw_fwcfg_file(const char *name, size_t *len)
 		return data;
 	}
 	return NULL;
+}
+
+char *hw_fwcfg_cmdline(size_t *len)
+{
+	uint8_t b[4];
+	uint32_t size;
+	char *text;
+
+	if (!present())
+		return NULL;
+	outw(FW_CFG_PORT_SEL, FW_CFG_CMDLINE_SIZE);
+	read_bytes(b, 4);
+	size = b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	if (size == 0 || size > 65536 || (text = bmk_memalloc(size + 1, 0)) == NULL)
+		return NULL;
+	outw(FW_CFG_PORT_SEL, FW_CFG_CMDLINE_DATA);
+	read_bytes(text, size);
+	text[size] = '\0';
+	*len = size;
+	return text;
 }

@@ -64,6 +64,19 @@ static int fwcfg_config(const char *loader)
 	return 1;
 }
 
+/* QEMU's microvm adds its virtio-mmio devices to the command line it
+ * keeps in fw_cfg, not to the one its multiboot loader hands over. */
+static void fwcfg_devices(void)
+{
+	size_t len;
+	char *text = hw_fwcfg_cmdline(&len);
+
+	if (text) {
+		hw_mmio_scan(text);
+		bmk_memfree(text, len + 1);
+	}
+}
+
 void hw_multiboot_init(uint32_t info)
 {
 	const struct mbi *mbi = x86_phys_to_virt(info);
@@ -90,8 +103,12 @@ void hw_multiboot_init(uint32_t info)
 	if ((mbi->flags & MBI_MODS) && mbi->mods_count) {
 		mods = x86_phys_to_virt(mbi->mods_addr);
 		x86_boot_reserve(mbi->mods_addr, mbi->mods_addr + mbi->mods_count * sizeof(*mods));
-		for (i = 0; i < mbi->mods_count; i++)
+		for (i = 0; i < mbi->mods_count; i++) {
 			x86_boot_reserve(mods[i].start, mods[i].end);
+			if (mods[i].string)
+				x86_boot_reserve(mods[i].string, mods[i].string +
+				    c_strlen(x86_phys_to_virt(mods[i].string)) + 1);
+		}
 	}
 	mmap_end = (const char *)x86_phys_to_virt(mbi->mmap_addr) + mbi->mmap_length;
 	for (a = x86_phys_to_virt(mbi->mmap_addr); a < mmap_end;
@@ -103,8 +120,18 @@ void hw_multiboot_init(uint32_t info)
 	}
 	x86_boot_memory_done();
 
-	if (!fwcfg_config(loader) && mods)
+	i = 0;
+	if (!fwcfg_config(loader) && mods) {
 		x86_boot_config(x86_phys_to_virt(mods[0].start), mods[0].end - mods[0].start);
-	if (cmdline)
+		i = 1;
+	}
+	for (; mods && i < mbi->mods_count; i++)
+		x86_boot_module(mods[i].start, mods[i].end,
+		    mods[i].string ? x86_phys_to_virt(mods[i].string) : NULL);
+	if (cmdline) {
 		x86_boot_cmdline(cmdline, 1);
+		hw_mmio_scan(cmdline);
+	}
+	if (loader && is_qemu(loader))
+		fwcfg_devices();
 }

@@ -73,3 +73,12 @@ $(POSIX_BUILD)/tests/%-rootfs: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(P
 	@gcc $(POSIX_CFLAGS) -Itests/kernel $(POSIX_LDFLAGS) -o $@ $< $(POSIX_ROOTFS_OBJ) \
 		-Wl,--whole-archive $(POSIX_BUILD)/libkernel-posix.a -Wl,--no-whole-archive \
 		$(POSIX_BUILD)/libposix.a
+
+# Kernel tests whose inputs a pytest makes and names on their command line
+# (tests/kernel/inputs/NAME.c, e.g. disk images): make build/posix/inputs/NAME
+$(POSIX_BUILD)/inputs/%: tests/kernel/inputs/%.c $(wildcard tests/kernel/*.h) $(POSIX_LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@" >&2
+	@gcc $(POSIX_CFLAGS) -Itests/kernel $(POSIX_LDFLAGS) -o $@ $< \
+		-Wl,--whole-archive $(POSIX_BUILD)/libkernel-posix.a -Wl,--no-whole-archive \
+		$(POSIX_BUILD)/libposix.a

@@ -25,6 +25,12 @@ void *rumpcomp_pci_map(unsigned long addr, unsigned long len)
 	return NULL;
 }
 
+int rumpcomp_pci_ext_mmio_device(unsigned index, unsigned cookie, unsigned long *addr,
+    unsigned long *len, int *intrline)
+{
+	return ENOENT;
+}
+
 int rumpcomp_pci_irq_map(unsigned bus, unsigned dev, unsigned fun, int intrline, unsigned cookie)
 {
 	return EINVAL;

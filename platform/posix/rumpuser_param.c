@@ -42,3 +42,65 @@ rumpuser_getparam(const char *name, void *buf, rumpuser_size_t blen)
 		return (v = getenv(name)) ? put(v, buf, blen) : ENOENT;
 	return ENOENT;
 }
+
+/*
+ * Boot modules: RUMPRUN_POSIX_MODULES="NAME=FILE,NAME=FILE..." (in order),
+ * each file read into memory once, as a boot loader would have loaded it.
+ */
+#define POSIX_MODULES_MAX 16
+static struct {
+	char *name;
+	void *data;
+	size_t len;
+} posix_modules[POSIX_MODULES_MAX];
+static int posix_nmodules = -1;
+
+static void
+posix_modules_load(void)
+{
+	const char *spec = getenv("RUMPRUN_POSIX_MODULES");
+	posix_nmodules = 0;
+	if (spec == NULL)
+		return;
+	char *copy = strdup(spec), *save = NULL;
+	for (char *item = strtok_r(copy, ",", &save); item && posix_nmodules < POSIX_MODULES_MAX;
+	    item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		FILE *f = fopen(eq + 1, "rb");
+		if (f == NULL) {
+			fprintf(stderr, "rumprun-posix: cannot read the module %s\n", eq + 1);
+			continue;
+		}
+		fseek(f, 0, SEEK_END);
+		long n = ftell(f);
+		fseek(f, 0, SEEK_SET);
+		void *data = malloc(n > 0 ? n : 1);
+		if (data == NULL || (n > 0 && fread(data, 1, n, f) != (size_t)n)) {
+			fclose(f);
+			free(data);
+			continue;
+		}
+		fclose(f);
+		posix_modules[posix_nmodules].name = strdup(item);
+		posix_modules[posix_nmodules].data = data;
+		posix_modules[posix_nmodules].len = n;
+		posix_nmodules++;
+	}
+	free(copy);
+}
+
+int
+rumpuser_ext_bootmodule(int index, const char **name, void **addr, rumpuser_size_t *len)
+{
+	if (posix_nmodules < 0)
+		posix_modules_load();
+	if (index < 0 || index >= posix_nmodules)
+		return ENOENT;
+	*name = posix_modules[index].name;
+	*addr = posix_modules[index].data;
+	*len = posix_modules[index].len;
+	return 0;
+}

@@ -148,6 +148,41 @@ const char *bmk_platform_config(size_t *len)
 	return config;
 }
 
+/* Boot modules after the configuration: disk images (rumpuser_ext_bootmodule). */
+#define MAX_MODULES 16
+static struct {
+	uint64_t start, end;
+	char *name;
+} modules[MAX_MODULES];
+static int nmodules;
+
+void x86_boot_module(uint64_t start, uint64_t end, const char *name)
+{
+	size_t n = 0;
+
+	if (nmodules == MAX_MODULES) {
+		bmk_printf("rumprun: more than %d boot modules, ignoring %s\n", MAX_MODULES,
+		    name ? name : "one");
+		return;
+	}
+	while (name && name[n])
+		n++;
+	modules[nmodules].start = start;
+	modules[nmodules].end = end;
+	modules[nmodules].name = copy_out(name ? name : "", n);
+	nmodules++;
+}
+
+int bmk_platform_module(int index, const char **name, void **addr, size_t *len)
+{
+	if (index < 0 || index >= nmodules)
+		return -1;
+	*name = modules[index].name ? modules[index].name : "";
+	*addr = x86_phys_to_virt(modules[index].start);
+	*len = modules[index].end - modules[index].start;
+	return 0;
+}
+
 const char *bmk_platform_image_name(void)
 {
 	return image_name;

@@ -245,8 +245,11 @@ static void unmap_range(uintptr_t va, uintptr_t end)
 			va = (va & ~(LEVEL_SIZE(stop) - 1)) + LEVEL_SIZE(stop);
 			continue;
 		}
-		release(e, va);
-		va += BMK_PAGE_SIZE;
+		/* The rest of this page table without walking again. */
+		do {
+			release(e++, va);
+			va += BMK_PAGE_SIZE;
+		} while (va < end && (va & (LEVEL_SIZE(1) - 1)));
 	}
 	free_empty_tables(start, end);
 }
@@ -269,20 +272,25 @@ int rumpuser_ext_vm_map(void *addr, rumpuser_size_t len, int prot, int flags)
 	if (!(flags & RUMPUSER_VM_LAZY) &&
 	    bmk_pgalloc_free() / BMK_PAGE_SIZE < npages + npages / 512 + 4)
 		return ENOMEM;
-	for (; va < end; va += BMK_PAGE_SIZE) {
-		void *frame = NULL;
-
+	while (va < end) {
 		if ((e = walk(va, 0, WALK_CREATE, NULL)) == NULL)
 			goto nomem;
-		release(e, va);
-		if (flags & RUMPUSER_VM_LAZY) {
-			*e = PTE_LAZY | (prot ? PTE_ACCESS | leaf_bits(prot) : 0);
-			continue;
-		}
-		if ((frame = bmk_pgalloc(1, BMK_PAGE_SIZE)) == NULL)
-			goto nomem;
-		zero_page(frame);
-		*e = frame_entry(direct_to_phys(frame), prot);
+		/* The rest of this page table without walking again. */
+		do {
+			void *frame;
+
+			release(e, va);
+			if (flags & RUMPUSER_VM_LAZY) {
+				*e = PTE_LAZY | (prot ? PTE_ACCESS | leaf_bits(prot) : 0);
+			} else {
+				if ((frame = bmk_pgalloc(1, BMK_PAGE_SIZE)) == NULL)
+					goto nomem;
+				zero_page(frame);
+				*e = frame_entry(direct_to_phys(frame), prot);
+			}
+			e++;
+			va += BMK_PAGE_SIZE;
+		} while (va < end && (va & (LEVEL_SIZE(1) - 1)));
 	}
 	return 0;
 nomem:

@@ -42,13 +42,20 @@ void x86_pvh_init(uint32_t info)
 	if (si->nr_modules) {
 		mods = x86_phys_to_virt(si->modlist_paddr);
 		x86_boot_reserve(si->modlist_paddr, si->modlist_paddr + si->nr_modules * sizeof(*mods));
-		for (i = 0; i < si->nr_modules; i++)
+		for (i = 0; i < si->nr_modules; i++) {
 			x86_boot_reserve(mods[i].paddr, mods[i].paddr + mods[i].size);
+			if (mods[i].cmdline_paddr)
+				x86_boot_reserve(mods[i].cmdline_paddr, mods[i].cmdline_paddr +
+				    c_strlen(x86_phys_to_virt(mods[i].cmdline_paddr)) + 1);
+		}
 	}
 	x86_boot_memory_done();
 
 	if (mods)
 		x86_boot_config(x86_phys_to_virt(mods[0].paddr), mods[0].size);
+	for (i = 1; mods && i < si->nr_modules; i++)
+		x86_boot_module(mods[i].paddr, mods[i].paddr + mods[i].size,
+		    mods[i].cmdline_paddr ? x86_phys_to_virt(mods[i].cmdline_paddr) : NULL);
 	if (cmdline)
 		x86_boot_cmdline(cmdline, 0);
 }

@@ -13,9 +13,10 @@ status, detached guests, ps and stop.  What differs is the Machine below:
   IO-APIC they would sit on lines 24-47, which only an IO-APIC driver
   could take.  ACPI is off (the kernel powers off through isa-debug-exit).
 - Devices are virtio over MMIO (virtio-net-device, virtio-blk-device,
-  virtio-9p-device); QEMU announces each used transport on the kernel
-  command line (auto-kernel-cmdline: virtio_mmio.device=SIZE@ADDR:IRQ),
-  where the kernel finds them.  No e1000: it needs PCI.
+  virtio-9p-device), their modern interface (version 2); QEMU announces
+  each used transport on the kernel command line it keeps in fw_cfg
+  (auto-kernel-cmdline: virtio_mmio.device=SIZE@ADDR:IRQ), where the hw
+  platform finds them.  No e1000: it needs PCI.
 - QEMU's -kernel loader tries multiboot before PVH, so a hw image, which
   carries both, boots by multiboot here as on the pc machine.
 - KVM when it works here (the qemu backend's cached probe), else TCG,
@@ -27,6 +28,9 @@ from rumprun.backends import qemu
 
 MACHINE = ("microvm,ioapic2=off,pic=on,pit=on,rtc=on,isa-serial=on,acpi=off,"
            "auto-kernel-cmdline=on")
+# The virtio 1.x interface of the transports (version 2) rather than QEMU's
+# default, the legacy one; the kernel speaks both.
+MODERN_MMIO = ["-global", "virtio-mmio.force-legacy=false"]
 
 
 def machine_args(qemu_path, accel, memory_mib, kernel):
@@ -41,7 +45,8 @@ def machine_args(qemu_path, accel, memory_mib, kernel):
 
 
 def device_args(launch):
-    return qemu.device_args(launch, transport="device")
+    args = qemu.device_args(launch, transport="device")
+    return MODERN_MMIO + args if args else []
 
 
 def choose_accel(platform, qemu_path):

@@ -342,7 +342,8 @@ def make_iso(directory: Path, output: Path, *, force: bool = False,
         try:
             clamp = int(epoch_env)
         except ValueError:
-            raise RumprunError(f"SOURCE_DATE_EPOCH={epoch_env!r} is not a number of seconds") from None
+            raise RumprunError(
+                f"SOURCE_DATE_EPOCH={epoch_env!r} is not a number of seconds") from None
 
     def when(st) -> int:
         t = int(st.st_mtime)
@@ -370,11 +371,9 @@ def make_iso(directory: Path, output: Path, *, force: bool = False,
             dot.rock_ridge.dr_entries.px_record.posix_file_mode = \
                 stat.S_IFDIR | stat.S_IMODE(top.st.st_mode)
             clock.now = clamp if clamp is not None else newest[0]
-            reporter = _Reporter(progress, nbytes) if progress and nbytes >= _PROGRESS_BYTES else None
-            _write_atomically(output, force, lambda f: iso.write_fp(
-                f, progress_cb=reporter and reporter.cb))
-            if reporter:
-                reporter.done()
+            callback = (_progress_callback(progress)
+                        if progress and nbytes >= _PROGRESS_BYTES else None)
+            _write_atomically(output, force, lambda f: iso.write_fp(f, progress_cb=callback))
         except pycdlib.pycdlibexception.PyCdlibException as e:
             raise RumprunError(f"cannot make the ISO 9660 volume: {e}") from None
         finally:
@@ -392,7 +391,8 @@ def _add_tree(iso, root: Path, top: _Node, clock: _Clock, when, opened) -> None:
             mode = child.st.st_mode
             is_dir = stat.S_ISDIR(mode)
             iso_path = iso_dir.rstrip("/") + "/" + _iso_name(child.name, is_dir, iso_taken)
-            joliet_path = joliet_dir.rstrip("/") + "/" + _joliet_name(child.name, is_dir, joliet_taken)
+            joliet_path = (joliet_dir.rstrip("/") + "/"
+                           + _joliet_name(child.name, is_dir, joliet_taken))
             clock.now = when(child.st)
             perm = stat.S_IMODE(mode)
             if is_dir:
@@ -415,20 +415,17 @@ def _add_tree(iso, root: Path, top: _Node, clock: _Clock, when, opened) -> None:
                            joliet_path=joliet_path + ";1", file_mode=stat.S_IFREG | perm)
 
 
-class _Reporter:
-    """Progress lines on stderr, at most one a second."""
+def _progress_callback(progress):
+    """pycdlib's progress callback (it wants a plain function of three
+    arguments): PROGRESS(done, total) at most once a second, and at the end."""
+    last = [0.0]
 
-    def __init__(self, progress, total):
-        self.progress, self.total, self.last = progress, total, 0.0
-
-    def cb(self, done, total, opaque):
+    def callback(done, total, opaque):
         now = time.monotonic()
-        if now - self.last >= 1.0:
-            self.last = now
-            self.progress(done, total)
-
-    def done(self):
-        pass
+        if now - last[0] >= 1.0 or done == total:
+            last[0] = now
+            progress(done, total)
+    return callback
 
 
 def _stderr_progress(done: int, total: int) -> None:

@@ -121,6 +121,14 @@ count_entries(const char *path)
 	return n;
 }
 
+static struct kblk *current_disk;
+
+static long
+disk_flushes(void)
+{
+	return current_disk->flushes;
+}
+
 static void
 workload(const char *m, unsigned bsize)
 {
@@ -261,6 +269,16 @@ workload(const char *m, unsigned bsize)
 	EXPECT(K(SYS_close, fd), 0);
 	EXPECT(K(SYS_sync), 0);
 
+	/* O_SYNC and O_DSYNC writes are stable when write returns. */
+	snprintf(p, sizeof(p), "%s/osync", m);
+	for (int k = 0; k < 2; k++) {
+		fd = K(SYS_open, p, O_CREAT | O_WRONLY | (k ? O_DSYNC : O_SYNC), 0644);
+		long before = disk_flushes();
+		EXPECT(K(SYS_write, fd, "now", 3), 3);
+		EXPECT_TRUE(disk_flushes() > before);
+		EXPECT(K(SYS_close, fd), 0);
+	}
+
 	/* Empty directories go. */
 	snprintf(p, sizeof(p), "%s/gone", m);
 	EXPECT(K(SYS_mkdir, p, 0755), 0);
@@ -340,6 +358,7 @@ main(void)
 		snprintf(img, sizeof(img), "%s/ext2-%u.img", tmpdir, bs);
 		EXPECT(sh("mke2fs -q -F -t ext2 -b %u -d %s %s 16M", bs, tree, img), 0);
 		struct kblk *d = kblk_attach(img, 0, 0);
+		current_disk = d;
 		snprintf(mnt, sizeof(mnt), "/e%u", bs);
 		EXPECT(kmount(mnt, &d->bd, 0), 0);
 		workload(mnt, bs);

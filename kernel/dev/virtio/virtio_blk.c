@@ -34,6 +34,12 @@
 #define T_FLUSH 4
 #define S_OK 0
 
+/* Completions by polling (a kernel thread spinning on the used ring while
+ * requests are outstanding) instead of interrupts: see README. */
+#ifndef VIRTIO_BLK_POLL
+#define VIRTIO_BLK_POLL 1
+#endif
+
 #define NSLOTS 32
 #define SLOT_BYTES (128 * 1024)
 
@@ -70,6 +76,9 @@ struct vblk {
 	struct rumpuser_mtx *mtx;	/* slots and the queue */
 	struct rumpuser_cv *slot_cv;
 	int slot_waiters;
+	int inflight;			/* requests on the queue */
+	int polling;			/* completions by the poller thread */
+	struct rumpuser_cv *poll_cv;	/* the poller waits here when idle */
 };
 
 static int
@@ -122,6 +131,8 @@ slot_start(struct vblk *sc, int i, uint32_t type, uint64_t off, size_t len)
 	if (virtq_add(&sc->vq, segs, nout, n - nout, (void *)(uintptr_t)(i + 1)) != 0)
 		panic("virtio-blk: queue full with a free slot");
 	virtq_kick(&sc->vq);
+	if (sc->inflight++ == 0 && sc->polling)
+		rumpuser_cv_signal(sc->poll_cv);
 	rumpuser_mutex_exit(sc->mtx);
 }
 
@@ -162,8 +173,10 @@ vblk_drain(struct vblk *sc)
 		void *cookie;
 		rumpuser_mutex_enter(sc->mtx);
 		cookie = virtq_get(&sc->vq, NULL);
-		if (cookie == NULL && virtq_intr_enable(&sc->vq))
+		if (cookie == NULL && !sc->polling && virtq_intr_enable(&sc->vq))
 			cookie = virtq_get(&sc->vq, NULL);
+		if (cookie)
+			sc->inflight--;
 		rumpuser_mutex_exit(sc->mtx);
 		if (cookie == NULL)
 			return;
@@ -193,6 +206,23 @@ vblk_intr(void *arg)
 	unsigned isr = virtio_intr_status(sc->vd);
 	vblk_drain(sc);
 	return isr != 0;
+}
+
+/* The poller: drains the queue, yielding in between, while requests are
+ * outstanding; sleeps when there are none. */
+static void *
+vblk_poller(void *arg)
+{
+	struct vblk *sc = arg;
+	for (;;) {
+		rumpuser_mutex_enter(sc->mtx);
+		while (sc->inflight == 0)
+			rumpuser_cv_wait(sc->poll_cv, sc->mtx);
+		rumpuser_mutex_exit(sc->mtx);
+		vblk_drain(sc);
+		rumpuser_ext_yield();
+	}
+	return NULL;
 }
 
 static const struct blkdev_ops vblk_ops = {
@@ -264,8 +294,15 @@ vblk_attach(struct virtio_dev *d)
 	sc->bd.size = (capacity * 512) & ~(uint64_t)(blk_size - 1);
 	sc->bd.readonly = virtio_has(d, VIRTIO_BLK_F_RO);
 	sc->bd.max_transfer = max;
-	if (virtio_intr_establish(d, vblk_intr, sc) != 0)
-		return fail(d, "no interrupt line");
+	rumpuser_cv_init(&sc->poll_cv);
+	sc->polling = VIRTIO_BLK_POLL;
+	if (!sc->polling && virtio_intr_establish(d, vblk_intr, sc) != 0)
+		sc->polling = 1;	/* no interrupt line: poll */
+	if (sc->polling) {
+		virtq_intr_disable(&sc->vq);
+		if (rumpuser_thread_create(vblk_poller, sc, "virtio-blk", 0, -1, -1, NULL) != 0)
+			return fail(d, "cannot start the poller thread");
+	}
 	virtio_ready(d);
 	if (blkdev_register(&sc->bd) != 0)
 		return fail(d, "cannot register the disk");

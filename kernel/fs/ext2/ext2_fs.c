@@ -276,6 +276,10 @@ ext2_sync(struct mount *mp)
 			if (err && !first)
 				first = err;
 		}
+	struct bcache_stats st;
+	bcache_stats(em->bc, &st);
+	if (st.dirty == 0 && !em->sb_dirty && !em->gd_dirty)
+		return first;	/* nothing changed since the last sync */
 	em->sb.s_wtime = now_sec();
 	em->sb_dirty = 1;
 	int err = ext2_write_super(em);

@@ -14,4 +14,8 @@
  * console and left alone. */
 void dev_attach(void);
 
+/* Part of dev_attach: the boot modules as block devices (dev/moddisk.c),
+ * registered before the buses are enumerated. */
+void moddisk_attach(void);
+
 #endif

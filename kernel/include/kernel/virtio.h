@@ -5,7 +5,8 @@
  *
  *   transports  find devices, fill a struct virtio_dev with their ops and
  *               call virtio_attach():  PCI (virtio_pci.c, modern and
- *               legacy), and MMIO where a machine has it;
+ *               legacy), and MMIO (virtio_mmio.c, version 2 and the
+ *               legacy version 1) where a machine has it;
  *   drivers     register with VIRTIO_DRIVER_REGISTER for a device type
  *               (net, block, console, 9p) and use only this header:
  *               feature negotiation, split virtqueues, interrupts.
@@ -154,6 +155,12 @@ struct virtio_driver {
 #define VIRTIO_DRIVER_REGISTER(drv)                                           \
 	static const struct virtio_driver *const __virtio_driver_##drv         \
 	    __attribute__((used, section("rumprun_virtio_drivers"), aligned(8))) = &(drv)
+
+/* The MMIO transport's enumeration (virtio_mmio.c): attach a driver to
+ * every device the platform announces (rumpcomp_pci_ext_mmio_device), in
+ * its order.  Called once by dev_attach(); problems are reported on the
+ * console and the device left alone. */
+void virtio_mmio_attach_all(void);
 
 /* Transports: offer d to the driver of its type.  0, -ENODEV when no
  * driver is registered for it (the device is left reset), or the

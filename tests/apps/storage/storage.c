@@ -8,6 +8,9 @@
  *                 symlink target or a checksum of the contents
  *   durable DIR   write and fsync DIR/durable.bin (4 MiB), print "synced",
  *                 then keep writing DIR/scratch without syncing, forever
+ *   lazy DIR      write DIR/lazy.bin (1 MiB) without syncing, print
+ *                 "written", then sleep for ever (the kernel's syncer must
+ *                 write it back within seconds)
  *   erofs DIR     try to change DIR; print the errno of each attempt
  *   raw DEV       block I/O on DEV: size, a write and read back at an odd
  *                 offset, fsync
@@ -256,6 +259,16 @@ durable(const char *d)
 }
 
 static int
+lazy(const char *d)
+{
+	put(d, "lazy.bin", 98, 0, 1 << 20, O_TRUNC);
+	printf("written\n");
+	fflush(stdout);
+	for (;;)
+		sleep(1000);
+}
+
+static int
 erofs(const char *d)
 {
 	char p[512];
@@ -319,6 +332,8 @@ main(int argc, char **argv)
 		return manifest(d);
 	if (!strcmp(mode, "durable"))
 		return durable(d);
+	if (!strcmp(mode, "lazy"))
+		return lazy(d);
 	if (!strcmp(mode, "erofs"))
 		return erofs(d);
 	if (!strcmp(mode, "raw"))

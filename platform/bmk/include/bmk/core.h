@@ -48,6 +48,9 @@ void bmk_platform_stack_guard(void *page, int guard);
 const char *bmk_platform_config(size_t *len);
 /* The image's name as the boot loader gave it; NULL when unknown. */
 const char *bmk_platform_image_name(void);
+/* Boot module index other than the configuration (rumpuser_ext_bootmodule):
+ * 0 and its name, address and length, or -1 when there is none. */
+int bmk_platform_module(int index, const char **name, void **addr, size_t *len);
 /* End the machine with status (0-255): crash says the end is a failure the
  * host should see as a crash (fatal signal, panic, deadlock) rather than a
  * power-off.  The status line is already printed.  Never returns. */

@@ -17,7 +17,10 @@ void hw_cons_putc(int c);
 void hw_intr_init(void);		/* vectors 32-47, every line masked but the timer */
 extern int hw_intr_lines;	/* device lines established (0: no window needed) */
 
-/* clock.c: TSC monotonic clock calibrated against the PIT, RTC wall time. */
+/* clock.c: TSC monotonic clock calibrated against the PIT, RTC wall time.
+ * hw_clock_start first thing at boot, hw_clock_init as late as possible
+ * (the calibration runs in between). */
+void hw_clock_start(void);
 void hw_clock_init(void);
 int64_t hw_clock_mono(void);
 int64_t hw_clock_wall(void);
@@ -34,6 +37,14 @@ void hw_multiboot_init(uint32_t info);
  * the machine (status 1).  Probe it only on QEMU: other machines may have
  * something else at its ports (0x510-0x511). */
 char *hw_fwcfg_file(const char *name, size_t *len);
+/* The kernel command line QEMU holds (-append, and on microvm the
+ * virtio-mmio devices it adds), NUL-terminated in bmk_memalloc memory
+ * (*len + 1 bytes); NULL when there is none. */
+char *hw_fwcfg_cmdline(size_t *len);
+
+/* mmio.c: memory-mapped virtio devices (rumpcomp_pci_ext_mmio_device),
+ * collected from a kernel command line's virtio_mmio.device= entries. */
+void hw_mmio_scan(const char *cmdline);
 
 /* exit.c: leave through isa-debug-exit, ACPI or halt (bmk_platform_exit). */
 void hw_exit_init(void);	/* finds the BIOS's extended data area */

@@ -36,13 +36,17 @@ void x86_pvh_init(uint32_t info);
  * x86_boot_config: the configuration (copied); x86_boot_cmdline: the
  *   configuration from the command line's first '{' unless there is one,
  *   and the image's name from its first word if first_word_is_image.
- * It provides bmk_platform_config and bmk_platform_image_name.
+ * x86_boot_module: a boot module other than the configuration (a disk
+ *   image), its name copied.
+ * It provides bmk_platform_config, bmk_platform_image_name and
+ * bmk_platform_module.
  */
 void x86_boot_reserve(uint64_t start, uint64_t end);
 void x86_boot_ram(uint64_t start, uint64_t end);
 void x86_boot_memory_done(void);
 void x86_boot_config(const char *text, size_t len);
 void x86_boot_cmdline(const char *cmdline, int first_word_is_image);
+void x86_boot_module(uint64_t start, uint64_t end, const char *name);
 
 /*
  * mmu.c: the page tables (layout.h draws the address space).
