@@ -56,14 +56,14 @@ def test_compile_then_link_under_the_gnu_names(run, cxx_ready, tmp_path):
     """What make and ./configure do: compile with -c, link the objects, ask
     the compiler what it targets."""
     bindir = Path(sys.executable).parent
-    gnu_names = [bindir / n for n in ("x86_64-rumprun-linux-musl-g++",
-                                      "x86_64-rumprun-linux-musl-c++")]
+    gnu_names = [
+        bindir / n for n in ("x86_64-rumprun-linux-musl-g++", "x86_64-rumprun-linux-musl-c++")
+    ]
     assert all(p.exists() for p in gnu_names), gnu_names
     obj = tmp_path / "hello.o"
     subprocess.run([gnu_names[0], "-O2", "-c", "-o", obj, SOURCE], check=True)
     subprocess.run([gnu_names[1], "-o", tmp_path / "linked", obj], check=True)
-    assert run("rumprun-c++", "-dumpmachine", check=0).stdout.strip() == \
-        "x86_64-rumprun-linux-musl"
+    assert run("rumprun-c++", "-dumpmachine", check=0).stdout.strip() == "x86_64-rumprun-linux-musl"
     with open(tmp_path / "linked", "rb") as f:
         assert f.read(4) == b"\x7fELF"
 
@@ -74,8 +74,9 @@ def test_shared_library_is_refused(run, cxx_ready, tmp_path):
 
 
 @pytest.mark.qemu
-@pytest.mark.skipif(shutil.which("cmake") is None,
-                    reason="cmake is not installed (scripts/setup-host installs it)")
+@pytest.mark.skipif(
+    shutil.which("cmake") is None, reason="cmake is not installed (scripts/setup-host installs it)"
+)
 def test_cmake_toolchain_builds_c_and_cxx(run, cxx_ready, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
@@ -86,20 +87,20 @@ def test_cmake_toolchain_builds_c_and_cxx(run, cxx_ready, tmp_path):
         "set(CMAKE_CXX_STANDARD 17)\nfind_package(Threads REQUIRED)\n"
         "add_executable(hellopp hello.cpp)\nadd_executable(helloc hello.c)\n"
         "target_link_libraries(helloc Threads::Threads)\n"
-        "target_link_libraries(hellopp Threads::Threads)\n")
+        "target_link_libraries(hellopp Threads::Threads)\n"
+    )
     build = tmp_path / "build"
     env = dict(os.environ)
     env["PATH"] = f"{os.path.dirname(tool('rumprun-c++')[0])}:{env['PATH']}"
-    for args in (["-S", src, "-B", build, f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN}"],
-                 ["--build", build]):
-        done = subprocess.run(["cmake", *map(str, args)], capture_output=True,
-                              text=True, env=env)
+    for args in (
+        ["-S", src, "-B", build, f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN}"],
+        ["--build", build],
+    ):
+        done = subprocess.run(["cmake", *map(str, args)], capture_output=True, text=True, env=env)
         assert done.returncode == 0, done.stdout + done.stderr
     image = tmp_path / "both.bin"
-    run("rumprun-bake", "hw_generic", image, build / "helloc", build / "hellopp",
-        check=0)
-    result, said = boot(run, "--rc", "helloc 2", "--rc", "hellopp 3", image,
-                        timeout=120)
+    run("rumprun-bake", "hw_generic", image, build / "helloc", build / "hellopp", check=0)
+    result, said = boot(run, "--rc", "helloc 2", "--rc", "hellopp 3", image, timeout=120)
     out = guest_output(result)
     assert "argv0 helloc argc 2 [2]" in out and "tls main 40 thread 42" in out, said
     assert "caught: plain throw" in out and out.endswith("dtor global\n"), said

@@ -34,18 +34,20 @@ def executables(tmp_path_factory):
     """{name: path} of the host-built static executables."""
     out = tmp_path_factory.mktemp("exec")
     return {
-        "hello_static": host_build("gcc", out / "hello_static", SOURCES / "hello.c",
-                                   "-static", "-pthread"),
-        "hello_pie": host_build("gcc", out / "hello_pie", SOURCES / "hello.c",
-                                "-static-pie", "-pthread"),
-        "hellopp_static": host_build("g++", out / "hellopp_static",
-                                     SOURCES / "hello.cpp", "-static", "-pthread"),
+        "hello_static": host_build(
+            "gcc", out / "hello_static", SOURCES / "hello.c", "-static", "-pthread"
+        ),
+        "hello_pie": host_build(
+            "gcc", out / "hello_pie", SOURCES / "hello.c", "-static-pie", "-pthread"
+        ),
+        "hellopp_static": host_build(
+            "g++", out / "hellopp_static", SOURCES / "hello.cpp", "-static", "-pthread"
+        ),
     }
 
 
 def native(exe, *args):
-    return subprocess.run([exe, *args], capture_output=True, text=True, env=ENV,
-                          timeout=60)
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=ENV, timeout=60)
 
 
 def guest_output(result):
@@ -65,8 +67,9 @@ def test_runs_as_on_linux(run, executables, tmp_path, name):
     image = bake(run, tmp_path / f"{name}.bin", exe)
     args = ("one", "two words", "5")
     linux = native(exe, *args)
-    result, said = boot(run, "-e", f"WORLD={ENV['WORLD']}", "--rc",
-                        f"{name} one 'two words' 5", image, timeout=120)
+    result, said = boot(
+        run, "-e", f"WORLD={ENV['WORLD']}", "--rc", f"{name} one 'two words' 5", image, timeout=120
+    )
     assert "rumprun: unsupported system call" not in result.stdout, said
     assert guest_output(result) == linux.stdout, said
     assert result.returncode == linux.returncode == 5, said
@@ -76,29 +79,48 @@ def test_runs_as_on_linux(run, executables, tmp_path, name):
 def test_beside_an_app_and_run_again_afresh(run, executables, unbaked_app, tmp_path):
     """Each run of an executable loads it anew: its initialised data is
     pristine (data 7 both times), as in a new process."""
-    image = bake(run, tmp_path / "mixed.bin", executables["hello_static"],
-                 executables["hello_pie"], unbaked_app)
-    result, said = boot(run, "--rc", "hello_static 1", "--rc", "hi 9",
-                        "--rc", "hello_pie 2", "--rc", "hello_static 3", image,
-                        timeout=120)
+    image = bake(
+        run,
+        tmp_path / "mixed.bin",
+        executables["hello_static"],
+        executables["hello_pie"],
+        unbaked_app,
+    )
+    result, said = boot(
+        run,
+        "--rc",
+        "hello_static 1",
+        "--rc",
+        "hi 9",
+        "--rc",
+        "hello_pie 2",
+        "--rc",
+        "hello_static 3",
+        image,
+        timeout=120,
+    )
     out = guest_output(result)
     assert out.count("data 7\n") == 3, said
     assert "Hello, world! 2" in out, said
-    assert out.index("argv0 hello_static argc 2 [1]") < out.index("Hello, world!") \
-        < out.index("argv0 hello_pie argc 2 [2]") \
-        < out.index("argv0 hello_static argc 2 [3]"), said
+    assert (
+        out.index("argv0 hello_static argc 2 [1]")
+        < out.index("Hello, world!")
+        < out.index("argv0 hello_pie argc 2 [2]")
+        < out.index("argv0 hello_static argc 2 [3]")
+    ), said
     assert result.returncode == 3, said
 
 
 def test_describe_and_list_say_so(run):
-    assert "static Linux x86_64 executables" in run(
-        "rumprun-bake", "describe", "hw_generic", check=0).stdout
+    assert (
+        "static Linux x86_64 executables"
+        in run("rumprun-bake", "describe", "hw_generic", check=0).stdout
+    )
     assert "static Linux executables" in run("rumprun-bake", "list", check=0).stdout
 
 
 def refused(run, tmp_path, *inputs):
-    return assert_one_line_error(
-        run("rumprun-bake", "hw_generic", tmp_path / "out.bin", *inputs))
+    return assert_one_line_error(run("rumprun-bake", "hw_generic", tmp_path / "out.bin", *inputs))
 
 
 def test_dynamically_linked_is_refused_saying_how(run, tmp_path):
@@ -109,18 +131,28 @@ def test_dynamically_linked_is_refused_saying_how(run, tmp_path):
 
 
 def test_overlapping_fixed_addresses_are_refused(run, executables, tmp_path):
-    line = refused(run, tmp_path, executables["hello_static"],
-                   executables["hellopp_static"])
+    line = refused(run, tmp_path, executables["hello_static"], executables["hellopp_static"])
     assert "overlapping fixed addresses" in line and "static-pie" in line, line
     # Two static-pie executables, or one elsewhere, are fine.
-    moved = host_build("gcc", tmp_path / "moved", SOURCES / "hello.c", "-static",
-                       "-pthread", "-Wl,-Ttext-segment=0x10000000")
-    bake(run, tmp_path / "ok.bin", executables["hello_static"], moved,
-         executables["hello_pie"])
+    moved = host_build(
+        "gcc",
+        tmp_path / "moved",
+        SOURCES / "hello.c",
+        "-static",
+        "-pthread",
+        "-Wl,-Ttext-segment=0x10000000",
+    )
+    bake(run, tmp_path / "ok.bin", executables["hello_static"], moved, executables["hello_pie"])
 
 
 def test_address_of_the_kernel_image_is_refused(run, tmp_path):
-    exe = host_build("gcc", tmp_path / "high", SOURCES / "hello.c", "-static",
-                     "-pthread", "-Wl,-Ttext-segment=0x40000000")
+    exe = host_build(
+        "gcc",
+        tmp_path / "high",
+        SOURCES / "hello.c",
+        "-static",
+        "-pthread",
+        "-Wl,-Ttext-segment=0x40000000",
+    )
     line = refused(run, tmp_path, exe)
     assert "the unikernel's own image" in line and "0x400000" in line, line

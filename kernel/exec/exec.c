@@ -10,7 +10,7 @@
 #include <elf.h>
 #include <sys/mman.h>
 
-#define ROUNDDOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define ROUNDDOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
 
 static const Elf64_Phdr *phdrs(const void *file)
 {
@@ -32,8 +32,8 @@ const char *exec_check(const void *file, size_t size)
 		return "not an x86_64 (64-bit, little-endian) executable";
 	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
 		return "not an executable (neither ET_EXEC nor ET_DYN)";
-	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 ||
-	    eh->e_phoff > size || (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
+	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0 || eh->e_phoff > size ||
+	    (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
 		return "its program headers are missing or truncated";
 	ph = phdrs(file);
 	for (i = 0; i < eh->e_phnum; i++) {
@@ -49,7 +49,8 @@ const char *exec_check(const void *file, size_t size)
 		if (loads && ph[i].p_vaddr < ph[i - 1].p_vaddr)
 			return "its loadable segments are not in address order";
 		if (ph[i].p_offset <= eh->e_phoff &&
-		    eh->e_phoff + eh->e_phnum * sizeof(Elf64_Phdr) <= ph[i].p_offset + ph[i].p_filesz)
+		    eh->e_phoff + eh->e_phnum * sizeof(Elf64_Phdr) <=
+		        ph[i].p_offset + ph[i].p_filesz)
 			phdrs_loaded = 1;
 		loads++;
 	}
@@ -57,7 +58,7 @@ const char *exec_check(const void *file, size_t size)
 		return "it has no loadable segment";
 	if (!phdrs_loaded)
 		return "its program headers are not in a loadable segment (its libc could "
-		    "not find its TLS)";
+		       "not find its TLS)";
 	return NULL;
 }
 
@@ -105,21 +106,21 @@ long exec_load(struct vmspace *vs, const void *file, size_t size, struct exec_im
 	/* The whole span writable while the bytes go in; the protections and
 	 * the gaps come after. */
 	rv = vm_mmap(vs, eh->e_type == ET_EXEC ? lo : 0, hi - lo, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | (eh->e_type == ET_EXEC ? MAP_FIXED_NOREPLACE : 0),
-	    NULL, 0);
+	    MAP_PRIVATE | MAP_ANONYMOUS | (eh->e_type == ET_EXEC ? MAP_FIXED_NOREPLACE : 0), NULL,
+	    0);
 	if (rv < 0)
 		return rv == -EEXIST ? -ENOMEM : rv;
 	if (eh->e_type == ET_DYN)
 		bias = (uintptr_t)rv - lo;
 	for (i = 0; i < eh->e_phnum; i++)
 		if (ph[i].p_type == PT_LOAD && ph[i].p_filesz)
-			memcpy((void *)(ph[i].p_vaddr + bias),
-			    (const char *)file + ph[i].p_offset, ph[i].p_filesz);
+			memcpy((void *)(ph[i].p_vaddr + bias), (const char *)file + ph[i].p_offset,
+			    ph[i].p_filesz);
 	/* Runs of pages with one protection. */
 	for (va = lo + bias; va < hi + bias; va = run) {
 		prot = page_prot(eh, ph, bias, va);
-		for (run = va + PAGE_SIZE; run < hi + bias &&
-		    page_prot(eh, ph, bias, run) == prot; run += PAGE_SIZE)
+		for (run = va + PAGE_SIZE; run < hi + bias && page_prot(eh, ph, bias, run) == prot;
+		     run += PAGE_SIZE)
 			;
 		rv = prot < 0 ? vm_munmap(vs, va, run - va) : vm_mprotect(vs, va, run - va, prot);
 		if (rv < 0)

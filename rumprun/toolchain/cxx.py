@@ -33,8 +33,10 @@ REFUSED_LINK_FLAGS = {
     "-shared": "a shared library",
     "-rdynamic": "a dynamically linked executable",
 }
-INSTALL_HINT = ("install PyPI's ziglang into rumprun's environment "
-                "(pip install 'rumprun[cxx]', or pip install ziglang; make setup does)")
+INSTALL_HINT = (
+    "install PyPI's ziglang into rumprun's environment "
+    "(pip install 'rumprun[cxx]', or pip install ziglang; make setup does)"
+)
 
 
 def zig_command():
@@ -43,14 +45,16 @@ def zig_command():
     try:
         import ziglang  # noqa: F401  (only whether it is there)
     except ImportError:
-        raise RumprunError(f"C++ needs the zig toolchain, which is missing: {INSTALL_HINT}") \
-            from None
+        raise RumprunError(
+            f"C++ needs the zig toolchain, which is missing: {INSTALL_HINT}"
+        ) from None
     return [sys.executable, "-m", "ziglang"]
 
 
 def zig_version():
     try:
         from importlib.metadata import version
+
         return version("ziglang")
     except Exception:
         return "unknown"
@@ -74,9 +78,13 @@ def _say_first_use():
     long silent pause would look like a hang."""
     if _warm_stamp().exists():
         return False
-    print(f"{PROG}: first C++ link with zig {zig_version()}: building libc++, "
-          f"libc++abi, libunwind and musl for {ZIG_TARGET} into {zig_cache_dir()} "
-          "(about 90 s, once)", file=sys.stderr, flush=True)
+    print(
+        f"{PROG}: first C++ link with zig {zig_version()}: building libc++, "
+        f"libc++abi, libunwind and musl for {ZIG_TARGET} into {zig_cache_dir()} "
+        "(about 90 s, once)",
+        file=sys.stderr,
+        flush=True,
+    )
     return True
 
 
@@ -86,11 +94,26 @@ def _remember_warm():
         stamp.parent.mkdir(parents=True, exist_ok=True)
         stamp.write_text(f"{zig_cache_dir()}\n")
     except OSError:
-        pass                    # only the notice depends on it
+        pass  # only the notice depends on it
 
 
-SOURCE_SUFFIXES = {".c", ".cc", ".cp", ".cpp", ".cxx", ".c++", ".C", ".CPP", ".i",
-                   ".ii", ".m", ".mm", ".s", ".S", ".sx"}
+SOURCE_SUFFIXES = {
+    ".c",
+    ".cc",
+    ".cp",
+    ".cpp",
+    ".cxx",
+    ".c++",
+    ".C",
+    ".CPP",
+    ".i",
+    ".ii",
+    ".m",
+    ".mm",
+    ".s",
+    ".S",
+    ".sx",
+}
 LINK_ONLY_PREFIXES = ("-l", "-L", "-Wl,", "-Xlinker", "-static", "-shared", "-rdynamic")
 # What every compile gets: g++'s defaults where zig's clang differs (zig
 # turns on UBSan in unoptimised builds, whose runtime the link then needs).
@@ -138,8 +161,10 @@ def compile_or_link(args):
             raise RumprunError(
                 f"{flag} asks for {REFUSED_LINK_FLAGS[flag]}, which a unikernel "
                 "cannot load: rumprun-c++ links a static executable (leave out "
-                f"{flag})")
+                f"{flag})"
+            )
     import tempfile
+
     with tempfile.TemporaryDirectory(prefix="rumprun-c++.") as tmp:
         # Sources are compiled first with the user's flags, so that the link
         # can ask for LINK_MODE without changing how they are compiled.
@@ -155,8 +180,9 @@ def compile_or_link(args):
             if _is_source(arg) and arg in inputs:
                 obj = str(Path(tmp) / f"{n}.o")
                 n += 1
-                status = subprocess.run(base + _defaults(args) + compile_flags
-                                        + ["-c", "-o", obj, arg]).returncode
+                status = subprocess.run(
+                    base + _defaults(args) + compile_flags + ["-c", "-o", obj, arg]
+                ).returncode
                 if status != 0:
                     return status
                 link_args.append(obj)
@@ -169,6 +195,7 @@ def compile_or_link(args):
         if first:
             _remember_warm()
         from rumprun.toolchain import elfcheck
+
         elfcheck.input_kind(output or "a.out")
     return status
 
@@ -177,15 +204,19 @@ def warm_up():
     """Build zig's C++ libraries now (make setup, the tests' fixture):
     link a small program once.  Progress on stderr."""
     import tempfile
+
     with tempfile.TemporaryDirectory(prefix="rumprun-c++.") as tmp:
         src = Path(tmp) / "warm.cpp"
-        src.write_text("#include <iostream>\n#include <thread>\n"
-                       "int main() { std::thread t([] { std::cout << 1; }); "
-                       "t.join(); }\n")
+        src.write_text(
+            "#include <iostream>\n#include <thread>\n"
+            "int main() { std::thread t([] { std::cout << 1; }); "
+            "t.join(); }\n"
+        )
         status = compile_or_link(["-O2", "-o", str(Path(tmp) / "warm"), str(src)])
     if status != 0:
-        raise RumprunError(f"building zig's C++ libraries failed (status {status}): "
-                           "see its messages above")
+        raise RumprunError(
+            f"building zig's C++ libraries failed (status {status}): see its messages above"
+        )
     return 0
 
 

@@ -24,11 +24,11 @@
 struct vmspace;
 
 struct exec_image {
-	uintptr_t entry;	/* where to jump (AT_ENTRY), load bias applied */
-	uintptr_t phdr;		/* the program headers in memory (AT_PHDR) */
-	int phnum, phent;	/* AT_PHNUM, AT_PHENT */
-	uintptr_t base;		/* the load bias: 0 for ET_EXEC */
-	uintptr_t lo, hi;	/* the range the segments occupy */
+	uintptr_t entry; /* where to jump (AT_ENTRY), load bias applied */
+	uintptr_t phdr; /* the program headers in memory (AT_PHDR) */
+	int phnum, phent; /* AT_PHNUM, AT_PHENT */
+	uintptr_t base; /* the load bias: 0 for ET_EXEC */
+	uintptr_t lo, hi; /* the range the segments occupy */
 };
 
 /*

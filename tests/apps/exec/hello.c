@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 static __thread int counter = 40;
-static int data_word = 7;	/* initialised data: fresh in every run */
+static int data_word = 7; /* initialised data: fresh in every run */
 
 static void *bump(void *arg)
 {
@@ -20,16 +20,13 @@ static void *bump(void *arg)
 	return (void *)(long)counter;
 }
 
-static int compare(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
+static int compare(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
 int main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
 	const char *world = getenv("WORLD");
-	int nums[] = { 5, 3, 9, 1 }, i;
+	int nums[] = {5, 3, 9, 1}, i;
 	pthread_t t;
 	void *ret;
 	char line[64] = "", path[64];
@@ -49,9 +46,8 @@ int main(int argc, char **argv)
 	printf("big %s\n", big[(8 << 20) - 1] == 'x' ? "ok" : "BAD");
 	free(big);
 	snprintf(path, sizeof(path), "/tmp/exec-test-%d.txt", (int)getpid());
-	if ((f = fopen(path, "w")) == NULL || fprintf(f, "file line\n") < 0 ||
-	    fclose(f) || (f = fopen(path, "r")) == NULL ||
-	    !fgets(line, sizeof(line), f))
+	if ((f = fopen(path, "w")) == NULL || fprintf(f, "file line\n") < 0 || fclose(f) ||
+	    (f = fopen(path, "r")) == NULL || !fgets(line, sizeof(line), f))
 		printf("file BAD\n");
 	else
 		printf("file %s", line);
