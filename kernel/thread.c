@@ -504,3 +504,39 @@ SYSCALL_REGISTER(SYS_rseq, sys_enosys, STUB,
     "ENOSYS without a notice, as Linux before 4.18: glibc goes without");
 SYSCALL_REGISTER(SYS_clone3, sys_enosys, STUB,
     "ENOSYS without a notice, as Linux before 5.3: glibc falls back to clone");
+
+/*
+ * sigaltstack: kept per thread and reported back, as Linux does; the
+ * kernel runs no signal handler yet, so it is never switched to.  (Go's
+ * runtime sets one up for every thread and stops without it.)
+ */
+static long sys_sigaltstack(long ss, long old, long a2, long a3, long a4, long a5)
+{
+	struct lwp *l = curlwp();
+	const stack_t *in = (const stack_t *)ss;
+
+	if (old) {
+		stack_t *out = (stack_t *)old;
+
+		*out = l->altstack;
+		if (!l->altstack.ss_sp && !l->altstack.ss_size)
+			out->ss_flags = SS_DISABLE;
+	}
+	if (in) {
+		int flags = in->ss_flags & ~SS_AUTODISARM;
+
+		if (flags != 0 && flags != SS_DISABLE)
+			return -EINVAL;
+		if (flags == SS_DISABLE) {
+			memset(&l->altstack, 0, sizeof(l->altstack));
+			return 0;
+		}
+		if (in->ss_size < MINSIGSTKSZ)
+			return -ENOMEM;
+		l->altstack = *in;
+		l->altstack.ss_flags = in->ss_flags & SS_AUTODISARM;
+	}
+	return 0;
+}
+SYSCALL_REGISTER(SYS_sigaltstack, sys_sigaltstack, PARTIAL,
+    "kept and reported per thread; no handler runs on it yet");

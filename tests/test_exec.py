@@ -8,6 +8,7 @@ bake's refusals (dynamically linked, overlapping or reserved addresses).
 About a minute under TCG.
 """
 
+import os
 import shutil
 import subprocess
 
@@ -156,3 +157,34 @@ def test_address_of_the_kernel_image_is_refused(run, tmp_path):
     )
     line = refused(run, tmp_path, exe)
     assert "the unikernel's own image" in line and "0x400000" in line, line
+
+
+@pytest.mark.qemu
+@pytest.mark.skipif(
+    shutil.which("go") is None,
+    reason="Debian's golang-go is not installed (apt-get install golang-go): "
+    "the Go case of the loader is not checked",
+)
+def test_go_program_runs_as_on_linux(run, tmp_path):
+    """A CGO_ENABLED=0 Go program: Go's own runtime (clone, futexes,
+    sigaltstack, epoll...), no libc at all."""
+    exe = tmp_path / "hellogo"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "GOCACHE": str(tmp_path / "gocache"),
+        "GOPATH": str(tmp_path / "gopath"),
+        "CGO_ENABLED": "0",
+    }
+    subprocess.run(
+        ["go", "build", "-o", exe, "."], cwd=SOURCES / "go", env=env, check=True, timeout=600
+    )
+    image = bake(run, tmp_path / "hellogo.bin", exe)
+    linux = native(exe, "one", "7")
+    result, said = boot(
+        run, "-e", f"WORLD={ENV['WORLD']}", "--rc", "hellogo one 7", image, timeout=120
+    )
+    assert "rumprun: unsupported system call" not in result.stdout, said
+    assert guest_output(result) == linux.stdout, said
+    assert "goroutines 204" in linux.stdout and "slept true" in linux.stdout, linux
+    assert result.returncode == linux.returncode == 7, said
