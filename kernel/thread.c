@@ -502,3 +502,79 @@ static long sys_tgkill(SYSARGS)
 	return sys_tkill(tid, sig, 0, 0, 0, 0);
 }
 SYSCALL_REGISTER(SYS_tgkill, sys_tgkill, PARTIAL, "as kill");
+
+/*
+ * What glibc's start-up and pthread_create ask for beside musl's calls.
+ * set_robust_list is kept per thread; as the kernel never ends a thread
+ * that holds a lock (a program ends whole), the list is never walked.
+ * rseq and clone3 are unknown, as to Linux before 4.18 and 5.3: glibc then
+ * goes without restartable sequences and falls back to clone.
+ */
+static long sys_set_robust_list(SYSARGS)
+{
+	long head = a0, len = a1;
+	if (len != 3 * sizeof(long))	/* Linux's struct robust_list_head */
+		return -EINVAL;
+	curlwp()->robust_list = (void *)head;
+	return 0;
+}
+SYSCALL_REGISTER(SYS_set_robust_list, sys_set_robust_list, PARTIAL,
+    "kept per thread, never walked: a program's threads end together");
+
+static long sys_get_robust_list(SYSARGS)
+{
+	long tid = a0, headp = a1, lenp = a2;
+	if (tid && tid != curlwp()->tid)
+		return -ESRCH;
+	*(void **)headp = curlwp()->robust_list;
+	*(size_t *)lenp = 3 * sizeof(long);
+	return 0;
+}
+SYSCALL_REGISTER(SYS_get_robust_list, sys_get_robust_list, PARTIAL,
+    "the calling thread's only (ESRCH for others)");
+
+static long sys_enosys(SYSARGS)
+{
+	return -ENOSYS;
+}
+SYSCALL_REGISTER(SYS_rseq, sys_enosys, STUB,
+    "ENOSYS without a notice, as Linux before 4.18: glibc goes without");
+SYSCALL_REGISTER(SYS_clone3, sys_enosys, STUB,
+    "ENOSYS without a notice, as Linux before 5.3: glibc falls back to clone");
+
+/*
+ * sigaltstack: kept per thread and reported back, as Linux does; the
+ * kernel runs no signal handler yet, so it is never switched to.  (Go's
+ * runtime sets one up for every thread and stops without it.)
+ */
+static long sys_sigaltstack(SYSARGS)
+{
+	long ss = a0, old = a1;
+	struct lwp *l = curlwp();
+	const stack_t *in = (const stack_t *)ss;
+
+	if (old) {
+		stack_t *out = (stack_t *)old;
+
+		*out = l->altstack;
+		if (!l->altstack.ss_sp && !l->altstack.ss_size)
+			out->ss_flags = SS_DISABLE;
+	}
+	if (in) {
+		int flags = in->ss_flags & ~SS_AUTODISARM;
+
+		if (flags != 0 && flags != SS_DISABLE)
+			return -EINVAL;
+		if (flags == SS_DISABLE) {
+			memset(&l->altstack, 0, sizeof(l->altstack));
+			return 0;
+		}
+		if (in->ss_size < MINSIGSTKSZ)
+			return -ENOMEM;
+		l->altstack = *in;
+		l->altstack.ss_flags = in->ss_flags & SS_AUTODISARM;
+	}
+	return 0;
+}
+SYSCALL_REGISTER(SYS_sigaltstack, sys_sigaltstack, PARTIAL,
+    "kept and reported per thread; no handler runs on it yet");
