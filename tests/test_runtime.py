@@ -177,7 +177,10 @@ def test_identity_of_the_one_process(run, runtime_bin):
     lines = out.splitlines()
     assert result.returncode == 0, said
     for line in ["getpid 1", "getppid 0", "gettid 1",
-                 "uid 0 euid 0 gid 0 egid 0", "uname machine x86_64",
+                 "uid 0 euid 0 gid 0 egid 0", "privileges dropped to root",
+                 "prctl name runtime",
+                 "prctl set name a-name-longer-t, a new thread's a-name-longer-t",
+                 "uname machine x86_64",
                  "uname nodename runtime-guest", "gethostname runtime-guest",
                  "_SC_PAGESIZE 4096", "_SC_NPROCESSORS_ONLN 1"]:
         assert line in lines, said
