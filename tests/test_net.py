@@ -81,7 +81,8 @@ def run_case(run, image, case, *args, launch=(), timeout=120):
     assert "FAIL" not in result.stdout, said
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
-    return result.stdout
+    # The program's output, then the kernel's lines (COM1, on stderr).
+    return result.stdout + result.stderr
 
 
 def test_loopback_tcp_udp_ipv4_ipv6(run, nettest_bin):
@@ -164,8 +165,10 @@ def boot_with_config(run, image, flags, argv, extra, timeout=120):
     args[i:i + 2] = ["-append", json.dumps(config)]
     result = subprocess.run(args, capture_output=True, text=True,
                             timeout=timeout, stdin=subprocess.DEVNULL)
-    m = re.search(r"=== rumprun: exit status (\d+) ===", result.stdout)
-    return (int(m.group(1)) if m else None), result.stdout
+    # The kernel's lines are on COM1, which the plan sends to stderr.
+    said = result.stdout + result.stderr
+    m = re.search(r"=== rumprun: exit status (\d+) ===", said)
+    return (int(m.group(1)) if m else None), said
 
 
 def net_case(run, image, case, *args, **kw):
@@ -176,7 +179,7 @@ def net_case(run, image, case, *args, **kw):
     assert "FAIL" not in result.stdout, said
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
-    return result.stdout
+    return result.stdout + result.stderr
 
 
 class Page(http.server.BaseHTTPRequestHandler):

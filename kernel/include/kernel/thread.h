@@ -6,6 +6,7 @@
 #define KERNEL_THREAD_H
 
 #include <stdint.h>
+#include <signal.h>
 
 struct program;
 struct fdtable;
@@ -14,6 +15,8 @@ struct vmspace;
 struct lwp {
 	int tid;
 	int *clear_child_tid;	/* set_tid_address / CLONE_CHILD_CLEARTID */
+	void *robust_list;	/* set_robust_list (glibc) */
+	stack_t altstack;	/* sigaltstack (Go's runtime) */
 	uint64_t sigmask;
 	struct program *prog;	/* the program it belongs to (program.h) */
 	struct fdtable *fds;	/* its program's descriptors */
