@@ -284,6 +284,7 @@ static void *program_thread(void *arg)
 	l->prog = p;
 	l->fds = p->fds;
 	l->vm = p->vm;
+	strncpy(l->comm, p->baked->name, sizeof(l->comm) - 1);
 	rumpuser_curlwpop(RUMPUSER_LWP_SET, l);
 	strcpy(execfn, "/bin/");
 	strncat(execfn, b->name, sizeof(execfn) - sizeof("/bin/"));

@@ -152,7 +152,16 @@ class Guest:
     def socket(self):
         return self.directory / "qmp.sock"
 
+    @property
+    def xen(self):
+        """Whether this guest is a Xen domain (rumprun xen): Xen, not a
+        lock, says whether it runs."""
+        return self.launch is not None and self.launch.platform == "xen"
+
     def running(self):
+        if self.xen:
+            from rumprun.backends import xen
+            return xen.domain_state(self.name) in ("running", "paused")
         return _lock_held(self.directory / "lock")
 
     def exit_status(self):
@@ -161,6 +170,14 @@ class Guest:
 
     def state(self):
         """running, paused, starting, exited (status N), damaged (...)."""
+        if self.xen:
+            from rumprun.backends import xen
+            state = xen.domain_state(self.name)
+            if state in ("running", "paused"):
+                return state
+            status = self.exit_status()
+            ended = "crashed" if state == "crashed" else "exited"
+            return ended if status is None else f"{ended} (status {status})"
         if self.running():
             if self.launch is None:
                 return "starting"
@@ -255,7 +272,11 @@ def stop(name):
     from rumprun.backends.qemu import stop_process
 
     guest = find(name)
-    if guest.running() and guest.launch is not None:
+    if guest.xen:
+        from rumprun.backends import xen
+        xen.destroy(name)
+        xen.stop_console(guest.pid, name)
+    elif guest.running() and guest.launch is not None:
         stop_process(guest.pid, guest.socket)
     if guest.running():
         raise RumprunError(
@@ -269,6 +290,10 @@ def cont(name):
     guest = find(name)
     if not guest.running() or guest.launch is None:
         raise RumprunError(f"guest {name!r} is not running ({guest.state()})")
+    if guest.xen:
+        from rumprun.backends import xen
+        xen.unpause(name)
+        return
     try:
         qmp.execute(guest.socket, "cont")
     except qmp.MonitorUnavailable:

@@ -2,8 +2,9 @@
 
 plan() of every backend (rumprun.backends) returns a Plan; run() does the
 same steps itself.  render() is a shell script with absolute paths that does
-the same when pasted: directories to make, commands to run, and the data a
-command reads from a descriptor as a here-document.
+the same when pasted: directories to make, files to write and commands to
+run, with file contents and the data a command reads from a descriptor as
+here-documents.
 """
 
 import shlex
@@ -20,6 +21,13 @@ class Comment:
 @dataclass(frozen=True)
 class MakeDir:
     path: Path
+
+
+@dataclass(frozen=True)
+class WriteFile:
+    """A file the plan writes (a configuration); text, ending in a newline."""
+    path: Path
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,9 @@ class Plan:
     def mkdir(self, path):
         self.steps.append(MakeDir(Path(path)))
 
+    def write_file(self, path, data):
+        self.steps.append(WriteFile(Path(path), data))
+
     def command(self, argv, input=None):
         self.steps.append(Command(tuple(str(a) for a in argv), input))
 
@@ -59,6 +70,13 @@ class Plan:
                 out += [f"# {line}".rstrip() for line in step.text.splitlines()]
             elif isinstance(step, MakeDir):
                 out.append(shlex.join(["mkdir", "-p", "-m", "700", str(step.path)]))
+            elif isinstance(step, WriteFile):
+                text = step.data.decode("utf-8", "surrogateescape")
+                if HEREDOC_END in text.splitlines() or not text.endswith("\n"):
+                    raise ValueError("file data must end in a newline and not "
+                                     "hold the here-document's end marker")
+                out.append(f"cat > {shlex.quote(str(step.path))} <<'{HEREDOC_END}'\n"
+                           + text + HEREDOC_END)
             else:
                 line = shlex.join(step.argv)
                 if step.input is not None:

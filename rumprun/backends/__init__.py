@@ -66,6 +66,9 @@ BACKENDS = {b.name: b for b in [
     Backend("virtualbox", "rumprun.backends.virtualbox",
             "Run APP in a new VirtualBox VM, booting it from an ISO.", ("hw",),
             default_nic="e1000", **_ISO),
+    Backend("xen", "rumprun.backends.xen",
+            "Run APP as a Xen PVH domain (in dom0, with xl).", ("xen",),
+            netdev=False, ports=False, shares=False),
 ]}
 
 

@@ -21,6 +21,7 @@ struct lwp {
 	struct program *prog;	/* the program it belongs to (program.h) */
 	struct fdtable *fds;	/* its program's descriptors */
 	struct vmspace *vm;	/* its program's memory (vm.h) */
+	char comm[16];		/* its name (prctl PR_SET_NAME): the program's, or its creator's */
 };
 
 /* A signal's disposition, as rt_sigaction passes it (Linux's layout). */

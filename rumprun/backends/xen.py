@@ -1,0 +1,379 @@
+"""Xen: rumprun xen, run in dom0 with Xen's xl.
+
+plan() renders the Launch into an xl domain configuration (type "pvh",
+the image as the kernel) and the commands that start it; run() does the
+same steps:
+
+    xl create -p CONFIG          the domain, paused
+    xenstore-write /local/domain/ID/rumprun/cfg JSON
+                                 the kernel's configuration (platform/xen
+                                 reads it at boot), outside any command line
+                                 the guest sees
+    xl unpause NAME              (not with -p: rumprun cont NAME does it)
+    xl console NAME              with -i: the console here; the launcher
+                                 exits with the status line's status
+
+The domain's name is the guest's handle (-N, or the image's name and six
+hex digits).  With -i, or -d, the domain is destroyed when it powers off
+or crashes; otherwise Xen keeps it ("preserve") so that rumprun ps shows
+how it ended, until rumprun stop.  A detached guest's console is copied
+into its state directory (rumprun.guests) by a process the launcher forks.
+run() reads the console's pty itself (what `xl console` does; -D prints
+that command) so that it is attached before the domain is unpaused.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from rumprun import model
+from rumprun.errors import RumprunError
+
+XENSTORE_KEY = "rumprun/cfg"     # under /local/domain/ID, as platform/xen reads it
+XENSTORE_VALUE_MAX = 4096        # xenstore's payload limit
+CAPABILITIES = Path("/proc/xen/capabilities")
+
+
+def _quote(value):
+    """VALUE as an xl configuration string (double quotes, backslash escapes)."""
+    text = str(value)
+    if any(c in text for c in "\n\r\0"):
+        raise RumprunError(f"{text!r} cannot be written into an xl configuration "
+                           "(it holds a line break)")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def domain_config(launch, name):
+    """The xl domain configuration for LAUNCH as domain NAME (text)."""
+    keep = "destroy" if launch.interactive or launch.destroy else "preserve"
+    lines = [
+        "# Written by rumprun xen.",
+        'type = "pvh"',
+        f"name = {_quote(name)}",
+        f"kernel = {_quote(launch.image.path)}",
+        f"memory = {launch.memory_mib}",
+        "vcpus = 1",
+        f'on_poweroff = "{keep}"',
+        f'on_crash = "{keep}"',
+        # A triple fault is a reset to Xen: recreating the guest forever
+        # would hide it.
+        'on_reboot = "destroy"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def check_launch(launch):
+    """Refuse what rumprun xen cannot give a guest yet, one sentence each."""
+    missing = [flag for flag, used in (("-I/-W/-P", launch.interfaces or launch.ports),
+                                       ("-b", launch.disks), ("--share", launch.shares),
+                                       ("-g", launch.qemu_args),
+                                       ("-D PORT", launch.gdb_port is not None))
+               if used]
+    if missing:
+        raise RumprunError(
+            f"rumprun xen cannot give a guest {', '.join(missing)} yet (the xen "
+            "platform has no netfront, blkfront or 9p, and there is no QEMU): "
+            "leave them out, or use rumprun qemu with an hw_generic image")
+    config = model.kernel_config(launch)
+    if len(config) >= XENSTORE_VALUE_MAX:
+        raise RumprunError(
+            f"the guest's configuration is {len(config)} bytes, and xenstore "
+            f"holds at most {XENSTORE_VALUE_MAX - 1} in one key: give fewer or "
+            "shorter arguments and -e values")
+    return config
+
+
+def guest_name(launch):
+    from rumprun import guests
+    return launch.name or guests.new_name(launch.image.path)
+
+
+def xenstore_text(config):
+    """CONFIG as xenstore-write's argument: it reads backslash escapes
+    (\\x41, \\\\), so backslashes are doubled."""
+    return config.decode("utf-8", "surrogateescape").replace("\\", "\\\\")
+
+
+def open_console(name, domid, timeout=30.0):
+    """Domain DOMID's console: the pty xenconsoled made for it (its path in
+    xenstore's console/tty, empty until xenconsoled has it), opened raw.
+    What `xl console` does, done here so the console is attached before
+    the domain is unpaused and nothing it prints is missed."""
+    import termios
+    import time
+    import tty as ttymod
+    deadline = time.monotonic() + timeout
+    while True:
+        result = subprocess.run(["xenstore-read", f"/local/domain/{domid}/console/tty"],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        path = result.stdout.strip()
+        if result.returncode == 0 and path:
+            break
+        if time.monotonic() > deadline:
+            raise RumprunError(f"domain {name}'s console did not appear in {timeout:g} s "
+                               "(is xenconsoled running in dom0?)")
+        time.sleep(0.1)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as e:
+        raise RumprunError(f"cannot open domain {name}'s console {path}: {e.strerror}") from None
+    try:
+        ttymod.setraw(fd, termios.TCSANOW)
+    except termios.error:
+        pass
+    return fd
+
+
+def read_console(fd):
+    """The next output on console FD; b"" once the domain is gone (the
+    pty's other end closed: EIO)."""
+    import errno
+    try:
+        return os.read(fd, 65536)
+    except OSError as e:
+        if e.errno == errno.EIO:
+            return b""
+        raise
+
+
+def _xenstore_command(name, config):
+    """xenstore-write of CONFIG under domain NAME's home (its ID is known
+    only once xl has created it, so a shell asks xl for it)."""
+    return ["sh", "-c",
+            'xenstore-write "/local/domain/$(xl domid "$1")/' + XENSTORE_KEY + '" "$2"',
+            "sh", name, xenstore_text(config)]
+
+
+def plan(launch, name=None, directory=None):
+    from rumprun.plan import Plan
+
+    config = check_launch(launch)
+    name = name or guest_name(launch)
+    if directory is None:
+        directory = Path(launch.tmpdir or tempfile.gettempdir()) / f"rumprun-xen.{name}"
+    cfg = Path(directory) / f"{name}.cfg"
+    p = Plan()
+    p.comment(f"rumprun xen: the domain {name}, paused, its configuration in "
+              "xenstore, then started")
+    p.mkdir(directory)
+    p.write_file(cfg, domain_config(launch, name).encode())
+    p.command(["xl", "create", "-p", cfg])
+    p.command(["rm", "-r", directory])
+    p.command(_xenstore_command(name, config))
+    if not launch.paused:
+        p.command(["xl", "unpause", name])
+    if launch.interactive:
+        p.command(["xl", "console", name])
+    return p
+
+
+# --- the host ----------------------------------------------------------------
+
+def check_host():
+    """Fail with one sentence unless xl can be used here: xl installed,
+    this is Xen's dom0, and we may talk to the hypervisor."""
+    for tool, package in (("xl", "xen-utils"), ("xenstore-write", "xenstore-utils")):
+        if not shutil.which(tool):
+            raise RumprunError(
+                f"rumprun xen needs Xen's {tool}, which is not installed (Debian "
+                f"package {package}; it runs in dom0 of a Xen host)")
+    try:
+        caps = CAPABILITIES.read_text()
+    except FileNotFoundError:
+        raise RumprunError(
+            "this machine is not running on Xen, or is not its dom0 "
+            f"({CAPABILITIES} does not exist): run rumprun xen in Xen's dom0") from None
+    except PermissionError:
+        raise RumprunError(
+            f"you may not talk to Xen (cannot read {CAPABILITIES}): run rumprun "
+            "xen as root in dom0") from None
+    if "control_d" not in caps:
+        raise RumprunError(
+            "this is a Xen guest, not dom0 (/proc/xen/capabilities lacks "
+            "control_d): run rumprun xen in Xen's dom0")
+    if os.geteuid() != 0:
+        raise RumprunError("rumprun xen needs root in dom0 (xl talks to the hypervisor "
+                           "through /dev/xen/privcmd): run it as root")
+
+
+def _xl(*args, what, capture=True):
+    """Run xl (or another dom0 tool); its output, or one sentence with what
+    it said."""
+    result = subprocess.run(list(args), stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        said = " ".join((result.stderr + " " + result.stdout).split())[:400]
+        raise RumprunError(f"{what} failed: {args[0]} said: {said or 'nothing'}")
+    return result.stdout
+
+
+def domain_state(name):
+    """Xen's state of domain NAME as xl list shows it: running, blocked,
+    paused, shutdown, crashed, dying; None when there is no such domain."""
+    result = subprocess.run(["xl", "list", name], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        return None
+    lines = result.stdout.splitlines()
+    if len(lines) < 2:
+        return None
+    flags = lines[1].split()[4] if len(lines[1].split()) > 4 else ""
+    for letter, state in (("c", "crashed"), ("s", "shutdown"), ("d", "dying"),
+                          ("p", "paused"), ("b", "running"), ("r", "running")):
+        if letter in flags:
+            return state
+    return "running"
+
+
+def destroy(name):
+    subprocess.run(["xl", "destroy", name], stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_console(pid, name):
+    """End the process (pid PID) that copies a detached guest's console, if
+    that process is still it (a pid can be reused)."""
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_bytes().strip()
+    except OSError:
+        return
+    if pid and comm == CONSOLE_COPIER:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+
+def unpause(name):
+    _xl("xl", "unpause", name, what=f"resuming domain {name}")
+
+
+# --- running -----------------------------------------------------------------
+
+class _Interrupted(Exception):
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _interrupt(signum, frame):
+    raise _Interrupted(signum)
+
+
+def run(launch):
+    from rumprun import guests
+
+    config = check_launch(launch)
+    check_host()
+    name = guest_name(launch)
+    if domain_state(name) is not None:
+        raise RumprunError(f"a Xen domain called {name!r} exists already: stop it "
+                           f"(rumprun stop {name}, or xl destroy {name}) or choose "
+                           "another -N")
+    registered = not launch.interactive or launch.paused
+    claim = guests.claim(name) if registered else None
+    created = False
+    try:
+        with tempfile.TemporaryDirectory(prefix="rumprun-xen.", dir=launch.tmpdir) as tmp:
+            cfg = Path(tmp) / f"{name}.cfg"
+            cfg.write_text(domain_config(launch, name))
+            _xl("xl", "create", "-p", str(cfg), what=f"creating Xen domain {name}")
+            created = True
+        domid = _xl("xl", "domid", name, what=f"finding domain {name}'s ID").strip()
+        _xl("xenstore-write", f"/local/domain/{domid}/{XENSTORE_KEY}", xenstore_text(config),
+            what=f"writing domain {name}'s configuration into xenstore")
+        fd = open_console(name, domid)
+        try:
+            if launch.interactive:
+                return _run_interactive(launch, name, claim, fd)
+            return _start_detached(launch, name, claim, fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        if created and (launch.interactive or claim is None):
+            destroy(name)
+        elif created and claim is not None and not (claim.directory / guests.RECORD).exists():
+            destroy(name)
+        raise
+    finally:
+        if claim is not None:
+            claim.release(remove=launch.interactive)
+
+
+def _run_interactive(launch, name, claim, fd):
+    """The console here; the guest's status from its status line."""
+    from rumprun import console
+    from rumprun.backends import GuestFailed
+
+    handlers = {s: signal.signal(s, _interrupt)
+                for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    scanner, endings = console.StatusScanner(), console.LineEndings()
+    out = sys.stdout.buffer
+    try:
+        if launch.paused:
+            claim.save(launch, os.getpid(), ["rumprun", "xen", name])
+            print(f"rumprun: guest {name} is paused: `rumprun cont {name}` starts it",
+                  file=sys.stderr, flush=True)
+        else:
+            unpause(name)
+        while data := read_console(fd):
+            out.write(endings.convert(data))
+            out.flush()
+            scanner.feed(data)
+        out.write(endings.finish())
+        out.flush()
+        status = scanner.finish()
+    except _Interrupted as e:
+        destroy(name)
+        print(f"\nrumprun: interrupted ({signal.Signals(e.signum).name}): domain "
+              f"{name} destroyed", file=sys.stderr, flush=True)
+        return 128 + e.signum
+    except BrokenPipeError:
+        destroy(name)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    if status is None:
+        destroy(name)
+        raise GuestFailed(f"domain {name} ended without reporting its exit status "
+                          "(its console closed without the kernel's status line)")
+    return status
+
+
+CONSOLE_COPIER = b"rumprun-cons"     # the copier's process name (/proc/PID/comm)
+
+
+def _start_detached(launch, name, claim, fd):
+    """Leave the domain running, its console copied into the state
+    directory by a forked process of our own; print the handle."""
+    from rumprun import output
+
+    log = os.open(claim.directory / "console.log",
+                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:        # the copier: until the domain is destroyed
+        try:
+            os.setsid()
+            import ctypes
+            ctypes.CDLL(None).prctl(15, CONSOLE_COPIER)    # PR_SET_NAME
+            null = os.open(os.devnull, os.O_RDWR)
+            for std in (0, 1, 2):
+                os.dup2(null, std)
+            while data := read_console(fd):
+                os.write(log, data.replace(b"\r\n", b"\n"))
+        finally:
+            os._exit(0)
+    os.close(log)
+    claim.save(launch, pid, ["rumprun", "xen", name])
+    if not launch.paused:
+        unpause(name)
+    output.write_stdout(f"{name}\n")
+    return 0

@@ -1,0 +1,261 @@
+"""rumprun xen under real Xen: Xen and a Debian dom0 booted once per session
+under QEMU (scripts/xen-harness, Session), images baked with xen_pvh on the
+host, launched with `rumprun xen -i` inside dom0.
+
+The hello and runtime tests are the QEMU tests themselves (imported from
+test_boot_hello and test_runtime), run with this module's `run`, which
+sends `rumprun qemu ...` to dom0 as `rumprun xen ...`: the same assertions
+on what the guest printed and on its exit status.  Then what is Xen's own:
+the configuration through xenstore or the PVH command line, crash
+statuses as Xen sees them, detached domains in ps and stop, and -D.
+
+When the harness cannot be built here (no root for debootstrap, no
+network), the tests that need it are skipped with the harness's reason.
+"""
+
+import importlib.machinery
+import importlib.util
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import test_boot_hello
+import test_runtime
+from conftest import ROOT, assert_one_line_error, tool
+
+pytestmark = pytest.mark.qemu  # the tests here boot guests (Xen in QEMU)
+
+HARNESS = ROOT / "scripts" / "xen-harness"
+# Guests run nested (a TCG machine running Xen running them): allow more time.
+SLOWER = 6
+
+
+def load_harness():
+    loader = importlib.machinery.SourceFileLoader("xen_harness", str(HARNESS))
+    spec = importlib.util.spec_from_loader("xen_harness", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def host(state_env, name, *args):
+    """A host tool (rumprun-cc, rumprun-bake) that must succeed."""
+    result = subprocess.run(tool(name) + [str(a) for a in args], env=state_env,
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, f"{name} failed:\n{result.stderr}"
+
+
+@pytest.fixture(scope="session")
+def xen_images(state_env, kernel_libs, tmp_path_factory):
+    """The test programs baked with xen_pvh, in one directory dom0 sees."""
+    out = tmp_path_factory.mktemp("xen")
+    images = {}
+
+    def bake(image, apps, cc_flags=("-O2",)):
+        for name, sources in apps.items():
+            host(state_env, "rumprun-cc", *cc_flags, "-o", out / name, *sources)
+        host(state_env, "rumprun-bake", "xen_pvh", out / image, *[out / n for n in apps])
+        images[image] = out / image
+
+    bake("hello.xen", {"hello": [test_boot_hello.HELLO]}, ("-O2", "-DNO_SLEEP"))
+    src = test_runtime.SOURCES
+    bake("runtime.xen", {"runtime": [src / s for s in test_runtime.RUNTIME_SOURCES]})
+    bake("crash.xen", {"crash": [src / "crash.c"]}, ("-O0",))
+    bake("programs.xen", {"ctors": [src / "ctors.c"], "produce": [src / "produce.c"],
+                          "consume": [src / "consume.c"]})
+    return out, images
+
+
+@pytest.fixture(scope="session")
+def dom0(xen_images):
+    """One Xen + dom0 boot for the whole session."""
+    harness = load_harness()
+    try:
+        session = harness.Session(binds=[str(xen_images[0])])
+    except harness.HarnessError as e:
+        if e.status == harness.EXIT_CANNOT_BUILD:
+            pytest.skip(f"the Xen harness cannot be built here: {e}")
+        raise AssertionError(f"the Xen harness did not come up: {e}\n{e.detail}")
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def run(dom0):
+    """Like conftest's run, for the launcher only: in dom0, `qemu` as `xen`."""
+    def run(name, *args, cwd=None, env=None, timeout=120, check=None):
+        assert name == "rumprun", f"{name} runs on the host, not in dom0"
+        args = [str(a) for a in args]
+        if args[:1] == ["qemu"]:
+            args[0] = "xen"
+        status, out, err = dom0.run(["rumprun", *args], cwd=cwd, timeout=timeout * SLOWER)
+        out, err = out.decode(errors="replace"), err.decode(errors="replace")
+        if status == 124:
+            raise subprocess.TimeoutExpired(["rumprun", *args], timeout, out, err)
+        if check is not None:
+            assert status == check, f"rumprun {' '.join(args)} exited {status}:\n{out}\n{err}"
+        return subprocess.CompletedProcess(["rumprun", *args], status, out, err)
+    return run
+
+
+def shell(dom0, script, timeout=300):
+    """A dom0 shell script's (status, stdout, stderr) as text."""
+    status, out, err = dom0.run(["sh", "-c", script], timeout=timeout)
+    return status, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def hello_bin(xen_images):
+    return xen_images[1]["hello.xen"]
+
+
+@pytest.fixture(scope="session")
+def runtime_bin(xen_images):
+    return xen_images[1]["runtime.xen"]
+
+
+@pytest.fixture(scope="session")
+def crash_bin(xen_images):
+    return xen_images[1]["crash.xen"]
+
+
+@pytest.fixture(scope="session")
+def programs_bin(xen_images):
+    return xen_images[1]["programs.xen"]
+
+
+# ---- the QEMU tests, under Xen ---------------------------------------------
+
+from test_boot_hello import (  # noqa: E402,F401
+    test_arguments_and_environment_arrive_exactly,
+    test_hello_greets_from_the_environment,
+    test_status_line_is_the_last_line,
+)
+from test_runtime import (  # noqa: E402,F401
+    test_1000_threads_created_and_joined_in_64_mib,
+    test_abort_is_sigabrt,
+    test_cond_timedwait_times_out_after_50_ms,
+    test_constructors_destructors_and_atexit_run_in_order,
+    test_getaddrinfo_localhost_and_getservbyname,
+    test_identity_of_the_one_process,
+    test_monotonic_clock_only_goes_forward,
+    test_pipe_feeds_the_producers_output_to_the_consumer,
+    test_realtime_clock_is_the_hosts_time,
+    test_status_is_the_last_foreground_programs,
+    test_10_ms_sleeps_are_never_early_and_end,
+)
+
+
+@pytest.mark.parametrize("case", ["create_join", "mutex", "cond", "tls"])
+def test_threads(run, runtime_bin, case):
+    test_runtime.run_case(run, runtime_bin, case)
+
+
+@pytest.mark.parametrize("case", ["mmap", "mprotect"])
+def test_memory(run, runtime_bin, case):
+    test_runtime.run_case(run, runtime_bin, case, memory=64)
+
+
+@pytest.mark.parametrize("case, status, words", [
+    ("null", 139, ["null pointer dereference", "<main+"]),
+    ("divide", 136, ["divide error", "<main+"]),
+    ("stack_overflow", 139, ["stack overflow", "<recurse+"]),
+])
+def test_crash_is_reported_with_the_shells_status(run, crash_bin, case, status, words):
+    test_runtime.test_crash_is_reported_with_the_shells_status(
+        run, crash_bin, case, status, words)
+
+
+def test_deadlock_is_reported(run, crash_bin):
+    test_runtime.test_deadlock_is_reported(run, crash_bin, "deadlock_join")
+
+
+# ---- Xen's own -----------------------------------------------------------------
+
+def test_configuration_from_the_pvh_command_line(dom0, hello_bin):
+    """Without rumprun's xenstore key the kernel reads the PVH command line
+    (an xl configuration's cmdline=) from its first '{'."""
+    cfg = (f'type="pvh"\nname="bycmdline"\nkernel="{hello_bin}"\nmemory=48\n'
+           'on_poweroff="destroy"\non_crash="destroy"\non_reboot="destroy"\n'
+           'cmdline=\'{"cmdline":"hello.xen 9","env":["WORLD=cmdline"],'
+           '"hostname":"h"}\'\n')
+    status, out, err = shell(dom0, f"cat > /tmp/bycmdline.cfg <<'EOF'\n{cfg}EOF\n"
+                             "xl create -c /tmp/bycmdline.cfg")
+    said = f"status {status}\n{out}\n{err}"
+    assert "Hello, cmdline!" in out, said
+    assert "=== rumprun: exit status 9 ===" in out, said
+
+
+def test_detached_guest_is_listed_with_how_it_ended_and_stopped(dom0, run, crash_bin):
+    """Without -i and -d, Xen keeps a crashed domain: ps shows it crashed
+    with its status; stop destroys it and forgets it."""
+    started = run("rumprun", "xen", "-N", "crashy", crash_bin, "--", "null", check=0)
+    assert started.stdout.strip() == "crashy"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        listing = run("rumprun", "ps", check=0).stdout
+        if "crashed (status 139)" in listing:
+            break
+        time.sleep(2)
+    assert re.search(r"crashy .* xen .* crashed \(status 139\)", listing), listing
+    status, xl, _ = shell(dom0, "xl list crashy")
+    assert status == 0 and re.search(r"crashy\s.*c-", xl), xl
+    run("rumprun", "stop", "crashy", check=0)
+    assert shell(dom0, "xl list crashy")[0] != 0
+    assert "crashy" not in run("rumprun", "ps", check=0).stdout
+
+
+def test_a_name_in_use_is_refused(dom0, run, hello_bin):
+    status, _, err = shell(dom0, f"rumprun xen -p -N twice {hello_bin} && "
+                                 f"rumprun xen -N twice {hello_bin}")
+    try:
+        assert status == 2, err
+        last = err.strip().splitlines()[-1]
+        assert "'twice'" in last and "exists already" in last, err
+    finally:
+        run("rumprun", "stop", "twice")
+
+
+# ---- without Xen -----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def host_hello(xen_images):
+    return xen_images[1]["hello.xen"]
+
+
+def test_dry_run_prints_the_domain_config_and_commands(state_env, host_hello, tmp_path):
+    result = subprocess.run(
+        tool("rumprun") + ["-D", "-T", str(tmp_path), "xen", "-d", "-M", "48", "-N", "web",
+                           "-e", "A=b c", str(host_hello), "--", "x"],
+        env=state_env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    cfg = out.split("<<'RUMPRUN_EOF'\n", 1)[1].split("RUMPRUN_EOF", 1)[0]
+    for line in ['type = "pvh"', 'name = "web"', f'kernel = "{host_hello}"',
+                 "memory = 48", "vcpus = 1", 'on_poweroff = "destroy"',
+                 'on_crash = "destroy"', 'on_reboot = "destroy"']:
+        assert line in cfg.splitlines(), out
+    commands = [ln for ln in out.splitlines() if ln.startswith(("xl ", "sh "))]
+    assert commands[0] == f"xl create -p {tmp_path}/rumprun-xen.web/web.cfg", out
+    assert "xenstore-write" in commands[1] and "/rumprun/cfg" in commands[1], out
+    assert '"env":["A=b c"]' in commands[1] and "hello.xen x" in commands[1], out
+    assert commands[2] == "xl unpause web", out
+    # The script does what it says: a shell reads it without error.
+    assert subprocess.run(["sh", "-n"], input=out, text=True).returncode == 0
+
+
+def test_without_xl_one_sentence(state_env, host_hello):
+    if shutil.which("xl"):
+        pytest.skip("this host has xl (it may be a dom0)")
+    result = subprocess.run(tool("rumprun") + ["xen", "-i", str(host_hello)],
+                            env=state_env, capture_output=True, text=True)
+    assert_one_line_error(result, "xl", "xen-utils", "dom0")
+
+
+def test_devices_xen_cannot_give_are_refused(state_env, host_hello):
+    result = subprocess.run(tool("rumprun") + ["xen", "-b", "/etc/hostname", str(host_hello)],
+                            env=state_env, capture_output=True, text=True)
+    assert_one_line_error(result, "rumprun xen cannot give", "-b")
