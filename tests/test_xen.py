@@ -22,9 +22,8 @@ import time
 
 import pytest
 
-import test_boot_hello
 import test_runtime
-from conftest import ROOT, assert_one_line_error, tool
+from conftest import HELLO_C, ROOT, RUNTIME_APPS, RUNTIME_SOURCES, assert_one_line_error, tool
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests (Xen in QEMU)
 
@@ -60,12 +59,13 @@ def xen_images(state_env, kernel_libs, tmp_path_factory):
         host(state_env, "rumprun-bake", "xen_pvh", out / image, *[out / n for n in apps])
         images[image] = out / image
 
-    bake("hello.xen", {"hello": [test_boot_hello.HELLO]}, ("-O2", "-DNO_SLEEP"))
-    src = test_runtime.SOURCES
-    bake("runtime.xen", {"runtime": [src / s for s in test_runtime.RUNTIME_SOURCES]})
-    bake("crash.xen", {"crash": [src / "crash.c"]}, ("-O0",))
+    # As conftest and test_runtime build them for QEMU.
+    bake("hello.xen", {"hello": [HELLO_C]}, ("-O2", "-DNO_SLEEP"))
+    src, flags = RUNTIME_APPS, ("-O2", "-lpthread")
+    bake("runtime.xen", {"runtime": [src / s for s in RUNTIME_SOURCES]}, flags)
+    bake("crash.xen", {"crash": [src / "crash.c"]}, flags)
     bake("programs.xen", {"ctors": [src / "ctors.c"], "produce": [src / "produce.c"],
-                          "consume": [src / "consume.c"]})
+                          "consume": [src / "consume.c"]}, flags)
     return out, images
 
 
