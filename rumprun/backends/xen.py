@@ -181,6 +181,9 @@ def check_host():
             raise RumprunError(
                 f"rumprun xen needs Xen's {tool}, which is not installed (Debian "
                 f"package {package}; it runs in dom0 of a Xen host)")
+    if os.geteuid() != 0:
+        raise RumprunError("rumprun xen needs root in dom0 (xl talks to the hypervisor "
+                           "through /dev/xen/privcmd): run it as root")
     try:
         caps = CAPABILITIES.read_text()
     except FileNotFoundError:
@@ -195,9 +198,6 @@ def check_host():
         raise RumprunError(
             "this is a Xen guest, not dom0 (/proc/xen/capabilities lacks "
             "control_d): run rumprun xen in Xen's dom0")
-    if os.geteuid() != 0:
-        raise RumprunError("rumprun xen needs root in dom0 (xl talks to the hypervisor "
-                           "through /dev/xen/privcmd): run it as root")
 
 
 def _xl(*args, what, capture=True):
@@ -267,8 +267,8 @@ def _interrupt(signum, frame):
 def run(launch):
     from rumprun import guests
 
-    config = check_launch(launch)
     check_host()
+    config = check_launch(launch)
     name = guest_name(launch)
     registered = not launch.interactive or launch.paused
     if registered and domain_state(name) is not None:
