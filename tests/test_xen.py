@@ -218,14 +218,6 @@ def test_a_name_in_use_is_refused(dom0, run, hello_bin):
         run("rumprun", "stop", "twice")
 
 
-def test_only_root_may_launch(dom0, hello_bin):
-    status, out, err = shell(dom0, "setpriv --reuid=65534 --regid=65534 --clear-groups "
-                                   f"env HOME=/tmp rumprun xen -i {hello_bin}")
-    assert status == 2 and not out, f"{status}\n{out}\n{err}"
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "needs root" in lines[0], err
-
-
 # ---- without Xen -----------------------------------------------------------------
 
 @pytest.fixture(scope="session")

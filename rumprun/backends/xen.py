@@ -267,8 +267,8 @@ def _interrupt(signum, frame):
 def run(launch):
     from rumprun import guests
 
-    check_host()
     config = check_launch(launch)
+    check_host()
     name = guest_name(launch)
     registered = not launch.interactive or launch.paused
     if registered and domain_state(name) is not None:
