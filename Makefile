@@ -125,7 +125,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml scripts/setup-host
 	@scripts/setup-host
 	@python3 -m venv $(VENV)
-	@$(PY) -m pip install -q -e '.[test]' --config-settings editable_mode=compat >&2
+	@$(PY) -m pip install -q -e '.[test,cxx]' --config-settings editable_mode=compat >&2
 	@touch $@
 
 APP ?= tests/hello/hello.c

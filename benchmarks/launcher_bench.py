@@ -48,6 +48,10 @@ def run(args, **kwargs):
 
 def build():
     WORK.mkdir(parents=True, exist_ok=True)
+    # Byte-compile the package first, as pip does on install and Python on
+    # a checkout's first run: where PYTHONDONTWRITEBYTECODE is set (CI, these
+    # machines) every launch would otherwise compile the launcher anew.
+    run([BIN / "python", "-m", "compileall", "-q", ROOT / "rumprun"])
     app, image = WORK / "hello", WORK / "hello.bin"
     run([BIN / "rumprun-cc", "-O2", "-DNO_SLEEP", "-o", app, ROOT / "tests/hello/hello.c"])
     run([BIN / "rumprun-bake", "hw_generic", image, app])

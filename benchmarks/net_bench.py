@@ -22,7 +22,9 @@ forwarded from the host's 127.0.0.1 (natively: the server on 127.0.0.1):
   host; on an idle one, requests/s follow it.
 
 The unikernel is built with rumprun-cc and baked with hw_generic, and runs
-with -M 16 (16 MiB of memory).  The Linux side runs the same source built
+with -M 16 (16 MiB of memory), launched as a user would: `rumprun qemu -i
+-M 16 -I net0,vioif -W net0,inet,static,10.0.2.15/24,10.0.2.2 -P
+127.0.0.1:PORT:80` (the microVM's address, set statically as its init does).  The Linux side runs the same source built
 statically against musl (gcc with musl's specs), in the microVM of
 benchmarks/linux_microvm.py (Debian's cloud kernel, busybox initramfs,
 256 MiB) and natively.  Both guests get the same QEMU (TCG, -cpu max)
@@ -109,11 +111,10 @@ def command(target, b, port):
         return [b["musl"], "-p", str(port)]
     if target == "linux_microvm":
         return linux_microvm.qemu_args(b["vmlinuz"], b["initrd"], ["-p", "80"], netdev=fwd)
-    config = {"cmdline": "httpd -p 80",
-              "net": {"if": "vioif0", "type": "inet", "method": "dhcp"}}
-    return [VENV_BIN / "rumprun", "qemu", "-i", "-M", "16", "-g",
-            f"-netdev {fwd} -device virtio-net-pci,netdev=n0 "
-            f"-append '{json.dumps(config)}'", b["image"]]
+    # As a user would, with the microVM's static address.
+    return [VENV_BIN / "rumprun", "qemu", "-i", "-M", "16",
+            "-I", "net0,vioif", "-W", "net0,inet,static,10.0.2.15/24,10.0.2.2",
+            "-P", f"127.0.0.1:{port}:80", b["image"], "--", "-p", "80"]
 
 
 def http_ok(port):

@@ -80,9 +80,12 @@ static long console_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 		return 0;
 	}
 	case TCGETS: {
+		/* Linux's own struct termios is shorter than musl's (19 control
+		 * characters, no speeds): write only its 36 bytes, all that
+		 * glibc's buffer holds. */
 		struct termios *t = (struct termios *)arg;
 
-		memset(t, 0, sizeof(*t));
+		memset(t, 0, offsetof(struct termios, c_cc) + 19);
 		t->c_oflag = OPOST | ONLCR;
 		t->c_cflag = CS8 | CREAD | B115200;
 		t->c_lflag = ECHO | ICANON;

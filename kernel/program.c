@@ -8,6 +8,7 @@
  */
 #include <kernel/kernel.h>
 #include <kernel/config.h>
+#include <kernel/exec.h>
 #include <kernel/file.h>
 #include <kernel/net.h>
 #include <kernel/program.h>
@@ -157,12 +158,18 @@ long program_set_stack_limit(const struct rlimit *rl)
 
 /*
  * The Linux initial stack below top: argc, argv[], NULL, envp[], NULL,
- * auxv pairs, AT_NULL; the strings and AT_RANDOM's 16 bytes above them.
- * musl walks from argv to envp to auxv, so they must be contiguous.
+ * auxv pairs, AT_NULL; the strings, AT_RANDOM's 16 bytes and AT_PLATFORM's
+ * and AT_EXECFN's strings above them.  musl walks from argv to envp to
+ * auxv, so they must be contiguous.  exe: the loaded static executable's
+ * headers and entry (else the image's TLS template is AT_PHDR's).
  */
-static long *initial_stack(char *top, int argc, char **argv, int envc, char **envp)
+#define AUX_PAIRS 18
+static const char platform_name[] = "x86_64";
+
+static long *initial_stack(char *top, int argc, char **argv, int envc, char **envp,
+    const char *execfn, const struct exec_image *exe)
 {
-	char *strp;
+	char *strp, *platform, *fn;
 	long *sp;
 	uint8_t *random;
 	const void *phdrs;
@@ -172,11 +179,21 @@ static long *initial_stack(char *top, int argc, char **argv, int envc, char **en
 
 	random = (uint8_t *)(top - 16);
 	rumpuser_getrandom(random, 16, 0, &got);
+	platform = (char *)random - sizeof(platform_name);
+	memcpy(platform, platform_name, sizeof(platform_name));
+	fn = platform - (strlen(execfn) + 1);
+	memcpy(fn, execfn, strlen(execfn) + 1);
 	for (i = 0; i < nstrs; i++)
 		strbytes += strlen(i < argc ? argv[i] : envp[i - argc]) + 1;
-	strp = (char *)random - strbytes;
-	phdrs = rumpuser_ext_image_phdrs(&phnum, &phent);
-	n = 1 + argc + 1 + envc + 1 + 2 * 12;
+	strp = fn - strbytes;
+	if (exe) {
+		phdrs = (const void *)exe->phdr;
+		phnum = exe->phnum;
+		phent = exe->phent;
+	} else {
+		phdrs = rumpuser_ext_image_phdrs(&phnum, &phent);
+	}
+	n = 1 + argc + 1 + envc + 1 + 2 * AUX_PAIRS;
 	sp = (long *)(((uintptr_t)strp & ~15UL) - ROUNDUP(n * sizeof(long), 16));
 	i = 0;
 	sp[i++] = argc;
@@ -197,22 +214,30 @@ static long *initial_stack(char *top, int argc, char **argv, int envc, char **en
 	AUX(AT_PHENT, phent);
 	AUX(AT_PHNUM, phnum);
 	AUX(AT_PAGESZ, PAGE_SIZE);
+	AUX(AT_BASE, 0);		/* no program interpreter */
+	AUX(AT_FLAGS, 0);
+	AUX(AT_ENTRY, exe ? exe->entry : 0);
 	AUX(AT_CLKTCK, 100);
 	AUX(AT_RANDOM, random);
+	AUX(AT_PLATFORM, platform);
+	AUX(AT_EXECFN, fn);
 	AUX(AT_UID, 0);
 	AUX(AT_EUID, 0);
 	AUX(AT_GID, 0);
 	AUX(AT_EGID, 0);
 	AUX(AT_SECURE, 0);
+	AUX(AT_HWCAP, 0);		/* libcs ask cpuid themselves */
 	AUX(AT_NULL, 0);
 #undef AUX
 	return sp;
 }
 
 /* What initial_stack puts on the stack, in bytes (with its alignment). */
-static size_t initial_stack_bytes(int argc, char **argv, int envc, char **envp)
+static size_t initial_stack_bytes(int argc, char **argv, int envc, char **envp,
+    const char *execfn)
 {
-	size_t n = 16 + 16 + (1 + argc + 1 + envc + 1 + 2 * 12 + 2) * sizeof(long);
+	size_t n = 16 + sizeof(platform_name) + strlen(execfn) + 1 + 16 +
+	    (1 + argc + 1 + envc + 1 + 2 * AUX_PAIRS + 2) * sizeof(long);
 	int i;
 
 	for (i = 0; i < argc + envc; i++)
@@ -229,29 +254,58 @@ static void program_entry(void)
 	panic("__libc_start_main of %s returned", p->baked->name);
 }
 
-/* The program's first thread: its stack (the arguments and environment on
- * top of the configured size, committed as it is touched), then the app. */
+/* A static executable that cannot run: one console line, and the program
+ * ends as a shell's "cannot execute" (126). */
+static void __attribute__((noreturn)) exec_failed(struct program *p, const char *why)
+{
+	kprintf("rumprun: cannot run %s: %s\n", p->baked->name, why);
+	program_exit(126);
+}
+
+/* The program's first thread: a static executable's segments, its stack
+ * (the arguments and environment on top of the configured size, committed
+ * as it is touched), then the app's start-up or the executable's entry. */
 static void *program_thread(void *arg)
 {
 	struct program *p = arg;
-	size_t args = ROUNDUP(initial_stack_bytes(p->argc, p->argv, envc, envp),
-	    PAGE_SIZE);
+	const struct baked_program *b = p->baked;
+	/* AT_EXECFN: the path a shell would have run it by */
+	char execfn[sizeof("/bin/") + 64];
+	struct exec_image exe;
+	size_t args;
 	uintptr_t top;
 	struct lwp *l;
+	const char *why;
 	long *sp;
+	long rv;
 
 	if ((l = lwp_new()) == NULL)
-		panic("no memory for %s's first thread", p->baked->name);
+		panic("no memory for %s's first thread", b->name);
 	l->prog = p;
 	l->fds = p->fds;
 	l->vm = p->vm;
+	strncpy(l->comm, p->baked->name, sizeof(l->comm) - 1);
 	rumpuser_curlwpop(RUMPUSER_LWP_SET, l);
+	strcpy(execfn, "/bin/");
+	strncat(execfn, b->name, sizeof(execfn) - sizeof("/bin/"));
+	if (b->exe) {
+		if ((why = exec_check(b->exe, b->exe_end - b->exe)) != NULL)
+			exec_failed(p, why);
+		if ((rv = exec_load(p->vm, b->exe, b->exe_end - b->exe, &exe)) < 0)
+			exec_failed(p, rv == -ENOMEM ? "no memory for its segments, or another "
+			    "program's memory is where it must be loaded" :
+			    "its segments cannot be mapped where it is linked");
+	}
+	args = ROUNDUP(initial_stack_bytes(p->argc, p->argv, envc, envp, execfn), PAGE_SIZE);
 	if (vm_stack(p->vm, stack_size + args, &top) < 0)
 		panic("no room for %s's stack (%lu KiB and %lu KiB of arguments)",
-		    p->baked->name, (unsigned long)(stack_size >> 10), (unsigned long)(args >> 10));
-	sp = initial_stack((char *)top, p->argc, p->argv, envc, envp);
+		    b->name, (unsigned long)(stack_size >> 10), (unsigned long)(args >> 10));
+	sp = initial_stack((char *)top, p->argc, p->argv, envc, envp, execfn,
+	    b->exe ? &exe : NULL);
 	/* musl reads argv from the initial stack */
 	p->argv = (char **)&sp[1];
+	if (b->exe)
+		rumpuser_ext_app_exec(sp, (void *)exe.entry);
 	rumpuser_ext_app_start(sp, program_entry);
 }
 

@@ -77,56 +77,65 @@ static long transfer(long fd, long buf, long len, off_t off, int vec, int writin
 
 #define AT_POSITION (-1)
 
-static long sys_read(long fd, long buf, long len, long a3, long a4, long a5)
+static long sys_read(SYSARGS)
 {
+	long fd = a0, buf = a1, len = a2;
 	return transfer(fd, buf, len, AT_POSITION, 0, 0);
 }
 SYSCALL_REGISTER(SYS_read, sys_read, FULL, "");
 
-static long sys_write(long fd, long buf, long len, long a3, long a4, long a5)
+static long sys_write(SYSARGS)
 {
+	long fd = a0, buf = a1, len = a2;
 	return transfer(fd, buf, len, AT_POSITION, 0, 1);
 }
 SYSCALL_REGISTER(SYS_write, sys_write, FULL, "");
 
-static long sys_readv(long fd, long iov, long cnt, long a3, long a4, long a5)
+static long sys_readv(SYSARGS)
 {
+	long fd = a0, iov = a1, cnt = a2;
 	return transfer(fd, iov, cnt, AT_POSITION, 1, 0);
 }
 SYSCALL_REGISTER(SYS_readv, sys_readv, FULL, "");
 
-static long sys_writev(long fd, long iov, long cnt, long a3, long a4, long a5)
+static long sys_writev(SYSARGS)
 {
+	long fd = a0, iov = a1, cnt = a2;
 	return transfer(fd, iov, cnt, AT_POSITION, 1, 1);
 }
 SYSCALL_REGISTER(SYS_writev, sys_writev, FULL, "");
 
-static long sys_pread64(long fd, long buf, long len, long off, long a4, long a5)
+static long sys_pread64(SYSARGS)
 {
+	long fd = a0, buf = a1, len = a2, off = a3;
 	return off < 0 ? -EINVAL : transfer(fd, buf, len, off, 0, 0);
 }
 SYSCALL_REGISTER(SYS_pread64, sys_pread64, FULL, "");
 
-static long sys_pwrite64(long fd, long buf, long len, long off, long a4, long a5)
+static long sys_pwrite64(SYSARGS)
 {
+	long fd = a0, buf = a1, len = a2, off = a3;
 	return off < 0 ? -EINVAL : transfer(fd, buf, len, off, 0, 1);
 }
 SYSCALL_REGISTER(SYS_pwrite64, sys_pwrite64, FULL, "");
 
-static long sys_preadv(long fd, long iov, long cnt, long off, long a4, long a5)
+static long sys_preadv(SYSARGS)
 {
+	long fd = a0, iov = a1, cnt = a2, off = a3;
 	return off < 0 ? -EINVAL : transfer(fd, iov, cnt, off, 1, 0);
 }
 SYSCALL_REGISTER(SYS_preadv, sys_preadv, FULL, "");
 
-static long sys_pwritev(long fd, long iov, long cnt, long off, long a4, long a5)
+static long sys_pwritev(SYSARGS)
 {
+	long fd = a0, iov = a1, cnt = a2, off = a3;
 	return off < 0 ? -EINVAL : transfer(fd, iov, cnt, off, 1, 1);
 }
 SYSCALL_REGISTER(SYS_pwritev, sys_pwritev, FULL, "");
 
-static long sys_lseek(long fd, long off, long whence, long a3, long a4, long a5)
+static long sys_lseek(SYSARGS)
 {
+	long fd = a0, off = a1, whence = a2;
 	struct file *f = fd_get(fd);
 	off_t pos;
 
@@ -144,8 +153,9 @@ static long sys_lseek(long fd, long off, long whence, long a3, long a4, long a5)
 }
 SYSCALL_REGISTER(SYS_lseek, sys_lseek, FULL, "SEEK_DATA/SEEK_HOLE see the whole file as data");
 
-static long sys_ioctl(long fd, long cmd, long arg, long a3, long a4, long a5)
+static long sys_ioctl(SYSARGS)
 {
+	long fd = a0, cmd = a1, arg = a2;
 	struct file *f = fd_get(fd);
 	long rv;
 
@@ -158,8 +168,9 @@ static long sys_ioctl(long fd, long cmd, long arg, long a3, long a4, long a5)
 SYSCALL_REGISTER(SYS_ioctl, sys_ioctl, PARTIAL,
     "what each file type serves (FIONBIO, FIONREAD, SIOCGIF*, SIOCOUTQ, TCGETS, TIOCGWINSZ...); others ENOTTY");
 
-static long sys_close(long fd, long a1, long a2, long a3, long a4, long a5)
+static long sys_close(SYSARGS)
 {
+	long fd = a0;
 	return fd_close(fd);
 }
 SYSCALL_REGISTER(SYS_close, sys_close, FULL, "");
@@ -172,8 +183,9 @@ SYSCALL_REGISTER(SYS_close, sys_close, FULL, "");
  */
 #define SENDFILE_CHUNK (64 * 1024)
 
-static long sys_sendfile(long out_fd, long in_fd, long offp, long count, long a4, long a5)
+static long sys_sendfile(SYSARGS)
 {
+	long out_fd = a0, in_fd = a1, offp = a2, count = a3;
 	struct file *in = fd_get(in_fd), *out = fd_get(out_fd);
 	off_t *offset = (off_t *)offp, at;
 	long done = 0, rv = 0;

@@ -13,20 +13,20 @@
 
 static char hostname[65];
 
-static long sys_getpid(long a0, long a1, long a2, long a3, long a4, long a5)
+static long sys_getpid(SYSARGS)
 {
 	return 1;
 }
 SYSCALL_REGISTER(SYS_getpid, sys_getpid, FULL, "always 1: one process");
 
-static long sys_getppid(long a0, long a1, long a2, long a3, long a4, long a5)
+static long sys_getppid(SYSARGS)
 {
 	return 0;
 }
 SYSCALL_REGISTER(SYS_getppid, sys_getppid, FULL, "always 0");
 
 /* Everyone is root: the real, effective and saved ids are all 0. */
-static long sys_getid(long a0, long a1, long a2, long a3, long a4, long a5)
+static long sys_getid(SYSARGS)
 {
 	return 0;
 }
@@ -35,28 +35,65 @@ SYSCALL_REGISTER(SYS_geteuid, sys_getid, FULL, "always 0");
 SYSCALL_REGISTER(SYS_getgid, sys_getid, FULL, "always 0");
 SYSCALL_REGISTER(SYS_getegid, sys_getid, FULL, "always 0");
 
-static long sys_getresid(long r, long e, long s, long a3, long a4, long a5)
+static long sys_getresid(SYSARGS)
 {
+	long r = a0, e = a1, s = a2;
 	*(unsigned *)r = *(unsigned *)e = *(unsigned *)s = 0;
 	return 0;
 }
 SYSCALL_REGISTER(SYS_getresuid, sys_getresid, FULL, "always 0");
 SYSCALL_REGISTER(SYS_getresgid, sys_getresid, FULL, "always 0");
 
-static long sys_setid(long id, long a1, long a2, long a3, long a4, long a5)
+static long sys_setid(SYSARGS)
 {
+	long id = a0;
 	return id == 0 ? 0 : -EPERM;
 }
 SYSCALL_REGISTER(SYS_setuid, sys_setid, STUB, "0 succeeds, any other id EPERM");
 SYSCALL_REGISTER(SYS_setgid, sys_setid, STUB, "0 succeeds, any other id EPERM");
 
-static long sys_getgroups(long size, long list, long a2, long a3, long a4, long a5)
+/* The two- and three-id forms: each id -1 (unchanged) or 0 succeeds, as
+ * daemons dropping privileges to root ask for. */
+static long sys_setreid(SYSARGS)
+{
+	long r = a0, e = a1;
+	return ((int)r == -1 || r == 0) && ((int)e == -1 || e == 0) ? 0 : -EPERM;
+}
+SYSCALL_REGISTER(SYS_setreuid, sys_setreid, STUB, "-1 or 0 succeed, any other id EPERM");
+SYSCALL_REGISTER(SYS_setregid, sys_setreid, STUB, "-1 or 0 succeed, any other id EPERM");
+
+static long sys_setresid(SYSARGS)
+{
+	long r = a0, e = a1, s = a2;
+	return sys_setreid(r, e, 0, 0, 0, 0) == 0 && ((int)s == -1 || s == 0) ? 0 : -EPERM;
+}
+SYSCALL_REGISTER(SYS_setresuid, sys_setresid, STUB, "-1 or 0 succeed, any other id EPERM");
+SYSCALL_REGISTER(SYS_setresgid, sys_setresid, STUB, "-1 or 0 succeed, any other id EPERM");
+
+/* Dropping the supplementary groups (there are none) succeeds; a list
+ * naming only group 0 too; other groups are EPERM, as other ids are. */
+static long sys_setgroups(SYSARGS)
+{
+	long size = a0, list = a1;
+	const unsigned *gids = (const unsigned *)list;
+	long i;
+
+	if (size < 0 || size > 65536)
+		return -EINVAL;
+	for (i = 0; i < size; i++)
+		if (gids[i] != 0)
+			return -EPERM;
+	return 0;
+}
+SYSCALL_REGISTER(SYS_setgroups, sys_setgroups, STUB, "none or group 0 succeed, other groups EPERM");
+
+static long sys_getgroups(SYSARGS)
 {
 	return 0;
 }
 SYSCALL_REGISTER(SYS_getgroups, sys_getgroups, FULL, "no supplementary groups");
 
-static long sys_getpgid(long pid, long a1, long a2, long a3, long a4, long a5)
+static long sys_getpgid(SYSARGS)
 {
 	return 1;
 }
@@ -70,8 +107,9 @@ static const char *current_hostname(void)
 	return hostname;
 }
 
-static long sys_uname(long bufp, long a1, long a2, long a3, long a4, long a5)
+static long sys_uname(SYSARGS)
 {
+	long bufp = a0;
 	struct utsname *u = (struct utsname *)bufp;
 
 	memset(u, 0, sizeof(*u));
@@ -85,8 +123,9 @@ static long sys_uname(long bufp, long a1, long a2, long a3, long a4, long a5)
 }
 SYSCALL_REGISTER(SYS_uname, sys_uname, FULL, "sysname rumprun");
 
-static long sys_sethostname(long name, long len, long a2, long a3, long a4, long a5)
+static long sys_sethostname(SYSARGS)
 {
+	long name = a0, len = a1;
 	if (len < 0 || len > 64)
 		return -EINVAL;
 	memcpy(hostname, (const char *)name, len);
@@ -95,8 +134,9 @@ static long sys_sethostname(long name, long len, long a2, long a3, long a4, long
 }
 SYSCALL_REGISTER(SYS_sethostname, sys_sethostname, FULL, "");
 
-static long sys_sysinfo(long infop, long a1, long a2, long a3, long a4, long a5)
+static long sys_sysinfo(SYSARGS)
 {
+	long infop = a0;
 	struct sysinfo *si = (struct sysinfo *)infop;
 
 	memset(si, 0, sizeof(*si));
@@ -130,8 +170,9 @@ static void limits_init(void)
 	limits_ready = 1;
 }
 
-static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, long a5)
+static long sys_prlimit64(SYSARGS)
 {
+	long pid = a0, res = a1, newp = a2, oldp = a3;
 	const struct rlimit *new = (const struct rlimit *)newp;
 	struct rlimit *old = (struct rlimit *)oldp, cur;
 
@@ -176,20 +217,23 @@ static long sys_prlimit64(long pid, long res, long newp, long oldp, long a4, lon
 SYSCALL_REGISTER(SYS_prlimit64, sys_prlimit64, PARTIAL,
     "RLIMIT_NOFILE and RLIMIT_STACK enforced; the others kept and reported");
 
-static long sys_setrlimit(long res, long newp, long a2, long a3, long a4, long a5)
+static long sys_setrlimit(SYSARGS)
 {
+	long res = a0, newp = a1;
 	return sys_prlimit64(0, res, newp, 0, 0, 0);
 }
 SYSCALL_REGISTER(SYS_setrlimit, sys_setrlimit, PARTIAL, "as prlimit64");
 
-static long sys_getrlimit(long res, long oldp, long a2, long a3, long a4, long a5)
+static long sys_getrlimit(SYSARGS)
 {
+	long res = a0, oldp = a1;
 	return sys_prlimit64(0, res, 0, oldp, 0, 0);
 }
 SYSCALL_REGISTER(SYS_getrlimit, sys_getrlimit, PARTIAL, "as prlimit64");
 
-static long sys_sched_getaffinity(long pid, long len, long maskp, long a3, long a4, long a5)
+static long sys_sched_getaffinity(SYSARGS)
 {
+	long len = a1, maskp = a2;
 	if (len < (long)sizeof(long))
 		return -EINVAL;
 	memset((void *)maskp, 0, len);
@@ -198,8 +242,9 @@ static long sys_sched_getaffinity(long pid, long len, long maskp, long a3, long 
 }
 SYSCALL_REGISTER(SYS_sched_getaffinity, sys_sched_getaffinity, FULL, "one CPU");
 
-static long sys_getrandom(long buf, long len, long flags, long a3, long a4, long a5)
+static long sys_getrandom(SYSARGS)
 {
+	long buf = a0, len = a1;
 	rumpuser_size_t got = 0;
 
 	rumpuser_getrandom((void *)buf, len, RUMPUSER_RANDOM_HARD, &got);

@@ -25,8 +25,9 @@ static int64_t clock_ns(long clk)
 	}
 }
 
-static long sys_clock_gettime(long clk, long tsp, long a2, long a3, long a4, long a5)
+static long sys_clock_gettime(SYSARGS)
 {
+	long clk = a0, tsp = a1;
 	struct timespec *ts = (struct timespec *)tsp;
 	int64_t ns = clock_ns(clk);
 
@@ -39,8 +40,9 @@ static long sys_clock_gettime(long clk, long tsp, long a2, long a3, long a4, lon
 SYSCALL_REGISTER(SYS_clock_gettime, sys_clock_gettime, PARTIAL,
     "CPU-time clocks read the monotonic clock");
 
-static long sys_clock_getres(long clk, long tsp, long a2, long a3, long a4, long a5)
+static long sys_clock_getres(SYSARGS)
 {
+	long clk = a0, tsp = a1;
 	struct timespec *ts = (struct timespec *)tsp;
 
 	if (clock_ns(clk) < 0)
@@ -53,8 +55,9 @@ static long sys_clock_getres(long clk, long tsp, long a2, long a3, long a4, long
 }
 SYSCALL_REGISTER(SYS_clock_getres, sys_clock_getres, FULL, "");
 
-static long sys_gettimeofday(long tvp, long tzp, long a2, long a3, long a4, long a5)
+static long sys_gettimeofday(SYSARGS)
 {
+	long tvp = a0, tzp = a1;
 	struct timeval *tv = (struct timeval *)tvp;
 	int64_t ns = time_wall_ns();
 
@@ -68,8 +71,9 @@ static long sys_gettimeofday(long tvp, long tzp, long a2, long a3, long a4, long
 }
 SYSCALL_REGISTER(SYS_gettimeofday, sys_gettimeofday, FULL, "");
 
-static long sys_time(long tp, long a1, long a2, long a3, long a4, long a5)
+static long sys_time(SYSARGS)
 {
+	long tp = a0;
 	long t = time_wall_ns() / NSEC;
 
 	if (tp)
@@ -89,8 +93,9 @@ static void sleep_until(int64_t deadline)
 	rumpuser_clock_sleep(RUMPUSER_CLOCK_ABSMONO, deadline / NSEC, deadline % NSEC);
 }
 
-static long sys_nanosleep(long reqp, long remp, long a2, long a3, long a4, long a5)
+static long sys_nanosleep(SYSARGS)
 {
+	long reqp = a0, remp = a1;
 	const struct timespec *req = (const struct timespec *)reqp;
 
 	if (!valid_timespec(req))
@@ -103,8 +108,9 @@ static long sys_nanosleep(long reqp, long remp, long a2, long a3, long a4, long 
 SYSCALL_REGISTER(SYS_nanosleep, sys_nanosleep, FULL,
     "never interrupted (no signal delivery): rem is zero");
 
-static long sys_clock_nanosleep(long clk, long flags, long reqp, long remp, long a4, long a5)
+static long sys_clock_nanosleep(SYSARGS)
 {
+	long clk = a0, flags = a1, reqp = a2, remp = a3;
 	const struct timespec *req = (const struct timespec *)reqp;
 	int64_t ns, now = clock_ns(clk), mono = time_mono_ns();
 

@@ -8,9 +8,11 @@
 #include <kernel/kernel.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
+#include <kernel/vfs.h>
 #include <kernel/program.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 /* Linux futex ABI (musl ships no <linux/futex.h>). */
 #define FUTEX_WAIT		0
@@ -221,8 +223,9 @@ static long futex_wake_op(int *uaddr, int n, int n2, int *uaddr2, int op)
 	return woken;
 }
 
-static long sys_futex(long uaddr, long op, long val, long timeout, long uaddr2, long val3)
+static long sys_futex(SYSARGS)
 {
+	long uaddr = a0, op = a1, val = a2, timeout = a3, uaddr2 = a4, val3 = a5;
 	int cmd = op & FUTEX_CMD_MASK;
 
 	switch (cmd) {
@@ -257,8 +260,9 @@ static void clone_child_start(void *arg)
 	rumpuser_curlwpop(RUMPUSER_LWP_SET, arg);
 }
 
-static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, long a5)
+static long sys_clone(SYSARGS)
 {
+	long flags = a0, stack = a1, ptid = a2, ctid = a3, tls = a4;
 	struct lwp *l;
 	int error;
 
@@ -278,6 +282,7 @@ static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, lo
 	if (flags & CLONE_PARENT_SETTID)
 		*(int *)ptid = l->tid;
 	l->sigmask = curlwp()->sigmask;
+	memcpy(l->comm, curlwp()->comm, sizeof(l->comm));
 	error = rumpuser_ext_app_fork((void *)stack,
 	    (flags & CLONE_SETTLS) ? (void *)tls : rumpuser_ext_get_tls(),
 	    clone_child_start, l);
@@ -292,8 +297,9 @@ static long sys_clone(long flags, long stack, long ptid, long ctid, long tls, lo
 SYSCALL_REGISTER(SYS_clone, sys_clone, PARTIAL,
     "threads only (CLONE_VM|FS|FILES|SIGHAND|THREAD); fork-like clones ENOSYS");
 
-static long sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
+static long sys_exit(SYSARGS)
 {
+	long status = a0;
 	struct lwp *l = curlwp();
 
 	/* musl's last thread calls exit_group itself; this is for the rest. */
@@ -307,27 +313,30 @@ static long sys_exit(long status, long a1, long a2, long a3, long a4, long a5)
 }
 SYSCALL_REGISTER(SYS_exit, sys_exit, FULL, "");
 
-static long sys_exit_group(long status, long a1, long a2, long a3, long a4, long a5)
+static long sys_exit_group(SYSARGS)
 {
+	long status = a0;
 	program_exit(status);
 }
 SYSCALL_REGISTER(SYS_exit_group, sys_exit_group, FULL, "");
 
-static long sys_set_tid_address(long tidptr, long a1, long a2, long a3, long a4, long a5)
+static long sys_set_tid_address(SYSARGS)
 {
+	long tidptr = a0;
 	curlwp()->clear_child_tid = (int *)tidptr;
 	return curlwp()->tid;
 }
 SYSCALL_REGISTER(SYS_set_tid_address, sys_set_tid_address, FULL, "");
 
-static long sys_gettid(long a0, long a1, long a2, long a3, long a4, long a5)
+static long sys_gettid(SYSARGS)
 {
 	return curlwp()->tid;
 }
 SYSCALL_REGISTER(SYS_gettid, sys_gettid, FULL, "");
 
-static long sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long a5)
+static long sys_arch_prctl(SYSARGS)
 {
+	long code = a0, addr = a1;
 	switch (code) {
 	case ARCH_SET_FS:
 		rumpuser_ext_set_tls((void *)addr);
@@ -342,7 +351,27 @@ static long sys_arch_prctl(long code, long addr, long a2, long a3, long a4, long
 SYSCALL_REGISTER(SYS_arch_prctl, sys_arch_prctl, PARTIAL,
     "ARCH_SET_FS and ARCH_GET_FS; others EINVAL");
 
-static long sys_sched_yield(long a0, long a1, long a2, long a3, long a4, long a5)
+/* Thread names, as servers set them for their worker threads. */
+static long sys_prctl(SYSARGS)
+{
+	long option = a0, arg2 = a1;
+	struct lwp *l = curlwp();
+
+	switch (option) {
+	case PR_SET_NAME:
+		strncpy(l->comm, (const char *)arg2, sizeof(l->comm) - 1);
+		l->comm[sizeof(l->comm) - 1] = '\0';
+		return 0;
+	case PR_GET_NAME:
+		memcpy((char *)arg2, l->comm, sizeof(l->comm));
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+SYSCALL_REGISTER(SYS_prctl, sys_prctl, PARTIAL, "PR_SET_NAME and PR_GET_NAME; others EINVAL");
+
+static long sys_sched_yield(SYSARGS)
 {
 	rumpuser_ext_yield();
 	return 0;
@@ -369,8 +398,9 @@ static const char *const signames[] = {
 	[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
 };
 
-static long sys_rt_sigaction(long sig, long act, long oact, long size, long a4, long a5)
+static long sys_rt_sigaction(SYSARGS)
 {
+	long sig = a0, act = a1, oact = a2;
 	struct k_sigaction *actions = actions_of_current();
 
 	if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
@@ -384,8 +414,9 @@ static long sys_rt_sigaction(long sig, long act, long oact, long size, long a4, 
 SYSCALL_REGISTER(SYS_rt_sigaction, sys_rt_sigaction, PARTIAL,
     "dispositions kept per program; handlers never run (no signal delivery)");
 
-static long sys_rt_sigprocmask(long how, long set, long oset, long size, long a4, long a5)
+static long sys_rt_sigprocmask(SYSARGS)
 {
+	long how = a0, set = a1, oset = a2;
 	struct lwp *l = curlwp();
 	uint64_t s;
 
@@ -429,6 +460,7 @@ static long send_self(long sig)
 	strcpy(why + 10, name);
 	if (sig == SIGABRT)
 		strcat(why, " (abort)");
+	vfs_unmount_all();	/* the disks as clean as at a normal exit */
 	rumpuser_ext_fatal_signal(sig, why);
 }
 
@@ -443,8 +475,9 @@ void signal_raise(int sig)
 	send_self(sig);
 }
 
-static long sys_kill(long pid, long sig, long a2, long a3, long a4, long a5)
+static long sys_kill(SYSARGS)
 {
+	long pid = a0, sig = a1;
 	if (pid != 1 && pid != 0 && pid != -1)
 		return -ESRCH;
 	return send_self(sig);
@@ -452,18 +485,96 @@ static long sys_kill(long pid, long sig, long a2, long a3, long a4, long a5)
 SYSCALL_REGISTER(SYS_kill, sys_kill, PARTIAL,
     "to the process itself only: ignored, or a fatal default ends the machine with 128+N");
 
-static long sys_tkill(long tid, long sig, long a2, long a3, long a4, long a5)
+static long sys_tkill(SYSARGS)
 {
+	long tid = a0, sig = a1;
 	if (tid <= 0 || tid >= next_tid)
 		return -ESRCH;
 	return send_self(sig);
 }
 SYSCALL_REGISTER(SYS_tkill, sys_tkill, PARTIAL, "as kill");
 
-static long sys_tgkill(long tgid, long tid, long sig, long a3, long a4, long a5)
+static long sys_tgkill(SYSARGS)
 {
+	long tgid = a0, tid = a1, sig = a2;
 	if (tgid != 1)
 		return -ESRCH;
 	return sys_tkill(tid, sig, 0, 0, 0, 0);
 }
 SYSCALL_REGISTER(SYS_tgkill, sys_tgkill, PARTIAL, "as kill");
+
+/*
+ * What glibc's start-up and pthread_create ask for beside musl's calls.
+ * set_robust_list is kept per thread; as the kernel never ends a thread
+ * that holds a lock (a program ends whole), the list is never walked.
+ * rseq and clone3 are unknown, as to Linux before 4.18 and 5.3: glibc then
+ * goes without restartable sequences and falls back to clone.
+ */
+static long sys_set_robust_list(SYSARGS)
+{
+	long head = a0, len = a1;
+	if (len != 3 * sizeof(long))	/* Linux's struct robust_list_head */
+		return -EINVAL;
+	curlwp()->robust_list = (void *)head;
+	return 0;
+}
+SYSCALL_REGISTER(SYS_set_robust_list, sys_set_robust_list, PARTIAL,
+    "kept per thread, never walked: a program's threads end together");
+
+static long sys_get_robust_list(SYSARGS)
+{
+	long tid = a0, headp = a1, lenp = a2;
+	if (tid && tid != curlwp()->tid)
+		return -ESRCH;
+	*(void **)headp = curlwp()->robust_list;
+	*(size_t *)lenp = 3 * sizeof(long);
+	return 0;
+}
+SYSCALL_REGISTER(SYS_get_robust_list, sys_get_robust_list, PARTIAL,
+    "the calling thread's only (ESRCH for others)");
+
+static long sys_enosys(SYSARGS)
+{
+	return -ENOSYS;
+}
+SYSCALL_REGISTER(SYS_rseq, sys_enosys, STUB,
+    "ENOSYS without a notice, as Linux before 4.18: glibc goes without");
+SYSCALL_REGISTER(SYS_clone3, sys_enosys, STUB,
+    "ENOSYS without a notice, as Linux before 5.3: glibc falls back to clone");
+
+/*
+ * sigaltstack: kept per thread and reported back, as Linux does; the
+ * kernel runs no signal handler yet, so it is never switched to.  (Go's
+ * runtime sets one up for every thread and stops without it.)
+ */
+static long sys_sigaltstack(SYSARGS)
+{
+	long ss = a0, old = a1;
+	struct lwp *l = curlwp();
+	const stack_t *in = (const stack_t *)ss;
+
+	if (old) {
+		stack_t *out = (stack_t *)old;
+
+		*out = l->altstack;
+		if (!l->altstack.ss_sp && !l->altstack.ss_size)
+			out->ss_flags = SS_DISABLE;
+	}
+	if (in) {
+		int flags = in->ss_flags & ~SS_AUTODISARM;
+
+		if (flags != 0 && flags != SS_DISABLE)
+			return -EINVAL;
+		if (flags == SS_DISABLE) {
+			memset(&l->altstack, 0, sizeof(l->altstack));
+			return 0;
+		}
+		if (in->ss_size < MINSIGSTKSZ)
+			return -ENOMEM;
+		l->altstack = *in;
+		l->altstack.ss_flags = in->ss_flags & SS_AUTODISARM;
+	}
+	return 0;
+}
+SYSCALL_REGISTER(SYS_sigaltstack, sys_sigaltstack, PARTIAL,
+    "kept and reported per thread; no handler runs on it yet");

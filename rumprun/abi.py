@@ -64,6 +64,10 @@ MIN_STACK_SIZE = _values["MIN_STACK_SIZE"]
 BOOT_RESERVE = _values["BOOT_RESERVE"]
 PROGRAM_ENTRY_SIZE = _values["PROGRAM_ENTRY_SIZE"]
 SYMBOL_ENTRY_SIZE = _values["SYMBOL_ENTRY_SIZE"]
+EXEC_FIXED_LO = _values["EXEC_FIXED_LO"]
+EXEC_IMAGE_WINDOW_LO = _values["EXEC_IMAGE_WINDOW_LO"]
+EXEC_IMAGE_WINDOW_HI = _values["EXEC_IMAGE_WINDOW_HI"]
+EXEC_FIXED_HI = _values["EXEC_FIXED_HI"]
 
 # The status line as the console shows it (a serial line may end in CR).
 STATUS_LINE = re.compile(

@@ -72,6 +72,46 @@ def _flush_stdout():
         raise RumprunError(f"cannot write to standard output: {e.strerror}") from None
 
 
+# The standard descriptors that were closed when we started (0, 1, 2).
+CLOSED_AT_START = set()
+
+
+def _hold_standard_fds():
+    """Put /dev/null on whichever of descriptors 0, 1 and 2 is closed, so
+    no file we open (a socket, a memfd) takes its number and gets a
+    program's output or input by mistake; remember which were closed."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            CLOSED_AT_START.add(fd)
+            null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if null != fd:          # a lower one was free: it is taken now
+                os.dup2(null, fd)
+                os.close(null)
+
+
+def run_guarded(prog, function):
+    """Call FUNCTION() as program PROG and exit with the status it returns
+    (an int, or None for 0); every failure is one sentence and a status."""
+    _hold_standard_fds()
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedStream()))
+    try:
+        status = function()
+        _flush_stdout()
+    except RumprunError as e:
+        fail(prog, e)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        _silence_stdout()
+        exit_now(130)
+    except OSError as e:
+        # Only output can fail this way here (click writing --help).
+        fail(prog, RumprunError(f"cannot write its output: {e.strerror or e}"))
+    exit_now(status or 0)
+
+
 def run_command(command, prog, args=None):
     """Run a click COMMAND as program PROG and exit with its status.
 
@@ -80,26 +120,17 @@ def run_command(command, prog, args=None):
     """
     import click
 
-    if sys.stdout is None:
-        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedStream()))
-    try:
-        status = command.main(args=args, prog_name=prog, standalone_mode=False)
-        _flush_stdout()
-    except RumprunError as e:
-        fail(prog, e)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        print(f"{prog}: interrupted", file=sys.stderr)
-        _silence_stdout()
-        exit_now(130)
-    except click.UsageError as e:
-        # One line, like every other error: the message and where help is.
-        command = e.ctx.command_path if e.ctx else prog
-        fail(prog, RumprunError(
-            f"{e.format_message()} (see {command} --help)"))
-    except click.ClickException as e:
-        e.show()
-        exit_now(e.exit_code)
-    except OSError as e:
-        # Only output can fail this way here (click writing --help).
-        fail(prog, RumprunError(f"cannot write its output: {e.strerror or e}"))
-    exit_now(status or 0)
+    def call():
+        try:
+            return command.main(args=args, prog_name=prog, standalone_mode=False)
+        except click.exceptions.Abort:
+            raise KeyboardInterrupt() from None
+        except click.UsageError as e:
+            # One line, like every other error: the message and where help is.
+            where = e.ctx.command_path if e.ctx else prog
+            raise RumprunError(f"{e.format_message()} (see {where} --help)") from None
+        except click.ClickException as e:
+            e.show()
+            exit_now(e.exit_code)
+
+    run_guarded(prog, call)

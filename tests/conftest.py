@@ -18,7 +18,7 @@ from rumprun.toolchain import note
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {"rumprun": "rumprun.cli", "rumprun-bake": "rumprun.toolchain.bake",
-           "rumprun-cc": "rumprun.toolchain.cc"}
+           "rumprun-cc": "rumprun.toolchain.cc", "rumprun-c++": "rumprun.toolchain.cxx"}
 FIXTURE_KERNEL = ROOT / "tests" / "fixtures" / "kernel"
 
 

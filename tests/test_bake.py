@@ -51,12 +51,12 @@ def test_text_file_is_not_elf(run, tmp_path, hello_source):
     bake_fails(run, tmp_path, hello_source, "not an ELF file", "rumprun-cc")
 
 
-def test_host_binary_is_refused(run, tmp_path):
-    bake_fails(run, tmp_path, "/bin/true", "not a rumprun app",
-               "host binary", "rumprun-cc")
+def test_dynamically_linked_host_binary_is_refused(run, tmp_path):
+    bake_fails(run, tmp_path, "/bin/true", "dynamically linked",
+               "ld-linux", "link it statically", "-static")
 
 
-def test_gcc_built_program_is_refused(run, tmp_path, hello_source):
+def test_dynamically_linked_gcc_program_is_refused(run, tmp_path, hello_source):
     host_dir = tmp_path / "host"
     host_dir.mkdir()
     exe = host_dir / "hi"
@@ -64,7 +64,7 @@ def test_gcc_built_program_is_refused(run, tmp_path, hello_source):
                    check=True)
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    bake_fails(run, out_dir, exe, "not a rumprun app", "host binary")
+    bake_fails(run, out_dir, exe, "dynamically linked", "gcc -static")
 
 
 def test_plain_object_is_refused(run, tmp_path, hello_source):

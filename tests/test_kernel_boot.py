@@ -56,9 +56,10 @@ def test_isa_debug_exit_carries_the_status(probe_bin):
 
 def test_unsupported_system_call_is_named_once(run, probe_bin):
     result = run("rumprun", "qemu", "-i", probe_bin, "--", "unknown-syscall")
-    said = f"the guest printed:\n{result.stdout}"
+    said = f"the guest printed:\n{result.stdout}\nstderr:\n{result.stderr}"
     line = "rumprun: unsupported system call io_uring_setup (425), returning ENOSYS"
-    assert result.stdout.count(line) == 1, said
+    # The kernel's notice is on COM1 (stderr), the program's line on stdout.
+    assert result.stderr.count(line) == 1 and line not in result.stdout, said
     assert "io_uring_setup returned -1 errno Function not implemented" in result.stdout, said
     assert result.returncode == 0, said
 
@@ -70,8 +71,9 @@ def test_identity_from_the_configuration(run, probe_bin):
 
 def test_crash_report_names_the_function(run, probe_bin):
     result = run("rumprun", "qemu", "-i", probe_bin, "--", "null")
-    said = f"the guest printed:\n{result.stdout}"
-    assert "rumprun: fatal: page fault" in result.stdout, said
-    assert "<main+0x" in result.stdout and "null pointer dereference" in result.stdout, said
-    assert "rax " in result.stdout and "rsp " in result.stdout, said    # the registers
+    said = f"the guest printed:\n{result.stdout}\nstderr:\n{result.stderr}"
+    report = result.stderr      # the kernel's report: COM1, the launcher's stderr
+    assert "rumprun: fatal: page fault" in report, said
+    assert "<main+0x" in report and "null pointer dereference" in report, said
+    assert "rax " in report and "rsp " in report, said    # the registers
     assert result.returncode == 139, said

@@ -37,7 +37,16 @@ def test_dry_run_prints_the_qemu_command(run, fixture_kernel):
         assert flag in argv
     assert argv[argv.index("-accel") + 1] == "tcg"
     assert argv[argv.index("-fw_cfg") + 1] == FW_CFG_ARG
-    assert "stdio,id=con,signal=off" in argv
+    # COM1 (the kernel's lines) to stderr; the programs' streams on
+    # virtio-console ports: stdin from QEMU's stdio, stdout and stderr to
+    # the shell's, reopened for appending.
+    assert "file,id=con,path=/dev/stderr,append=on" in argv
+    assert "virtio-serial-pci,max_ports=4" in argv
+    for stream, backend in (("stdin", "stdio,id=stdin"),
+                            ("stdout", "file,id=stdout,path=/dev/stdout,append=on"),
+                            ("stderr", "file,id=stderr,path=/dev/stderr,append=on")):
+        assert backend in argv
+        assert f"virtserialport,chardev={stream},name=rumprun.{stream}" in argv
     assert "-S" not in argv and "-append" not in argv and mkdirs == []
     assert config["env"] == ["WORLD=unikernel", "A=b c"]
     assert shlex.split(config["cmdline"]) == \
@@ -63,8 +72,10 @@ def test_dry_run_output_runs_when_pasted(run, fixture_kernel, tmp_path):
                  "--", "a b", check=0).stdout
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path, stdin=subprocess.DEVNULL)
-    assert '"env":["X=pasted"]' in result.stdout, result
-    assert "=== rumprun: exit status 7 ===" in result.stdout
+    # The fixture kernel has no virtio-console: all it says is on COM1, stderr.
+    assert '"env":["X=pasted"]' in result.stderr, result
+    assert "=== rumprun: exit status 7 ===" in result.stderr
+    assert result.stdout == ""
     assert result.returncode == 15          # QEMU's own: (7 << 1) | 1
 
 
@@ -108,7 +119,7 @@ def test_a_large_configuration_reaches_the_guest(run, tmp_path):
     result = run("rumprun", "qemu", "-i", *[a for v in values for a in ("-e", v)],
                  image, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert '"env":[' + ",".join(f'"{v}"' for v in values) + "]" in result.stdout
+    assert '"env":[' + ",".join(f'"{v}"' for v in values) + "]" in result.stderr
 
 
 def test_arguments_keep_their_bytes(fixture_kernel, state_env):
@@ -117,7 +128,7 @@ def test_arguments_keep_their_bytes(fixture_kernel, state_env):
                             capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
                             env=state_env)
     assert result.returncode == 7, result
-    assert b"fixture.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stdout
+    assert b"fixture.bin 'caf\xc3\xa9' '\xff\xfe'" in result.stderr
 
 
 # --- bad input ---------------------------------------------------------------
@@ -198,9 +209,11 @@ def test_interactive_exit_status_comes_from_the_status_line(run, fixture_kernel)
     result = run("rumprun", "qemu", "-i", "-e", "X=y", fixture_kernel, "--", "a b",
                  timeout=60)
     assert result.returncode == 7, result
-    assert "=== rumprun: exit status 7 ===" in result.stdout
-    assert '"cmdline":"fixture.bin \'a b\'"' in result.stdout
-    assert '"env":["X=y"]' in result.stdout
+    # COM1 carries the kernel's own lines (all the fixture kernel says): stderr.
+    assert "=== rumprun: exit status 7 ===" in result.stderr
+    assert '"cmdline":"fixture.bin \'a b\'"' in result.stderr
+    assert '"env":["X=y"]' in result.stderr
+    assert result.stdout == ""
 
 
 def test_status_above_127_survives(run, tmp_path):
@@ -221,16 +234,20 @@ def test_a_faked_status_line_is_not_believed(run, tmp_path, case):
 
 
 def assert_one_line_error_status(result, status):
+    """The launcher's one sentence: the last line on stderr, after what the
+    guest said on COM1."""
     assert result.returncode == status, result
-    lines = result.stderr.strip().splitlines()
+    lines = [ln for ln in result.stderr.strip().splitlines()
+             if ln.startswith("rumprun: ")]
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == lines[0], result.stderr
     return lines[0]
 
 
 def test_missing_status_line_is_a_failure(run, tmp_path):
     image = build_fixture_kernel(tmp_path, status=0, message="no status here\\n")
     result = run("rumprun", "qemu", "-i", image, timeout=60)
-    assert "no status here" in result.stdout
+    assert "no status here" in result.stderr
     line = assert_one_line_error_status(result, 1)
     assert "without reporting its exit status" in line
 
@@ -331,15 +348,17 @@ def test_signals_stop_qemu(state_env, tmp_path, signum):
 
 
 def test_closed_console_reader_stops_qemu_quietly(state_env, tmp_path):
+    # The fixture kernel prints on COM1, which the launcher relays to stderr
+    # (tests/test_console.py closes a real program's stdout).
     image = build_fixture_kernel(tmp_path, status=0, message="x" * 100000)
     proc = subprocess.Popen(tool("rumprun") + ["qemu", "-i", str(image)],
                             env=state_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    proc.stdout.read(10)
-    proc.stdout.close()          # like `| head -c 10`
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=20) == 141, err
-    assert "Traceback" not in err
+    proc.stderr.read(10)
+    proc.stderr.close()          # like `2>&1 | head -c 10`
+    assert proc.wait(timeout=20) == 141
+    assert proc.stdout.read() == b""
+    assert subprocess.run(["pgrep", "-f", str(image)], capture_output=True).stdout == b""
 
 
 # --- gdb ---------------------------------------------------------------------
@@ -361,3 +380,58 @@ def test_gdb_server_answers(run, tmp_path):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+# --- the fast path (rumprun.quick) -----------------------------------------------
+
+def test_the_fast_path_knows_the_commands_options():
+    import click
+
+    from rumprun import commands, quick
+    from rumprun.backends import BACKENDS
+
+    def options(params):
+        return {o: p.name for p in params if isinstance(p, click.Option)
+                for o in p.opts + p.secondary_opts if o not in ("-h", "--help")}
+
+    assert options(commands.cli.params) == {o: v[0] for o, v in quick.GLOBAL_OPTIONS.items()}
+    for name in quick.PLATFORMS:
+        command = commands.backend_command(BACKENDS[name])
+        assert options(command.params) == {o: v[0] for o, v in quick.LAUNCH_OPTIONS.items()}
+
+
+@pytest.mark.parametrize("args", [
+    ["qemu", "-i", "IMAGE", "--", "0"],
+    ["qemu", "IMAGE"],
+    ["-D", "-T", "TMP", "kvm", "-i", "-p", "-d", "-N", "a", "-N", "b", "-M", "12",
+     "-e", "A=1", "-e", "B=-2", "--rc", "x 1", "--rc", "& y", "-g", "-smp 2",
+     "-I", "n,vioif", "-W", "n,inet,dhcp", "-P", "80:80", "-b", "d.img,/d",
+     "--share", "/tmp:/t", "--stack", "1M", "-D", "1234", "IMAGE", "a", "--", "-b"],
+    ["baremetal", "-e", "--", "IMAGE", "-x"],
+    ["qemu", "-i", "-", "--", "--"],
+])
+def test_the_fast_path_reads_what_click_reads(monkeypatch, tmp_path, args):
+    """Where rumprun.quick takes a command line, make_launch gets exactly
+    what the click command would give it."""
+    from rumprun import backends, commands, model, quick
+
+    args = [str(tmp_path) if a == "TMP" else a for a in args]
+    calls = []
+    monkeypatch.setattr(model, "make_launch", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(backends, "run", lambda launch: 0)
+    commands.cli.main(args=args, standalone_mode=False)
+    parsed = quick.parse(args)
+    assert parsed is not None
+    assert quick.make_launch_arguments(parsed) == calls[0]
+
+
+@pytest.mark.parametrize("args", [
+    [], ["qemu"], ["qemu", "-i"], ["qemu", "--help"], ["-h"], ["qemu", "-ip", "IMAGE"],
+    ["qemu", "-M", "0", "IMAGE"], ["qemu", "-M", "x", "IMAGE"], ["qemu", "-M12", "IMAGE"],
+    ["qemu", "-D", "70000", "IMAGE"], ["qemu", "--rc=x", "IMAGE"], ["qemu", "-e"],
+    ["qemu", "-i", "--", "IMAGE"], ["-T", "/no/such/dir", "qemu", "IMAGE"],
+    ["iso", "IMAGE"], ["ps"], ["stop", "x"], ["qemu", "-x", "IMAGE"],
+])
+def test_the_fast_path_leaves_everything_else_to_click(args):
+    from rumprun import quick
+    assert quick.parse(args) is None

@@ -17,8 +17,10 @@ SOURCE = ROOT / "tests" / "apps" / "libc" / "bsdcrypt.c"
 LIBBSD_INCLUDE = ROOT / "build" / "libbsd" / "include"
 # From the specification of SHA-crypt (Drepper, "Unix crypt using SHA-256
 # and SHA-512"): its first SHA-512 test vector.
-SHA512_VECTOR = ("$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjn"
-                 "QJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1")
+SHA512_VECTOR = (
+    "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjn"
+    "QJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +38,23 @@ def native_output(tmp_path):
         return None
     exe = tmp_path / "bsdcrypt-native"
     built = subprocess.run(
-        ["gcc", "-O2", "-DLIBBSD_OVERLAY", f"-I{LIBBSD_INCLUDE}",
-         "-isystem", str(LIBBSD_INCLUDE / "bsd"), "-o", exe, SOURCE, "-lcrypt"],
-        capture_output=True, text=True)
+        [
+            "gcc",
+            "-O2",
+            "-DLIBBSD_OVERLAY",
+            f"-I{LIBBSD_INCLUDE}",
+            "-isystem",
+            str(LIBBSD_INCLUDE / "bsd"),
+            "-o",
+            exe,
+            SOURCE,
+            "-lcrypt",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if built.returncode != 0:
-        return None                     # no libcrypt on this host
+        return None  # no libcrypt on this host
     return subprocess.run([exe], capture_output=True, text=True, check=True).stdout
 
 

@@ -1,21 +1,26 @@
 """rumprun microvm: the same images and the same assertions as on the pc
-machine (test_boot_hello, test_runtime, test_net, test_storage), booted on
-QEMU's microvm machine, which has no PCI bus and no firmware tables: the
-console on the ISA serial port, the configuration through fw_cfg, the
-status through isa-debug-exit, network and disks over virtio-mmio.
+machine (test_boot_hello, test_runtime, test_net, test_storage,
+test_storage_fs), booted on QEMU's microvm machine, which has no PCI bus
+and no firmware tables: the kernel's console on the ISA serial port, the
+programs' streams, network, disks and shared folders over virtio-mmio,
+the configuration through fw_cfg, the status through isa-debug-exit.
+(Their fixtures are repeated here: test modules import none of each
+other.)
 """
 
+import http.server
+import shutil
 import subprocess
+import threading
 import time
 from types import SimpleNamespace
 
 import pytest
 
-from conftest import (assert_one_line_error, dry_run, free_port, micros, ps_line, tool,
-                      wait_for)
-from test_net import Guest, Page, host_http, httpd_bin, nettest_bin, nic_args  # noqa: F401
-from test_storage import (fsck_clean, mkfs, native, storage_bin,  # noqa: F401
-                          storage_native)
+from conftest import (ROOT, assert_one_line_error, dry_run, free_port, micros, ps_line,
+                      tool, wait_for)
+
+APPS = ROOT / "tests" / "apps"
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
@@ -72,8 +77,11 @@ def test_hello_greets_from_the_environment(run, hello_bin):
 
 def test_status_line_is_the_last_line(run, hello_bin):
     result, said = boot(run, hello_bin, "--", "3")
-    lines = [ln for ln in result.stdout.splitlines() if ln.strip()]
+    # The kernel's line is on COM1 (stderr): the programs' streams are
+    # virtio-console ports, over MMIO here.
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert lines[-1].strip() == "=== rumprun: exit status 3 ===", said
+    assert "exit status" not in result.stdout, said
     assert result.returncode == 3, said
 
 
@@ -152,8 +160,51 @@ def test_pipe_feeds_the_producers_output_to_the_consumer(run, programs_bin):
 
 # ---- virtio over MMIO: the network, as test_net ------------------------------
 
-class MicrovmGuest(Guest):
-    """test_net's background guest, on microvm."""
+@pytest.fixture(scope="session")
+def nettest_bin(bake_image, tmp_path_factory):
+    return bake_image(tmp_path_factory.mktemp("nettest"), "nettest.bin",
+                      {"nettest": [APPS / "net" / "nettest.c"]},
+                      cc_flags=("-O2", "-lpthread"))
+
+
+@pytest.fixture(scope="session")
+def httpd_bin(bake_image, tmp_path_factory):
+    return bake_image(tmp_path_factory.mktemp("httpd"), "httpd.bin",
+                      {"httpd": [APPS / "net" / "httpd.c"]})
+
+
+class Page(http.server.BaseHTTPRequestHandler):
+    body = b"served by the host\n" * 50
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def host_http():
+    """An HTTP server on the host's 127.0.0.1 (10.0.2.2 for the guest)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def nic_args():
+    """One interface, net0, with DHCP (as test_net's default)."""
+    return ["-I", "net0,vioif", "-W", "net0,inet,dhcp"]
+
+
+class Guest:
+    """A guest booted in the background on microvm (as test_net's):
+    wait for what it prints, stop it."""
 
     def __init__(self, state_env, image, argv, flags):
         args = tool("rumprun") + ["microvm", "-i", *flags, str(image), "--", *argv]
@@ -162,13 +213,38 @@ class MicrovmGuest(Guest):
                                      env=state_env, stdin=subprocess.DEVNULL)
         self.lines = []
 
+    def wait_for(self, text, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            if text in line:
+                return
+        pytest.fail(f"the guest never said {text!r}:\n{''.join(self.lines)}")
+
+    def finish(self, timeout=60):
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        self.lines.append(out)
+        return self.proc.returncode, "".join(self.lines)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
 
 @pytest.fixture
 def guest(state_env):
     started = []
 
     def start(*args, **kw):
-        g = MicrovmGuest(state_env, *args, **kw)
+        g = Guest(state_env, *args, **kw)
         started.append(g)
         return g
     yield start
@@ -181,7 +257,7 @@ def net_case(run, image, case, *args, flags=()):
     assert "FAIL" not in result.stdout, said
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
-    return result.stdout
+    return result.stdout + result.stderr        # the kernel's lines: stderr
 
 
 @pytest.mark.parametrize("interface", ["modern", "legacy"])
@@ -200,8 +276,8 @@ def test_two_interfaces_keep_their_order(run, nettest_bin, host_http):
     result, said = boot(run, "-I", "net0,vioif", "-I", "net1,vioif,-net user,net=10.0.3.0/24",
                         "-W", "net0,inet,dhcp", "-W", "net1,inet,dhcp", nettest_bin,
                         "--", "fetch", "10.0.2.2", str(host_http), "/")
-    assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (DHCP)" in result.stdout, said
-    assert "rumprun: net: vioif1: 10.0.3.15/24" in result.stdout, said
+    assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (DHCP)" in result.stderr, said
+    assert "rumprun: net: vioif1: 10.0.3.15/24" in result.stderr, said
     assert "fetch: HTTP/1.0 200 OK" in result.stdout, said
     assert result.returncode == 0, said
 
@@ -225,11 +301,51 @@ def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
 def test_no_devices_means_loopback_only(run, nettest_bin):
     result, said = boot(run, nettest_bin, "--", "noif")
     assert ("rumprun: net: no network interface is configured: only "
-            "loopback (127.0.0.1, ::1) works") in result.stdout, said
+            "loopback (127.0.0.1, ::1) works") in result.stderr, said
     assert result.returncode == 0, said
 
 
-# ---- virtio over MMIO: disks, as test_storage ------------------------------
+# ---- virtio over MMIO: disks and shares, as test_storage, test_storage_fs ----
+
+@pytest.fixture(scope="session")
+def storage_bin(bake_image, tmp_path_factory):
+    for program in ("mke2fs", "e2fsck"):
+        if shutil.which(program) is None:
+            pytest.fail(f"{program} is missing: install e2fsprogs (scripts/setup-host does)")
+    return bake_image(tmp_path_factory.mktemp("storage"), "storage.bin",
+                      {"storage": [APPS / "storage" / "storage.c"]})
+
+
+@pytest.fixture(scope="session")
+def storage_native(tmp_path_factory):
+    """The same program built for the host, for the differential test."""
+    out = tmp_path_factory.mktemp("native") / "storage"
+    subprocess.run(["gcc", "-O2", "-o", str(out), str(APPS / "storage" / "storage.c")],
+                   check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def fsprobe(bake_image, tmp_path_factory):
+    return bake_image(tmp_path_factory.mktemp("fsprobe"), "fsprobe.bin",
+                      {"fsprobe": [APPS / "storage" / "fsprobe.c"]})
+
+
+def mkfs(run, tree, image):
+    run("rumprun", "mkfs", "ext2", tree, image, check=0)
+    return image
+
+
+def fsck_clean(image):
+    result = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    assert result.returncode == 0, f"e2fsck -fn {image}:\n{result.stdout}\n{result.stderr}"
+
+
+def native(storage_native, *args):
+    result = subprocess.run([str(storage_native), *map(str, args)], capture_output=True,
+                            text=True, check=True)
+    return result.stdout.splitlines()
+
 
 def disk_guest(run, *args):
     result = run("rumprun", "microvm", "-i", *args, timeout=120)
@@ -261,3 +377,18 @@ def test_workload_on_ext2_matches_the_host(run, storage_bin, storage_native, tmp
     want = native(storage_native, "manifest", on_host)
     got = disk_guest(run, "-b", f"{image},/data", storage_bin, "--", "manifest", "/data")
     assert got == want
+
+
+def test_shared_folder_both_ways(run, fsprobe, tmp_path):
+    """--share over virtio-9p-device, as test_storage_fs's (in short)."""
+    host = tmp_path / "share"
+    host.mkdir()
+    (host / "in.txt").write_text("from the host\n")
+    r = run("rumprun", "microvm", "-i", "--share", f"{host}:/mnt/share", fsprobe, "--",
+            "cat", "/mnt/share/in.txt", ",", "write", "/mnt/share/out.txt", "from the guest",
+            ",", "mkdir", "/mnt/share/made", ",", "statfs", "/mnt/share", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "cat /mnt/share/in.txt: from the host" in r.stdout
+    assert "statfs /mnt/share: type=1021997 ro=0" in r.stdout
+    assert (host / "out.txt").read_text() == "from the guest"
+    assert (host / "made").is_dir()

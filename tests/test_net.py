@@ -9,7 +9,12 @@ Images (each baked once):
   httpd.bin    the small HTTP/1.1 server (tests/apps/net/httpd.c), answering
                curl and Python clients on the host through port forwarding;
   peers.bin    two programs, peer_server and peer_client, talking over
-               AF_UNIX and 127.0.0.1 inside one image.
+               AF_UNIX and 127.0.0.1 inside one image;
+  plain.bin    programs written as an outsider writes them, without the
+               unikernel in mind (each builds and runs on Linux as it is):
+               plain_httpd (poll(2), keep-alive, uploads), plain_client
+               (getaddrinfo, TCP and UDP), select_client (select(2),
+               non-blocking connects).
 
 Under QEMU user networking the host is 10.0.2.2 (its 127.0.0.1), the DNS
 forwarder 10.0.2.3, and DHCP gives the guest 10.0.2.15/24.  Host servers
@@ -24,6 +29,7 @@ test_kernel_posix.py.
 
 import http.server
 import json
+import queue
 import re
 import shlex
 import socket
@@ -60,6 +66,14 @@ def peers_bin(bake_image, tmp_path_factory):
                        "peer_client": [SOURCES / "peer_client.c"]})
 
 
+@pytest.fixture(scope="session")
+def plain_bin(bake_image, tmp_path_factory):
+    return bake_image(tmp_path_factory.mktemp("plain"), "plain.bin",
+                      {name: [SOURCES / f"{name}.c"] for name in
+                       ("plain_httpd", "plain_client", "select_client")},
+                      cc_flags=("-O2",))
+
+
 def run_case(run, image, case, *args, launch=(), timeout=120):
     """Boot `nettest CASE ARGS`; it must report no failure and exit 0."""
     result, said = boot(run, *launch, image, "--", case, *args,
@@ -67,7 +81,8 @@ def run_case(run, image, case, *args, launch=(), timeout=120):
     assert "FAIL" not in result.stdout, said
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
-    return result.stdout
+    # The program's output, then the kernel's lines (COM1, on stderr).
+    return result.stdout + result.stderr
 
 
 def test_loopback_tcp_udp_ipv4_ipv6(run, nettest_bin):
@@ -150,8 +165,10 @@ def boot_with_config(run, image, flags, argv, extra, timeout=120):
     args[i:i + 2] = ["-append", json.dumps(config)]
     result = subprocess.run(args, capture_output=True, text=True,
                             timeout=timeout, stdin=subprocess.DEVNULL)
-    m = re.search(r"=== rumprun: exit status (\d+) ===", result.stdout)
-    return (int(m.group(1)) if m else None), result.stdout
+    # The kernel's lines are on COM1, which the plan sends to stderr.
+    said = result.stdout + result.stderr
+    m = re.search(r"=== rumprun: exit status (\d+) ===", said)
+    return (int(m.group(1)) if m else None), said
 
 
 def net_case(run, image, case, *args, **kw):
@@ -162,7 +179,7 @@ def net_case(run, image, case, *args, **kw):
     assert "FAIL" not in result.stdout, said
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
-    return result.stdout
+    return result.stdout + result.stderr
 
 
 class Page(http.server.BaseHTTPRequestHandler):
@@ -301,7 +318,9 @@ def test_a_bad_net_entry(run, nettest_bin):
 # ---- servers in the guest, clients on the host -----------------------------
 
 class Guest:
-    """A guest booted in the background: wait for what it prints, stop it."""
+    """A guest booted in the background: wait for what it prints, stop it.
+    A thread reads the console, so a guest that goes quiet fails the wait
+    at its timeout instead of blocking the test."""
 
     def __init__(self, state_env, image, argv, flags):
         args = tool("rumprun") + ["qemu", "-i", *flags, str(image), "--", *argv]
@@ -309,31 +328,51 @@ class Guest:
                                      stderr=subprocess.STDOUT, text=True,
                                      env=state_env, stdin=subprocess.DEVNULL)
         self.lines = []
+        self.queue = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.queue.put(line)
+        self.queue.put(None)
+
+    def _take(self, timeout):
+        try:
+            line = self.queue.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            return ""
+        if line is not None:
+            self.lines.append(line)
+        return line
 
     def wait_for(self, text, timeout=60):
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line)
+        while (line := self._take(deadline - time.monotonic())):
             if text in line:
                 return
-        pytest.fail(f"the guest never said {text!r}:\n{''.join(self.lines)}")
+        pytest.fail(f"the guest never said {text!r} (within {timeout} s):\n"
+                    f"{''.join(self.lines)}")
 
     def finish(self, timeout=60):
         try:
-            out, _ = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
-        self.lines.append(out)
+            self.stop()
+        self.reader.join(timeout=10)
+        while self._take(0):
+            pass
         return self.proc.returncode, "".join(self.lines)
 
     def stop(self):
+        # SIGTERM first: the launcher then stops its QEMU too.
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 @pytest.fixture
@@ -402,3 +441,51 @@ def test_1000_sequential_and_200_concurrent_connections_with_epoll(guest, httpd_
     assert answers == 200
     status, said = g.finish()
     assert status == 0, said
+
+
+# ---- programs written without the unikernel in mind ---------------------------
+
+def test_plain_poll_server_transfers_big_bodies_both_ways(guest, plain_bin):
+    """-I/-W as rumprun had them, and -P on top: a 10 MB answer and a 20 MB
+    upload, every byte checked, then the server still answers."""
+    port = free_port()
+    g = guest(plain_bin, [], ["--rc", "plain_httpd 80 4"] +
+              nic_args(backend="-net user", forwards=[(port, 80)]))
+    g.wait_for("plain_httpd: ready on 80")
+    status, body = http_get(port, "/")
+    assert status == "HTTP/1.1 200 OK" and b"hello from plain_httpd" in body
+    size = 10_000_000
+    status, body = http_get(port, f"/big?{size}")
+    assert status == "HTTP/1.1 200 OK" and len(body) == size
+    assert body == (bytes(range(ord("a"), ord("z") + 1)) * (size // 26 + 1))[:size]
+    upload = bytes((i * 7 + i // 4096) & 0xff for i in range(20_000_000))
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+        s.sendall(f"POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  f"Content-Length: {len(upload)}\r\n\r\n".encode() + upload)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    assert data.split(b"\r\n\r\n", 1)[1] == f"{len(upload)} {sum(upload)}\n".encode()
+    assert http_get(port, "/")[0] == "HTTP/1.1 200 OK"
+    status, said = g.finish()
+    assert "plain_httpd: served 4 requests" in said and status == 0, said
+
+
+def test_plain_tcp_and_udp_client(run, plain_bin, host_http, host_udp_echo):
+    result, said = boot(run, "--rc", f"plain_client 10.0.2.2 {host_http} / "
+                        f"{host_udp_echo}", *nic_args(backend="-net user"),
+                        plain_bin, timeout=120)
+    got = re.search(r"plain_client: tcp: 'HTTP/1.0 200 OK', (\d+) bytes", result.stdout)
+    assert got and int(got.group(1)) > len(Page.body), said
+    assert "plain_client: udp: got 'ping-udp'" in result.stdout, said
+    assert result.returncode == 0, said
+
+
+def test_select_client_with_50_connections_at_once(run, plain_bin, host_http):
+    # -P alone gives the guest its NIC.
+    result, said = boot(run, "--rc", f"select_client 10.0.2.2 {host_http} 50",
+                        "-P", f"127.0.0.1:{free_port()}:80", plain_bin, timeout=120)
+    assert "select_client: 50 connections answered" in result.stdout, said
+    total = int(re.search(r"answered, (\d+) bytes", result.stdout).group(1))
+    assert total > 50 * len(Page.body), said
+    assert result.returncode == 0, said

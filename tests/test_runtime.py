@@ -38,8 +38,9 @@ def run_case(run, runtime_bin, case, *args, memory=None, timeout=60):
     return result.stdout
 
 
-def fatal_line(stdout):
-    lines = [ln for ln in stdout.splitlines()
+def fatal_line(stderr):
+    """The kernel's crash report (COM1: the launcher's stderr)."""
+    lines = [ln for ln in stderr.splitlines()
              if ln.startswith("rumprun: fatal:")]
     return lines[0] if lines else ""
 
@@ -130,7 +131,7 @@ def test_freed_ranges_are_reused_far_beyond_memory(run, runtime_bin):
 ])
 def test_bad_memory_access_faults(run, runtime_bin, case, words):
     result, said = boot(run, runtime_bin, "--", case)
-    line = fatal_line(result.stdout)
+    line = fatal_line(result.stderr)
     for word in words:
         assert word in line, said
     assert "FAIL" not in result.stdout, said
@@ -176,7 +177,10 @@ def test_identity_of_the_one_process(run, runtime_bin):
     lines = out.splitlines()
     assert result.returncode == 0, said
     for line in ["getpid 1", "getppid 0", "gettid 1",
-                 "uid 0 euid 0 gid 0 egid 0", "uname machine x86_64",
+                 "uid 0 euid 0 gid 0 egid 0", "privileges dropped to root",
+                 "prctl name runtime",
+                 "prctl set name a-name-longer-t, a new thread's a-name-longer-t",
+                 "uname machine x86_64",
                  "uname nodename runtime-guest", "gethostname runtime-guest",
                  "_SC_PAGESIZE 4096", "_SC_NPROCESSORS_ONLN 1"]:
         assert line in lines, said
@@ -235,7 +239,7 @@ def test_status_is_the_last_foreground_programs(run, programs_bin):
 def test_unknown_rc_program_is_named(run, programs_bin):
     result, said = boot(run, "--rc", "nosuch 1", programs_bin)
     assert 'no program "nosuch" in this image (it has: ctors produce consume)' \
-        in result.stdout, said
+        in result.stderr, said
     assert result.returncode not in (0, None), said
 
 
@@ -257,17 +261,17 @@ def test_unknown_rc_program_is_named(run, programs_bin):
 def test_crash_is_reported_with_the_shells_status(run, crash_bin, case,
                                                    status, words):
     result, said = boot(run, crash_bin, "--", case, timeout=10)
-    line = fatal_line(result.stdout)
+    line = fatal_line(result.stderr)
     assert line, said
     for word in words:
         assert word in line, said
-    assert "still running" not in result.stdout, said
+    assert "still running" not in result.stderr, said
     assert result.returncode == status, said
 
 
 def test_abort_is_sigabrt(run, crash_bin):
     result, said = boot(run, crash_bin, "--", "abort", timeout=10)
-    assert "SIGABRT" in result.stdout, said
+    assert "SIGABRT" in result.stderr, said
     assert result.returncode == 134, said
 
 
@@ -275,9 +279,9 @@ def test_abort_is_sigabrt(run, crash_bin):
     "deadlock_mutexes", "deadlock_join", "deadlock_self_join"])
 def test_deadlock_is_reported(run, crash_bin, case):
     result, said = boot(run, crash_bin, "--", case, timeout=10)
-    assert any("deadlock" in ln for ln in result.stdout.splitlines()
+    assert any("deadlock" in ln for ln in result.stderr.splitlines()
                if ln.startswith("rumprun:")), said
-    assert "still running" not in result.stdout, said
+    assert "still running" not in result.stderr, said
     assert result.returncode not in (0, None), said
 
 

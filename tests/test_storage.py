@@ -115,6 +115,28 @@ def test_a_tree_packed_by_mkfs_reads_back(run, storage_bin, storage_native, tmp_
     fsck_clean(image)
 
 
+def test_two_disks_one_inside_the_other(run, storage_bin, tmp_path):
+    outer_tree, inner_tree = tmp_path / "outer", tmp_path / "inner"
+    outer_tree.mkdir()
+    inner_tree.mkdir()
+    (inner_tree / "hello").write_text("inner\n")
+    outer = mkfs(run, outer_tree, tmp_path / "outer.img")
+    inner = mkfs(run, inner_tree, tmp_path / "inner.img")
+    lines = guest(run, outer, "-b", f"{outer},/a", "-b", f"{inner},/a/b", storage_bin, "--",
+                  "manifest", "/a")
+    assert sorted(line.split()[0] + " " + line.split()[-1] for line in lines[:-1]) == [
+        "d b", "f b/hello"], lines
+    assert "f 0644 6 1 " in "\n".join(lines), lines
+    fsck_clean(outer)
+    fsck_clean(inner)
+    # The mount point was made on the outer volume; a read-only one cannot.
+    outer.chmod(0o444)
+    result = run("rumprun", "qemu", "-i", "-b", f"{outer},/x", "-b", f"{inner},/x/new/dir",
+                 storage_bin, "--", "manifest", "/x")
+    assert result.returncode == 1, result
+    assert "the directory is missing and its file system is read-only" in result.stderr
+
+
 def test_mkfs_ext2_bad_input(run, tmp_path):
     (tmp_path / "tree").mkdir()
     (tmp_path / "tree" / "big").write_bytes(os.urandom(3 << 20))
@@ -216,6 +238,20 @@ def test_unsynced_writes_reach_the_disk_within_seconds(run, storage_bin, state_e
     assert dumped.read_bytes() == pattern(98, 0, 1 << 20)
 
 
+def test_abort_still_leaves_a_clean_volume(run, storage_bin, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    image = mkfs(run, empty, tmp_path / "vol.img")
+    result = run("rumprun", "qemu", "-i", "-b", f"{image},/data", storage_bin, "--",
+                 "abort", "/data")
+    assert result.returncode == 128 + signal.SIGABRT, result
+    fsck_clean(image)
+    dumped = tmp_path / "aborted.bin"
+    subprocess.run(["debugfs", "-R", f"dump /aborted.bin {dumped}", str(image)],
+                   check=True, capture_output=True)
+    assert dumped.read_bytes() == pattern(97, 0, 65536)
+
+
 def test_read_only_image_gives_erofs(run, storage_bin, tmp_path):
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -228,10 +264,13 @@ def test_read_only_image_gives_erofs(run, storage_bin, tmp_path):
     assert image.read_bytes() == before
 
 
-def test_raw_disk_is_dev_ld0(run, storage_bin, tmp_path):
+@pytest.mark.parametrize("transport", ["", "disable-modern=on", "disable-legacy=on"],
+                         ids=["transitional", "legacy", "modern"])
+def test_raw_disk_is_dev_ld0(run, storage_bin, tmp_path, transport):
     disk = tmp_path / "raw.img"
     disk.write_bytes(b"\0" * (3 << 20))
-    lines = guest(run, disk, "-b", str(disk), storage_bin, "--", "raw", "/dev/ld0")
+    extra = ["-g", f"-global virtio-blk-pci.{transport}"] if transport else []
+    lines = guest(run, disk, *extra, "-b", str(disk), storage_bin, "--", "raw", "/dev/ld0")
     assert lines == [f"size {3 << 20} end {3 << 20}", "read back 'raw block data'",
                      "block device 1"]
     assert disk.read_bytes()[1000:1014] == b"raw block data"
@@ -243,7 +282,8 @@ def test_unknown_file_system_stops_the_program(run, storage_bin, tmp_path):
     result = run("rumprun", "qemu", "-i", "-b", f"{disk},/data", storage_bin, "--",
                  "statfs", "/data")
     assert result.returncode == 1, result
-    assert "cannot mount /dev/ld0 on /data: it holds no file system" in result.stdout
+    # The kernel's line is on COM1 (stderr); the program's output on stdout.
+    assert "cannot mount /dev/ld0 on /data: it holds no file system" in result.stderr
     assert "type " not in result.stdout   # the program never ran
 
 
@@ -254,7 +294,7 @@ def test_ext4_is_refused_with_a_reason(run, storage_bin, tmp_path):
     result = run("rumprun", "qemu", "-i", "-b", f"{image},/data", storage_bin, "--",
                  "statfs", "/data")
     assert result.returncode == 1, result
-    assert "ext3/ext4 features this kernel cannot read (extent" in result.stdout
+    assert "ext3/ext4 features this kernel cannot read (extent" in result.stderr
     assert "type " not in result.stdout
 
 

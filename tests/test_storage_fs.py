@@ -138,6 +138,12 @@ def test_mkfs_iso_bad_inputs(tree, run, tmp_path):
     os.mkfifo(fifo_tree / "pipe")
     assert_one_line_error(run("rumprun", "mkfs", "iso", fifo_tree, tmp_path / "o.iso"),
                           "FIFO", "pipe")
+    bad_name = tmp_path / "badname"
+    bad_name.mkdir()
+    (bad_name / os.fsdecode(b"\xffname")).write_text("x")
+    assert_one_line_error(run("rumprun", "mkfs", "iso", bad_name, tmp_path / "o.iso"),
+                          "not valid UTF-8")
+    shutil.rmtree(bad_name)
     assert_one_line_error(run("rumprun", "mkfs", "iso", tmp_path / "missing", tmp_path / "o.iso"),
                           "missing")
     assert_one_line_error(run("rumprun", "mkfs", "iso", tree / "big.bin", tmp_path / "o.iso"),
@@ -158,15 +164,17 @@ def test_mkfs_iso_bad_inputs(tree, run, tmp_path):
 
 # --- the kernel's ISO 9660 reader, in a process (posix platform) ---
 
+def fnv1a(data):
+    h = 1469598103934665603
+    for b in data:
+        h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
 def host_walk(top: Path):
     """The lines fsprobe's walk prints for a host tree (the reference)."""
     lines = []
-
-    def fnv(data):
-        h = 1469598103934665603
-        for b in data:
-            h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
-        return h
+    fnv = fnv1a
 
     def walk(rel):
         d = top / rel if rel else top
@@ -241,6 +249,29 @@ def test_kernel_reads_joliet_and_plain_names(posix_iso, tmp_path):
             assert names == ["readme", "sub", "sub/data.bin"], lines
         data_line = lines[-1]
         assert f" f 444 {len(payload)} " in data_line, data_line
+
+
+def test_kernel_reads_multi_extent_file(posix_iso, tmp_path):
+    """A file in two extents (records with the multi-extent flag, as files
+    past 4 GiB are written) reads as one: made by joining two files'
+    records under one name."""
+    import pycdlib
+    iso = pycdlib.PyCdlib()
+    iso.new(interchange_level=3, rock_ridge="1.09")
+    iso.add_fp(io.BytesIO(b"a" * 4096), 4096, "/A.;1", rr_name="a")
+    iso.add_fp(io.BytesIO(b"b" * 1000), 1000, "/B.;1", rr_name="b")
+    buf = io.BytesIO()
+    iso.write_fp(buf)
+    data = bytearray(buf.getvalue())
+    rec_a, rec_b = data.index(b"A.;1") - 33, data.index(b"B.;1") - 33
+    data[rec_a + 25] |= 0x80                         # more extents follow
+    data[rec_b + 33:rec_b + 37] = b"A.;1"
+    nm = data.index(b"NM\x06\x01\x00b", rec_b)
+    data[nm + 5] = ord("a")
+    (tmp_path / "multi.iso").write_bytes(data)
+    lines = walked(run_posix(posix_iso, tmp_path / "multi.iso", "/m"))
+    assert len(lines) == 1 and lines[0].startswith("walk: a f 444 5096 "), lines
+    assert lines[0].split()[5] == "%016x" % fnv1a(b"a" * 4096 + b"b" * 1000)
 
 
 def test_kernel_refuses_disk_without_file_system(posix_iso, volume, tmp_path):

@@ -69,6 +69,19 @@ int rumpcomp_pci_irq_map(unsigned bus, unsigned dev, unsigned fun,
 void *rumpcomp_pci_irq_establish(unsigned cookie, int (*handler)(void *), void *data);
 
 /*
+ * rumpcomp_pci_irq_awaited: add delta (+1, -1) to the number of interrupt
+ *   sources a blocked thread may be waiting for.  Every handler counts as
+ *   one from rumpcomp_pci_irq_establish on (a network card may bring a
+ *   packet any time).  A driver whose interrupts wake threads only at
+ *   known times (the console: while the host's stdin is open, while a
+ *   write waits for the device) takes its one away after establishing and
+ *   adds it back while it matters.  When every thread is blocked and no
+ *   timer is pending, the platform reports a deadlock only if the count is
+ *   zero.
+ */
+void rumpcomp_pci_irq_awaited(int delta);
+
+/*
  * DMA memory.
  * rumpcomp_pci_dmalloc: size bytes of physically contiguous memory aligned
  *   to align (a power of two; at least a page is always given), zeroed.

@@ -53,12 +53,24 @@
 /*
  * Tables the bake generates (rumprun/toolchain/linkobjs.py): the program
  * table (struct baked_program, kernel/include/kernel/program.h: name, main,
- * libc start, the bounds of the app's .data and .bss; seven 8-byte words
- * per entry, ended by an entry of zeroes) and the
+ * libc start, the bounds of the app's .data and .bss, the bounds of a
+ * static executable's bytes; nine 8-byte words per entry, ended by an
+ * entry of zeroes) and the
  * symbol table (struct bmk_symbol, platform/bmk/include/bmk/symbols.h:
  * address, size, name offset).
  */
-#define RUMPRUN_PROGRAM_ENTRY_SIZE 56
+#define RUMPRUN_PROGRAM_ENTRY_SIZE 72
 #define RUMPRUN_SYMBOL_ENTRY_SIZE 16
+
+/*
+ * Where a static executable linked at fixed addresses (ET_EXEC) may lie on
+ * x86_64 (platform/x86_64/include/x86_64/layout.h, which checks these):
+ * above the null guard and below the image window, or above the image
+ * window and below the application area.  The bake refuses others.
+ */
+#define RUMPRUN_EXEC_FIXED_LO 0x10000
+#define RUMPRUN_EXEC_IMAGE_WINDOW_LO 0x40000000
+#define RUMPRUN_EXEC_IMAGE_WINDOW_HI 0x80000000
+#define RUMPRUN_EXEC_FIXED_HI 0x100000000000
 
 #endif

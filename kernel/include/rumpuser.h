@@ -321,6 +321,15 @@ int rumpuser_ext_app_fork(void *stack, void *tls, void (*start)(void *), void *a
 void rumpuser_ext_app_start(void *stack, void (*entry)(void)) __attribute__((noreturn));
 
 /*
+ * Start a prebuilt executable as Linux's execve leaves it: jump (not call)
+ * to entry with the stack pointer at stack, which holds argc, the argument
+ * and environment vectors and the auxiliary vector; the frame pointer and
+ * rdx (a dynamic loader's finaliser: none) zero.  Otherwise as
+ * rumpuser_ext_app_start.  Never returns.
+ */
+void rumpuser_ext_app_exec(void *stack, void *entry) __attribute__((noreturn));
+
+/*
  * A program header table describing the image's TLS template (PT_TLS),
  * for the application's auxiliary vector (AT_PHDR/AT_PHENT/AT_PHNUM).
  * Sets *phnum and *phent; returns a pointer valid for the machine's life.

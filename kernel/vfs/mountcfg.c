@@ -56,6 +56,19 @@ mount_error(int err, const char *fstype)
 	}
 }
 
+/* The mount point, made (with its parents) when missing. */
+static void
+make_mountpoint(const char *what, const char *mountpoint)
+{
+	int err = mountpoint[0] == '/' ? vfs_mkdir_p(mountpoint, 0755) : -EINVAL;
+	if (err == -EROFS)
+		fail(what, mountpoint, "the directory is missing and its file system is read-only");
+	if (err == -ENOTDIR)
+		fail(what, mountpoint, "the mount point (or a directory above it) is not a directory");
+	if (err)
+		fail(what, mountpoint, "the mount point cannot be made");
+}
+
 static void
 mount_disk(const struct config_node *e)
 {
@@ -86,7 +99,8 @@ mount_disk(const struct config_node *e)
 	if (bd == NULL)
 		fail(path, mountpoint, "no such block device was found");
 	int ro = bool_member(e, "ro") ? MNT_RDONLY : 0;
-	int err = vfs_mount(mountpoint, fstype ? fstype : "auto", bd, NULL, ro, 1);
+	make_mountpoint(path, mountpoint);
+	int err = vfs_mount(mountpoint, fstype ? fstype : "auto", bd, NULL, ro, 0);
 	if (err)
 		fail(path, mountpoint, mount_error(err, fstype));
 }
@@ -99,7 +113,8 @@ mount_share(const struct config_node *e)
 	if (tag == NULL || mountpoint == NULL)
 		config_bad("share", "a list of objects with a \"tag\" and a \"mountpoint\"");
 	int ro = bool_member(e, "ro") ? MNT_RDONLY : 0;
-	int err = vfs_mount(mountpoint, "9p", NULL, tag, ro, 1);
+	make_mountpoint(tag, mountpoint);
+	int err = vfs_mount(mountpoint, "9p", NULL, tag, ro, 0);
 	if (err == -ENODEV)
 		fail(tag, mountpoint, "this image has no 9p file system (shared folders)");
 	if (err)

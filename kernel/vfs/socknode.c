@@ -23,7 +23,8 @@ vfs_socknode_create(const char *path, mode_t perm, struct vnode **vp)
 		err = -EADDRINUSE;
 	else if (dir->nlink == 0)
 		err = -ENOENT;
-	else if ((err = vnode_access(dir, W_OK | X_OK)) == 0 &&
+	else if ((err = vnode_rofs(dir)) == 0 &&
+	    (err = vnode_access(dir, W_OK | X_OK)) == 0 &&
 	    (err = dir->ops->create(dir, name, len, S_IFSOCK | (perm & 07777 & ~vfs_umask),
 	    NULL, &v)) == 0) {
 		vnode_hold(v);

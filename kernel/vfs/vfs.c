@@ -23,7 +23,9 @@ mkdir_p_locked(const char *path, size_t plen, mode_t perm, struct vnode **dvp)
 	while (path_next(&it, &name, &len, &last, &slash)) {
 		struct vnode *next = vnode_cross(dir_lookup(cur, name, len));
 		if (next == NULL) {
-			int err = cur->ops->create(cur, name, len, S_IFDIR | perm, NULL, &next);
+			int err = vnode_rofs(cur);
+			if (err == 0)
+				err = cur->ops->create(cur, name, len, S_IFDIR | perm, NULL, &next);
 			if (err)
 				return err;
 		} else if (!S_ISDIR(next->mode)) {
@@ -63,6 +65,8 @@ vfs_make_locked(const char *path, mode_t mode, const char *target, struct vnode 
 		s--;
 	struct vnode *d, *v;
 	int err = mkdir_p_locked(path, s, 0755, &d);
+	if (err == 0)
+		err = vnode_rofs(d);
 	if (err)
 		return err;
 	if (s == n || (n - s == 1 && path[s] == '.')) {

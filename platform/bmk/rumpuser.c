@@ -42,9 +42,37 @@ long bmk_syscall(long nr, const long args[6])
 	return error ? -(long)error : retval[0];
 }
 
+/* RUMPRUN_STATUS_LINE ("...%d...") without the printf engine, which a
+ * quiet program's boot needs nowhere else: under QEMU's TCG every function
+ * run for the first time is translated, and bmk_printf's formatting costs
+ * as much as a small program's start. */
+static void status_line(int status)
+{
+	const char *p;
+	char digits[12];
+	int n = 0;
+	unsigned v = status < 0 ? -(unsigned)status : (unsigned)status;
+
+	for (p = RUMPRUN_STATUS_LINE; *p; p++) {
+		if (p[0] != '%' || p[1] != 'd') {
+			bmk_platform_putc(*p);
+			continue;
+		}
+		if (status < 0)
+			bmk_platform_putc('-');
+		do
+			digits[n++] = '0' + v % 10;
+		while ((v /= 10) != 0);
+		while (n)
+			bmk_platform_putc(digits[--n]);
+		p++;
+	}
+	bmk_platform_putc('\n');
+}
+
 void bmk_exit(int status, int crash)
 {
-	bmk_printf(RUMPRUN_STATUS_LINE "\n", status);
+	status_line(status);
 	bmk_platform_exit(status, crash);
 }
 

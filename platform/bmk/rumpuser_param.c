@@ -25,9 +25,13 @@ static int streq(const char *a, const char *b)
 static int copy_number(unsigned long value, void *buf, rumpuser_size_t blen)
 {
 	char num[24];
+	int i = sizeof(num) - 1;
 
-	bmk_snprintf(num, sizeof(num), "%lu", value);
-	return copy_param(num, buf, blen);
+	num[i] = '\0';
+	do
+		num[--i] = '0' + value % 10;
+	while ((value /= 10) != 0);
+	return copy_param(num + i, buf, blen);
 }
 
 int rumpuser_ext_bootmodule(int index, const char **name, void **addr, rumpuser_size_t *len)

@@ -50,6 +50,7 @@ static volatile int idling;	/* in bmk_platform_idle: nothing runs */
 static struct bmk_thread *intr_thread;
 static void (*intr_run)(void);
 static int intr_waiting;
+static int intr_awaited;	/* sources a blocked thread may wait for */
 
 static void runq_put(struct bmk_thread *t)
 {
@@ -154,8 +155,8 @@ static void schedule(void)
 		deadline = expire_deadlines();
 		if ((next = runq_take()) != NULL)
 			break;
-		/* With devices that interrupt, waiting for them is no deadlock. */
-		if (deadline < 0 && !intr_thread)
+		/* Waiting for a device that may interrupt is no deadlock. */
+		if (deadline < 0 && intr_awaited <= 0)
 			report_deadlock();
 		idling = 1;
 		bmk_platform_idle(deadline);
@@ -331,6 +332,11 @@ int bmk_intr_init(void (*run)(void))
 void bmk_intr_raise(void)
 {
 	intr_raised = 1;
+}
+
+void bmk_intr_awaited(int delta)
+{
+	intr_awaited += delta;
 }
 
 /* ---- wait queues ----------------------------------------------------- */

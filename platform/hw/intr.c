@@ -195,5 +195,11 @@ void *rumpcomp_pci_irq_establish(unsigned cookie, int (*fn)(void *), void *arg)
 		masked &= ~(1 << CASCADE);
 	write_masks();
 	hw_intr_lines++;
+	bmk_intr_awaited(1);
 	return h;
+}
+
+void rumpcomp_pci_irq_awaited(int delta)
+{
+	bmk_intr_awaited(delta);
 }

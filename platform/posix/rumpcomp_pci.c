@@ -41,6 +41,10 @@ void *rumpcomp_pci_irq_establish(unsigned cookie, int (*handler)(void *), void *
 	return NULL;
 }
 
+void rumpcomp_pci_irq_awaited(int delta)
+{
+}
+
 int rumpcomp_pci_dmalloc(size_t size, size_t align, unsigned long *pap, unsigned long *vap)
 {
 	void *p;

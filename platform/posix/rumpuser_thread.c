@@ -137,6 +137,14 @@ rumpuser_ext_app_start(void *stack, void (*entry)(void))
 	exit(1);
 }
 
+void
+rumpuser_ext_app_exec(void *stack, void *entry)
+{
+	fprintf(stderr, "rumprun posix: running an executable is not supported "
+	    "on the posix platform\n");
+	exit(1);
+}
+
 const void *
 rumpuser_ext_image_phdrs(int *phnum, int *phent)
 {

@@ -216,6 +216,17 @@ rumpuser_ext_app_start:
 	call *%rsi
 	ud2
 
+/* void rumpuser_ext_app_exec(void *stack, void *entry): as above, but the
+ * way Linux enters a new program: RSP at argc, RDX (the finaliser to
+ * register) and RBP zero, a jump rather than a call. */
+	.globl rumpuser_ext_app_exec
+rumpuser_ext_app_exec:
+	movq %rdi, %rsp
+	xorl %ebp, %ebp
+	xorl %edx, %edx
+	sti
+	jmp *%rsi
+
 	.bss
 	.align 8
 	.globl x86_kstack_top, x86_scratch_rsp

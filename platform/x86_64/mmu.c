@@ -25,6 +25,7 @@
 #include <x86_64/layout.h>
 #include <errno.h>
 #include "rumpuser.h"
+#include <rumprun_abi.h>
 
 extern uint64_t boot_pml4[], boot_pdpt_low[];
 extern char _image_start[], _rodata_start[], _data_start[], _end[];
@@ -198,6 +199,12 @@ static int app_range(uintptr_t va, rumpuser_size_t len)
 		return 0;
 	return end <= X86_IMAGE_VBASE || va >= X86_IMAGE_VBASE + X86_IMAGE_WINDOW;
 }
+
+/* The bake checks static executables' fixed addresses against these. */
+_Static_assert(RUMPRUN_EXEC_FIXED_LO == X86_NULL_GUARD &&
+    RUMPRUN_EXEC_IMAGE_WINDOW_LO == X86_IMAGE_VBASE &&
+    RUMPRUN_EXEC_IMAGE_WINDOW_HI == X86_IMAGE_VBASE + X86_IMAGE_WINDOW &&
+    RUMPRUN_EXEC_FIXED_HI == X86_APP_AREA_LO, "rumprun_abi.h's RUMPRUN_EXEC_* and layout.h disagree");
 
 /* After unmapping in [va, end): free the page tables and directories of
  * the range that are now empty. */

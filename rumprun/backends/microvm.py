@@ -8,12 +8,14 @@ status, detached guests, ps and stop.  What differs is the Machine below:
 
 - `-M microvm` with the devices the hw platform uses: the PIT (clock
   calibration, idle), the 8259 PICs (interrupts), the RTC (wall time), the
-  ISA serial port (console).  ioapic2=off keeps the 8 virtio-mmio
+  ISA serial port (the kernel's console; the programs' streams are on
+  virtio-console, virtio-serial-device, as on the pc).  ioapic2=off keeps the 8 virtio-mmio
   transports on lines 5-12, which the PICs deliver; with the second
   IO-APIC they would sit on lines 24-47, which only an IO-APIC driver
   could take.  ACPI is off (the kernel powers off through isa-debug-exit).
 - Devices are virtio over MMIO (virtio-net-device, virtio-blk-device,
-  virtio-9p-device), their modern interface (version 2); QEMU announces
+  virtio-9p-device, virtio-serial-device), their modern interface
+  (version 2); QEMU announces
   each used transport on the kernel command line it keeps in fw_cfg
   (auto-kernel-cmdline: virtio_mmio.device=SIZE@ADDR:IRQ), where the hw
   platform finds them.  No e1000: it needs PCI.
@@ -41,19 +43,19 @@ def machine_args(qemu_path, accel, memory_mib, kernel):
             + ["-m", str(memory_mib), "-nodefaults", "-no-user-config",
                "-display", "none", "-net", "none", "-no-reboot",
                "-device", f"isa-debug-exit,iobase={abi.DEBUG_EXIT_PORT:#x},iosize=4",
-               "-kernel", str(kernel)])
+               "-kernel", str(kernel)] + MODERN_MMIO)
 
 
 def device_args(launch):
-    args = qemu.device_args(launch, transport="device")
-    return MODERN_MMIO + args if args else []
+    return qemu.device_args(launch, transport="device")
 
 
 def choose_accel(platform, qemu_path):
     return "kvm" if qemu.kvm_works(qemu_path)[0] else "tcg"
 
 
-MICROVM = qemu.Machine(machine_args, device_args, qemu.check_loadable, choose_accel)
+MICROVM = qemu.Machine(machine_args, device_args, qemu.check_loadable, choose_accel,
+                       transport="device")
 
 
 def plan(launch, name=None, config_fd=qemu.CONFIG_FD):

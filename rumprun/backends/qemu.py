@@ -21,7 +21,6 @@ commas doubled (QEMU's escape), so no path can inject options.
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -55,22 +54,22 @@ def machine_args(qemu, accel, memory_mib, kernel):
                "-kernel", str(kernel)])
 
 
-def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None,
+def qemu_command(launch, qemu, accel, config_path, serial, streams=(), qmp_socket=None,
                  machine=None):
     """QEMU's argument list for LAUNCH on MACHINE (default: the pc).
 
-    CONFIG_PATH is the file QEMU reads the configuration from; CONSOLE is
-    None for the launcher's stdio, else a log file's path; QMP_SOCKET is
-    None for no monitor, else the path of the QMP socket to create.
+    CONFIG_PATH is the file QEMU reads the configuration from.  SERIAL is
+    the chardev COM1 goes to (the kernel's own lines: notices, crash
+    reports, the status line), as (backend, {option: value}); STREAMS are
+    (port name, chardev) pairs, one virtio-console port per standard stream
+    of the programs (console_ports), or none: then the programs write to
+    COM1 too.  QMP_SOCKET is None for no monitor, else the path of the QMP
+    socket to create.
     """
     machine = machine or PC
-    if console is None:
-        chardev = "stdio,id=con,signal=off"
-    else:
-        chardev = f"file,id=con,path={escape(console)}"
     args = (machine.base_args(qemu, accel, launch.memory_mib, launch.image.path)
             + ["-fw_cfg", f"name={abi.FW_CFG_CONFIG},file={escape(config_path)}",
-               "-serial", "chardev:con", "-chardev", chardev])
+               "-serial", "chardev:con", "-chardev", chardev("con", *serial)])
     if qmp_socket is not None:
         args += ["-chardev", f"socket,id=qmp,path={escape(qmp_socket)},server=on,wait=off",
                  "-mon", "chardev=qmp,mode=control"]
@@ -78,7 +77,41 @@ def qemu_command(launch, qemu, accel, config_path, console=None, qmp_socket=None
         args.append("-S")
     if launch.gdb_port is not None:
         args += ["-gdb", f"tcp:127.0.0.1:{launch.gdb_port}"]
-    return args + machine.device_args(launch) + list(launch.qemu_args)
+    return (args + machine.device_args(launch)
+            + stream_args(streams, machine.transport) + list(launch.qemu_args))
+
+
+def chardev(ident, backend, options=None):
+    """A -chardev value: BACKEND with id IDENT and OPTIONS (values escaped)."""
+    return ",".join([backend, f"id={ident}"]
+                    + [f"{k}={escape(v)}" for k, v in (options or {}).items()])
+
+
+# The programs' standard streams: the virtio-console port names the kernel
+# looks for (kernel/dev/virtio/virtio_console.c), and the host descriptor
+# each one stands for.
+STREAM_PORTS = (("rumprun.stdin", 0), ("rumprun.stdout", 1), ("rumprun.stderr", 2))
+
+
+def console_ports(chardevs):
+    """(port name, chardev) pairs for the streams CHARDEVS gives (port name
+    -> chardev); a port is named NAME.tty when the host end it stands for
+    (our descriptor 0, 1 or 2) is a terminal, so isatty() says so."""
+    return [(name + (".tty" if os.isatty(fd) else ""), chardevs[name])
+            for name, fd in STREAM_PORTS if name in chardevs]
+
+
+def stream_args(streams, transport="pci"):
+    """A virtio-serial device (on TRANSPORT: pci, or device for MMIO) with
+    one port per stream (STREAMS: (port name, (backend, options)) pairs)."""
+    if not streams:
+        return []
+    args = ["-device", f"virtio-serial-{transport},max_ports={len(streams) + 1}"]
+    for name, (backend, options) in streams:
+        ident = name.split(".")[1]
+        args += ["-chardev", chardev(ident, backend, options),
+                 "-device", f"virtserialport,chardev={ident},name={name}"]
+    return args
 
 
 def device_args(launch, transport="pci"):
@@ -162,7 +195,7 @@ def registered(launch):
 
 
 def _qemu_path():
-    return shutil.which(QEMU) or QEMU
+    return host.which(QEMU) or QEMU
 
 
 def plan(launch, name=None, config_fd=CONFIG_FD, machine=None):
@@ -180,17 +213,31 @@ def plan(launch, name=None, config_fd=CONFIG_FD, machine=None):
     accel = machine.choose_accel(launch.platform, qemu)
     config = model.kernel_config(launch)
     p = Plan()
+    socket = None
     if registered(launch):
         from rumprun import guests
         directory = guests.state_root() / (name or launch.name or guests.new_name(
             launch.image.path))
         p.mkdir(directory)
-        console = None if launch.interactive else directory / "console.log"
+        socket = directory / "qmp.sock"
+    if launch.interactive and not machine.console_ports:
         argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                            console, directory / "qmp.sock", machine)
+                            ("stdio", {"signal": "off"}), (), socket, machine)
+    elif launch.interactive:
+        # The script's own descriptors: COM1 and the programs' stderr on
+        # stderr, stdout on stdout (appending: QEMU opens them anew), stdin
+        # from QEMU's stdio.
+        to = {fd: ("file", {"path": f"/dev/{fd}", "append": "on"})
+              for fd in ("stdout", "stderr")}
+        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}", to["stderr"],
+                            console_ports({"rumprun.stdin": ("stdio", {}),
+                                           "rumprun.stdout": to["stdout"],
+                                           "rumprun.stderr": to["stderr"]}),
+                            socket, machine)
     else:
         argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                            machine=machine)
+                            ("file", {"path": directory / "console.log"}), (), socket,
+                            machine)
     p.command(argv, input=(config_fd, config))
     return p
 
@@ -279,6 +326,9 @@ class Machine:
     check: Callable         # (launch) -> None; RumprunError when the image
                             # cannot boot on the machine
     choose_accel: Callable  # (platform, qemu) -> "tcg" or "kvm"
+    transport: str = "pci"  # virtio devices: -pci, or -device (MMIO)
+    console_ports: bool = True  # the programs' streams on virtio-console
+                                # ports (else on COM1 with the kernel's)
 
 
 PC = Machine(machine_args, device_args, check_loadable, choose_accel)
@@ -326,11 +376,20 @@ def stop_process(proc_or_pid, qmp_socket=None, grace=STOP_GRACE):
             return
 
 
-def _die_with_parent():
-    """In the child: get SIGKILL when the launcher dies (Linux prctl)."""
-    import ctypes
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _dying_with_parent(argv):
+    """(argv, preexec_fn) that start ARGV so it gets SIGKILL when the
+    launcher dies (Linux's parent-death signal): through util-linux's
+    setpriv where it is installed (a plain spawn, no ctypes), else set in
+    the forked child."""
+    setpriv = host.which("setpriv")
+    if setpriv is not None:
+        return [setpriv, "--pdeathsig", "KILL", "--", *argv], None
+
+    def die_with_parent():
+        import ctypes
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    return argv, die_with_parent
 
 
 def _memfd(name, data=b""):
@@ -393,6 +452,8 @@ def run(launch, machine=None):
 def check_ports(ports):
     """One sentence for a -P host port QEMU could not listen on (taken, or
     privileged), found before QEMU starts."""
+    if not ports:
+        return
     import errno
     import socket
 
@@ -450,27 +511,56 @@ def _spawn(argv, fds, **popen):
 
 
 def _run_interactive(launch, qemu, accel, claim, locks, machine):
-    """Run with the console on our stdout; return the guest's status."""
-    from rumprun import console
+    """Run with the console here; return the guest's status.
 
+    The programs' stdin, stdout and stderr are virtio-console ports, each
+    one end of a socket pair whose other end QEMU inherits (-chardev
+    socket,fd=N): our stdin goes to the guest, its stdout and stderr come
+    to ours, apart.  COM1 (QEMU's stdout, a pipe) carries what the kernel
+    itself says, relayed to our stderr and scanned for the status line.
+    On a machine without the ports (Machine.console_ports) COM1 carries
+    the programs' output too, and goes to our stdout.
+    """
+    import socket
+
+    from rumprun import clitools, console, output
+
+    if 1 in clitools.CLOSED_AT_START:
+        raise output.OutputError("cannot write to standard output: it is closed")
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     errors = _memfd("qemu-stderr")          # QEMU's messages, for a failure
-    argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}", None,
+    pairs = {name: socket.socketpair() for name, _ in STREAM_PORTS
+             if machine.console_ports}
+    for ours, theirs in pairs.values():
+        ours.set_inheritable(False)
+    ports = console_ports({name: ("socket", {"fd": theirs.fileno()})
+                           for name, (_, theirs) in pairs.items()})
+    argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
+                        ("stdio", {"signal": "off"}), ports,
                         claim.socket if claim else None, machine)
     handlers = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
     proc = None
     try:
-        proc = _spawn(argv, _inherited(config_fd, claim, locks),
-                      stdout=subprocess.PIPE, stderr=errors,
-                      preexec_fn=_die_with_parent)
+        spawned, preexec = _dying_with_parent(argv)
+        proc = _spawn(spawned, _inherited(config_fd, claim, locks)
+                      + tuple(theirs.fileno() for _, theirs in pairs.values()),
+                      stdout=subprocess.PIPE, stderr=errors, preexec_fn=preexec)
         os.close(config_fd)
         config_fd = None
+        for _, theirs in pairs.values():
+            theirs.close()
         if claim:
             claim.save(launch, proc.pid, argv)
             print(f"rumprun: guest {claim.name} is paused: `rumprun cont "
                   f"{claim.name}` (or a debugger's continue) starts it",
                   file=sys.stderr, flush=True)
-        status = console.relay(proc.stdout.fileno(), sys.stdout.buffer)
+        if pairs:
+            status = console.relay(
+                proc.stdout.fileno(),
+                [(pairs["rumprun.stdout"][0], 1), (pairs["rumprun.stderr"][0], 2)],
+                (0, pairs["rumprun.stdin"][0]))
+        else:
+            status = console.relay(proc.stdout.fileno(), err_fd=1)
         code = proc.wait()
     except _Interrupted as e:
         _stop(proc, claim)
@@ -481,13 +571,18 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
     except BrokenPipeError:
         # Whoever read the console went away (| head): stop quietly.
         _stop(proc, claim)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            os.dup2(devnull, fd)
         return 128 + signal.SIGPIPE
     finally:
         for s, h in handlers.items():
             signal.signal(s, h)
         if config_fd is not None:
             os.close(config_fd)
+        for pair in pairs.values():
+            for end in pair:
+                end.close()
         if proc is not None:
             if proc.poll() is None:
                 _stop(proc, claim)
@@ -515,7 +610,8 @@ def _start_detached(launch, qemu, accel, claim, locks, machine):
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     directory = claim.directory
     argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                        directory / "console.log", claim.socket, machine)
+                        ("file", {"path": directory / "console.log"}), (),
+                        claim.socket, machine)
     proc = None
     try:
         with open(directory / "qemu.log", "wb") as log:

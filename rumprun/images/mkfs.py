@@ -205,7 +205,10 @@ def _scan(root: Path):
             if stat.S_ISDIR(cst.st_mode):
                 stack.append(child)
             elif stat.S_ISLNK(cst.st_mode):
-                child.target = os.readlink(root / rel)
+                try:
+                    child.target = os.readlink(root / rel)
+                except OSError as e:
+                    raise RumprunError(f"cannot read the link {root / rel}: {e.strerror}") from None
             elif stat.S_ISREG(cst.st_mode):
                 counts[1] += cst.st_size
             else:
@@ -214,6 +217,13 @@ def _scan(root: Path):
                     "volume cannot hold; remove it from the tree or pack a copy without it")
             if len(os.fsencode(name)) > 255:
                 raise RumprunError(f"the name of {root / rel} is longer than 255 bytes")
+            for text, what in ((name, "name"), (child.target, "link target")):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise RumprunError(
+                        f"the {what} of {os.fsencode(root / rel)!r} is not valid UTF-8, "
+                        "which ISO 9660 volumes here need; rename it or pack a copy") from None
             counts[0] += 1
             node.children.append(child)
     return top, counts[0], counts[1]

@@ -6,7 +6,9 @@
 
 (rumprun's order: config, output, inputs.)  Several apps make one image
 that runs them as separate programs (the configuration's "rc" says how);
-each keeps its own libc.  A configuration is app-tools/configs/NAME.json
+each keeps its own libc.  An APP may also be a prebuilt static Linux
+x86_64 executable (glibc or musl, static-pie or not), carried as it is for
+the kernel's ELF loader (kernel/exec).  A configuration is app-tools/configs/NAME.json
 (see app-tools/README.md).
 
 The link runs twice: the second pass adds the image's own symbol table (for
@@ -97,11 +99,21 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
     apps, output = [Path(a) for a in apps], Path(output)
     host.require_program("ld")
     host.require_musl()
-    for app in apps:
-        elfcheck.check_unbaked_app(app)
+    executables = {}
+    for i, app in enumerate(apps):
+        kind = elfcheck.input_kind(app)
+        if kind != "app":
+            executables[i] = kind
         if output.exists() and output.resolve() == app.resolve():
             raise RumprunError(
                 f"output {output} is the app {app} itself: give another output name")
+    if executables and not config.executables:
+        exe = next(iter(executables.values()))
+        raise RumprunError(
+            f"{exe.path} is a prebuilt executable and {config.name} has no loader "
+            f"for those: bake it with a configuration that has one "
+            f"({', '.join(executable_configs()) or 'none'}), or rebuild it with rumprun-cc")
+    check_fixed_overlaps(list(executables.values()))
     names = [linkobjs.safe_name(a) for a in apps]
     if len(set(names)) != len(names):
         raise RumprunError(
@@ -132,16 +144,20 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
     tmp = Path(tmp_name)
     try:
         with _work_directory() as tmpdir:
-            objects = [linkobjs.rename_program(app, i, tmpdir)
-                       for i, app in enumerate(apps)]
-            for i, (app, obj) in enumerate(zip(apps, objects)):
+            objects, copies = [], {}
+            for i, app in enumerate(apps):
+                if i in executables:
+                    copies[i] = linkobjs.executable_copy(app, i, tmpdir)
+                    continue
+                obj = linkobjs.rename_program(app, i, tmpdir)
                 main, _ = linkobjs.program_symbols(i)
                 if main not in elfcheck.defined_symbols(obj):
                     raise RumprunError(
                         f"{app} has no main function: a program needs one")
+                objects.append(obj)
             objects.append(note.assemble(
                 note.BAKED, config.name, Path(tmpdir) / "rumprun-baked-note.o"))
-            objects.append(linkobjs.program_table_object(names, tmpdir, stack))
+            objects.append(linkobjs.program_table_object(names, tmpdir, stack, copies))
             if rootfs_dir is not None:
                 objects.append(rootfs.directory_object(rootfs_dir, tmpdir))
             _link(config, apps, objects, tmp)
@@ -178,6 +194,31 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
     return output
 
 
+def executable_configs():
+    """The configurations whose kernel loads prebuilt executables."""
+    names = []
+    for name in config_names():
+        try:
+            if load_config(name).executables:
+                names.append(name)
+        except RumprunError:
+            pass
+    return names
+
+
+def check_fixed_overlaps(executables):
+    """Two static executables linked at overlapping fixed addresses cannot
+    share an image (each run maps them there): one sentence."""
+    fixed = sorted((e for e in executables if not e.pie), key=lambda e: e.span)
+    for a, b in zip(fixed, fixed[1:]):
+        if b.span[0] < a.span[1]:
+            raise RumprunError(
+                f"{a.path} ({a.span[0]:#x}-{a.span[1]:#x}) and {b.path} "
+                f"({b.span[0]:#x}-{b.span[1]:#x}) are linked at overlapping fixed "
+                "addresses, so they cannot share an image: link one elsewhere "
+                "(-Wl,-Ttext-segment=0x10000000) or as static-pie (-static-pie)")
+
+
 def _work_directory():
     try:
         return tempfile.TemporaryDirectory(prefix="rumprun-bake.")
@@ -201,7 +242,8 @@ def cli():
     """Bake an unbaked rumprun app into a bootable image.
 
     \b
-    rumprun-bake CONFIG OUTPUT APP...  link APP(s) (from rumprun-cc) into OUTPUT
+    rumprun-bake CONFIG OUTPUT APP...  link APP(s) (from rumprun-cc, or static
+                                       Linux executables) into OUTPUT
     rumprun-bake --rootfs DIR CONFIG OUTPUT APP   ...with DIR's files in /
     rumprun-bake --stack 16M CONFIG OUTPUT APP   ...with 16 MiB main stacks
     rumprun-bake list                the known configurations
@@ -229,7 +271,9 @@ def list_command():
     broken = []
     for name in config_names():
         try:
-            print(f"{name:<16} {load_config(name).description}")
+            c = load_config(name)
+            also = " (also runs static Linux executables)" if c.executables else ""
+            print(f"{name:<16} {c.description}{also}")
         except RumprunError as e:
             broken.append(e)
     for error in broken:
@@ -245,7 +289,11 @@ def describe_command(config):
     print(f"name:        {c.name}\n"
           f"description: {c.description}\n"
           f"platform:    {c.platform}\n"
-          f"ldscript:    {c.ldscript}")
+          f"ldscript:    {c.ldscript}\n"
+          f"programs:    rumprun-cc apps"
+          + (", and static Linux x86_64 executables as they are (glibc or musl, "
+             "C or C++, static-pie or not), loaded by the kernel's ELF loader"
+             if c.executables else ""))
     for lib, path in zip(c.libraries, c.library_paths):
         state = "" if path.exists() else "  (not built yet: make libs)"
         print(f"library:     {lib:<10} {path}{state}")

@@ -32,6 +32,8 @@ class BakeConfig:
     platform: str
     libraries: tuple
     ldscript: Path
+    # Its kernel can load prebuilt static Linux executables (kernel/exec).
+    executables: bool = False
 
     @property
     def library_paths(self):
@@ -68,10 +70,13 @@ def load_config(name):
     if not all(isinstance(lib, str) and re.fullmatch(r"[A-Za-z0-9_-]+", lib)
                for lib in data["libraries"]):
         raise _broken(path, "the field 'libraries' must be a list of library names")
+    if not isinstance(data.get("executables", False), bool):
+        raise _broken(path, "the field 'executables' must be true or false")
     if data["name"] != name:
         raise _broken(path, f"it names itself {data['name']!r}, not {name!r} "
                       "as its file name says")
     return BakeConfig(name=name, description=data["description"],
                       platform=data["platform"],
                       libraries=tuple(data["libraries"]),
-                      ldscript=host.ROOT / data["ldscript"])
+                      ldscript=host.ROOT / data["ldscript"],
+                      executables=data.get("executables", False))

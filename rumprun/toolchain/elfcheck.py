@@ -121,6 +121,118 @@ def check_unbaked_app(path):
                 "link it with rumprun-cc without -shared or -pie")
 
 
+@dataclass(frozen=True)
+class StaticExecutable:
+    """A prebuilt static Linux x86_64 executable the kernel's ELF loader
+    runs as it is (kernel/exec)."""
+    path: Path
+    pie: bool              # static-pie (ET_DYN): loaded anywhere
+    span: tuple            # (lo, hi): the pages its segments occupy, unbiased
+    libc: str              # "glibc" or "not glibc", for messages
+
+    def describe(self):
+        if self.pie:
+            return f"static-pie executable ({self.libc})"
+        return (f"static executable ({self.libc}) at "
+                f"{self.span[0]:#x}-{self.span[1]:#x}")
+
+
+PAGE = 4096
+GLIBC_HINTS = (b"GLIBC_PRIVATE", b"glibc.malloc.")
+DF_1_PIE = 0x08000000
+STATIC_HOWTO = ("link it statically: gcc -static (or -static-pie), g++ -static, "
+                "rumprun-c++, or for Go CGO_ENABLED=0")
+
+
+def input_kind(path):
+    """What the bake was given: "app" for an unbaked rumprun app (checked
+    as check_unbaked_app does), or a StaticExecutable; anything else is one
+    sentence."""
+    path = Path(path)
+    with open_elf(path) as elf:
+        notes = rumprun_notes(elf)
+        kind = elf.header["e_type"]
+        if note.APP in notes or note.BAKED in notes or kind not in ("ET_EXEC", "ET_DYN"):
+            app = True
+        else:
+            app = False
+            exe = _static_executable(elf, path)
+    if app:
+        check_unbaked_app(path)
+        return "app"
+    return exe
+
+
+def _static_executable(elf, path):
+    if elf.elfclass != 64 or elf.header["e_machine"] != "EM_X86_64":
+        raise RumprunError(
+            f"{path} is not an x86_64 program ({elf.header['e_machine']}, "
+            f"ELF{elf.elfclass}): give a static Linux x86_64 executable, or "
+            "build it with rumprun-cc")
+    segments = list(elf.iter_segments())
+    interp = [s for s in segments if s["p_type"] == "PT_INTERP"]
+    if interp:
+        loader = interp[0].data().rstrip(b"\0").decode(errors="replace")
+        raise RumprunError(
+            f"{path} is dynamically linked (it needs {loader}) and the unikernel "
+            f"has no dynamic loader: {STATIC_HOWTO}")
+    dynamic = elf.get_section_by_name(".dynamic")
+    pie = elf.header["e_type"] == "ET_DYN"
+    if dynamic is not None:
+        tags = list(dynamic.iter_tags())
+        if any(t.entry.d_tag == "DT_NEEDED" for t in tags):
+            raise RumprunError(
+                f"{path} is dynamically linked (it needs shared libraries) and "
+                f"the unikernel has no dynamic loader: {STATIC_HOWTO}")
+        flags = [t.entry.d_val for t in tags if t.entry.d_tag == "DT_FLAGS_1"]
+        if pie and not (flags and flags[0] & DF_1_PIE):
+            raise RumprunError(
+                f"{path} is a shared library, not a program: {STATIC_HOWTO}")
+    elif pie:
+        raise RumprunError(
+            f"{path} is position-independent but has no dynamic section to "
+            f"relocate itself with: {STATIC_HOWTO}")
+    loads = [s for s in segments if s["p_type"] == "PT_LOAD" and s["p_memsz"]]
+    if not loads:
+        raise RumprunError(f"{path} has nothing to load (no PT_LOAD segment): rebuild it")
+    phoff = elf.header["e_phoff"]
+    phend = phoff + elf.header["e_phnum"] * elf.header["e_phentsize"]
+    if not any(s["p_offset"] <= phoff and phend <= s["p_offset"] + s["p_filesz"]
+               for s in loads):
+        raise RumprunError(
+            f"{path} does not load its own program headers, so its libc could "
+            "not find its TLS: link it with the usual linker scripts")
+    lo = min(s["p_vaddr"] for s in loads) // PAGE * PAGE
+    hi = -(-max(s["p_vaddr"] + s["p_memsz"] for s in loads) // PAGE) * PAGE
+    if not pie:
+        _check_fixed_range(path, lo, hi)
+    return StaticExecutable(path, pie, (lo, hi), _libc_of(path))
+
+
+def _check_fixed_range(path, lo, hi):
+    """An ET_EXEC must fit where the unikernel leaves room (rumprun_abi.h)."""
+    where = f"{path} is linked at {lo:#x}-{hi:#x}"
+    if lo < abi.EXEC_FIXED_LO:
+        raise RumprunError(
+            f"{where}, below {abi.EXEC_FIXED_LO:#x} where null pointers must "
+            "fault: link it higher (ld's default is 0x400000) or as static-pie")
+    if lo < abi.EXEC_IMAGE_WINDOW_HI and hi > abi.EXEC_IMAGE_WINDOW_LO:
+        raise RumprunError(
+            f"{where}, which overlaps the unikernel's own image "
+            f"({abi.EXEC_IMAGE_WINDOW_LO:#x}-{abi.EXEC_IMAGE_WINDOW_HI:#x}): "
+            "link it lower (ld's default is 0x400000) or as static-pie")
+    if hi > abi.EXEC_FIXED_HI:
+        raise RumprunError(
+            f"{where}, above {abi.EXEC_FIXED_HI:#x} where the kernel places "
+            "programs' memory: link it lower (ld's default is 0x400000) or as "
+            "static-pie")
+
+
+def _libc_of(path):
+    data = Path(path).read_bytes()
+    return "glibc" if any(h in data for h in GLIBC_HINTS) else "not glibc"
+
+
 def find_multiboot_header(path):
     """The valid multiboot (v1) header in PATH's first 8 KiB, or None."""
     with open(path, "rb") as f:

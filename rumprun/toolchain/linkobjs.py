@@ -2,8 +2,9 @@
 
 - The program table: one entry per baked app (its name, its main and its
   own musl's __libc_start_main, renamed apart so several apps can share an
-  image, and the bounds of its writable data), and the main stack size when
-  the bake sets one.  The kernel starts programs from it (kernel/program.c)
+  image, and the bounds of its writable data) or prebuilt static executable
+  (its bytes, which the kernel's ELF loader loads), and the main stack size
+  when the bake sets one.  The kernel starts programs from it (kernel/program.c)
   and restores their data before each run.
 - The symbol table: function names and addresses of the image itself, so a
   crash report can say where it happened (platform/hw/symbols.c).
@@ -59,30 +60,52 @@ def _marker(kind, index, end):
     return f'\t.section ".rumprun.{kind}.{index}.{"~" if end else "!"}",{flags}'
 
 
-def program_table_object(names, workdir, stack_size=None):
+def program_table_object(names, workdir, stack_size=None, executables=None):
     """The program table for apps NAMES (in bake order); STACK_SIZE: the
-    main stack's size in bytes, when not the kernel's default.
+    main stack's size in bytes, when not the kernel's default;
+    EXECUTABLES: {index: path} of the programs that are prebuilt static
+    executables, whose bytes the table carries (.incbin) for the kernel's
+    ELF loader.
 
-    Each entry: name, main, __libc_start_main, then the bounds of the app's
-    .data and .bss (kernel/include/kernel/program.h), which the markers
-    here give: the linker script sorts each app's renamed sections
-    (rename_program) between its two markers."""
+    Each entry: name, main, __libc_start_main, the bounds of the app's
+    .data and .bss, then the bounds of an executable's bytes
+    (kernel/include/kernel/program.h).  An app's data bounds are markers:
+    the linker script sorts each app's renamed sections (rename_program)
+    between its two markers."""
+    executables = executables or {}
     lines = ['\t.section .rodata.rumprun_programs,"a"', "\t.balign 8"]
     if stack_size is not None:
         lines += [f"\t.globl {STACK_SIZE}", f"{STACK_SIZE}:\t.quad {stack_size}"]
     lines += [f"\t.globl {PROGRAM_TABLE}", f"{PROGRAM_TABLE}:"]
     for i, _ in enumerate(names):
+        if i in executables:
+            lines.append(f"\t.quad .Lname{i}, 0, 0, 0, 0, 0, 0, .Lexe{i}, .Lexe_end{i}")
+            continue
         main, start = program_symbols(i)
         lines.append(f"\t.quad .Lname{i}, {main}, {start}")
-        lines.append(f"\t.quad .Ldata{i}, .Ldata_end{i}, .Lbss{i}, .Lbss_end{i}")
+        lines.append(f"\t.quad .Ldata{i}, .Ldata_end{i}, .Lbss{i}, .Lbss_end{i}, 0, 0")
     lines.append("\t.quad " + ", ".join(["0"] * (abi.PROGRAM_ENTRY_SIZE // 8)))
     for i, name in enumerate(names):
         lines.append(f".Lname{i}:\t.asciz {_asciz(name)}")
     for i, _ in enumerate(names):
+        if i in executables:
+            lines += [f'\t.section .rodata.rumprun_exe.{i},"a"', "\t.balign 16",
+                      f".Lexe{i}:", f"\t.incbin {_asciz(str(executables[i]))}",
+                      f".Lexe_end{i}:"]
+            continue
         for kind in ("data", "bss"):
             lines += [_marker(kind, i, False), f".L{kind}{i}:",
                       _marker(kind, i, True), f".L{kind}_end{i}:"]
     return assemble("\n".join(lines) + "\n", workdir, "rumprun-programs")
+
+
+def executable_copy(exe, index, workdir):
+    """A copy of static executable EXE for the image, without its debugging
+    sections (its loaded bytes are the same; the image is smaller)."""
+    out = Path(workdir) / f"exe{index}"
+    host.run_tool(["objcopy", "--strip-debug", exe, out],
+                  f"preparing {exe} for the bake failed")
+    return out
 
 
 def symbol_table_object(functions, workdir):

@@ -137,6 +137,8 @@ main(void)
 	EXPECT(K(SYS_open, "/mnt/ro", O_RDONLY | O_DIRECTORY) >= 0, 1);
 	EXPECT(K(SYS_statfs, "/mnt/ro", &sf), 0);
 	EXPECT(sf.f_flags & 1, 1);
+	EXPECT(vfs_mkdir_p("/mnt/ro/made/by/kernel", 0755), -EROFS);
+	EXPECT(vfs_put_file("/mnt/ro/file", 0644, "x", 1), -EROFS);
 	EXPECT(K(SYS_stat, "/mnt/ro/..", &st2), 0);
 	EXPECT_TRUE(st2.st_ino == st.st_ino);
 

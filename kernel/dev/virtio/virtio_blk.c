@@ -296,7 +296,13 @@ vblk_attach(struct virtio_dev *d)
 	sc->bd.max_transfer = max;
 	rumpuser_cv_init(&sc->poll_cv);
 	sc->polling = VIRTIO_BLK_POLL;
-	if (!sc->polling && virtio_intr_establish(d, vblk_intr, sc) != 0)
+	/*
+	 * The handler is taken even when polling: the device may still raise
+	 * its line now and then (with event indexes it ignores the no-interrupt
+	 * flag), and a level-triggered line it shares with another device
+	 * stays asserted until this device's status is read.
+	 */
+	if (virtio_intr_establish(d, vblk_intr, sc) != 0)
 		sc->polling = 1;	/* no interrupt line: poll */
 	if (sc->polling) {
 		virtq_intr_disable(&sc->vq);

@@ -15,6 +15,12 @@
  *
  * Writes are synchronous: a write returns once the device has handed the
  * bytes to the host, so nothing is in flight when the machine ends.
+ *
+ * The device's interrupt can wake a blocked thread only while the host's
+ * stdin is open (data or end of file may come) or a write waits for the
+ * device, so only then does the driver count it as awaited
+ * (rumpcomp_pci_irq_awaited): a program whose threads all block otherwise
+ * is reported as deadlocked, as without the console.
  */
 #include <kernel/kernel.h>
 #include <kernel/console.h>
@@ -79,7 +85,26 @@ struct vcons {
 	unsigned nadded;		/* ports announced, set up or refused */
 	struct rumpuser_mtx *mtx;	/* port state; held while draining */
 	struct rumpuser_cv *changed;	/* data, end of file, a write completed */
+	int awaited;			/* what we count in rumpcomp_pci_irq_awaited */
+	int writers_waiting;		/* writes waiting for the device */
 };
+
+/* Platforms without it (no PCI interrupts) have nothing to count. */
+void rumpcomp_pci_irq_awaited(int delta) __attribute__((weak));
+
+/* Count our interrupt as awaited exactly while it may wake someone. */
+static void update_awaited(struct vcons *sc)
+{
+	int want = sc->writers_waiting > 0, id;
+
+	for (id = 0; id < MAX_PORTS; id++)
+		if (sc->ports[id] && sc->ports[id]->stream == CONSOLE_STDIN &&
+		    sc->ports[id]->host_open)
+			want = 1;
+	if (want != sc->awaited && rumpcomp_pci_irq_awaited)
+		rumpcomp_pci_irq_awaited(want - sc->awaited);
+	sc->awaited = want;
+}
 
 static const char *const stream_names[CONSOLE_NSTREAMS] = {
 	[CONSOLE_STDIN] = "rumprun.stdin",
@@ -199,6 +224,7 @@ static void ctrl_drain(struct vcons *sc)
 		ctrl_post(sc, slot);
 	}
 	virtq_kick(&sc->crx);
+	update_awaited(sc);
 }
 
 /* Move what the device has received on vp into its list of filled slots. */
@@ -265,8 +291,13 @@ static ssize_t port_write(struct console_channel *ch, const void *buf, size_t le
 		/* The device usually has it written before the kick returns. */
 		while (!virtq_get(&vp->txq, NULL)) {
 			rumpuser_mutex_enter(sc->mtx);
-			if (!virtq_intr_enable(&vp->txq))
+			if (!virtq_intr_enable(&vp->txq)) {
+				sc->writers_waiting++;
+				update_awaited(sc);
 				rumpuser_cv_wait(sc->changed, sc->mtx);
+				sc->writers_waiting--;
+				update_awaited(sc);
+			}
 			virtq_intr_disable(&vp->txq);
 			rumpuser_mutex_exit(sc->mtx);
 		}
@@ -401,6 +432,7 @@ static int vcons_attach(struct virtio_dev *d)
 		ctrl_post(sc, i);
 	if (virtio_intr_establish(d, vcons_intr, sc) != 0)
 		return fail(d, "no interrupt line");
+	sc->awaited = 1;		/* as establishing counted it */
 	virtio_ready(d);
 	virtq_kick(&sc->crx);
 

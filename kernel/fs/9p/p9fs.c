@@ -64,6 +64,7 @@ struct p9_node {
 	uint32_t fid;		/* walked to the file */
 	uint32_t iofid;		/* opened, or P9_NOFID */
 	int iomode;		/* O_RDONLY or O_RDWR */
+	int written;		/* written since the host last fsync'd it */
 	uint64_t qpath;
 	struct p9_attrs synced;
 	struct vnode *hnext;
@@ -386,6 +387,14 @@ hash_remove(struct p9_mount *m, struct vnode *v)
 		*lp = n->hnext;
 }
 
+/* v has no name on the host any more: out of the cache, so a new file
+ * that gets its inode number (its qid path) is not taken for it. */
+static void
+forget(struct vnode *v)
+{
+	hash_remove(((struct p9_node *)v->fsdata)->m, v);
+}
+
 static int
 readlink_fid(struct p9_mount *m, uint32_t fid, char **target)
 {
@@ -616,6 +625,8 @@ p9_write(struct vnode *v, const void *buf, size_t len, off_t off)
 	}
 	if (done && off + (off_t)done > v->size)
 		v->size = off + done;
+	if (done)
+		n->written = 1;
 	return done;
 }
 
@@ -635,8 +646,10 @@ p9_truncate(struct vnode *v, off_t len)
 		put(t, 0, 8);
 		put(t, 0, 8);
 	}));
-	if (err == 0)
+	if (err == 0) {
 		v->size = len;
+		((struct p9_node *)v->fsdata)->written = 1;
+	}
 	return err;
 }
 
@@ -736,6 +749,8 @@ p9_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 	} else if (v->nlink > 0) {
 		v->nlink--;
 	}
+	if (v->nlink == 0)
+		forget(v);
 	return 0;
 }
 
@@ -760,6 +775,8 @@ p9_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
 		} else if (tv->nlink > 0) {
 			tv->nlink--;
 		}
+		if (tv->nlink == 0)
+			forget(tv);
 	}
 	if (S_ISDIR(v->mode) && odir != ndir) {
 		vnode_hold(ndir);
@@ -894,8 +911,13 @@ p9_fsync(struct vnode *v, int datasync)
 {
 	struct p9_node *n = v->fsdata;
 	int err = attrs_push(v);
-	if (err == 0 && n->iofid != P9_NOFID && n->iomode == O_RDWR)
+	/* Only what was written through this vnode needs the host's fsync
+	 * (the syncer calls this every few seconds for every open file). */
+	if (err == 0 && n->written && n->iofid != P9_NOFID && n->iomode == O_RDWR) {
 		err = REQ_SIMPLE(n->m, Tfsync, ({ put(t, n->iofid, 4); put(t, datasync, 4); }));
+		if (err == 0)
+			n->written = 0;
+	}
 	return err;
 }
 

@@ -72,6 +72,9 @@ struct iso_dir {
 	struct iso_entry *ents;
 	unsigned n, cap;
 	int loaded;
+	/* Name index: bucket heads and chains of entry numbers plus one
+	 * (0 ends a chain); nbuckets a power of two, 0 when not built. */
+	unsigned *buckets, *chain, nbuckets;
 };
 
 /* A page of a file lent to shared mappings (getpage), while pinned. */
@@ -471,9 +474,50 @@ entry_free(struct iso_entry *e)
 		kfree(e->ext, e->next * sizeof(*e->ext));
 }
 
+static uint32_t
+name_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+/* Index d's names (lookups in big directories); without memory for it,
+ * lookups scan the table. */
+static void
+dir_index(struct iso_dir *d)
+{
+	unsigned nb = 16;
+	while (nb < d->n)
+		nb *= 2;
+	d->buckets = kzalloc(nb * sizeof(unsigned));
+	d->chain = kzalloc((d->n + 1) * sizeof(unsigned));
+	if (d->buckets == NULL || d->chain == NULL) {
+		if (d->buckets)
+			kfree(d->buckets, nb * sizeof(unsigned));
+		if (d->chain)
+			kfree(d->chain, (d->n + 1) * sizeof(unsigned));
+		d->buckets = d->chain = NULL;
+		return;
+	}
+	d->nbuckets = nb;
+	for (unsigned i = 0; i < d->n; i++) {
+		unsigned b = name_hash(d->ents[i].name, d->ents[i].namelen) & (nb - 1);
+		d->chain[i + 1] = d->buckets[b];
+		d->buckets[b] = i + 1;
+	}
+}
+
 static void
 dir_free(struct iso_dir *d)
 {
+	if (d->nbuckets) {
+		kfree(d->buckets, d->nbuckets * sizeof(unsigned));
+		kfree(d->chain, (d->n + 1) * sizeof(unsigned));
+		d->buckets = d->chain = NULL;
+		d->nbuckets = 0;
+	}
 	for (unsigned i = 0; i < d->n; i++)
 		entry_free(&d->ents[i]);
 	if (d->ents)
@@ -697,6 +741,7 @@ dir_load(struct vnode *dir)
 		}
 	}
 	d->loaded = 1;
+	dir_index(d);
 	kfree(copy, ISO_SECTOR);
 	return 0;
 fail:
@@ -769,10 +814,20 @@ static struct vnode *
 iso_lookup(struct vnode *dir, const char *name, size_t len)
 {
 	struct iso_node *n = dir->fsdata;
+	struct iso_dir *d = &n->dir;
 	if (dir_load(dir))
 		return NULL;
-	for (unsigned i = 0; i < n->dir.n; i++) {
-		struct iso_entry *e = &n->dir.ents[i];
+	if (d->nbuckets) {
+		unsigned b = name_hash(name, len) & (d->nbuckets - 1);
+		for (unsigned i = d->buckets[b]; i; i = d->chain[i]) {
+			struct iso_entry *e = &d->ents[i - 1];
+			if (e->namelen == len && memcmp(e->name, name, len) == 0)
+				return node_make(n->m, e, dir);
+		}
+		return NULL;
+	}
+	for (unsigned i = 0; i < d->n; i++) {
+		struct iso_entry *e = &d->ents[i];
 		if (e->namelen == len && memcmp(e->name, name, len) == 0)
 			return node_make(n->m, e, dir);
 	}

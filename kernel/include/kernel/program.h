@@ -12,7 +12,8 @@
 struct program;
 typedef int (*program_main_fn)(int, char **, char **);
 
-/* One baked app; the table ends with an entry whose name is NULL. */
+/* One baked app (rumprun-cc's, linked into the image) or static
+ * executable; the table ends with an entry whose name is NULL. */
 struct baked_program {
 	const char *name;
 	program_main_fn main;
@@ -22,6 +23,10 @@ struct baked_program {
 	/* Its writable data: restored from a copy, and zeroed, before each
 	 * run after the first. */
 	char *data, *data_end, *bss, *bss_end;
+	/* A prebuilt static executable instead (main, libc_start and the data
+	 * bounds NULL): the file's bytes, which kernel/exec loads for each
+	 * run (include/kernel/exec.h). */
+	const char *exe, *exe_end;
 };
 
 /* Run the configured programs; end the machine with the last foreground

@@ -26,24 +26,24 @@ struct word {
 TAILQ_HEAD(word_list, word);
 RB_HEAD(word_tree, word);
 
-int word_cmp(struct word *a, struct word *b)
-{
-	return strcmp(a->text, b->text);
-}
+int word_cmp(struct word *a, struct word *b) { return strcmp(a->text, b->text); }
 
 RB_PROTOTYPE(word_tree, word, sorted, word_cmp)
 RB_GENERATE(word_tree, word, sorted, word_cmp)
 
 int main(int argc, char **argv)
 {
-	static const char *const texts[] = { "pear", "apple", "fig", "kiwi", "banana" };
+	static const char *const texts[] = {"pear", "apple", "fig", "kiwi", "banana"};
 	struct word_list list = TAILQ_HEAD_INITIALIZER(list);
 	struct word_tree tree = RB_INITIALIZER(&tree);
 	struct word words[5], *w, key;
 	struct crypt_data data;
 	static const char *const salts[] = {
-		"ab", "$1$saltsalt$", "$5$saltstring", "$6$saltstring",
-		"$2b$05$abcdefghijklmnopqrstuu",
+	    "ab",
+	    "$1$saltsalt$",
+	    "$5$saltstring",
+	    "$6$saltstring",
+	    "$2b$05$abcdefghijklmnopqrstuu",
 	};
 	size_t i;
 
@@ -54,20 +54,20 @@ int main(int argc, char **argv)
 	}
 	printf("tailq:");
 	TAILQ_FOREACH(w, &list, order)
-		printf(" %s", w->text);
+	printf(" %s", w->text);
 	printf("\ntailq reversed:");
 	TAILQ_FOREACH_REVERSE(w, &list, word_list, order)
-		printf(" %s", w->text);
+	printf(" %s", w->text);
 	printf("\nrb:");
 	RB_FOREACH(w, word_tree, &tree)
-		printf(" %s", w->text);
+	printf(" %s", w->text);
 	key.text = "fig";
 	RB_REMOVE(word_tree, &tree, RB_FIND(word_tree, &tree, &key));
 	printf("\nrb without fig:");
 	RB_FOREACH(w, word_tree, &tree)
-		printf(" %s", w->text);
-	printf("\nrb min %s max %s\n", RB_MIN(word_tree, &tree)->text,
-	    RB_MAX(word_tree, &tree)->text);
+	printf(" %s", w->text);
+	printf(
+	    "\nrb min %s max %s\n", RB_MIN(word_tree, &tree)->text, RB_MAX(word_tree, &tree)->text);
 
 	for (i = 0; i < sizeof(salts) / sizeof(salts[0]); i++) {
 		const char *pw = argc > 1 ? argv[1] : "Hello world!";

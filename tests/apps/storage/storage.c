@@ -11,6 +11,7 @@
  *   lazy DIR      write DIR/lazy.bin (1 MiB) without syncing, print
  *                 "written", then sleep for ever (the kernel's syncer must
  *                 write it back within seconds)
+ *   abort DIR     write DIR/aborted.bin (64 KiB) without syncing, then abort()
  *   erofs DIR     try to change DIR; print the errno of each attempt
  *   raw DEV       block I/O on DEV: size, a write and read back at an odd
  *                 offset, fsync
@@ -332,6 +333,10 @@ main(int argc, char **argv)
 		return manifest(d);
 	if (!strcmp(mode, "durable"))
 		return durable(d);
+	if (!strcmp(mode, "abort")) {
+		put(d, "aborted.bin", 97, 0, 65536, O_TRUNC);
+		abort();
+	}
 	if (!strcmp(mode, "lazy"))
 		return lazy(d);
 	if (!strcmp(mode, "erofs"))

@@ -142,6 +142,13 @@ void bmk_thread_entry(void) __attribute__((noreturn));
  */
 int bmk_intr_init(void (*run)(void));
 void bmk_intr_raise(void);
+/*
+ * How many interrupt sources a blocked thread may be waiting for: changed
+ * by delta (rumpcomp_pci_irq_awaited).  When every thread is blocked and
+ * no timer is pending, the scheduler reports a deadlock only if this is 0:
+ * otherwise an interrupt may still wake someone.
+ */
+void bmk_intr_awaited(int delta);
 
 /* Wait queues for locks and condition variables built on the scheduler. */
 struct bmk_waitq {

@@ -1,0 +1,3 @@
+module rumprun.test/hello
+
+go 1.19
