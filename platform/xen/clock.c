@@ -14,6 +14,8 @@
 int xen_clock_ready;
 static uint64_t boot_system_time;
 static int64_t last_mono;
+static uint32_t wc_version_seen = 1;	/* odd: not read yet */
+static int64_t wall_at_boot;		/* the epoch's ns at mono 0 */
 static uint32_t timer_port;
 
 /* Xen's system time now, from vCPU 0's time record (read consistently:
@@ -76,20 +78,29 @@ uint64_t xen_clock_system(int64_t mono)
 	return boot_system_time + (uint64_t)mono;
 }
 
+/* Wall time is monotonic time plus the wall clock at boot, so the two
+ * clocks agree with each other: Xen's system time as read on different
+ * physical CPUs can disagree by milliseconds (seen under QEMU's TCG), and a
+ * realtime deadline converted to monotonic time must not come early.  The
+ * offset is read again when Xen changes its wall clock (dom0 sets it). */
 int64_t xen_clock_wall(void)
 {
 	volatile struct xen_shared_info *s = xen_shared;
 	uint32_t version;
 	uint64_t sec, nsec;
 
-	do {
-		version = s->wc_version;
-		__asm__ volatile("" ::: "memory");
-		sec = s->wc_sec | (uint64_t)s->wc_sec_hi << 32;
-		nsec = s->wc_nsec;
-		__asm__ volatile("" ::: "memory");
-	} while ((version & 1) || version != s->wc_version);
-	return (int64_t)(sec * 1000000000ULL + nsec + system_time());
+	if (s->wc_version != wc_version_seen) {
+		do {
+			version = s->wc_version;
+			__asm__ volatile("" ::: "memory");
+			sec = s->wc_sec | (uint64_t)s->wc_sec_hi << 32;
+			nsec = s->wc_nsec;
+			__asm__ volatile("" ::: "memory");
+		} while ((version & 1) || version != s->wc_version);
+		wc_version_seen = version;
+		wall_at_boot = (int64_t)(sec * 1000000000ULL + nsec + boot_system_time);
+	}
+	return wall_at_boot + xen_clock_mono();
 }
 
 struct vcpu_set_singleshot_timer {

@@ -181,6 +181,9 @@ def check_host():
             raise RumprunError(
                 f"rumprun xen needs Xen's {tool}, which is not installed (Debian "
                 f"package {package}; it runs in dom0 of a Xen host)")
+    if os.geteuid() != 0:
+        raise RumprunError("rumprun xen needs root in dom0 (xl talks to the hypervisor "
+                           "through /dev/xen/privcmd): run it as root")
     try:
         caps = CAPABILITIES.read_text()
     except FileNotFoundError:
@@ -195,9 +198,6 @@ def check_host():
         raise RumprunError(
             "this is a Xen guest, not dom0 (/proc/xen/capabilities lacks "
             "control_d): run rumprun xen in Xen's dom0")
-    if os.geteuid() != 0:
-        raise RumprunError("rumprun xen needs root in dom0 (xl talks to the hypervisor "
-                           "through /dev/xen/privcmd): run it as root")
 
 
 def _xl(*args, what, capture=True):
@@ -270,18 +270,27 @@ def run(launch):
     config = check_launch(launch)
     check_host()
     name = guest_name(launch)
-    if domain_state(name) is not None:
+    registered = not launch.interactive or launch.paused
+    if registered and domain_state(name) is not None:
+        # Before claiming the name: the claim would replace the state of
+        # the guest that has it.
         raise RumprunError(f"a Xen domain called {name!r} exists already: stop it "
                            f"(rumprun stop {name}, or xl destroy {name}) or choose "
                            "another -N")
-    registered = not launch.interactive or launch.paused
     claim = guests.claim(name) if registered else None
     created = False
     try:
         with tempfile.TemporaryDirectory(prefix="rumprun-xen.", dir=launch.tmpdir) as tmp:
             cfg = Path(tmp) / f"{name}.cfg"
             cfg.write_text(domain_config(launch, name))
-            _xl("xl", "create", "-p", str(cfg), what=f"creating Xen domain {name}")
+            try:
+                _xl("xl", "create", "-p", str(cfg), what=f"creating Xen domain {name}")
+            except RumprunError as e:
+                if "already exists" in str(e):    # xl checks names (each xl run costs)
+                    raise RumprunError(
+                        f"a Xen domain called {name!r} exists already: stop it (rumprun "
+                        f"stop {name}, or xl destroy {name}) or choose another -N") from None
+                raise
             created = True
         domid = _xl("xl", "domid", name, what=f"finding domain {name}'s ID").strip()
         _xl("xenstore-write", f"/local/domain/{domid}/{XENSTORE_KEY}", xenstore_text(config),
