@@ -8,15 +8,15 @@ JSON, see README.md).  Detached guests store the Launch itself
 (to_record/from_record), so ps, stop and cont see what was started.
 """
 
+from __future__ import annotations   # Optional[...] needs no typing import
+
 import json
 import re
 import shlex
-import typing
-from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Optional, Tuple
 
 from rumprun.errors import RumprunError
+from rumprun.records import fields, is_record, record
 
 DEFAULT_MEMORY_MIB = 64
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,47}"
@@ -27,7 +27,7 @@ REFUSED_QEMU_ARGS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Program:
     """One entry of the configuration's "rc": a baked app to run."""
     bin: str
@@ -35,7 +35,7 @@ class Program:
     runmode: str = ""             # "" foreground, "&" background, "|" pipe
 
 
-@dataclass(frozen=True)
+@record
 class Image:
     """A baked image, as checked when the launch was made."""
     path: Path                    # absolute
@@ -46,7 +46,7 @@ class Image:
                                   # a.out-kludge addresses in a 64-bit ELF)
 
 
-@dataclass(frozen=True)
+@record
 class Interface:
     """-I: a network interface of the guest, in command-line order."""
     tag: str                      # the user's name for it (-W refers to it)
@@ -55,7 +55,7 @@ class Interface:
     backend: Tuple[str, ...] = ()  # QEMU's -net/-netdev words; () = user
 
 
-@dataclass(frozen=True)
+@record
 class Address:
     """-W: how an interface gets its address (a "net" entry)."""
     ifname: str
@@ -66,7 +66,7 @@ class Address:
     gw: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@record
 class Port:
     """-P: a host port forwarded to the guest through user networking."""
     protocol: str                 # tcp | udp
@@ -75,7 +75,7 @@ class Port:
     guest_port: int
 
 
-@dataclass(frozen=True)
+@record
 class Disk:
     """-b: a disk image, the guest's ldN in command-line order."""
     path: Path                    # absolute
@@ -84,7 +84,7 @@ class Disk:
     readonly: bool
 
 
-@dataclass(frozen=True)
+@record
 class Share:
     """--share: a host directory over virtio-9p, mount tag shareN in order."""
     host_dir: Path                # absolute
@@ -92,7 +92,7 @@ class Share:
     readonly: bool
 
 
-@dataclass(frozen=True)
+@record
 class Launch:
     """Everything a backend needs to run (or describe) one guest."""
     platform: str                 # the launcher platform: qemu, kvm, iso...
@@ -402,8 +402,8 @@ def _rumprun_program():
 # --- records: a Launch as JSON data and back -----------------------------------
 
 def _to_data(value):
-    if is_dataclass(value):
-        return {f.name: _to_data(getattr(value, f.name)) for f in fields(value)}
+    if is_record(value):
+        return {name: _to_data(getattr(value, name)) for name in fields(value)}
     if isinstance(value, (tuple, list)):
         return [_to_data(v) for v in value]
     if isinstance(value, Path):
@@ -413,6 +413,8 @@ def _to_data(value):
 
 def _from_data(kind, data):
     """DATA (from _to_data) as type KIND; ValueError when it does not fit."""
+    import typing
+
     origin, params = typing.get_origin(kind), typing.get_args(kind)
     if origin is typing.Union:                      # Optional[X]
         if data is None:
@@ -426,11 +428,12 @@ def _from_data(kind, data):
         if len(params) != len(data):
             raise ValueError(f"expected {len(params)} items, not {data!r}")
         return tuple(_from_data(p, d) for p, d in zip(params, data))
-    if is_dataclass(kind):
+    if is_record(kind):
         if not isinstance(data, dict):
             raise ValueError(f"expected an object, not {data!r}")
-        hints = typing.get_type_hints(kind)
-        known = {f.name for f in fields(kind)}
+        hints = typing.get_type_hints(
+            kind, localns={"Optional": typing.Optional, "Tuple": typing.Tuple})
+        known = set(fields(kind))
         return kind(**{k: _from_data(hints[k], v) for k, v in data.items()
                        if k in known})
     if kind is Path:

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import ROOT, tool
+from test_runtime import crash_bin  # noqa: F401 (a fixture)
 
 STATUS_0 = "=== rumprun: exit status 0 ==="
 
@@ -137,3 +138,15 @@ def test_stdout_that_cannot_be_written_is_one_sentence(streams_bin, state_env, h
     assert "cannot write to standard output" in lines[-1]
     assert subprocess.run(["pgrep", "-f", str(streams_bin)],
                           capture_output=True).stdout == b""
+
+
+def test_a_deadlock_is_still_reported_with_the_console_and_a_disk(run, crash_bin, tmp_path):
+    """The console's and a polled disk's interrupts are not awaited, so a
+    program whose threads all block is reported, not left idling."""
+    disk = tmp_path / "raw.img"
+    disk.write_bytes(bytes(1 << 20))
+    result = run("rumprun", "qemu", "-i", "-b", disk, crash_bin, "--", "deadlock_join",
+                 timeout=60)
+    assert any("deadlock" in ln for ln in result.stderr.splitlines()
+               if ln.startswith("rumprun:")), result.stderr
+    assert result.returncode not in (0, None), result.stderr

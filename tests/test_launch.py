@@ -435,3 +435,19 @@ def test_the_fast_path_reads_what_click_reads(monkeypatch, tmp_path, args):
 def test_the_fast_path_leaves_everything_else_to_click(args):
     from rumprun import quick
     assert quick.parse(args) is None
+
+
+def test_the_launch_model_is_a_frozen_record(fixture_kernel):
+    from rumprun import model, records
+
+    launch = model.make_launch("qemu", fixture_kernel, ("a",), env=("A=1",),
+                               rc=("fixture 1",), ports=("8080:80",), interactive=True)
+    again = model.Launch.from_record(launch.to_record())
+    assert again == launch and hash(again) == hash(launch)
+    assert again.interfaces[0].ifname == "vioif0" and again.ports[0].guest_port == 80
+    with pytest.raises(records.FrozenInstanceError):
+        launch.memory_mib = 1
+    with pytest.raises(ValueError):
+        model.Launch.from_record({**launch.to_record(), "memory_mib": "64"})
+    with pytest.raises(TypeError):
+        model.Port("tcp", "", 80)          # a field missing

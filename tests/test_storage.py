@@ -134,6 +134,7 @@ def test_two_disks_one_inside_the_other(run, storage_bin, tmp_path):
     result = run("rumprun", "qemu", "-i", "-b", f"{outer},/x", "-b", f"{inner},/x/new/dir",
                  storage_bin, "--", "manifest", "/x")
     assert result.returncode == 1, result
+    # The kernel's mount error is on COM1 (stderr).
     assert "the directory is missing and its file system is read-only" in result.stderr
 
 

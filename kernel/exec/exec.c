@@ -104,10 +104,13 @@ long exec_load(struct vmspace *vs, const void *file, size_t size, struct exec_im
 	hi = ROUNDUP(hi, PAGE_SIZE);
 
 	/* The whole span writable while the bytes go in; the protections and
-	 * the gaps come after. */
+	 * the gaps come after.  Committed at first touch (MAP_NORESERVE), as
+	 * Linux commits a program's pages: a large bss takes only what the
+	 * program uses of it. */
 	rv = vm_mmap(vs, eh->e_type == ET_EXEC ? lo : 0, hi - lo, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | (eh->e_type == ET_EXEC ? MAP_FIXED_NOREPLACE : 0), NULL,
-	    0);
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
+	        (eh->e_type == ET_EXEC ? MAP_FIXED_NOREPLACE : 0),
+	    NULL, 0);
 	if (rv < 0)
 		return rv == -EEXIST ? -ENOMEM : rv;
 	if (eh->e_type == ET_DYN)

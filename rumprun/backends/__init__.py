@@ -18,11 +18,12 @@ from the entry.  Modules are imported only when used, so `rumprun qemu`
 never pays for pycdlib or VirtualBox.
 """
 
+from __future__ import annotations   # Tuple[...] needs no typing import
+
 import importlib
-from dataclasses import dataclass
-from typing import Tuple
 
 from rumprun.errors import RumprunError
+from rumprun.records import record
 
 
 class GuestFailed(RumprunError):
@@ -30,7 +31,7 @@ class GuestFailed(RumprunError):
     exit_status = 1
 
 
-@dataclass(frozen=True)
+@record
 class Backend:
     """A launcher platform and what it can give a guest (make_launch refuses
     the flags it cannot honour with one sentence)."""

@@ -25,12 +25,11 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from rumprun import abi, host, model
 from rumprun.errors import RumprunError
+from rumprun.records import record
 
 QEMU = "qemu-system-x86_64"
 CONFIG_FD = 3            # the descriptor -D's script feeds the config on
@@ -317,15 +316,15 @@ def choose_accel(platform, qemu):
     return "tcg"
 
 
-@dataclass(frozen=True)
+@record
 class Machine:
     """A QEMU machine type the QEMU backends boot images on."""
-    base_args: Callable     # (qemu, accel, memory_mib, kernel) -> QEMU, the
+    base_args: "Callable"   # (qemu, accel, memory_mib, kernel) -> QEMU, the
                             # machine, isa-debug-exit and -kernel KERNEL
-    device_args: Callable   # (launch) -> the -I, -b and --share devices
-    check: Callable         # (launch) -> None; RumprunError when the image
+    device_args: "Callable"  # (launch) -> the -I, -b and --share devices
+    check: "Callable"       # (launch) -> None; RumprunError when the image
                             # cannot boot on the machine
-    choose_accel: Callable  # (platform, qemu) -> "tcg" or "kvm"
+    choose_accel: "Callable"  # (platform, qemu) -> "tcg" or "kvm"
     transport: str = "pci"  # virtio devices: -pci, or -device (MMIO)
     console_ports: bool = True  # the programs' streams on virtio-console
                                 # ports (else on COM1 with the kernel's)

@@ -9,11 +9,11 @@ launcher alike.
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from rumprun import host
 from rumprun.errors import RumprunError
+from rumprun.records import record
 
 # Field -> (type, what it must be, for the sentence).
 FIELDS = {
@@ -25,7 +25,7 @@ FIELDS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class BakeConfig:
     name: str
     description: str

@@ -199,6 +199,9 @@ vblk_drain(struct vblk *sc)
 	}
 }
 
+/* Platforms without it (no PCI interrupts) have nothing to count. */
+void rumpcomp_pci_irq_awaited(int delta) __attribute__((weak));
+
 static int
 vblk_intr(void *arg)
 {
@@ -297,13 +300,16 @@ vblk_attach(struct virtio_dev *d)
 	rumpuser_cv_init(&sc->poll_cv);
 	sc->polling = VIRTIO_BLK_POLL;
 	/*
-	 * The handler is taken even when polling: the device may still raise
-	 * its line now and then (with event indexes it ignores the no-interrupt
-	 * flag), and a level-triggered line it shares with another device
-	 * stays asserted until this device's status is read.
+	 * The handler even when polling: a device may still interrupt (with
+	 * VIRTIO_F_EVENT_IDX it ignores the "no interrupt" flag), and on a
+	 * line shared with another device an interrupt nobody acknowledges
+	 * keeps the line raised for good.  While polling it only acknowledges
+	 * and finishes what is done; no thread waits for it.
 	 */
 	if (virtio_intr_establish(d, vblk_intr, sc) != 0)
 		sc->polling = 1;	/* no interrupt line: poll */
+	else if (sc->polling && rumpcomp_pci_irq_awaited)
+		rumpcomp_pci_irq_awaited(-1);
 	if (sc->polling) {
 		virtq_intr_disable(&sc->vq);
 		if (rumpuser_thread_create(vblk_poller, sc, "virtio-blk", 0, -1, -1, NULL) != 0)

@@ -9,6 +9,8 @@
  *   kernel places it; the program's own start-up relocates itself;
  * - each page with the union of the protections of the segments on it
  *   (R, W, X as the program headers say), gaps between segments unmapped;
+ * - pages committed at first touch, as Linux does (a large bss costs what
+ *   the program uses of it);
  * - the program break right after the highest segment, as on Linux.
  *
  * TLS, relocations and everything else are the program's own libc's work;
