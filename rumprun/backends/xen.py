@@ -329,12 +329,15 @@ def _run_interactive(launch, name, claim, fd):
                   file=sys.stderr, flush=True)
         else:
             unpause(name)
+        split = KernelLines()
         while data := read_console(fd):
-            out.write(endings.convert(data))
-            out.flush()
+            for stream, text in split.feed(endings.convert(data)):
+                stream.write(text)
+                stream.flush()
             scanner.feed(data)
-        out.write(endings.finish())
-        out.flush()
+        for stream, text in split.finish(endings.finish()):
+            stream.write(text)
+            stream.flush()
         status = scanner.finish()
     except _Interrupted as e:
         destroy(name)
@@ -353,6 +356,40 @@ def _run_interactive(launch, name, claim, fd):
         raise GuestFailed(f"domain {name} ended without reporting its exit status "
                           "(its console closed without the kernel's status line)")
     return status
+
+
+class KernelLines:
+    """Xen's one PV console carries the kernel's own lines and the programs'
+    output together; on QEMU they arrive apart (COM1 and virtio-console
+    ports) and the launcher gives the kernel's to stderr.  Here whole lines
+    are told apart: the kernel's start with "rumprun: " or are its status
+    line, or continue a crash report (indented, after "rumprun: fatal");
+    they go to stderr, the rest to stdout.  A line is passed on once it is
+    complete (or at the end)."""
+
+    def __init__(self):
+        self.partial = b""
+        self.in_report = False
+
+    def _route(self, line):
+        from rumprun import abi
+        body = line.rstrip(b"\n")
+        if body.startswith(b"rumprun: fatal"):
+            self.in_report = True
+        elif not body.startswith(b"  "):
+            self.in_report = self.in_report and body.startswith(b"rumprun: ")
+        kernel = (body.startswith(b"rumprun: ") or abi.STATUS_LINE.search(body)
+                  or (self.in_report and body.startswith(b"  ")))
+        return (sys.stderr.buffer if kernel else sys.stdout.buffer), line
+
+    def feed(self, data):
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        return [self._route(line + b"\n") for line in lines]
+
+    def finish(self, tail=b""):
+        rest, self.partial = self.partial + tail, b""
+        return [self._route(rest)] if rest else []
 
 
 CONSOLE_COPIER = b"rumprun-cons"     # the copier's process name (/proc/PID/comm)
