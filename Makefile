@@ -147,6 +147,7 @@ iso: setup libs
 # user's cache (as root: debootstrap); when it cannot be built here, say so
 # in one line and let pytest report those tests as skipped with the reason.
 check: setup libs
+	PY=$(PY) scripts/check-style
 	@scripts/xen-harness --build >/dev/null || \
 		echo "make check: the Xen tests will be skipped: the Xen harness cannot be built here (the line above says why)" >&2
 	$(PY) -m pytest -q -rs tests

@@ -26,7 +26,6 @@ per second.  Progress on stderr, a Markdown table on stdout.
 """
 
 import argparse
-import os
 import re
 import shlex
 import statistics
@@ -49,19 +48,26 @@ def progress(text):
 def build():
     WORK.mkdir(parents=True, exist_ok=True)
     for name in ("flood", "sink"):
-        subprocess.run([BIN / "rumprun-cc", "-O2", "-o", WORK / name, APPS / f"{name}.c"],
-                       check=True)
-        subprocess.run([BIN / "rumprun-bake", "hw_generic", WORK / f"{name}.bin",
-                        WORK / name], check=True)
-        subprocess.run(["gcc", "-O2", "-o", WORK / f"{name}-native", APPS / f"{name}.c"],
-                       check=True)
+        subprocess.run(
+            [BIN / "rumprun-cc", "-O2", "-o", WORK / name, APPS / f"{name}.c"], check=True
+        )
+        subprocess.run(
+            [BIN / "rumprun-bake", "hw_generic", WORK / f"{name}.bin", WORK / name], check=True
+        )
+        subprocess.run(
+            ["gcc", "-O2", "-o", WORK / f"{name}-native", APPS / f"{name}.c"], check=True
+        )
 
 
 def serial_only_command(image, args):
     """QEMU run directly on the launcher's plan for IMAGE ARGS without its
     virtio-console: the programs write to COM1, on QEMU's stdout."""
-    lines = subprocess.run([BIN / "rumprun", "-D", "qemu", "-i", image, "--", *args],
-                           check=True, capture_output=True, text=True).stdout.splitlines()
+    lines = subprocess.run(
+        [BIN / "rumprun", "-D", "qemu", "-i", image, "--", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
     command, _, _ = lines[0].partition(" 3<<")
     config = WORK / f"config-{image.stem}-{'-'.join(args)}.json"
     config.write_text(lines[1])
@@ -85,15 +91,19 @@ def timed(argv, feed=0, keep=False):
     (seconds, bytes that came out, stderr text (and stdout's, if KEEP),
     exit status)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [str(a) for a in argv],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
     def write():
         chunk = b"x" * 65536
         left = feed
         try:
             while left:
-                left -= proc.stdin.write(chunk[:min(left, len(chunk))])
+                left -= proc.stdin.write(chunk[: min(left, len(chunk))])
         except BrokenPipeError:
             pass
         proc.stdin.close()
@@ -140,8 +150,7 @@ def main():
         "stdin-empty": (rumprun + [sink], 0, 0, None),
         "com1": (serial_only_command(flood, ["1"]), 0, None, ("FLOOD", 1 << 20)),
         "com1-empty": (serial_only_command(flood, ["0"]), 0, None, None),
-        "native-stdout": ([WORK / "flood-native", str(opts.mib)], 0, size,
-                          ("FLOOD", size)),
+        "native-stdout": ([WORK / "flood-native", str(opts.mib)], 0, size, ("FLOOD", size)),
         "native-stdin": ([WORK / "sink-native"], size, 0, ("SINK", size)),
     }
     wall = {k: [] for k in cases}
@@ -150,47 +159,70 @@ def main():
     for i in range(opts.runs + 1):
         for name, (argv, feed, expected, report) in cases.items():
             seconds, count, said, status = timed(argv, feed, keep=expected is None)
-            ok_status = 1 if name.startswith("com1") else 0   # QEMU's (0 << 1) | 1
+            ok_status = 1 if name.startswith("com1") else 0  # QEMU's (0 << 1) | 1
             if status != ok_status or (expected is not None and count != expected):
-                sys.exit(f"console: {name} failed (status {status}, {count} bytes "
-                         f"out): {said[-400:]}")
+                sys.exit(
+                    f"console: {name} failed (status {status}, {count} bytes out): {said[-400:]}"
+                )
             figure = guest_figure(report[0], said) if report else None
             if report and (figure is None or figure[0] != report[1]):
-                sys.exit(f"console: {name}: the program did not report {report[1]} "
-                         f"bytes: {said[-400:]}")
+                sys.exit(
+                    f"console: {name}: the program did not report {report[1]} bytes: {said[-400:]}"
+                )
             if i:
                 wall[name].append(seconds)
                 if figure:
                     own[name].append(figure[0] / figure[1] / 1e6)
         if i:
-            progress(f"  round {i}: " + ", ".join(f"{k} {wall[k][-1] * 1000:.0f} ms"
-                                                 for k in cases))
+            progress(
+                f"  round {i}: " + ", ".join(f"{k} {wall[k][-1] * 1000:.0f} ms" for k in cases)
+            )
     med = {k: statistics.median(v) for k, v in wall.items()}
 
     def rate(name, base, nbytes):
         return nbytes / (med[name] - med[base]) / 1e6
 
     rows = [
-        (f"stdout, {opts.mib} MiB in 64 KiB writes, `rumprun qemu -i` into a pipe",
-         rate("stdout", "stdout-empty", size), statistics.median(own["stdout"]),
-         med["stdout"], med["stdout-empty"]),
-        (f"stdin, {opts.mib} MiB from a pipe through `rumprun qemu -i`",
-         rate("stdin", "stdin-empty", size), statistics.median(own["stdin"]),
-         med["stdin"], med["stdin-empty"]),
-        ("stdout over COM1 (no virtio-console: the old path), 1 MiB, QEMU direct",
-         rate("com1", "com1-empty", 1 << 20), statistics.median(own["com1"]),
-         med["com1"], med["com1-empty"]),
+        (
+            f"stdout, {opts.mib} MiB in 64 KiB writes, `rumprun qemu -i` into a pipe",
+            rate("stdout", "stdout-empty", size),
+            statistics.median(own["stdout"]),
+            med["stdout"],
+            med["stdout-empty"],
+        ),
+        (
+            f"stdin, {opts.mib} MiB from a pipe through `rumprun qemu -i`",
+            rate("stdin", "stdin-empty", size),
+            statistics.median(own["stdin"]),
+            med["stdin"],
+            med["stdin-empty"],
+        ),
+        (
+            "stdout over COM1 (no virtio-console: the old path), 1 MiB, QEMU direct",
+            rate("com1", "com1-empty", 1 << 20),
+            statistics.median(own["com1"]),
+            med["com1"],
+            med["com1-empty"],
+        ),
     ]
-    print("| stream | MB/s (wall, boot taken off) | MB/s (program's clock) "
-          "| wall with data | wall without |")
+    print(
+        "| stream | MB/s (wall, boot taken off) | MB/s (program's clock) "
+        "| wall with data | wall without |"
+    )
     print("| --- | ---: | ---: | ---: | ---: |")
     for label, by_wall, by_clock, with_, without in rows:
-        print(f"| {label} | {by_wall:.1f} | {by_clock:.1f} | {with_ * 1000:.0f} ms "
-              f"| {without * 1000:.0f} ms |")
-    for name, label in (("native-stdout", f"stdout, {opts.mib} MiB, Linux into a pipe"),
-                        ("native-stdin", f"stdin, {opts.mib} MiB, Linux from a pipe")):
-        print(f"| {label} | {size / med[name] / 1e6:.1f} | "
-              f"{statistics.median(own[name]):.1f} | {med[name] * 1000:.0f} ms | |")
+        print(
+            f"| {label} | {by_wall:.1f} | {by_clock:.1f} | {with_ * 1000:.0f} ms "
+            f"| {without * 1000:.0f} ms |"
+        )
+    for name, label in (
+        ("native-stdout", f"stdout, {opts.mib} MiB, Linux into a pipe"),
+        ("native-stdin", f"stdin, {opts.mib} MiB, Linux from a pipe"),
+    ):
+        print(
+            f"| {label} | {size / med[name] / 1e6:.1f} | "
+            f"{statistics.median(own[name]):.1f} | {med[name] * 1000:.0f} ms | |"
+        )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,9 @@ def say(*args):
 
 
 def sh(*cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, **kw)
+    return subprocess.run(
+        [str(c) for c in cmd], capture_output=True, text=True, stdin=subprocess.DEVNULL, **kw
+    )
 
 
 def parse(out, expect):
@@ -92,14 +93,25 @@ def main():
     expect = ROUNDS_PER_RUN * a.mib << 20
     say("building fsprobe (native and unikernel), the volume and the ISO")
     src = ROOT / "tests" / "apps" / "storage" / "fsprobe.c"
-    for cmd in ([
+    for cmd in [
         ["gcc", "-O2", "-o", OUT / "fsprobe-native", src],
         [VENV / "rumprun-cc", "-O2", "-o", OUT / "fsprobe", src],
         [VENV / "rumprun-bake", "hw_generic", OUT / "fsprobe.bin", OUT / "fsprobe"],
         [VENV / "rumprun", "mkfs", "iso", "-q", OUT / "share", OUT / "vol.iso"],
-        [VENV / "rumprun", "iso", "-o", OUT / "boot.iso", "-b", f"{OUT / 'vol.iso'},/data",
-         OUT / "fsprobe.bin", "--", "readbench", "/data/data.bin", str(ROUNDS_PER_RUN)],
-    ]):
+        [
+            VENV / "rumprun",
+            "iso",
+            "-o",
+            OUT / "boot.iso",
+            "-b",
+            f"{OUT / 'vol.iso'},/data",
+            OUT / "fsprobe.bin",
+            "--",
+            "readbench",
+            "/data/data.bin",
+            str(ROUNDS_PER_RUN),
+        ],
+    ]:
         r = sh(*cmd)
         if r.returncode != 0:
             say(f"fs_bench: {' '.join(map(str, cmd))} failed:\n{r.stderr}")
@@ -110,26 +122,66 @@ def main():
         if r.returncode != 0:
             raise linux_microvm.MicrovmError(f"gcc -static failed: {r.stderr[-300:]}")
         vmlinuz, initrd = linux_microvm.build(
-            OUT / "fsprobe-static", ROOT / "build" / "microvm-fs",
-            modules=linux_microvm.MODULES + ["virtio_blk", "cdrom", "isofs"], init=LINUX_INIT)
-        linux = linux_microvm.qemu_args(vmlinuz, initrd,
-                                        ["readbench", "/data/data.bin", str(ROUNDS_PER_RUN)],
-                                        disks=[OUT / "vol.iso"])
+            OUT / "fsprobe-static",
+            ROOT / "build" / "microvm-fs",
+            modules=linux_microvm.MODULES + ["virtio_blk", "cdrom", "isofs"],
+            init=LINUX_INIT,
+        )
+        linux = linux_microvm.qemu_args(
+            vmlinuz,
+            initrd,
+            ["readbench", "/data/data.bin", str(ROUNDS_PER_RUN)],
+            disks=[OUT / "vol.iso"],
+        )
     except (linux_microvm.MicrovmError, OSError) as e:
         say(f"fs_bench: no Linux microVM row: {e}")
 
     runs = {
         "native": [OUT / "fsprobe-native", "readbench", data, ROUNDS_PER_RUN],
-        "9p share": [VENV / "rumprun", "qemu", "-i", "-M", "128", "--share",
-                     f"{OUT / 'share'}:/s", OUT / "fsprobe.bin", "--", "readbench",
-                     "/s/data.bin", ROUNDS_PER_RUN],
-        "ISO, -b (virtio-blk)": [VENV / "rumprun", "qemu", "-i", "-M", "128", "-b",
-                                 f"{OUT / 'vol.iso'},/data", OUT / "fsprobe.bin", "--",
-                                 "readbench", "/data/data.bin", ROUNDS_PER_RUN],
-        "ISO, module (rumprun iso)": ["qemu-system-x86_64", "-m", "256", "-device",
-                                      "isa-debug-exit,iobase=0xf4,iosize=4", "-serial", "stdio",
-                                      "-display", "none", "-no-reboot", "-net", "none",
-                                      "-cdrom", OUT / "boot.iso"],
+        "9p share": [
+            VENV / "rumprun",
+            "qemu",
+            "-i",
+            "-M",
+            "128",
+            "--share",
+            f"{OUT / 'share'}:/s",
+            OUT / "fsprobe.bin",
+            "--",
+            "readbench",
+            "/s/data.bin",
+            ROUNDS_PER_RUN,
+        ],
+        "ISO, -b (virtio-blk)": [
+            VENV / "rumprun",
+            "qemu",
+            "-i",
+            "-M",
+            "128",
+            "-b",
+            f"{OUT / 'vol.iso'},/data",
+            OUT / "fsprobe.bin",
+            "--",
+            "readbench",
+            "/data/data.bin",
+            ROUNDS_PER_RUN,
+        ],
+        "ISO, module (rumprun iso)": [
+            "qemu-system-x86_64",
+            "-m",
+            "256",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=4",
+            "-serial",
+            "stdio",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-net",
+            "none",
+            "-cdrom",
+            OUT / "boot.iso",
+        ],
         "Linux microVM, ISO (virtio-blk)": linux,
     }
     samples = {k: [] for k in runs}
@@ -145,15 +197,18 @@ def main():
             r = sh(*cmd, timeout=600)
             mbs = parse(r.stdout, expect)
             if mbs is None:
-                line = (r.stdout.strip().splitlines() or r.stderr.strip().splitlines()
-                        or ["no output"])
+                line = (
+                    r.stdout.strip().splitlines() or r.stderr.strip().splitlines() or ["no output"]
+                )
                 notes[name] = next((ln for ln in line if "rumprun:" in ln), line[-1])[:120]
                 continue
             samples[name].append(mbs)
     ref = statistics.median(samples["native"]) if samples["native"] else None
     commit = sh("git", "-C", ROOT, "rev-parse", "--short", "HEAD").stdout.strip()
-    print(f"Read of a {a.mib} MiB file, 3 passes in 1 MiB reads; medians of {a.rounds} "
-          f"alternating rounds; commit {commit}; load average {os.getloadavg()[0]:.2f}\n")
+    print(
+        f"Read of a {a.mib} MiB file, 3 passes in 1 MiB reads; medians of {a.rounds} "
+        f"alternating rounds; commit {commit}; load average {os.getloadavg()[0]:.2f}\n"
+    )
     print("| how | MB/s | ratio to native |")
     print("| --- | ---: | ---: |")
     for name in runs:

@@ -31,10 +31,23 @@ sys.path.insert(0, str(ROOT))
 
 from rumprun.images import iso as isomod  # noqa: E402
 
-CONFIG = json.dumps({"cmdline": "hello.bin", "env": [], "hostname": "rumprun"},
-                    separators=(",", ":"))
-QEMU = ["qemu-system-x86_64", "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
-        "-serial", "stdio", "-display", "none", "-no-reboot", "-net", "none"]
+CONFIG = json.dumps(
+    {"cmdline": "hello.bin", "env": [], "hostname": "rumprun"}, separators=(",", ":")
+)
+QEMU = [
+    "qemu-system-x86_64",
+    "-m",
+    "128",
+    "-device",
+    "isa-debug-exit,iobase=0xf4,iosize=4",
+    "-serial",
+    "stdio",
+    "-display",
+    "none",
+    "-no-reboot",
+    "-net",
+    "none",
+]
 
 
 def timed(cmd, **kw):
@@ -56,10 +69,13 @@ def main():
         else:
             sys.path.insert(0, str(ROOT / "tests"))
             from conftest import build_fixture_kernel
+
             image, label = build_fixture_kernel(tmp, status=3), "tests/fixtures/kernel"
         ours = tmp / "rumprun.iso"
-        build = ("import sys; from pathlib import Path; from rumprun.images.iso import build_iso; "
-                 "build_iso(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), force=True)")
+        build = (
+            "import sys; from pathlib import Path; from rumprun.images.iso import build_iso; "
+            "build_iso(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), force=True)"
+        )
 
         staging = tmp / "tree"
         (staging / "boot" / "grub").mkdir(parents=True)
@@ -68,9 +84,17 @@ def main():
         (staging / "boot" / "grub" / "grub.cfg").write_text(isomod.grub_cfg())
         mods = " ".join(sorted(set(isomod._COMMON_MODULES)))
         ref = tmp / "mkrescue.iso"
-        mkrescue = ["grub-mkrescue", "-o", str(ref), f"--modules={mods}",
-                    f"--install-modules={mods}", "--locales=", "--fonts=", "--themes=",
-                    str(staging)]
+        mkrescue = [
+            "grub-mkrescue",
+            "-o",
+            str(ref),
+            f"--modules={mods}",
+            f"--install-modules={mods}",
+            "--locales=",
+            "--fonts=",
+            "--themes=",
+            str(staging),
+        ]
 
         t_cold, t_ours, t_ref, t_boot, t_inproc = [], [], [], [], []
         for i in range(a.runs):
@@ -80,8 +104,9 @@ def main():
             env = dict(os.environ, XDG_CACHE_HOME=str(cache))
             os.environ["XDG_CACHE_HOME"] = str(cache)
             for times in (t_cold, t_ours):
-                dt, r = timed([sys.executable, "-c", build, str(image), CONFIG, str(ours)],
-                              cwd=ROOT, env=env)
+                dt, r = timed(
+                    [sys.executable, "-c", build, str(image), CONFIG, str(ours)], cwd=ROOT, env=env
+                )
                 if r.returncode:
                     sys.exit(r.stderr.decode())
                 times.append(dt)
@@ -101,20 +126,32 @@ def main():
 
         med = statistics.median
         size = ours.stat().st_size
-        print(f"ISO benchmark: {label} ({image.stat().st_size} bytes), "
-              f"medians of {a.runs} runs, QEMU TCG\n")
+        print(
+            f"ISO benchmark: {label} ({image.stat().st_size} bytes), "
+            f"medians of {a.runs} runs, QEMU TCG\n"
+        )
         print("| measurement | rumprun iso | grub-mkrescue (same modules) |")
         print("|---|---|---|")
         ref_size = f"{ref.stat().st_size / 2**20:.2f} MiB" if t_ref else "n/a"
-        print(f"| ISO size (BIOS+UEFI, hybrid) | {size / 2**20:.2f} MiB ({size} bytes) | {ref_size} |")
+        print(
+            f"| ISO size (BIOS+UEFI, hybrid) | {size / 2**20:.2f} MiB ({size} bytes) | {ref_size} |"
+        )
         ref_t = f"{med(t_ref) * 1000:.0f} ms" if t_ref else "n/a"
-        print(f"| build time, new process, cold GRUB cache | {med(t_cold) * 1000:.0f} ms | {ref_t} |")
-        print(f"| build time, new process, warm GRUB cache | {med(t_ours) * 1000:.0f} ms | {ref_t} |")
+        print(
+            f"| build time, new process, cold GRUB cache | {med(t_cold) * 1000:.0f} ms | {ref_t} |"
+        )
+        print(
+            f"| build time, new process, warm GRUB cache | {med(t_ours) * 1000:.0f} ms | {ref_t} |"
+        )
         if t_ref:
-            print(f"| build time ratio, cold (ours / grub-mkrescue) | "
-                  f"{med(t_cold) / med(t_ref):.2f} | 1 |")
-            print(f"| build time ratio, warm (ours / grub-mkrescue) | "
-                  f"{med(t_ours) / med(t_ref):.2f} | 1 |")
+            print(
+                f"| build time ratio, cold (ours / grub-mkrescue) | "
+                f"{med(t_cold) / med(t_ref):.2f} | 1 |"
+            )
+            print(
+                f"| build time ratio, warm (ours / grub-mkrescue) | "
+                f"{med(t_ours) / med(t_ref):.2f} | 1 |"
+            )
         print(f"| build time, in-process build_iso(), warm | {med(t_inproc) * 1000:.0f} ms | |")
         print(f"| boot to exit, -cdrom under SeaBIOS | {med(t_boot) * 1000:.0f} ms | |")
 

@@ -42,8 +42,9 @@ def progress(text):
 
 
 def run(args, **kwargs):
-    return subprocess.run([str(a) for a in args], check=True, capture_output=True,
-                          text=True, **kwargs).stdout
+    return subprocess.run(
+        [str(a) for a in args], check=True, capture_output=True, text=True, **kwargs
+    ).stdout
 
 
 def build():
@@ -70,8 +71,9 @@ def direct_command(image):
 def timed(argv):
     """(wall seconds, CPU seconds of it and what it waited for, result)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     out, err = proc.stdout.read(), proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
@@ -87,8 +89,10 @@ def main():
     image = build()
     kinds = {
         "qemu": (direct_command(image), lambda r: r.returncode == 1),
-        "rumprun": ([str(BIN / "rumprun"), "qemu", "-i", str(image), "--", "0"],
-                    lambda r: r.returncode == 0),
+        "rumprun": (
+            [str(BIN / "rumprun"), "qemu", "-i", str(image), "--", "0"],
+            lambda r: r.returncode == 0,
+        ),
         "python": ([str(BIN / "python"), "-c", "pass"], lambda r: r.returncode == 0),
     }
     samples = {k: [] for k in kinds}
@@ -98,23 +102,30 @@ def main():
         for kind, (argv, ok) in kinds.items():
             seconds, cpu_seconds, result = timed(argv)
             if not ok(result) or (kind != "python" and b"Goodbye" not in result.stdout):
-                sys.exit(f"{kind} run failed ({result.returncode}): "
-                         f"{result.stdout[-300:]!r} {result.stderr[-300:]!r}")
+                sys.exit(
+                    f"{kind} run failed ({result.returncode}): "
+                    f"{result.stdout[-300:]!r} {result.stderr[-300:]!r}"
+                )
             if i:
                 samples[kind].append(seconds)
                 cpu[kind].append(cpu_seconds)
         if i:
-            progress(f"  run {i}: " + ", ".join(f"{k} {samples[k][-1] * 1000:.0f} ms"
-                                               for k in kinds))
+            progress(
+                f"  run {i}: " + ", ".join(f"{k} {samples[k][-1] * 1000:.0f} ms" for k in kinds)
+            )
     wall = {k: statistics.median(v) * 1000 for k, v in samples.items()}
     used = {k: statistics.median(v) * 1000 for k, v in cpu.items()}
     print("| what | wall, median (ms) | vs QEMU | CPU, median (ms) | vs QEMU |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for kind, label in (("qemu", "QEMU run directly (the plan's command)"),
-                        ("rumprun", "`rumprun qemu -i`"),
-                        ("python", "`python -c pass` (interpreter start)")):
-        print(f"| {label} | {wall[kind]:.0f} | {wall[kind] / wall['qemu']:.2f}x "
-              f"| {used[kind]:.0f} | {used[kind] / used['qemu']:.2f}x |")
+    for kind, label in (
+        ("qemu", "QEMU run directly (the plan's command)"),
+        ("rumprun", "`rumprun qemu -i`"),
+        ("python", "`python -c pass` (interpreter start)"),
+    ):
+        print(
+            f"| {label} | {wall[kind]:.0f} | {wall[kind] / wall['qemu']:.2f}x "
+            f"| {used[kind]:.0f} | {used[kind] / used['qemu']:.2f}x |"
+        )
 
 
 if __name__ == "__main__":

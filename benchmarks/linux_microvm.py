@@ -18,6 +18,7 @@ build/microvm) and redone when PROGRAM or the kernel package changes.
 
 Used by benchmarks/net_bench.py; boot it with qemu_args().
 """
+
 import gzip
 import hashlib
 import lzma
@@ -34,8 +35,16 @@ from rumprun.toolchain import rootfs  # noqa: E402
 
 KERNEL_META = "linux-image-cloud-amd64"
 # The virtio-net driver and what it needs, as modules of the cloud kernel.
-MODULES = ["virtio", "virtio_ring", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
-           "virtio_pci", "failover", "net_failover", "virtio_net"]
+MODULES = [
+    "virtio",
+    "virtio_ring",
+    "virtio_pci_legacy_dev",
+    "virtio_pci_modern_dev",
+    "virtio_pci",
+    "failover",
+    "net_failover",
+    "virtio_net",
+]
 
 INIT = """#!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
@@ -78,8 +87,7 @@ def kernel_package():
         line = line.strip()
         if line.startswith("Depends:") and "linux-image-" in line:
             return line.split()[-1]
-    raise MicrovmError(f"apt does not know what {KERNEL_META} depends on "
-                       "(apt-get update?)")
+    raise MicrovmError(f"apt does not know what {KERNEL_META} depends on (apt-get update?)")
 
 
 def fetch(package, into):
@@ -99,8 +107,9 @@ def build(program, out=ROOT / "build" / "microvm", modules=MODULES, init=INIT):
     program = Path(program)
     out = Path(out)
     kpkg = kernel_package()
-    key = hashlib.sha256(program.read_bytes() + kpkg.encode()
-                         + "\n".join(modules).encode() + init.encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        program.read_bytes() + kpkg.encode() + "\n".join(modules).encode() + init.encode()
+    ).hexdigest()[:16]
     vmlinuz, initrd, stamp = out / "vmlinuz", out / "initrd.gz", out / "key"
     if stamp.exists() and stamp.read_text() == key and vmlinuz.exists() and initrd.exists():
         return vmlinuz, initrd
@@ -135,8 +144,10 @@ def build(program, out=ROOT / "build" / "microvm", modules=MODULES, init=INIT):
     initrd.write_bytes(gzip.compress(rootfs.pack_rootfs(tree), 6))
     shutil.rmtree(pkgs)
     stamp.write_text(key)
-    progress(f"built: {vmlinuz.stat().st_size // 1024} KiB kernel, "
-             f"{initrd.stat().st_size // 1024} KiB initramfs")
+    progress(
+        f"built: {vmlinuz.stat().st_size // 1024} KiB kernel, "
+        f"{initrd.stat().st_size // 1024} KiB initramfs"
+    )
     return vmlinuz, initrd
 
 
@@ -148,14 +159,40 @@ def qemu_args(vmlinuz, initrd, args, memory_mib=256, netdev="user,id=n0", disks=
     default: write-back with flushes honoured)."""
     drives = []
     for i, disk in enumerate(disks):
-        drives += ["-blockdev", f"driver=raw,node-name=disk{i},file.driver=file,"
-                   f"file.filename={disk}", "-device", f"virtio-blk-pci,drive=disk{i}"]
-    return ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-cpu", "max",
-            "-m", str(memory_mib), "-nodefaults", "-no-user-config",
-            "-display", "none", "-no-reboot", "-serial", "stdio",
-            "-kernel", str(vmlinuz), "-initrd", str(initrd),
-            "-append", "console=ttyS0 quiet panic=-1 -- " + " ".join(args),
-            "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"] + drives
+        drives += [
+            "-blockdev",
+            f"driver=raw,node-name=disk{i},file.driver=file,file.filename={disk}",
+            "-device",
+            f"virtio-blk-pci,drive=disk{i}",
+        ]
+    return [
+        "qemu-system-x86_64",
+        "-M",
+        "pc",
+        "-accel",
+        "tcg",
+        "-cpu",
+        "max",
+        "-m",
+        str(memory_mib),
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-serial",
+        "stdio",
+        "-kernel",
+        str(vmlinuz),
+        "-initrd",
+        str(initrd),
+        "-append",
+        "console=ttyS0 quiet panic=-1 -- " + " ".join(args),
+        "-netdev",
+        netdev,
+        "-device",
+        "virtio-net-pci,netdev=n0",
+    ] + drives
 
 
 def main(argv):

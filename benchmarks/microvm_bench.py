@@ -31,8 +31,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import (HELLO_C, ROOT, VENV_BIN, BenchError, machine,  # noqa: E402
-                 progress, run, tail, with_kernel)
+from run import (
+    HELLO_C,
+    ROOT,
+    VENV_BIN,
+    BenchError,
+    machine,  # noqa: E402
+    progress,
+    run,
+    tail,
+    with_kernel,
+)
 
 WORK = ROOT / "build" / "bench-microvm"
 
@@ -77,8 +86,21 @@ def build():
         (WORK / f"{name}.S").write_text(source)
         run(["as", "--32", "-o", WORK / f"{name}.o", WORK / f"{name}.S"])
         # -N: one segment, the note right after the code, nothing far away.
-        run(["ld", "-m", "elf_i386", "-N", "--build-id=none", "-Ttext=0x100000",
-             "-e", "_start", "-o", WORK / f"{name}.elf", WORK / f"{name}.o"])
+        run(
+            [
+                "ld",
+                "-m",
+                "elf_i386",
+                "-N",
+                "--build-id=none",
+                "-Ttext=0x100000",
+                "-e",
+                "_start",
+                "-o",
+                WORK / f"{name}.elf",
+                WORK / f"{name}.o",
+            ]
+        )
         built[name] = WORK / f"{name}.elf"
     (WORK / "true.c").write_text(TRUE_C)
     run([cc, "-O2", "-o", WORK / "true", WORK / "true.c"])
@@ -96,8 +118,9 @@ def timed(argv, timeout):
     does), exit status (-9 when killed after TIMEOUT), output, peak RSS in
     KiB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
     out = proc.stdout.read()
@@ -106,8 +129,13 @@ def timed(argv, timeout):
     timer.cancel()
     proc.stdout.close()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return (wall, usage.ru_utime + usage.ru_stime, proc.returncode,
-            out.decode(errors="replace"), usage.ru_maxrss)
+    return (
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        proc.returncode,
+        out.decode(errors="replace"),
+        usage.ru_maxrss,
+    )
 
 
 def microvm_argv(image):
@@ -130,27 +158,29 @@ def microvm_argv(image):
 def app_ok(words):
     """The app said WORDS, reported status 0, and QEMU exited 1 (status 0
     through isa-debug-exit)."""
-    return lambda status, out: (status == 1 and words in out
-                                and "=== rumprun: exit status 0 ===" in out)
+    return lambda status, out: (
+        status == 1 and words in out and "=== rumprun: exit status 0 ===" in out
+    )
 
 
 def measure(built, runs):
     true_argv = microvm_argv(built["true"])
     kinds = {
         "floor_pvh": (with_kernel(true_argv, built["floor_pvh"]), lambda s, o: s == 1),
-        "floor_multiboot": (with_kernel(true_argv, built["floor_multiboot"]),
-                            lambda s, o: s == 1),
+        "floor_multiboot": (with_kernel(true_argv, built["floor_multiboot"]), lambda s, o: s == 1),
         "true": (true_argv, app_ok("")),
         "hello": (microvm_argv(built["hello"]), app_ok("Goodbye, world!")),
-        "launcher": ([str(VENV_BIN / "rumprun"), "microvm", "-i", str(built["true"])],
-                     lambda s, o: s == 0 and "=== rumprun: exit status 0 ===" in o),
+        "launcher": (
+            [str(VENV_BIN / "rumprun"), "microvm", "-i", str(built["true"])],
+            lambda s, o: s == 0 and "=== rumprun: exit status 0 ===" in o,
+        ),
     }
     progress(f"{runs} alternating runs of each: {', '.join(kinds)}")
     progress("  true: " + shlex.join(true_argv))
     samples = {k: [] for k in kinds}
     cpu = {k: [] for k in kinds}
     rss = {k: [] for k in kinds}
-    for i in range(runs + 1):           # round 0 warms the caches, not kept
+    for i in range(runs + 1):  # round 0 warms the caches, not kept
         for kind, (argv, ok) in kinds.items():
             wall, cpu_seconds, status, out, maxrss = timed(argv, 60)
             if not ok(status, out):
@@ -160,8 +190,9 @@ def measure(built, runs):
                 cpu[kind].append(cpu_seconds)
                 rss[kind].append(maxrss)
         if i:
-            progress(f"  run {i}: " + ", ".join(f"{k} {samples[k][-1] * 1000:.0f} ms"
-                                               for k in kinds))
+            progress(
+                f"  run {i}: " + ", ".join(f"{k} {samples[k][-1] * 1000:.0f} ms" for k in kinds)
+            )
     return samples, cpu, rss
 
 
@@ -173,27 +204,38 @@ def report(samples, cpu, rss, facts, runs, load_end):
     rows = [
         ("trivial PVH kernel (the floor), QEMU run directly", "floor_pvh", ""),
         ("trivial multiboot kernel, QEMU run directly", "floor_multiboot", ""),
-        ("`int main(void) { return 0; }`, hw_generic, QEMU run directly", "true",
-         "<= 1.1 (must <= 1.3)"),
+        (
+            "`int main(void) { return 0; }`, hw_generic, QEMU run directly",
+            "true",
+            "<= 1.1 (must <= 1.3)",
+        ),
         ("no-sleep tests/hello, QEMU run directly", "hello", ""),
-        ("`rumprun microvm -i` of the trivial program (launcher included)",
-         "launcher", ""),
+        ("`rumprun microvm -i` of the trivial program (launcher included)", "launcher", ""),
     ]
-    print(f"Command: `.venv/bin/python benchmarks/microvm_bench.py --runs {runs}` at "
-          f"commit {facts['git_head']}; {facts['qemu']}; {facts['nproc']} CPUs "
-          f"({facts['cpu']}); load average {facts['loadavg_at_start']:.2f} at the "
-          f"start, {load_end:.2f} at the end.\n")
-    print(f"| boot to exit on `-M microvm` (median of {runs}) | wall | ratio to the "
-          "PVH floor | CPU (user+sys) | CPU ratio | QEMU peak RSS | aim |")
+    print(
+        f"Command: `.venv/bin/python benchmarks/microvm_bench.py --runs {runs}` at "
+        f"commit {facts['git_head']}; {facts['qemu']}; {facts['nproc']} CPUs "
+        f"({facts['cpu']}); load average {facts['loadavg_at_start']:.2f} at the "
+        f"start, {load_end:.2f} at the end.\n"
+    )
+    print(
+        f"| boot to exit on `-M microvm` (median of {runs}) | wall | ratio to the "
+        "PVH floor | CPU (user+sys) | CPU ratio | QEMU peak RSS | aim |"
+    )
     print("|---|---|---|---|---|---|---|")
     for label, kind, aim in rows:
         verdict = ""
         if aim:
-            verdict = ": met" if ms[kind] / floor <= 1.1 else (
-                ": must met, aim not" if ms[kind] / floor <= 1.3 else ": NOT met")
-        print(f"| {label} | {ms[kind]:.1f} ms | {ms[kind] / floor:.2f} | "
-              f"{cpu_ms[kind]:.1f} ms | {cpu_ms[kind] / cpu_ms['floor_pvh']:.2f} | "
-              f"{mib[kind]:.1f} MiB | {aim}{verdict} |")
+            verdict = (
+                ": met"
+                if ms[kind] / floor <= 1.1
+                else (": must met, aim not" if ms[kind] / floor <= 1.3 else ": NOT met")
+            )
+        print(
+            f"| {label} | {ms[kind]:.1f} ms | {ms[kind] / floor:.2f} | "
+            f"{cpu_ms[kind]:.1f} ms | {cpu_ms[kind] / cpu_ms['floor_pvh']:.2f} | "
+            f"{mib[kind]:.1f} MiB | {aim}{verdict} |"
+        )
 
 
 def main():

@@ -24,7 +24,8 @@ forwarded from the host's 127.0.0.1 (natively: the server on 127.0.0.1):
 The unikernel is built with rumprun-cc and baked with hw_generic, and runs
 with -M 16 (16 MiB of memory), launched as a user would: `rumprun qemu -i
 -M 16 -I net0,vioif -W net0,inet,static,10.0.2.15/24,10.0.2.2 -P
-127.0.0.1:PORT:80` (the microVM's address, set statically as its init does).  The Linux side runs the same source built
+127.0.0.1:PORT:80` (the microVM's address, set statically as its init does).
+The Linux side runs the same source built
 statically against musl (gcc with musl's specs), in the microVM of
 benchmarks/linux_microvm.py (Debian's cloud kernel, busybox initramfs,
 256 MiB) and natively.  Both guests get the same QEMU (TCG, -cpu max)
@@ -33,6 +34,7 @@ times; every figure is a median.  Progress on stderr; the Markdown table
 on stdout; every sample in build/bench-net/results.json.  wrk comes from
 Debian: installed here when missing (as root), else named.
 """
+
 import argparse
 import json
 import os
@@ -55,9 +57,11 @@ VENV_BIN = ROOT / ".venv" / "bin"
 MUSL_SPECS = "/usr/lib/x86_64-linux-musl/musl-gcc.specs"
 BULK_BYTES = 256 << 20
 TARGETS = ["unikernel", "linux_microvm", "native"]
-NAMES = {"unikernel": "rumprun unikernel (-M 16)",
-         "linux_microvm": "Linux microVM (Debian cloud kernel, 256 MiB)",
-         "native": "native Linux (host)"}
+NAMES = {
+    "unikernel": "rumprun unikernel (-M 16)",
+    "linux_microvm": "Linux microVM (Debian cloud kernel, 256 MiB)",
+    "native": "native Linux (host)",
+}
 
 
 class BenchError(Exception):
@@ -82,8 +86,10 @@ def ensure_wrk():
     if os.geteuid() != 0:
         raise BenchError("wrk is missing: install it with `sudo apt-get install wrk`")
     progress("installing wrk (Debian package)")
-    run(["apt-get", "install", "-y", "-qq", "wrk"],
-        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    run(
+        ["apt-get", "install", "-y", "-qq", "wrk"],
+        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
+    )
 
 
 def free_port():
@@ -100,8 +106,12 @@ def build(work):
     run([VENV_BIN / "rumprun-bake", "hw_generic", work / "httpd.bin", work / "httpd"])
     run(["gcc", f"-specs={MUSL_SPECS}", "-static", "-O2", "-o", work / "httpd-musl", HTTPD_C])
     vmlinuz, initrd = linux_microvm.build(work / "httpd-musl", work / "microvm")
-    return {"image": work / "httpd.bin", "musl": work / "httpd-musl",
-            "vmlinuz": vmlinuz, "initrd": initrd}
+    return {
+        "image": work / "httpd.bin",
+        "musl": work / "httpd-musl",
+        "vmlinuz": vmlinuz,
+        "initrd": initrd,
+    }
 
 
 def command(target, b, port):
@@ -112,9 +122,23 @@ def command(target, b, port):
     if target == "linux_microvm":
         return linux_microvm.qemu_args(b["vmlinuz"], b["initrd"], ["-p", "80"], netdev=fwd)
     # As a user would, with the microVM's static address.
-    return [VENV_BIN / "rumprun", "qemu", "-i", "-M", "16",
-            "-I", "net0,vioif", "-W", "net0,inet,static,10.0.2.15/24,10.0.2.2",
-            "-P", f"127.0.0.1:{port}:80", b["image"], "--", "-p", "80"]
+    return [
+        VENV_BIN / "rumprun",
+        "qemu",
+        "-i",
+        "-M",
+        "16",
+        "-I",
+        "net0,vioif",
+        "-W",
+        "net0,inet,static,10.0.2.15/24,10.0.2.2",
+        "-P",
+        f"127.0.0.1:{port}:80",
+        b["image"],
+        "--",
+        "-p",
+        "80",
+    ]
 
 
 def http_ok(port):
@@ -128,12 +152,18 @@ def http_ok(port):
 
 def start(target, b, port, log):
     t0 = time.monotonic()
-    proc = subprocess.Popen([str(c) for c in command(target, b, port)], stdout=log,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(c) for c in command(target, b, port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     while time.monotonic() - t0 < 120:
         if proc.poll() is not None:
-            raise BenchError(f"the {target} server ended (status {proc.returncode}) "
-                             f"before answering; see {log.name}")
+            raise BenchError(
+                f"the {target} server ended (status {proc.returncode}) "
+                f"before answering; see {log.name}"
+            )
         if http_ok(port):
             return proc, time.monotonic() - t0
         time.sleep(0.05)
@@ -161,8 +191,10 @@ def server_pid(target, proc):
 
 
 def wrk(port, conns, seconds):
-    out = run(["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", f"http://127.0.0.1:{port}/"],
-              timeout=seconds + 60)
+    out = run(
+        ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", f"http://127.0.0.1:{port}/"],
+        timeout=seconds + 60,
+    )
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if not m:
         raise BenchError(f"wrk printed no Requests/sec:\n{out}")
@@ -196,7 +228,7 @@ def measure(target, b, work, seconds, nbytes):
     proc, first = start(target, b, port, log)
     try:
         pid = server_pid(target, proc)
-        wrk(port, 16, 1)	# warm-up
+        wrk(port, 16, 1)  # warm-up
         cpu0 = process_cpu(pid)
         r16, e16 = wrk(port, 16, seconds)
         cpu_us = (process_cpu(pid) - cpu0) / (r16 * seconds) * 1e6
@@ -206,10 +238,19 @@ def measure(target, b, work, seconds, nbytes):
         proc.kill()
         proc.wait()
         log.close()
-    progress(f"{target}: first answer {first:.1f} s, {r16:.0f} req/s (16), "
-             f"{r64:.0f} req/s (64), {mbs:.1f} MB/s, {cpu_us:.1f} us CPU per request")
-    return {"first_answer_s": first, "rps16": r16, "rps64": r64, "bulk_mbs": mbs,
-            "cpu_us_per_request": cpu_us, "wrk_errors16": e16, "wrk_errors64": e64}
+    progress(
+        f"{target}: first answer {first:.1f} s, {r16:.0f} req/s (16), "
+        f"{r64:.0f} req/s (64), {mbs:.1f} MB/s, {cpu_us:.1f} us CPU per request"
+    )
+    return {
+        "first_answer_s": first,
+        "rps16": r16,
+        "rps64": r64,
+        "bulk_mbs": mbs,
+        "cpu_us_per_request": cpu_us,
+        "wrk_errors16": e16,
+        "wrk_errors64": e64,
+    }
 
 
 def machine():
@@ -219,30 +260,40 @@ def machine():
             cpu = line.split(":", 1)[1].strip()
             break
     qemu = run(["qemu-system-x86_64", "--version"]).splitlines()[0]
-    return f"{cpu}, {os.cpu_count()} CPUs; {qemu}; load average {os.getloadavg()[0]:.1f} at the start"
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs; {qemu}; load average {os.getloadavg()[0]:.1f} at the start"
+    )
 
 
 def report(samples, rounds, seconds):
-    med = {t: {k: statistics.median(s[k] for s in samples[t])
-               for k in ("first_answer_s", "rps16", "rps64", "bulk_mbs",
-                         "cpu_us_per_request")}
-           for t in TARGETS}
+    med = {
+        t: {
+            k: statistics.median(s[k] for s in samples[t])
+            for k in ("first_answer_s", "rps16", "rps64", "bulk_mbs", "cpu_us_per_request")
+        }
+        for t in TARGETS
+    }
     ref = med["linux_microvm"]
-    print(f"Medians of {rounds} rounds (wrk -t1, {seconds} s each; "
-          f"bulk: 256 MiB in one GET).\n")
-    print("| server | first answer | requests/s, 16 conns | requests/s, 64 conns "
-          "| CPU per request (16 conns) | bulk MB/s |")
+    print(f"Medians of {rounds} rounds (wrk -t1, {seconds} s each; bulk: 256 MiB in one GET).\n")
+    print(
+        "| server | first answer | requests/s, 16 conns | requests/s, 64 conns "
+        "| CPU per request (16 conns) | bulk MB/s |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for t in TARGETS:
         m = med[t]
-        print(f"| {NAMES[t]} | {m['first_answer_s']:.1f} s | {m['rps16']:,.0f} | "
-              f"{m['rps64']:,.0f} | {m['cpu_us_per_request']:.1f} us | {m['bulk_mbs']:,.1f} |")
+        print(
+            f"| {NAMES[t]} | {m['first_answer_s']:.1f} s | {m['rps16']:,.0f} | "
+            f"{m['rps64']:,.0f} | {m['cpu_us_per_request']:.1f} us | {m['bulk_mbs']:,.1f} |"
+        )
     u = med["unikernel"]
-    print(f"| **unikernel / Linux microVM** | {u['first_answer_s'] / ref['first_answer_s']:.2f}x | "
-          f"**{u['rps16'] / ref['rps16']:.2f}x** | **{u['rps64'] / ref['rps64']:.2f}x** | "
-          f"{u['cpu_us_per_request'] / ref['cpu_us_per_request']:.2f}x "
-          f"(**{ref['cpu_us_per_request'] / u['cpu_us_per_request']:.2f}x fewer**) | "
-          f"{u['bulk_mbs'] / ref['bulk_mbs']:.2f}x |")
+    print(
+        f"| **unikernel / Linux microVM** | {u['first_answer_s'] / ref['first_answer_s']:.2f}x | "
+        f"**{u['rps16'] / ref['rps16']:.2f}x** | **{u['rps64'] / ref['rps64']:.2f}x** | "
+        f"{u['cpu_us_per_request'] / ref['cpu_us_per_request']:.2f}x "
+        f"(**{ref['cpu_us_per_request'] / u['cpu_us_per_request']:.2f}x fewer**) | "
+        f"{u['bulk_mbs'] / ref['bulk_mbs']:.2f}x |"
+    )
     print("\nAim: requests/s at least 2x the Linux microVM's, never below it.")
     return med
 
@@ -263,7 +314,7 @@ def main():
         info = machine()
         samples = {t: [] for t in TARGETS}
         for r in range(rounds):
-            order = TARGETS[r % 3:] + TARGETS[:r % 3]
+            order = TARGETS[r % 3 :] + TARGETS[: r % 3]
             for t in order:
                 progress(f"round {r + 1}/{rounds}: {t}")
                 samples[t].append(measure(t, b, work, seconds, nbytes))
@@ -275,9 +326,19 @@ def main():
         return 2
     print(f"Machine: {info}.\n")
     med = report(samples, rounds, seconds)
-    (work / "results.json").write_text(json.dumps(
-        {"machine": info, "rounds": rounds, "seconds": seconds, "bulk_bytes": nbytes,
-         "samples": samples, "medians": med}, indent=2))
+    (work / "results.json").write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "rounds": rounds,
+                "seconds": seconds,
+                "bulk_bytes": nbytes,
+                "samples": samples,
+                "medians": med,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ Two programs: `noop` (starts and exits) and `noop 8` (also touches 8 MiB
 of heap and runs a thread, which the next run must find released).
 Progress on stderr, a Markdown table on stdout.
 """
+
 import argparse
 import re
 import statistics
@@ -29,13 +30,14 @@ def starts(image, runs, arg):
     argv = [str(VENV_BIN / "rumprun"), "qemu", "-i", "-M", "64"]
     for _ in range(runs):
         argv += ["--rc", f"noop {arg}".strip()]
-    result = subprocess.run(argv + [str(image)], capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(argv + [str(image)], capture_output=True, text=True, timeout=600)
     found = [int(t) for t in re.findall(r"^START (\d+)$", result.stdout, re.M)]
     if result.returncode != 0 or len(found) != runs:
-        sys.exit(f"rerun_bench: the guest failed (status {result.returncode}, "
-                 f"{len(found)} of {runs} runs): {result.stdout[-300:]}"
-                 f"{result.stderr[-300:]}")
+        sys.exit(
+            f"rerun_bench: the guest failed (status {result.returncode}, "
+            f"{len(found)} of {runs} runs): {result.stdout[-300:]}"
+            f"{result.stderr[-300:]}"
+        )
     return found
 
 
@@ -47,18 +49,31 @@ def main():
     with tempfile.TemporaryDirectory(prefix="rerun-bench.") as tmp:
         tmp = Path(tmp)
         print("building noop", file=sys.stderr)
-        subprocess.run([VENV_BIN / "rumprun-cc", "-O2", "-pthread", "-o", tmp / "noop",
-                        ROOT / "benchmarks" / "apps" / "noop.c"], check=True)
-        subprocess.run([VENV_BIN / "rumprun-bake", "hw_generic", tmp / "noop.bin",
-                        tmp / "noop"], check=True)
-        for arg, what in (("", "`noop`: start and exit"),
-                          ("8", "`noop 8`: also 8 MiB of heap touched and a thread")):
+        subprocess.run(
+            [
+                VENV_BIN / "rumprun-cc",
+                "-O2",
+                "-pthread",
+                "-o",
+                tmp / "noop",
+                ROOT / "benchmarks" / "apps" / "noop.c",
+            ],
+            check=True,
+        )
+        subprocess.run(
+            [VENV_BIN / "rumprun-bake", "hw_generic", tmp / "noop.bin", tmp / "noop"], check=True
+        )
+        for arg, what in (
+            ("", "`noop`: start and exit"),
+            ("8", "`noop 8`: also 8 MiB of heap touched and a thread"),
+        ):
             print(f"booting {args.runs} runs of noop {arg}", file=sys.stderr)
             t = starts(tmp / "noop.bin", args.runs, arg)
             gaps = [b - a for a, b in zip(t, t[1:])]
             rows.append((what, statistics.median(gaps), min(gaps), max(gaps)))
-    print(f"| one more run in an --rc sequence ({args.runs} runs, guest clock) "
-          "| median | min | max |")
+    print(
+        f"| one more run in an --rc sequence ({args.runs} runs, guest clock) | median | min | max |"
+    )
     print("|---|---|---|---|")
     for what, med, lo, hi in rows:
         print(f"| {what} | {med / 1e6:.2f} ms | {lo / 1e6:.2f} ms | {hi / 1e6:.2f} ms |")

@@ -12,6 +12,7 @@ quoted next to a reference measured in the same run (a trivial multiboot
 kernel for boot time, the same C program on Linux for the runtime costs).
 Nothing here asserts on a time: the targets are printed beside the figures.
 """
+
 import argparse
 import json
 import os
@@ -59,9 +60,16 @@ WORKLOADS = [
     ("pthread", ["pthread_create_join"], 5_000, 500, [BOTH_CPUS, ONE_CPU]),
     ("pingpong", ["mutex_condvar_pingpong"], 20_000, 2_000, [BOTH_CPUS, ONE_CPU]),
     ("memory", ["mmap_touch_munmap"], 2_000, 200, [ANY_CPU]),
-    ("file", ["file_4k_cycle", "file_4k_pwrite_pread"], 5_000, 500,
-     [("native_tmp", " (/tmp, ext4)", [], ["/tmp"]),
-      ("native_shm", " (/dev/shm, tmpfs)", [], ["/dev/shm"])]),
+    (
+        "file",
+        ["file_4k_cycle", "file_4k_pwrite_pread"],
+        5_000,
+        500,
+        [
+            ("native_tmp", " (/tmp, ext4)", [], ["/tmp"]),
+            ("native_shm", " (/dev/shm, tmpfs)", [], ["/dev/shm"]),
+        ],
+    ),
 ]
 LABELS = {
     "cpu_xorshift": "CPU only, xorshift64 step, no system call: TCG's own factor (ns/step)",
@@ -86,11 +94,13 @@ def progress(msg):
 
 def run(cmd, **kw):
     """Run a build step; fail with its output."""
-    p = subprocess.run([str(c) for c in cmd], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, **kw)
+    p = subprocess.run(
+        [str(c) for c in cmd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw
+    )
     if p.returncode != 0:
-        raise BenchError(f"{shlex.join(map(str, cmd))} failed ({p.returncode}):\n"
-                         f"{p.stdout.strip()}")
+        raise BenchError(
+            f"{shlex.join(map(str, cmd))} failed ({p.returncode}):\n{p.stdout.strip()}"
+        )
     return p.stdout
 
 
@@ -99,8 +109,9 @@ def timed(cmd, timeout):
     status, combined output, its peak RSS in KiB); status None on timeout.
     The child is reaped with wait4 so the RSS is its own."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT)
+    p = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     deadline = t0 + timeout
     chunks = []
     os.set_blocking(p.stdout.fileno(), True)
@@ -131,7 +142,7 @@ def median(xs):
 
 
 def tail(text, n=4):
-    lines = [l for l in text.strip().splitlines() if l.strip()]
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return " / ".join(lines[-n:])
 
 
@@ -156,8 +167,20 @@ def build_all(work):
     # 3. The floor kernel.
     (work / "floor.S").write_text(FLOOR_S)
     run(["as", "--32", "-o", work / "floor.o", work / "floor.S"])
-    run(["ld", "-m", "elf_i386", "--build-id=none", "-Ttext=0x100000",
-         "-e", "_start", "-o", work / "floor.elf", work / "floor.o"])
+    run(
+        [
+            "ld",
+            "-m",
+            "elf_i386",
+            "--build-id=none",
+            "-Ttext=0x100000",
+            "-e",
+            "_start",
+            "-o",
+            work / "floor.elf",
+            work / "floor.o",
+        ]
+    )
     b["floor"] = work / "floor.elf"
     # 4. Workloads: the same source for the unikernel and for Linux.
     for name, *_ in WORKLOADS:
@@ -178,7 +201,7 @@ def launcher_argv(image, work):
     file in our own directory instead, so the command runs on its own."""
     out = run([VENV_BIN / "rumprun", "-D", "qemu", "-i", image, "--", "0"])
     lines = out.splitlines()
-    at = [i for i, l in enumerate(lines) if "qemu-system" in l]
+    at = [i for i, ln in enumerate(lines) if "qemu-system" in ln]
     if not at or at[-1] + 1 >= len(lines):
         raise BenchError(f"rumprun -D qemu printed no QEMU command line:\n{out}")
     command, _, heredoc = lines[at[-1]].partition(" 3<<")
@@ -214,8 +237,11 @@ def with_memory(argv, mib):
 def hello_ok(status, output):
     """The no-sleep hello ran correctly: it said goodbye and exited 0
     (QEMU's isa-debug-exit turns guest status 0 into 1)."""
-    return (status == 1 and "Goodbye, world! Exiting with status 0." in output
-            and "=== rumprun: exit status 0 ===" in output)
+    return (
+        status == 1
+        and "Goodbye, world! Exiting with status 0." in output
+        and "=== rumprun: exit status 0 ===" in output
+    )
 
 
 # --------------------------------------------------------------------------
@@ -230,15 +256,14 @@ def measure_boot(b, work, runs):
         "floor": (floor_argv, lambda s, o: s == 1),
         "hello": (hello_argv, hello_ok),
         "launcher": (launcher, lambda s, o: s == 0 and "Goodbye" in o),
-        "launcher_help": ([str(VENV_BIN / "rumprun"), "--help"],
-                          lambda s, o: s == 0),
+        "launcher_help": ([str(VENV_BIN / "rumprun"), "--help"], lambda s, o: s == 0),
     }
     progress(f"boot: {runs} alternating runs each of floor, hello, rumprun qemu -i, rumprun --help")
     progress("  hello: " + shlex.join(hello_argv))
     progress("  floor: " + shlex.join(floor_argv))
     samples = {k: [] for k in kinds}
     rss = {k: [] for k in kinds}
-    for i in range(runs + 1):          # run 0 warms the page cache, not kept
+    for i in range(runs + 1):  # run 0 warms the page cache, not kept
         for k, (argv, ok) in kinds.items():
             dt, status, out, maxrss = timed(argv, 60)
             if not ok(status, out):
@@ -247,10 +272,15 @@ def measure_boot(b, work, runs):
                 samples[k].append(dt)
                 rss[k].append(maxrss)
         if i:
-            progress(f"  run {i}: " + ", ".join(f"{k} {samples[k][-1] * 1000:.0f} ms"
-                                               for k in kinds))
-    return {"argv_hello": hello_argv, "argv_floor": floor_argv,
-            "seconds": samples, "maxrss_kib": rss}
+            progress(
+                f"  run {i}: " + ", ".join(f"{k} {samples[k][-1] * 1000:.0f} ms" for k in kinds)
+            )
+    return {
+        "argv_hello": hello_argv,
+        "argv_floor": floor_argv,
+        "seconds": samples,
+        "maxrss_kib": rss,
+    }
 
 
 def measure_memory(b, work, top, timeout):
@@ -260,18 +290,29 @@ def measure_memory(b, work, top, timeout):
     hello_argv = launcher_argv(b["nosleep"], work)
     floor_argv = with_kernel(hello_argv, b["floor"], append=False)
     res = {}
-    for name, argv, ok in (("hello", hello_argv, hello_ok),
-                           ("floor", floor_argv, lambda s, o: s == 1)):
+    for name, argv, ok in (
+        ("hello", hello_argv, hello_ok),
+        ("floor", floor_argv, lambda s, o: s == 1),
+    ):
         tries = {}
         for mib in range(top, 0, -1):
             dt, status, out, _ = timed(with_memory(argv, mib), timeout)
             good = ok(status, out)
-            tries[mib] = {"ok": good, "status": status,
-                          "seconds": dt, "tail": "" if good else tail(out, 2)}
-            progress(f"memory: {name} -m {mib}: "
-                     + ("runs" if good else
-                        f"fails ({'timeout' if status is None else f'status {status}'}"
-                        f"{': ' + tries[mib]['tail'] if tries[mib]['tail'] else ''})"))
+            tries[mib] = {
+                "ok": good,
+                "status": status,
+                "seconds": dt,
+                "tail": "" if good else tail(out, 2),
+            }
+            progress(
+                f"memory: {name} -m {mib}: "
+                + (
+                    "runs"
+                    if good
+                    else f"fails ({'timeout' if status is None else f'status {status}'}"
+                    f"{': ' + tries[mib]['tail'] if tries[mib]['tail'] else ''})"
+                )
+            )
             if not good:
                 break
         good = [m for m, t in tries.items() if t["ok"]]
@@ -292,12 +333,23 @@ def measure_workloads(b, work, runs, quick):
     res = {}
     for name, metrics, n, nq, natives in WORKLOADS:
         iters = str(nq if quick else n)
-        variants = {"unikernel": [str(VENV_BIN / "rumprun"), "qemu", "-i",
-                                  str(work / f"{name}.bin"), "--", iters]}
+        variants = {
+            "unikernel": [
+                str(VENV_BIN / "rumprun"),
+                "qemu",
+                "-i",
+                str(work / f"{name}.bin"),
+                "--",
+                iters,
+            ]
+        }
         for key, _, prefix, extra in natives:
             variants[key] = prefix + [str(work / f"{name}.native"), iters] + extra
-        progress(f"workload {name}: {runs} alternating runs of "
-                 + ", ".join(variants) + f", {iters} iterations each")
+        progress(
+            f"workload {name}: {runs} alternating runs of "
+            + ", ".join(variants)
+            + f", {iters} iterations each"
+        )
         samples = {v: {m: [] for m in metrics} for v in variants}
         failures = {}
         notes = set()
@@ -319,10 +371,16 @@ def measure_workloads(b, work, runs, quick):
                     continue
                 for m in metrics:
                     samples[v][m].append(found[m])
-                progress(f"  run {i + 1} {v}: "
-                         + ", ".join(f"{m} {found[m]:.0f} ns" for m in metrics))
-        res[name] = {"iterations": int(iters), "argv": variants, "ns": samples,
-                     "failures": failures, "unsupported": sorted(notes)}
+                progress(
+                    f"  run {i + 1} {v}: " + ", ".join(f"{m} {found[m]:.0f} ns" for m in metrics)
+                )
+        res[name] = {
+            "iterations": int(iters),
+            "argv": variants,
+            "ns": samples,
+            "failures": failures,
+            "unsupported": sorted(notes),
+        }
     return res
 
 
@@ -342,9 +400,15 @@ def machine():
         head = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
     except BenchError:
         head = "unknown"
-    return {"nproc": os.cpu_count(), "cpu": cpu, "qemu": qemu, "gcc": gcc,
-            "kernel": platform.release(), "git_head": head,
-            "loadavg_at_start": os.getloadavg()[0]}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "qemu": qemu,
+        "gcc": gcc,
+        "kernel": platform.release(),
+        "git_head": head,
+        "loadavg_at_start": os.getloadavg()[0],
+    }
 
 
 def fmt_ms(s):
@@ -366,46 +430,60 @@ def report(r, args):
     out = []
     w = out.append
     w(f"Command: `{r['command']}`  ")
-    w(f"Machine: {m['nproc']} CPUs ({m['cpu']}), Linux {m['kernel']}, {m['qemu']}, "
-      f"{m['gcc']}; commit {m['git_head']}; {r['date']}; "
-      f"load average {m['loadavg_at_start']:.2f} at the start.")
+    w(
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), Linux {m['kernel']}, {m['qemu']}, "
+        f"{m['gcc']}; commit {m['git_head']}; {r['date']}; "
+        f"load average {m['loadavg_at_start']:.2f} at the start."
+    )
     w("")
     w("### Foundation")
     w("")
     w("| measurement | figure | reference (same run) | ratio | aim |")
     w("|---|---|---|---|---|")
     sz = r["size"]
-    w(f"| hello image, hw_generic, stripped (`strip -o`) | {sz['stripped']} bytes "
-      f"({sz['stripped'] / KIB:.1f} KiB) | unstripped {sz['unstripped']} bytes | | "
-      f"≤ 150 KiB: {'met' if sz['stripped'] <= 150 * KIB else 'NOT met'} |")
+    w(
+        f"| hello image, hw_generic, stripped (`strip -o`) | {sz['stripped']} bytes "
+        f"({sz['stripped'] / KIB:.1f} KiB) | unstripped {sz['unstripped']} bytes | | "
+        f"≤ 150 KiB: {'met' if sz['stripped'] <= 150 * KIB else 'NOT met'} |"
+    )
     bt = r["boot"]
     runs = len(bt["seconds"]["hello"])
     fl = median(bt["seconds"]["floor"])
     he = median(bt["seconds"]["hello"])
     la = median(bt["seconds"]["launcher"])
     ratio = he / fl
-    w(f"| boot to exit, no-sleep hello, QEMU run directly (median of {runs}) | "
-      f"{fmt_ms(he)} | floor kernel {fmt_ms(fl)} | {ratio:.2f} | "
-      f"≤ 1.3: {'met' if ratio <= 1.3 else 'NOT met'} |")
-    w(f"| boot to exit, `rumprun qemu -i` (launcher included, median of {runs}) | "
-      f"{fmt_ms(la)} | floor kernel {fmt_ms(fl)} | {la / fl:.2f} | |")
+    w(
+        f"| boot to exit, no-sleep hello, QEMU run directly (median of {runs}) | "
+        f"{fmt_ms(he)} | floor kernel {fmt_ms(fl)} | {ratio:.2f} | "
+        f"≤ 1.3: {'met' if ratio <= 1.3 else 'NOT met'} |"
+    )
+    w(
+        f"| boot to exit, `rumprun qemu -i` (launcher included, median of {runs}) | "
+        f"{fmt_ms(la)} | floor kernel {fmt_ms(fl)} | {la / fl:.2f} | |"
+    )
     lh = median(bt["seconds"]["launcher_help"])
     w(f"| of which the launcher's start-up alone, `rumprun --help` | {fmt_ms(lh)} | | | |")
     rh = median(bt["maxrss_kib"]["hello"]) / KIB
     rf = median(bt["maxrss_kib"]["floor"]) / KIB
-    w(f"| QEMU peak RSS, no-sleep hello, `-m 64` | {rh:.1f} MiB | "
-      f"floor kernel {rf:.1f} MiB | {rh / rf:.2f} | |")
+    w(
+        f"| QEMU peak RSS, no-sleep hello, `-m 64` | {rh:.1f} MiB | "
+        f"floor kernel {rf:.1f} MiB | {rh / rf:.2f} | |"
+    )
     mem = r["memory"]
     mh, mf = mem["hello"]["smallest_mib"], mem["floor"]["smallest_mib"]
-    w(f"| smallest `-m` (MiB) with which hello runs correctly | {mh} | "
-      f"floor kernel {mf} | | ≤ 4: {'met' if mh and mh <= 4 else 'NOT met'} |")
+    w(
+        f"| smallest `-m` (MiB) with which hello runs correctly | {mh} | "
+        f"floor kernel {mf} | | ≤ 4: {'met' if mh and mh <= 4 else 'NOT met'} |"
+    )
     w("")
     w("### POSIX runtime (unikernel under QEMU TCG vs the same program on Linux)")
     w("")
-    w(f"Native: `gcc -O2 -pthread` (glibc, dynamically linked) on the host. "
-      f"Medians of {args.runs} boots / {args.runs} native runs; "
-      f"ratio = unikernel / native (below 1: faster than native). "
-      f"The unikernel has one virtual CPU.")
+    w(
+        f"Native: `gcc -O2 -pthread` (glibc, dynamically linked) on the host. "
+        f"Medians of {args.runs} boots / {args.runs} native runs; "
+        f"ratio = unikernel / native (below 1: faster than native). "
+        f"The unikernel has one virtual CPU."
+    )
     w("")
     w("| workload | iterations | unikernel (TCG) | native Linux | ratio | aim |")
     w("|---|---|---|---|---|---|")
@@ -416,8 +494,11 @@ def report(r, args):
             uk = median(wl["ns"]["unikernel"][metric])
             for nk, where, _, _ in natives:
                 nat = median(wl["ns"][nk][metric])
-                nat_s = ("FAILED: " + wl["failures"][nk]["message"]
-                         if nk in wl["failures"] else fmt_ns(nat) + where)
+                nat_s = (
+                    "FAILED: " + wl["failures"][nk]["message"]
+                    if nk in wl["failures"]
+                    else fmt_ns(nat) + where
+                )
                 if uk_fail:
                     uk_s = f"FAILED (status {uk_fail['status']}): {uk_fail['message']}"
                     ratio_s = "—"
@@ -427,8 +508,10 @@ def report(r, args):
                 aim = AIMS.get(metric, "")
                 if aim and not uk_fail and nat:
                     aim += ": " + ("met" if uk < nat else "NOT met")
-                w(f"| {LABELS[metric]} | {wl['iterations']:,} | {uk_s} | {nat_s} | "
-                  f"{ratio_s} | {aim} |")
+                w(
+                    f"| {LABELS[metric]} | {wl['iterations']:,} | {uk_s} | {nat_s} | "
+                    f"{ratio_s} | {aim} |"
+                )
         if wl["unsupported"]:
             w(f"| ↳ {name}: the unikernel printed | | {'; '.join(wl['unsupported'])} | | | |")
     return "\n".join(out)
@@ -436,18 +519,38 @@ def report(r, args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="5 boot runs, 3 workload runs, a tenth of the iterations")
-    ap.add_argument("--boot-runs", type=int, default=None,
-                    help="alternating boot runs of each kind (default 21)")
-    ap.add_argument("--runs", type=int, default=None,
-                    help="boots and native runs per workload (default 5)")
-    ap.add_argument("--mem-top", type=int, default=8,
-                    help="largest -m tried when looking for the smallest (default 8)")
-    ap.add_argument("--mem-timeout", type=float, default=15,
-                    help="seconds before a -m try counts as hung (default 15)")
-    ap.add_argument("--work", type=Path, default=ROOT / "build" / "bench",
-                    help="build directory (default build/bench)")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="5 boot runs, 3 workload runs, a tenth of the iterations",
+    )
+    ap.add_argument(
+        "--boot-runs",
+        type=int,
+        default=None,
+        help="alternating boot runs of each kind (default 21)",
+    )
+    ap.add_argument(
+        "--runs", type=int, default=None, help="boots and native runs per workload (default 5)"
+    )
+    ap.add_argument(
+        "--mem-top",
+        type=int,
+        default=8,
+        help="largest -m tried when looking for the smallest (default 8)",
+    )
+    ap.add_argument(
+        "--mem-timeout",
+        type=float,
+        default=15,
+        help="seconds before a -m try counts as hung (default 15)",
+    )
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=ROOT / "build" / "bench",
+        help="build directory (default build/bench)",
+    )
     args = ap.parse_args()
     args.boot_runs = args.boot_runs or (5 if args.quick else 21)
     args.runs = args.runs or (3 if args.quick else 5)
@@ -469,8 +572,10 @@ def main():
         "command": shlex.join([".venv/bin/python", "benchmarks/run.py"] + sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "machine": machine(),
-        "size": {"stripped": b["hello_stripped"].stat().st_size,
-                 "unstripped": b["hello_bin"].stat().st_size},
+        "size": {
+            "stripped": b["hello_stripped"].stat().st_size,
+            "unstripped": b["hello_bin"].stat().st_size,
+        },
     }
     r["boot"] = measure_boot(b, work, args.boot_runs)
     r["memory"] = measure_memory(b, work, args.mem_top, args.mem_timeout)

@@ -34,8 +34,11 @@ import linux_microvm  # noqa: E402
 
 APP = ROOT / "benchmarks" / "apps" / "storage.c"
 VENV = ROOT / ".venv" / "bin"
-PHASES = [("write", "seq_write_fsync", "MB/s"), ("read", "seq_read", "MB/s"),
-          ("random", "random_4k_read", "reads/s")]
+PHASES = [
+    ("write", "seq_write_fsync", "MB/s"),
+    ("read", "seq_read", "MB/s"),
+    ("random", "random_4k_read", "reads/s"),
+]
 INIT = """#!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sys /sys
@@ -64,8 +67,14 @@ def fail(msg):
 
 
 def checked(cmd, what, timeout=600, **kw):
-    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
-                       timeout=timeout, stdin=subprocess.DEVNULL, **kw)
+    r = subprocess.run(
+        [str(c) for c in cmd],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        **kw,
+    )
     if r.returncode != 0:
         fail(f"{what} failed (status {r.returncode}): {(r.stderr or r.stdout)[-800:]}")
     return r.stdout
@@ -87,19 +96,26 @@ def main():
         tmp = Path(tmp)
         progress("building the unikernel image and the static Linux program")
         checked([VENV / "rumprun-cc", "-O2", "-o", tmp / "storage", APP], "rumprun-cc")
-        checked([VENV / "rumprun-bake", "hw_generic", tmp / "storage.bin", tmp / "storage"],
-                "rumprun-bake")
+        checked(
+            [VENV / "rumprun-bake", "hw_generic", tmp / "storage.bin", tmp / "storage"],
+            "rumprun-bake",
+        )
         checked(["gcc", "-O2", "-static", "-o", tmp / "storage-linux", APP], "gcc -static")
         try:
             vmlinuz, initrd = linux_microvm.build(
-                tmp / "storage-linux", ROOT / "build" / "microvm-storage",
-                modules=linux_microvm.MODULES + ["virtio_blk"], init=INIT)
+                tmp / "storage-linux",
+                ROOT / "build" / "microvm-storage",
+                modules=linux_microvm.MODULES + ["virtio_blk"],
+                init=INIT,
+            )
         except (linux_microvm.MicrovmError, OSError) as e:
             fail(f"cannot build the Linux microVM: {e}")
         (tmp / "empty").mkdir()
         pristine = tmp / "pristine.img"
-        checked([VENV / "rumprun", "mkfs", "ext2", "--size", "128", tmp / "empty", pristine],
-                "rumprun mkfs ext2")
+        checked(
+            [VENV / "rumprun", "mkfs", "ext2", "--size", "128", tmp / "empty", pristine],
+            "rumprun mkfs ext2",
+        )
 
         samples = {(who, name): [] for who in ("rumprun", "linux") for _, name, _ in PHASES}
         for run in range(a.runs):
@@ -108,20 +124,36 @@ def main():
                 shutil.copyfile(pristine, image)
                 for phase, name, _ in PHASES:
                     if who == "rumprun":
-                        out = checked([VENV / "rumprun", "qemu", "-i", "-M", "256", "-b",
-                                       f"{image},/data", tmp / "storage.bin", "--", phase,
-                                       "/data"], f"the unikernel's {phase}")
+                        out = checked(
+                            [
+                                VENV / "rumprun",
+                                "qemu",
+                                "-i",
+                                "-M",
+                                "256",
+                                "-b",
+                                f"{image},/data",
+                                tmp / "storage.bin",
+                                "--",
+                                phase,
+                                "/data",
+                            ],
+                            f"the unikernel's {phase}",
+                        )
                     else:
-                        out = checked(linux_microvm.qemu_args(vmlinuz, initrd,
-                                                              [phase, "/data"],
-                                                              disks=[image]),
-                                      f"the Linux microVM's {phase}")
+                        out = checked(
+                            linux_microvm.qemu_args(
+                                vmlinuz, initrd, [phase, "/data"], disks=[image]
+                            ),
+                            f"the Linux microVM's {phase}",
+                        )
                     value = result(out, name, f"{who} {phase}")
                     samples[(who, name)].append(value)
                     progress(f"run {run + 1}/{a.runs} {who:7} {name} {value}")
                 if who == "rumprun":
-                    fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True,
-                                          text=True)
+                    fsck = subprocess.run(
+                        ["e2fsck", "-fn", str(image)], capture_output=True, text=True
+                    )
                     if fsck.returncode != 0:
                         fail(f"e2fsck -fn after the unikernel's run:\n{fsck.stdout[-1500:]}")
 
@@ -131,8 +163,10 @@ def main():
         ours = statistics.median(samples[("rumprun", name)])
         theirs = statistics.median(samples[("linux", name)])
         print(f"| {name} | {ours:.1f} {unit} | {theirs:.1f} {unit} | {ours / theirs:.2f} |")
-    print(f"\n{a.runs} runs each; load average at the end: "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"\n{a.runs} runs each; load average at the end: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
     return 0
 
 

@@ -93,13 +93,33 @@ def build():
     OUT.mkdir(parents=True)
     (OUT / "floor.S").write_text(FLOOR_S)
     subprocess.run(["as", "--32", "-o", OUT / "floor.o", OUT / "floor.S"], check=True)
-    subprocess.run(["ld", "-m", "elf_i386", "-e", "start", "-Ttext=0x100000",
-                    "--section-start=.note.Xen=0x100800", "-o", OUT / "floor.elf",
-                    OUT / "floor.o"], check=True)
-    subprocess.run([BIN / "rumprun-cc", "-O2", "-DNO_SLEEP", "-o", OUT / "hello",
-                    ROOT / "tests" / "hello" / "hello.c"], check=True)
-    subprocess.run([BIN / "rumprun-bake", "xen_pvh", OUT / "hello.xen", OUT / "hello"],
-                   check=True)
+    subprocess.run(
+        [
+            "ld",
+            "-m",
+            "elf_i386",
+            "-e",
+            "start",
+            "-Ttext=0x100000",
+            "--section-start=.note.Xen=0x100800",
+            "-o",
+            OUT / "floor.elf",
+            OUT / "floor.o",
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            BIN / "rumprun-cc",
+            "-O2",
+            "-DNO_SLEEP",
+            "-o",
+            OUT / "hello",
+            ROOT / "tests" / "hello" / "hello.c",
+        ],
+        check=True,
+    )
+    subprocess.run([BIN / "rumprun-bake", "xen_pvh", OUT / "hello.xen", OUT / "hello"], check=True)
     for name, kernel in (("floor", OUT / "floor.elf"), ("hello", OUT / "hello.xen")):
         (OUT / f"{name}.cfg").write_text(DOMAIN.format(name=f"bench-{name}", kernel=kernel))
 
@@ -111,10 +131,12 @@ def timed(kind):
         command = f"rumprun xen -i {OUT / 'hello.xen'} > /tmp/out"
     else:
         command = f"xl create -c {OUT / (kind + '.cfg')} > /tmp/out 2>&1"
-    check = "" if kind == "floor" else \
-        " && grep -q '=== rumprun: exit status 0 ===' /tmp/out || { cat /tmp/out; exit 1; }"
-    return (f"t0=$(date +%s%N); {command}; t1=$(date +%s%N); "
-            f"echo {kind} $((t1 - t0)){check}")
+    check = (
+        ""
+        if kind == "floor"
+        else " && grep -q '=== rumprun: exit status 0 ===' /tmp/out || { cat /tmp/out; exit 1; }"
+    )
+    return f"t0=$(date +%s%N); {command}; t1=$(date +%s%N); echo {kind} $((t1 - t0)){check}"
 
 
 def main():
@@ -127,8 +149,9 @@ def main():
     except (subprocess.CalledProcessError, OSError) as e:
         print(f"xen_bench: cannot build: {e}", file=sys.stderr)
         return 2
-    loader = importlib.machinery.SourceFileLoader("xen_harness",
-                                                  str(ROOT / "scripts" / "xen-harness"))
+    loader = importlib.machinery.SourceFileLoader(
+        "xen_harness", str(ROOT / "scripts" / "xen-harness")
+    )
     spec = importlib.util.spec_from_loader("xen_harness", loader)
     harness = importlib.util.module_from_spec(spec)
     loader.exec_module(harness)
@@ -150,28 +173,38 @@ def main():
                 status, out, err = session.run(["sh", "-c", timed(kind)], timeout=300)
                 text = out.decode(errors="replace")
                 if status != 0:
-                    print(f"xen_bench: {kind} failed (status {status}):\n{text}"
-                          f"{err.decode(errors='replace')}", file=sys.stderr)
+                    print(
+                        f"xen_bench: {kind} failed (status {status}):\n{text}"
+                        f"{err.decode(errors='replace')}",
+                        file=sys.stderr,
+                    )
                     return 1
                 if round_:
                     samples[kind].append(int(text.split()[-1]) / 1e6)
     finally:
         session.close()
     floor = statistics.median(samples["floor"])
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    print(f"Xen harness boot (QEMU start to dom0 ready): {boot:.0f} s; "
-          f"{args.rounds} rounds; commit {commit}; load average "
-          f"{os.getloadavg()[0]:.2f} at the end\n")
+    commit = subprocess.run(
+        ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"Xen harness boot (QEMU start to dom0 ready): {boot:.0f} s; "
+        f"{args.rounds} rounds; commit {commit}; load average "
+        f"{os.getloadavg()[0]:.2f} at the end\n"
+    )
     print("| in dom0 | median create-to-exit | min | max | vs floor |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    names = {"floor": "trivial PVH guest, `xl create -c`",
-             "hello": "hello (xen_pvh), `xl create -c`",
-             "rumprun": "hello, `rumprun xen -i`"}
+    names = {
+        "floor": "trivial PVH guest, `xl create -c`",
+        "hello": "hello (xen_pvh), `xl create -c`",
+        "rumprun": "hello, `rumprun xen -i`",
+    }
     for kind, values in samples.items():
         m = statistics.median(values)
-        print(f"| {names[kind]} | {m:.0f} ms | {min(values):.0f} ms | "
-              f"{max(values):.0f} ms | {m / floor:.2f}x |")
+        print(
+            f"| {names[kind]} | {m:.0f} ms | {min(values):.0f} ms | "
+            f"{max(values):.0f} ms | {m / floor:.2f}x |"
+        )
     return 0
 
 

@@ -43,8 +43,9 @@ static void *alloc(struct parser *p, size_t n)
 
 static void skip_ws(struct parser *p)
 {
-	while (p->pos < p->len && (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' ||
-	    p->s[p->pos] == '\n' || p->s[p->pos] == '\r'))
+	while (p->pos < p->len &&
+	    (p->s[p->pos] == ' ' || p->s[p->pos] == '\t' || p->s[p->pos] == '\n' ||
+	        p->s[p->pos] == '\r'))
 		p->pos++;
 }
 
@@ -63,9 +64,12 @@ static void expect(struct parser *p, char c, const char *what)
 
 static int hexval(int c)
 {
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }
 
@@ -137,12 +141,26 @@ static char *parse_string(struct parser *p)
 		}
 		c = p->s[p->pos++];
 		switch (c) {
-		case '"': case '\\': case '/': out[n++] = c; break;
-		case 'b': out[n++] = '\b'; break;
-		case 'f': out[n++] = '\f'; break;
-		case 'n': out[n++] = '\n'; break;
-		case 'r': out[n++] = '\r'; break;
-		case 't': out[n++] = '\t'; break;
+		case '"':
+		case '\\':
+		case '/':
+			out[n++] = c;
+			break;
+		case 'b':
+			out[n++] = '\b';
+			break;
+		case 'f':
+			out[n++] = '\f';
+			break;
+		case 'n':
+			out[n++] = '\n';
+			break;
+		case 'r':
+			out[n++] = '\r';
+			break;
+		case 't':
+			out[n++] = '\t';
+			break;
 		case 'u': {
 			unsigned cp = parse_u4(p), lo;
 
@@ -271,10 +289,7 @@ const struct config_node *config_member(const struct config_node *obj, const cha
 	return obj && obj->type == CONFIG_OBJECT ? member(obj, key) : NULL;
 }
 
-const struct config_node *config_root(void)
-{
-	return root;
-}
+const struct config_node *config_root(void) { return root; }
 
 int config_entries(const char *key, const struct config_node **out, int max)
 {
@@ -390,11 +405,12 @@ static void parse_rc(struct parser *p, const struct config_node *v, struct rumpr
 				rc->argv[rc->argc++] = a->str;
 		rc->mode = RC_FOREGROUND;
 		if ((m = member(e, "runmode")) != NULL) {
-			if (m->type != CONFIG_STRING || (strcmp(m->str, "") && strcmp(m->str, "&") &&
-			    strcmp(m->str, "|")))
+			if (m->type != CONFIG_STRING ||
+			    (strcmp(m->str, "") && strcmp(m->str, "&") && strcmp(m->str, "|")))
 				config_bad("rc runmode", "\"\", \"&\" or \"|\"");
-			rc->mode = !strcmp(m->str, "&") ? RC_BACKGROUND :
-			    !strcmp(m->str, "|") ? RC_PIPE : RC_FOREGROUND;
+			rc->mode = !strcmp(m->str, "&") ? RC_BACKGROUND
+			    : !strcmp(m->str, "|")      ? RC_PIPE
+			                                : RC_FOREGROUND;
 		}
 	}
 	if (n && cfg->rc[n - 1].mode == RC_PIPE)
@@ -403,7 +419,7 @@ static void parse_rc(struct parser *p, const struct config_node *v, struct rumpr
 
 void config_parse(const char *text, unsigned long len, struct rumprun_config *cfg)
 {
-	struct parser p = { text, len, 0 };
+	struct parser p = {text, len, 0};
 	const struct config_node *v;
 
 	root = parse_value(&p, 0);

@@ -91,7 +91,9 @@ static long console_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 		t->c_lflag = ECHO | ICANON;
 		return 0;
 	}
-	case TCSETS: case TCSETSW: case TCSETSF:
+	case TCSETS:
+	case TCSETSW:
+	case TCSETSF:
 		return 0;
 	default:
 		return -ENOTTY;
@@ -105,7 +107,7 @@ static int console_stat(struct file *f, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	if (is_tty(f)) {
 		st->st_mode = S_IFCHR | 0620;
-		st->st_rdev = (5 << 8) | 1;	/* /dev/console */
+		st->st_rdev = (5 << 8) | 1; /* /dev/console */
 	} else {
 		st->st_mode = S_IFIFO | 0600;
 	}
@@ -124,11 +126,11 @@ static int console_poll(struct file *f, int events)
 }
 
 static const struct file_ops console_ops = {
-	.read = console_read,
-	.write = console_write,
-	.ioctl = console_ioctl,
-	.stat = console_stat,
-	.poll = console_poll,
+    .read = console_read,
+    .write = console_write,
+    .ioctl = console_ioctl,
+    .stat = console_stat,
+    .poll = console_poll,
 };
 
 struct file *console_open(int flags)
@@ -138,6 +140,6 @@ struct file *console_open(int flags)
 
 struct file *console_open_stream(int fd)
 {
-	return file_new(&console_ops, fd == CONSOLE_STDIN ? O_RDONLY : O_WRONLY,
-	    (void *)(intptr_t)fd);
+	return file_new(
+	    &console_ops, fd == CONSOLE_STDIN ? O_RDONLY : O_WRONLY, (void *)(intptr_t)fd);
 }

@@ -18,12 +18,12 @@
 
 struct fdtable {
 	struct rumpuser_mtx *lock;
-	int size;			/* slots */
+	int size; /* slots */
 	struct file **files;
 	unsigned char *cloexec;
-	unsigned long *used;		/* size / BITS words */
-	int next_free;			/* no free slot below it */
-	unsigned long soft, hard;	/* RLIMIT_NOFILE */
+	unsigned long *used; /* size / BITS words */
+	int next_free; /* no free slot below it */
+	unsigned long soft, hard; /* RLIMIT_NOFILE */
 };
 
 static struct fdtable boot_table;
@@ -121,7 +121,7 @@ static int first_free(struct fdtable *t, int from)
 		unsigned long bits = t->used[w];
 
 		if (w == from / (int)BITS)
-			bits |= (1UL << (from % BITS)) - 1;	/* slots below from */
+			bits |= (1UL << (from % BITS)) - 1; /* slots below from */
 		if (bits != ~0UL)
 			return w * BITS + __builtin_ctzl(~bits);
 	}
@@ -215,18 +215,15 @@ struct file *file_new(const struct file_ops *ops, int flags, void *priv)
 	return f;
 }
 
-void file_hold(struct file *f)
-{
-	__atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
-}
+void file_hold(struct file *f) { __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED); }
 
 int file_tryhold(struct file *f)
 {
 	int n = __atomic_load_n(&f->refs, __ATOMIC_RELAXED);
 
 	while (n > 0)
-		if (__atomic_compare_exchange_n(&f->refs, &n, n + 1, 0,
-		    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		if (__atomic_compare_exchange_n(
+		        &f->refs, &n, n + 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 			return 1;
 	return 0;
 }

@@ -15,13 +15,10 @@ int syscall_upcall(int nr, void *args, long *retval);
 
 static struct rumprun_config config;
 
-const struct rumprun_config *config_get(void)
-{
-	return &config;
-}
+const struct rumprun_config *config_get(void) { return &config; }
 
 static const struct rumpuser_hyperup hyperup = {
-	.hyp_syscall = syscall_upcall,
+    .hyp_syscall = syscall_upcall,
 };
 
 static void load_config(void)

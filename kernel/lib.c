@@ -31,10 +31,7 @@ void *kpages_alloc(size_t bytes)
 	return rumpuser_malloc(ROUNDUP(bytes, PAGE_SIZE), PAGE_SIZE, &p) ? NULL : p;
 }
 
-void kpages_free(void *p, size_t bytes)
-{
-	rumpuser_free(p, ROUNDUP(bytes, PAGE_SIZE));
-}
+void kpages_free(void *p, size_t bytes) { rumpuser_free(p, ROUNDUP(bytes, PAGE_SIZE)); }
 
 void panic(const char *fmt, ...)
 {

@@ -27,7 +27,7 @@ extern const unsigned long rumprun_stack_size __attribute__((weak));
 _Static_assert(sizeof(struct baked_program) == RUMPRUN_PROGRAM_ENTRY_SIZE,
     "the bake writes RUMPRUN_PROGRAM_ENTRY_SIZE bytes per program");
 
-#define DEFAULT_STACK_SIZE RUMPRUN_DEFAULT_STACK_SIZE	/* Linux's RLIMIT_STACK */
+#define DEFAULT_STACK_SIZE RUMPRUN_DEFAULT_STACK_SIZE /* Linux's RLIMIT_STACK */
 #define MIN_STACK_SIZE RUMPRUN_MIN_STACK_SIZE
 
 struct program {
@@ -36,25 +36,25 @@ struct program {
 	char **argv;
 	struct fdtable *fds;
 	struct vmspace *vm;
-	int threads;		/* live threads */
+	int threads; /* live threads */
 	int ended, status;
-	int released;		/* its last thread is gone, and its memory */
-	struct rlimit stack_limit;	/* RLIMIT_STACK */
+	int released; /* its last thread is gone, and its memory */
+	struct rlimit stack_limit; /* RLIMIT_STACK */
 	struct k_sigaction sigactions[65];
 	struct program *next;
 };
 
 static struct program *programs;
 static int programs_started;
-static int all_started;		/* programs_run has started its last program */
+static int all_started; /* programs_run has started its last program */
 static struct rumpuser_mtx *lock;
 static struct rumpuser_cv *ended_cv;
 static size_t stack_size;
-static int envc;		/* the programs' environment: the configuration's */
-static char **envp;		/* and the defaults it does not override */
+static int envc; /* the programs' environment: the configuration's */
+static char **envp; /* and the defaults it does not override */
 
 /* The environment a login shell would give, under the configuration's. */
-static const char *const default_env[] = { "PATH=/bin:/usr/bin", "HOME=/" };
+static const char *const default_env[] = {"PATH=/bin:/usr/bin", "HOME=/"};
 
 static void make_environment(void)
 {
@@ -102,20 +102,30 @@ static size_t configured_stack_size(void)
 	for (s = v->str; *s >= '0' && *s <= '9' && n < (1UL << 50); s++)
 		n = n * 10 + (*s - '0');
 	switch (*s) {
-	case 'k': case 'K': unit = 1UL << 10; s++; break;
-	case 'm': case 'M': unit = 1UL << 20; s++; break;
-	case 'g': case 'G': unit = 1UL << 30; s++; break;
+	case 'k':
+	case 'K':
+		unit = 1UL << 10;
+		s++;
+		break;
+	case 'm':
+	case 'M':
+		unit = 1UL << 20;
+		s++;
+		break;
+	case 'g':
+	case 'G':
+		unit = 1UL << 30;
+		s++;
+		break;
 	}
 	if (s == v->str || *s || n > (1UL << 40) / unit || n * unit < MIN_STACK_SIZE)
-		config_bad("stack", "a size of at least 64K: bytes with an optional K, M or "
+		config_bad("stack",
+		    "a size of at least 64K: bytes with an optional K, M or "
 		    "G suffix (\"8M\")");
 	return ROUNDUP(n * unit, PAGE_SIZE);
 }
 
-struct k_sigaction *program_sigactions(struct program *p)
-{
-	return p->sigactions;
-}
+struct k_sigaction *program_sigactions(struct program *p) { return p->sigactions; }
 
 size_t program_stack_size(void)
 {
@@ -202,7 +212,7 @@ static long *initial_stack(char *top, int argc, char **argv, int envc, char **en
 		size_t len = strlen(s) + 1;
 
 		if (n == argc)
-			sp[i++] = 0;	/* the end of argv */
+			sp[i++] = 0; /* the end of argv */
 		sp[i++] = (long)memcpy(strp, s, len);
 		strp += len;
 	}
@@ -214,7 +224,7 @@ static long *initial_stack(char *top, int argc, char **argv, int envc, char **en
 	AUX(AT_PHENT, phent);
 	AUX(AT_PHNUM, phnum);
 	AUX(AT_PAGESZ, PAGE_SIZE);
-	AUX(AT_BASE, 0);		/* no program interpreter */
+	AUX(AT_BASE, 0); /* no program interpreter */
 	AUX(AT_FLAGS, 0);
 	AUX(AT_ENTRY, exe ? exe->entry : 0);
 	AUX(AT_CLKTCK, 100);
@@ -226,15 +236,14 @@ static long *initial_stack(char *top, int argc, char **argv, int envc, char **en
 	AUX(AT_GID, 0);
 	AUX(AT_EGID, 0);
 	AUX(AT_SECURE, 0);
-	AUX(AT_HWCAP, 0);		/* libcs ask cpuid themselves */
+	AUX(AT_HWCAP, 0); /* libcs ask cpuid themselves */
 	AUX(AT_NULL, 0);
 #undef AUX
 	return sp;
 }
 
 /* What initial_stack puts on the stack, in bytes (with its alignment). */
-static size_t initial_stack_bytes(int argc, char **argv, int envc, char **envp,
-    const char *execfn)
+static size_t initial_stack_bytes(int argc, char **argv, int envc, char **envp, const char *execfn)
 {
 	size_t n = 16 + sizeof(platform_name) + strlen(execfn) + 1 + 16 +
 	    (1 + argc + 1 + envc + 1 + 2 * AUX_PAIRS + 2) * sizeof(long);
@@ -292,16 +301,16 @@ static void *program_thread(void *arg)
 		if ((why = exec_check(b->exe, b->exe_end - b->exe)) != NULL)
 			exec_failed(p, why);
 		if ((rv = exec_load(p->vm, b->exe, b->exe_end - b->exe, &exe)) < 0)
-			exec_failed(p, rv == -ENOMEM ? "no memory for its segments, or another "
-			    "program's memory is where it must be loaded" :
-			    "its segments cannot be mapped where it is linked");
+			exec_failed(p,
+			    rv == -ENOMEM ? "no memory for its segments, or another "
+			                    "program's memory is where it must be loaded"
+			                  : "its segments cannot be mapped where it is linked");
 	}
 	args = ROUNDUP(initial_stack_bytes(p->argc, p->argv, envc, envp, execfn), PAGE_SIZE);
 	if (vm_stack(p->vm, stack_size + args, &top) < 0)
-		panic("no room for %s's stack (%lu KiB and %lu KiB of arguments)",
-		    b->name, (unsigned long)(stack_size >> 10), (unsigned long)(args >> 10));
-	sp = initial_stack((char *)top, p->argc, p->argv, envc, envp, execfn,
-	    b->exe ? &exe : NULL);
+		panic("no room for %s's stack (%lu KiB and %lu KiB of arguments)", b->name,
+		    (unsigned long)(stack_size >> 10), (unsigned long)(args >> 10));
+	sp = initial_stack((char *)top, p->argc, p->argv, envc, envp, execfn, b->exe ? &exe : NULL);
 	/* musl reads argv from the initial stack */
 	p->argv = (char **)&sp[1];
 	if (b->exe)
@@ -317,8 +326,8 @@ static void *program_thread(void *arg)
  * gone.  Two runs of one program cannot overlap: they would share it.
  */
 struct baked_state {
-	char *pristine;		/* the copy of .data, NULL until taken */
-	struct program *last;	/* the latest run */
+	char *pristine; /* the copy of .data, NULL until taken */
+	struct program *last; /* the latest run */
 };
 static struct baked_state *baked_state;
 
@@ -340,8 +349,9 @@ static void fresh_data(const struct baked_program *b)
 	if (st->last) {
 		if (!st->last->ended) {
 			kprintf("rumprun: cannot start %s again while its previous run is still "
-			    "running: the runs of one program share its data (bake a copy of "
-			    "it under another name to run both at once)\n", b->name);
+			        "running: the runs of one program share its data (bake a copy of "
+			        "it under another name to run both at once)\n",
+			    b->name);
 			rumpuser_exit(1);
 		}
 		rumpuser_mutex_enter(lock);
@@ -358,8 +368,8 @@ static void fresh_data(const struct baked_program *b)
 	}
 }
 
-static struct program *program_start(const struct baked_program *b, int argc,
-    char **argv, struct fdtable *fds)
+static struct program *program_start(
+    const struct baked_program *b, int argc, char **argv, struct fdtable *fds)
 {
 	struct program *p = kzalloc(sizeof(*p));
 
@@ -446,8 +456,8 @@ void programs_run(void)
 				panic("no memory for descriptors");
 			name_only[0] = (char *)b->name;
 			all_started = !b[1].name;
-			last_fg = program_start(b, first ? cfg->argc : 1,
-			    first ? cfg->argv : name_only, fds);
+			last_fg = program_start(
+			    b, first ? cfg->argc : 1, first ? cfg->argv : name_only, fds);
 			wait_for(last_fg);
 		}
 		machine_end(last_fg->status);
@@ -466,7 +476,7 @@ void programs_run(void)
 		}
 		if (rc->mode == RC_PIPE) {
 			int pfd[2];
-			long args[6] = { (long)pfd, 0 };
+			long args[6] = {(long)pfd, 0};
 			struct file *w;
 
 			if (syscall_dispatch(SYS_pipe2, args) < 0)
@@ -491,15 +501,9 @@ void programs_run(void)
 	machine_end(status);
 }
 
-void program_thread_new(struct program *p)
-{
-	p->threads++;
-}
+void program_thread_new(struct program *p) { p->threads++; }
 
-int program_threads(struct program *p)
-{
-	return p->threads;
-}
+int program_threads(struct program *p) { return p->threads; }
 
 /* How many programs have ended: lets the system call path skip the
  * per-thread check while none has. */
@@ -549,7 +553,7 @@ void program_exit(int status)
 		p->ended = 1;
 		programs_ended++;
 		p->status = status & 0xff;
-		fdtable_close_all(p->fds);	/* pipes see end of file */
+		fdtable_close_all(p->fds); /* pipes see end of file */
 		rumpuser_cv_broadcast(ended_cv);
 	}
 	rumpuser_mutex_exit(lock);

@@ -27,8 +27,8 @@ static ssize_t do_write(struct file *f, const void *buf, size_t len, off_t *pos)
 }
 
 /* Vectored transfer; stops at the first short or failed part, like Linux. */
-static ssize_t do_rw_vec(struct file *f, const struct iovec *iov, int iovcnt,
-    off_t *pos, int writing)
+static ssize_t do_rw_vec(
+    struct file *f, const struct iovec *iov, int iovcnt, off_t *pos, int writing)
 {
 	ssize_t total = 0, n;
 	int i;
@@ -39,7 +39,7 @@ static ssize_t do_rw_vec(struct file *f, const struct iovec *iov, int iovcnt,
 		if (iov[i].iov_len == 0)
 			continue;
 		n = writing ? do_write(f, iov[i].iov_base, iov[i].iov_len, pos)
-		    : do_read(f, iov[i].iov_base, iov[i].iov_len, pos);
+		            : do_read(f, iov[i].iov_base, iov[i].iov_len, pos);
 		if (n < 0)
 			return total ? total : n;
 		total += n;
@@ -145,7 +145,7 @@ static long sys_lseek(SYSARGS)
 		file_drop(f);
 		return -ESPIPE;
 	}
-	pos = f->ops->seek(f, off, whence);	/* the op validates whence */
+	pos = f->ops->seek(f, off, whence); /* the op validates whence */
 	if (pos >= 0)
 		f->pos = pos;
 	file_drop(f);
@@ -166,7 +166,8 @@ static long sys_ioctl(SYSARGS)
 	return rv;
 }
 SYSCALL_REGISTER(SYS_ioctl, sys_ioctl, PARTIAL,
-    "what each file type serves (FIONBIO, FIONREAD, SIOCGIF*, SIOCOUTQ, TCGETS, TIOCGWINSZ...); others ENOTTY");
+    "what each file type serves (FIONBIO, FIONREAD, SIOCGIF*, SIOCOUTQ, TCGETS, TIOCGWINSZ...); "
+    "others ENOTTY");
 
 static long sys_close(SYSARGS)
 {
@@ -204,7 +205,7 @@ static long sys_sendfile(SYSARGS)
 		goto out;
 	}
 	if ((out->flags & O_APPEND)) {
-		rv = -EINVAL;	/* as Linux */
+		rv = -EINVAL; /* as Linux */
 		goto out;
 	}
 	if ((buf = kpages_alloc(SENDFILE_CHUNK)) == NULL) {

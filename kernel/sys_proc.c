@@ -13,23 +13,14 @@
 
 static char hostname[65];
 
-static long sys_getpid(SYSARGS)
-{
-	return 1;
-}
+static long sys_getpid(SYSARGS) { return 1; }
 SYSCALL_REGISTER(SYS_getpid, sys_getpid, FULL, "always 1: one process");
 
-static long sys_getppid(SYSARGS)
-{
-	return 0;
-}
+static long sys_getppid(SYSARGS) { return 0; }
 SYSCALL_REGISTER(SYS_getppid, sys_getppid, FULL, "always 0");
 
 /* Everyone is root: the real, effective and saved ids are all 0. */
-static long sys_getid(SYSARGS)
-{
-	return 0;
-}
+static long sys_getid(SYSARGS) { return 0; }
 SYSCALL_REGISTER(SYS_getuid, sys_getid, FULL, "always 0: root");
 SYSCALL_REGISTER(SYS_geteuid, sys_getid, FULL, "always 0");
 SYSCALL_REGISTER(SYS_getgid, sys_getid, FULL, "always 0");
@@ -87,16 +78,10 @@ static long sys_setgroups(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_setgroups, sys_setgroups, STUB, "none or group 0 succeed, other groups EPERM");
 
-static long sys_getgroups(SYSARGS)
-{
-	return 0;
-}
+static long sys_getgroups(SYSARGS) { return 0; }
 SYSCALL_REGISTER(SYS_getgroups, sys_getgroups, FULL, "no supplementary groups");
 
-static long sys_getpgid(SYSARGS)
-{
-	return 1;
-}
+static long sys_getpgid(SYSARGS) { return 1; }
 SYSCALL_REGISTER(SYS_getpgid, sys_getpgid, FULL, "always 1");
 SYSCALL_REGISTER(SYS_getsid, sys_getpgid, FULL, "always 1");
 
@@ -147,8 +132,8 @@ static long sys_sysinfo(SYSARGS)
 	si->mem_unit = 1;
 	return 0;
 }
-SYSCALL_REGISTER(SYS_sysinfo, sys_sysinfo, PARTIAL,
-    "uptime, memory and procs; loads, swap and buffers zero");
+SYSCALL_REGISTER(
+    SYS_sysinfo, sys_sysinfo, PARTIAL, "uptime, memory and procs; loads, swap and buffers zero");
 
 /*
  * Resource limits.  RLIMIT_NOFILE is the calling program's descriptor
@@ -237,7 +222,7 @@ static long sys_sched_getaffinity(SYSARGS)
 	if (len < (long)sizeof(long))
 		return -EINVAL;
 	memset((void *)maskp, 0, len);
-	*(unsigned long *)maskp = 1;	/* one CPU */
+	*(unsigned long *)maskp = 1; /* one CPU */
 	return sizeof(long);
 }
 SYSCALL_REGISTER(SYS_sched_getaffinity, sys_sched_getaffinity, FULL, "one CPU");

@@ -37,8 +37,8 @@ static long sys_clock_gettime(SYSARGS)
 	ts->tv_nsec = ns % NSEC;
 	return 0;
 }
-SYSCALL_REGISTER(SYS_clock_gettime, sys_clock_gettime, PARTIAL,
-    "CPU-time clocks read the monotonic clock");
+SYSCALL_REGISTER(
+    SYS_clock_gettime, sys_clock_gettime, PARTIAL, "CPU-time clocks read the monotonic clock");
 
 static long sys_clock_getres(SYSARGS)
 {
@@ -105,8 +105,8 @@ static long sys_nanosleep(SYSARGS)
 		memset((void *)remp, 0, sizeof(struct timespec));
 	return 0;
 }
-SYSCALL_REGISTER(SYS_nanosleep, sys_nanosleep, FULL,
-    "never interrupted (no signal delivery): rem is zero");
+SYSCALL_REGISTER(
+    SYS_nanosleep, sys_nanosleep, FULL, "never interrupted (no signal delivery): rem is zero");
 
 static long sys_clock_nanosleep(SYSARGS)
 {
@@ -120,12 +120,12 @@ static long sys_clock_nanosleep(SYSARGS)
 		return -EINVAL;
 	ns = req->tv_sec * NSEC + req->tv_nsec;
 	if (flags & TIMER_ABSTIME)
-		ns -= now;	/* time left on that clock */
+		ns -= now; /* time left on that clock */
 	if (ns > 0)
 		sleep_until(mono + ns);
 	if (remp && !(flags & TIMER_ABSTIME))
 		memset((void *)remp, 0, sizeof(struct timespec));
 	return 0;
 }
-SYSCALL_REGISTER(SYS_clock_nanosleep, sys_clock_nanosleep, FULL,
-    "never interrupted (no signal delivery)");
+SYSCALL_REGISTER(
+    SYS_clock_nanosleep, sys_clock_nanosleep, FULL, "never interrupted (no signal delivery)");

@@ -35,7 +35,7 @@ long syscall_dispatch(long nr, const long a[6])
 	if (!table_ready)
 		table_init();
 	if (program_ended())
-		program_exit(0);	/* another thread ended the program: follow it */
+		program_exit(0); /* another thread ended the program: follow it */
 	if (nr >= 0 && nr < SYSCALL_MAX && table[nr]) {
 		rv = table[nr](a[0], a[1], a[2], a[3], a[4], a[5]);
 		/* Woken after its program ended: never back into its code,

@@ -15,38 +15,35 @@
 #include <sys/prctl.h>
 
 /* Linux futex ABI (musl ships no <linux/futex.h>). */
-#define FUTEX_WAIT		0
-#define FUTEX_WAKE		1
-#define FUTEX_REQUEUE		3
-#define FUTEX_CMP_REQUEUE	4
-#define FUTEX_WAKE_OP		5
-#define FUTEX_WAIT_BITSET	9
-#define FUTEX_WAKE_BITSET	10
-#define FUTEX_PRIVATE_FLAG	128
-#define FUTEX_CLOCK_REALTIME	256
-#define FUTEX_CMD_MASK		(~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
-#define FUTEX_BITSET_MATCH_ANY	0xffffffff
-#define FUTEX_OP_SET		0
-#define FUTEX_OP_ADD		1
-#define FUTEX_OP_OR		2
-#define FUTEX_OP_ANDN		3
-#define FUTEX_OP_XOR		4
-#define FUTEX_OP_CMP_EQ		0
-#define FUTEX_OP_CMP_NE		1
-#define FUTEX_OP_CMP_LT		2
-#define FUTEX_OP_CMP_LE		3
-#define FUTEX_OP_CMP_GT		4
-#define FUTEX_OP_CMP_GE		5
+#define FUTEX_WAIT 0
+#define FUTEX_WAKE 1
+#define FUTEX_REQUEUE 3
+#define FUTEX_CMP_REQUEUE 4
+#define FUTEX_WAKE_OP 5
+#define FUTEX_WAIT_BITSET 9
+#define FUTEX_WAKE_BITSET 10
+#define FUTEX_PRIVATE_FLAG 128
+#define FUTEX_CLOCK_REALTIME 256
+#define FUTEX_CMD_MASK (~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
+#define FUTEX_BITSET_MATCH_ANY 0xffffffff
+#define FUTEX_OP_SET 0
+#define FUTEX_OP_ADD 1
+#define FUTEX_OP_OR 2
+#define FUTEX_OP_ANDN 3
+#define FUTEX_OP_XOR 4
+#define FUTEX_OP_CMP_EQ 0
+#define FUTEX_OP_CMP_NE 1
+#define FUTEX_OP_CMP_LT 2
+#define FUTEX_OP_CMP_LE 3
+#define FUTEX_OP_CMP_GT 4
+#define FUTEX_OP_CMP_GE 5
 
 #define ARCH_SET_FS 0x1002
 #define ARCH_GET_FS 0x1003
 
 static int next_tid = 1;
 
-struct lwp *curlwp(void)
-{
-	return rumpuser_curlwp();
-}
+struct lwp *curlwp(void) { return rumpuser_curlwp(); }
 
 struct lwp *lwp_new(void)
 {
@@ -61,7 +58,7 @@ struct lwp *lwp_new(void)
 
 struct futex_waiter {
 	int *uaddr;
-	struct program *prog;	/* the waiting thread's */
+	struct program *prog; /* the waiting thread's */
 	int woken;
 	uint32_t bitset;
 	struct rumpuser_cv *cv;
@@ -89,10 +86,10 @@ static void unlink_waiter(struct futex_waiter *w)
 	}
 }
 
-static long futex_wait(int *uaddr, int val, const struct timespec *timeout,
-    int absolute, uint32_t bitset)
+static long futex_wait(
+    int *uaddr, int val, const struct timespec *timeout, int absolute, uint32_t bitset)
 {
-	struct futex_waiter w = { uaddr, curlwp() ? curlwp()->prog : NULL, 0, bitset, NULL, NULL };
+	struct futex_waiter w = {uaddr, curlwp() ? curlwp()->prog : NULL, 0, bitset, NULL, NULL};
 	long rv = 0;
 
 	if (bitset == 0)
@@ -108,10 +105,11 @@ static long futex_wait(int *uaddr, int val, const struct timespec *timeout,
 		int64_t ns = timeout->tv_sec * 1000000000LL + timeout->tv_nsec;
 
 		if (absolute)
-			ns -= time_mono_ns();	/* FUTEX_WAIT_BITSET: CLOCK_MONOTONIC */
+			ns -= time_mono_ns(); /* FUTEX_WAIT_BITSET: CLOCK_MONOTONIC */
 		while (!w.woken) {
-			if (ns <= 0 || rumpuser_cv_timedwait(w.cv, futex_lock,
-			    ns / 1000000000LL, ns % 1000000000LL) == ETIMEDOUT) {
+			if (ns <= 0 ||
+			    rumpuser_cv_timedwait(w.cv, futex_lock, ns / 1000000000LL,
+			        ns % 1000000000LL) == ETIMEDOUT) {
 				if (!w.woken)
 					rv = -ETIMEDOUT;
 				break;
@@ -149,10 +147,7 @@ static int futex_wake_bits(int *uaddr, int n, uint32_t bitset)
 	return woken;
 }
 
-int futex_wake(int *uaddr, int n)
-{
-	return futex_wake_bits(uaddr, n, FUTEX_BITSET_MATCH_ANY);
-}
+int futex_wake(int *uaddr, int n) { return futex_wake_bits(uaddr, n, FUTEX_BITSET_MATCH_ANY); }
 
 void futex_wake_program(struct program *p)
 {
@@ -197,26 +192,50 @@ static long futex_wake_op(int *uaddr, int n, int n2, int *uaddr2, int op)
 	int oparg = (op << 20) >> 20, cmparg = (op << 8) >> 20;
 	int cmd = (op >> 28) & 7, cmp = (op >> 24) & 15, old, woken;
 
-	if ((op >> 28) & 8)	/* FUTEX_OP_OPARG_SHIFT */
+	if ((op >> 28) & 8) /* FUTEX_OP_OPARG_SHIFT */
 		oparg = 1 << (oparg & 31);
 	old = *uaddr2;
 	switch (cmd) {
-	case FUTEX_OP_SET: *uaddr2 = oparg; break;
-	case FUTEX_OP_ADD: *uaddr2 = old + oparg; break;
-	case FUTEX_OP_OR: *uaddr2 = old | oparg; break;
-	case FUTEX_OP_ANDN: *uaddr2 = old & ~oparg; break;
-	case FUTEX_OP_XOR: *uaddr2 = old ^ oparg; break;
-	default: return -ENOSYS;
+	case FUTEX_OP_SET:
+		*uaddr2 = oparg;
+		break;
+	case FUTEX_OP_ADD:
+		*uaddr2 = old + oparg;
+		break;
+	case FUTEX_OP_OR:
+		*uaddr2 = old | oparg;
+		break;
+	case FUTEX_OP_ANDN:
+		*uaddr2 = old & ~oparg;
+		break;
+	case FUTEX_OP_XOR:
+		*uaddr2 = old ^ oparg;
+		break;
+	default:
+		return -ENOSYS;
 	}
 	woken = futex_wake(uaddr, n);
 	switch (cmp) {
-	case FUTEX_OP_CMP_EQ: cmp = old == cmparg; break;
-	case FUTEX_OP_CMP_NE: cmp = old != cmparg; break;
-	case FUTEX_OP_CMP_LT: cmp = old < cmparg; break;
-	case FUTEX_OP_CMP_LE: cmp = old <= cmparg; break;
-	case FUTEX_OP_CMP_GT: cmp = old > cmparg; break;
-	case FUTEX_OP_CMP_GE: cmp = old >= cmparg; break;
-	default: return -ENOSYS;
+	case FUTEX_OP_CMP_EQ:
+		cmp = old == cmparg;
+		break;
+	case FUTEX_OP_CMP_NE:
+		cmp = old != cmparg;
+		break;
+	case FUTEX_OP_CMP_LT:
+		cmp = old < cmparg;
+		break;
+	case FUTEX_OP_CMP_LE:
+		cmp = old <= cmparg;
+		break;
+	case FUTEX_OP_CMP_GT:
+		cmp = old > cmparg;
+		break;
+	case FUTEX_OP_CMP_GE:
+		cmp = old >= cmparg;
+		break;
+	default:
+		return -ENOSYS;
 	}
 	if (cmp)
 		woken += futex_wake(uaddr2, n2);
@@ -230,8 +249,8 @@ static long sys_futex(SYSARGS)
 
 	switch (cmd) {
 	case FUTEX_WAIT:
-		return futex_wait((int *)uaddr, val, (const struct timespec *)timeout, 0,
-		    FUTEX_BITSET_MATCH_ANY);
+		return futex_wait(
+		    (int *)uaddr, val, (const struct timespec *)timeout, 0, FUTEX_BITSET_MATCH_ANY);
 	case FUTEX_WAIT_BITSET:
 		return futex_wait((int *)uaddr, val, (const struct timespec *)timeout, 1, val3);
 	case FUTEX_WAKE:
@@ -255,10 +274,7 @@ SYSCALL_REGISTER(SYS_futex, sys_futex, PARTIAL,
 
 #define THREAD_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
 
-static void clone_child_start(void *arg)
-{
-	rumpuser_curlwpop(RUMPUSER_LWP_SET, arg);
-}
+static void clone_child_start(void *arg) { rumpuser_curlwpop(RUMPUSER_LWP_SET, arg); }
 
 static long sys_clone(SYSARGS)
 {
@@ -267,7 +283,7 @@ static long sys_clone(SYSARGS)
 	int error;
 
 	if ((flags & THREAD_FLAGS) != THREAD_FLAGS)
-		return -ENOSYS;	/* one process: threads only, no fork */
+		return -ENOSYS; /* one process: threads only, no fork */
 	if (!stack)
 		return -EINVAL;
 	if ((l = lwp_new()) == NULL)
@@ -284,8 +300,7 @@ static long sys_clone(SYSARGS)
 	l->sigmask = curlwp()->sigmask;
 	memcpy(l->comm, curlwp()->comm, sizeof(l->comm));
 	error = rumpuser_ext_app_fork((void *)stack,
-	    (flags & CLONE_SETTLS) ? (void *)tls : rumpuser_ext_get_tls(),
-	    clone_child_start, l);
+	    (flags & CLONE_SETTLS) ? (void *)tls : rumpuser_ext_get_tls(), clone_child_start, l);
 	if (error) {
 		kfree(l, sizeof(*l));
 		return -error;
@@ -328,10 +343,7 @@ static long sys_set_tid_address(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_set_tid_address, sys_set_tid_address, FULL, "");
 
-static long sys_gettid(SYSARGS)
-{
-	return curlwp()->tid;
-}
+static long sys_gettid(SYSARGS) { return curlwp()->tid; }
 SYSCALL_REGISTER(SYS_gettid, sys_gettid, FULL, "");
 
 static long sys_arch_prctl(SYSARGS)
@@ -348,8 +360,8 @@ static long sys_arch_prctl(SYSARGS)
 		return -EINVAL;
 	}
 }
-SYSCALL_REGISTER(SYS_arch_prctl, sys_arch_prctl, PARTIAL,
-    "ARCH_SET_FS and ARCH_GET_FS; others EINVAL");
+SYSCALL_REGISTER(
+    SYS_arch_prctl, sys_arch_prctl, PARTIAL, "ARCH_SET_FS and ARCH_GET_FS; others EINVAL");
 
 /* Thread names, as servers set them for their worker threads. */
 static long sys_prctl(SYSARGS)
@@ -391,11 +403,21 @@ static struct k_sigaction *actions_of_current(void)
 }
 
 static const char *const signames[] = {
-	[SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT",
-	[SIGILL] = "SIGILL", [SIGTRAP] = "SIGTRAP", [SIGABRT] = "SIGABRT",
-	[SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE", [SIGKILL] = "SIGKILL",
-	[SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV", [SIGUSR2] = "SIGUSR2",
-	[SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+    [SIGHUP] = "SIGHUP",
+    [SIGINT] = "SIGINT",
+    [SIGQUIT] = "SIGQUIT",
+    [SIGILL] = "SIGILL",
+    [SIGTRAP] = "SIGTRAP",
+    [SIGABRT] = "SIGABRT",
+    [SIGBUS] = "SIGBUS",
+    [SIGFPE] = "SIGFPE",
+    [SIGKILL] = "SIGKILL",
+    [SIGUSR1] = "SIGUSR1",
+    [SIGSEGV] = "SIGSEGV",
+    [SIGUSR2] = "SIGUSR2",
+    [SIGPIPE] = "SIGPIPE",
+    [SIGALRM] = "SIGALRM",
+    [SIGTERM] = "SIGTERM",
 };
 
 static long sys_rt_sigaction(SYSARGS)
@@ -426,10 +448,17 @@ static long sys_rt_sigprocmask(SYSARGS)
 		return 0;
 	s = *(const uint64_t *)set;
 	switch (how) {
-	case SIG_BLOCK: l->sigmask |= s; break;
-	case SIG_UNBLOCK: l->sigmask &= ~s; break;
-	case SIG_SETMASK: l->sigmask = s; break;
-	default: return -EINVAL;
+	case SIG_BLOCK:
+		l->sigmask |= s;
+		break;
+	case SIG_UNBLOCK:
+		l->sigmask &= ~s;
+		break;
+	case SIG_SETMASK:
+		l->sigmask = s;
+		break;
+	default:
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -454,13 +483,13 @@ static long send_self(long sig)
 	if (actions_of_current()[sig].handler == (unsigned long)SIG_IGN && sig != SIGKILL)
 		return 0;
 	if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH)
-		return 0;	/* default action: ignore */
+		return 0; /* default action: ignore */
 	name = sig < (long)ARRAY_SIZE(signames) && signames[sig] ? signames[sig] : "signal";
 	memcpy(why, "killed by ", 10);
 	strcpy(why + 10, name);
 	if (sig == SIGABRT)
 		strcat(why, " (abort)");
-	vfs_unmount_all();	/* the disks as clean as at a normal exit */
+	vfs_unmount_all(); /* the disks as clean as at a normal exit */
 	rumpuser_ext_fatal_signal(sig, why);
 }
 
@@ -513,7 +542,7 @@ SYSCALL_REGISTER(SYS_tgkill, sys_tgkill, PARTIAL, "as kill");
 static long sys_set_robust_list(SYSARGS)
 {
 	long head = a0, len = a1;
-	if (len != 3 * sizeof(long))	/* Linux's struct robust_list_head */
+	if (len != 3 * sizeof(long)) /* Linux's struct robust_list_head */
 		return -EINVAL;
 	curlwp()->robust_list = (void *)head;
 	return 0;
@@ -533,10 +562,7 @@ static long sys_get_robust_list(SYSARGS)
 SYSCALL_REGISTER(SYS_get_robust_list, sys_get_robust_list, PARTIAL,
     "the calling thread's only (ESRCH for others)");
 
-static long sys_enosys(SYSARGS)
-{
-	return -ENOSYS;
-}
+static long sys_enosys(SYSARGS) { return -ENOSYS; }
 SYSCALL_REGISTER(SYS_rseq, sys_enosys, STUB,
     "ENOSYS without a notice, as Linux before 4.18: glibc goes without");
 SYSCALL_REGISTER(SYS_clone3, sys_enosys, STUB,

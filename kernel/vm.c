@@ -31,16 +31,16 @@ struct mapping {
 	uintptr_t start, end;
 	struct vmspace *owner;
 	enum kind kind;
-	int prot;		/* PROT_*; PROT_NONE for RESERVED and ROOM */
-	struct file *file;	/* FILE_SHARED: held */
-	off_t off;		/* FILE_SHARED: the file offset of start */
-	off_t filled;		/* FILE_SHARED: pages below start + filled are mapped */
+	int prot; /* PROT_*; PROT_NONE for RESERVED and ROOM */
+	struct file *file; /* FILE_SHARED: held */
+	off_t off; /* FILE_SHARED: the file offset of start */
+	off_t filled; /* FILE_SHARED: pages below start + filled are mapped */
 	struct mapping *prev, *next;
 };
 
 struct vmspace {
-	uintptr_t brk_base, brk_cur, brk_end;	/* brk_base 0: no break yet */
-	uintptr_t stack_lo, stack_top;		/* the main stack (vm_stack) */
+	uintptr_t brk_base, brk_cur, brk_end; /* brk_base 0: no break yet */
+	uintptr_t stack_lo, stack_top; /* the main stack (vm_stack) */
 };
 
 /* Room kept for a program's break: it grows page by page within it. */
@@ -70,10 +70,7 @@ static void lock(void)
 	rumpuser_mutex_enter(vm_lock);
 }
 
-static void unlock(void)
-{
-	rumpuser_mutex_exit(vm_lock);
-}
+static void unlock(void) { rumpuser_mutex_exit(vm_lock); }
 
 struct vmspace *vm_current(void)
 {
@@ -91,8 +88,8 @@ static int platform_prot(int prot)
 
 /* ---- the list -------------------------------------------------------- */
 
-static struct mapping *mapping_new(uintptr_t start, uintptr_t end, struct vmspace *owner,
-    enum kind kind, int prot)
+static struct mapping *mapping_new(
+    uintptr_t start, uintptr_t end, struct vmspace *owner, enum kind kind, int prot)
 {
 	struct mapping *m = kzalloc(sizeof(*m));
 
@@ -193,10 +190,10 @@ static struct mapping *split(struct mapping *m, uintptr_t addr)
 		file_hold(m->file);
 		n->file = m->file;
 		n->off = m->off + (addr - m->start);
-		n->filled = m->filled > (off_t)(addr - m->start) ?
-		    m->filled - (off_t)(addr - m->start) : 0;
-		m->filled = m->filled < (off_t)(addr - m->start) ? m->filled :
-		    (off_t)(addr - m->start);
+		n->filled =
+		    m->filled > (off_t)(addr - m->start) ? m->filled - (off_t)(addr - m->start) : 0;
+		m->filled =
+		    m->filled < (off_t)(addr - m->start) ? m->filled : (off_t)(addr - m->start);
 	}
 	m->end = addr;
 	n->prev = m;
@@ -361,7 +358,7 @@ static long cannot_share(void)
 
 	if (!said++)
 		kprintf("rumprun: unsupported: MAP_SHARED mapping of a file whose file "
-		    "system cannot share its pages, returning ENODEV\n");
+		        "system cannot share its pages, returning ENODEV\n");
 	return -ENODEV;
 }
 
@@ -376,7 +373,8 @@ static long map_file_pages(struct mapping *m, off_t size)
 		if ((error = m->file->ops->getpage(m->file, m->off + (a - m->start), &page)) != 0)
 			return error;
 		m->filled = a + PAGE_SIZE - m->start;
-		if ((error = rumpuser_ext_vm_map_page((void *)a, page, platform_prot(m->prot))) != 0)
+		if ((error = rumpuser_ext_vm_map_page((void *)a, page, platform_prot(m->prot))) !=
+		    0)
 			return -error;
 	}
 	return 0;
@@ -417,8 +415,8 @@ static long file_check(struct file *f, int prot, int flags, off_t *size)
 	return 0;
 }
 
-long vm_mmap(struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags,
-    struct file *f, off_t off)
+long vm_mmap(
+    struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags, struct file *f, off_t off)
 {
 	int type = flags & MAP_TYPE, shared_file;
 	uintptr_t start, end;
@@ -426,14 +424,14 @@ long vm_mmap(struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags
 	off_t size = 0;
 	long error;
 
-	if (len == 0 || (off & (PAGE_SIZE - 1)) || (type != MAP_PRIVATE && type != MAP_SHARED &&
-	    type != MAP_SHARED_VALIDATE))
+	if (len == 0 || (off & (PAGE_SIZE - 1)) ||
+	    (type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_SHARED_VALIDATE))
 		return -EINVAL;
 	if ((flags & MAP_ANONYMOUS) || !f)
 		f = NULL;
 	len = ROUNDUP(len, PAGE_SIZE);
 	if (len == 0)
-		return -ENOMEM;		/* rounding up wrapped: more than there is */
+		return -ENOMEM; /* rounding up wrapped: more than there is */
 	if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && (addr & (PAGE_SIZE - 1)))
 		return -EINVAL;
 	if (f && (error = file_check(f, prot, flags, &size)) != 0)
@@ -451,9 +449,9 @@ long vm_mmap(struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags
 		error = -EEXIST;
 		if ((flags & MAP_FIXED_NOREPLACE) && !free_for(vs, start, start + len))
 			goto out;
-	} else if (addr && !(addr & (PAGE_SIZE - 1)) && addr + len > addr &&
-	    addr >= area_lo && addr + len <= area_hi && free_for(vs, addr, addr + len)) {
-		start = addr;		/* the hint is free: take it */
+	} else if (addr && !(addr & (PAGE_SIZE - 1)) && addr + len > addr && addr >= area_lo &&
+	    addr + len <= area_hi && free_for(vs, addr, addr + len)) {
+		start = addr; /* the hint is free: take it */
 	} else if ((start = find_free(len, 0)) == 0) {
 		error = -ENOMEM;
 		goto out;
@@ -477,8 +475,8 @@ long vm_mmap(struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags
 	} else {
 		int pprot = platform_prot(f ? prot | PROT_WRITE : prot);
 
-		error = -rumpuser_ext_vm_map((void *)start, len, pprot,
-		    (flags & MAP_NORESERVE) ? RUMPUSER_VM_LAZY : 0);
+		error = -rumpuser_ext_vm_map(
+		    (void *)start, len, pprot, (flags & MAP_NORESERVE) ? RUMPUSER_VM_LAZY : 0);
 		if (!error && f && (error = copy_file(m, f, off)) == 0 && !(prot & PROT_WRITE))
 			rumpuser_ext_protect((void *)start, len, platform_prot(prot));
 	}
@@ -536,14 +534,14 @@ long vm_mprotect(struct vmspace *vs, uintptr_t addr, size_t len, int prot)
 		if (m->kind == RESERVED && prot != PROT_NONE) {
 			/* Opened up for the first time: committed page by page. */
 			if (rumpuser_ext_vm_map((void *)m->start, m->end - m->start,
-			    platform_prot(prot), RUMPUSER_VM_LAZY)) {
+			        platform_prot(prot), RUMPUSER_VM_LAZY)) {
 				error = -ENOMEM;
 				break;
 			}
 			m->kind = ANON;
 		} else if (m->kind != RESERVED) {
-			rumpuser_ext_protect((void *)m->start, m->end - m->start,
-			    platform_prot(prot));
+			rumpuser_ext_protect(
+			    (void *)m->start, m->end - m->start, platform_prot(prot));
 		}
 		m->prot = prot;
 	}
@@ -601,11 +599,12 @@ uintptr_t vm_brk(struct vmspace *vs, uintptr_t want)
 		if (!free_for(vs, cur_end, want_end) ||
 		    (m = mapping_new(cur_end, want_end, vs, ANON, PROT_READ | PROT_WRITE)) == NULL)
 			goto out;
-		if (cut(vs, cur_end, want_end) || rumpuser_ext_vm_map((void *)cur_end,
-		    want_end - cur_end, RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE, 0)) {
+		if (cut(vs, cur_end, want_end) ||
+		    rumpuser_ext_vm_map((void *)cur_end, want_end - cur_end,
+		        RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE, 0)) {
 			free_mapping(m);
 			if ((m = mapping_new(cur_end, want_end, vs, ROOM, PROT_NONE)) != NULL)
-				insert(m);	/* the room stays the break's */
+				insert(m); /* the room stays the break's */
 			goto out;
 		}
 		insert(m);
@@ -620,7 +619,8 @@ uintptr_t vm_brk(struct vmspace *vs, uintptr_t want)
 	if (want > vs->brk_cur && vs->brk_cur < cur_end) {
 		m = first_above(vs->brk_cur);
 		if (m && m->start <= vs->brk_cur && m->kind == ANON && (m->prot & PROT_WRITE))
-			memset((void *)vs->brk_cur, 0, (want < cur_end ? want : cur_end) - vs->brk_cur);
+			memset((void *)vs->brk_cur, 0,
+			    (want < cur_end ? want : cur_end) - vs->brk_cur);
 	}
 	vs->brk_cur = want;
 out:
@@ -642,10 +642,11 @@ long vm_stack(struct vmspace *vs, size_t size, uintptr_t *top)
 	if ((lo = find_free(VM_STACK_GAP + size, 0)) == 0)
 		goto out;
 	gap = mapping_new(lo, lo + VM_STACK_GAP, vs, ROOM, PROT_NONE);
-	stack = mapping_new(lo + VM_STACK_GAP, lo + VM_STACK_GAP + size, vs, ANON,
-	    PROT_READ | PROT_WRITE);
-	if (!gap || !stack || rumpuser_ext_vm_map((void *)stack->start, size,
-	    RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE, RUMPUSER_VM_LAZY)) {
+	stack = mapping_new(
+	    lo + VM_STACK_GAP, lo + VM_STACK_GAP + size, vs, ANON, PROT_READ | PROT_WRITE);
+	if (!gap || !stack ||
+	    rumpuser_ext_vm_map((void *)stack->start, size,
+	        RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE, RUMPUSER_VM_LAZY)) {
 		if (gap)
 			free_mapping(gap);
 		if (stack)
@@ -689,8 +690,8 @@ size_t vm_stack_grow(struct vmspace *vs, size_t size)
 	/* Only room or nothing is in [gaplo, lo): no pages to give back. */
 	if ((stack = mapping_new(want, lo, vs, ANON, PROT_READ | PROT_WRITE)) == NULL ||
 	    (room = mapping_new(gaplo, want, vs, ROOM, PROT_NONE)) == NULL ||
-	    rumpuser_ext_vm_map((void *)want, lo - want, RUMPUSER_PROT_READ |
-	    RUMPUSER_PROT_WRITE, RUMPUSER_VM_LAZY))
+	    rumpuser_ext_vm_map((void *)want, lo - want, RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE,
+	        RUMPUSER_VM_LAZY))
 		goto fail;
 	if (cut(vs, gaplo, lo)) {
 		rumpuser_ext_vm_unmap((void *)want, lo - want);
@@ -713,8 +714,8 @@ out:
 
 /* ---- mremap, madvise, msync -------------------------------------------- */
 
-long vm_mremap(struct vmspace *vs, uintptr_t old, size_t oldlen, size_t newlen, int flags,
-    uintptr_t newaddr)
+long vm_mremap(
+    struct vmspace *vs, uintptr_t old, size_t oldlen, size_t newlen, int flags, uintptr_t newaddr)
 {
 	uintptr_t to;
 	struct mapping *m, *moved;
@@ -750,8 +751,9 @@ long vm_mremap(struct vmspace *vs, uintptr_t old, size_t oldlen, size_t newlen, 
 			error = -ENOMEM;
 			goto out;
 		}
-		if (kind == ANON && rumpuser_ext_vm_map((void *)moved->start, newlen - oldlen,
-		    platform_prot(prot), 0)) {
+		if (kind == ANON &&
+		    rumpuser_ext_vm_map(
+		        (void *)moved->start, newlen - oldlen, platform_prot(prot), 0)) {
 			free_mapping(moved);
 			error = -ENOMEM;
 			goto out;
@@ -790,8 +792,9 @@ long vm_mremap(struct vmspace *vs, uintptr_t old, size_t oldlen, size_t newlen, 
 	}
 	if (kind == ANON) {
 		if (rumpuser_ext_vm_move((void *)old, (void *)to, oldlen) ||
-		    (newlen > oldlen && rumpuser_ext_vm_map((void *)(to + oldlen),
-		    newlen - oldlen, platform_prot(prot), 0))) {
+		    (newlen > oldlen &&
+		        rumpuser_ext_vm_map(
+		            (void *)(to + oldlen), newlen - oldlen, platform_prot(prot), 0))) {
 			rumpuser_ext_vm_move((void *)to, (void *)old, oldlen);
 			free_mapping(moved);
 			goto out;
@@ -821,7 +824,7 @@ long vm_madvise(struct vmspace *vs, uintptr_t addr, size_t len, int advice)
 	if ((addr & (PAGE_SIZE - 1)) || end < addr)
 		return -EINVAL;
 	if (advice != MADV_DONTNEED && advice != MADV_FREE)
-		return 0;		/* advice, taken as such */
+		return 0; /* advice, taken as such */
 	lock();
 	if ((error = isolate(addr, end)) != 0)
 		goto out;
@@ -855,10 +858,10 @@ long vm_msync(struct vmspace *vs, uintptr_t addr, size_t len, int flags)
 	for (m = first_above(addr); m && m->start < end; m = m->next) {
 		if (m->kind != FILE_SHARED || !(m->prot & PROT_WRITE) || !m->file->ops->putpage)
 			continue;
-		for (a = m->start > addr ? m->start : addr;
-		    a < end && a < m->start + m->filled; a += PAGE_SIZE)
-			m->file->ops->putpage(m->file, m->off + (a - m->start),
-			    FILE_PAGE_DIRTY | FILE_PAGE_KEEP);
+		for (a = m->start > addr ? m->start : addr; a < end && a < m->start + m->filled;
+		     a += PAGE_SIZE)
+			m->file->ops->putpage(
+			    m->file, m->off + (a - m->start), FILE_PAGE_DIRTY | FILE_PAGE_KEEP);
 	}
 out:
 	unlock();

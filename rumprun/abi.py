@@ -47,8 +47,11 @@ def _load():
         text = HEADER.read_text()
     except OSError as e:
         from rumprun.errors import RumprunError
-        raise RumprunError(f"cannot read {HEADER} ({e.strerror}): the rumprun "
-                           "installation is incomplete; reinstall it") from None
+
+        raise RumprunError(
+            f"cannot read {HEADER} ({e.strerror}): the rumprun "
+            "installation is incomplete; reinstall it"
+        ) from None
     return parse(text)
 
 
@@ -70,8 +73,7 @@ EXEC_IMAGE_WINDOW_HI = _values["EXEC_IMAGE_WINDOW_HI"]
 EXEC_FIXED_HI = _values["EXEC_FIXED_HI"]
 
 # The status line as the console shows it (a serial line may end in CR).
-STATUS_LINE = re.compile(
-    re.escape(STATUS_FORMAT).replace("%d", r"(\d{1,3})").encode() + rb"\r?$")
+STATUS_LINE = re.compile(re.escape(STATUS_FORMAT).replace("%d", r"(\d{1,3})").encode() + rb"\r?$")
 
 
 def debug_exit_code(status):

@@ -20,8 +20,10 @@ def main():
     parsed = quick.parse(sys.argv[1:])
     if parsed is not None:
         from rumprun.clitools import run_guarded
+
         run_guarded(PROG, lambda: quick.launch(parsed))
     from rumprun import commands
+
     commands.main()
 
 

@@ -43,7 +43,7 @@ def fail(prog, error):
     try:
         print(f"{prog}: {error}", file=sys.stderr, flush=True)
     except (OSError, AttributeError):
-        pass                     # no stderr either: the status must do
+        pass  # no stderr either: the status must do
     _silence_stdout()
     exit_now(getattr(error, "exit_status", 2))
 
@@ -52,7 +52,7 @@ class _ClosedStream(io.RawIOBase):
     """What sys.stdout writes to when fd 1 was closed when we started
     (Python then sets sys.stdout to None and output vanishes silently)."""
 
-    silenced = False           # once the failure is reported: discard
+    silenced = False  # once the failure is reported: discard
 
     def writable(self):
         return True
@@ -86,7 +86,7 @@ def _hold_standard_fds():
         except OSError:
             CLOSED_AT_START.add(fd)
             null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
-            if null != fd:          # a lower one was free: it is taken now
+            if null != fd:  # a lower one was free: it is taken now
                 os.dup2(null, fd)
                 os.close(null)
 

@@ -55,7 +55,7 @@ class LineEndings:
     """Serial line endings (CR LF) to the host's (LF), across chunks."""
 
     def __init__(self):
-        self.cr = False     # the last chunk ended in CR: is LF next?
+        self.cr = False  # the last chunk ended in CR: is LF next?
 
     def convert(self, data):
         if self.cr:
@@ -75,13 +75,15 @@ def _write_all(fd, data):
     view = memoryview(data)
     try:
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except BrokenPipeError:
         raise
     except OSError as e:
         from rumprun.output import OutputError
-        raise OutputError(f"cannot write to standard {'output' if fd == 1 else 'error'}: "
-                          f"{e.strerror}") from None
+
+        raise OutputError(
+            f"cannot write to standard {'output' if fd == 1 else 'error'}: {e.strerror}"
+        ) from None
 
 
 class _StdinFeed:
@@ -108,7 +110,7 @@ class _StdinFeed:
         try:
             data = os.read(self.host_fd, CHUNK)
         except OSError:
-            data = b""              # a closed or unreadable stdin: end of file
+            data = b""  # a closed or unreadable stdin: end of file
         if data:
             self.pending = data
             self.port_writable()
@@ -118,10 +120,10 @@ class _StdinFeed:
 
     def port_writable(self):
         try:
-            self.pending = self.pending[self.port.send(self.pending):]
+            self.pending = self.pending[self.port.send(self.pending) :]
         except BlockingIOError:
             return
-        except OSError:             # QEMU closed the port: it reads no more
+        except OSError:  # QEMU closed the port: it reads no more
             self.pending = b""
             self.host_open = False
         if not self.pending and not self.host_open:
@@ -216,17 +218,18 @@ def exit_status(line_status, qemu_code, said=""):
     if line_status is None:
         raise GuestFailed(
             "the guest ended without reporting its exit status (QEMU "
-            f"{describe_exit(qemu_code)}{tail}")
+            f"{describe_exit(qemu_code)}{tail}"
+        )
     if qemu_code != abi.debug_exit_code(line_status):
         if qemu_code == 0:
             how = "then reset or powered off without the kernel's exit"
         elif qemu_code > 0 and qemu_code % 2:
-            how = (f"then wrote {(qemu_code - 1) // 2} to the exit port, not the "
-                   "kernel's status")
+            how = f"then wrote {(qemu_code - 1) // 2} to the exit port, not the kernel's status"
         else:
             how = f"then QEMU {describe_exit(qemu_code)}"
         raise GuestFailed(
             f"the guest printed the status line for {line_status} but {how}: "
             f"its exit status is not trustworthy (QEMU {describe_exit(qemu_code)}"
-            f"{tail}")
+            f"{tail}"
+        )
     return line_status

@@ -46,8 +46,12 @@ def state_root():
 
 def new_name(image):
     """A handle for an unnamed guest: the image's stem and 6 hex digits."""
-    stem = "".join(c if c.isalnum() or c in "_.-" else "-"
-                   for c in Path(image).stem)[:32].lstrip("-._") or "guest"
+    stem = (
+        "".join(c if c.isalnum() or c in "_.-" else "-" for c in Path(image).stem)[:32].lstrip(
+            "-._"
+        )
+        or "guest"
+    )
     return f"{stem}-{secrets.token_hex(3)}"
 
 
@@ -70,16 +74,16 @@ def _mkdirs(path):
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as e:
-        raise RumprunError(f"cannot create {path} for the guest's state: "
-                           f"{e.strerror}") from None
+        raise RumprunError(f"cannot create {path} for the guest's state: {e.strerror}") from None
 
 
 @dataclass
 class Claim:
     """A guest name held by this launcher: its directory, locked."""
+
     name: str
     directory: Path
-    lock_fd: Optional[int]        # None once released
+    lock_fd: Optional[int]  # None once released
 
     @property
     def socket(self):
@@ -87,8 +91,12 @@ class Claim:
 
     def save(self, launch, pid, command):
         """Write guest.json (atomically: a reader sees all of it or none)."""
-        record = {"launch": launch.to_record(), "pid": pid,
-                  "command": list(command), "started": time.time()}
+        record = {
+            "launch": launch.to_record(),
+            "pid": pid,
+            "command": list(command),
+            "started": time.time(),
+        }
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".guest.")
         try:
             with os.fdopen(fd, "w") as f:
@@ -120,12 +128,12 @@ def claim(name):
         if _lock_held(directory / "lock"):
             raise RumprunError(
                 f"a guest called {name!r} is already running: stop it "
-                f"(rumprun stop {name}) or choose another -N")
+                f"(rumprun stop {name}) or choose another -N"
+            )
         if directory.exists() or directory.is_symlink():
             _remove_entry(directory)
         _mkdirs(directory)
-        lock_fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                          0o600)
+        lock_fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
     finally:
         os.close(guard)
@@ -142,11 +150,12 @@ def _remove_entry(path):
 @dataclass(frozen=True)
 class Guest:
     """A registered guest as ps sees it."""
+
     name: str
     directory: Path
-    launch: Optional[Launch]      # None: the entry is damaged
+    launch: Optional[Launch]  # None: the entry is damaged
     pid: int = 0
-    problem: str = ""             # why the entry is damaged
+    problem: str = ""  # why the entry is damaged
 
     @property
     def socket(self):
@@ -161,6 +170,7 @@ class Guest:
     def running(self):
         if self.xen:
             from rumprun.backends import xen
+
             return xen.domain_state(self.name) in ("running", "paused")
         return _lock_held(self.directory / "lock")
 
@@ -172,6 +182,7 @@ class Guest:
         """running, paused, starting, exited (status N), damaged (...)."""
         if self.xen:
             from rumprun.backends import xen
+
             state = xen.domain_state(self.name)
             if state in ("running", "paused"):
                 return state
@@ -247,23 +258,23 @@ def all_guests():
 
 def ps():
     """One line per registered guest, with a header."""
-    lines = [f"{'NAME':<20} {'PID':>7} {'PLATFORM':<9} {'MEMORY':>6}  "
-             f"{'STATUS':<20} IMAGE"]
+    lines = [f"{'NAME':<20} {'PID':>7} {'PLATFORM':<9} {'MEMORY':>6}  {'STATUS':<20} IMAGE"]
     for g in all_guests():
         if g.launch is None:
             lines.append(f"{g.name:<20} {'-':>7} {'-':<9} {'-':>6}  {g.state()}")
             continue
-        lines.append(f"{g.name:<20} {g.pid:>7} {g.launch.platform:<9} "
-                     f"{str(g.launch.memory_mib) + 'M':>6}  {g.state():<20} "
-                     f"{g.launch.image.path}")
+        lines.append(
+            f"{g.name:<20} {g.pid:>7} {g.launch.platform:<9} "
+            f"{str(g.launch.memory_mib) + 'M':>6}  {g.state():<20} "
+            f"{g.launch.image.path}"
+        )
     return "\n".join(lines)
 
 
 def find(name):
     guest = load(check_name(name))
     if guest is None:
-        raise RumprunError(
-            f"there is no guest called {name!r}: rumprun ps lists them")
+        raise RumprunError(f"there is no guest called {name!r}: rumprun ps lists them")
     return guest
 
 
@@ -274,6 +285,7 @@ def stop(name):
     guest = find(name)
     if guest.xen:
         from rumprun.backends import xen
+
         xen.destroy(name)
         xen.stop_console(guest.pid, name)
     elif guest.running() and guest.launch is not None:
@@ -281,7 +293,8 @@ def stop(name):
     if guest.running():
         raise RumprunError(
             f"guest {name!r} did not stop (pid {guest.pid or 'unknown'}): "
-            "try again, or kill its QEMU")
+            "try again, or kill its QEMU"
+        )
     shutil.rmtree(guest.directory, ignore_errors=True)
 
 
@@ -292,6 +305,7 @@ def cont(name):
         raise RumprunError(f"guest {name!r} is not running ({guest.state()})")
     if guest.xen:
         from rumprun.backends import xen
+
         xen.unpause(name)
         return
     try:

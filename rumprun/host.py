@@ -92,15 +92,17 @@ def require_program(name):
         package = PACKAGES[name]
         raise RumprunError(
             f"{name} is not installed: install the Debian package {package} "
-            f"(apt-get install {package})")
+            f"(apt-get install {package})"
+        )
     return path
 
 
 def run_tool(args, failure):
     """Run host tool ARGS (its name first); on failure raise one sentence:
     FAILURE, then what the tool said."""
-    result = subprocess.run([require_program(args[0])] + [str(a) for a in args[1:]],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [require_program(args[0])] + [str(a) for a in args[1:]], capture_output=True, text=True
+    )
     if result.returncode != 0:
         said = " ".join(result.stderr.split())[:300] or "nothing"
         raise RumprunError(f"{failure}: {args[0]} said: {said}")
@@ -112,7 +114,8 @@ def require_musl():
     if not MUSL_LIBC.is_file() or not MUSL_INCLUDE.is_dir():
         raise RumprunError(
             f"musl is not installed ({MUSL_LIBC} is missing): install the "
-            "Debian package musl-dev (apt-get install musl-dev)")
+            "Debian package musl-dev (apt-get install musl-dev)"
+        )
 
 
 @functools.lru_cache(maxsize=None)
@@ -127,7 +130,8 @@ def gcc_file(name):
     if result.returncode != 0 or not result.stdout.strip():
         raise RumprunError(
             f"{' '.join(args)} failed ({result.stderr.strip() or 'no output'}): "
-            "check the gcc installation (Debian package gcc)")
+            "check the gcc installation (Debian package gcc)"
+        )
     return result.stdout.strip()
 
 
@@ -138,8 +142,14 @@ def lib_path(library):
 
 def build_command():
     """The make command that builds the kernel libraries into LIB_DIR."""
-    return [require_program("make"), "-C", str(ROOT), f"BUILD={BUILD_DIR}",
-            f"-j{os.cpu_count() or 1}", "libs"]
+    return [
+        require_program("make"),
+        "-C",
+        str(ROOT),
+        f"BUILD={BUILD_DIR}",
+        f"-j{os.cpu_count() or 1}",
+        "libs",
+    ]
 
 
 def ensure_built(paths, prog):
@@ -154,18 +164,25 @@ def ensure_built(paths, prog):
     command = build_command()
     try:
         BUILD_DIR.parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(BUILD_DIR.parent / f".{BUILD_DIR.name}.lock",
-                       os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        lock = os.open(
+            BUILD_DIR.parent / f".{BUILD_DIR.name}.lock",
+            os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+            0o644,
+        )
     except OSError as e:
-        raise RumprunError(f"cannot build the kernel libraries in {BUILD_DIR}: "
-                           f"{e.strerror}") from None
+        raise RumprunError(
+            f"cannot build the kernel libraries in {BUILD_DIR}: {e.strerror}"
+        ) from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         missing = [p for p in paths if not Path(p).exists()]
         if not missing:
-            return                      # someone else built them meanwhile
-        print(f"{prog}: {missing[0]} is missing: building the kernel libraries "
-              f"({' '.join(command)})", file=sys.stderr, flush=True)
+            return  # someone else built them meanwhile
+        print(
+            f"{prog}: {missing[0]} is missing: building the kernel libraries ({' '.join(command)})",
+            file=sys.stderr,
+            flush=True,
+        )
         # make's own output is progress too: all of it goes to stderr.
         result = subprocess.run(command, stdout=sys.stderr, stdin=subprocess.DEVNULL)
     finally:
@@ -173,9 +190,11 @@ def ensure_built(paths, prog):
     if result.returncode != 0:
         raise RumprunError(
             f"building the kernel libraries failed (make exited with status "
-            f"{result.returncode}): see make's output above")
+            f"{result.returncode}): see make's output above"
+        )
     still = [str(p) for p in paths if not Path(p).exists()]
     if still:
         raise RumprunError(
             f"{' '.join(command)} did not produce {', '.join(still)}: "
-            "check the Makefile's libs target")
+            "check the Makefile's libs target"
+        )

@@ -45,8 +45,7 @@ def parse_program(text):
         raise RumprunError(f"bad --rc {text!r}: {e}") from None
     mode = words.pop(0) if words and words[0] in ("&", "|") else ""
     if not words:
-        raise RumprunError(
-            f"bad --rc {text!r}: give it as '[&|] PROGRAM [ARGS...]'")
+        raise RumprunError(f"bad --rc {text!r}: give it as '[&|] PROGRAM [ARGS...]'")
     return words[0], tuple(words[1:]), mode
 
 
@@ -70,8 +69,9 @@ def parse_size(text, flag):
     """BYTES[K|M|G] -> bytes."""
     m = re.fullmatch(r"([0-9]+)([KMG]?)(?:i?B)?", text.strip(), re.I)
     if not m or int(m.group(1)) == 0:
-        raise RumprunError(f"bad {flag} {text!r}: give a size in bytes with an "
-                           "optional K, M or G suffix, e.g. 8M")
+        raise RumprunError(
+            f"bad {flag} {text!r}: give a size in bytes with an optional K, M or G suffix, e.g. 8M"
+        )
     return int(m.group(1)) * SIZE_SUFFIXES[m.group(2).upper()]
 
 
@@ -86,18 +86,23 @@ def format_size(size):
 def _guest_path(text, flag, whole):
     """An absolute path in the guest, normalised, not the root."""
     if not text.startswith("/"):
-        raise RumprunError(f"bad {flag} {whole!r}: the mount point {text!r} must "
-                           "be an absolute path in the guest, e.g. /data")
+        raise RumprunError(
+            f"bad {flag} {whole!r}: the mount point {text!r} must "
+            "be an absolute path in the guest, e.g. /data"
+        )
     path = posixpath.normpath(text)
     if path.startswith("//"):
         path = "/" + path.lstrip("/")
     if path == "/":
-        raise RumprunError(f"bad {flag} {whole!r}: the root (/) is the guest's own "
-                           "file system; mount it somewhere below, e.g. /data")
+        raise RumprunError(
+            f"bad {flag} {whole!r}: the root (/) is the guest's own "
+            "file system; mount it somewhere below, e.g. /data"
+        )
     return path
 
 
 # --- networking (-I, -W, -P) --------------------------------------------------
+
 
 def parse_interface(text):
     """-I iftag,ifbasename[,backend opts] -> (tag, driver, backend words)."""
@@ -106,20 +111,26 @@ def parse_interface(text):
     if not re.fullmatch(TAG_PATTERN, tag) or not base:
         raise RumprunError(
             f"bad -I {text!r}: give it as IFTAG,IFBASENAME[,BACKEND OPTIONS], "
-            "e.g. net0,vioif or net0,e1000,'-netdev tap,ifname=tap0,script=no'")
+            "e.g. net0,vioif or net0,e1000,'-netdev tap,ifname=tap0,script=no'"
+        )
     if base not in NIC_DRIVERS:
         raise RumprunError(
             f"bad -I {text!r}: unknown interface type {base!r}: use vioif "
-            "(virtio-net) or e1000 (Intel 82540EM; wm is the same)")
+            "(virtio-net) or e1000 (Intel 82540EM; wm is the same)"
+        )
     try:
         words = tuple(shlex.split(backend))
     except ValueError as e:
         raise RumprunError(f"bad -I {text!r}: {e}") from None
-    if words and (words[0] not in ("-net", "-netdev") or len(words) != 2
-                  or not re.match(r"[a-z][a-z0-9-]*(,|$)", words[1])):
+    if words and (
+        words[0] not in ("-net", "-netdev")
+        or len(words) != 2
+        or not re.match(r"[a-z][a-z0-9-]*(,|$)", words[1])
+    ):
         raise RumprunError(
             f"bad -I {text!r}: the backend options are one QEMU -net or -netdev "
-            "option, e.g. '-net user' or '-netdev tap,ifname=tap0,script=no'")
+            "option, e.g. '-net user' or '-netdev tap,ifname=tap0,script=no'"
+        )
     return tag, NIC_DRIVERS[base], words
 
 
@@ -128,9 +139,11 @@ def parse_address(text):
     iftag,inet6,static,ADDR/PREFIX[,GW] -> (tag, type, method, addr, mask, gw)."""
     import ipaddress
 
-    usage = (f"bad -W {text!r}: give it as IFTAG,inet,dhcp or "
-             "IFTAG,inet,static,ADDR/MASK[,GW] or IFTAG,inet6,auto or "
-             "IFTAG,inet6,static,ADDR/PREFIX[,GW]")
+    usage = (
+        f"bad -W {text!r}: give it as IFTAG,inet,dhcp or "
+        "IFTAG,inet,static,ADDR/MASK[,GW] or IFTAG,inet6,auto or "
+        "IFTAG,inet6,static,ADDR/PREFIX[,GW]"
+    )
     parts = text.split(",")
     if len(parts) < 3:
         raise RumprunError(usage)
@@ -150,8 +163,10 @@ def parse_address(text):
     except ValueError as e:
         raise RumprunError(f"bad -W {text!r}: {e}") from None
     if "/" not in rest[0]:
-        raise RumprunError(f"bad -W {text!r}: the address needs its mask, e.g. "
-                           f"{interface.ip}/{24 if family == 'inet' else 64}")
+        raise RumprunError(
+            f"bad -W {text!r}: the address needs its mask, e.g. "
+            f"{interface.ip}/{24 if family == 'inet' else 64}"
+        )
     gw = None
     if len(rest) == 2:
         try:
@@ -159,10 +174,15 @@ def parse_address(text):
         except ValueError as e:
             raise RumprunError(f"bad -W {text!r}: the gateway: {e}") from None
         if gw not in interface.network:
-            raise RumprunError(f"bad -W {text!r}: the gateway {gw} is not in "
-                               f"{interface.network}")
-    return (tag, family, method, str(interface.ip),
-            str(interface.network.prefixlen), None if gw is None else str(gw))
+            raise RumprunError(f"bad -W {text!r}: the gateway {gw} is not in {interface.network}")
+    return (
+        tag,
+        family,
+        method,
+        str(interface.ip),
+        str(interface.network.prefixlen),
+        None if gw is None else str(gw),
+    )
 
 
 def parse_port(text):
@@ -170,15 +190,18 @@ def parse_port(text):
     host_port, guest_port)."""
     import ipaddress
 
-    usage = (f"bad -P {text!r}: give it as [HOSTADDR:]HOSTPORT:GUESTPORT[/udp], "
-             "e.g. 8080:80 or 127.0.0.1:8080:80 or 5353:53/udp")
+    usage = (
+        f"bad -P {text!r}: give it as [HOSTADDR:]HOSTPORT:GUESTPORT[/udp], "
+        "e.g. 8080:80 or 127.0.0.1:8080:80 or 5353:53/udp"
+    )
     spec, _, protocol = text.partition("/")
     protocol = protocol or "tcp"
     if protocol not in ("tcp", "udp"):
         raise RumprunError(f"{usage} (the protocol is tcp or udp)")
     if spec.startswith("["):
-        raise RumprunError(f"bad -P {text!r}: QEMU's user networking forwards "
-                           "IPv4 host addresses only")
+        raise RumprunError(
+            f"bad -P {text!r}: QEMU's user networking forwards IPv4 host addresses only"
+        )
     parts = spec.split(":")
     if len(parts) not in (2, 3):
         raise RumprunError(usage)
@@ -191,13 +214,13 @@ def parse_port(text):
     ports = []
     for port in parts[-2:]:
         if not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise RumprunError(f"{usage} (a port is a number from 1 to 65535, "
-                               f"not {port!r})")
+            raise RumprunError(f"{usage} (a port is a number from 1 to 65535, not {port!r})")
         ports.append(int(port))
     return protocol, host_addr, ports[0], ports[1]
 
 
 # --- storage (-b, --share, --stack) ----------------------------------------------
+
 
 def _has(f, where):
     offset, magic = where
@@ -212,8 +235,7 @@ def parse_disk(text):
     else auto), blk without a mount point."""
     path, mountpoint = text, None
     head, sep, tail = text.rpartition(",")
-    if sep and (tail.startswith("/") or os.path.exists(head)
-                and not os.path.exists(text)):
+    if sep and (tail.startswith("/") or os.path.exists(head) and not os.path.exists(text)):
         path, mountpoint = head, _guest_path(tail, "-b", text)
     if not path:
         raise RumprunError(f"bad -b {text!r}: give it as HOSTPATH[,MOUNTPOINT]")
@@ -225,10 +247,10 @@ def parse_disk(text):
     if stat.S_ISDIR(st.st_mode):
         raise RumprunError(
             f"bad -b {text!r}: {path} is a directory, not a disk image (make one "
-            f"with rumprun mkfs, or share the directory with --share {path}:/dir)")
+            f"with rumprun mkfs, or share the directory with --share {path}:/dir)"
+        )
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISBLK(st.st_mode)):
-        raise RumprunError(f"bad -b {text!r}: {path} is not a regular file or a "
-                           "block device")
+        raise RumprunError(f"bad -b {text!r}: {path} is not a regular file or a block device")
     try:
         with open(absolute, "rb") as f:
             iso = _has(f, ISO9660_MAGIC)
@@ -251,8 +273,10 @@ def parse_share(text):
     spec, readonly = (text[:-3], True) if text.endswith(":ro") else (text, False)
     host, sep, guest = spec.rpartition(":/")
     if not sep or not host:
-        raise RumprunError(f"bad --share {text!r}: give it as HOSTDIR:GUESTPATH[:ro], "
-                           "e.g. ./src:/src or /srv/www:/www:ro")
+        raise RumprunError(
+            f"bad --share {text!r}: give it as HOSTDIR:GUESTPATH[:ro], "
+            "e.g. ./src:/src or /srv/www:/www:ro"
+        )
     mountpoint = _guest_path("/" + guest, "--share", text)
     absolute = Path(host).absolute()
     if not absolute.is_dir():

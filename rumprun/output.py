@@ -20,8 +20,7 @@ def write_stdout(data):
         stream.buffer.write(data)
         stream.buffer.flush()
     except OSError as e:
-        raise OutputError(f"cannot write to standard output: "
-                          f"{e.strerror or e}") from None
+        raise OutputError(f"cannot write to standard output: {e.strerror or e}") from None
 
 
 class OutputError(RumprunError):

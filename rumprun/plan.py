@@ -26,6 +26,7 @@ class MakeDir:
 @dataclass(frozen=True)
 class WriteFile:
     """A file the plan writes (a configuration); text, ending in a newline."""
+
     path: Path
     data: bytes
 
@@ -44,6 +45,7 @@ HEREDOC_END = "RUMPRUN_EOF"
 @dataclass
 class Plan:
     """What a backend will do, step by step, in the order it does it."""
+
     steps: List[object] = field(default_factory=list)
 
     def comment(self, text):
@@ -73,18 +75,23 @@ class Plan:
             elif isinstance(step, WriteFile):
                 text = step.data.decode("utf-8", "surrogateescape")
                 if HEREDOC_END in text.splitlines() or not text.endswith("\n"):
-                    raise ValueError("file data must end in a newline and not "
-                                     "hold the here-document's end marker")
-                out.append(f"cat > {shlex.quote(str(step.path))} <<'{HEREDOC_END}'\n"
-                           + text + HEREDOC_END)
+                    raise ValueError(
+                        "file data must end in a newline and not "
+                        "hold the here-document's end marker"
+                    )
+                out.append(
+                    f"cat > {shlex.quote(str(step.path))} <<'{HEREDOC_END}'\n" + text + HEREDOC_END
+                )
             else:
                 line = shlex.join(step.argv)
                 if step.input is not None:
                     fd, data = step.input
                     if b"\n" in data:
                         raise ValueError("here-document data must be one line")
-                    line += (f" {fd}<<'{HEREDOC_END}'\n"
-                             + data.decode("utf-8", "surrogateescape")
-                             + f"\n{HEREDOC_END}")
+                    line += (
+                        f" {fd}<<'{HEREDOC_END}'\n"
+                        + data.decode("utf-8", "surrogateescape")
+                        + f"\n{HEREDOC_END}"
+                    )
                 out.append(line)
         return ("\n".join(out) + "\n").encode("utf-8", "surrogateescape")

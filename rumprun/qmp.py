@@ -61,8 +61,9 @@ def _session(socket_path, commands, timeout):
             results = []
             for command, arguments in commands:
                 try:
-                    results.append(await asyncio.wait_for(
-                        client.execute(command, arguments), timeout))
+                    results.append(
+                        await asyncio.wait_for(client.execute(command, arguments), timeout)
+                    )
                 except ExecuteError as e:
                     raise CommandFailed(str(e)) from None
                 except (QMPError, EOFError, ConnectionError):

@@ -22,12 +22,20 @@ GLOBAL_OPTIONS = {"-D": ("dry_run", "flag"), "-T": ("tmpdir", "dir")}
 # "one" (a value, the last one given counts); "many" (repeatable: a tuple);
 # "int" with its range.
 LAUNCH_OPTIONS = {
-    "-e": ("env", "many"), "-N": ("name", "one"), "--rc": ("rc", "many"),
-    "-M": ("memory_mib", ("int", 1, None)), "-I": ("interfaces", "many"),
-    "-W": ("addresses", "many"), "-P": ("ports", "many"), "-b": ("disks", "many"),
-    "--share": ("shares", "many"), "--stack": ("stack", "one"),
-    "-i": ("interactive", "flag"), "-d": ("destroy", "flag"),
-    "-p": ("paused", "flag"), "-g": ("qemu_args", "many"),
+    "-e": ("env", "many"),
+    "-N": ("name", "one"),
+    "--rc": ("rc", "many"),
+    "-M": ("memory_mib", ("int", 1, None)),
+    "-I": ("interfaces", "many"),
+    "-W": ("addresses", "many"),
+    "-P": ("ports", "many"),
+    "-b": ("disks", "many"),
+    "--share": ("shares", "many"),
+    "--stack": ("stack", "one"),
+    "-i": ("interactive", "flag"),
+    "-d": ("destroy", "flag"),
+    "-p": ("paused", "flag"),
+    "-g": ("qemu_args", "many"),
     "-D": ("gdb_port", ("int", 1, 65535)),
 }
 PLATFORMS = ("qemu", "kvm", "baremetal", "microvm")
@@ -46,14 +54,14 @@ def _options(args, table):
     while i < len(args) and args[i].startswith("-") and args[i] != "-":
         option = table.get(args[i])
         if option is None:
-            raise _GiveUp()             # unknown, combined, --help, --, -x=y
+            raise _GiveUp()  # unknown, combined, --help, --, -x=y
         parameter, kind = option
         if kind == "flag":
             values[parameter] = True
             i += 1
             continue
         if i + 1 >= len(args):
-            raise _GiveUp()             # no value: click says so
+            raise _GiveUp()  # no value: click says so
         value = args[i + 1]
         i += 2
         if kind == "many":
@@ -88,10 +96,10 @@ def parse(args):
     except _GiveUp:
         return None
     if not rest:
-        return None                     # no APP: click's usage error
+        return None  # no APP: click's usage error
     app, app_args = rest[0], tuple(rest[1:])
     if app_args[:1] == ("--",):
-        app_args = app_args[1:]         # the launcher's --, not the app's
+        app_args = app_args[1:]  # the launcher's --, not the app's
     return platform, app, app_args, globals_, flags
 
 
@@ -102,9 +110,12 @@ def make_launch_arguments(parsed):
 
     platform, app, app_args, globals_, flags = parsed
     tmpdir = globals_["tmpdir"]
-    return ((platform, Path(app), app_args),
-            dict(dry_run=globals_["dry_run"],
-                 tmpdir=Path(tmpdir).absolute() if tmpdir else None, **flags))
+    return (
+        (platform, Path(app), app_args),
+        dict(
+            dry_run=globals_["dry_run"], tmpdir=Path(tmpdir).absolute() if tmpdir else None, **flags
+        ),
+    )
 
 
 def launch(parsed):

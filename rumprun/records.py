@@ -29,21 +29,21 @@ def record(cls):
     names = tuple(cls.__dict__.get("__annotations__", {}))
     defaults = {n: cls.__dict__[n] for n in names if n in cls.__dict__}
     for n in defaults:
-        delattr(cls, n)                 # read through the instance's slot
+        delattr(cls, n)  # read through the instance's slot
     required = [n for n in names if n not in defaults]
-    if any(names.index(r) > min((names.index(d) for d in defaults), default=len(names))
-           for r in required):
+    if any(
+        names.index(r) > min((names.index(d) for d in defaults), default=len(names))
+        for r in required
+    ):
         raise TypeError(f"{cls.__name__}: a field without a default follows one with")
 
     def __init__(self, *args, **kwargs):
         if len(args) > len(names):
-            raise TypeError(f"{cls.__name__}() takes {len(names)} arguments, "
-                            f"{len(args)} given")
+            raise TypeError(f"{cls.__name__}() takes {len(names)} arguments, {len(args)} given")
         values = dict(zip(names, args))
         for key, value in kwargs.items():
             if key not in names:
-                raise TypeError(f"{cls.__name__}() got an unexpected keyword "
-                                f"argument {key!r}")
+                raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {key!r}")
             if key in values:
                 raise TypeError(f"{cls.__name__}() got multiple values for {key!r}")
             values[key] = value
@@ -71,9 +71,15 @@ def record(cls):
     def __delattr__(self, name):
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
-    namespace = {"__init__": __init__, "__repr__": __repr__, "__eq__": __eq__,
-                 "__hash__": __hash__, "__setattr__": __setattr__,
-                 "__delattr__": __delattr__, "__record_fields__": names}
+    namespace = {
+        "__init__": __init__,
+        "__repr__": __repr__,
+        "__eq__": __eq__,
+        "__hash__": __hash__,
+        "__setattr__": __setattr__,
+        "__delattr__": __delattr__,
+        "__record_fields__": names,
+    }
     for key, value in namespace.items():
         if key.startswith("__") and key != "__record_fields__":
             value.__qualname__ = f"{cls.__qualname__}.{key}"

@@ -8,6 +8,7 @@ SYSCALL_REGISTER lines (kernel/include/kernel/syscall.h says their form).
 A registration without a level (FULL, PARTIAL, STUB), or a PARTIAL or
 STUB one without a note, is an error: the table is only as good as they are.
 """
+
 import argparse
 import re
 import sys
@@ -18,13 +19,21 @@ TABLE = ROOT / "docs" / "syscalls.md"
 SOURCES = ("kernel", "platform")
 LEVELS = ("FULL", "PARTIAL", "STUB")
 
-# SYSCALL_REGISTER(SYS_name, handler[, LEVEL, "note"]); possibly over two lines
+# SYSCALL_REGISTER(SYS_name, handler[, LEVEL, "note"]); over several lines,
+# the note perhaps in adjacent literals ("a" "b", as clang-format splits them)
 REGISTRATION = re.compile(
-    r'^SYSCALL_REGISTER\(\s*SYS_(\w+)\s*,\s*(\w+)\s*'
-    r'(?:,\s*(\w+)\s*,\s*"((?:[^"\\]|\\.)*)"\s*)?\)\s*;', re.M)
+    r"^SYSCALL_REGISTER\(\s*SYS_(\w+)\s*,\s*(\w+)\s*"
+    r'(?:,\s*(\w+)\s*,\s*((?:"(?:[^"\\]|\\.)*"\s*)+))?\)\s*;',
+    re.M,
+)
+LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+ANY_REGISTRATION = re.compile(r"^SYSCALL_REGISTER\(", re.M)
 
 # x86_64 system call numbers, from the libc headers the kernel is built with.
 UNISTD = Path("/usr/include/x86_64-linux-musl/bits/syscall.h")
+
+
+unread = []  # files with a registration the pattern could not read
 
 
 def registrations():
@@ -33,10 +42,22 @@ def registrations():
     for top in SOURCES:
         for path in sorted((ROOT / top).rglob("*.c")):
             text = path.read_text(errors="replace")
-            for m in REGISTRATION.finditer(text):
+            matches = list(REGISTRATION.finditer(text))
+            for m in matches:
                 line = text.count("\n", 0, m.start()) + 1
-                found.append((m.group(1), m.group(2), m.group(3), m.group(4) or "",
-                              path.relative_to(ROOT).as_posix(), line))
+                note = "".join(LITERAL.findall(m.group(4) or ""))
+                found.append(
+                    (
+                        m.group(1),
+                        m.group(2),
+                        m.group(3),
+                        note,
+                        path.relative_to(ROOT).as_posix(),
+                        line,
+                    )
+                )
+            if len(matches) != len(ANY_REGISTRATION.findall(text)):
+                unread.append(path.relative_to(ROOT).as_posix())
     return found
 
 
@@ -50,7 +71,8 @@ def numbers():
 
 
 def problems(regs):
-    out, seen = [], {}
+    out = [f"{path}: a SYSCALL_REGISTER line this script cannot read" for path in unread]
+    seen = {}
     for name, _, level, note, path, line in regs:
         where = f"{path}:{line}"
         if level not in LEVELS:
@@ -87,18 +109,22 @@ def render(regs):
         "|---:|---|---|---|---|",
     ]
     for name, handler, level, note, path, line in sorted(
-            regs, key=lambda r: (nrs.get(r[0], 1 << 20), r[0])):
+        regs, key=lambda r: (nrs.get(r[0], 1 << 20), r[0])
+    ):
         nr = nrs.get(name, "")
         note = note.replace("|", "\\|")
-        lines.append(f"| {nr} | {name} | {(level or '?').lower()} | {note} | "
-                     f"`{handler}` in [{path}](../{path}) |")
+        lines.append(
+            f"| {nr} | {name} | {(level or '?').lower()} | {note} | "
+            f"`{handler}` in [{path}](../{path}) |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true",
-                    help="exit 1 when docs/syscalls.md is not current")
+    ap.add_argument(
+        "--check", action="store_true", help="exit 1 when docs/syscalls.md is not current"
+    )
     args = ap.parse_args()
     regs = registrations()
     bad = problems(regs)
@@ -109,8 +135,7 @@ def main():
     if args.check:
         current = TABLE.read_text() if TABLE.exists() else ""
         if current != text:
-            print(f"{TABLE.relative_to(ROOT)} is not current: run `make syscalls`",
-                  file=sys.stderr)
+            print(f"{TABLE.relative_to(ROOT)} is not current: run `make syscalls`", file=sys.stderr)
             return 1
         return 0
     TABLE.parent.mkdir(exist_ok=True)

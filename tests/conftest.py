@@ -17,8 +17,12 @@ from rumprun.toolchain import note
 
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = {"rumprun": "rumprun.cli", "rumprun-bake": "rumprun.toolchain.bake",
-           "rumprun-cc": "rumprun.toolchain.cc", "rumprun-c++": "rumprun.toolchain.cxx"}
+MODULES = {
+    "rumprun": "rumprun.cli",
+    "rumprun-bake": "rumprun.toolchain.bake",
+    "rumprun-cc": "rumprun.toolchain.cc",
+    "rumprun-c++": "rumprun.toolchain.cxx",
+}
 FIXTURE_KERNEL = ROOT / "tests" / "fixtures" / "kernel"
 
 
@@ -42,25 +46,32 @@ def state_env(tmp_path_factory):
 @pytest.fixture(scope="session")
 def run(state_env):
     """run(tool, *args, ...) -> CompletedProcess with text stdout/stderr."""
+
     def run(name, *args, cwd=None, env=None, timeout=120, check=None):
         result = subprocess.run(
-            tool(name) + [str(a) for a in args], cwd=cwd, text=True,
-            capture_output=True, env=env or state_env, timeout=timeout,
-            stdin=subprocess.DEVNULL)
+            tool(name) + [str(a) for a in args],
+            cwd=cwd,
+            text=True,
+            capture_output=True,
+            env=env or state_env,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
         if check is not None:
             assert result.returncode == check, (
                 f"{name} {' '.join(map(str, args))} exited "
                 f"{result.returncode}, not {check}\nstdout:\n{result.stdout}"
-                f"\nstderr:\n{result.stderr}")
+                f"\nstderr:\n{result.stderr}"
+            )
         return result
+
     return run
 
 
 @pytest.fixture(scope="session")
 def kernel_libs():
     """The kernel libraries, built (make libs) once per session."""
-    make = subprocess.run(["make", "-C", str(ROOT), "libs"],
-                          capture_output=True, text=True)
+    make = subprocess.run(["make", "-C", str(ROOT), "libs"], capture_output=True, text=True)
     if make.returncode != 0:
         pytest.fail(f"make libs failed:\n{make.stdout}\n{make.stderr}")
 
@@ -70,12 +81,20 @@ def bake_image(run, kernel_libs):
     """bake_image(out, image, {app: [sources]}, cc_flags, bake_flags): build
     each app with rumprun-cc and bake them all into OUT/IMAGE, as a user
     would; returns the image's path."""
+
     def bake_image(out, image, apps, cc_flags=("-O2",), bake_flags=()):
         for name, sources in apps.items():
             run("rumprun-cc", *cc_flags, "-o", out / name, *sources, check=0)
-        run("rumprun-bake", *bake_flags, "hw_generic", out / image,
-            *[out / name for name in apps], check=0)
+        run(
+            "rumprun-bake",
+            *bake_flags,
+            "hw_generic",
+            out / image,
+            *[out / name for name in apps],
+            check=0,
+        )
         return out / image
+
     return bake_image
 
 
@@ -95,11 +114,12 @@ def hello_source(tmp_path_factory):
     """A small C program using libc (printf, getenv, exit status)."""
     src = tmp_path_factory.mktemp("src") / "hi.c"
     src.write_text(
-        '#include <stdio.h>\n#include <stdlib.h>\n'
-        'int main(int argc, char **argv) {\n'
+        "#include <stdio.h>\n#include <stdlib.h>\n"
+        "int main(int argc, char **argv) {\n"
         '  const char *w = getenv("WORLD");\n'
         '  printf("Hello, %s! %d\\n", w ? w : GREETING, argc);\n'
-        '  return argc > 1 ? atoi(argv[1]) : 0;\n}\n')
+        "  return argc > 1 ? atoi(argv[1]) : 0;\n}\n"
+    )
     return src
 
 
@@ -107,13 +127,13 @@ def hello_source(tmp_path_factory):
 def unbaked_app(run, hello_source):
     """hi.c built with rumprun-cc: an unbaked app."""
     out = hello_source.parent / "hi"
-    run("rumprun-cc", "-O2", '-DGREETING="world"', "-o", out, hello_source,
-        check=0)
+    run("rumprun-cc", "-O2", '-DGREETING="world"', "-o", out, hello_source, check=0)
     return out
 
 
-def build_fixture_kernel(directory, status=0, message=None, bss_bytes=4096,
-                         config="hw_generic", reset=False):
+def build_fixture_kernel(
+    directory, status=0, message=None, bss_bytes=4096, config="hw_generic", reset=False
+):
     """The tests' fixture kernel (tests/fixtures/kernel), baked by hand.
 
     It prints the command line it got, the configuration from fw_cfg and
@@ -127,16 +147,29 @@ def build_fixture_kernel(directory, status=0, message=None, bss_bytes=4096,
     if message is None:
         message = f"=== rumprun: exit status {status} ===\\n"
     obj = directory / "kernel.o"
-    defines = [f"-DSTATUS={status}", f'-DMESSAGE="{message}"',
-               f"-DBSS_BYTES={bss_bytes}"] + (["-DRESET"] if reset else [])
-    subprocess.run(["gcc", "-c", *defines, str(FIXTURE_KERNEL / "kernel.S"),
-                    "-o", str(obj)], check=True)
+    defines = [f"-DSTATUS={status}", f'-DMESSAGE="{message}"', f"-DBSS_BYTES={bss_bytes}"] + (
+        ["-DRESET"] if reset else []
+    )
+    subprocess.run(
+        ["gcc", "-c", *defines, str(FIXTURE_KERNEL / "kernel.S"), "-o", str(obj)], check=True
+    )
     note_obj = note.assemble(note.BAKED, config, directory / "note.o")
     image = directory / "fixture.bin"
-    subprocess.run(["ld", "-z", "max-page-size=0x1000",
-                    "--no-warn-rwx-segments", "-T",
-                    str(FIXTURE_KERNEL / "kernel.ld"), "-o", str(image),
-                    str(obj), str(note_obj)], check=True)
+    subprocess.run(
+        [
+            "ld",
+            "-z",
+            "max-page-size=0x1000",
+            "--no-warn-rwx-segments",
+            "-T",
+            str(FIXTURE_KERNEL / "kernel.ld"),
+            "-o",
+            str(image),
+            str(obj),
+            str(note_obj),
+        ],
+        check=True,
+    )
     return image
 
 
@@ -150,38 +183,47 @@ def fixture_kernel(tmp_path_factory):
 
 HELLO_C = ROOT / "tests" / "hello" / "hello.c"
 RUNTIME_APPS = ROOT / "tests" / "apps" / "runtime"
-RUNTIME_SOURCES = ["main.c", "threads.c", "memory.c", "clock.c",
-                   "identity.c", "etc.c"]
+RUNTIME_SOURCES = ["main.c", "threads.c", "memory.c", "clock.c", "identity.c", "etc.c"]
 
 
 @pytest.fixture(scope="session")
 def hello_bin(bake_image, tmp_path_factory):
     """hello.c built (with -DNO_SLEEP) and baked once per session."""
-    return bake_image(tmp_path_factory.mktemp("hello"), "hello.bin",
-                      {"hello": [HELLO_C]}, cc_flags=("-O2", "-DNO_SLEEP"))
+    return bake_image(
+        tmp_path_factory.mktemp("hello"),
+        "hello.bin",
+        {"hello": [HELLO_C]},
+        cc_flags=("-O2", "-DNO_SLEEP"),
+    )
 
 
 def build_runtime_apps(bake_image, out, image, apps):
     """Build APPS ({name: [sources in tests/apps/runtime]}) into OUT/IMAGE."""
-    return bake_image(out, image,
-                      {name: [RUNTIME_APPS / s for s in sources]
-                       for name, sources in apps.items()},
-                      cc_flags=("-O2", "-lpthread"))
+    return bake_image(
+        out,
+        image,
+        {name: [RUNTIME_APPS / s for s in sources] for name, sources in apps.items()},
+        cc_flags=("-O2", "-lpthread"),
+    )
 
 
 @pytest.fixture(scope="session")
 def runtime_bin(bake_image, tmp_path_factory):
     """`runtime CASE`: the POSIX runtime's test cases (tests/apps/runtime)."""
-    return build_runtime_apps(bake_image, tmp_path_factory.mktemp("runtime"),
-                              "runtime.bin", {"runtime": RUNTIME_SOURCES})
+    return build_runtime_apps(
+        bake_image, tmp_path_factory.mktemp("runtime"), "runtime.bin", {"runtime": RUNTIME_SOURCES}
+    )
 
 
 @pytest.fixture(scope="session")
 def programs_bin(bake_image, tmp_path_factory):
     """Three programs in one image (ctors, produce, consume), for --rc."""
-    return build_runtime_apps(bake_image, tmp_path_factory.mktemp("programs"),
-                              "programs.bin", {"ctors": ["ctors.c"], "produce": ["produce.c"],
-                                               "consume": ["consume.c"]})
+    return build_runtime_apps(
+        bake_image,
+        tmp_path_factory.mktemp("programs"),
+        "programs.bin",
+        {"ctors": ["ctors.c"], "produce": ["produce.c"], "consume": ["consume.c"]},
+    )
 
 
 def boot(run, *args, timeout=60):
@@ -192,13 +234,19 @@ def boot(run, *args, timeout=60):
     try:
         result = run("rumprun", "qemu", "-i", *args, timeout=timeout)
     except subprocess.TimeoutExpired as e:
+
         def text(b):
             return b.decode(errors="replace") if isinstance(b, bytes) else b or ""
-        result = SimpleNamespace(returncode=None, stdout=text(e.stdout),
-                                 stderr=text(e.stderr) +
-                                 f"\n(no end after {timeout} s)")
-    return result, (f"exit status {result.returncode}; the guest printed:\n"
-                    f"{result.stdout}\nstderr:\n{result.stderr}")
+
+        result = SimpleNamespace(
+            returncode=None,
+            stdout=text(e.stdout),
+            stderr=text(e.stderr) + f"\n(no end after {timeout} s)",
+        )
+    return result, (
+        f"exit status {result.returncode}; the guest printed:\n"
+        f"{result.stdout}\nstderr:\n{result.stderr}"
+    )
 
 
 def micros(pattern, stdout, said):

@@ -34,12 +34,12 @@ def test_status_line_is_the_last_line(run, hello_bin):
 
 
 def test_baremetal_uses_kvm_or_warns_once(run, hello_bin):
-    result = run("rumprun", "baremetal", "-i", hello_bin, "--", "5",
-                 timeout=120)
+    result = run("rumprun", "baremetal", "-i", hello_bin, "--", "5", timeout=120)
     said = f"the guest printed:\n{result.stdout}\nstderr:\n{result.stderr}"
     assert result.returncode == 5, said
-    warnings = [ln for ln in result.stderr.strip().splitlines()
-                if "=== rumprun: exit status" not in ln]
+    warnings = [
+        ln for ln in result.stderr.strip().splitlines() if "=== rumprun: exit status" not in ln
+    ]
     assert len(warnings) <= 1, said
     if warnings:
         assert "KVM does not work" in warnings[0] and "TCG" in warnings[0]
@@ -56,8 +56,9 @@ def test_kvm_runs_or_refuses_in_one_sentence(run, hello_bin):
 
 
 def test_arguments_and_environment_arrive_exactly(run, hello_bin):
-    result, said = boot(run, "-e", 'WORLD=wörld "q" \\x', hello_bin, "--",
-                        "0", "it's", 'a"b', "c\\d", "")
+    result, said = boot(
+        run, "-e", 'WORLD=wörld "q" \\x', hello_bin, "--", "0", "it's", 'a"b', "c\\d", ""
+    )
     assert 'Hello, wörld "q" \\x!' in result.stdout, said
     for i, arg in enumerate(["it's", 'a"b', "c\\d", ""], start=2):
         assert f"argv[{i}] = {arg}\n" in result.stdout, said
@@ -68,7 +69,9 @@ def test_console_lines_end_like_the_hosts(hello_bin):
     """The serial console's CR LF reaches stdout as plain LF."""
     result = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "rumprun"), "qemu", "-i", str(hello_bin)],
-        capture_output=True, timeout=120)
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert b"\r" not in result.stdout, result.stdout
     assert b"Hello, world!\n" in result.stdout
@@ -81,7 +84,10 @@ def test_the_canonical_hello_sleeps_a_second(run, bake_image, tmp_path):
     result, said = boot(run, "-e", "WORLD=unikernel", image, "--", "9", timeout=120)
     assert time.monotonic() - started >= 1.0, said
     out = result.stdout
-    assert out.index("Hello, unikernel!") < out.index("Slept for a second.") \
-        < out.index("Goodbye, unikernel!"), said
+    assert (
+        out.index("Hello, unikernel!")
+        < out.index("Slept for a second.")
+        < out.index("Goodbye, unikernel!")
+    ), said
     assert "The time is 20" in out, said
     assert result.returncode == 9, said

@@ -15,8 +15,12 @@ from rumprun.toolchain import elfcheck, note
 def notes_of(path):
     with open(path, "rb") as f:
         elf = ELFFile(f)
-        return elf.header["e_type"], elf.header["e_machine"], \
-            elfcheck.rumprun_notes(elf), elfcheck.undefined_symbols(elf)
+        return (
+            elf.header["e_type"],
+            elf.header["e_machine"],
+            elfcheck.rumprun_notes(elf),
+            elfcheck.undefined_symbols(elf),
+        )
 
 
 def test_link_gives_relocatable_x86_64_app_with_note(unbaked_app):
@@ -30,18 +34,16 @@ def test_link_gives_relocatable_x86_64_app_with_note(unbaked_app):
 
 
 def test_app_contains_libc_startup_and_main(unbaked_app):
-    symbols = subprocess.run(["nm", unbaked_app], capture_output=True,
-                             text=True, check=True).stdout
+    symbols = subprocess.run(["nm", unbaked_app], capture_output=True, text=True, check=True).stdout
     for name in ("main", "__libc_start_main", "printf", "getenv"):
         assert re.search(rf" [TtWw] {name}$", symbols, re.M), name
 
 
 def test_compile_then_link_separately(run, hello_source, tmp_path):
     obj = tmp_path / "hi.o"
-    run("rumprun-cc", "-c", "-O2", "-DGREETING=\"x\"", hello_source, "-o", obj,
-        check=0)
+    run("rumprun-cc", "-c", "-O2", '-DGREETING="x"', hello_source, "-o", obj, check=0)
     e_type, _, notes, _ = notes_of(obj)
-    assert e_type == "ET_REL" and notes == {}    # a plain object
+    assert e_type == "ET_REL" and notes == {}  # a plain object
     app = tmp_path / "hi"
     run("rumprun-cc", obj, "-o", app, "-lm", check=0)
     assert notes_of(app)[2] == {note.APP: "x86_64"}
@@ -51,22 +53,30 @@ def test_flags_are_forwarded(run, tmp_path):
     (tmp_path / "inc").mkdir()
     (tmp_path / "inc" / "answer.h").write_text("#define ANSWER 42\n")
     src = tmp_path / "f.c"
-    src.write_text('#include "answer.h"\nint f(void) { return ANSWER + X; }\n'
-                   "#ifndef __OPTIMIZE__\n#error not optimised\n#endif\n")
-    out = run("rumprun-cc", "-E", "-O2", "-DX=1", "-I", tmp_path / "inc", src,
-              check=0).stdout
+    src.write_text(
+        '#include "answer.h"\nint f(void) { return ANSWER + X; }\n'
+        "#ifndef __OPTIMIZE__\n#error not optimised\n#endif\n"
+    )
+    out = run("rumprun-cc", "-E", "-O2", "-DX=1", "-I", tmp_path / "inc", src, check=0).stdout
     assert "return 42 + 1;" in out
-    run("rumprun-cc", "-c", "-O2", "-DX=1", f"-I{tmp_path / 'inc'}", src,
-        "-o", tmp_path / "f.o", check=0)
-    failed = run("rumprun-cc", "-c", "-DX=1", f"-I{tmp_path / 'inc'}", src,
-                 "-o", tmp_path / "g.o")
+    run(
+        "rumprun-cc",
+        "-c",
+        "-O2",
+        "-DX=1",
+        f"-I{tmp_path / 'inc'}",
+        src,
+        "-o",
+        tmp_path / "f.o",
+        check=0,
+    )
+    failed = run("rumprun-cc", "-c", "-DX=1", f"-I{tmp_path / 'inc'}", src, "-o", tmp_path / "g.o")
     assert failed.returncode != 0 and "not optimised" in failed.stderr
 
 
 def test_uses_musl_headers(run, tmp_path):
     src = tmp_path / "m.c"
-    src.write_text("#include <stdio.h>\n#ifndef __GLIBC__\nint musl = 1;\n"
-                   "#endif\n")
+    src.write_text("#include <stdio.h>\n#ifndef __GLIBC__\nint musl = 1;\n#endif\n")
     out = run("rumprun-cc", "-E", src, check=0).stdout
     assert "x86_64-linux-musl" in out and "int musl = 1;" in out
 
@@ -81,8 +91,7 @@ def test_compile_error_keeps_gccs_message(run, tmp_path):
 
 
 def test_dumpmachine_names_the_rumprun_target(run):
-    assert run("rumprun-cc", "-dumpmachine", check=0).stdout.strip() == \
-        "x86_64-rumprun-linux-musl"
+    assert run("rumprun-cc", "-dumpmachine", check=0).stdout.strip() == "x86_64-rumprun-linux-musl"
 
 
 def test_note_constants_match_the_c_header():
@@ -100,16 +109,16 @@ def test_baked_note_is_padded_to_four_bytes(tmp_path):
     with open(obj, "rb") as f:
         section = ELFFile(f).get_section_by_name(note.SECTION)
         data = section.data()
-    assert data[:12] == (8).to_bytes(4, "little") + (12).to_bytes(4, "little") \
-        + (2).to_bytes(4, "little")
+    assert data[:12] == (8).to_bytes(4, "little") + (12).to_bytes(4, "little") + (2).to_bytes(
+        4, "little"
+    )
     assert data[12:20] == b"rumprun\0" and data[20:] == b"hw_generic\0\0"
 
 
 def test_undefined_function_fails_the_link_like_gcc(run, tmp_path):
     # ./configure's function checks rely on this.
     src = tmp_path / "conftest.c"
-    src.write_text("char no_such_function();\n"
-                   "int main(void) { return no_such_function(); }\n")
+    src.write_text("char no_such_function();\nint main(void) { return no_such_function(); }\n")
     result = run("rumprun-cc", src, "-o", tmp_path / "conftest")
     assert result.returncode != 0
     assert "no_such_function" in result.stderr
@@ -125,7 +134,9 @@ def test_shared_and_pie_links_get_our_sentence(run, hello_source, tmp_path):
     for flag in ("-shared", "-pie", "-static-pie"):
         line = assert_one_line_error(
             run("rumprun-cc", flag, '-DGREETING="x"', "-o", tmp_path / "x", hello_source),
-            flag, "statically")
+            flag,
+            "statically",
+        )
         assert "-r" not in line.split()
     assert not (tmp_path / "x").exists()
 
@@ -143,10 +154,15 @@ def current_umask():
 
 def test_ctrl_c_is_one_line(state_env, tmp_path):
     # gcc waits for its source on stdin; Ctrl-C reaches the whole group.
-    proc = subprocess.Popen(tool("rumprun-cc") + ["-x", "c", "-", "-o", str(tmp_path / "x")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=state_env,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        tool("rumprun-cc") + ["-x", "c", "-", "-o", str(tmp_path / "x")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=state_env,
+        start_new_session=True,
+    )
     time.sleep(1.5)
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=30)

@@ -18,8 +18,9 @@ MAC = "52:54:00:12:34:56"
 
 @pytest.fixture(scope="session")
 def netifs_bin(bake_image, tmp_path_factory):
-    return bake_image(tmp_path_factory.mktemp("devices"), "netifs.bin",
-                      {"netifs": [SOURCES / "netifs.c"]})
+    return bake_image(
+        tmp_path_factory.mktemp("devices"), "netifs.bin", {"netifs": [SOURCES / "netifs.c"]}
+    )
 
 
 def nic(kind, n, mac=None, options=""):
@@ -34,27 +35,27 @@ def interfaces(run, image, qemu_args):
     result = run("rumprun", "qemu", "-i", *args, image, timeout=60)
     said = f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     assert result.returncode == 0, said
-    notices = (result.stdout + result.stderr).replace(
-        "=== rumprun: exit status 0 ===", "")
+    notices = (result.stdout + result.stderr).replace("=== rumprun: exit status 0 ===", "")
     assert "rumprun:" not in notices, said
-    return [line for line in result.stdout.splitlines()
-            if not line.startswith("===")]
+    return [line for line in result.stdout.splitlines() if not line.startswith("===")]
 
 
-@pytest.mark.parametrize("interface", ["", ",disable-legacy=on",
-                                       ",disable-modern=on"],
-                         ids=["transitional", "modern", "legacy"])
+@pytest.mark.parametrize(
+    "interface",
+    ["", ",disable-legacy=on", ",disable-modern=on"],
+    ids=["transitional", "modern", "legacy"],
+)
 def test_virtio_net_interface(run, netifs_bin, interface):
-    lines = interfaces(run, netifs_bin,
-                       nic("virtio-net-pci", 0, MAC, interface))
+    lines = interfaces(run, netifs_bin, nic("virtio-net-pci", 0, MAC, interface))
     assert lines == [f"vioif0 {MAC} 1500"]
 
 
 def test_virtio_net_units_in_discovery_order(run, netifs_bin):
     macs = ["52:54:00:aa:00:01", "52:54:00:aa:00:02", "52:54:00:aa:00:03"]
-    args = "".join(nic("virtio-net-pci", i, mac,
-                       ",disable-modern=on" if i == 1 else "")
-                   for i, mac in enumerate(macs))
+    args = "".join(
+        nic("virtio-net-pci", i, mac, ",disable-modern=on" if i == 1 else "")
+        for i, mac in enumerate(macs)
+    )
     lines = interfaces(run, netifs_bin, args)
     assert lines == [f"vioif{i} {mac} 1500" for i, mac in enumerate(macs)]
 
@@ -70,10 +71,13 @@ def test_e1000_interface(run, netifs_bin, model):
 
 
 def test_e1000_and_virtio_side_by_side(run, netifs_bin):
-    args = (nic("e1000", 0, "52:54:00:bb:00:01")
-            + nic("virtio-net-pci", 1, "52:54:00:bb:00:02")
-            + nic("e1000", 2, "52:54:00:bb:00:03"))
+    args = (
+        nic("e1000", 0, "52:54:00:bb:00:01")
+        + nic("virtio-net-pci", 1, "52:54:00:bb:00:02")
+        + nic("e1000", 2, "52:54:00:bb:00:03")
+    )
     assert interfaces(run, netifs_bin, args) == [
         "vioif0 52:54:00:bb:00:02 1500",
         "wm0 52:54:00:bb:00:01 1500",
-        "wm1 52:54:00:bb:00:03 1500"]
+        "wm1 52:54:00:bb:00:03 1500",
+    ]

@@ -32,8 +32,10 @@ pytestmark = pytest.mark.qemu  # the tests here boot guests
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
 STATUS_RE = re.compile(r"^=== rumprun: exit status (\d+) ===\r?$", re.M)
-CONFIG = json.dumps({"cmdline": 'isokernel "quoted arg" x', "env": ["WORLD=usb"],
-                     "hostname": "iso-test"}, separators=(",", ":"))
+CONFIG = json.dumps(
+    {"cmdline": 'isokernel "quoted arg" x', "env": ["WORLD=usb"], "hostname": "iso-test"},
+    separators=(",", ":"),
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -67,18 +69,37 @@ def kernel_iso(isokernel, tmp_path_factory):
 
 def boot(drive_args, *, uefi=False, tmp=None, timeout=120):
     """Boot in QEMU; return (console output, exit status from the status line)."""
-    cmd = ["qemu-system-x86_64", "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
-           "-serial", "stdio", "-display", "none", "-no-reboot", "-net", "none"]
+    cmd = [
+        "qemu-system-x86_64",
+        "-m",
+        "128",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=4",
+        "-serial",
+        "stdio",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-net",
+        "none",
+    ]
     if uefi:
         vars_copy = tmp / "OVMF_VARS.fd"
         shutil.copyfile(OVMF_VARS, vars_copy)
-        cmd += ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
-                "-drive", f"if=pflash,format=raw,file={vars_copy}"]
+        cmd += [
+            "-drive",
+            f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+            "-drive",
+            f"if=pflash,format=raw,file={vars_copy}",
+        ]
     cmd += drive_args
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
     out = r.stdout.decode("utf-8", "replace")
     statuses = STATUS_RE.findall(out)
-    assert statuses, f"no status line; QEMU exited {r.returncode}; the guest printed:\n{out}\n{r.stderr.decode()}"
+    assert statuses, (
+        f"no status line; QEMU exited {r.returncode}; the guest printed:\n{out}\n"
+        f"{r.stderr.decode()}"
+    )
     status = int(statuses[-1])
     assert r.returncode == (2 * status + 1) & 0xFF, f"QEMU exited {r.returncode}:\n{out}"
     return out, status
@@ -94,9 +115,14 @@ def hard_disk(path):
 
 def usb_stick(path, controller):
     dev = {"ehci": "usb-ehci", "xhci": "qemu-xhci"}[controller]
-    return ["-device", f"{dev},id=usbc",
-            "-drive", f"if=none,id=stick,file={path},format=raw,snapshot=on",
-            "-device", "usb-storage,bus=usbc.0,drive=stick,bootindex=0"]
+    return [
+        "-device",
+        f"{dev},id=usbc",
+        "-drive",
+        f"if=none,id=stick,file={path},format=raw,snapshot=on",
+        "-device",
+        "usb-storage,bus=usbc.0,drive=stick,bootindex=0",
+    ]
 
 
 def assert_config_arrived(out):
@@ -131,13 +157,17 @@ def test_uefi_boot(kernel_iso, how, tmp_path):
 
 # --- the image itself ---
 
+
 def test_reproducible_and_independent_of_time_zone(isokernel, kernel_iso, tmp_path):
     again = tmp_path / "again.iso"
-    code = ("import sys; from pathlib import Path; from rumprun.images.iso import build_iso; "
-            "build_iso(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))")
+    code = (
+        "import sys; from pathlib import Path; from rumprun.images.iso import build_iso; "
+        "build_iso(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))"
+    )
     env = dict(os.environ, TZ="America/New_York", PYTHONPATH=str(ROOT))
-    subprocess.run([sys.executable, "-c", code, str(isokernel), CONFIG, str(again)],
-                   check=True, env=env)
+    subprocess.run(
+        [sys.executable, "-c", code, str(isokernel), CONFIG, str(again)], check=True, env=env
+    )
     assert again.read_bytes() == kernel_iso.read_bytes()
 
 
@@ -146,9 +176,12 @@ def test_cold_and_warm_cache_give_the_same_iso(isokernel, kernel_iso, tmp_path, 
     build_iso(isokernel, CONFIG, tmp_path / "cold.iso")
     assert list((tmp_path / "cold").rglob("*.img"))
     build_iso(isokernel, CONFIG, tmp_path / "warm.iso")
-    assert (tmp_path / "cold.iso").read_bytes() == (tmp_path / "warm.iso").read_bytes() \
+    assert (
+        (tmp_path / "cold.iso").read_bytes()
+        == (tmp_path / "warm.iso").read_bytes()
         == kernel_iso.read_bytes()
-    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-cache-here")   # unusable cache: still works
+    )
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-cache-here")  # unusable cache: still works
     build_iso(isokernel, CONFIG, tmp_path / "nocache.iso")
     assert (tmp_path / "nocache.iso").read_bytes() == kernel_iso.read_bytes()
 
@@ -156,9 +189,9 @@ def test_cold_and_warm_cache_give_the_same_iso(isokernel, kernel_iso, tmp_path, 
 def test_different_config_gives_different_volume_uuid(isokernel, kernel_iso, tmp_path):
     other = tmp_path / "other.iso"
     build_iso(isokernel, "{}", other)
-    pvd = kernel_iso.read_bytes()[16 * 2048:17 * 2048]
-    pvd2 = other.read_bytes()[16 * 2048:17 * 2048]
-    assert pvd[830:847] != pvd2[830:847]       # modification date = GRUB's UUID
+    pvd = kernel_iso.read_bytes()[16 * 2048 : 17 * 2048]
+    pvd2 = other.read_bytes()[16 * 2048 : 17 * 2048]
+    assert pvd[830:847] != pvd2[830:847]  # modification date = GRUB's UUID
 
 
 def test_layout(kernel_iso, tmp_path):
@@ -172,21 +205,24 @@ def test_layout(kernel_iso, tmp_path):
     assert p1[0] == 0x80 and struct.unpack("<II", p1[8:16]) == (0, len(data) // 512)
     assert p2[4] == 0xEF
     start, count = struct.unpack("<II", p2[8:16])
-    esp = data[start * 512:(start + count) * 512]
+    esp = data[start * 512 : (start + count) * 512]
     assert esp[54:62] == b"FAT12   "
     # fsck.vfat (dosfstools) and mtype (mtools) come with make setup.
     (tmp_path / "esp.img").write_bytes(esp)
-    r = subprocess.run(["fsck.vfat", "-n", str(tmp_path / "esp.img")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        ["fsck.vfat", "-n", str(tmp_path / "esp.img")], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stdout + r.stderr
-    r = subprocess.run(["mtype", "-i", str(tmp_path / "esp.img"), "::/EFI/BOOT/BOOTX64.EFI"],
-                       capture_output=True)
+    r = subprocess.run(
+        ["mtype", "-i", str(tmp_path / "esp.img"), "::/EFI/BOOT/BOOTX64.EFI"], capture_output=True
+    )
     assert r.returncode == 0 and r.stdout[:2] == b"MZ"
 
 
 def test_files_and_grub_cfg(kernel_iso, isokernel):
     import pycdlib
     import io
+
     iso = pycdlib.PyCdlib()
     iso.open(str(kernel_iso))
 
@@ -215,6 +251,7 @@ def test_esp_image_is_valid_fat(tmp_path):
 
 # --- bad inputs: one sentence, nothing written ---
 
+
 def expect_error(fn, *words):
     with pytest.raises(RumprunError) as e:
         fn()
@@ -228,8 +265,10 @@ def expect_error(fn, *words):
 def test_unbaked_app(tmp_path):
     obj = tmp_path / "app.o"
     src = tmp_path / "app.S"
-    src.write_text('.section .note.rumprun,"",@note\n.long 8,7,1\n.asciz "rumprun"\n'
-                   '.asciz "x86_64"\n.align 4\n.text\n.globl main\nmain: ret\n')
+    src.write_text(
+        '.section .note.rumprun,"",@note\n.long 8,7,1\n.asciz "rumprun"\n'
+        '.asciz "x86_64"\n.align 4\n.text\n.globl main\nmain: ret\n'
+    )
     subprocess.run(["gcc", "-c", "-o", str(obj), str(src)], check=True)
     out = tmp_path / "app.iso"
     expect_error(lambda: build_iso(obj, "{}", out), "rumprun-bake")
@@ -243,23 +282,24 @@ def test_host_binary(tmp_path):
 
 
 def test_missing_image(tmp_path):
-    expect_error(lambda: build_iso(tmp_path / "nope.bin", "{}", tmp_path / "x.iso"),
-                 "does not exist")
+    expect_error(
+        lambda: build_iso(tmp_path / "nope.bin", "{}", tmp_path / "x.iso"), "does not exist"
+    )
 
 
 def test_output_directory_missing(isokernel, tmp_path):
-    expect_error(lambda: build_iso(isokernel, "{}", tmp_path / "no" / "x.iso"),
-                 "does not exist")
+    expect_error(lambda: build_iso(isokernel, "{}", tmp_path / "no" / "x.iso"), "does not exist")
 
 
 def test_output_directory_not_writable(isokernel, tmp_path, monkeypatch):
     d = tmp_path / "ro"
     d.mkdir()
     d.chmod(0o555)
-    if os.geteuid() == 0:                  # root writes anywhere: ask access() to say no
+    if os.geteuid() == 0:  # root writes anywhere: ask access() to say no
         real = os.access
-        monkeypatch.setattr(isomod.os, "access",
-                            lambda p, m, **kw: False if Path(p) == d else real(p, m, **kw))
+        monkeypatch.setattr(
+            isomod.os, "access", lambda p, m, **kw: False if Path(p) == d else real(p, m, **kw)
+        )
     expect_error(lambda: build_iso(isokernel, "{}", d / "x.iso"), "not writable")
     assert list(d.iterdir()) == []
 
@@ -268,9 +308,13 @@ def test_dry_run_prints_a_command_that_writes_the_iso(isokernel, tmp_path):
     out = tmp_path / "dry.iso"
     cli = [sys.executable, "-m", "rumprun.cli"]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    script = subprocess.run(cli + ["-D", "iso", "-o", str(out), "-e", "A=b c",
-                                   str(isokernel), "--", "x"],
-                            capture_output=True, text=True, env=env, check=True).stdout
+    script = subprocess.run(
+        cli + ["-D", "iso", "-o", str(out), "-e", "A=b c", str(isokernel), "--", "x"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout
     assert not out.exists()
     commands = [ln for ln in script.splitlines() if not ln.startswith("#")]
     assert len(commands) == 1 and str(out) in commands[0]
@@ -284,8 +328,9 @@ def test_special_file_output_is_refused(isokernel, tmp_path):
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for out in (Path("/dev/null"), fifo):
-        expect_error(lambda: build_iso(isokernel, "{}", out, force=True),
-                     "not a regular file", "dd if=")
+        expect_error(
+            lambda: build_iso(isokernel, "{}", out, force=True), "not a regular file", "dd if="
+        )
     assert fifo.is_fifo() and Path("/dev/null").is_char_device()
 
 
@@ -305,6 +350,7 @@ def test_failed_write_leaves_nothing(isokernel, tmp_path, monkeypatch):
 
     def broken(*a, **kw):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(isomod, "_write_hybrid", broken)
     expect_error(lambda: build_iso(isokernel, "{}", out, force=True), "No space left")
     assert out.read_bytes() == b"keep me"
@@ -314,11 +360,13 @@ def test_failed_write_leaves_nothing(isokernel, tmp_path, monkeypatch):
 def test_grub_files_missing(isokernel, tmp_path):
     empty = tmp_path / "grub"
     empty.mkdir()
-    expect_error(lambda: build_iso(isokernel, "{}", tmp_path / "x.iso", grub_dir=empty),
-                 "grub-pc-bin")
+    expect_error(
+        lambda: build_iso(isokernel, "{}", tmp_path / "x.iso", grub_dir=empty), "grub-pc-bin"
+    )
     shutil.copytree("/usr/lib/grub/i386-pc", empty / "i386-pc")
-    expect_error(lambda: build_iso(isokernel, "{}", tmp_path / "x.iso", grub_dir=empty),
-                 "grub-efi-amd64-bin")
+    expect_error(
+        lambda: build_iso(isokernel, "{}", tmp_path / "x.iso", grub_dir=empty), "grub-efi-amd64-bin"
+    )
     assert not (tmp_path / "x.iso").exists()
 
 
@@ -335,9 +383,14 @@ HELLO_ARGS = ["5", "two words"]
 def hello_iso(bake_image, tmp_path_factory):
     """tests/hello built with rumprun-cc, baked for hw_generic, burnt to an ISO."""
     from rumprun import model
+
     out = tmp_path_factory.mktemp("hello-iso")
-    bake_image(out, "hello.bin", {"hello": [ROOT / "tests" / "hello" / "hello.c"]},
-               cc_flags=("-O2", "-DNO_SLEEP"))
+    bake_image(
+        out,
+        "hello.bin",
+        {"hello": [ROOT / "tests" / "hello" / "hello.c"]},
+        cc_flags=("-O2", "-DNO_SLEEP"),
+    )
     launch = model.make_launch("iso", out / "hello.bin", HELLO_ARGS, env=["WORLD=usb"])
     build_iso(out / "hello.bin", model.kernel_config(launch), out / "hello.iso")
     return out / "hello.iso"

@@ -11,9 +11,24 @@ from conftest import ROOT
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
 PROBE = ROOT / "tests" / "apps" / "kernelboot" / "probe.c"
-QEMU_BASE = ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg", "-m", "32",
-             "-nodefaults", "-no-user-config", "-display", "none", "-net", "none",
-             "-no-reboot", "-serial", "stdio"]
+QEMU_BASE = [
+    "qemu-system-x86_64",
+    "-M",
+    "pc",
+    "-accel",
+    "tcg",
+    "-m",
+    "32",
+    "-nodefaults",
+    "-no-user-config",
+    "-display",
+    "none",
+    "-net",
+    "none",
+    "-no-reboot",
+    "-serial",
+    "stdio",
+]
 
 
 @pytest.fixture(scope="session")
@@ -22,8 +37,12 @@ def probe_bin(bake_image, tmp_path_factory):
 
 
 def qemu(image, append, *extra):
-    result = subprocess.run(QEMU_BASE + list(extra) + ["-kernel", str(image), "-append", append],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        QEMU_BASE + list(extra) + ["-kernel", str(image), "-append", append],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return result, f"the guest printed:\n{result.stdout}\nstderr:\n{result.stderr}"
 
 
@@ -44,12 +63,13 @@ def test_wrong_type_in_configuration(probe_bin):
 def test_poweroff_through_acpi_without_isa_debug_exit(probe_bin):
     result, said = qemu(probe_bin, '{"cmdline": "probe identity"}')
     assert "=== rumprun: exit status 0 ===" in result.stdout, said
-    assert result.returncode == 0, said     # QEMU ended by ACPI soft-off
+    assert result.returncode == 0, said  # QEMU ended by ACPI soft-off
 
 
 def test_isa_debug_exit_carries_the_status(probe_bin):
-    result, said = qemu(probe_bin, '{"cmdline": "probe"}',
-                        "-device", "isa-debug-exit,iobase=0xf4,iosize=4")
+    result, said = qemu(
+        probe_bin, '{"cmdline": "probe"}', "-device", "isa-debug-exit,iobase=0xf4,iosize=4"
+    )
     assert "=== rumprun: exit status 2 ===" in result.stdout, said
     assert result.returncode == 2 * 2 + 1, said
 
@@ -72,8 +92,8 @@ def test_identity_from_the_configuration(run, probe_bin):
 def test_crash_report_names_the_function(run, probe_bin):
     result = run("rumprun", "qemu", "-i", probe_bin, "--", "null")
     said = f"the guest printed:\n{result.stdout}\nstderr:\n{result.stderr}"
-    report = result.stderr      # the kernel's report: COM1, the launcher's stderr
+    report = result.stderr  # the kernel's report: COM1, the launcher's stderr
     assert "rumprun: fatal: page fault" in report, said
     assert "<main+0x" in report and "null pointer dereference" in report, said
-    assert "rax " in report and "rsp " in report, said    # the registers
+    assert "rax " in report and "rsp " in report, said  # the registers
     assert result.returncode == 139, said

@@ -22,7 +22,7 @@ from rumprun.toolchain import rootfs
 ROOT = Path(__file__).resolve().parent.parent
 TESTS_DIR = ROOT / "build" / "posix" / "tests"
 SOURCES = ROOT / "tests" / "kernel"
-WHOLE = "whole program"    # the one case of a program without sections
+WHOLE = "whole program"  # the one case of a program without sections
 
 
 def sections(source):
@@ -35,16 +35,18 @@ def slug(name):
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-CASES = [pytest.param(src.stem, name, id=f"{src.stem}:{slug(name)}")
-         for src in sorted(SOURCES.glob("*.c")) for name in sections(src)]
+CASES = [
+    pytest.param(src.stem, name, id=f"{src.stem}:{slug(name)}")
+    for src in sorted(SOURCES.glob("*.c"))
+    for name in sections(src)
+]
 
 
 def make(*targets, **variables):
     args = ["make", "-s", "-C", str(ROOT)] + list(targets)
     args += [f"{k}={v}" for k, v in variables.items()]
     result = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (
-        f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
 
 
 @pytest.fixture(scope="session")
@@ -55,13 +57,16 @@ def posix_tests():
 
 
 def run_program(path, timeout=60):
-    result = subprocess.run([str(path)], capture_output=True, text=True,
-                            timeout=timeout, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [str(path)], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
     failures = [ln for ln in result.stdout.splitlines() if ln.startswith("FAIL")]
     assert result.returncode == 0 and not failures, (
         f"{path.name} exited {result.returncode} with failures:\n"
-        + "\n".join(failures) + f"\n--- output ---\n{result.stdout[-4000:]}"
-        + f"\n--- stderr ---\n{result.stderr[-2000:]}")
+        + "\n".join(failures)
+        + f"\n--- output ---\n{result.stdout[-4000:]}"
+        + f"\n--- stderr ---\n{result.stderr[-2000:]}"
+    )
     assert "done: " in result.stdout, result.stdout[-2000:]
     return result.stdout
 
@@ -73,8 +78,13 @@ def program_run(tests_dir, name):
     """The program's one run: (exit status, stdout, stderr), cached."""
     if name not in _runs:
         try:
-            r = subprocess.run([str(tests_dir / name)], capture_output=True, text=True,
-                               timeout=120, stdin=subprocess.DEVNULL)
+            r = subprocess.run(
+                [str(tests_dir / name)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                stdin=subprocess.DEVNULL,
+            )
             _runs[name] = (r.returncode, r.stdout, r.stderr)
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode(errors="replace") if e.stdout else ""
@@ -92,21 +102,26 @@ def test_kernel_component(posix_tests, program, section):
         marker = f"section {section}"
         assert marker in lines, (
             f"{program} ended before section {section!r} (status {status}):\n"
-            + "\n".join(lines[-20:]) + f"\n--- stderr ---\n{err[-2000:]}")
+            + "\n".join(lines[-20:])
+            + f"\n--- stderr ---\n{err[-2000:]}"
+        )
         begin = lines.index(marker) + 1
         after = [i for i in range(begin, len(lines)) if lines[i].startswith("section ")]
-        mine = lines[begin:after[0] if after else len(lines)]
+        mine = lines[begin : after[0] if after else len(lines)]
         finished = bool(after) or any(ln.startswith("done: ") for ln in lines[begin:])
-        assert finished, (f"{program} ended inside section {section!r} "
-                          f"(status {status}):\n" + "\n".join(mine[-20:])
-                          + f"\n--- stderr ---\n{err[-2000:]}")
+        assert finished, (
+            f"{program} ended inside section {section!r} "
+            f"(status {status}):\n" + "\n".join(mine[-20:]) + f"\n--- stderr ---\n{err[-2000:]}"
+        )
     failures = [ln for ln in mine if ln.startswith("FAIL")]
     assert not failures, f"{program}, {section}:\n" + "\n".join(failures)
     assert any(ln.startswith("ok ") for ln in mine), f"{program}, {section}: no checks ran"
     if section == WHOLE or section == sections(SOURCES / f"{program}.c")[-1]:
         assert status == 0 and "done: " in out, (
-            f"{program} exited {status}:\n" + "\n".join(lines[-20:])
-            + f"\n--- stderr ---\n{err[-2000:]}")
+            f"{program} exited {status}:\n"
+            + "\n".join(lines[-20:])
+            + f"\n--- stderr ---\n{err[-2000:]}"
+        )
 
 
 def test_no_rootfs_without_an_archive(posix_tests):
@@ -154,9 +169,9 @@ def test_rootfs_archive_format(tmp_path):
     names = []
     off = 0
     while True:
-        namesize = int(data[off + 94:off + 102], 16)
-        filesize = int(data[off + 54:off + 62], 16)
-        name = data[off + 110:off + 110 + namesize - 1].decode()
+        namesize = int(data[off + 94 : off + 102], 16)
+        filesize = int(data[off + 54 : off + 62], 16)
+        name = data[off + 110 : off + 110 + namesize - 1].decode()
         names.append(name)
         off = (off + 110 + namesize + 3) & ~3
         off = (off + filesize + 3) & ~3
@@ -183,8 +198,7 @@ def test_rootfs_object_defines_the_symbols(tmp_path):
     (tree / "f").write_text("x")
     archive = rootfs.pack_rootfs(tree)
     obj = rootfs.rootfs_object(archive, tmp_path)
-    symbols = subprocess.run(["nm", str(obj)], capture_output=True,
-                             text=True, check=True).stdout
+    symbols = subprocess.run(["nm", str(obj)], capture_output=True, text=True, check=True).stdout
     addresses = {}
     for line in symbols.splitlines():
         value, kind, name = line.split()

@@ -17,8 +17,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import (ROOT, assert_one_line_error, dry_run, free_port, micros, ps_line,
-                      tool, wait_for)
+from conftest import (
+    ROOT,
+    assert_one_line_error,
+    dry_run,
+    free_port,
+    micros,
+    ps_line,
+    tool,
+    wait_for,
+)
 
 APPS = ROOT / "tests" / "apps"
 
@@ -31,13 +39,19 @@ def boot(run, *args, timeout=120):
     try:
         result = run("rumprun", "microvm", "-i", *args, timeout=timeout)
     except subprocess.TimeoutExpired as e:
+
         def text(b):
             return b.decode(errors="replace") if isinstance(b, bytes) else b or ""
-        result = SimpleNamespace(returncode=None, stdout=text(e.stdout),
-                                 stderr=text(e.stderr) +
-                                 f"\n(no end after {timeout} s)")
-    return result, (f"exit status {result.returncode}; the guest printed:\n"
-                    f"{result.stdout}\nstderr:\n{result.stderr}")
+
+        result = SimpleNamespace(
+            returncode=None,
+            stdout=text(e.stdout),
+            stderr=text(e.stderr) + f"\n(no end after {timeout} s)",
+        )
+    return result, (
+        f"exit status {result.returncode}; the guest printed:\n"
+        f"{result.stdout}\nstderr:\n{result.stderr}"
+    )
 
 
 def run_case(run, image, case, *args, memory=None):
@@ -51,9 +65,11 @@ def run_case(run, image, case, *args, memory=None):
 
 # ---- the machine ------------------------------------------------------------
 
+
 def test_the_plan_is_a_microvm_without_pci(run, hello_bin):
-    argv, config, _ = dry_run(run, "microvm", "-i", "-e", "WORLD=mv", "-I",
-                              "net0,vioif", hello_bin, "--", "a")
+    argv, config, _ = dry_run(
+        run, "microvm", "-i", "-e", "WORLD=mv", "-I", "net0,vioif", hello_bin, "--", "a"
+    )
     machine = argv[argv.index("-M") + 1].split(",")
     assert machine[0] == "microvm" and "ioapic2=off" in machine
     assert argv[argv.index("-kernel") + 1] == str(hello_bin)
@@ -63,11 +79,13 @@ def test_the_plan_is_a_microvm_without_pci(run, hello_bin):
 
 
 def test_no_e1000_without_pci(run, hello_bin):
-    assert_one_line_error(run("rumprun", "microvm", "-I", "net0,e1000", hello_bin),
-                          "microvm", "e1000")
+    assert_one_line_error(
+        run("rumprun", "microvm", "-I", "net0,e1000", hello_bin), "microvm", "e1000"
+    )
 
 
 # ---- tests/hello, as test_boot_hello -----------------------------------------
+
 
 def test_hello_greets_from_the_environment(run, hello_bin):
     result, said = boot(run, "-e", "WORLD=microvm", hello_bin, "--", "7")
@@ -86,8 +104,9 @@ def test_status_line_is_the_last_line(run, hello_bin):
 
 
 def test_arguments_and_environment_arrive_exactly(run, hello_bin):
-    result, said = boot(run, "-e", 'WORLD=wörld "q" \\x', hello_bin, "--",
-                        "0", "it's", 'a"b', "c\\d", "")
+    result, said = boot(
+        run, "-e", 'WORLD=wörld "q" \\x', hello_bin, "--", "0", "it's", 'a"b', "c\\d", ""
+    )
     assert 'Hello, wörld "q" \\x!' in result.stdout, said
     for i, arg in enumerate(["it's", 'a"b', "c\\d", ""], start=2):
         assert f"argv[{i}] = {arg}\n" in result.stdout, said
@@ -99,8 +118,7 @@ def test_detached_guest_ps_and_stop(run, hello_bin):
     started = run("rumprun", "microvm", "-N", name, hello_bin, "--", "5", check=0)
     assert started.stdout.strip() == name
     try:
-        line = wait_for(lambda: "exited" in (ps_line(run, name) or "") and
-                        ps_line(run, name))
+        line = wait_for(lambda: "exited" in (ps_line(run, name) or "") and ps_line(run, name))
         assert line and "microvm" in line and "exited (status 5)" in line, line
     finally:
         run("rumprun", "stop", name, check=0)
@@ -113,14 +131,14 @@ def test_paused_guest_continues(run, hello_bin):
     try:
         assert " paused " in ps_line(run, name)
         run("rumprun", "cont", name, check=0)
-        line = wait_for(lambda: "exited" in (ps_line(run, name) or "") and
-                        ps_line(run, name))
+        line = wait_for(lambda: "exited" in (ps_line(run, name) or "") and ps_line(run, name))
         assert line and "exited (status 6)" in line, line
     finally:
         run("rumprun", "stop", name, check=0)
 
 
 # ---- the POSIX runtime, as test_runtime ------------------------------------
+
 
 @pytest.mark.parametrize("case", ["create_join", "mutex", "cond", "tls", "yield"])
 def test_threads(run, runtime_bin, case):
@@ -143,34 +161,41 @@ def test_realtime_clock_is_the_hosts_time(run, runtime_bin):
 def test_10_ms_sleeps_are_never_early_and_end(run, runtime_bin):
     out = run_case(run, runtime_bin, "sleeps")
     for how in ("nanosleep", "clock_nanosleep", "usleep"):
-        low, high = micros(rf"sleep {how} 10 ms: late by min (-?\d+) us "
-                           rf"max (-?\d+) us", out, out)
+        low, high = micros(
+            rf"sleep {how} 10 ms: late by min (-?\d+) us "
+            rf"max (-?\d+) us",
+            out,
+            out,
+        )
         assert low >= 0, f"{how} woke early\n{out}"
         assert high < 1_000_000, f"{how} woke a second late\n{out}"
 
 
 def test_pipe_feeds_the_producers_output_to_the_consumer(run, programs_bin):
-    result, said = boot(run, "--rc", "| produce 4 piped", "--rc", "consume 6",
-                        programs_bin)
-    got = [ln for ln in result.stdout.splitlines()
-           if ln.startswith("consume got: piped")]
+    result, said = boot(run, "--rc", "| produce 4 piped", "--rc", "consume 6", programs_bin)
+    got = [ln for ln in result.stdout.splitlines() if ln.startswith("consume got: piped")]
     assert got == [f"consume got: piped {i}" for i in range(1, 5)], said
     assert result.returncode == 6, said
 
 
 # ---- virtio over MMIO: the network, as test_net ------------------------------
 
+
 @pytest.fixture(scope="session")
 def nettest_bin(bake_image, tmp_path_factory):
-    return bake_image(tmp_path_factory.mktemp("nettest"), "nettest.bin",
-                      {"nettest": [APPS / "net" / "nettest.c"]},
-                      cc_flags=("-O2", "-lpthread"))
+    return bake_image(
+        tmp_path_factory.mktemp("nettest"),
+        "nettest.bin",
+        {"nettest": [APPS / "net" / "nettest.c"]},
+        cc_flags=("-O2", "-lpthread"),
+    )
 
 
 @pytest.fixture(scope="session")
 def httpd_bin(bake_image, tmp_path_factory):
-    return bake_image(tmp_path_factory.mktemp("httpd"), "httpd.bin",
-                      {"httpd": [APPS / "net" / "httpd.c"]})
+    return bake_image(
+        tmp_path_factory.mktemp("httpd"), "httpd.bin", {"httpd": [APPS / "net" / "httpd.c"]}
+    )
 
 
 class Page(http.server.BaseHTTPRequestHandler):
@@ -208,9 +233,14 @@ class Guest:
 
     def __init__(self, state_env, image, argv, flags):
         args = tool("rumprun") + ["microvm", "-i", *flags, str(image), "--", *argv]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     env=state_env, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=state_env,
+            stdin=subprocess.DEVNULL,
+        )
         self.lines = []
 
     def wait_for(self, text, timeout=60):
@@ -247,6 +277,7 @@ def guest(state_env):
         g = Guest(state_env, *args, **kw)
         started.append(g)
         return g
+
     yield start
     for g in started:
         g.stop()
@@ -257,7 +288,7 @@ def net_case(run, image, case, *args, flags=()):
     assert "FAIL" not in result.stdout, said
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
-    return result.stdout + result.stderr        # the kernel's lines: stderr
+    return result.stdout + result.stderr  # the kernel's lines: stderr
 
 
 @pytest.mark.parametrize("interface", ["modern", "legacy"])
@@ -273,9 +304,23 @@ def test_dhcp_then_fetch_from_a_host_server(run, nettest_bin, host_http, interfa
 
 def test_two_interfaces_keep_their_order(run, nettest_bin, host_http):
     """vioif0 is the first -I: the transports' order on the command line."""
-    result, said = boot(run, "-I", "net0,vioif", "-I", "net1,vioif,-net user,net=10.0.3.0/24",
-                        "-W", "net0,inet,dhcp", "-W", "net1,inet,dhcp", nettest_bin,
-                        "--", "fetch", "10.0.2.2", str(host_http), "/")
+    result, said = boot(
+        run,
+        "-I",
+        "net0,vioif",
+        "-I",
+        "net1,vioif,-net user,net=10.0.3.0/24",
+        "-W",
+        "net0,inet,dhcp",
+        "-W",
+        "net1,inet,dhcp",
+        nettest_bin,
+        "--",
+        "fetch",
+        "10.0.2.2",
+        str(host_http),
+        "/",
+    )
     assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (DHCP)" in result.stderr, said
     assert "rumprun: net: vioif1: 10.0.3.15/24" in result.stderr, said
     assert "fetch: HTTP/1.0 200 OK" in result.stdout, said
@@ -288,10 +333,20 @@ def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
     g = guest(httpd_bin, ["-n", "3"], ["-P", f"127.0.0.1:{port}:80"])
     g.wait_for("httpd: listening on port 80")
     for path in ("/", "/index.html", "/bytes/100000"):
-        out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w",
-                              "%{http_code} %{size_download}",
-                              f"http://127.0.0.1:{port}{path}"],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{size_download}",
+                f"http://127.0.0.1:{port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         size = "100000" if path.startswith("/bytes") else "612"
         assert out.stdout == f"200 {size}", out
     status, said = g.finish()
@@ -300,35 +355,42 @@ def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
 
 def test_no_devices_means_loopback_only(run, nettest_bin):
     result, said = boot(run, nettest_bin, "--", "noif")
-    assert ("rumprun: net: no network interface is configured: only "
-            "loopback (127.0.0.1, ::1) works") in result.stderr, said
+    assert (
+        "rumprun: net: no network interface is configured: only loopback (127.0.0.1, ::1) works"
+    ) in result.stderr, said
     assert result.returncode == 0, said
 
 
 # ---- virtio over MMIO: disks and shares, as test_storage, test_storage_fs ----
+
 
 @pytest.fixture(scope="session")
 def storage_bin(bake_image, tmp_path_factory):
     for program in ("mke2fs", "e2fsck"):
         if shutil.which(program) is None:
             pytest.fail(f"{program} is missing: install e2fsprogs (scripts/setup-host does)")
-    return bake_image(tmp_path_factory.mktemp("storage"), "storage.bin",
-                      {"storage": [APPS / "storage" / "storage.c"]})
+    return bake_image(
+        tmp_path_factory.mktemp("storage"),
+        "storage.bin",
+        {"storage": [APPS / "storage" / "storage.c"]},
+    )
 
 
 @pytest.fixture(scope="session")
 def storage_native(tmp_path_factory):
     """The same program built for the host, for the differential test."""
     out = tmp_path_factory.mktemp("native") / "storage"
-    subprocess.run(["gcc", "-O2", "-o", str(out), str(APPS / "storage" / "storage.c")],
-                   check=True)
+    subprocess.run(["gcc", "-O2", "-o", str(out), str(APPS / "storage" / "storage.c")], check=True)
     return out
 
 
 @pytest.fixture(scope="module")
 def fsprobe(bake_image, tmp_path_factory):
-    return bake_image(tmp_path_factory.mktemp("fsprobe"), "fsprobe.bin",
-                      {"fsprobe": [APPS / "storage" / "fsprobe.c"]})
+    return bake_image(
+        tmp_path_factory.mktemp("fsprobe"),
+        "fsprobe.bin",
+        {"fsprobe": [APPS / "storage" / "fsprobe.c"]},
+    )
 
 
 def mkfs(run, tree, image):
@@ -342,8 +404,9 @@ def fsck_clean(image):
 
 
 def native(storage_native, *args):
-    result = subprocess.run([str(storage_native), *map(str, args)], capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [str(storage_native), *map(str, args)], capture_output=True, text=True, check=True
+    )
     return result.stdout.splitlines()
 
 
@@ -359,8 +422,11 @@ def test_raw_disk_is_dev_ld0(run, storage_bin, tmp_path):
     disk = tmp_path / "raw.img"
     disk.write_bytes(b"\0" * (3 << 20))
     lines = disk_guest(run, "-b", str(disk), storage_bin, "--", "raw", "/dev/ld0")
-    assert lines == [f"size {3 << 20} end {3 << 20}", "read back 'raw block data'",
-                     "block device 1"]
+    assert lines == [
+        f"size {3 << 20} end {3 << 20}",
+        "read back 'raw block data'",
+        "block device 1",
+    ]
     assert disk.read_bytes()[1000:1014] == b"raw block data"
 
 
@@ -368,8 +434,9 @@ def test_workload_on_ext2_matches_the_host(run, storage_bin, storage_native, tmp
     empty = tmp_path / "empty"
     empty.mkdir()
     image = mkfs(run, empty, tmp_path / "vol.img")
-    assert disk_guest(run, "-b", f"{image},/data", storage_bin, "--",
-                      "work", "/data") == ["work done"]
+    assert disk_guest(run, "-b", f"{image},/data", storage_bin, "--", "work", "/data") == [
+        "work done"
+    ]
     fsck_clean(image)
     on_host = tmp_path / "host"
     on_host.mkdir()
@@ -384,9 +451,28 @@ def test_shared_folder_both_ways(run, fsprobe, tmp_path):
     host = tmp_path / "share"
     host.mkdir()
     (host / "in.txt").write_text("from the host\n")
-    r = run("rumprun", "microvm", "-i", "--share", f"{host}:/mnt/share", fsprobe, "--",
-            "cat", "/mnt/share/in.txt", ",", "write", "/mnt/share/out.txt", "from the guest",
-            ",", "mkdir", "/mnt/share/made", ",", "statfs", "/mnt/share", timeout=120)
+    r = run(
+        "rumprun",
+        "microvm",
+        "-i",
+        "--share",
+        f"{host}:/mnt/share",
+        fsprobe,
+        "--",
+        "cat",
+        "/mnt/share/in.txt",
+        ",",
+        "write",
+        "/mnt/share/out.txt",
+        "from the guest",
+        ",",
+        "mkdir",
+        "/mnt/share/made",
+        ",",
+        "statfs",
+        "/mnt/share",
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "cat /mnt/share/in.txt: from the host" in r.stdout
     assert "statfs /mnt/share: type=1021997 ro=0" in r.stdout

@@ -48,36 +48,46 @@ SOURCES = ROOT / "tests" / "apps" / "net"
 
 @pytest.fixture(scope="session")
 def nettest_bin(bake_image, tmp_path_factory):
-    return bake_image(tmp_path_factory.mktemp("nettest"), "nettest.bin",
-                      {"nettest": [SOURCES / "nettest.c"]},
-                      cc_flags=("-O2", "-lpthread"))
+    return bake_image(
+        tmp_path_factory.mktemp("nettest"),
+        "nettest.bin",
+        {"nettest": [SOURCES / "nettest.c"]},
+        cc_flags=("-O2", "-lpthread"),
+    )
 
 
 @pytest.fixture(scope="session")
 def httpd_bin(bake_image, tmp_path_factory):
-    return bake_image(tmp_path_factory.mktemp("httpd"), "httpd.bin",
-                      {"httpd": [SOURCES / "httpd.c"]})
+    return bake_image(
+        tmp_path_factory.mktemp("httpd"), "httpd.bin", {"httpd": [SOURCES / "httpd.c"]}
+    )
 
 
 @pytest.fixture(scope="session")
 def peers_bin(bake_image, tmp_path_factory):
-    return bake_image(tmp_path_factory.mktemp("peers"), "peers.bin",
-                      {"peer_server": [SOURCES / "peer_server.c"],
-                       "peer_client": [SOURCES / "peer_client.c"]})
+    return bake_image(
+        tmp_path_factory.mktemp("peers"),
+        "peers.bin",
+        {"peer_server": [SOURCES / "peer_server.c"], "peer_client": [SOURCES / "peer_client.c"]},
+    )
 
 
 @pytest.fixture(scope="session")
 def plain_bin(bake_image, tmp_path_factory):
-    return bake_image(tmp_path_factory.mktemp("plain"), "plain.bin",
-                      {name: [SOURCES / f"{name}.c"] for name in
-                       ("plain_httpd", "plain_client", "select_client")},
-                      cc_flags=("-O2",))
+    return bake_image(
+        tmp_path_factory.mktemp("plain"),
+        "plain.bin",
+        {
+            name: [SOURCES / f"{name}.c"]
+            for name in ("plain_httpd", "plain_client", "select_client")
+        },
+        cc_flags=("-O2",),
+    )
 
 
 def run_case(run, image, case, *args, launch=(), timeout=120):
     """Boot `nettest CASE ARGS`; it must report no failure and exit 0."""
-    result, said = boot(run, *launch, image, "--", case, *args,
-                        timeout=timeout)
+    result, said = boot(run, *launch, image, "--", case, *args, timeout=timeout)
     assert "FAIL" not in result.stdout, said
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
@@ -111,13 +121,13 @@ def test_epoll(run, nettest_bin):
 
 def test_no_interface_still_has_loopback(run, nettest_bin):
     out = run_case(run, nettest_bin, "noif")
-    assert ("rumprun: net: no network interface is configured: only "
-            "loopback (127.0.0.1, ::1) works") in out
+    assert (
+        "rumprun: net: no network interface is configured: only loopback (127.0.0.1, ::1) works"
+    ) in out
 
 
 def test_two_programs_talk_over_unix_and_loopback(run, peers_bin):
-    result, said = boot(run, "--rc", "& peer_server", "--rc", "peer_client",
-                        peers_bin)
+    result, said = boot(run, "--rc", "& peer_server", "--rc", "peer_client", peers_bin)
     assert 'server got "hello" over AF_UNIX' in result.stdout, said
     assert 'server got "hi" over TCP' in result.stdout, said
     assert result.returncode == 0, said
@@ -162,9 +172,10 @@ def boot_with_config(run, image, flags, argv, extra, timeout=120):
     i = args.index("-fw_cfg")
     config = json.loads(config_text)
     config.update(extra)
-    args[i:i + 2] = ["-append", json.dumps(config)]
-    result = subprocess.run(args, capture_output=True, text=True,
-                            timeout=timeout, stdin=subprocess.DEVNULL)
+    args[i : i + 2] = ["-append", json.dumps(config)]
+    result = subprocess.run(
+        args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
     # The kernel's lines are on COM1, which the plan sends to stderr.
     said = result.stdout + result.stderr
     m = re.search(r"=== rumprun: exit status (\d+) ===", said)
@@ -174,8 +185,7 @@ def boot_with_config(run, image, flags, argv, extra, timeout=120):
 def net_case(run, image, case, *args, **kw):
     """Boot `nettest CASE ARGS` with a NIC (nic_args KW); it must report no
     failure."""
-    result, said = boot(run, *nic_args(**kw), image, "--", case, *args,
-                        timeout=120)
+    result, said = boot(run, *nic_args(**kw), image, "--", case, *args, timeout=120)
     assert "FAIL" not in result.stdout, said
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
@@ -238,8 +248,7 @@ def test_dhcp_then_fetch_from_a_host_server(run, nettest_bin, host_http):
 
 
 def test_udp_round_trip_with_the_host(run, nettest_bin, host_udp_echo):
-    out = net_case(run, nettest_bin, "udp", "10.0.2.2", str(host_udp_echo),
-                   net=[STATIC])
+    out = net_case(run, nettest_bin, "udp", "10.0.2.2", str(host_udp_echo), net=[STATIC])
     assert "udp: udp round trip" in out
 
 
@@ -254,8 +263,9 @@ def test_non_blocking_connect_with_poll_and_epoll(run, nettest_bin, host_http):
 
 
 def test_static_configuration_and_dns_key(run, nettest_bin):
-    status, out = boot_with_config(run, nettest_bin, nic_args([STATIC]),
-                                   ["netinfo"], {"dns": ["10.0.2.3", "fec0::3"]})
+    status, out = boot_with_config(
+        run, nettest_bin, nic_args([STATIC]), ["netinfo"], {"dns": ["10.0.2.3", "fec0::3"]}
+    )
     assert "nettest netinfo: 0 failures" in out and status == 0, out
     assert "rumprun: net: vioif0: 10.0.2.15/24, gateway 10.0.2.2 (static)" in out
     assert "netinfo: vioif0 10.0.2.15 index 2" in out
@@ -264,8 +274,7 @@ def test_static_configuration_and_dns_key(run, nettest_bin):
 
 
 def test_dhcp_name_server_and_ipv6_autoconfiguration(run, nettest_bin):
-    out = net_case(run, nettest_bin, "netinfo",
-                   net=[DHCP, SLAAC])
+    out = net_case(run, nettest_bin, "netinfo", net=[DHCP, SLAAC])
     assert "netinfo: resolv.conf: nameserver 10.0.2.3" in out
     assert "rumprun: net: vioif0: fec0::5054:ff:fe12:3456/64 (autoconfigured)" in out
 
@@ -274,8 +283,10 @@ def test_names_resolve_through_musl_and_the_dhcp_name_server(run, nettest_bin):
     # QEMU's forwarder asks the host's resolver, which the build's fetch of
     # Debian sources needs too.
     try:
-        expected = {a[4][0] for a in socket.getaddrinfo(
-            "deb.debian.org", 80, socket.AF_INET, socket.SOCK_STREAM)}
+        expected = {
+            a[4][0]
+            for a in socket.getaddrinfo("deb.debian.org", 80, socket.AF_INET, socket.SOCK_STREAM)
+        }
     except OSError as e:
         pytest.fail(f"the host itself cannot resolve deb.debian.org: {e}")
     out = net_case(run, nettest_bin, "resolve", "deb.debian.org")
@@ -284,8 +295,9 @@ def test_names_resolve_through_musl_and_the_dhcp_name_server(run, nettest_bin):
 
 
 def test_e1000(run, nettest_bin, host_http):
-    out = net_case(run, nettest_bin, "fetch", "10.0.2.2", str(host_http), "/",
-                   nic="e1000", backend="-net user")
+    out = net_case(
+        run, nettest_bin, "fetch", "10.0.2.2", str(host_http), "/", nic="e1000", backend="-net user"
+    )
     assert "rumprun: net: wm0: 10.0.2.15/24" in out
     assert "fetch: HTTP/1.0 200 OK" in out
 
@@ -293,29 +305,50 @@ def test_e1000(run, nettest_bin, host_http):
 def test_no_dhcp_server_is_said_and_the_program_still_runs(run, nettest_bin):
     # A NIC on a QEMU hub with nothing else on it: no DHCP server answers.
     out = net_case(run, nettest_bin, "loopback", backend="-netdev hubport,hubid=0")
-    assert ("rumprun: net: vioif0: no DHCP lease within 10 s; going on without "
-            "an address (DHCP keeps trying)") in out
+    assert (
+        "rumprun: net: vioif0: no DHCP lease within 10 s; going on without "
+        "an address (DHCP keeps trying)"
+    ) in out
 
 
 def test_a_configured_interface_that_is_missing(run, nettest_bin):
     status, out = boot_with_config(
-        run, nettest_bin, nic_args(), ["noif"],
-        {"net": [{"if": "vioif7", "type": "inet", "method": "dhcp"}]})
-    assert ('rumprun: bad configuration: "net" names interface vioif7, which '
-            "this machine does not have") in out
+        run,
+        nettest_bin,
+        nic_args(),
+        ["noif"],
+        {"net": [{"if": "vioif7", "type": "inet", "method": "dhcp"}]},
+    )
+    assert (
+        'rumprun: bad configuration: "net" names interface vioif7, which this machine does not have'
+    ) in out
     assert status == 1, out
 
 
 def test_a_bad_net_entry(run, nettest_bin):
     status, out = boot_with_config(
-        run, nettest_bin, nic_args(), ["noif"],
-        {"net": [{"if": "vioif0", "type": "inet", "method": "static",
-                  "addr": "10.0.2.15", "mask": "33"}]})
+        run,
+        nettest_bin,
+        nic_args(),
+        ["noif"],
+        {
+            "net": [
+                {
+                    "if": "vioif0",
+                    "type": "inet",
+                    "method": "static",
+                    "addr": "10.0.2.15",
+                    "mask": "33",
+                }
+            ]
+        },
+    )
     assert 'rumprun: bad configuration: "net" must be entries whose "mask"' in out
     assert status == 1, out
 
 
 # ---- servers in the guest, clients on the host -----------------------------
+
 
 class Guest:
     """A guest booted in the background: wait for what it prints, stop it.
@@ -324,9 +357,14 @@ class Guest:
 
     def __init__(self, state_env, image, argv, flags):
         args = tool("rumprun") + ["qemu", "-i", *flags, str(image), "--", *argv]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     env=state_env, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=state_env,
+            stdin=subprocess.DEVNULL,
+        )
         self.lines = []
         self.queue = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -348,11 +386,10 @@ class Guest:
 
     def wait_for(self, text, timeout=60):
         deadline = time.monotonic() + timeout
-        while (line := self._take(deadline - time.monotonic())):
+        while line := self._take(deadline - time.monotonic()):
             if text in line:
                 return
-        pytest.fail(f"the guest never said {text!r} (within {timeout} s):\n"
-                    f"{''.join(self.lines)}")
+        pytest.fail(f"the guest never said {text!r} (within {timeout} s):\n{''.join(self.lines)}")
 
     def finish(self, timeout=60):
         try:
@@ -383,6 +420,7 @@ def guest(state_env):
         g = Guest(state_env, *args, **kw)
         started.append(g)
         return g
+
     yield start
     for g in started:
         g.stop()
@@ -406,10 +444,20 @@ def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
     g = guest(httpd_bin, ["-n", "3"], ["-P", f"127.0.0.1:{port}:80"])
     g.wait_for("httpd: listening on port 80")
     for path in ("/", "/index.html", "/bytes/100000"):
-        out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w",
-                              "%{http_code} %{size_download}",
-                              f"http://127.0.0.1:{port}{path}"],
-                             capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code} %{size_download}",
+                f"http://127.0.0.1:{port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         size = "100000" if path.startswith("/bytes") else "612"
         assert out.stdout == f"200 {size}", out
     status, said = g.finish()
@@ -445,12 +493,16 @@ def test_1000_sequential_and_200_concurrent_connections_with_epoll(guest, httpd_
 
 # ---- programs written without the unikernel in mind ---------------------------
 
+
 def test_plain_poll_server_transfers_big_bodies_both_ways(guest, plain_bin):
     """-I/-W as rumprun had them, and -P on top: a 10 MB answer and a 20 MB
     upload, every byte checked, then the server still answers."""
     port = free_port()
-    g = guest(plain_bin, [], ["--rc", "plain_httpd 80 4"] +
-              nic_args(backend="-net user", forwards=[(port, 80)]))
+    g = guest(
+        plain_bin,
+        [],
+        ["--rc", "plain_httpd 80 4"] + nic_args(backend="-net user", forwards=[(port, 80)]),
+    )
     g.wait_for("plain_httpd: ready on 80")
     status, body = http_get(port, "/")
     assert status == "HTTP/1.1 200 OK" and b"hello from plain_httpd" in body
@@ -458,10 +510,13 @@ def test_plain_poll_server_transfers_big_bodies_both_ways(guest, plain_bin):
     status, body = http_get(port, f"/big?{size}")
     assert status == "HTTP/1.1 200 OK" and len(body) == size
     assert body == (bytes(range(ord("a"), ord("z") + 1)) * (size // 26 + 1))[:size]
-    upload = bytes((i * 7 + i // 4096) & 0xff for i in range(20_000_000))
+    upload = bytes((i * 7 + i // 4096) & 0xFF for i in range(20_000_000))
     with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-        s.sendall(f"POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                  f"Content-Length: {len(upload)}\r\n\r\n".encode() + upload)
+        s.sendall(
+            f"POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+            f"Content-Length: {len(upload)}\r\n\r\n".encode()
+            + upload
+        )
         data = b""
         while chunk := s.recv(65536):
             data += chunk
@@ -472,9 +527,14 @@ def test_plain_poll_server_transfers_big_bodies_both_ways(guest, plain_bin):
 
 
 def test_plain_tcp_and_udp_client(run, plain_bin, host_http, host_udp_echo):
-    result, said = boot(run, "--rc", f"plain_client 10.0.2.2 {host_http} / "
-                        f"{host_udp_echo}", *nic_args(backend="-net user"),
-                        plain_bin, timeout=120)
+    result, said = boot(
+        run,
+        "--rc",
+        f"plain_client 10.0.2.2 {host_http} / {host_udp_echo}",
+        *nic_args(backend="-net user"),
+        plain_bin,
+        timeout=120,
+    )
     got = re.search(r"plain_client: tcp: 'HTTP/1.0 200 OK', (\d+) bytes", result.stdout)
     assert got and int(got.group(1)) > len(Page.body), said
     assert "plain_client: udp: got 'ping-udp'" in result.stdout, said
@@ -483,8 +543,15 @@ def test_plain_tcp_and_udp_client(run, plain_bin, host_http, host_udp_echo):
 
 def test_select_client_with_50_connections_at_once(run, plain_bin, host_http):
     # -P alone gives the guest its NIC.
-    result, said = boot(run, "--rc", f"select_client 10.0.2.2 {host_http} 50",
-                        "-P", f"127.0.0.1:{free_port()}:80", plain_bin, timeout=120)
+    result, said = boot(
+        run,
+        "--rc",
+        f"select_client 10.0.2.2 {host_http} 50",
+        "-P",
+        f"127.0.0.1:{free_port()}:80",
+        plain_bin,
+        timeout=120,
+    )
     assert "select_client: 50 connections answered" in result.stdout, said
     total = int(re.search(r"answered, (\d+) bytes", result.stdout).group(1))
     assert total > 50 * len(Page.body), said

@@ -18,8 +18,7 @@ def files_bin(bake_image, tmp_path_factory):
     tree = out / "tree"
     (tree / "etc").mkdir(parents=True)
     (tree / "etc" / "rootfs-marker").write_text("baked in\n")
-    return bake_image(out, "files.bin", {"files": [FILES]},
-                      bake_flags=("--rootfs", tree))
+    return bake_image(out, "files.bin", {"files": [FILES]}, bake_flags=("--rootfs", tree))
 
 
 def test_files_through_the_libc(run, files_bin):

@@ -23,15 +23,15 @@ MiB = 1024 * 1024
 
 @pytest.fixture(scope="session")
 def crash_bin(bake_image, tmp_path_factory):
-    return build_runtime_apps(bake_image, tmp_path_factory.mktemp("crash"), "crash.bin",
-                 {"crash": ["crash.c"]})
+    return build_runtime_apps(
+        bake_image, tmp_path_factory.mktemp("crash"), "crash.bin", {"crash": ["crash.c"]}
+    )
 
 
 def run_case(run, runtime_bin, case, *args, memory=None, timeout=60):
     """Boot `runtime CASE ARGS`; assert it reported no failure and exited 0."""
     flags = ["-M", str(memory)] if memory else []
-    result, said = boot(run, *flags, runtime_bin, "--", case, *args,
-                        timeout=timeout)
+    result, said = boot(run, *flags, runtime_bin, "--", case, *args, timeout=timeout)
     assert "FAIL" not in result.stdout, said
     assert f"runtime {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
@@ -40,23 +40,32 @@ def run_case(run, runtime_bin, case, *args, memory=None, timeout=60):
 
 def fatal_line(stderr):
     """The kernel's crash report (COM1: the launcher's stderr)."""
-    lines = [ln for ln in stderr.splitlines()
-             if ln.startswith("rumprun: fatal:")]
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("rumprun: fatal:")]
     return lines[0] if lines else ""
 
 
 # ---- 1. constructors and destructors -------------------------------------
 
+
 def test_constructors_destructors_and_atexit_run_in_order(run, programs_bin):
     result, said = boot(run, "--rc", "ctors 7 x", programs_bin)
-    lines = [ln for ln in result.stdout.splitlines()
-             if ln.startswith(("ctor", "main", "atexit", "dtor"))]
+    lines = [
+        ln for ln in result.stdout.splitlines() if ln.startswith(("ctor", "main", "atexit", "dtor"))
+    ]
     assert lines == [
-        "ctor 101", "ctor 102", "ctor plain",
+        "ctor 101",
+        "ctor 102",
+        "ctor plain",
         "main after 3 constructors",
-        "ctors argv[0] = ctors", "ctors argv[1] = 7", "ctors argv[2] = x",
-        "atexit registered second", "atexit registered first",
-        "dtor plain", "dtor 102", "dtor 101"], said
+        "ctors argv[0] = ctors",
+        "ctors argv[1] = 7",
+        "ctors argv[2] = x",
+        "atexit registered second",
+        "atexit registered first",
+        "dtor plain",
+        "dtor 102",
+        "dtor 101",
+    ], said
     assert result.returncode == 7, said
 
 
@@ -70,15 +79,29 @@ def test_constructors_belong_to_their_own_program(run, programs_bin):
 
 # ---- 2. threads ------------------------------------------------------------
 
-@pytest.mark.parametrize("case", [
-    "create_join", "detach", "pthread_exit", "mutex", "cond",
-    "cond_signalled", "rwlock", "barrier", "once", "keys", "tls", "yield"])
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "create_join",
+        "detach",
+        "pthread_exit",
+        "mutex",
+        "cond",
+        "cond_signalled",
+        "rwlock",
+        "barrier",
+        "once",
+        "keys",
+        "tls",
+        "yield",
+    ],
+)
 def test_threads(run, runtime_bin, case):
     run_case(run, runtime_bin, case)
 
 
-def test_program_ends_with_its_last_thread_after_main_pthread_exit(
-        run, runtime_bin):
+def test_program_ends_with_its_last_thread_after_main_pthread_exit(run, runtime_bin):
     result, said = boot(run, runtime_bin, "--", "main_exit")
     assert "main: pthread_exit\nok worker ran after main" in result.stdout, said
     assert result.returncode == 0, said
@@ -88,8 +111,7 @@ def test_cond_timedwait_times_out_after_50_ms(run, runtime_bin):
     out = run_case(run, runtime_bin, "cond_timeout")
     said = f"the guest printed:\n{out}"
     for clock in ("realtime", "monotonic"):
-        (us,) = micros(rf"cond_timedwait {clock} 50 ms: ETIMEDOUT after (\d+) us",
-                       out, said)
+        (us,) = micros(rf"cond_timedwait {clock} 50 ms: ETIMEDOUT after (\d+) us", out, said)
         assert 49_000 <= us < 150_000, said
 
 
@@ -112,8 +134,8 @@ def test_1000_threads_created_and_joined_in_64_mib(run, runtime_bin):
 
 # ---- 3. memory ---------------------------------------------------------------
 
-@pytest.mark.parametrize("case", [
-    "mmap", "mprotect", "malloc_enomem", "malloc_exhaust"])
+
+@pytest.mark.parametrize("case", ["mmap", "mprotect", "malloc_enomem", "malloc_exhaust"])
 def test_memory(run, runtime_bin, case):
     run_case(run, runtime_bin, case, memory=64)
 
@@ -123,12 +145,15 @@ def test_freed_ranges_are_reused_far_beyond_memory(run, runtime_bin):
     assert "ok mmap reuse: 1600 MiB" in out, out
 
 
-@pytest.mark.parametrize("case, words", [
-    ("prot_none", ["page fault", "<prot_none+"]),
-    ("write_readonly", ["page fault", "<write_readonly+"]),
-    ("write_literal", ["page fault", "<write_literal+"]),
-    ("write_code", ["page fault", "<write_code+"]),
-])
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("prot_none", ["page fault", "<prot_none+"]),
+        ("write_readonly", ["page fault", "<write_readonly+"]),
+        ("write_literal", ["page fault", "<write_literal+"]),
+        ("write_code", ["page fault", "<write_code+"]),
+    ],
+)
 def test_bad_memory_access_faults(run, runtime_bin, case, words):
     result, said = boot(run, runtime_bin, "--", case)
     line = fatal_line(result.stderr)
@@ -139,6 +164,7 @@ def test_bad_memory_access_faults(run, runtime_bin, case, words):
 
 
 # ---- 4. time -----------------------------------------------------------------
+
 
 def test_realtime_clock_is_the_hosts_time(run, runtime_bin):
     before = time.time()
@@ -158,10 +184,13 @@ def test_10_ms_sleeps_are_never_early_and_end(run, runtime_bin):
     """Never early; how late depends on the host's load under TCG (tens of
     ms on a busy machine), so the upper bound only catches a lost timer."""
     out = run_case(run, runtime_bin, "sleeps")
-    for how in ("nanosleep", "clock_nanosleep", "clock_nanosleep_abstime",
-                "usleep"):
-        low, high = micros(rf"sleep {how} 10 ms: late by min (-?\d+) us "
-                           rf"max (-?\d+) us", out, out)
+    for how in ("nanosleep", "clock_nanosleep", "clock_nanosleep_abstime", "usleep"):
+        low, high = micros(
+            rf"sleep {how} 10 ms: late by min (-?\d+) us "
+            rf"max (-?\d+) us",
+            out,
+            out,
+        )
         assert low >= 0, f"{how} woke early\n{out}"
         assert high < 1_000_000, f"{how} woke a second late\n{out}"
     (us,) = micros(r"realtime_abstime 10 ms: slept (\d+) us \(0\)", out, out)
@@ -170,19 +199,26 @@ def test_10_ms_sleeps_are_never_early_and_end(run, runtime_bin):
 
 # ---- 5. identity -------------------------------------------------------------
 
+
 def test_identity_of_the_one_process(run, runtime_bin):
-    result, said = boot(run, "-N", "runtime-guest", "-M", "96", runtime_bin,
-                        "--", "identity")
+    result, said = boot(run, "-N", "runtime-guest", "-M", "96", runtime_bin, "--", "identity")
     out = result.stdout
     lines = out.splitlines()
     assert result.returncode == 0, said
-    for line in ["getpid 1", "getppid 0", "gettid 1",
-                 "uid 0 euid 0 gid 0 egid 0", "privileges dropped to root",
-                 "prctl name runtime",
-                 "prctl set name a-name-longer-t, a new thread's a-name-longer-t",
-                 "uname machine x86_64",
-                 "uname nodename runtime-guest", "gethostname runtime-guest",
-                 "_SC_PAGESIZE 4096", "_SC_NPROCESSORS_ONLN 1"]:
+    for line in [
+        "getpid 1",
+        "getppid 0",
+        "gettid 1",
+        "uid 0 euid 0 gid 0 egid 0",
+        "privileges dropped to root",
+        "prctl name runtime",
+        "prctl set name a-name-longer-t, a new thread's a-name-longer-t",
+        "uname machine x86_64",
+        "uname nodename runtime-guest",
+        "gethostname runtime-guest",
+        "_SC_PAGESIZE 4096",
+        "_SC_NPROCESSORS_ONLN 1",
+    ]:
         assert line in lines, said
     (tid,) = micros(r"thread gettid (\d+)", out, said)
     assert tid > 1, said
@@ -197,29 +233,25 @@ def test_identity_of_the_one_process(run, runtime_bin):
 
 # ---- 6. several programs in one image ------------------------------------------
 
+
 def test_all_programs_run_in_order_by_default(run, programs_bin):
     result, said = boot(run, programs_bin)
     out = result.stdout
-    assert out.index("main after") < out.index("line 1") \
-        < out.index("consume: 0 lines"), said
+    assert out.index("main after") < out.index("line 1") < out.index("consume: 0 lines"), said
     assert result.returncode == 0, said
 
 
 def test_pipe_feeds_the_producers_output_to_the_consumer(run, programs_bin):
-    result, said = boot(run, "--rc", "| produce 4 piped", "--rc", "consume 6",
-                        programs_bin)
-    got = [ln for ln in result.stdout.splitlines()
-           if ln.startswith("consume got: piped")]
+    result, said = boot(run, "--rc", "| produce 4 piped", "--rc", "consume 6", programs_bin)
+    got = [ln for ln in result.stdout.splitlines() if ln.startswith("consume got: piped")]
     assert got == [f"consume got: piped {i}" for i in range(1, 5)], said
-    assert "\npiped 1" not in result.stdout, said   # not on the console
-    assert re.search(r"consume: \d+ lines, \d+ bytes, end of input",
-                     result.stdout), said
+    assert "\npiped 1" not in result.stdout, said  # not on the console
+    assert re.search(r"consume: \d+ lines, \d+ bytes, end of input", result.stdout), said
     assert result.returncode == 6, said
 
 
 def test_background_program_runs_alongside_the_foreground(run, programs_bin):
-    result, said = boot(run, "--rc", "& produce 3 background",
-                        "--rc", "ctors 5", programs_bin)
+    result, said = boot(run, "--rc", "& produce 3 background", "--rc", "ctors 5", programs_bin)
     for i in (1, 2, 3):
         assert f"background {i}\n" in result.stdout, said
     assert "ctors argv[1] = 5" in result.stdout, said
@@ -227,9 +259,16 @@ def test_background_program_runs_alongside_the_foreground(run, programs_bin):
 
 
 def test_status_is_the_last_foreground_programs(run, programs_bin):
-    result, said = boot(run, "--rc", "produce 1 first 9",
-                        "--rc", "produce 1 second 4",
-                        "--rc", "& produce 2 bg 11", programs_bin)
+    result, said = boot(
+        run,
+        "--rc",
+        "produce 1 first 9",
+        "--rc",
+        "produce 1 second 4",
+        "--rc",
+        "& produce 2 bg 11",
+        programs_bin,
+    )
     out = result.stdout
     assert out.index("first 1") < out.index("second 1"), said
     assert "bg 2" in out, said
@@ -238,28 +277,32 @@ def test_status_is_the_last_foreground_programs(run, programs_bin):
 
 def test_unknown_rc_program_is_named(run, programs_bin):
     result, said = boot(run, "--rc", "nosuch 1", programs_bin)
-    assert 'no program "nosuch" in this image (it has: ctors produce consume)' \
-        in result.stderr, said
+    assert 'no program "nosuch" in this image (it has: ctors produce consume)' in result.stderr, (
+        said
+    )
     assert result.returncode not in (0, None), said
 
 
 # ---- 7. failures -------------------------------------------------------------
 
-@pytest.mark.parametrize("case, status, words", [
-    ("null", 139, ["null pointer dereference", "<main+"]),
-    ("null_write", 139, ["null pointer dereference", "<main+"]),
-    ("divide", 136, ["divide error", "<main+"]),
-    ("stack_overflow", 139, ["stack overflow", "<recurse+"]),
-    ("thread_stack_overflow", 139, ["stack overflow", "<recurse+"]),
-    ("trap", 132, ["invalid opcode"]),
-    ("double_free", 139, []),
-    # musl's a_crash() (detaching a detached thread, heap corruption) is
-    # `hlt`: a fault on Linux (SIGSEGV); so are other privileged instructions.
-    ("detach_twice", 139, []),
-    ("hlt", 139, []),
-])
-def test_crash_is_reported_with_the_shells_status(run, crash_bin, case,
-                                                   status, words):
+
+@pytest.mark.parametrize(
+    "case, status, words",
+    [
+        ("null", 139, ["null pointer dereference", "<main+"]),
+        ("null_write", 139, ["null pointer dereference", "<main+"]),
+        ("divide", 136, ["divide error", "<main+"]),
+        ("stack_overflow", 139, ["stack overflow", "<recurse+"]),
+        ("thread_stack_overflow", 139, ["stack overflow", "<recurse+"]),
+        ("trap", 132, ["invalid opcode"]),
+        ("double_free", 139, []),
+        # musl's a_crash() (detaching a detached thread, heap corruption) is
+        # `hlt`: a fault on Linux (SIGSEGV); so are other privileged instructions.
+        ("detach_twice", 139, []),
+        ("hlt", 139, []),
+    ],
+)
+def test_crash_is_reported_with_the_shells_status(run, crash_bin, case, status, words):
     result, said = boot(run, crash_bin, "--", case, timeout=10)
     line = fatal_line(result.stderr)
     assert line, said
@@ -275,17 +318,18 @@ def test_abort_is_sigabrt(run, crash_bin):
     assert result.returncode == 134, said
 
 
-@pytest.mark.parametrize("case", [
-    "deadlock_mutexes", "deadlock_join", "deadlock_self_join"])
+@pytest.mark.parametrize("case", ["deadlock_mutexes", "deadlock_join", "deadlock_self_join"])
 def test_deadlock_is_reported(run, crash_bin, case):
     result, said = boot(run, crash_bin, "--", case, timeout=10)
-    assert any("deadlock" in ln for ln in result.stderr.splitlines()
-               if ln.startswith("rumprun:")), said
+    assert any(
+        "deadlock" in ln for ln in result.stderr.splitlines() if ln.startswith("rumprun:")
+    ), said
     assert "still running" not in result.stderr, said
     assert result.returncode not in (0, None), said
 
 
 # ---- 8. /etc lookups -----------------------------------------------------------
+
 
 def test_getpwnam_root(run, runtime_bin):
     out = run_case(run, runtime_bin, "passwd")

@@ -35,7 +35,7 @@ def make_tree(top: Path) -> Path:
     big = top / "big.bin"
     big.write_bytes(bytes((i * 7 + (i >> 11)) & 0xFF for i in range(3 << 20)))
     big.chmod(0o640)
-    os.utime(big, (1577836800, 1577836800))          # 2020-01-01
+    os.utime(big, (1577836800, 1577836800))  # 2020-01-01
     (top / "script.sh").write_text("#!/bin/sh\n")
     (top / "script.sh").chmod(0o755)
     (top / "link").symlink_to("a/b/c")
@@ -69,6 +69,7 @@ def volume(tree, run, tmp_path_factory):
 
 def open_iso(path):
     import pycdlib
+
     iso = pycdlib.PyCdlib()
     iso.open(str(path))
     return iso
@@ -76,6 +77,7 @@ def open_iso(path):
 
 def read_rr(iso, path):
     import io
+
     buf = io.BytesIO()
     iso.get_file_from_iso_fp(buf, rr_path=path)
     return buf.getvalue()
@@ -108,13 +110,12 @@ def test_mkfs_iso_is_reproducible(tree, volume, run, tmp_path):
     run("rumprun", "mkfs", "iso", tree, again, check=0)
     assert again.read_bytes() == volume.read_bytes()
     # SOURCE_DATE_EPOCH clamps every date: a different tree time, same bytes.
-    env = dict(os.environ, SOURCE_DATE_EPOCH="1000000000",
-               PYTHONPATH=str(ROOT))
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1000000000", PYTHONPATH=str(ROOT))
     one, two = tmp_path / "one.iso", tmp_path / "two.iso"
     copy = tmp_path / "copy"
     shutil.copytree(tree, copy, symlinks=True)
     run("rumprun", "mkfs", "iso", copy, one, env=env, check=0)
-    os.utime(copy / "script.sh")                      # now, after the epoch
+    os.utime(copy / "script.sh")  # now, after the epoch
     run("rumprun", "mkfs", "iso", copy, two, env=env, check=0)
     assert one.read_bytes() == two.read_bytes()
     assert one.read_bytes() != volume.read_bytes()
@@ -136,22 +137,24 @@ def test_mkfs_iso_bad_inputs(tree, run, tmp_path):
     fifo_tree = tmp_path / "fifo"
     fifo_tree.mkdir()
     os.mkfifo(fifo_tree / "pipe")
-    assert_one_line_error(run("rumprun", "mkfs", "iso", fifo_tree, tmp_path / "o.iso"),
-                          "FIFO", "pipe")
+    assert_one_line_error(
+        run("rumprun", "mkfs", "iso", fifo_tree, tmp_path / "o.iso"), "FIFO", "pipe"
+    )
     bad_name = tmp_path / "badname"
     bad_name.mkdir()
     (bad_name / os.fsdecode(b"\xffname")).write_text("x")
-    assert_one_line_error(run("rumprun", "mkfs", "iso", bad_name, tmp_path / "o.iso"),
-                          "not valid UTF-8")
+    assert_one_line_error(
+        run("rumprun", "mkfs", "iso", bad_name, tmp_path / "o.iso"), "not valid UTF-8"
+    )
     shutil.rmtree(bad_name)
-    assert_one_line_error(run("rumprun", "mkfs", "iso", tmp_path / "missing", tmp_path / "o.iso"),
-                          "missing")
-    assert_one_line_error(run("rumprun", "mkfs", "iso", tree / "big.bin", tmp_path / "o.iso"),
-                          "not a directory")
-    assert_one_line_error(run("rumprun", "mkfs", "iso", tree, "/dev/null"),
-                          "not a regular file")
-    assert_one_line_error(run("rumprun", "mkfs", "iso", tree, tree / "inside.iso"),
-                          "inside")
+    assert_one_line_error(
+        run("rumprun", "mkfs", "iso", tmp_path / "missing", tmp_path / "o.iso"), "missing"
+    )
+    assert_one_line_error(
+        run("rumprun", "mkfs", "iso", tree / "big.bin", tmp_path / "o.iso"), "not a directory"
+    )
+    assert_one_line_error(run("rumprun", "mkfs", "iso", tree, "/dev/null"), "not a regular file")
+    assert_one_line_error(run("rumprun", "mkfs", "iso", tree, tree / "inside.iso"), "inside")
     existing = tmp_path / "existing.iso"
     existing.write_text("keep me")
     assert_one_line_error(run("rumprun", "mkfs", "iso", tree, existing), "--force")
@@ -163,6 +166,7 @@ def test_mkfs_iso_bad_inputs(tree, run, tmp_path):
 
 
 # --- the kernel's ISO 9660 reader, in a process (posix platform) ---
+
 
 def fnv1a(data):
     h = 1469598103934665603
@@ -188,23 +192,35 @@ def host_walk(top: Path):
                 lines.append(f"walk: {sub} l ->{os.readlink(top / sub)}")
             else:
                 data = (top / sub).read_bytes()
-                lines.append(f"walk: {sub} f {stat.S_IMODE(st.st_mode):o} {len(data)} "
-                             f"{fnv(data):016x} {int(st.st_mtime)}")
+                lines.append(
+                    f"walk: {sub} f {stat.S_IMODE(st.st_mode):o} {len(data)} "
+                    f"{fnv(data):016x} {int(st.st_mtime)}"
+                )
+
     walk("")
     return lines
 
 
 @pytest.fixture(scope="module")
 def posix_iso():
-    result = subprocess.run(["make", "-s", "-C", str(ROOT), "build/posix/inputs/iso9660"],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "build/posix/inputs/iso9660"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     return ROOT / "build" / "posix" / "inputs" / "iso9660"
 
 
 def run_posix(program, *args):
-    result = subprocess.run([str(program), *map(str, args)], capture_output=True, text=True,
-                            timeout=60, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [str(program), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     failures = [ln for ln in result.stdout.splitlines() if ln.startswith("FAIL")]
     assert result.returncode == 0 and not failures, result.stdout + result.stderr
     return result.stdout
@@ -226,25 +242,42 @@ def test_kernel_reads_joliet_and_plain_names(posix_iso, tmp_path):
     """Without Rock Ridge, Joliet names; without either, plain ISO 9660
     names as Linux shows them (lower case, no ;1)."""
     import pycdlib
+
     payload = b"0123456789" * 100_000
     for kind in ("joliet", "plain"):
         iso = pycdlib.PyCdlib()
         iso.new(interchange_level=3, joliet=3 if kind == "joliet" else None)
         iso.add_directory("/SUB", joliet_path="/Sub Dir" if kind == "joliet" else None)
-        iso.add_fp(io.BytesIO(payload), len(payload), "/SUB/DATA.BIN;1",
-                   joliet_path="/Sub Dir/Data file.bin;1" if kind == "joliet" else None)
-        iso.add_fp(io.BytesIO(b"hi\n"), 3, "/README.;1",
-                   joliet_path="/Read me, a long Joliet name with spaces.txt;1"
-                   if kind == "joliet" else None)
+        iso.add_fp(
+            io.BytesIO(payload),
+            len(payload),
+            "/SUB/DATA.BIN;1",
+            joliet_path="/Sub Dir/Data file.bin;1" if kind == "joliet" else None,
+        )
+        iso.add_fp(
+            io.BytesIO(b"hi\n"),
+            3,
+            "/README.;1",
+            joliet_path="/Read me, a long Joliet name with spaces.txt;1"
+            if kind == "joliet"
+            else None,
+        )
         out_path = tmp_path / f"{kind}.iso"
         iso.write(str(out_path))
         iso.close()
         lines = walked(run_posix(posix_iso, out_path, "/v"))
-        names = [ln.split(" ")[1] if kind == "plain" else ln[len("walk: "):].rsplit(" f ", 1)[0]
-                 .rsplit(" d ", 1)[0] for ln in lines]
+        names = [
+            ln.split(" ")[1]
+            if kind == "plain"
+            else ln[len("walk: ") :].rsplit(" f ", 1)[0].rsplit(" d ", 1)[0]
+            for ln in lines
+        ]
         if kind == "joliet":
-            assert names == ["Read me, a long Joliet name with spaces.txt", "Sub Dir",
-                             "Sub Dir/Data file.bin"], lines
+            assert names == [
+                "Read me, a long Joliet name with spaces.txt",
+                "Sub Dir",
+                "Sub Dir/Data file.bin",
+            ], lines
         else:
             assert names == ["readme", "sub", "sub/data.bin"], lines
         data_line = lines[-1]
@@ -256,6 +289,7 @@ def test_kernel_reads_multi_extent_file(posix_iso, tmp_path):
     past 4 GiB are written) reads as one: made by joining two files'
     records under one name."""
     import pycdlib
+
     iso = pycdlib.PyCdlib()
     iso.new(interchange_level=3, rock_ridge="1.09")
     iso.add_fp(io.BytesIO(b"a" * 4096), 4096, "/A.;1", rr_name="a")
@@ -264,8 +298,8 @@ def test_kernel_reads_multi_extent_file(posix_iso, tmp_path):
     iso.write_fp(buf)
     data = bytearray(buf.getvalue())
     rec_a, rec_b = data.index(b"A.;1") - 33, data.index(b"B.;1") - 33
-    data[rec_a + 25] |= 0x80                         # more extents follow
-    data[rec_b + 33:rec_b + 37] = b"A.;1"
+    data[rec_a + 25] |= 0x80  # more extents follow
+    data[rec_b + 33 : rec_b + 37] = b"A.;1"
     nm = data.index(b"NM\x06\x01\x00b", rec_b)
     data[nm + 5] = ord("a")
     (tmp_path / "multi.iso").write_bytes(data)
@@ -280,7 +314,7 @@ def test_kernel_refuses_disk_without_file_system(posix_iso, volume, tmp_path):
     out = run_posix(posix_iso, blank, "/x", "nofs")
     assert "ok " in out
     damaged = bytearray(volume.read_bytes())
-    damaged[16 * 2048 + 128:16 * 2048 + 132] = bytes(4)     # logical block size 0
+    damaged[16 * 2048 + 128 : 16 * 2048 + 132] = bytes(4)  # logical block size 0
     (tmp_path / "damaged.iso").write_bytes(damaged)
     out = run_posix(posix_iso, tmp_path / "damaged.iso", "/x", "damaged")
     assert "ok " in out
@@ -299,9 +333,22 @@ def fsprobe(bake_image, tmp_path_factory):
 
 
 def boot_cdrom(iso_path):
-    cmd = ["qemu-system-x86_64", "-m", "128", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
-           "-serial", "stdio", "-display", "none", "-no-reboot", "-net", "none",
-           "-cdrom", str(iso_path)]
+    cmd = [
+        "qemu-system-x86_64",
+        "-m",
+        "128",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=4",
+        "-serial",
+        "stdio",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-net",
+        "none",
+        "-cdrom",
+        str(iso_path),
+    ]
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=180)
     out = r.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
     statuses = STATUS_LINE.findall(out)
@@ -311,7 +358,7 @@ def boot_cdrom(iso_path):
 
 def guest_lines(out, prefix):
     # GRUB's screen escapes may precede the first line of the program.
-    return [ln[ln.index(prefix):] for ln in out.splitlines() if prefix in ln]
+    return [ln[ln.index(prefix) :] for ln in out.splitlines() if prefix in ln]
 
 
 @pytest.mark.qemu
@@ -319,8 +366,26 @@ def test_iso_carries_volume_as_module_disk(run, fsprobe, volume, tree, tmp_path)
     """rumprun iso -b VOLUME,/data: GRUB loads the volume as a module, the
     kernel serves it as a disk and mounts it; the program reads the tree."""
     image = tmp_path / "boot.iso"
-    run("rumprun", "iso", "-o", image, "-b", f"{volume},/data", fsprobe, "--",
-        "walk", "/data", ",", "statfs", "/data", ",", "write", "/data/new", "x", check=0)
+    run(
+        "rumprun",
+        "iso",
+        "-o",
+        image,
+        "-b",
+        f"{volume},/data",
+        fsprobe,
+        "--",
+        "walk",
+        "/data",
+        ",",
+        "statfs",
+        "/data",
+        ",",
+        "write",
+        "/data/new",
+        "x",
+        check=0,
+    )
     out, status = boot_cdrom(image)
     assert status == 0, out
     assert guest_lines(out, "walk: ") == host_walk(tree), out
@@ -335,9 +400,26 @@ def test_iso_carries_writable_ext2_module(run, fsprobe, tree, tmp_path):
     img = tmp_path / "t.ext2"
     run("rumprun", "mkfs", "ext2", tree, img, check=0)
     image = tmp_path / "boot.iso"
-    run("rumprun", "iso", "-o", image, "-b", f"{img},/data", fsprobe, "--",
-        "write", "/data/new", "written in memory", ",", "cat", "/data/new", ",",
-        "statfs", "/data", check=0)
+    run(
+        "rumprun",
+        "iso",
+        "-o",
+        image,
+        "-b",
+        f"{img},/data",
+        fsprobe,
+        "--",
+        "write",
+        "/data/new",
+        "written in memory",
+        ",",
+        "cat",
+        "/data/new",
+        ",",
+        "statfs",
+        "/data",
+        check=0,
+    )
     before = image.read_bytes()
     out, status = boot_cdrom(image)
     assert status == 0, out
@@ -349,8 +431,24 @@ def test_iso_carries_writable_ext2_module(run, fsprobe, tree, tmp_path):
 @pytest.mark.qemu
 def test_volume_on_virtio_blk(run, fsprobe, volume, tree):
     """rumprun qemu -b VOLUME,/data: the same tree through virtio-blk."""
-    r = run("rumprun", "qemu", "-i", "-b", f"{volume},/data", fsprobe, "--",
-            "walk", "/data", ",", "statfs", "/data", ",", "mkdir", "/data/d", timeout=180)
+    r = run(
+        "rumprun",
+        "qemu",
+        "-i",
+        "-b",
+        f"{volume},/data",
+        fsprobe,
+        "--",
+        "walk",
+        "/data",
+        ",",
+        "statfs",
+        "/data",
+        ",",
+        "mkdir",
+        "/data/d",
+        timeout=180,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert guest_lines(r.stdout, "walk: ") == host_walk(tree), r.stdout
     assert "statfs /data: type=9660 ro=1" in r.stdout
@@ -380,19 +478,84 @@ def test_shared_folder_both_ways(run, fsprobe, tmp_path):
     (host / "big.bin").write_bytes(big)
     (host / "gone").write_text("still readable")
     (host / "many").mkdir()
-    for i in range(400):        # more than one Treaddir answer's worth
+    for i in range(400):  # more than one Treaddir answer's worth
         (host / "many" / f"a-rather-long-file-name-number-{i:04d}").write_text(str(i))
-    r = run("rumprun", "qemu", "-i", "--share", f"{host}:/mnt/share", fsprobe, "--",
-            "cat", "/mnt/share/in.txt", ",", "write", "/mnt/share/out.txt", "from the guest",
-            ",", "mkdir", "/mnt/share/made", ",", "write", "/mnt/share/made/f", "nested",
-            ",", "symlink", "../in.txt", "/mnt/share/made/link", ",", "cat", "/mnt/share/made/link",
-            ",", "rename", "/mnt/share/sub/old", "/mnt/share/made/moved", ",", "rmdir",
-            "/mnt/share/sub", ",", "chmod", "600", "/mnt/share/made/f", ",", "append",
-            "/mnt/share/in.txt", "+guest", ",", "link", "/mnt/share/out.txt", "/mnt/share/hard",
-            ",", "write", "/mnt/share/cut", "0123456789", ",", "truncate", "/mnt/share/cut", "4",
-            ",", "utime", "/mnt/share/cut", "1234567890", ",", "stat", "/mnt/share/cut",
-            ",", "stat", "/mnt/share/hard", ",", "unlinkread", "/mnt/share/gone",
-            ",", "walk", "/mnt/share", ",", "statfs", "/mnt/share", timeout=180)
+    r = run(
+        "rumprun",
+        "qemu",
+        "-i",
+        "--share",
+        f"{host}:/mnt/share",
+        fsprobe,
+        "--",
+        "cat",
+        "/mnt/share/in.txt",
+        ",",
+        "write",
+        "/mnt/share/out.txt",
+        "from the guest",
+        ",",
+        "mkdir",
+        "/mnt/share/made",
+        ",",
+        "write",
+        "/mnt/share/made/f",
+        "nested",
+        ",",
+        "symlink",
+        "../in.txt",
+        "/mnt/share/made/link",
+        ",",
+        "cat",
+        "/mnt/share/made/link",
+        ",",
+        "rename",
+        "/mnt/share/sub/old",
+        "/mnt/share/made/moved",
+        ",",
+        "rmdir",
+        "/mnt/share/sub",
+        ",",
+        "chmod",
+        "600",
+        "/mnt/share/made/f",
+        ",",
+        "append",
+        "/mnt/share/in.txt",
+        "+guest",
+        ",",
+        "link",
+        "/mnt/share/out.txt",
+        "/mnt/share/hard",
+        ",",
+        "write",
+        "/mnt/share/cut",
+        "0123456789",
+        ",",
+        "truncate",
+        "/mnt/share/cut",
+        "4",
+        ",",
+        "utime",
+        "/mnt/share/cut",
+        "1234567890",
+        ",",
+        "stat",
+        "/mnt/share/cut",
+        ",",
+        "stat",
+        "/mnt/share/hard",
+        ",",
+        "unlinkread",
+        "/mnt/share/gone",
+        ",",
+        "walk",
+        "/mnt/share",
+        ",",
+        "statfs",
+        "/mnt/share",
+        timeout=180,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
     assert "cat /mnt/share/in.txt: from the host" in out
@@ -423,15 +586,49 @@ def test_read_only_share_refuses_writes(run, fsprobe, tmp_path):
     host = tmp_path / "share"
     host.mkdir()
     (host / "in.txt").write_text("keep\n")
-    r = run("rumprun", "qemu", "-i", "--share", f"{host}:/ro:ro", fsprobe, "--",
-            "cat", "/ro/in.txt", ",", "write", "/ro/in.txt", "x", ",", "write", "/ro/new", "x",
-            ",", "mkdir", "/ro/d", ",", "unlink", "/ro/in.txt", ",", "chmod", "600", "/ro/in.txt",
-            ",", "statfs", "/ro", timeout=180)
+    r = run(
+        "rumprun",
+        "qemu",
+        "-i",
+        "--share",
+        f"{host}:/ro:ro",
+        fsprobe,
+        "--",
+        "cat",
+        "/ro/in.txt",
+        ",",
+        "write",
+        "/ro/in.txt",
+        "x",
+        ",",
+        "write",
+        "/ro/new",
+        "x",
+        ",",
+        "mkdir",
+        "/ro/d",
+        ",",
+        "unlink",
+        "/ro/in.txt",
+        ",",
+        "chmod",
+        "600",
+        "/ro/in.txt",
+        ",",
+        "statfs",
+        "/ro",
+        timeout=180,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
-    for line in ["cat /ro/in.txt: keep", "write /ro/in.txt: error EROFS",
-                 "write /ro/new: error EROFS", "mkdir /ro/d: error EROFS",
-                 "unlink /ro/in.txt: error EROFS", "chmod /ro/in.txt: error EROFS",
-                 "statfs /ro: type=1021997 ro=1"]:
+    for line in [
+        "cat /ro/in.txt: keep",
+        "write /ro/in.txt: error EROFS",
+        "write /ro/new: error EROFS",
+        "mkdir /ro/d: error EROFS",
+        "unlink /ro/in.txt: error EROFS",
+        "chmod /ro/in.txt: error EROFS",
+        "statfs /ro: type=1021997 ro=1",
+    ]:
         assert line in r.stdout, r.stdout
     assert sorted(os.listdir(host)) == ["in.txt"]
     assert (host / "in.txt").read_text() == "keep\n"

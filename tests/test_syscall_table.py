@@ -1,6 +1,7 @@
 """docs/syscalls.md is the kernel's system call table, made from the
 SYSCALL_REGISTER lines (scripts/syscalls.py): every registration says its
 level, and the checked-in table is current."""
+
 import importlib.util
 import subprocess
 import sys
@@ -11,8 +12,7 @@ SCRIPT = ROOT / "scripts" / "syscalls.py"
 
 
 def test_table_is_current():
-    r = subprocess.run([sys.executable, str(SCRIPT), "--check"],
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
 
 

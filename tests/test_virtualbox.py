@@ -15,8 +15,7 @@ import pytest
 
 from conftest import build_fixture_kernel, tool
 from rumprun import backends
-from rumprun.backends.virtualbox import (destroy_commands,
-                                         virtualbox_commands)
+from rumprun.backends.virtualbox import destroy_commands, virtualbox_commands
 from rumprun.errors import RumprunError
 from rumprun.model import make_launch
 
@@ -83,6 +82,7 @@ def fake_vbox(tmp_path, monkeypatch):
 
     def calls():
         return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
     return calls
 
 
@@ -103,16 +103,22 @@ def launch(image, **options):
 
 
 def test_commands():
-    cmds = virtualbox_commands(Path("/x/hello.iso"), "hello", 128, Path("/x/console.log"),
-                               Path("/x"))
-    assert [c[1] for c in cmds] == ["createvm", "modifyvm", "storagectl", "storageattach",
-                                    "startvm"]
+    cmds = virtualbox_commands(
+        Path("/x/hello.iso"), "hello", 128, Path("/x/console.log"), Path("/x")
+    )
+    assert [c[1] for c in cmds] == [
+        "createvm",
+        "modifyvm",
+        "storagectl",
+        "storageattach",
+        "startvm",
+    ]
     assert all(c[0] == "VBoxManage" for c in cmds)
     modify = cmds[1]
     assert modify[modify.index("--memory") + 1] == "128"
     assert modify[modify.index("--nictype1") + 1] == "82540EM"
-    assert modify[modify.index("--uart1") + 1:modify.index("--uart1") + 3] == ["0x3F8", "4"]
-    assert modify[modify.index("--uartmode1") + 1:][:2] == ["file", "/x/console.log"]
+    assert modify[modify.index("--uart1") + 1 : modify.index("--uart1") + 3] == ["0x3F8", "4"]
+    assert modify[modify.index("--uartmode1") + 1 :][:2] == ["file", "/x/console.log"]
     attach = cmds[3]
     assert attach[attach.index("--type") + 1] == "dvddrive"
     assert attach[attach.index("--medium") + 1] == "/x/hello.iso"
@@ -122,22 +128,39 @@ def test_commands():
 
 def test_dry_run_prints_commands(image, vms, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run(tool("rumprun") + ["-D", "virtualbox", "-N", "demo", "-M", "96",
-                                               "-d", "-e", "A=b", str(image), "--", "x y"],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        tool("rumprun")
+        + [
+            "-D",
+            "virtualbox",
+            "-N",
+            "demo",
+            "-M",
+            "96",
+            "-d",
+            "-e",
+            "A=b",
+            str(image),
+            "--",
+            "x y",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 0, result
     lines = result.stdout.splitlines()
     cmds = [shlex.split(line) for line in lines if not line.startswith("#")]
     vmdir = vms / "demo"
     assert cmds[0] == ["mkdir", "-p", "-m", "700", str(vmdir)]
     iso = cmds[1]
-    assert os.path.isabs(iso[0]) and iso[1:5] == ["iso", "-o", str(vmdir / "demo.iso"),
-                                                  "--force"]
+    assert os.path.isabs(iso[0]) and iso[1:5] == ["iso", "-o", str(vmdir / "demo.iso"), "--force"]
     assert iso[iso.index("-e") + 1] == "A=b" and iso[-3:] == [str(image), "--", "x y"]
-    assert cmds[2:] == virtualbox_commands(vmdir / "demo.iso", "demo", 96,
-                                           vmdir / "console.log", vms) + destroy_commands(
-                                               "demo")
-    assert not vms.exists()          # -D does nothing
+    assert cmds[2:] == virtualbox_commands(
+        vmdir / "demo.iso", "demo", 96, vmdir / "console.log", vms
+    ) + destroy_commands("demo")
+    assert not vms.exists()  # -D does nothing
     # The ISO command works as printed.
     iso[2:4] = ["-o", str(tmp_path / "demo.iso")]
     assert subprocess.run(iso, env=env, capture_output=True, timeout=120).returncode == 0
@@ -151,13 +174,17 @@ def test_qemu_only_options_are_refused(image, vms):
 
 
 def test_interactive_destroy(image, vms, fake_vbox, capsys):
-    status = backends.run(launch(image, name="demo", interactive=True, destroy=True,
-                                 env=["A=b"]))
+    status = backends.run(launch(image, name="demo", interactive=True, destroy=True, env=["A=b"]))
     assert status == 5
     assert "fake vm says hi" in capsys.readouterr().out
     verbs = [c[0] for c in fake_vbox()]
-    assert verbs[verbs.index("createvm"):verbs.index("startvm") + 1] == [
-        "createvm", "modifyvm", "storagectl", "storageattach", "startvm"]
+    assert verbs[verbs.index("createvm") : verbs.index("startvm") + 1] == [
+        "createvm",
+        "modifyvm",
+        "storagectl",
+        "storageattach",
+        "startvm",
+    ]
     assert "unregistervm" in verbs
     assert not (vms / "demo").exists()
 

@@ -42,8 +42,13 @@ def load_harness():
 
 def host(state_env, name, *args):
     """A host tool (rumprun-cc, rumprun-bake) that must succeed."""
-    result = subprocess.run(tool(name) + [str(a) for a in args], env=state_env,
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        tool(name) + [str(a) for a in args],
+        env=state_env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     assert result.returncode == 0, f"{name} failed:\n{result.stderr}"
 
 
@@ -64,8 +69,15 @@ def xen_images(state_env, kernel_libs, tmp_path_factory):
     src, flags = RUNTIME_APPS, ("-O2", "-lpthread")
     bake("runtime.xen", {"runtime": [src / s for s in RUNTIME_SOURCES]}, flags)
     bake("crash.xen", {"crash": [src / "crash.c"]}, flags)
-    bake("programs.xen", {"ctors": [src / "ctors.c"], "produce": [src / "produce.c"],
-                          "consume": [src / "consume.c"]}, flags)
+    bake(
+        "programs.xen",
+        {
+            "ctors": [src / "ctors.c"],
+            "produce": [src / "produce.c"],
+            "consume": [src / "consume.c"],
+        },
+        flags,
+    )
     return out, images
 
 
@@ -86,6 +98,7 @@ def dom0(xen_images):
 @pytest.fixture(scope="session")
 def run(dom0):
     """Like conftest's run, for the launcher only: in dom0, `qemu` as `xen`."""
+
     def run(name, *args, cwd=None, env=None, timeout=120, check=None):
         assert name == "rumprun", f"{name} runs on the host, not in dom0"
         args = [str(a) for a in args]
@@ -98,6 +111,7 @@ def run(dom0):
         if check is not None:
             assert status == check, f"rumprun {' '.join(args)} exited {status}:\n{out}\n{err}"
         return subprocess.CompletedProcess(["rumprun", *args], status, out, err)
+
     return run
 
 
@@ -159,13 +173,15 @@ def test_memory(run, runtime_bin, case):
     test_runtime.run_case(run, runtime_bin, case, memory=64)
 
 
-@pytest.mark.parametrize("case, status, words", [
-    ("null", 139, ["null pointer dereference", "<main+"]),
-    ("stack_overflow", 139, ["stack overflow", "<recurse+"]),
-])
+@pytest.mark.parametrize(
+    "case, status, words",
+    [
+        ("null", 139, ["null pointer dereference", "<main+"]),
+        ("stack_overflow", 139, ["stack overflow", "<recurse+"]),
+    ],
+)
 def test_crash_is_reported_with_the_shells_status(run, crash_bin, case, status, words):
-    test_runtime.test_crash_is_reported_with_the_shells_status(
-        run, crash_bin, case, status, words)
+    test_runtime.test_crash_is_reported_with_the_shells_status(run, crash_bin, case, status, words)
 
 
 def test_deadlock_is_reported(run, crash_bin):
@@ -174,15 +190,19 @@ def test_deadlock_is_reported(run, crash_bin):
 
 # ---- Xen's own -----------------------------------------------------------------
 
+
 def test_configuration_from_the_pvh_command_line(dom0, hello_bin):
     """Without rumprun's xenstore key the kernel reads the PVH command line
     (an xl configuration's cmdline=) from its first '{'."""
-    cfg = (f'type="pvh"\nname="bycmdline"\nkernel="{hello_bin}"\nmemory=48\n'
-           'on_poweroff="destroy"\non_crash="destroy"\non_reboot="destroy"\n'
-           'cmdline=\'{"cmdline":"hello.xen 9","env":["WORLD=cmdline"],'
-           '"hostname":"h"}\'\n')
-    status, out, err = shell(dom0, f"cat > /tmp/bycmdline.cfg <<'EOF'\n{cfg}EOF\n"
-                             "xl create -c /tmp/bycmdline.cfg")
+    cfg = (
+        f'type="pvh"\nname="bycmdline"\nkernel="{hello_bin}"\nmemory=48\n'
+        'on_poweroff="destroy"\non_crash="destroy"\non_reboot="destroy"\n'
+        'cmdline=\'{"cmdline":"hello.xen 9","env":["WORLD=cmdline"],'
+        '"hostname":"h"}\'\n'
+    )
+    status, out, err = shell(
+        dom0, f"cat > /tmp/bycmdline.cfg <<'EOF'\n{cfg}EOF\nxl create -c /tmp/bycmdline.cfg"
+    )
     said = f"status {status}\n{out}\n{err}"
     assert "Hello, cmdline!" in out, said
     assert "=== rumprun: exit status 9 ===" in out, said
@@ -208,8 +228,9 @@ def test_detached_guest_is_listed_with_how_it_ended_and_stopped(dom0, run, crash
 
 
 def test_a_name_in_use_is_refused(dom0, run, hello_bin):
-    status, _, err = shell(dom0, f"rumprun xen -p -N twice {hello_bin} && "
-                                 f"rumprun xen -N twice {hello_bin}")
+    status, _, err = shell(
+        dom0, f"rumprun xen -p -N twice {hello_bin} && rumprun xen -N twice {hello_bin}"
+    )
     try:
         assert status == 2, err
         last = err.strip().splitlines()[-1]
@@ -220,6 +241,7 @@ def test_a_name_in_use_is_refused(dom0, run, hello_bin):
 
 # ---- without Xen -----------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def host_hello(xen_images):
     return xen_images[1]["hello.xen"]
@@ -227,15 +249,40 @@ def host_hello(xen_images):
 
 def test_dry_run_prints_the_domain_config_and_commands(state_env, host_hello, tmp_path):
     result = subprocess.run(
-        tool("rumprun") + ["-D", "-T", str(tmp_path), "xen", "-d", "-M", "48", "-N", "web",
-                           "-e", "A=b c", str(host_hello), "--", "x"],
-        env=state_env, capture_output=True, text=True)
+        tool("rumprun")
+        + [
+            "-D",
+            "-T",
+            str(tmp_path),
+            "xen",
+            "-d",
+            "-M",
+            "48",
+            "-N",
+            "web",
+            "-e",
+            "A=b c",
+            str(host_hello),
+            "--",
+            "x",
+        ],
+        env=state_env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     cfg = out.split("<<'RUMPRUN_EOF'\n", 1)[1].split("RUMPRUN_EOF", 1)[0]
-    for line in ['type = "pvh"', 'name = "web"', f'kernel = "{host_hello}"',
-                 "memory = 48", "vcpus = 1", 'on_poweroff = "destroy"',
-                 'on_crash = "destroy"', 'on_reboot = "destroy"']:
+    for line in [
+        'type = "pvh"',
+        'name = "web"',
+        f'kernel = "{host_hello}"',
+        "memory = 48",
+        "vcpus = 1",
+        'on_poweroff = "destroy"',
+        'on_crash = "destroy"',
+        'on_reboot = "destroy"',
+    ]:
         assert line in cfg.splitlines(), out
     commands = [ln for ln in out.splitlines() if ln.startswith(("xl ", "sh "))]
     assert commands[0] == f"xl create -p {tmp_path}/rumprun-xen.web/web.cfg", out
@@ -249,12 +296,20 @@ def test_dry_run_prints_the_domain_config_and_commands(state_env, host_hello, tm
 def test_without_xl_one_sentence(state_env, host_hello):
     if shutil.which("xl"):
         pytest.skip("this host has xl (it may be a dom0)")
-    result = subprocess.run(tool("rumprun") + ["xen", "-i", str(host_hello)],
-                            env=state_env, capture_output=True, text=True)
+    result = subprocess.run(
+        tool("rumprun") + ["xen", "-i", str(host_hello)],
+        env=state_env,
+        capture_output=True,
+        text=True,
+    )
     assert_one_line_error(result, "xl", "xen-utils", "dom0")
 
 
 def test_devices_xen_cannot_give_are_refused(state_env, host_hello):
-    result = subprocess.run(tool("rumprun") + ["xen", "-b", "/etc/hostname", str(host_hello)],
-                            env=state_env, capture_output=True, text=True)
+    result = subprocess.run(
+        tool("rumprun") + ["xen", "-b", "/etc/hostname", str(host_hello)],
+        env=state_env,
+        capture_output=True,
+        text=True,
+    )
     assert_one_line_error(result, "rumprun xen cannot give", "-b")

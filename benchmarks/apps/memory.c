@@ -15,7 +15,8 @@ int main(int argc, char *argv[])
 	long long t0 = now_ns();
 
 	for (i = 0; i < n; i++) {
-		char *p = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p =
+		    mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (p == MAP_FAILED) {
 			perror("mmap");

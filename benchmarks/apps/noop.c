@@ -7,10 +7,7 @@
 #include <pthread.h>
 #include "bench.h"
 
-static void *nothing(void *arg)
-{
-	return arg;
-}
+static void *nothing(void *arg) { return arg; }
 
 int main(int argc, char *argv[])
 {
@@ -23,7 +20,7 @@ int main(int argc, char *argv[])
 		long i;
 
 		for (i = 0; i < mib << 20; i += 4096)
-			heap[i] = 1;	/* volatile: no compiler may skip it */
+			heap[i] = 1; /* volatile: no compiler may skip it */
 		pthread_create(&t, NULL, nothing, NULL);
 		pthread_join(t, NULL);
 	}

@@ -8,7 +8,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
-static int turn;	/* 0: main's turn, 1: the other thread's */
+static int turn; /* 0: main's turn, 1: the other thread's */
 static long rounds;
 
 static void *other(void *arg)

@@ -3,10 +3,7 @@
 #include <string.h>
 #include "bench.h"
 
-static void *child(void *arg)
-{
-	return (char *)arg + 1;
-}
+static void *child(void *arg) { return (char *)arg + 1; }
 
 int main(int argc, char *argv[])
 {

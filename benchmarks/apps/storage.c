@@ -20,31 +20,27 @@
 
 static char buf[CHUNK];
 
-static double
-now(void)
+static double now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void
-fill(long chunk)
+static void fill(long chunk)
 {
 	for (long i = 0; i < CHUNK; i += 8)
 		*(long *)(buf + i) = chunk * CHUNK + i;
 }
 
-static int
-fail(const char *what)
+static int fail(const char *what)
 {
 	perror(what);
 	printf("FAILED %s\n", what);
 	return 1;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	if (argc < 3) {
 		printf("usage: storage write|read|random DIR\n");

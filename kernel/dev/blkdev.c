@@ -11,11 +11,11 @@
 #include <sys/sysmacros.h>
 
 /* <linux/fs.h>'s block ioctls (the kernel is built against musl alone). */
-#define BLKROGET	0x125e
-#define BLKGETSIZE	0x1260
-#define BLKFLSBUF	0x1261
-#define BLKSSZGET	0x1268
-#define BLKGETSIZE64	0x80081272
+#define BLKROGET 0x125e
+#define BLKGETSIZE 0x1260
+#define BLKFLSBUF 0x1261
+#define BLKSSZGET 0x1268
+#define BLKGETSIZE64 0x80081272
 
 #define BLKDEV_MAX 16
 
@@ -23,20 +23,11 @@ static struct blkdev *devs[BLKDEV_MAX];
 static int ndevs;
 static int next_ld;
 
-int
-blkdev_count(void)
-{
-	return ndevs;
-}
+int blkdev_count(void) { return ndevs; }
 
-struct blkdev *
-blkdev_get(int index)
-{
-	return (index >= 0 && index < ndevs) ? devs[index] : NULL;
-}
+struct blkdev *blkdev_get(int index) { return (index >= 0 && index < ndevs) ? devs[index] : NULL; }
 
-struct blkdev *
-blkdev_lookup(const char *name)
+struct blkdev *blkdev_lookup(const char *name)
 {
 	for (int i = 0; i < ndevs; i++)
 		if (strcmp(devs[i]->name, name) == 0)
@@ -44,8 +35,7 @@ blkdev_lookup(const char *name)
 	return NULL;
 }
 
-struct blkdev *
-blkdev_lookup_origin(const char *origin)
+struct blkdev *blkdev_lookup_origin(const char *origin)
 {
 	for (int i = 0; i < ndevs; i++)
 		if (devs[i]->origin[0] && strcmp(devs[i]->origin, origin) == 0)
@@ -53,8 +43,7 @@ blkdev_lookup_origin(const char *origin)
 	return NULL;
 }
 
-static int
-valid(struct blkdev *bd, int op, size_t len, uint64_t off)
+static int valid(struct blkdev *bd, int op, size_t len, uint64_t off)
 {
 	uint32_t ss = bd->sector_size;
 	if (op == BLKDEV_FLUSH)
@@ -71,9 +60,8 @@ valid(struct blkdev *bd, int op, size_t len, uint64_t off)
 	return 0;
 }
 
-int
-blkdev_submit(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off,
-    blkdev_done_fn done, void *arg)
+int blkdev_submit(
+    struct blkdev *bd, int op, void *buf, size_t len, uint64_t off, blkdev_done_fn done, void *arg)
 {
 	int err = valid(bd, op, len, off);
 	if (err)
@@ -92,25 +80,23 @@ struct waiter {
 	int error;
 };
 
-static void
-wake(void *arg, size_t done, int error)
+static void wake(void *arg, size_t done, int error)
 {
 	struct waiter *w = arg;
 	(void)done;
 	rumpuser_mutex_enter_nowrap(w->mtx);
 	w->error = error;
 	w->finished = 1;
-	rumpuser_cv_broadcast(w->cv);	/* shared by every waiter */
+	rumpuser_cv_broadcast(w->cv); /* shared by every waiter */
 	rumpuser_mutex_exit(w->mtx);
 }
 
 static struct rumpuser_mtx *wait_mtx;
 static struct rumpuser_cv *wait_cv;
 
-static int
-wait_one(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off)
+static int wait_one(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off)
 {
-	struct waiter w = { .mtx = wait_mtx, .cv = wait_cv };
+	struct waiter w = {.mtx = wait_mtx, .cv = wait_cv};
 	int err = blkdev_submit(bd, op, buf, len, off, wake, &w);
 	if (err)
 		return err;
@@ -121,8 +107,7 @@ wait_one(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off)
 	return w.error ? -w.error : 0;
 }
 
-int
-blkdev_io(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off)
+int blkdev_io(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off)
 {
 	if (op == BLKDEV_FLUSH)
 		return wait_one(bd, op, NULL, 0, 0);
@@ -142,11 +127,7 @@ blkdev_io(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int
-blkdev_flush(struct blkdev *bd)
-{
-	return blkdev_io(bd, BLKDEV_FLUSH, NULL, 0, 0);
-}
+int blkdev_flush(struct blkdev *bd) { return blkdev_io(bd, BLKDEV_FLUSH, NULL, 0, 0); }
 
 /*
  * /dev/NAME: byte-addressed block I/O.  Transfers that are not whole
@@ -157,14 +138,12 @@ struct rawdev {
 	struct blkdev *bd;
 };
 
-static struct blkdev *
-raw_bd(struct file *f)
+static struct blkdev *raw_bd(struct file *f)
 {
 	return ((const struct rawdev *)((const struct vfs_device *)f->priv)->priv)->bd;
 }
 
-static ssize_t
-raw_xfer(struct file *f, void *buf, size_t len, off_t *pos, int write)
+static ssize_t raw_xfer(struct file *f, void *buf, size_t len, off_t *pos, int write)
 {
 	struct blkdev *bd = raw_bd(f);
 	uint32_t ss = bd->sector_size;
@@ -194,8 +173,8 @@ raw_xfer(struct file *f, void *buf, size_t len, off_t *pos, int write)
 			size_t n = (len - done) - (len - done) % ss;
 			if (n > (1u << 20))
 				n = 1u << 20;
-			err = blkdev_io(bd, write ? BLKDEV_WRITE : BLKDEV_READ,
-			    (char *)buf + done, n, at);
+			err = blkdev_io(
+			    bd, write ? BLKDEV_WRITE : BLKDEV_READ, (char *)buf + done, n, at);
 			if (err == 0)
 				done += n;
 			continue;
@@ -224,35 +203,38 @@ raw_xfer(struct file *f, void *buf, size_t len, off_t *pos, int write)
 	return done ? (ssize_t)done : err;
 }
 
-static ssize_t
-raw_read(struct file *f, void *buf, size_t len, off_t *pos)
+static ssize_t raw_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	return raw_xfer(f, buf, len, pos, 0);
 }
 
-static ssize_t
-raw_write(struct file *f, const void *buf, size_t len, off_t *pos)
+static ssize_t raw_write(struct file *f, const void *buf, size_t len, off_t *pos)
 {
 	return raw_xfer(f, (void *)buf, len, pos, 1);
 }
 
-static off_t
-raw_seek(struct file *f, off_t off, int whence)
+static off_t raw_seek(struct file *f, off_t off, int whence)
 {
 	off_t base;
 	switch (whence) {
-	case SEEK_SET: base = 0; break;
-	case SEEK_CUR: base = f->pos; break;
-	case SEEK_END: base = (off_t)raw_bd(f)->size; break;
-	default: return -EINVAL;
+	case SEEK_SET:
+		base = 0;
+		break;
+	case SEEK_CUR:
+		base = f->pos;
+		break;
+	case SEEK_END:
+		base = (off_t)raw_bd(f)->size;
+		break;
+	default:
+		return -EINVAL;
 	}
 	if (base + off < 0)
 		return -EINVAL;
 	return base + off;
 }
 
-static int
-raw_stat(struct file *f, struct stat *st)
+static int raw_stat(struct file *f, struct stat *st)
 {
 	const struct vfs_device *vd = f->priv;
 	memset(st, 0, sizeof(*st));
@@ -264,11 +246,10 @@ raw_stat(struct file *f, struct stat *st)
 	return 0;
 }
 
-static long
-raw_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
+static long raw_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 {
 	struct blkdev *bd = raw_bd(f);
-	switch ((unsigned int)cmd) {	/* Linux's cmd is an unsigned int */
+	switch ((unsigned int)cmd) { /* Linux's cmd is an unsigned int */
 	case BLKGETSIZE64:
 		*(uint64_t *)arg = bd->size;
 		return 0;
@@ -288,31 +269,25 @@ raw_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 	}
 }
 
-static int
-raw_fsync(struct file *f)
+static int raw_fsync(struct file *f)
 {
 	struct blkdev *bd = raw_bd(f);
 	return bd->readonly ? 0 : blkdev_flush(bd);
 }
 
-static void
-raw_release(struct file *f)
-{
-	raw_bd(f)->users--;
-}
+static void raw_release(struct file *f) { raw_bd(f)->users--; }
 
 static const struct file_ops raw_ops = {
-	.read = raw_read,
-	.write = raw_write,
-	.seek = raw_seek,
-	.stat = raw_stat,
-	.ioctl = raw_ioctl,
-	.fsync = raw_fsync,
-	.release = raw_release,
+    .read = raw_read,
+    .write = raw_write,
+    .seek = raw_seek,
+    .stat = raw_stat,
+    .ioctl = raw_ioctl,
+    .fsync = raw_fsync,
+    .release = raw_release,
 };
 
-static int
-raw_open(const struct vfs_device *vd, int flags, struct file **fp)
+static int raw_open(const struct vfs_device *vd, int flags, struct file **fp)
 {
 	struct blkdev *bd = ((const struct rawdev *)vd->priv)->bd;
 	if (bd->readonly && (flags & O_ACCMODE) != O_RDONLY)
@@ -324,8 +299,7 @@ raw_open(const struct vfs_device *vd, int flags, struct file **fp)
 	return 0;
 }
 
-int
-blkdev_register(struct blkdev *bd)
+int blkdev_register(struct blkdev *bd)
 {
 	uint32_t ss = bd->sector_size;
 	if (ss < 512 || (ss & (ss - 1)) || bd->size % ss || bd->ops == NULL)
@@ -354,7 +328,7 @@ blkdev_register(struct blkdev *bd)
 	bd->unit = ndevs;
 	rd->bd = bd;
 	rd->vdev.open = raw_open;
-	rd->vdev.rdev = makedev(259, bd->unit);	/* Linux's blkext major */
+	rd->vdev.rdev = makedev(259, bd->unit); /* Linux's blkext major */
 	rd->vdev.priv = rd;
 	int err = vfs_register_device(bd->name, S_IFBLK | 0660, &rd->vdev);
 	if (err) {

@@ -43,7 +43,7 @@
 #define TDT 0x3818
 #define TIDV 0x3820
 #define RXCSUM 0x5000
-#define MTA 0x5200		/* 128 multicast table words */
+#define MTA 0x5200 /* 128 multicast table words */
 #define RAL0 0x5400
 #define RAH0 0x5404
 
@@ -56,11 +56,11 @@
 #define CTRL_PHY_RST (1u << 31)
 #define STATUS_LU (1u << 1)
 #define EERD_START 1u
-#define EERD_DONE (1u << 4)	/* 82540/82545; the address is at bit 8 */
+#define EERD_DONE (1u << 4) /* 82540/82545; the address is at bit 8 */
 #define RAH_AV (1u << 31)
 #define RCTL_EN (1u << 1)
-#define RCTL_BAM (1u << 15)	/* accept broadcast */
-#define RCTL_SECRC (1u << 26)	/* strip the CRC */
+#define RCTL_BAM (1u << 15) /* accept broadcast */
+#define RCTL_SECRC (1u << 26) /* strip the CRC */
 #define RXCSUM_IPOFL (1u << 8)
 #define RXCSUM_TUOFL (1u << 9)
 #define TCTL_EN (1u << 1)
@@ -85,8 +85,8 @@ struct rx_desc {
 };
 #define RXD_DD 0x01
 #define RXD_EOP 0x02
-#define RXE_FRAME (0x01 | 0x02 | 0x04 | 0x10 | 0x80)	/* CE, SE, SEQ, CXE, RXE */
-#define RXE_CSUM (0x20 | 0x40)				/* TCPE, IPE */
+#define RXE_FRAME (0x01 | 0x02 | 0x04 | 0x10 | 0x80) /* CE, SE, SEQ, CXE, RXE */
+#define RXE_CSUM (0x20 | 0x40) /* TCPE, IPE */
 
 struct tx_desc {
 	uint64_t addr;
@@ -101,7 +101,7 @@ struct tx_desc {
 
 #define SLOT 2048
 #define LINK_WAIT_MS 3000
-#define NRX 128			/* descriptors per ring: a multiple of 8 */
+#define NRX 128 /* descriptors per ring: a multiple of 8 */
 #define NTX 128
 
 struct wm {
@@ -110,29 +110,20 @@ struct wm {
 	volatile uint8_t *regs;
 	struct rx_desc *rxd;
 	struct tx_desc *txd;
-	uint8_t *rx, *tx;		/* slot areas */
+	uint8_t *rx, *tx; /* slot areas */
 	unsigned long rx_pa, tx_pa;
-	unsigned rx_next;		/* next descriptor the device fills */
-	unsigned tx_next;		/* next descriptor to fill */
-	unsigned tx_clean;		/* oldest descriptor not reclaimed */
+	unsigned rx_next; /* next descriptor the device fills */
+	unsigned tx_next; /* next descriptor to fill */
+	unsigned tx_clean; /* oldest descriptor not reclaimed */
 	unsigned tx_busy;
-	int tx_stalled;			/* a transmit found the ring full */
+	int tx_stalled; /* a transmit found the ring full */
 };
 
-static inline uint32_t rd(struct wm *sc, unsigned reg)
-{
-	return mmio_read32(sc->regs + reg);
-}
+static inline uint32_t rd(struct wm *sc, unsigned reg) { return mmio_read32(sc->regs + reg); }
 
-static inline void wr(struct wm *sc, unsigned reg, uint32_t v)
-{
-	mmio_write32(sc->regs + reg, v);
-}
+static inline void wr(struct wm *sc, unsigned reg, uint32_t v) { mmio_write32(sc->regs + reg, v); }
 
-static void update_link(struct wm *sc)
-{
-	sc->nd.link_up = (rd(sc, STATUS) & STATUS_LU) != 0;
-}
+static void update_link(struct wm *sc) { sc->nd.link_up = (rd(sc, STATUS) & STATUS_LU) != 0; }
 
 /* Hand every received frame to the stack and give its descriptor back. */
 static void rx_drain(struct wm *sc)
@@ -145,7 +136,7 @@ static void rx_drain(struct wm *sc)
 
 		if (!(status & RXD_DD))
 			break;
-		dma_rmb();	/* the status before the rest of the descriptor */
+		dma_rmb(); /* the status before the rest of the descriptor */
 		/* Frames never span descriptors: they fit the 2 KiB buffers. */
 		if ((status & RXD_EOP) && !(d->errors & (RXE_FRAME | RXE_CSUM)) &&
 		    d->length <= SLOT)
@@ -155,7 +146,7 @@ static void rx_drain(struct wm *sc)
 		sc->rx_next = (sc->rx_next + 1) % NRX;
 	}
 	if (last != NRX) {
-		dma_wmb();	/* the cleared descriptors before the tail moves */
+		dma_wmb(); /* the cleared descriptors before the tail moves */
 		wr(sc, RDT, last);
 	}
 }
@@ -163,7 +154,7 @@ static void rx_drain(struct wm *sc)
 static int wm_intr(void *arg)
 {
 	struct wm *sc = arg;
-	uint32_t icr = rd(sc, ICR);	/* reading acknowledges */
+	uint32_t icr = rd(sc, ICR); /* reading acknowledges */
 
 	if (icr & ICR_LSC)
 		update_link(sc);
@@ -172,15 +163,14 @@ static int wm_intr(void *arg)
 		sc->tx_stalled = 0;
 		wr(sc, IMC, ICR_TXDW);
 		if (sc->nd.tx_ready)
-			sc->nd.tx_ready(&sc->nd);	/* transmits again (and re-arms if still full) */
+			sc->nd.tx_ready(&sc->nd); /* transmits again (and re-arms if still full) */
 	}
 	return icr != 0;
 }
 
 static void tx_reclaim(struct wm *sc)
 {
-	while (sc->tx_busy > 0 &&
-	    (*(volatile uint8_t *)&sc->txd[sc->tx_clean].status & TXD_DD)) {
+	while (sc->tx_busy > 0 && (*(volatile uint8_t *)&sc->txd[sc->tx_clean].status & TXD_DD)) {
 		sc->tx_clean = (sc->tx_clean + 1) % NTX;
 		sc->tx_busy--;
 	}
@@ -196,7 +186,7 @@ static int wm_transmit(struct netdev *nd, const struct iovec *iov, int iovcnt, s
 	if (len > SLOT)
 		return -EIO;
 	tx_reclaim(sc);
-	if (sc->tx_busy == NTX - 1) {	/* one descriptor stays empty: head == tail means idle */
+	if (sc->tx_busy == NTX - 1) { /* one descriptor stays empty: head == tail means idle */
 		/* Interrupt when the device is done with one (every descriptor
 		 * asks for its status: TXC_RS), unless it already is. */
 		sc->tx_stalled = 1;
@@ -217,13 +207,13 @@ static int wm_transmit(struct netdev *nd, const struct iovec *iov, int iovcnt, s
 	d->cmd = TXC_EOP | TXC_IFCS | TXC_RS;
 	sc->tx_next = (sc->tx_next + 1) % NTX;
 	sc->tx_busy++;
-	dma_wmb();	/* the descriptor before the tail that hands it over */
+	dma_wmb(); /* the descriptor before the tail that hands it over */
 	wr(sc, TDT, sc->tx_next);
 	return 0;
 }
 
 static const struct netdev_ops wm_ops = {
-	.transmit = wm_transmit,
+    .transmit = wm_transmit,
 };
 
 /* The station address: the receive address register the controller loaded
@@ -290,8 +280,8 @@ static int wm_attach(struct pci_dev *pd)
 		return fail(pd, "cannot read the MAC address from the EEPROM");
 
 	/* Rings and buffers: one DMA area for both rings, one per buffer set. */
-	if (rumpcomp_pci_dmalloc(NRX * sizeof(struct rx_desc) + NTX * sizeof(struct tx_desc),
-	    4096, &pa, &va))
+	if (rumpcomp_pci_dmalloc(
+	        NRX * sizeof(struct rx_desc) + NTX * sizeof(struct tx_desc), 4096, &pa, &va))
 		return fail(pd, "out of memory for the rings");
 	sc->rxd = (struct rx_desc *)va;
 	sc->txd = (struct tx_desc *)(va + NRX * sizeof(struct rx_desc));
@@ -302,12 +292,14 @@ static int wm_attach(struct pci_dev *pd)
 		sc->rxd[i].addr = sc->rx_pa + (unsigned long)i * SLOT;
 
 	/* Link: let the PHY negotiate, force the MAC's link up. */
-	wr(sc, CTRL, (rd(sc, CTRL) | CTRL_SLU | CTRL_ASDE) &
-	    ~(CTRL_LRST | CTRL_PHY_RST | CTRL_ILOS | CTRL_VME));
+	wr(sc, CTRL,
+	    (rd(sc, CTRL) | CTRL_SLU | CTRL_ASDE) &
+	        ~(CTRL_LRST | CTRL_PHY_RST | CTRL_ILOS | CTRL_VME));
 
 	/* Receive: our address, no multicast, broadcast, 2 KiB buffers, no CRC. */
-	wr(sc, RAL0, (uint32_t)sc->nd.mac[0] | (uint32_t)sc->nd.mac[1] << 8 |
-	    (uint32_t)sc->nd.mac[2] << 16 | (uint32_t)sc->nd.mac[3] << 24);
+	wr(sc, RAL0,
+	    (uint32_t)sc->nd.mac[0] | (uint32_t)sc->nd.mac[1] << 8 | (uint32_t)sc->nd.mac[2] << 16 |
+	        (uint32_t)sc->nd.mac[3] << 24);
 	wr(sc, RAH0, (uint32_t)sc->nd.mac[4] | (uint32_t)sc->nd.mac[5] << 8 | RAH_AV);
 	for (i = 0; i < 128; i++)
 		wr(sc, MTA + 4 * i, 0);
@@ -351,7 +343,7 @@ static int wm_attach(struct pci_dev *pd)
 
 	if (pci_intr_establish(pd, wm_intr, sc) != 0)
 		return fail(pd, "no interrupt line");
-	wr(sc, ITR, 0);		/* no interrupt throttling */
+	wr(sc, ITR, 0); /* no interrupt throttling */
 	wr(sc, IMS, ICR_RXT0 | ICR_RXO | ICR_RXDMT0 | ICR_RXSEQ | ICR_LSC);
 
 	netdev_name_unit(&sc->nd, "wm");
@@ -364,8 +356,17 @@ static int wm_attach(struct pci_dev *pd)
  * e1000-82545em, VirtualBox), 82543GC and 82544GC (VirtualBox, QEMU's
  * e1000-82544gc): one register set for what this driver uses. */
 static const uint16_t wm_ids[] = {
-	0x1004, 0x1008, 0x100c, 0x100e, 0x100f, 0x1011, 0x1015, 0x1016, 0x1017,
-	0x101e, 0x1026,
+    0x1004,
+    0x1008,
+    0x100c,
+    0x100e,
+    0x100f,
+    0x1011,
+    0x1015,
+    0x1016,
+    0x1017,
+    0x101e,
+    0x1026,
 };
 
 static int wm_match(const struct pci_dev *d)
@@ -381,8 +382,8 @@ static int wm_match(const struct pci_dev *d)
 }
 
 static const struct pci_driver wm_driver = {
-	.name = "e1000",
-	.match = wm_match,
-	.attach = wm_attach,
+    .name = "e1000",
+    .match = wm_match,
+    .attach = wm_attach,
 };
 PCI_DRIVER_REGISTER(wm_driver);

@@ -19,9 +19,8 @@ struct moddisk {
 	char *data;
 };
 
-static void
-moddisk_submit(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off,
-    blkdev_done_fn done, void *arg)
+static void moddisk_submit(
+    struct blkdev *bd, int op, void *buf, size_t len, uint64_t off, blkdev_done_fn done, void *arg)
 {
 	struct moddisk *md = bd->priv;
 
@@ -33,11 +32,10 @@ moddisk_submit(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off,
 }
 
 static const struct blkdev_ops moddisk_ops = {
-	.submit = moddisk_submit,
+    .submit = moddisk_submit,
 };
 
-void
-moddisk_attach(void)
+void moddisk_attach(void)
 {
 	for (int i = 0;; i++) {
 		const char *name;
@@ -49,7 +47,8 @@ moddisk_attach(void)
 		uint64_t size = len - len % MODDISK_SECTOR;
 		if (size == 0) {
 			kprintf("rumprun: boot module %s is smaller than one sector; "
-			    "not a disk\n", name);
+			        "not a disk\n",
+			    name);
 			continue;
 		}
 		struct moddisk *md = kzalloc(sizeof(*md));

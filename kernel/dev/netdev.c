@@ -72,10 +72,7 @@ void netdev_name_unit(struct netdev *dev, const char *base)
 	while (netdev_find(dev->name));
 }
 
-struct netdev *netdev_first(void)
-{
-	return devices;
-}
+struct netdev *netdev_first(void) { return devices; }
 
 struct netdev *netdev_find(const char *name)
 {

@@ -9,12 +9,12 @@
 
 #define PCI_ID 0x00
 #define PCI_CLASS 0x08
-#define PCI_HEADER 0x0c		/* byte 2: header type, bit 7: multi-function */
+#define PCI_HEADER 0x0c /* byte 2: header type, bit 7: multi-function */
 #define PCI_BAR0 0x10
-#define PCI_BUSES 0x18		/* bridges: primary, secondary, subordinate */
+#define PCI_BUSES 0x18 /* bridges: primary, secondary, subordinate */
 #define PCI_SUBSYS 0x2c
 #define PCI_CAP_PTR 0x34
-#define PCI_INTR 0x3c		/* line, pin */
+#define PCI_INTR 0x3c /* line, pin */
 #define PCI_STATUS_CAP_LIST 0x0010
 #define PCI_CLASS_BRIDGE 0x06
 #define PCI_SUBCLASS_PCI_BRIDGE 0x04
@@ -99,7 +99,7 @@ static void size_bars(struct pci_dev *d, int nbars)
 		pci_conf_write32(d, reg, orig);
 		if (mask == 0 || mask == 0xffffffff)
 			continue;
-		if (orig & 1) {				/* I/O */
+		if (orig & 1) { /* I/O */
 			d->bar[i].io = 1;
 			d->bar[i].addr = orig & ~3u;
 			d->bar[i].size = (~(mask & ~3u) & 0xffff) + 1;
@@ -107,7 +107,7 @@ static void size_bars(struct pci_dev *d, int nbars)
 		}
 		addr = orig & ~15u;
 		size = (uint64_t)(mask & ~15u);
-		if ((orig & 6) == 4 && i + 1 < nbars) {	/* 64-bit: the next BAR is the top half */
+		if ((orig & 6) == 4 && i + 1 < nbars) { /* 64-bit: the next BAR is the top half */
 			uint32_t orig_hi = pci_conf_read32(d, reg + 4), mask_hi;
 
 			pci_conf_write32(d, reg + 4, 0xffffffff);
@@ -244,7 +244,7 @@ void pci_attach_all(void)
 	const struct pci_driver *const *drv;
 
 	if (rumpcomp_pci_confread(0, 0, 0, PCI_ID, &dummy) != 0)
-		return;		/* no PCI on this machine */
+		return; /* no PCI on this machine */
 	scan_bus(0);
 	for (d = devices; d; d = d->next) {
 		for (drv = __start_rumprun_pci_drivers; drv < __stop_rumprun_pci_drivers; drv++) {

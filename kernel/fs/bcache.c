@@ -8,8 +8,8 @@
 #include <kernel/bcache.h>
 
 #define NHASH 4096
-#define MAX_RUN (128 * 1024)	/* bytes per coalesced request */
-#define IN_FLIGHT 8		/* requests outstanding during write-back */
+#define MAX_RUN (128 * 1024) /* bytes per coalesced request */
+#define IN_FLIGHT 8 /* requests outstanding during write-back */
 
 struct bcache {
 	struct blkdev *bd;
@@ -17,7 +17,7 @@ struct bcache {
 	size_t max_bytes, bytes;
 	size_t ndirty;
 	struct buf *hash[NHASH];
-	struct buf lru;		/* head: lru.lru_next is the oldest unheld */
+	struct buf lru; /* head: lru.lru_next is the oldest unheld */
 	struct bcache_stats st;
 	/* Asynchronous requests: IN_FLIGHT slots, each with a run buffer. */
 	struct rumpuser_mtx *mtx;
@@ -25,25 +25,19 @@ struct bcache {
 	int pending, error;
 	struct req {
 		struct bcache *bc;
-		char *mem;	/* MAX_RUN bytes, allocated on first use */
+		char *mem; /* MAX_RUN bytes, allocated on first use */
 		int busy;
 	} reqs[IN_FLIGHT];
 };
 
-static unsigned
-hslot(uint64_t blkno)
+static unsigned hslot(uint64_t blkno)
 {
 	return (unsigned)((blkno * 0x9E3779B97F4A7C15ULL) >> 52) & (NHASH - 1);
 }
 
-static uint64_t
-disk_off(struct bcache *bc, uint64_t blkno)
-{
-	return blkno * bc->bsize;
-}
+static uint64_t disk_off(struct bcache *bc, uint64_t blkno) { return blkno * bc->bsize; }
 
-static void
-lru_unlink(struct buf *b)
+static void lru_unlink(struct buf *b)
 {
 	if (b->lru_next) {
 		b->lru_prev->lru_next = b->lru_next;
@@ -52,8 +46,7 @@ lru_unlink(struct buf *b)
 	}
 }
 
-static void
-lru_append(struct bcache *bc, struct buf *b)
+static void lru_append(struct bcache *bc, struct buf *b)
 {
 	b->lru_prev = bc->lru.lru_prev;
 	b->lru_next = &bc->lru;
@@ -61,8 +54,7 @@ lru_append(struct bcache *bc, struct buf *b)
 	bc->lru.lru_prev = b;
 }
 
-struct bcache *
-bcache_create(struct blkdev *bd, unsigned bsize, size_t max_bytes)
+struct bcache *bcache_create(struct blkdev *bd, unsigned bsize, size_t max_bytes)
 {
 	struct bcache *bc = kzalloc(sizeof(*bc));
 	if (bc == NULL)
@@ -76,8 +68,7 @@ bcache_create(struct blkdev *bd, unsigned bsize, size_t max_bytes)
 	return bc;
 }
 
-static struct buf *
-lookup(struct bcache *bc, uint64_t blkno)
+static struct buf *lookup(struct bcache *bc, uint64_t blkno)
 {
 	for (struct buf *b = bc->hash[hslot(blkno)]; b; b = b->hnext)
 		if (b->blkno == blkno)
@@ -85,8 +76,7 @@ lookup(struct bcache *bc, uint64_t blkno)
 	return NULL;
 }
 
-static void
-unhash(struct bcache *bc, struct buf *b)
+static void unhash(struct bcache *bc, struct buf *b)
 {
 	struct buf **pp = &bc->hash[hslot(b->blkno)];
 	while (*pp != b)
@@ -94,8 +84,7 @@ unhash(struct bcache *bc, struct buf *b)
 	*pp = b->hnext;
 }
 
-static void
-buf_free(struct bcache *bc, struct buf *b)
+static void buf_free(struct bcache *bc, struct buf *b)
 {
 	unhash(bc, b);
 	lru_unlink(b);
@@ -108,8 +97,7 @@ buf_free(struct bcache *bc, struct buf *b)
 
 /* --- asynchronous requests ------------------------------------------ */
 
-static void
-req_done(void *arg, size_t done, int error)
+static void req_done(void *arg, size_t done, int error)
 {
 	struct req *r = arg;
 	struct bcache *bc = r->bc;
@@ -124,8 +112,7 @@ req_done(void *arg, size_t done, int error)
 }
 
 /* A free request slot, marked busy (waits for one). */
-static struct req *
-req_slot(struct bcache *bc)
+static struct req *req_slot(struct bcache *bc)
 {
 	rumpuser_mutex_enter(bc->mtx);
 	for (;;) {
@@ -142,8 +129,7 @@ req_slot(struct bcache *bc)
 	}
 }
 
-static int
-req_start(struct bcache *bc, struct req *r, int op, void *buf, size_t len, uint64_t off)
+static int req_start(struct bcache *bc, struct req *r, int op, void *buf, size_t len, uint64_t off)
 {
 	int err = blkdev_submit(bc->bd, op, buf, len, off, req_done, r);
 	if (err)
@@ -152,8 +138,7 @@ req_start(struct bcache *bc, struct req *r, int op, void *buf, size_t len, uint6
 }
 
 /* Wait for every request; the first error since the last call. */
-static int
-req_finish(struct bcache *bc)
+static int req_finish(struct bcache *bc)
 {
 	rumpuser_mutex_enter(bc->mtx);
 	while (bc->pending > 0)
@@ -167,8 +152,7 @@ req_finish(struct bcache *bc)
 /* --- write-back ------------------------------------------------------- */
 
 /* Order: data before metadata, then by block number. */
-static int
-before(const struct buf *a, const struct buf *b)
+static int before(const struct buf *a, const struct buf *b)
 {
 	int ma = (a->flags & B_META) != 0, mb = (b->flags & B_META) != 0;
 	if (ma != mb)
@@ -176,8 +160,7 @@ before(const struct buf *a, const struct buf *b)
 	return a->blkno < b->blkno;
 }
 
-static void
-sift(struct buf **v, size_t n, size_t i)
+static void sift(struct buf **v, size_t n, size_t i)
 {
 	for (;;) {
 		size_t c = 2 * i + 1;
@@ -194,8 +177,7 @@ sift(struct buf **v, size_t n, size_t i)
 	}
 }
 
-static void
-sort_bufs(struct buf **v, size_t n)
+static void sort_bufs(struct buf **v, size_t n)
 {
 	for (size_t i = n / 2; i-- > 0;)
 		sift(v, n, i);
@@ -207,8 +189,7 @@ sort_bufs(struct buf **v, size_t n)
 	}
 }
 
-static int
-writeback(struct bcache *bc)
+static int writeback(struct bcache *bc)
 {
 	if (bc->ndirty == 0)
 		return 0;
@@ -222,8 +203,8 @@ writeback(struct bcache *bc)
 				v[n++] = b;
 	sort_bufs(v, n);
 
-	size_t max_run = bc->bd->max_transfer && bc->bd->max_transfer < MAX_RUN ?
-	    bc->bd->max_transfer : MAX_RUN;
+	size_t max_run =
+	    bc->bd->max_transfer && bc->bd->max_transfer < MAX_RUN ? bc->bd->max_transfer : MAX_RUN;
 	unsigned per_run = max_run / bc->bsize;
 	if (per_run == 0)
 		per_run = 1;
@@ -236,7 +217,7 @@ writeback(struct bcache *bc)
 		void *src;
 		struct req *r = req_slot(bc);
 		if (j - i == 1) {
-			src = v[i]->data;	/* held still: vfs_lock is ours */
+			src = v[i]->data; /* held still: vfs_lock is ours */
 		} else {
 			if (r->mem == NULL && (r->mem = kmalloc(MAX_RUN)) == NULL) {
 				req_done(r, 0, ENOMEM);
@@ -247,8 +228,8 @@ writeback(struct bcache *bc)
 				memcpy(r->mem + (k - i) * bc->bsize, v[k]->data, bc->bsize);
 			src = r->mem;
 		}
-		err = req_start(bc, r, BLKDEV_WRITE, src, (j - i) * bc->bsize,
-		    disk_off(bc, v[i]->blkno));
+		err = req_start(
+		    bc, r, BLKDEV_WRITE, src, (j - i) * bc->bsize, disk_off(bc, v[i]->blkno));
 		bc->st.writes++;
 		for (size_t k = i; k < j && err == 0; k++) {
 			v[k]->flags &= ~B_DIRTY;
@@ -263,8 +244,7 @@ writeback(struct bcache *bc)
 	return err;
 }
 
-int
-bcache_sync(struct bcache *bc)
+int bcache_sync(struct bcache *bc)
 {
 	int err = writeback(bc);
 	if (err == 0) {
@@ -278,8 +258,7 @@ bcache_sync(struct bcache *bc)
 
 /* Room for one more buffer: drop the oldest clean unheld one, or write
  * everything back first when only dirty ones are left. */
-static void
-make_room(struct bcache *bc)
+static void make_room(struct bcache *bc)
 {
 	if (bc->bytes + bc->bsize <= bc->max_bytes)
 		return;
@@ -291,12 +270,11 @@ make_room(struct bcache *bc)
 			}
 		}
 		if (pass == 0 && writeback(bc) != 0)
-			return;	/* the error comes back at the next sync */
+			return; /* the error comes back at the next sync */
 	}
 }
 
-static struct buf *
-get(struct bcache *bc, uint64_t blkno, int *cached)
+static struct buf *get(struct bcache *bc, uint64_t blkno, int *cached)
 {
 	struct buf *b = lookup(bc, blkno);
 	if (b) {
@@ -323,8 +301,7 @@ get(struct bcache *bc, uint64_t blkno, int *cached)
 	return b;
 }
 
-int
-bread(struct bcache *bc, uint64_t blkno, struct buf **bp)
+int bread(struct bcache *bc, uint64_t blkno, struct buf **bp)
 {
 	int cached;
 	if (disk_off(bc, blkno) + bc->bsize > bc->bd->size)
@@ -349,8 +326,7 @@ bread(struct bcache *bc, uint64_t blkno, struct buf **bp)
 	return 0;
 }
 
-int
-bget(struct bcache *bc, uint64_t blkno, struct buf **bp)
+int bget(struct bcache *bc, uint64_t blkno, struct buf **bp)
 {
 	int cached;
 	if (disk_off(bc, blkno) + bc->bsize > bc->bd->size)
@@ -366,11 +342,10 @@ bget(struct bcache *bc, uint64_t blkno, struct buf **bp)
 	return 0;
 }
 
-int
-bcache_prefetch(struct bcache *bc, uint64_t blkno, unsigned n)
+int bcache_prefetch(struct bcache *bc, uint64_t blkno, unsigned n)
 {
-	size_t max_run = bc->bd->max_transfer && bc->bd->max_transfer < MAX_RUN ?
-	    bc->bd->max_transfer : MAX_RUN;
+	size_t max_run =
+	    bc->bd->max_transfer && bc->bd->max_transfer < MAX_RUN ? bc->bd->max_transfer : MAX_RUN;
 	unsigned per_run = max_run / bc->bsize;
 	uint64_t end = blkno + n, limit = bc->bd->size / bc->bsize;
 	if (end > limit)
@@ -419,8 +394,7 @@ bcache_prefetch(struct bcache *bc, uint64_t blkno, unsigned n)
 	return err;
 }
 
-void
-bdirty(struct buf *b, int meta)
+void bdirty(struct buf *b, int meta)
 {
 	if (!(b->flags & B_DIRTY)) {
 		b->flags |= B_DIRTY;
@@ -432,8 +406,7 @@ bdirty(struct buf *b, int meta)
 		b->flags &= ~B_META;
 }
 
-void
-brelse(struct buf *b)
+void brelse(struct buf *b)
 {
 	if (b->refs <= 0)
 		panic("bcache: block %lu released too often", (unsigned long)b->blkno);
@@ -441,8 +414,7 @@ brelse(struct buf *b)
 		lru_append(b->bc, b);
 }
 
-void
-bcache_forget(struct bcache *bc, uint64_t blkno)
+void bcache_forget(struct bcache *bc, uint64_t blkno)
 {
 	struct buf *b = lookup(bc, blkno);
 	if (b && b->refs == 0)
@@ -453,8 +425,7 @@ bcache_forget(struct bcache *bc, uint64_t blkno)
 	}
 }
 
-int
-bcache_destroy(struct bcache *bc)
+int bcache_destroy(struct bcache *bc)
 {
 	int err = bcache_sync(bc);
 	for (unsigned h = 0; h < NHASH; h++)
@@ -470,8 +441,7 @@ bcache_destroy(struct bcache *bc)
 	return err;
 }
 
-void
-bcache_stats(struct bcache *bc, struct bcache_stats *st)
+void bcache_stats(struct bcache *bc, struct bcache_stats *st)
 {
 	*st = bc->st;
 	st->bytes = bc->bytes;

@@ -22,10 +22,8 @@
  * Returns 0, EINVAL for a bad bus/dev/fun/reg, ENXIO when the machine has
  * no PCI configuration space.
  */
-int rumpcomp_pci_confread(unsigned bus, unsigned dev, unsigned fun, int reg,
-    unsigned int *value);
-int rumpcomp_pci_confwrite(unsigned bus, unsigned dev, unsigned fun, int reg,
-    unsigned int value);
+int rumpcomp_pci_confread(unsigned bus, unsigned dev, unsigned fun, int reg, unsigned int *value);
+int rumpcomp_pci_confwrite(unsigned bus, unsigned dev, unsigned fun, int reg, unsigned int value);
 
 /*
  * Memory BARs: make len bytes of device memory at physical (bus) address
@@ -64,8 +62,7 @@ void *rumpcomp_pci_map(unsigned long addr, unsigned long len);
  *     unmasked) and should not sleep, which would delay every other line.
  *   - A thread that never blocks delays handlers until it does.
  */
-int rumpcomp_pci_irq_map(unsigned bus, unsigned dev, unsigned fun,
-    int intrline, unsigned cookie);
+int rumpcomp_pci_irq_map(unsigned bus, unsigned dev, unsigned fun, int intrline, unsigned cookie);
 void *rumpcomp_pci_irq_establish(unsigned cookie, int (*handler)(void *), void *data);
 
 /*
@@ -93,8 +90,8 @@ void rumpcomp_pci_irq_awaited(int delta);
  *   must lie in memory from rumpcomp_pci_dmalloc (kernel virtual addresses
  *   are not physical addresses; never assume they are).
  */
-int rumpcomp_pci_dmalloc(__SIZE_TYPE__ size, __SIZE_TYPE__ align,
-    unsigned long *pap, unsigned long *vap);
+int rumpcomp_pci_dmalloc(
+    __SIZE_TYPE__ size, __SIZE_TYPE__ align, unsigned long *pap, unsigned long *vap);
 void rumpcomp_pci_dmafree(unsigned long vap, __SIZE_TYPE__ size);
 unsigned long rumpcomp_pci_virt_to_mach(void *virt);
 
@@ -133,7 +130,7 @@ void rumpcomp_pci_ext_io_write32(unsigned long port, unsigned int value);
  *   only be polled).  Optional: the kernel refers to it weakly, so a
  *   platform without such devices may leave it out.
  */
-int rumpcomp_pci_ext_mmio_device(unsigned index, unsigned cookie, unsigned long *addr,
-    unsigned long *len, int *intrline);
+int rumpcomp_pci_ext_mmio_device(
+    unsigned index, unsigned cookie, unsigned long *addr, unsigned long *len, int *intrline);
 
 #endif /* RUMPCOMP_PCI_H */

@@ -142,14 +142,11 @@ int rumpuser_getrandom(void *buf, rumpuser_size_t buflen, int flags, rumpuser_si
  *   "lwp" pointer per thread: RUMPUSER_LWP_SET binds l to the calling
  *   thread, RUMPUSER_LWP_CLEAR unbinds it; CREATE and DESTROY are notices.
  */
-int rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name,
-    int mustjoin, int priority, int cpuidx, void **cookie);
+int rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name, int mustjoin,
+    int priority, int cpuidx, void **cookie);
 void rumpuser_thread_exit(void) __attribute__((noreturn));
 int rumpuser_thread_join(void *cookie);
-enum rumplwpop {
-	RUMPUSER_LWP_CREATE, RUMPUSER_LWP_DESTROY,
-	RUMPUSER_LWP_SET, RUMPUSER_LWP_CLEAR
-};
+enum rumplwpop { RUMPUSER_LWP_CREATE, RUMPUSER_LWP_DESTROY, RUMPUSER_LWP_SET, RUMPUSER_LWP_CLEAR };
 void rumpuser_curlwpop(int op, struct lwp *l);
 struct lwp *rumpuser_curlwp(void);
 
@@ -196,8 +193,8 @@ void rumpuser_cv_init(struct rumpuser_cv **cvp);
 void rumpuser_cv_destroy(struct rumpuser_cv *cv);
 void rumpuser_cv_wait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx);
 void rumpuser_cv_wait_nowrap(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx);
-int rumpuser_cv_timedwait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx,
-    rumpuser_int64_t sec, rumpuser_int64_t nsec);
+int rumpuser_cv_timedwait(
+    struct rumpuser_cv *cv, struct rumpuser_mtx *mtx, rumpuser_int64_t sec, rumpuser_int64_t nsec);
 void rumpuser_cv_signal(struct rumpuser_cv *cv);
 void rumpuser_cv_broadcast(struct rumpuser_cv *cv);
 void rumpuser_cv_has_waiters(struct rumpuser_cv *cv, int *nwaiters);

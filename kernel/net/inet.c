@@ -27,16 +27,16 @@
 #include "lwip/udp.h"
 
 enum inet_state {
-	IS_NEW,		/* not listening, not connected (maybe bound) */
+	IS_NEW, /* not listening, not connected (maybe bound) */
 	IS_LISTEN,
 	IS_CONNECTING,
-	IS_CONNECTED,	/* TCP: connected once; tcp may be NULL when it ended */
+	IS_CONNECTED, /* TCP: connected once; tcp may be NULL when it ended */
 };
 
 struct dgram {
 	struct dgram *next;
 	struct pbuf *p;
-	size_t charge;			/* its truesize, against SO_RCVBUF */
+	size_t charge; /* its truesize, against SO_RCVBUF */
 	ip_addr_t addr;
 	u16_t port;
 };
@@ -44,15 +44,15 @@ struct dgram {
 struct inet_sock {
 	struct sock sk;
 	enum inet_state state;
-	struct tcp_pcb *tcp;		/* NULL once lwIP freed it (TCP) */
+	struct tcp_pcb *tcp; /* NULL once lwIP freed it (TCP) */
 	struct udp_pcb *udp;
-	struct rumpuser_cv *cv;		/* readers, writers, accept, connect */
-	int err;			/* pending error (SO_ERROR), positive */
-	unsigned rx_fin : 1;		/* the peer sent FIN */
-	unsigned rx_shut : 1;		/* shutdown(SHUT_RD) */
-	unsigned tx_shut : 1;		/* shutdown(SHUT_WR) */
-	unsigned nospace : 1;		/* a writer found no room: tell when there is */
-	unsigned connect_pending : 1;	/* non-blocking connect not yet confirmed */
+	struct rumpuser_cv *cv; /* readers, writers, accept, connect */
+	int err; /* pending error (SO_ERROR), positive */
+	unsigned rx_fin : 1; /* the peer sent FIN */
+	unsigned rx_shut : 1; /* shutdown(SHUT_RD) */
+	unsigned tx_shut : 1; /* shutdown(SHUT_WR) */
+	unsigned nospace : 1; /* a writer found no room: tell when there is */
+	unsigned connect_pending : 1; /* non-blocking connect not yet confirmed */
 	unsigned was_connected : 1;
 	unsigned v6only : 1;
 	unsigned nodelay : 1;
@@ -63,7 +63,7 @@ struct inet_sock {
 	/* TCP: received data, a list of pbufs (linked by next). */
 	struct pbuf *rxq, *rxq_tail;
 	size_t rx_off, rx_avail;
-	size_t rx_truesize;		/* memory the list takes */
+	size_t rx_truesize; /* memory the list takes */
 	/* TCP listener: connections not accepted yet. */
 	struct inet_sock *acc_head, *acc_tail, *acc_next;
 	int acc_len;
@@ -71,15 +71,15 @@ struct inet_sock {
 	struct dgram *dq, *dq_tail;
 	size_t dq_bytes;
 
-	int rcvbuf, sndbuf;		/* SO_RCVBUF, SO_SNDBUF as set */
+	int rcvbuf, sndbuf; /* SO_RCVBUF, SO_SNDBUF as set */
 	int linger_on, linger_secs;
-	int keep_idle, keep_intvl, keep_cnt;	/* seconds; 0: lwIP's */
+	int keep_idle, keep_intvl, keep_cnt; /* seconds; 0: lwIP's */
 	int ttl, tos;
 };
 
 #define UDP_RCVBUF_DEFAULT 212992
 #define RX_COMPACT_AT (64 * 1024)
-#define RX_COMPACT_BELOW 512	/* Linux's net.core.rmem_default */
+#define RX_COMPACT_BELOW 512 /* Linux's net.core.rmem_default */
 #define UDP_MAX_PAYLOAD4 65507
 #define UDP_MAX_PAYLOAD6 65527
 
@@ -88,22 +88,38 @@ static const struct sock_ops inet_tcp_ops, inet_udp_ops;
 static int err_errno(err_t e)
 {
 	switch (e) {
-	case ERR_OK: return 0;
-	case ERR_MEM: return ENOMEM;
-	case ERR_BUF: return ENOBUFS;
-	case ERR_TIMEOUT: return ETIMEDOUT;
-	case ERR_RTE: return ENETUNREACH;
-	case ERR_INPROGRESS: return EINPROGRESS;
-	case ERR_WOULDBLOCK: return EAGAIN;
-	case ERR_USE: return EADDRINUSE;
-	case ERR_ALREADY: return EALREADY;
-	case ERR_ISCONN: return EISCONN;
-	case ERR_CONN: return ENOTCONN;
-	case ERR_IF: return ENETDOWN;
-	case ERR_ABRT: return ECONNABORTED;
-	case ERR_RST: return ECONNRESET;
-	case ERR_CLSD: return ENOTCONN;
-	default: return EINVAL;
+	case ERR_OK:
+		return 0;
+	case ERR_MEM:
+		return ENOMEM;
+	case ERR_BUF:
+		return ENOBUFS;
+	case ERR_TIMEOUT:
+		return ETIMEDOUT;
+	case ERR_RTE:
+		return ENETUNREACH;
+	case ERR_INPROGRESS:
+		return EINPROGRESS;
+	case ERR_WOULDBLOCK:
+		return EAGAIN;
+	case ERR_USE:
+		return EADDRINUSE;
+	case ERR_ALREADY:
+		return EALREADY;
+	case ERR_ISCONN:
+		return EISCONN;
+	case ERR_CONN:
+		return ENOTCONN;
+	case ERR_IF:
+		return ENETDOWN;
+	case ERR_ABRT:
+		return ECONNABORTED;
+	case ERR_RST:
+		return ECONNRESET;
+	case ERR_CLSD:
+		return ENOTCONN;
+	default:
+		return EINVAL;
 	}
 }
 
@@ -148,8 +164,8 @@ static void wake(struct inet_sock *is, int events)
  * a v4-mapped address is IPv4 (EAFNOSUPPORT... as Linux: ENETUNREACH for
  * connect, EINVAL for bind, when IPV6_V6ONLY).
  */
-static int addr_in(struct inet_sock *is, const struct sockaddr *sa, socklen_t len,
-    ip_addr_t *ip, u16_t *port)
+static int addr_in(
+    struct inet_sock *is, const struct sockaddr *sa, socklen_t len, ip_addr_t *ip, u16_t *port)
 {
 	if (is->sk.domain == AF_INET) {
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
@@ -165,7 +181,7 @@ static int addr_in(struct inet_sock *is, const struct sockaddr *sa, socklen_t le
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 		const uint32_t *w = (const uint32_t *)&sin6->sin6_addr;
 
-		if (len < 24)	/* SIN6_LEN_RFC2133: without sin6_scope_id */
+		if (len < 24) /* SIN6_LEN_RFC2133: without sin6_scope_id */
 			return -EINVAL;
 		if (sin6->sin6_family != AF_INET6)
 			return -EAFNOSUPPORT;
@@ -185,17 +201,17 @@ static int addr_in(struct inet_sock *is, const struct sockaddr *sa, socklen_t le
 
 /* An lwIP address and port as the socket's family shows it; the full
  * length in *len (what fits of it is copied). */
-static void addr_out(struct inet_sock *is, const ip_addr_t *ip, u16_t port,
-    struct sockaddr *sa, socklen_t *len)
+static void addr_out(
+    struct inet_sock *is, const ip_addr_t *ip, u16_t port, struct sockaddr *sa, socklen_t *len)
 {
 	if (is->sk.domain == AF_INET) {
-		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = lwip_htons(port) };
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = lwip_htons(port)};
 
 		sin.sin_addr.s_addr = IP_IS_V6(ip) ? 0 : ip4_addr_get_u32(ip_2_ip4(ip));
 		memcpy(sa, &sin, *len < sizeof(sin) ? *len : sizeof(sin));
 		*len = sizeof(sin);
 	} else {
-		struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = lwip_htons(port) };
+		struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = lwip_htons(port)};
 		uint32_t *w = (uint32_t *)&sin6.sin6_addr;
 
 		if (IP_IS_V6(ip)) {
@@ -233,15 +249,15 @@ static int addr_local(const ip_addr_t *ip)
 		if (ip4_addr_get_u32(ip_2_ip4(ip)) == PP_HTONL(0x7f000001UL))
 			return 1;
 		NETIF_FOREACH(n)
-			if (ip4_addr_cmp(ip_2_ip4(ip), netif_ip4_addr(n)))
-				return 1;
+		if (ip4_addr_cmp(ip_2_ip4(ip), netif_ip4_addr(n)))
+			return 1;
 		return 0;
 	}
 	if (ip6_addr_isloopback(ip_2_ip6(ip)))
 		return 1;
 	NETIF_FOREACH(n)
-		if (netif_get_ip6_addr_match(n, ip_2_ip6(ip)) >= 0)
-			return 1;
+	if (netif_get_ip6_addr_match(n, ip_2_ip6(ip)) >= 0)
+		return 1;
 	return 0;
 }
 
@@ -254,7 +270,7 @@ static const ip_addr_t *bind_addr(struct inet_sock *is, const ip_addr_t *ip)
 	if (is->sk.domain == AF_INET)
 		return IP4_ADDR_ANY;
 	if (IP_IS_V4(ip) && !IP_IS_ANY_TYPE_VAL(*ip))
-		return IP4_ADDR_ANY;	/* ::ffff:0.0.0.0 */
+		return IP4_ADDR_ANY; /* ::ffff:0.0.0.0 */
 	return is->v6only ? IP6_ADDR_ANY : IP_ANY_TYPE;
 }
 
@@ -273,8 +289,8 @@ static struct inet_sock *inet_alloc(int domain, int type, int protocol)
 
 	if (!is)
 		return NULL;
-	sock_init(&is->sk, type == SOCK_STREAM ? &inet_tcp_ops : &inet_udp_ops, domain, type,
-	    protocol);
+	sock_init(
+	    &is->sk, type == SOCK_STREAM ? &inet_tcp_ops : &inet_udp_ops, domain, type, protocol);
 	rumpuser_cv_init(&is->cv);
 	is->rcvbuf = type == SOCK_STREAM ? TCP_WND : UDP_RCVBUF_DEFAULT;
 	is->sndbuf = type == SOCK_STREAM ? TCP_SND_BUF : UDP_RCVBUF_DEFAULT;
@@ -382,12 +398,12 @@ static void tcp_err_cb(void *arg, err_t err)
 	is->tcp = NULL;
 	if (is->state == IS_CONNECTING) {
 		is->err = err == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
-		is->state = IS_NEW;	/* connect may be tried again */
+		is->state = IS_NEW; /* connect may be tried again */
 	} else if (err == ERR_RST) {
 		is->err = ECONNRESET;
 	} else if (err == ERR_ABRT) {
 		if (!(is->rx_fin && is->tx_shut))
-			is->err = ETIMEDOUT;	/* retransmissions or keepalives gave up */
+			is->err = ETIMEDOUT; /* retransmissions or keepalives gave up */
 	}
 	/* ERR_CLSD: both sides closed, nothing went wrong */
 	wake(is, POLLIN | POLLOUT | POLLERR | POLLHUP | POLLRDHUP);
@@ -506,7 +522,7 @@ static int tcp_bind_op(struct sock *s, const struct sockaddr *sa, socklen_t len)
 		return err == -ENETUNREACH ? -EINVAL : err;
 	net_lock();
 	if (is->state != IS_NEW || (is->tcp && is->tcp->local_port != 0))
-		err = -EINVAL;	/* already bound */
+		err = -EINVAL; /* already bound */
 	else if (!addr_local(&ip))
 		err = -EADDRNOTAVAIL;
 	else if ((err = tcp_fresh_pcb(is)) == 0)
@@ -544,7 +560,7 @@ static int tcp_listen_op(struct sock *s, int backlog)
 			err = -err_errno(e);
 			goto out;
 		}
-		is->tcp = lpcb;	/* the pcb became a (smaller) listen pcb */
+		is->tcp = lpcb; /* the pcb became a (smaller) listen pcb */
 		tcp_arg(lpcb, is);
 		tcp_accept(lpcb, tcp_accept_cb);
 		is->state = IS_LISTEN;
@@ -592,7 +608,7 @@ static int tcp_connect_op(struct sock *s, const struct sockaddr *sa, socklen_t l
 	int err;
 
 	if (len >= sizeof(sa_family_t) && sa->sa_family == AF_UNSPEC)
-		return -EOPNOTSUPP;	/* disconnecting a TCP socket: not supported */
+		return -EOPNOTSUPP; /* disconnecting a TCP socket: not supported */
 	if ((err = addr_in(is, sa, len, &ip, &port)) != 0)
 		return err;
 	any_to_loopback(&ip);
@@ -623,14 +639,14 @@ static int tcp_connect_op(struct sock *s, const struct sockaddr *sa, socklen_t l
 			goto out;
 		}
 		if (is->was_connected) {
-			err = -EISCONN;	/* it ended, but it was connected */
+			err = -EISCONN; /* it ended, but it was connected */
 			goto out;
 		}
 		if ((err = tcp_fresh_pcb(is)) != 0)
 			goto out;
 		if ((err = -err_errno(tcp_connect(is->tcp, &ip, port, tcp_connected_cb))) != 0) {
 			if (err == -ENOMEM)
-				err = -EAGAIN;	/* Linux: no local port or memory */
+				err = -EAGAIN; /* Linux: no local port or memory */
 			goto out;
 		}
 		is->state = IS_CONNECTING;
@@ -643,7 +659,7 @@ static int tcp_connect_op(struct sock *s, const struct sockaddr *sa, socklen_t l
 	}
 	while (is->state == IS_CONNECTING) {
 		if (net_wait(is->cv, deadline) == ETIMEDOUT) {
-			err = -EINPROGRESS;	/* SO_SNDTIMEO: Linux says EINPROGRESS */
+			err = -EINPROGRESS; /* SO_SNDTIMEO: Linux says EINPROGRESS */
 			goto out;
 		}
 	}
@@ -707,7 +723,7 @@ static ssize_t tcp_sendmsg_op(struct sock *s, const struct msghdr *m, int flags,
 				n = 0xffff;
 			e = tcp_write(pcb, (const char *)m->msg_iov[iv].iov_base + off, (u16_t)n,
 			    TCP_WRITE_FLAG_COPY |
-			    (done + n < total || (flags & MSG_MORE) ? TCP_WRITE_FLAG_MORE : 0));
+			        (done + n < total || (flags & MSG_MORE) ? TCP_WRITE_FLAG_MORE : 0));
 			if (e == ERR_OK) {
 				done += n;
 				off += n;
@@ -740,8 +756,8 @@ static ssize_t tcp_sendmsg_op(struct sock *s, const struct msghdr *m, int flags,
 
 /* Copy up to len received bytes into the iovecs from offset skip; consume
  * them unless peek.  Locked. */
-static size_t tcp_take(struct inet_sock *is, const struct msghdr *m, size_t skip, size_t len,
-    int peek)
+static size_t tcp_take(
+    struct inet_sock *is, const struct msghdr *m, size_t skip, size_t len, int peek)
 {
 	struct pbuf *q = is->rxq;
 	size_t off = is->rx_off, done = 0;
@@ -800,7 +816,7 @@ static ssize_t tcp_recvmsg_op(struct sock *s, struct msghdr *m, int flags, int n
 	ssize_t ret = 0;
 
 	if (flags & MSG_OOB)
-		return -EINVAL;	/* no urgent data is ever kept */
+		return -EINVAL; /* no urgent data is ever kept */
 	m->msg_namelen = 0;
 	m->msg_controllen = 0;
 	net_lock();
@@ -811,19 +827,20 @@ static ssize_t tcp_recvmsg_op(struct sock *s, struct msghdr *m, int flags, int n
 	while (done < len) {
 		if (is->rx_avail && !is->rx_shut) {
 			/* MSG_TRUNC on TCP: consume without copying, as Linux. */
-			done += tcp_take(is, (flags & MSG_TRUNC) ? NULL : m, done, len - done, peek);
+			done +=
+			    tcp_take(is, (flags & MSG_TRUNC) ? NULL : m, done, len - done, peek);
 			if (!(flags & MSG_WAITALL) || peek)
 				break;
 			continue;
 		}
-		if (done)	/* what MSG_WAITALL got before EOF, error or timeout */
+		if (done) /* what MSG_WAITALL got before EOF, error or timeout */
 			break;
 		if (is->err) {
 			ret = -take_err(is);
 			break;
 		}
 		if (is->rx_fin || is->rx_shut || (is->state == IS_CONNECTED && !is->tcp))
-			break;	/* end of file */
+			break; /* end of file */
 		if (nonblock) {
 			ret = -EAGAIN;
 			break;
@@ -867,7 +884,7 @@ static int tcp_shutdown_op(struct sock *s, int how)
 			err_t e = tcp_shutdown(is->tcp, 0, 1);
 
 			if (e == ERR_OK && is->rx_fin)
-				tcp_detach(is);	/* both sides done */
+				tcp_detach(is); /* both sides done */
 			else if (e != ERR_OK && e != ERR_CONN)
 				err = -err_errno(e);
 		}
@@ -903,7 +920,7 @@ static int tcp_poll_op(struct sock *s)
 		if (tcp_writable(is) || is->tx_shut || !is->tcp)
 			r |= POLLOUT | POLLWRNORM;
 		else
-			is->nospace = 1;	/* the poller wants to hear when */
+			is->nospace = 1; /* the poller wants to hear when */
 		if ((is->rx_fin && is->tx_shut) || !is->tcp)
 			r |= POLLHUP;
 		break;
@@ -921,15 +938,15 @@ static long tcp_ioctl_op(struct sock *s, unsigned long cmd, unsigned long arg)
 
 	net_lock();
 	switch (cmd) {
-	case FIONREAD:	/* = SIOCINQ */
+	case FIONREAD: /* = SIOCINQ */
 		if (is->state == IS_LISTEN)
 			rv = -EINVAL;
 		else
 			*(int *)arg = (int)is->rx_avail;
 		break;
 	case SIOCOUTQ:
-		*(int *)arg = is->tcp && is->state != IS_LISTEN ?
-		    (int)(TCP_SND_BUF - is->tcp->snd_buf) : 0;
+		*(int *)arg =
+		    is->tcp && is->state != IS_LISTEN ? (int)(TCP_SND_BUF - is->tcp->snd_buf) : 0;
 		break;
 	case SIOCATMARK:
 		*(int *)arg = 0;
@@ -1004,7 +1021,7 @@ static int inet_setsockopt(struct sock *s, int level, int name, const void *val,
 	case SOL_SOCKET:
 		switch (name) {
 		case SO_REUSEADDR:
-		case SO_REUSEPORT:	/* one process: the same as REUSEADDR here */
+		case SO_REUSEPORT: /* one process: the same as REUSEADDR here */
 			is->reuseaddr = v != 0;
 			if (tcp && is->tcp) {
 				if (v)
@@ -1044,7 +1061,7 @@ static int inet_setsockopt(struct sock *s, int level, int name, const void *val,
 		case SO_ZEROCOPY:
 		case SO_BUSY_POLL:
 		case SO_INCOMING_CPU:
-			break;	/* accepted, nothing to change here */
+			break; /* accepted, nothing to change here */
 		default:
 			err = -ENOPROTOOPT;
 		}
@@ -1082,7 +1099,7 @@ static int inet_setsockopt(struct sock *s, int level, int name, const void *val,
 		case TCP_WINDOW_CLAMP:
 		case TCP_SYNCNT:
 		case TCP_NOTSENT_LOWAT:
-			break;	/* accepted; lwIP has no such knob */
+			break; /* accepted; lwIP has no such knob */
 		default:
 			err = -ENOPROTOOPT;
 		}
@@ -1119,7 +1136,7 @@ static int inet_setsockopt(struct sock *s, int level, int name, const void *val,
 		case IPV6_V6ONLY:
 			if (is->state != IS_NEW || (tcp && is->tcp && is->tcp->local_port) ||
 			    (!tcp && is->udp->local_port)) {
-				err = -EINVAL;	/* only before bind */
+				err = -EINVAL; /* only before bind */
 				break;
 			}
 			is->v6only = v != 0;
@@ -1188,16 +1205,39 @@ static int inet_getsockopt(struct sock *s, int level, int name, void *val, sockl
 	switch (level) {
 	case SOL_SOCKET:
 		switch (name) {
-		case SO_ERROR: v = take_err(is); break;
-		case SO_REUSEADDR: case SO_REUSEPORT: v = is->reuseaddr; break;
-		case SO_KEEPALIVE: v = is->keepalive; break;
-		case SO_BROADCAST: v = is->broadcast; break;
-		case SO_RCVBUF: v = is->rcvbuf; break;
-		case SO_SNDBUF: v = is->sndbuf; break;
-		case SO_ACCEPTCONN: v = is->state == IS_LISTEN; break;
-		case SO_RCVLOWAT: case SO_SNDLOWAT: v = 1; break;
-		case SO_OOBINLINE: case SO_PRIORITY: case SO_DONTROUTE: v = 0; break;
-		default: err = -ENOPROTOOPT;
+		case SO_ERROR:
+			v = take_err(is);
+			break;
+		case SO_REUSEADDR:
+		case SO_REUSEPORT:
+			v = is->reuseaddr;
+			break;
+		case SO_KEEPALIVE:
+			v = is->keepalive;
+			break;
+		case SO_BROADCAST:
+			v = is->broadcast;
+			break;
+		case SO_RCVBUF:
+			v = is->rcvbuf;
+			break;
+		case SO_SNDBUF:
+			v = is->sndbuf;
+			break;
+		case SO_ACCEPTCONN:
+			v = is->state == IS_LISTEN;
+			break;
+		case SO_RCVLOWAT:
+		case SO_SNDLOWAT:
+			v = 1;
+			break;
+		case SO_OOBINLINE:
+		case SO_PRIORITY:
+		case SO_DONTROUTE:
+			v = 0;
+			break;
+		default:
+			err = -ENOPROTOOPT;
 		}
 		break;
 	case IPPROTO_TCP:
@@ -1206,20 +1246,40 @@ static int inet_getsockopt(struct sock *s, int level, int name, void *val, sockl
 			break;
 		}
 		switch (name) {
-		case TCP_NODELAY: v = is->nodelay; break;
-		case TCP_KEEPIDLE: v = is->keep_idle ? is->keep_idle : (int)(TCP_KEEPIDLE_DEFAULT / 1000); break;
-		case TCP_KEEPINTVL: v = is->keep_intvl ? is->keep_intvl : (int)(TCP_KEEPINTVL_DEFAULT / 1000); break;
-		case TCP_KEEPCNT: v = is->keep_cnt ? is->keep_cnt : (int)TCP_KEEPCNT_DEFAULT; break;
-		case TCP_MAXSEG: v = is->tcp && is->state != IS_LISTEN ? tcp_mss(is->tcp) : TCP_MSS; break;
-		case TCP_CORK: case TCP_QUICKACK: case TCP_DEFER_ACCEPT: v = 0; break;
-		default: err = -ENOPROTOOPT;
+		case TCP_NODELAY:
+			v = is->nodelay;
+			break;
+		case TCP_KEEPIDLE:
+			v = is->keep_idle ? is->keep_idle : (int)(TCP_KEEPIDLE_DEFAULT / 1000);
+			break;
+		case TCP_KEEPINTVL:
+			v = is->keep_intvl ? is->keep_intvl : (int)(TCP_KEEPINTVL_DEFAULT / 1000);
+			break;
+		case TCP_KEEPCNT:
+			v = is->keep_cnt ? is->keep_cnt : (int)TCP_KEEPCNT_DEFAULT;
+			break;
+		case TCP_MAXSEG:
+			v = is->tcp && is->state != IS_LISTEN ? tcp_mss(is->tcp) : TCP_MSS;
+			break;
+		case TCP_CORK:
+		case TCP_QUICKACK:
+		case TCP_DEFER_ACCEPT:
+			v = 0;
+			break;
+		default:
+			err = -ENOPROTOOPT;
 		}
 		break;
 	case IPPROTO_IP:
 		switch (name) {
-		case IP_TOS: v = is->tos < 0 ? 0 : is->tos; break;
-		case IP_TTL: v = is->ttl < 0 ? 64 : is->ttl; break;
-		default: err = -ENOPROTOOPT;
+		case IP_TOS:
+			v = is->tos < 0 ? 0 : is->tos;
+			break;
+		case IP_TTL:
+			v = is->ttl < 0 ? 64 : is->ttl;
+			break;
+		default:
+			err = -ENOPROTOOPT;
 		}
 		break;
 	case IPPROTO_IPV6:
@@ -1228,10 +1288,17 @@ static int inet_getsockopt(struct sock *s, int level, int name, void *val, sockl
 			break;
 		}
 		switch (name) {
-		case IPV6_V6ONLY: v = is->v6only; break;
-		case IPV6_TCLASS: v = is->tos < 0 ? 0 : is->tos; break;
-		case IPV6_UNICAST_HOPS: v = is->ttl < 0 ? 64 : is->ttl; break;
-		default: err = -ENOPROTOOPT;
+		case IPV6_V6ONLY:
+			v = is->v6only;
+			break;
+		case IPV6_TCLASS:
+			v = is->tos < 0 ? 0 : is->tos;
+			break;
+		case IPV6_UNICAST_HOPS:
+			v = is->ttl < 0 ? 64 : is->ttl;
+			break;
+		default:
+			err = -ENOPROTOOPT;
 		}
 		break;
 	default:
@@ -1273,7 +1340,7 @@ static void tcp_close_conn(struct inet_sock *is)
 		return;
 	}
 	if (tcp_close(pcb) != ERR_OK)
-		tcp_abort(pcb);	/* no memory for a FIN: reset instead */
+		tcp_abort(pcb); /* no memory for a FIN: reset instead */
 }
 
 static void tcp_release_op(struct sock *s)
@@ -1312,8 +1379,8 @@ static void tcp_release_op(struct sock *s)
 
 /* ---- UDP -------------------------------------------------------------------- */
 
-static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
-    const ip_addr_t *addr, u16_t port)
+static void udp_recv_cb(
+    void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port)
 {
 	struct inet_sock *is = arg;
 	size_t charge = truesize(p) + sizeof(struct dgram);
@@ -1321,7 +1388,7 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 
 	if (is->rx_shut || is->dq_bytes + charge > (size_t)is->rcvbuf ||
 	    (d = kmalloc(sizeof(*d))) == NULL) {
-		pbuf_free(p);	/* no room: dropped, as on Linux */
+		pbuf_free(p); /* no room: dropped, as on Linux */
 		return;
 	}
 	d->next = NULL;
@@ -1351,7 +1418,8 @@ static int udp_bind_op(struct sock *s, const struct sockaddr *sa, socklen_t len)
 	if (is->udp->local_port != 0)
 		err = -EINVAL;
 	else if (!addr_local(&ip) && !ip_addr_ismulticast(&ip) &&
-	    !(IP_IS_V4(&ip) && ip4_addr_isbroadcast_u32(ip4_addr_get_u32(ip_2_ip4(&ip)), netif_default)))
+	    !(IP_IS_V4(&ip) &&
+	        ip4_addr_isbroadcast_u32(ip4_addr_get_u32(ip_2_ip4(&ip)), netif_default)))
 		err = -EADDRNOTAVAIL;
 	else
 		err = -err_errno(udp_bind(is->udp, bind_addr(is, &ip), port));
@@ -1526,7 +1594,7 @@ static long udp_ioctl_op(struct sock *s, unsigned long cmd, unsigned long arg)
 
 	net_lock();
 	switch (cmd) {
-	case FIONREAD:	/* the next datagram's size, as Linux */
+	case FIONREAD: /* the next datagram's size, as Linux */
 		*(int *)arg = is->dq ? is->dq->p->tot_len : 0;
 		break;
 	case SIOCOUTQ:
@@ -1560,33 +1628,33 @@ static void udp_release_op(struct sock *s)
 /* ---- creation ------------------------------------------------------------- */
 
 static const struct sock_ops inet_tcp_ops = {
-	.bind = tcp_bind_op,
-	.listen = tcp_listen_op,
-	.accept = tcp_accept_op,
-	.connect = tcp_connect_op,
-	.sendmsg = tcp_sendmsg_op,
-	.recvmsg = tcp_recvmsg_op,
-	.shutdown = tcp_shutdown_op,
-	.getname = inet_getname,
-	.setsockopt = inet_setsockopt,
-	.getsockopt = inet_getsockopt,
-	.poll = tcp_poll_op,
-	.ioctl = tcp_ioctl_op,
-	.release = tcp_release_op,
+    .bind = tcp_bind_op,
+    .listen = tcp_listen_op,
+    .accept = tcp_accept_op,
+    .connect = tcp_connect_op,
+    .sendmsg = tcp_sendmsg_op,
+    .recvmsg = tcp_recvmsg_op,
+    .shutdown = tcp_shutdown_op,
+    .getname = inet_getname,
+    .setsockopt = inet_setsockopt,
+    .getsockopt = inet_getsockopt,
+    .poll = tcp_poll_op,
+    .ioctl = tcp_ioctl_op,
+    .release = tcp_release_op,
 };
 
 static const struct sock_ops inet_udp_ops = {
-	.bind = udp_bind_op,
-	.connect = udp_connect_op,
-	.sendmsg = udp_sendmsg_op,
-	.recvmsg = udp_recvmsg_op,
-	.shutdown = udp_shutdown_op,
-	.getname = inet_getname,
-	.setsockopt = inet_setsockopt,
-	.getsockopt = inet_getsockopt,
-	.poll = udp_poll_op,
-	.ioctl = udp_ioctl_op,
-	.release = udp_release_op,
+    .bind = udp_bind_op,
+    .connect = udp_connect_op,
+    .sendmsg = udp_sendmsg_op,
+    .recvmsg = udp_recvmsg_op,
+    .shutdown = udp_shutdown_op,
+    .getname = inet_getname,
+    .setsockopt = inet_setsockopt,
+    .getsockopt = inet_getsockopt,
+    .poll = udp_poll_op,
+    .ioctl = udp_ioctl_op,
+    .release = udp_release_op,
 };
 
 int inet_create(int domain, int type, int protocol, struct sock **sp)
@@ -1603,7 +1671,7 @@ int inet_create(int domain, int type, int protocol, struct sock **sp)
 			return -EPROTONOSUPPORT;
 		protocol = IPPROTO_UDP;
 	} else if (type == SOCK_RAW) {
-		return -EPROTONOSUPPORT;	/* no raw sockets (ping) yet */
+		return -EPROTONOSUPPORT; /* no raw sockets (ping) yet */
 	} else {
 		return -ESOCKTNOSUPPORT;
 	}

@@ -10,7 +10,7 @@
 #define KERNEL_NET_IMPL_H
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1	/* struct ucred, MSG_* and SO_* of Linux */
+#define _GNU_SOURCE 1 /* struct ucred, MSG_* and SO_* of Linux */
 #endif
 #include <kernel/kernel.h>
 #include <kernel/file.h>
@@ -110,9 +110,9 @@ struct sock_ops {
 /* The state every socket has; a family's socket starts with it. */
 struct sock {
 	const struct sock_ops *ops;
-	struct file *file;		/* NULL until installed (accept queue) */
+	struct file *file; /* NULL until installed (accept queue) */
 	int domain, type, protocol;
-	int64_t rcvtimeo, sndtimeo;	/* ns, -1: none (SO_RCVTIMEO/SNDTIMEO) */
+	int64_t rcvtimeo, sndtimeo; /* ns, -1: none (SO_RCVTIMEO/SNDTIMEO) */
 };
 
 /* Initialise the common part of a new socket. */

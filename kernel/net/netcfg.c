@@ -28,9 +28,9 @@
 #define SLAAC_WAIT_S 5
 
 static struct rumpuser_cv *cfg_cv;
-static int user_dns;			/* "dns" given: keep it */
-static ip_addr_t learnt_dns[4];		/* IPv4 from DHCP: 0-1; IPv6 (RDNSS): 2-3 */
-static int configured;			/* an interface has an address */
+static int user_dns; /* "dns" given: keep it */
+static ip_addr_t learnt_dns[4]; /* IPv4 from DHCP: 0-1; IPv6 (RDNSS): 2-3 */
+static int configured; /* an interface has an address */
 
 /* Append the strings a, b, c to text (room bytes there); how many were. */
 static size_t append(char *text, size_t room, const char *a, const char *b, const char *c)
@@ -124,10 +124,7 @@ void netcfg_dhcp_option(unsigned char msg_type, unsigned char option, unsigned c
 	}
 }
 
-const void *netcfg_dns_server(unsigned char n)
-{
-	return n < 4 ? &learnt_dns[n] : IP4_ADDR_ANY;
-}
+const void *netcfg_dns_server(unsigned char n) { return n < 4 ? &learnt_dns[n] : IP4_ADDR_ANY; }
 
 static void apply_dns(void)
 {
@@ -158,11 +155,12 @@ static void apply_dns(void)
 
 static int ip6_ready(struct netif *netif);
 
-static void nsc_callback(struct netif *netif, netif_nsc_reason_t reason,
-    const netif_ext_callback_args_t *args)
+static void nsc_callback(
+    struct netif *netif, netif_nsc_reason_t reason, const netif_ext_callback_args_t *args)
 {
-	if (!(reason & (LWIP_NSC_IPV4_SETTINGS_CHANGED | LWIP_NSC_IPV4_ADDRESS_CHANGED |
-	    LWIP_NSC_IPV6_ADDR_STATE_CHANGED | LWIP_NSC_IPV6_SET)))
+	if (!(reason &
+	        (LWIP_NSC_IPV4_SETTINGS_CHANGED | LWIP_NSC_IPV4_ADDRESS_CHANGED |
+	            LWIP_NSC_IPV6_ADDR_STATE_CHANGED | LWIP_NSC_IPV6_SET)))
 		return;
 	if (!ip4_addr_isany_val(*netif_ip4_addr(netif)) || ip6_ready(netif) >= 0)
 		configured = 1;
@@ -176,7 +174,8 @@ static const char *member_str(const struct config_node *e, const char *key, int 
 
 	if (!v) {
 		if (required)
-			config_bad("net", "entries with \"if\", \"type\" and \"method\" (and "
+			config_bad("net",
+			    "entries with \"if\", \"type\" and \"method\" (and "
 			    "\"addr\" and \"mask\" for static ones)");
 		return NULL;
 	}
@@ -200,7 +199,7 @@ static int prefix_len(const char *mask, int max)
 			n++;
 			bits <<= 1;
 		}
-		return bits ? -1 : n;	/* not contiguous */
+		return bits ? -1 : n; /* not contiguous */
 	}
 	for (const char *p = mask; *p; p++) {
 		if (*p < '0' || *p > '9' || n > 128)
@@ -219,13 +218,14 @@ struct waiting {
 static void configure(const struct config_node *e, struct waiting *w, int *nw)
 {
 	const char *ifname = member_str(e, "if", 1), *type = member_str(e, "type", 1),
-	    *method = member_str(e, "method", 1), *addr, *mask, *gw;
+	           *method = member_str(e, "method", 1), *addr, *mask, *gw;
 	struct netif *netif = netif_glue_find(ifname);
 	int inet6 = !strcmp(type, "inet6");
 
 	if (!netif) {
 		kprintf("rumprun: bad configuration: \"net\" names interface %s, which this "
-		    "machine does not have\n", ifname);
+		        "machine does not have\n",
+		    ifname);
 		rumpuser_exit(1);
 	}
 	if (strcmp(type, "inet") && !inet6)
@@ -238,10 +238,12 @@ static void configure(const struct config_node *e, struct waiting *w, int *nw)
 		mask = member_str(e, "mask", 1);
 		gw = member_str(e, "gw", 0);
 		if (!ipaddr_aton(addr, &ip) || IP_IS_V6(&ip) != inet6)
-			config_bad("net", inet6 ? "static inet6 entries with an IPv6 \"addr\"" :
-			    "static inet entries with an IPv4 \"addr\"");
+			config_bad("net",
+			    inet6 ? "static inet6 entries with an IPv6 \"addr\""
+			          : "static inet entries with an IPv4 \"addr\"");
 		if ((plen = prefix_len(mask, inet6 ? 128 : 32)) < 0)
-			config_bad("net", "entries whose \"mask\" is a prefix length (\"24\") or "
+			config_bad("net",
+			    "entries whose \"mask\" is a prefix length (\"24\") or "
 			    "a dotted IPv4 mask");
 		if (gw && (!ipaddr_aton(gw, &gwip) || IP_IS_V6(&gwip) != inet6))
 			config_bad("net", "entries whose \"gw\" is an address of their type");
@@ -254,7 +256,8 @@ static void configure(const struct config_node *e, struct waiting *w, int *nw)
 			netif_create_ip6_linklocal_address(netif, 1);
 			if (netif_add_ip6_address(netif, ip_2_ip6(&ip), &idx) != ERR_OK) {
 				net_unlock();
-				config_bad("net", "static inet6 entries this interface has room for");
+				config_bad(
+				    "net", "static inet6 entries this interface has room for");
 			}
 			netif_ip6_addr_set_state(netif, idx, IP6_ADDR_PREFERRED);
 		} else {
@@ -291,8 +294,9 @@ static void configure(const struct config_node *e, struct waiting *w, int *nw)
 		netif_set_ip6_autoconfig_enabled(netif, 1);
 		net_unlock();
 	} else {
-		config_bad("net", inet6 ? "inet6 entries with method \"auto\" or \"static\"" :
-		    "inet entries with method \"dhcp\" or \"static\"");
+		config_bad("net",
+		    inet6 ? "inet6 entries with method \"auto\" or \"static\""
+		          : "inet entries with method \"dhcp\" or \"static\"");
 	}
 	if (*nw < MAX_ENTRIES) {
 		w[*nw].netif = netif;
@@ -322,10 +326,12 @@ static void report(const struct waiting *w, int ok)
 	if (!ok) {
 		if (w->inet6)
 			kprintf("rumprun: net: %s: no IPv6 router answered within %d s; "
-			    "only the link-local address for now\n", w->name, SLAAC_WAIT_S);
+			        "only the link-local address for now\n",
+			    w->name, SLAAC_WAIT_S);
 		else
 			kprintf("rumprun: net: %s: no DHCP lease within %d s; going on "
-			    "without an address (DHCP keeps trying)\n", w->name, DHCP_WAIT_S);
+			        "without an address (DHCP keeps trying)\n",
+			    w->name, DHCP_WAIT_S);
 		return;
 	}
 	kprintf("rumprun: net: %s: ", w->name);
@@ -386,5 +392,5 @@ void netcfg_note_socket(void)
 		return;
 	said = 1;
 	kprintf("rumprun: net: no network interface is configured: only loopback "
-	    "(127.0.0.1, ::1) works\n");
+	        "(127.0.0.1, ::1) works\n");
 }

@@ -54,7 +54,7 @@ static err_t nic_linkoutput(struct netif *netif, struct pbuf *p)
 		rv = nic->dev->ops->transmit(nic->dev, iov, n, p->tot_len);
 	}
 	if (rv == -ENOBUFS)
-		return ERR_MEM;	/* TCP tries again; UDP reports ENOBUFS */
+		return ERR_MEM; /* TCP tries again; UDP reports ENOBUFS */
 	return rv == 0 ? ERR_OK : ERR_IF;
 }
 
@@ -68,16 +68,17 @@ static err_t nic_netif_init(struct netif *netif)
 	netif->hwaddr_len = ETH_HWADDR_LEN;
 	memcpy(netif->hwaddr, dev->mac, ETH_HWADDR_LEN);
 	netif->mtu = dev->mtu ? dev->mtu : 1500;
-	netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
-	    NETIF_FLAG_MLD6;
+	netif->flags =
+	    NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_MLD6;
 	netif->output = etharp_output;
 	netif->output_ip6 = ethip6_output;
 	netif->linkoutput = nic_linkoutput;
 	/* Checksums are computed on output; checked on input unless the
 	 * device vouches for them. */
 	if (dev->features & NETDEV_F_RX_CSUM_OK)
-		NETIF_SET_CHECKSUM_CTRL(netif, NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_UDP |
-		    NETIF_CHECKSUM_GEN_TCP | NETIF_CHECKSUM_GEN_ICMP | NETIF_CHECKSUM_GEN_ICMP6);
+		NETIF_SET_CHECKSUM_CTRL(netif,
+		    NETIF_CHECKSUM_GEN_IP | NETIF_CHECKSUM_GEN_UDP | NETIF_CHECKSUM_GEN_TCP |
+		        NETIF_CHECKSUM_GEN_ICMP | NETIF_CHECKSUM_GEN_ICMP6);
 	return ERR_OK;
 }
 
@@ -171,18 +172,15 @@ const char *netif_glue_name(const struct netif *netif)
 
 /* ---- interface ioctls --------------------------------------------------- */
 
-static int is_loop(const struct netif *n)
-{
-	return n->name[0] == 'l' && n->name[1] == 'o';
-}
+static int is_loop(const struct netif *n) { return n->name[0] == 'l' && n->name[1] == 'o'; }
 
 static struct netif *by_name(const char *name)
 {
 	struct netif *n;
 
 	NETIF_FOREACH(n)
-		if (!strncmp(netif_glue_name(n), name, IFNAMSIZ))
-			return n;
+	if (!strncmp(netif_glue_name(n), name, IFNAMSIZ))
+		return n;
 	return NULL;
 }
 
@@ -219,8 +217,8 @@ static long ifreq_get(struct netif *n, unsigned long cmd, struct ifreq *ifr)
 	case SIOCGIFBRDADDR:
 		if (ip4_addr_isany_val(*netif_ip4_addr(n)))
 			return -EADDRNOTAVAIL;
-		ip4_addr_set_u32(&bcast, ip4_addr_get_u32(netif_ip4_addr(n)) |
-		    ~ip4_addr_get_u32(netif_ip4_netmask(n)));
+		ip4_addr_set_u32(&bcast,
+		    ip4_addr_get_u32(netif_ip4_addr(n)) | ~ip4_addr_get_u32(netif_ip4_netmask(n)));
 		put_ip4(&ifr->ifr_broadaddr, &bcast);
 		return 0;
 	case SIOCGIFMTU:
@@ -228,7 +226,8 @@ static long ifreq_get(struct netif *n, unsigned long cmd, struct ifreq *ifr)
 		return 0;
 	case SIOCGIFHWADDR:
 		memset(&ifr->ifr_hwaddr, 0, sizeof(ifr->ifr_hwaddr));
-		ifr->ifr_hwaddr.sa_family = is_loop(n) ? 772 : 1;	/* ARPHRD_LOOPBACK, ARPHRD_ETHER */
+		ifr->ifr_hwaddr.sa_family =
+		    is_loop(n) ? 772 : 1; /* ARPHRD_LOOPBACK, ARPHRD_ETHER */
 		memcpy(ifr->ifr_hwaddr.sa_data, n->hwaddr, n->hwaddr_len);
 		return 0;
 	case SIOCGIFINDEX:
@@ -251,11 +250,12 @@ long netif_ioctl(unsigned long cmd, unsigned long arg)
 
 		net_stack_start();
 		net_lock();
-		NETIF_FOREACH(n) {
+		NETIF_FOREACH(n)
+		{
 			struct ifreq r;
 
 			if (ip4_addr_isany_val(*netif_ip4_addr(n)))
-				continue;	/* Linux lists IPv4 addresses only */
+				continue; /* Linux lists IPv4 addresses only */
 			if (ifc->ifc_req) {
 				if (len + (int)sizeof(r) > ifc->ifc_len)
 					break;
@@ -280,17 +280,27 @@ long netif_ioctl(unsigned long cmd, unsigned long arg)
 			    strnlen(netif_glue_name(n), IFNAMSIZ - 1) + 1);
 		net_unlock();
 		return n ? 0 : -ENODEV;
-	case SIOCGIFFLAGS: case SIOCGIFADDR: case SIOCGIFNETMASK: case SIOCGIFBRDADDR:
-	case SIOCGIFMTU: case SIOCGIFHWADDR: case SIOCGIFINDEX:
+	case SIOCGIFFLAGS:
+	case SIOCGIFADDR:
+	case SIOCGIFNETMASK:
+	case SIOCGIFBRDADDR:
+	case SIOCGIFMTU:
+	case SIOCGIFHWADDR:
+	case SIOCGIFINDEX:
 		net_stack_start();
 		net_lock();
 		n = by_name(ifr->ifr_name);
 		rv = n ? ifreq_get(n, cmd, ifr) : -ENODEV;
 		net_unlock();
 		return rv;
-	case SIOCSIFFLAGS: case SIOCSIFADDR: case SIOCSIFNETMASK: case SIOCSIFMTU:
-	case SIOCSIFHWADDR: case SIOCADDRT: case SIOCDELRT:
-		return -EOPNOTSUPP;	/* the configuration says how interfaces are */
+	case SIOCSIFFLAGS:
+	case SIOCSIFADDR:
+	case SIOCSIFNETMASK:
+	case SIOCSIFMTU:
+	case SIOCSIFHWADDR:
+	case SIOCADDRT:
+	case SIOCDELRT:
+		return -EOPNOTSUPP; /* the configuration says how interfaces are */
 	}
 	return -ENOTTY;
 }

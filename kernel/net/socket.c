@@ -15,10 +15,11 @@
 #include <sys/time.h>
 
 /* The flags recv and send accept; anything else is EINVAL/EOPNOTSUPP. */
-#define SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_CONFIRM | \
-	MSG_DONTROUTE | MSG_OOB)
-#define RECV_FLAGS (MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC | \
-	MSG_CMSG_CLOEXEC | MSG_ERRQUEUE | MSG_OOB)
+#define SEND_FLAGS \
+	(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE | MSG_EOR | MSG_CONFIRM | MSG_DONTROUTE | MSG_OOB)
+#define RECV_FLAGS \
+	(MSG_DONTWAIT | MSG_PEEK | MSG_WAITALL | MSG_TRUNC | MSG_CMSG_CLOEXEC | MSG_ERRQUEUE | \
+	    MSG_OOB)
 
 static const struct file_ops socket_ops;
 
@@ -43,10 +44,7 @@ int64_t sock_deadline(struct sock *s, int sending)
 	return net_deadline(sending ? s->sndtimeo : s->rcvtimeo);
 }
 
-struct sock *sock_of_file(struct file *f)
-{
-	return f && f->ops == &socket_ops ? f->priv : NULL;
-}
+struct sock *sock_of_file(struct file *f) { return f && f->ops == &socket_ops ? f->priv : NULL; }
 
 size_t iov_total(const struct iovec *iov, int iovcnt)
 {
@@ -81,7 +79,8 @@ size_t iov_copy_out(const struct iovec *iov, int iovcnt, size_t skip, const void
 /* A new descriptor for s (its file takes over the socket). */
 static int sock_install(struct sock *s, int flags)
 {
-	struct file *f = file_new(&socket_ops, O_RDWR | (flags & SOCK_NONBLOCK ? O_NONBLOCK : 0), s);
+	struct file *f =
+	    file_new(&socket_ops, O_RDWR | (flags & SOCK_NONBLOCK ? O_NONBLOCK : 0), s);
 	int fd;
 
 	if (!f) {
@@ -130,8 +129,8 @@ static long sigpipe_if(long rv, int flags)
 static ssize_t socket_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	struct sock *s = f->priv;
-	struct iovec iov = { buf, len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {buf, len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (!s->ops->recvmsg)
 		return -EINVAL;
@@ -141,8 +140,8 @@ static ssize_t socket_read(struct file *f, void *buf, size_t len, off_t *pos)
 static ssize_t socket_write(struct file *f, const void *buf, size_t len, off_t *pos)
 {
 	struct sock *s = f->priv;
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {(void *)buf, len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (!s->ops->sendmsg)
 		return -EINVAL;
@@ -168,7 +167,7 @@ static long socket_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 			f->flags &= ~O_NONBLOCK;
 		return 0;
 	case FIOASYNC:
-		return *(int *)arg ? -EINVAL : 0;	/* no SIGIO */
+		return *(int *)arg ? -EINVAL : 0; /* no SIGIO */
 	}
 	if (s->ops->ioctl) {
 		long rv = s->ops->ioctl(s, cmd, arg);
@@ -197,13 +196,13 @@ static void socket_release(struct file *f)
 }
 
 static const struct file_ops socket_ops = {
-	.read = socket_read,
-	.write = socket_write,
-	.ioctl = socket_ioctl,
-	.stat = socket_stat,
-	.poll = socket_poll,
-	.release = socket_release,
-	.notifies = 1,
+    .read = socket_read,
+    .write = socket_write,
+    .ioctl = socket_ioctl,
+    .stat = socket_stat,
+    .poll = socket_poll,
+    .release = socket_release,
+    .notifies = 1,
 };
 
 /* ---- creating sockets ------------------------------------------------------- */
@@ -237,8 +236,8 @@ static long sys_socket(SYSARGS)
 		return err;
 	return sock_install(s, flags);
 }
-SYSCALL_REGISTER(SYS_socket, sys_socket, FULL,
-    "AF_INET, AF_INET6 (lwIP), AF_UNIX; others EAFNOSUPPORT");
+SYSCALL_REGISTER(
+    SYS_socket, sys_socket, FULL, "AF_INET, AF_INET6 (lwIP), AF_UNIX; others EAFNOSUPPORT");
 
 static long sys_socketpair(SYSARGS)
 {
@@ -288,8 +287,8 @@ static long sys_bind(SYSARGS)
 	else if (!a1)
 		err = -EFAULT;
 	else
-		err = s->ops->bind ? s->ops->bind(s, (const struct sockaddr *)a1, (socklen_t)a2) :
-		    -EOPNOTSUPP;
+		err = s->ops->bind ? s->ops->bind(s, (const struct sockaddr *)a1, (socklen_t)a2)
+		                   : -EOPNOTSUPP;
 	file_drop(f);
 	return err;
 }
@@ -338,8 +337,14 @@ static long getname(int fd, struct sockaddr *sa, socklen_t *lenp, int peer)
 	return err;
 }
 
-static long sys_getsockname(SYSARGS) { return getname((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, 0); }
-static long sys_getpeername(SYSARGS) { return getname((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, 1); }
+static long sys_getsockname(SYSARGS)
+{
+	return getname((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, 0);
+}
+static long sys_getpeername(SYSARGS)
+{
+	return getname((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, 1);
+}
 SYSCALL_REGISTER(SYS_getsockname, sys_getsockname, FULL, "");
 SYSCALL_REGISTER(SYS_getpeername, sys_getpeername, FULL, "");
 
@@ -372,7 +377,7 @@ static long do_accept(int fd, struct sockaddr *sa, socklen_t *lenp, int flags)
 
 		memset(&ss, 0, sizeof(ss));
 		if (ns->ops->getname(ns, (struct sockaddr *)&ss, &len, 1) != 0)
-			len = 0;	/* the peer is already gone: no address, as Linux */
+			len = 0; /* the peer is already gone: no address, as Linux */
 		memcpy(sa, &ss, len < *lenp ? len : *lenp);
 		*lenp = len;
 	}
@@ -383,8 +388,14 @@ out:
 	return err;
 }
 
-static long sys_accept(SYSARGS) { return do_accept((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, 0); }
-static long sys_accept4(SYSARGS) { return do_accept((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, (int)a3); }
+static long sys_accept(SYSARGS)
+{
+	return do_accept((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, 0);
+}
+static long sys_accept4(SYSARGS)
+{
+	return do_accept((int)a0, (struct sockaddr *)a1, (socklen_t *)a2, (int)a3);
+}
 SYSCALL_REGISTER(SYS_accept, sys_accept, FULL, "");
 SYSCALL_REGISTER(SYS_accept4, sys_accept4, FULL, "");
 
@@ -402,7 +413,8 @@ static long sys_connect(SYSARGS)
 		err = -EFAULT;
 	else
 		err = s->ops->connect ? s->ops->connect(s, (const struct sockaddr *)a1,
-		    (socklen_t)a2, nonblocking(f, 0)) : -EOPNOTSUPP;
+		                            (socklen_t)a2, nonblocking(f, 0))
+		                      : -EOPNOTSUPP;
 	file_drop(f);
 	return err;
 }
@@ -477,7 +489,7 @@ static long do_recvmsg(int fd, struct msghdr *m, int flags)
 		goto out;
 	}
 	if (flags & MSG_ERRQUEUE) {
-		err = -EAGAIN;	/* no error queue: nothing is ever queued */
+		err = -EAGAIN; /* no error queue: nothing is ever queued */
 		goto out;
 	}
 	m->msg_flags = 0;
@@ -489,9 +501,9 @@ out:
 
 static long sys_sendto(SYSARGS)
 {
-	struct iovec iov = { (void *)a1, (size_t)a2 };
-	struct msghdr m = { .msg_name = (void *)a4, .msg_namelen = (socklen_t)a5,
-	    .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {(void *)a1, (size_t)a2};
+	struct msghdr m = {
+	    .msg_name = (void *)a4, .msg_namelen = (socklen_t)a5, .msg_iov = &iov, .msg_iovlen = 1};
 
 	if (!a4)
 		m.msg_namelen = 0;
@@ -501,11 +513,13 @@ SYSCALL_REGISTER(SYS_sendto, sys_sendto, FULL, "");
 
 static long sys_recvfrom(SYSARGS)
 {
-	struct iovec iov = { (void *)a1, (size_t)a2 };
+	struct iovec iov = {(void *)a1, (size_t)a2};
 	socklen_t *lenp = (socklen_t *)a5;
 	struct sockaddr_storage ss;
-	struct msghdr m = { .msg_name = a4 ? &ss : NULL, .msg_namelen = sizeof(ss),
-	    .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr m = {.msg_name = a4 ? &ss : NULL,
+	    .msg_namelen = sizeof(ss),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1};
 	long rv;
 
 	if (a4 && (!lenp || (int)*lenp < 0))
@@ -557,7 +571,8 @@ static long sys_recvmmsg(SYSARGS)
 		n = UIO_MAXIOV;
 	for (i = 0; i < n; i++) {
 		/* MSG_WAITFORONE: wait for the first message only. */
-		int f = (flags & ~MSG_WAITFORONE) | (i && (flags & MSG_WAITFORONE) ? MSG_DONTWAIT : 0);
+		int f =
+		    (flags & ~MSG_WAITFORONE) | (i && (flags & MSG_WAITFORONE) ? MSG_DONTWAIT : 0);
 
 		if ((rv = do_recvmsg((int)a0, &v[i].msg_hdr, f)) < 0)
 			break;
@@ -607,7 +622,7 @@ static int timeo_set(int64_t *t, const void *val, socklen_t len)
 	if (tv->tv_usec < 0 || tv->tv_usec >= 1000000)
 		return -EDOM;
 	if (tv->tv_sec < 0 || (tv->tv_sec == 0 && tv->tv_usec == 0))
-		*t = -1;	/* Linux: zero (and, with a warning, negative) means none */
+		*t = -1; /* Linux: zero (and, with a warning, negative) means none */
 	else
 		*t = tv->tv_sec * 1000000000LL + tv->tv_usec * 1000LL;
 	return 0;
@@ -615,7 +630,7 @@ static int timeo_set(int64_t *t, const void *val, socklen_t len)
 
 static int timeo_get(int64_t t, void *val, socklen_t *len)
 {
-	struct timeval tv = { 0, 0 };
+	struct timeval tv = {0, 0};
 
 	if (!val || !len)
 		return -EFAULT;
@@ -648,12 +663,14 @@ static long sys_setsockopt(SYSARGS)
 	else if (level == SOL_SOCKET && name == SO_SNDTIMEO)
 		err = timeo_set(&s->sndtimeo, val, len);
 	else
-		err = s->ops->setsockopt ? s->ops->setsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+		err = s->ops->setsockopt ? s->ops->setsockopt(s, level, name, val, len)
+		                         : -ENOPROTOOPT;
 	file_drop(f);
 	return err;
 }
 SYSCALL_REGISTER(SYS_setsockopt, sys_setsockopt, PARTIAL,
-    "SOL_SOCKET, TCP, IP and IPv6 options lwIP has; harmless others accepted; the rest ENOPROTOOPT");
+    "SOL_SOCKET, TCP, IP and IPv6 options lwIP has; harmless others accepted; the rest "
+    "ENOPROTOOPT");
 
 static long sys_getsockopt(SYSARGS)
 {
@@ -671,7 +688,8 @@ static long sys_getsockopt(SYSARGS)
 	else if ((int)*len < 0)
 		err = -EINVAL;
 	else if (level != SOL_SOCKET)
-		err = s->ops->getsockopt ? s->ops->getsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+		err = s->ops->getsockopt ? s->ops->getsockopt(s, level, name, val, len)
+		                         : -ENOPROTOOPT;
 	else if (name == SO_RCVTIMEO)
 		err = timeo_get(s->rcvtimeo, val, len);
 	else if (name == SO_SNDTIMEO)
@@ -683,7 +701,8 @@ static long sys_getsockopt(SYSARGS)
 	else if (name == SO_PROTOCOL)
 		err = sockopt_get_int(val, len, s->protocol);
 	else
-		err = s->ops->getsockopt ? s->ops->getsockopt(s, level, name, val, len) : -ENOPROTOOPT;
+		err = s->ops->getsockopt ? s->ops->getsockopt(s, level, name, val, len)
+		                         : -ENOPROTOOPT;
 	file_drop(f);
 	return err;
 }

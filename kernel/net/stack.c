@@ -32,7 +32,7 @@
 #include "lwip/prot/tcp.h"
 
 static struct rumpuser_mtx *net_mtx;
-static int net_held;		/* for LWIP_ASSERT_CORE_LOCKED */
+static int net_held; /* for LWIP_ASSERT_CORE_LOCKED */
 int net_nics;
 static int dhcp_users;
 
@@ -46,16 +46,16 @@ static struct periodic {
 	uint32_t interval_ms;
 	void (*fn)(void);
 	int need;
-	int64_t next;			/* ns; -1 while not running */
+	int64_t next; /* ns; -1 while not running */
 } periodic[] = {
-	{ TCP_TMR_INTERVAL, tcp_tick, NEED_TCP, -1 },
-	{ ARP_TMR_INTERVAL, etharp_tmr, NEED_NIC, -1 },
-	{ IP_TMR_INTERVAL, ip_reass_tmr, NEED_NIC, -1 },
-	{ ND6_TMR_INTERVAL, nd6_tmr, NEED_NIC, -1 },
-	{ IP6_REASS_TMR_INTERVAL, ip6_reass_tmr, NEED_NIC, -1 },
-	{ MLD6_TMR_INTERVAL, mld6_tmr, NEED_NIC, -1 },
-	{ DHCP_FINE_TIMER_MSECS, dhcp_fine_tmr, NEED_DHCP, -1 },
-	{ DHCP_COARSE_TIMER_MSECS, dhcp_coarse_tmr, NEED_DHCP, -1 },
+    {TCP_TMR_INTERVAL, tcp_tick, NEED_TCP, -1},
+    {ARP_TMR_INTERVAL, etharp_tmr, NEED_NIC, -1},
+    {IP_TMR_INTERVAL, ip_reass_tmr, NEED_NIC, -1},
+    {ND6_TMR_INTERVAL, nd6_tmr, NEED_NIC, -1},
+    {IP6_REASS_TMR_INTERVAL, ip6_reass_tmr, NEED_NIC, -1},
+    {MLD6_TMR_INTERVAL, mld6_tmr, NEED_NIC, -1},
+    {DHCP_FINE_TIMER_MSECS, dhcp_fine_tmr, NEED_DHCP, -1},
+    {DHCP_COARSE_TIMER_MSECS, dhcp_coarse_tmr, NEED_DHCP, -1},
 };
 
 /* lwIP's one-shot timeouts, sorted by deadline. */
@@ -68,8 +68,8 @@ struct oneshot {
 static struct oneshot *oneshots;
 
 static struct rumpuser_cv *timer_cv;
-static int timer_running;	/* what the timer thread last planned for */
-static int64_t timer_wake;	/* when it plans to wake (-1: never) */
+static int timer_running; /* what the timer thread last planned for */
+static int64_t timer_wake; /* when it plans to wake (-1: never) */
 
 /* Too many connections in TIME_WAIT would take memory without bound
  * (lwIP keeps them 2 * TCP_MSL); like Linux's tcp_max_tw_buckets, the
@@ -110,10 +110,7 @@ static int timers_needed(void)
 	return need;
 }
 
-void net_timers_dhcp(int delta)
-{
-	dhcp_users += delta;
-}
+void net_timers_dhcp(int delta) { dhcp_users += delta; }
 
 /* Run what is due; the earliest next deadline (-1: none). */
 static int64_t timers_run(void)
@@ -134,7 +131,7 @@ static int64_t timers_run(void)
 		} else if (t->next <= now) {
 			t->fn();
 			t->next += t->interval_ms * 1000000LL;
-			if (t->next <= now)	/* we were late: no catching up */
+			if (t->next <= now) /* we were late: no catching up */
 				t->next = now + t->interval_ms * 1000000LL;
 		}
 		if (wake < 0 || t->next < wake)
@@ -164,7 +161,8 @@ static int net_settle(void)
 	struct netif *n;
 	int delivered = 0;
 
-	NETIF_FOREACH(n) {
+	NETIF_FOREACH(n)
+	{
 		if (n->loop_first) {
 			netif_poll(n);
 			delivered = 1;
@@ -185,9 +183,7 @@ static void *timer_thread(void *arg)
 	return NULL;
 }
 
-void sys_timeouts_init(void)
-{
-}
+void sys_timeouts_init(void) {}
 
 /* lwIP registered a TCP pcb (connect, listen, accept): make sure the TCP
  * timer runs.  (timeouts.c, which has lwIP's version, is not built.) */
@@ -228,15 +224,9 @@ void sys_untimeout(sys_timeout_handler fn, void *arg)
 	}
 }
 
-void sys_check_timeouts(void)
-{
-	timers_run();
-}
+void sys_check_timeouts(void) { timers_run(); }
 
-u32_t sys_now(void)
-{
-	return (u32_t)(time_mono_ns() / 1000000);
-}
+u32_t sys_now(void) { return (u32_t)(time_mono_ns() / 1000000); }
 
 /*
  * Before lwIP sees an IP packet: a SYN (not an ACK) whose four-tuple
@@ -258,7 +248,7 @@ int net_syn_in_time_wait(struct pbuf *p, int version)
 		hlen = (ip[0] & 0x0f) * 4;
 	} else {
 		if (p->len < 40 || ip[6] != IP6_NEXTH_TCP)
-			return 0;	/* extension headers: left to lwIP */
+			return 0; /* extension headers: left to lwIP */
 		hlen = 40;
 	}
 	if (p->len < hlen + 20)
@@ -273,14 +263,14 @@ int net_syn_in_time_wait(struct pbuf *p, int version)
 		if (pcb->remote_port != sport || pcb->local_port != dport)
 			continue;
 		if (version == 4 ? (!IP_IS_V4_VAL(pcb->remote_ip) ||
-		    memcmp(&ip_2_ip4(&pcb->remote_ip)->addr, ip + 12, 4) ||
-		    memcmp(&ip_2_ip4(&pcb->local_ip)->addr, ip + 16, 4)) :
-		    (!IP_IS_V6_VAL(pcb->remote_ip) ||
-		    memcmp(ip_2_ip6(&pcb->remote_ip)->addr, ip + 8, 16) ||
-		    memcmp(ip_2_ip6(&pcb->local_ip)->addr, ip + 24, 16)))
+		                       memcmp(&ip_2_ip4(&pcb->remote_ip)->addr, ip + 12, 4) ||
+		                       memcmp(&ip_2_ip4(&pcb->local_ip)->addr, ip + 16, 4))
+		                 : (!IP_IS_V6_VAL(pcb->remote_ip) ||
+		                       memcmp(ip_2_ip6(&pcb->remote_ip)->addr, ip + 8, 16) ||
+		                       memcmp(ip_2_ip6(&pcb->local_ip)->addr, ip + 24, 16)))
 			continue;
 		if (TCP_SEQ_GT(seq, pcb->rcv_nxt))
-			tcp_abort(pcb);	/* a TIME_WAIT pcb just goes */
+			tcp_abort(pcb); /* a TIME_WAIT pcb just goes */
 		break;
 	}
 	return 0;
@@ -306,7 +296,7 @@ int net_wait(struct rumpuser_cv *cv, int64_t deadline)
 	int rv = 0;
 
 	if (net_settle())
-		return 0;	/* the caller looks again before sleeping */
+		return 0; /* the caller looks again before sleeping */
 	net_held = 0;
 	if (deadline < 0) {
 		rumpuser_cv_wait(cv, net_mtx);
@@ -316,7 +306,8 @@ int net_wait(struct rumpuser_cv *cv, int64_t deadline)
 		if (left <= 0)
 			rv = ETIMEDOUT;
 		else
-			rv = rumpuser_cv_timedwait(cv, net_mtx, left / 1000000000, left % 1000000000);
+			rv = rumpuser_cv_timedwait(
+			    cv, net_mtx, left / 1000000000, left % 1000000000);
 	}
 	net_held = 1;
 	return rv;
@@ -380,7 +371,7 @@ void net_stack_start(void)
  * front of the block (16 bytes, so the block stays 16-byte aligned). */
 #define MEM_HEADER 16
 
-static unsigned long mem_in_use;	/* under the net lock, as every lwIP call */
+static unsigned long mem_in_use; /* under the net lock, as every lwIP call */
 
 void *net_mem_alloc(size_t size)
 {
@@ -393,10 +384,7 @@ void *net_mem_alloc(size_t size)
 	return p + MEM_HEADER;
 }
 
-unsigned long net_memory_in_use(void)
-{
-	return mem_in_use;
-}
+unsigned long net_memory_in_use(void) { return mem_in_use; }
 
 void *net_mem_calloc(size_t n, size_t size)
 {
@@ -431,11 +419,22 @@ unsigned net_random32(void)
 
 /* SipHash-2-4 (Aumasson and Bernstein) of len bytes with the key k. */
 #define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND do {							\
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);	\
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;			\
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;			\
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);	\
+#define SIPROUND \
+	do { \
+		v0 += v1; \
+		v1 = ROTL(v1, 13); \
+		v1 ^= v0; \
+		v0 = ROTL(v0, 32); \
+		v2 += v3; \
+		v3 = ROTL(v3, 16); \
+		v3 ^= v2; \
+		v0 += v3; \
+		v3 = ROTL(v3, 21); \
+		v3 ^= v0; \
+		v2 += v1; \
+		v1 = ROTL(v1, 17); \
+		v1 ^= v2; \
+		v2 = ROTL(v2, 32); \
 	} while (0)
 
 static uint64_t siphash(const uint64_t k[2], const uint8_t *in, size_t len)
@@ -466,8 +465,8 @@ static uint64_t siphash(const uint64_t k[2], const uint8_t *in, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-unsigned net_tcp_isn(const void *local_ip, unsigned short local_port,
-    const void *remote_ip, unsigned short remote_port)
+unsigned net_tcp_isn(const void *local_ip, unsigned short local_port, const void *remote_ip,
+    unsigned short remote_port)
 {
 	static uint64_t secret[2];
 	const ip_addr_t *l = local_ip, *r = remote_ip;
@@ -481,8 +480,10 @@ unsigned net_tcp_isn(const void *local_ip, unsigned short local_port,
 		secret[1] |= 1;
 	}
 	/* The addresses' bytes only (not the structures' padding). */
-	memcpy(in, IP_IS_V6(l) ? (const void *)ip_2_ip6(l)->addr : (const void *)&ip_2_ip4(l)->addr, alen);
-	memcpy(in + alen, IP_IS_V6(r) ? (const void *)ip_2_ip6(r)->addr : (const void *)&ip_2_ip4(r)->addr, alen);
+	memcpy(in, IP_IS_V6(l) ? (const void *)ip_2_ip6(l)->addr : (const void *)&ip_2_ip4(l)->addr,
+	    alen);
+	memcpy(in + alen,
+	    IP_IS_V6(r) ? (const void *)ip_2_ip6(r)->addr : (const void *)&ip_2_ip4(r)->addr, alen);
 	memcpy(in + 2 * alen, &local_port, 2);
 	memcpy(in + 2 * alen + 2, &remote_port, 2);
 	return (u32_t)(time_mono_ns() / 4000) + (u32_t)siphash(secret, in, 2 * alen + 4);

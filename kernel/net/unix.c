@@ -24,39 +24,39 @@
 #include <sys/un.h>
 #include <sys/ioctl.h>
 
-#define UNIX_BUF 212992		/* Linux's default socket buffer */
-#define UNIX_CHUNK 65536	/* stream writes are queued in pieces of at most */
+#define UNIX_BUF 212992 /* Linux's default socket buffer */
+#define UNIX_CHUNK 65536 /* stream writes are queued in pieces of at most */
 #define SCM_MAX_FD 253
 
 enum unix_state { U_NEW, U_LISTEN, U_CONNECTED };
 
 struct unix_name {
-	socklen_t len;			/* of the sockaddr_un; 0: unnamed */
+	socklen_t len; /* of the sockaddr_un; 0: unnamed */
 	struct sockaddr_un sun;
 };
 
 struct umsg {
 	struct umsg *next;
-	size_t len, off;		/* off: read so far (streams) */
-	struct file **files;		/* SCM_RIGHTS */
+	size_t len, off; /* off: read so far (streams) */
+	struct file **files; /* SCM_RIGHTS */
 	int nfiles;
-	struct unix_name from;		/* datagrams: the sender's name */
+	struct unix_name from; /* datagrams: the sender's name */
 	char data[];
 };
 
 struct usock {
 	struct sock sk;
 	int refs;
-	int dead;			/* its file went */
+	int dead; /* its file went */
 	enum unix_state state;
-	struct usock *peer;		/* held */
+	struct usock *peer; /* held */
 	struct unix_name name;
-	struct vnode *vnode;		/* held, when bound to a path */
-	struct usock *bound_next;	/* the list of named sockets */
+	struct vnode *vnode; /* held, when bound to a path */
+	struct usock *bound_next; /* the list of named sockets */
 	struct umsg *rq, *rq_tail;
 	size_t rq_bytes;
 	unsigned rx_shut : 1, tx_shut : 1;
-	unsigned peer_shut : 1;		/* the peer will send nothing more */
+	unsigned peer_shut : 1; /* the peer will send nothing more */
 	struct usock *acc_head, *acc_tail, *acc_next;
 	int acc_len, backlog;
 	struct rumpuser_cv *cv;
@@ -67,15 +67,9 @@ static struct rumpuser_mtx *unix_mtx;
 static struct usock *bound;
 static const struct sock_ops unix_ops;
 
-static void ulock(void)
-{
-	rumpuser_mutex_enter(unix_mtx);
-}
+static void ulock(void) { rumpuser_mutex_enter(unix_mtx); }
 
-static void uunlock(void)
-{
-	rumpuser_mutex_exit(unix_mtx);
-}
+static void uunlock(void) { rumpuser_mutex_exit(unix_mtx); }
 
 /* Wait on u's condition variable (locked); ETIMEDOUT past deadline. */
 static int uwait(struct usock *u, int64_t deadline)
@@ -110,10 +104,7 @@ static struct usock *usock_new(int type)
 	return u;
 }
 
-static void usock_hold(struct usock *u)
-{
-	u->refs++;
-}
+static void usock_hold(struct usock *u) { u->refs++; }
 
 static void umsg_free(struct umsg *m)
 {
@@ -179,7 +170,7 @@ static int name_in(const struct sockaddr *sa, socklen_t len, struct unix_name *n
 		name->sun.sun_path[plen] = '\0';
 		name->len = offsetof(struct sockaddr_un, sun_path) + plen + 1;
 	} else {
-		name->len = len;	/* abstract: every byte counts */
+		name->len = len; /* abstract: every byte counts */
 	}
 	return 0;
 }
@@ -192,7 +183,7 @@ static int name_abstract(const struct unix_name *n)
 static void name_out(const struct unix_name *n, struct sockaddr *sa, socklen_t *len)
 {
 	socklen_t full = n->len ? n->len : sizeof(sa_family_t);
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 
 	if (n->len)
 		sun = n->sun;
@@ -212,9 +203,9 @@ static int find_bound(const struct unix_name *name, struct usock **up)
 		return err;
 	ulock();
 	for (u = bound; u; u = u->bound_next) {
-		if (v ? u->vnode == v :
-		    (!u->vnode && u->name.len == name->len &&
-		    !memcmp(&u->name.sun, &name->sun, name->len)))
+		if (v ? u->vnode == v
+		      : (!u->vnode && u->name.len == name->len &&
+		            !memcmp(&u->name.sun, &name->sun, name->len)))
 			break;
 	}
 	if (u)
@@ -238,7 +229,7 @@ static int unix_bind(struct sock *s, const struct sockaddr *sa, socklen_t len)
 	if (err)
 		return err;
 	if (name.len == sizeof(sa_family_t))
-		return -EINVAL;	/* autobind: not supported */
+		return -EINVAL; /* autobind: not supported */
 	ulock();
 	err = u->name.len ? -EINVAL : 0;
 	uunlock();
@@ -293,13 +284,13 @@ static int unix_listen(struct sock *s, int backlog)
 		return -EOPNOTSUPP;
 	ulock();
 	if (!u->name.len)
-		err = -EINVAL;	/* Linux wants a bound socket */
+		err = -EINVAL; /* Linux wants a bound socket */
 	else if (u->state != U_NEW && u->state != U_LISTEN)
 		err = -EINVAL;
 	else {
 		u->state = U_LISTEN;
 		u->backlog = backlog;
-		uwake(u, POLLOUT);	/* connectors waiting for room */
+		uwake(u, POLLOUT); /* connectors waiting for room */
 	}
 	uunlock();
 	return err;
@@ -338,7 +329,7 @@ static int stream_connect(struct usock *u, struct usock *l, int nonblock)
 	}
 	if ((srv = usock_new(u->sk.type)) == NULL)
 		return -ENOMEM;
-	srv->name = l->name;	/* getsockname of an accepted socket: the listener's */
+	srv->name = l->name; /* getsockname of an accepted socket: the listener's */
 	srv->name.len = l->name.len;
 	connect_pair(u, srv);
 	srv->sk.rcvtimeo = l->sk.rcvtimeo;
@@ -416,7 +407,7 @@ static int unix_accept(struct sock *s, struct sock **newp, int nonblock)
 		c->acc_next = NULL;
 		u->acc_len--;
 		*newp = &c->sk;
-		uwake(u, POLLOUT);	/* room for a waiting connect */
+		uwake(u, POLLOUT); /* room for a waiting connect */
 	}
 	uunlock();
 	return err;
@@ -487,7 +478,8 @@ static void deliver_files(struct msghdr *m, struct file **files, int n, int flag
 	for (i = 0; i < n; i++) {
 		int fd = -1;
 
-		if (i < fit && (fd = fd_install(files[i], 0, (flags & MSG_CMSG_CLOEXEC) != 0)) >= 0) {
+		if (i < fit &&
+		    (fd = fd_install(files[i], 0, (flags & MSG_CMSG_CLOEXEC) != 0)) >= 0) {
 			((int *)CMSG_DATA(c))[got++] = fd;
 			continue;
 		}
@@ -618,7 +610,7 @@ static ssize_t unix_sendmsg(struct sock *s, const struct msghdr *msg, int flags,
 			if (n > room)
 				n = room;
 		} else if (n > room && to->rq) {
-			n = 0;	/* a message goes whole; an empty queue takes any */
+			n = 0; /* a message goes whole; an empty queue takes any */
 		}
 		if (n == 0 && (total > 0 || room == 0)) {
 			if (nonblock) {
@@ -679,7 +671,7 @@ static ssize_t unix_recvmsg(struct sock *s, struct msghdr *msg, int flags, int n
 		return -EOPNOTSUPP;
 	ulock();
 	if (s->type != SOCK_DGRAM && u->state != U_CONNECTED) {
-		ret = -EINVAL;	/* Linux, for an unconnected stream socket */
+		ret = -EINVAL; /* Linux, for an unconnected stream socket */
 		goto out;
 	}
 	for (;;) {
@@ -688,8 +680,8 @@ static ssize_t unix_recvmsg(struct sock *s, struct msghdr *msg, int flags, int n
 		if (!m) {
 			/* Nothing queued: the end, or wait (also for the rest
 			 * that MSG_WAITALL wants). */
-			if (u->rx_shut || u->peer_shut || (s->type != SOCK_DGRAM &&
-			    (!u->peer || u->peer->dead)))
+			if (u->rx_shut || u->peer_shut ||
+			    (s->type != SOCK_DGRAM && (!u->peer || u->peer->dead)))
 				break;
 			if (nonblock) {
 				ret = done ? 0 : -EAGAIN;
@@ -702,7 +694,7 @@ static ssize_t unix_recvmsg(struct sock *s, struct msghdr *msg, int flags, int n
 			continue;
 		}
 		if (stream && done && m->nfiles)
-			break;	/* descriptors start a new read, as on Linux */
+			break; /* descriptors start a new read, as on Linux */
 		size_t n = m->len - m->off;
 
 		if (n > len - done)
@@ -857,7 +849,7 @@ static int unix_getsockopt(struct sock *s, int level, int name, void *val, sockl
 		return sockopt_get_int(val, len, u->state == U_LISTEN);
 	case SO_PEERCRED: {
 		/* One process: everyone is pid 1, root. */
-		struct ucred cred = { .pid = 1, .uid = 0, .gid = 0 };
+		struct ucred cred = {.pid = 1, .uid = 0, .gid = 0};
 
 		if (!val)
 			return -EFAULT;
@@ -879,7 +871,7 @@ static int writable(struct usock *u)
 	struct usock *to = u->peer;
 
 	if (!to)
-		return u->sk.type == SOCK_DGRAM;	/* any destination */
+		return u->sk.type == SOCK_DGRAM; /* any destination */
 	return to->dead || to->rq_bytes < (size_t)to->rcvbuf;
 }
 
@@ -942,7 +934,7 @@ static void unix_release(struct sock *s)
 
 	ulock();
 	u->dead = 1;
-	u->sk.file = NULL;	/* the file goes; the socket may stay a while */
+	u->sk.file = NULL; /* the file goes; the socket may stay a while */
 	unbind(u);
 	v = u->vnode;
 	u->vnode = NULL;
@@ -980,19 +972,19 @@ static void unix_release(struct sock *s)
 }
 
 static const struct sock_ops unix_ops = {
-	.bind = unix_bind,
-	.listen = unix_listen,
-	.accept = unix_accept,
-	.connect = unix_connect,
-	.sendmsg = unix_sendmsg,
-	.recvmsg = unix_recvmsg,
-	.shutdown = unix_shutdown,
-	.getname = unix_getname,
-	.setsockopt = unix_setsockopt,
-	.getsockopt = unix_getsockopt,
-	.poll = unix_poll,
-	.ioctl = unix_ioctl,
-	.release = unix_release,
+    .bind = unix_bind,
+    .listen = unix_listen,
+    .accept = unix_accept,
+    .connect = unix_connect,
+    .sendmsg = unix_sendmsg,
+    .recvmsg = unix_recvmsg,
+    .shutdown = unix_shutdown,
+    .getname = unix_getname,
+    .setsockopt = unix_setsockopt,
+    .getsockopt = unix_getsockopt,
+    .poll = unix_poll,
+    .ioctl = unix_ioctl,
+    .release = unix_release,
 };
 
 static void unix_init(void)

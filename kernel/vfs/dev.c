@@ -6,8 +6,7 @@
 #include <poll.h>
 #include <sys/sysmacros.h>
 
-int
-vfs_register_device(const char *name, mode_t perm, const struct vfs_device *dev)
+int vfs_register_device(const char *name, mode_t perm, const struct vfs_device *dev)
 {
 	struct vnode *d, *v;
 	int err;
@@ -34,14 +33,12 @@ out:
 
 enum memdev { DEV_NULL, DEV_ZERO, DEV_FULL, DEV_RANDOM, DEV_URANDOM };
 
-static int
-memdev_kind(struct file *f)
+static int memdev_kind(struct file *f)
 {
 	return (int)(long)((const struct vfs_device *)f->priv)->priv;
 }
 
-static ssize_t
-memdev_read(struct file *f, void *buf, size_t len, off_t *pos)
+static ssize_t memdev_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	if ((f->flags & O_ACCMODE) == O_WRONLY)
 		return -EBADF;
@@ -53,7 +50,8 @@ memdev_read(struct file *f, void *buf, size_t len, off_t *pos)
 		memset(buf, 0, len);
 		return len;
 	default: {
-		int flags = memdev_kind(f) == DEV_RANDOM ? RUMPUSER_RANDOM_HARD : RUMPUSER_RANDOM_NOWAIT;
+		int flags =
+		    memdev_kind(f) == DEV_RANDOM ? RUMPUSER_RANDOM_HARD : RUMPUSER_RANDOM_NOWAIT;
 		size_t done = 0;
 		while (done < len) {
 			rumpuser_size_t got = 0;
@@ -69,23 +67,20 @@ memdev_read(struct file *f, void *buf, size_t len, off_t *pos)
 	}
 }
 
-static ssize_t
-memdev_write(struct file *f, const void *buf, size_t len, off_t *pos)
+static ssize_t memdev_write(struct file *f, const void *buf, size_t len, off_t *pos)
 {
 	if ((f->flags & O_ACCMODE) == O_RDONLY)
 		return -EBADF;
 	return memdev_kind(f) == DEV_FULL ? -ENOSPC : (ssize_t)len;
 }
 
-static off_t
-memdev_seek(struct file *f, off_t off, int whence)
+static off_t memdev_seek(struct file *f, off_t off, int whence)
 {
 	f->pos = 0;
 	return 0;
 }
 
-static int
-memdev_stat(struct file *f, struct stat *st)
+static int memdev_stat(struct file *f, struct stat *st)
 {
 	const struct vfs_device *dev = f->priv;
 	memset(st, 0, sizeof(*st));
@@ -97,49 +92,51 @@ memdev_stat(struct file *f, struct stat *st)
 	return 0;
 }
 
-static int
-memdev_poll(struct file *f, int events)
+static int memdev_poll(struct file *f, int events)
 {
 	return events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
 }
 
 static const struct file_ops memdev_ops = {
-	.read = memdev_read,
-	.write = memdev_write,
-	.seek = memdev_seek,
-	.stat = memdev_stat,
-	.poll = memdev_poll,
+    .read = memdev_read,
+    .write = memdev_write,
+    .seek = memdev_seek,
+    .stat = memdev_stat,
+    .poll = memdev_poll,
 };
 
-static int
-memdev_open(const struct vfs_device *dev, int flags, struct file **fp)
+static int memdev_open(const struct vfs_device *dev, int flags, struct file **fp)
 {
 	*fp = file_new(&memdev_ops, flags, (void *)dev);
 	return *fp ? 0 : -ENOMEM;
 }
 
-static int
-console_dev_open(const struct vfs_device *dev, int flags, struct file **fp)
+static int console_dev_open(const struct vfs_device *dev, int flags, struct file **fp)
 {
 	*fp = console_open(flags);
 	return *fp ? 0 : -ENOMEM;
 }
 
 static const struct vfs_device devices[] = {
-	{ memdev_open, makedev(1, 3), (void *)DEV_NULL },
-	{ memdev_open, makedev(1, 5), (void *)DEV_ZERO },
-	{ memdev_open, makedev(1, 7), (void *)DEV_FULL },
-	{ memdev_open, makedev(1, 8), (void *)DEV_RANDOM },
-	{ memdev_open, makedev(1, 9), (void *)DEV_URANDOM },
-	{ console_dev_open, makedev(5, 1), NULL },
-	{ console_dev_open, makedev(5, 0), NULL },
+    {memdev_open, makedev(1, 3), (void *)DEV_NULL},
+    {memdev_open, makedev(1, 5), (void *)DEV_ZERO},
+    {memdev_open, makedev(1, 7), (void *)DEV_FULL},
+    {memdev_open, makedev(1, 8), (void *)DEV_RANDOM},
+    {memdev_open, makedev(1, 9), (void *)DEV_URANDOM},
+    {console_dev_open, makedev(5, 1), NULL},
+    {console_dev_open, makedev(5, 0), NULL},
 };
 static const char *const names[] = {
-	"null", "zero", "full", "random", "urandom", "console", "tty",
+    "null",
+    "zero",
+    "full",
+    "random",
+    "urandom",
+    "console",
+    "tty",
 };
 
-void
-dev_populate(void)
+void dev_populate(void)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(devices); i++)
 		if (vfs_register_device(names[i], i < 5 ? 0666 : 0620, &devices[i]))

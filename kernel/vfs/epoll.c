@@ -26,19 +26,19 @@
 #define EP_MAX_EVENTS (INT32_MAX / (int)sizeof(struct epoll_event))
 
 struct epitem {
-	struct file_watch watch;	/* watch.file: the file (NULL once gone) */
+	struct file_watch watch; /* watch.file: the file (NULL once gone) */
 	struct eventpoll *ep;
-	struct file *file;		/* the key, with fd */
+	struct file *file; /* the key, with fd */
 	int fd;
-	uint32_t events;		/* requested, with EPOLLET/ONESHOT */
+	uint32_t events; /* requested, with EPOLLET/ONESHOT */
 	uint64_t data;
-	int ready;			/* on the ready list */
-	int disarmed;			/* EPOLLONESHOT fired */
-	int busy;			/* epoll_wait is asking it, unlocked */
-	int dead;			/* removed while busy: free when done */
-	int legacy;			/* its file does not notify */
-	struct epitem *rnext, *rprev;	/* ready list */
-	struct epitem *hnext;		/* hash chain */
+	int ready; /* on the ready list */
+	int disarmed; /* EPOLLONESHOT fired */
+	int busy; /* epoll_wait is asking it, unlocked */
+	int dead; /* removed while busy: free when done */
+	int legacy; /* its file does not notify */
+	struct epitem *rnext, *rprev; /* ready list */
+	struct epitem *hnext; /* hash chain */
 };
 
 /* A thread in epoll_wait, on the instance's list. */
@@ -52,7 +52,7 @@ struct eventpoll {
 	struct epitem **hash;
 	unsigned hsize, count;
 	struct epitem *rhead, *rtail;
-	int legacy;			/* items whose files do not notify */
+	int legacy; /* items whose files do not notify */
 	struct ep_waiter *waiters;
 };
 
@@ -93,7 +93,7 @@ static void ep_wake_waiters(struct eventpoll *ep)
 {
 	for (struct ep_waiter *w = ep->waiters; w; w = w->next)
 		poll_waiter_wake_locked(&w->pw);
-	file_notify_locked(ep->file, POLLIN);	/* pollers of the instance */
+	file_notify_locked(ep->file, POLLIN); /* pollers of the instance */
 }
 
 static void item_wake(struct file_watch *w, int events)
@@ -166,10 +166,7 @@ static void item_remove(struct epitem *it)
 }
 
 /* The file of an item is being released (every descriptor closed). */
-static void item_gone(struct file_watch *w)
-{
-	item_remove((struct epitem *)w);
-}
+static void item_gone(struct file_watch *w) { item_remove((struct epitem *)w); }
 
 /* ---- the instance as a file ------------------------------------------- */
 
@@ -202,17 +199,17 @@ static void epoll_release(struct file *f)
 static int epoll_stat(struct file *f, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = 0600;	/* an anonymous inode, as on Linux */
+	st->st_mode = 0600; /* an anonymous inode, as on Linux */
 	st->st_nlink = 1;
 	st->st_blksize = PAGE_SIZE;
 	return 0;
 }
 
 static const struct file_ops epoll_ops = {
-	.poll = epoll_poll,
-	.stat = epoll_stat,
-	.release = epoll_release,
-	.notifies = 1,
+    .poll = epoll_poll,
+    .stat = epoll_stat,
+    .release = epoll_release,
+    .notifies = 1,
 };
 
 static long do_epoll_create(int flags)
@@ -238,10 +235,7 @@ static long do_epoll_create(int flags)
 static long sys_epoll_create1(SYSARGS) { return do_epoll_create((int)a0); }
 SYSCALL_REGISTER(SYS_epoll_create1, sys_epoll_create1, FULL, "");
 
-static long sys_epoll_create(SYSARGS)
-{
-	return (int)a0 <= 0 ? -EINVAL : do_epoll_create(0);
-}
+static long sys_epoll_create(SYSARGS) { return (int)a0 <= 0 ? -EINVAL : do_epoll_create(0); }
 SYSCALL_REGISTER(SYS_epoll_create, sys_epoll_create, FULL, "");
 
 /* ---- epoll_ctl ------------------------------------------------------------ */
@@ -259,8 +253,7 @@ static int reaches(struct eventpoll *target, struct eventpoll *ep, int depth)
 		return 1;
 	for (i = 0; i < target->hsize; i++)
 		for (struct epitem *it = target->hash[i]; it; it = it->hnext)
-			if (it->file->ops == &epoll_ops &&
-			    reaches(it->file->priv, ep, depth + 1))
+			if (it->file->ops == &epoll_ops && reaches(it->file->priv, ep, depth + 1))
 				return 1;
 	return 0;
 }
@@ -302,7 +295,7 @@ static long sys_epoll_ctl(SYSARGS)
 		goto out;
 	}
 	if (f->ops->poll == NULL || vfs_file_vnode(f)) {
-		ret = -EPERM;	/* regular files and directories: always ready, as Linux says */
+		ret = -EPERM; /* regular files and directories: always ready, as Linux says */
 		goto out;
 	}
 	if (op != EPOLL_CTL_DEL && ev == NULL) {
@@ -343,7 +336,7 @@ static long sys_epoll_ctl(SYSARGS)
 		it->watch.wake = item_wake;
 		it->watch.gone = item_gone;
 		file_watch_add_locked(f, &it->watch);
-		slot = hash_slot(ep, fd, f);	/* the table may have grown */
+		slot = hash_slot(ep, fd, f); /* the table may have grown */
 		it->hnext = NULL;
 		*slot = it;
 		ep->count++;
@@ -421,7 +414,7 @@ static int ep_scan(struct eventpoll *ep, struct epoll_event *out, int max)
 			left--;
 			ready_del(ep, it);
 			if (!file_tryhold(it->file))
-				continue;	/* being released: item_gone is coming */
+				continue; /* being released: item_gone is coming */
 			it->busy = 1;
 			files[n] = it->file;
 			batch[n++] = it;
@@ -446,7 +439,8 @@ static int ep_scan(struct eventpoll *ep, struct epoll_event *out, int max)
 				if (it->events & EPOLLONESHOT)
 					it->disarmed = 1;
 				else if (!(it->events & EPOLLET))
-					ready_add(ep, it);	/* level-triggered: ask again next time */
+					ready_add(
+					    ep, it); /* level-triggered: ask again next time */
 			}
 			if (it->legacy && !it->disarmed)
 				ready_add(ep, it);
@@ -493,11 +487,12 @@ static long do_epoll_wait(int epfd, struct epoll_event *events, int maxevents, i
 			ep->waiters = &w;
 			poll_unlock();
 			waiting = 1;
-			continue;	/* look once more before sleeping */
+			continue; /* look once more before sleeping */
 		}
 		poll_lock();
-		int timed_out = ep->rhead && !ep->legacy ? 0 :
-		    poll_waiter_sleep_locked(&w.pw, deadline, ep->legacy > 0);
+		int timed_out = ep->rhead && !ep->legacy
+		    ? 0
+		    : poll_waiter_sleep_locked(&w.pw, deadline, ep->legacy > 0);
 		poll_unlock();
 		if (timed_out)
 			break;
@@ -515,10 +510,7 @@ static long do_epoll_wait(int epfd, struct epoll_event *events, int maxevents, i
 	return got;
 }
 
-static int64_t ms_timeout(int ms)
-{
-	return ms < 0 ? -1 : (int64_t)ms * 1000000;
-}
+static int64_t ms_timeout(int ms) { return ms < 0 ? -1 : (int64_t)ms * 1000000; }
 
 static long sys_epoll_wait(SYSARGS)
 {
@@ -541,8 +533,9 @@ static long sys_epoll_pwait2(SYSARGS)
 	if (ts) {
 		if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
 			return -EINVAL;
-		ns = ts->tv_sec > INT64_MAX / 1000000000 - 1 ? -1 :
-		    ts->tv_sec * 1000000000 + ts->tv_nsec;
+		ns = ts->tv_sec > INT64_MAX / 1000000000 - 1
+		    ? -1
+		    : ts->tv_sec * 1000000000 + ts->tv_nsec;
 	}
 	return do_epoll_wait((int)a0, (struct epoll_event *)a1, (int)a2, ns);
 }

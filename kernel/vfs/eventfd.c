@@ -22,8 +22,7 @@ struct eventfd {
 	int semaphore;
 };
 
-static ssize_t
-efd_read(struct file *f, void *buf, size_t len, off_t *pos)
+static ssize_t efd_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	struct eventfd *e = f->priv;
 	uint64_t v;
@@ -47,8 +46,7 @@ efd_read(struct file *f, void *buf, size_t len, off_t *pos)
 	return sizeof(v);
 }
 
-static ssize_t
-efd_write(struct file *f, const void *buf, size_t len, off_t *pos)
+static ssize_t efd_write(struct file *f, const void *buf, size_t len, off_t *pos)
 {
 	struct eventfd *e = f->priv;
 	uint64_t v;
@@ -75,8 +73,7 @@ efd_write(struct file *f, const void *buf, size_t len, off_t *pos)
 	return sizeof(v);
 }
 
-static int
-efd_poll(struct file *f, int events)
+static int efd_poll(struct file *f, int events)
 {
 	struct eventfd *e = f->priv;
 	int r = 0;
@@ -90,18 +87,16 @@ efd_poll(struct file *f, int events)
 	return r & events;
 }
 
-static int
-efd_stat(struct file *f, struct stat *st)
+static int efd_stat(struct file *f, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->st_mode = 0600;	/* an anonymous inode, as on Linux */
+	st->st_mode = 0600; /* an anonymous inode, as on Linux */
 	st->st_nlink = 1;
 	st->st_blksize = PAGE_SIZE;
 	return 0;
 }
 
-static void
-efd_release(struct file *f)
+static void efd_release(struct file *f)
 {
 	struct eventfd *e = f->priv;
 
@@ -111,16 +106,15 @@ efd_release(struct file *f)
 }
 
 static const struct file_ops efd_ops = {
-	.read = efd_read,
-	.write = efd_write,
-	.poll = efd_poll,
-	.stat = efd_stat,
-	.release = efd_release,
-	.notifies = 1,
+    .read = efd_read,
+    .write = efd_write,
+    .poll = efd_poll,
+    .stat = efd_stat,
+    .release = efd_release,
+    .notifies = 1,
 };
 
-static long
-do_eventfd(unsigned initval, int flags)
+static long do_eventfd(unsigned initval, int flags)
 {
 	struct eventfd *e;
 	struct file *f;
@@ -135,7 +129,7 @@ do_eventfd(unsigned initval, int flags)
 	e->count = initval;
 	e->semaphore = (flags & EFD_SEMAPHORE) != 0;
 	if ((f = file_new(&efd_ops, O_RDWR | (flags & EFD_NONBLOCK ? O_NONBLOCK : 0), e)) == NULL) {
-		efd_release(&(struct file){ .priv = e });
+		efd_release(&(struct file){.priv = e});
 		return -ENOMEM;
 	}
 	if ((fd = fd_install(f, 0, flags & EFD_CLOEXEC)) < 0)

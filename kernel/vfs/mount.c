@@ -12,31 +12,28 @@
 extern const struct vfs_fstype *const __start_rumprun_fstypes[];
 extern const struct vfs_fstype *const __stop_rumprun_fstypes[];
 
-struct mount *vfs_mounts;	/* newest first */
+struct mount *vfs_mounts; /* newest first */
 static int next_dev_minor = 1;
 
-const struct vfs_fstype *
-vfs_fstype_lookup(const char *name)
+const struct vfs_fstype *vfs_fstype_lookup(const char *name)
 {
 	for (const struct vfs_fstype *const *t = __start_rumprun_fstypes;
-	    t < __stop_rumprun_fstypes; t++)
+	     t < __stop_rumprun_fstypes; t++)
 		if (strcmp((*t)->name, name) == 0)
 			return *t;
 	return NULL;
 }
 
-const char *
-vfs_probe(struct blkdev *bd)
+const char *vfs_probe(struct blkdev *bd)
 {
 	for (const struct vfs_fstype *const *t = __start_rumprun_fstypes;
-	    t < __stop_rumprun_fstypes; t++)
+	     t < __stop_rumprun_fstypes; t++)
 		if ((*t)->needs_blkdev && (*t)->probe && (*t)->probe(bd) == 1)
 			return (*t)->name;
 	return NULL;
 }
 
-static void
-copy_str(char *dst, size_t size, const char *src)
+static void copy_str(char *dst, size_t size, const char *src)
 {
 	size_t n = src ? strnlen(src, size - 1) : 0;
 	memcpy(dst, src ? src : "", n);
@@ -50,8 +47,7 @@ copy_str(char *dst, size_t size, const char *src)
  */
 #define SYNC_INTERVAL_S 5
 
-static void *
-syncer(void *arg)
+static void *syncer(void *arg)
 {
 	(void)arg;
 	for (;;) {
@@ -61,8 +57,7 @@ syncer(void *arg)
 	return NULL;
 }
 
-static void
-start_syncer(void)
+static void start_syncer(void)
 {
 	static int started;
 	if (started)
@@ -70,12 +65,11 @@ start_syncer(void)
 	started = 1;
 	if (rumpuser_thread_create(syncer, NULL, "syncer", 0, -1, -1, NULL) != 0)
 		kprintf("rumprun: cannot start the syncer: unsynced writes reach the "
-		    "disks only at fsync, sync and exit\n");
+		        "disks only at fsync, sync and exit\n");
 }
 
-int
-vfs_mount(const char *path, const char *type, struct blkdev *bd,
-    const char *source, int flags, int mkdir)
+int vfs_mount(
+    const char *path, const char *type, struct blkdev *bd, const char *source, int flags, int mkdir)
 {
 	const struct vfs_fstype *t;
 	/* Absolute and not "/" itself (no strspn: the boot thread has no TLS
@@ -123,7 +117,7 @@ vfs_mount(const char *path, const char *type, struct blkdev *bd,
 		goto fail_covered;
 	}
 	if (covered->mount && covered == covered->mount->root) {
-		err = -EBUSY;	/* something is mounted right there */
+		err = -EBUSY; /* something is mounted right there */
 		goto fail_covered;
 	}
 	int minor = 100 + next_dev_minor++;
@@ -134,7 +128,7 @@ vfs_mount(const char *path, const char *type, struct blkdev *bd,
 	if (root->parent == NULL)
 		root->parent = root;
 	mp->root = root;
-	mp->covered = covered;	/* keeps namei's hold */
+	mp->covered = covered; /* keeps namei's hold */
 	covered->mounted = mp;
 	mp->next = vfs_mounts;
 	vfs_mounts = mp;
@@ -153,23 +147,17 @@ fail:
 }
 
 /* The mount a vnode belongs to, or NULL for the root tmpfs. */
-struct mount *
-vnode_mount(struct vnode *v)
-{
-	return v->mount;
-}
+struct mount *vnode_mount(struct vnode *v) { return v->mount; }
 
 /* Sync one mount (locked); the first error. */
-int
-mount_sync_locked(struct mount *mp)
+int mount_sync_locked(struct mount *mp)
 {
 	if (mp->ops && mp->ops->sync && !(mp->flags & MNT_RDONLY))
 		return mp->ops->sync(mp);
 	return 0;
 }
 
-int
-vfs_sync_all(void)
+int vfs_sync_all(void)
 {
 	int first = 0;
 	vfs_enter();
@@ -182,8 +170,7 @@ vfs_sync_all(void)
 	return first;
 }
 
-void
-vfs_unmount_all(void)
+void vfs_unmount_all(void)
 {
 	if (vfs_lock == NULL || vfs_mounts == NULL)
 		return;
@@ -198,7 +185,7 @@ vfs_unmount_all(void)
 		}
 		if (!got) {
 			kprintf("rumprun: file systems busy at exit: not unmounted "
-			    "(run fsck on the disk images)\n");
+			        "(run fsck on the disk images)\n");
 			return;
 		}
 	}
@@ -207,8 +194,8 @@ vfs_unmount_all(void)
 		struct mount *mp = vfs_mounts;
 		int err = mount_sync_locked(mp);
 		if (err)
-			kprintf("rumprun: %s on %s: writing back failed (error %d)\n",
-			    mp->source, mp->path, -err);
+			kprintf("rumprun: %s on %s: writing back failed (error %d)\n", mp->source,
+			    mp->path, -err);
 		if (mp->ops && mp->ops->unmount)
 			mp->ops->unmount(mp);
 		vfs_mounts = mp->next;
@@ -222,8 +209,7 @@ vfs_unmount_all(void)
 
 /* The tmpfs type: a fresh, empty memory file system. */
 
-static int
-tmpfs_statfs(struct mount *mp, struct statfs *sf)
+static int tmpfs_statfs(struct mount *mp, struct statfs *sf)
 {
 	(void)mp;
 	vfs_fill_statfs_tmpfs(sf);
@@ -231,11 +217,10 @@ tmpfs_statfs(struct mount *mp, struct statfs *sf)
 }
 
 static const struct mount_ops tmpfs_mount_ops = {
-	.statfs = tmpfs_statfs,
+    .statfs = tmpfs_statfs,
 };
 
-static int
-tmpfs_mount(struct mount *mp, struct vnode **rootp)
+static int tmpfs_mount(struct mount *mp, struct vnode **rootp)
 {
 	struct vnode *root = tmpfs_mkroot();
 	if (root == NULL)
@@ -248,7 +233,7 @@ tmpfs_mount(struct mount *mp, struct vnode **rootp)
 }
 
 static const struct vfs_fstype tmpfs_type = {
-	.name = "tmpfs",
-	.mount = tmpfs_mount,
+    .name = "tmpfs",
+    .mount = tmpfs_mount,
 };
 VFS_FSTYPE_REGISTER(tmpfs_type);

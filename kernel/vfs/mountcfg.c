@@ -15,15 +15,13 @@
 
 #define MAX_ENTRIES 16
 
-static const char *
-str_member(const struct config_node *obj, const char *key)
+static const char *str_member(const struct config_node *obj, const char *key)
 {
 	const struct config_node *n = config_member(obj, key);
 	return (n && n->type == CONFIG_STRING) ? n->str : NULL;
 }
 
-static int
-bool_member(const struct config_node *obj, const char *key)
+static int bool_member(const struct config_node *obj, const char *key)
 {
 	const struct config_node *n = config_member(obj, key);
 	return n && n->type == CONFIG_BOOL && n->boolean;
@@ -37,40 +35,46 @@ fail(const char *what, const char *mountpoint, const char *why)
 	rumpuser_exit(1);
 }
 
-static const char *
-mount_error(int err, const char *fstype)
+static const char *mount_error(int err, const char *fstype)
 {
 	switch (err) {
 	case -ENODEV:
-		return (fstype && strcmp(fstype, "auto") != 0) ?
-		    "no driver for that file system type in this image" :
-		    "it holds no file system this kernel knows (ext2, cd9660)";
-	case -EINVAL: return "the file system on it is damaged or not of the type given";
-	case -EBUSY: return "something is already mounted there (or the disk is in use)";
-	case -ENOTDIR: return "the mount point is not a directory";
-	case -EROFS: return "it can only be mounted read-only";
-	case -EOPNOTSUPP: return "its file system uses features this kernel does not support";
-	case -EIO: return "the disk gives read errors";
-	case -ENOMEM: return "out of memory";
-	default: return "it failed";
+		return (fstype && strcmp(fstype, "auto") != 0)
+		    ? "no driver for that file system type in this image"
+		    : "it holds no file system this kernel knows (ext2, cd9660)";
+	case -EINVAL:
+		return "the file system on it is damaged or not of the type given";
+	case -EBUSY:
+		return "something is already mounted there (or the disk is in use)";
+	case -ENOTDIR:
+		return "the mount point is not a directory";
+	case -EROFS:
+		return "it can only be mounted read-only";
+	case -EOPNOTSUPP:
+		return "its file system uses features this kernel does not support";
+	case -EIO:
+		return "the disk gives read errors";
+	case -ENOMEM:
+		return "out of memory";
+	default:
+		return "it failed";
 	}
 }
 
 /* The mount point, made (with its parents) when missing. */
-static void
-make_mountpoint(const char *what, const char *mountpoint)
+static void make_mountpoint(const char *what, const char *mountpoint)
 {
 	int err = mountpoint[0] == '/' ? vfs_mkdir_p(mountpoint, 0755) : -EINVAL;
 	if (err == -EROFS)
 		fail(what, mountpoint, "the directory is missing and its file system is read-only");
 	if (err == -ENOTDIR)
-		fail(what, mountpoint, "the mount point (or a directory above it) is not a directory");
+		fail(what, mountpoint,
+		    "the mount point (or a directory above it) is not a directory");
 	if (err)
 		fail(what, mountpoint, "the mount point cannot be made");
 }
 
-static void
-mount_disk(const struct config_node *e)
+static void mount_disk(const struct config_node *e)
 {
 	const char *source = str_member(e, "source");
 	const char *path = str_member(e, "path");
@@ -91,7 +95,8 @@ mount_disk(const struct config_node *e)
 	if (mountpoint == NULL || (fstype && strcmp(fstype, "blk") == 0)) {
 		if (bd == NULL) {
 			kprintf("rumprun: disk %s is missing (no such block device "
-			    "was found)\n", path);
+			        "was found)\n",
+			    path);
 			rumpuser_exit(1);
 		}
 		return;
@@ -105,8 +110,7 @@ mount_disk(const struct config_node *e)
 		fail(path, mountpoint, mount_error(err, fstype));
 }
 
-static void
-mount_share(const struct config_node *e)
+static void mount_share(const struct config_node *e)
 {
 	const char *tag = str_member(e, "tag");
 	const char *mountpoint = str_member(e, "mountpoint");
@@ -121,8 +125,7 @@ mount_share(const struct config_node *e)
 		fail(tag, mountpoint, mount_error(err, "9p"));
 }
 
-void
-vfs_mount_config(void)
+void vfs_mount_config(void)
 {
 	const struct config_node *items[MAX_ENTRIES];
 	int n = config_entries("blk", items, MAX_ENTRIES);

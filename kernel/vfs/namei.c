@@ -6,8 +6,7 @@
  */
 #include "vfs_impl.h"
 
-struct vnode *
-dir_lookup(struct vnode *dir, const char *name, size_t len)
+struct vnode *dir_lookup(struct vnode *dir, const char *name, size_t len)
 {
 	if (len == 1 && name[0] == '.')
 		return dir;
@@ -24,9 +23,8 @@ dir_lookup(struct vnode *dir, const char *name, size_t len)
  * Resolve path[0..plen) from start (held by the caller).  follow: follow a
  * symlink in the last component.  Returns the held result in *vp.
  */
-static int
-walk(struct vnode *start, const char *path, size_t plen, int follow, int *depth,
-    struct vnode **vp)
+static int walk(
+    struct vnode *start, const char *path, size_t plen, int follow, int *depth, struct vnode **vp)
 {
 	struct vnode *cur = (plen > 0 && path[0] == '/') ? vfs_root : start;
 	struct path_iter it;
@@ -82,8 +80,7 @@ out:
 	return err;
 }
 
-static int
-path_len(const char *path, size_t *lenp)
+static int path_len(const char *path, size_t *lenp)
 {
 	if (path == NULL)
 		return -EFAULT;
@@ -96,8 +93,7 @@ path_len(const char *path, size_t *lenp)
 	return 0;
 }
 
-int
-namei(struct vnode *dir, const char *path, int flags, struct vnode **vp)
+int namei(struct vnode *dir, const char *path, int flags, struct vnode **vp)
 {
 	size_t n;
 	int depth = 0;
@@ -107,9 +103,8 @@ namei(struct vnode *dir, const char *path, int flags, struct vnode **vp)
 	return walk(dir ? dir : vfs_cwd, path, n, !(flags & NAMEI_NOFOLLOW), &depth, vp);
 }
 
-int
-namei_parent(struct vnode *dir, const char *path, struct vnode **dvp,
-    const char **name, size_t *len, int *trailing)
+int namei_parent(struct vnode *dir, const char *path, struct vnode **dvp, const char **name,
+    size_t *len, int *trailing)
 {
 	size_t n;
 	int depth = 0;
@@ -152,8 +147,7 @@ namei_parent(struct vnode *dir, const char *path, struct vnode **dvp,
 	return 0;
 }
 
-int
-namei_create(struct vnode *dir, const char *path, int flags, mode_t mode, struct vnode **vp)
+int namei_create(struct vnode *dir, const char *path, int flags, mode_t mode, struct vnode **vp)
 {
 	struct vnode *d, *e, *v = NULL;
 	const char *name;
@@ -172,8 +166,8 @@ namei_create(struct vnode *dir, const char *path, int flags, mode_t mode, struct
 			err = -ENOENT;
 		else if ((err = vnode_rofs(d)) != 0)
 			;
-		else if ((err = d->ops->create(d, name, len,
-		    S_IFREG | (mode & 07777 & ~vfs_umask), NULL, &v)) == 0)
+		else if ((err = d->ops->create(
+		              d, name, len, S_IFREG | (mode & 07777 & ~vfs_umask), NULL, &v)) == 0)
 			vnode_hold(v);
 	} else if (trailing && !S_ISDIR(e->mode) && !S_ISLNK(e->mode)) {
 		err = -EISDIR;

@@ -20,17 +20,16 @@ struct pipe {
 	struct rumpuser_mtx *mtx;
 	struct rumpuser_cv *readable, *writable;
 	char *buf;
-	size_t head, count;	/* read position and bytes buffered */
+	size_t head, count; /* read position and bytes buffered */
 	int readers, writers;
-	struct file *rfile, *wfile;	/* the two ends, while open */
+	struct file *rfile, *wfile; /* the two ends, while open */
 	ino_t ino;
 	struct timespec time;
 };
 
 static const struct file_ops pipe_ops;
 
-static ssize_t
-pipe_read(struct file *f, void *buf, size_t len, off_t *pos)
+static ssize_t pipe_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	struct pipe *p = f->priv;
 	if ((f->flags & O_ACCMODE) != O_RDONLY)
@@ -68,8 +67,7 @@ pipe_read(struct file *f, void *buf, size_t len, off_t *pos)
 	return done;
 }
 
-static ssize_t
-pipe_write(struct file *f, const void *buf, size_t len, off_t *pos)
+static ssize_t pipe_write(struct file *f, const void *buf, size_t len, off_t *pos)
 {
 	struct pipe *p = f->priv;
 	if ((f->flags & O_ACCMODE) != O_WRONLY)
@@ -114,8 +112,7 @@ out:
 	return ret;
 }
 
-static int
-pipe_poll(struct file *f, int events)
+static int pipe_poll(struct file *f, int events)
 {
 	struct pipe *p = f->priv;
 	int r = 0;
@@ -135,8 +132,7 @@ pipe_poll(struct file *f, int events)
 	return r & (events | POLLHUP | POLLERR);
 }
 
-static int
-pipe_stat(struct file *f, struct stat *st)
+static int pipe_stat(struct file *f, struct stat *st)
 {
 	struct pipe *p = f->priv;
 	memset(st, 0, sizeof(*st));
@@ -149,8 +145,7 @@ pipe_stat(struct file *f, struct stat *st)
 	return 0;
 }
 
-static long
-pipe_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
+static long pipe_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 {
 	struct pipe *p = f->priv;
 	if (cmd != FIONREAD)
@@ -161,8 +156,7 @@ pipe_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 	return 0;
 }
 
-static void
-pipe_free(struct pipe *p)
+static void pipe_free(struct pipe *p)
 {
 	if (p->buf)
 		kpages_free(p->buf, PIPE_CAPACITY);
@@ -175,8 +169,7 @@ pipe_free(struct pipe *p)
 	kfree(p, sizeof(*p));
 }
 
-static void
-pipe_release(struct file *f)
+static void pipe_release(struct file *f)
 {
 	struct pipe *p = f->priv;
 	rumpuser_mutex_enter(p->mtx);
@@ -200,23 +193,18 @@ pipe_release(struct file *f)
 }
 
 static const struct file_ops pipe_ops = {
-	.read = pipe_read,
-	.write = pipe_write,
-	.ioctl = pipe_ioctl,
-	.stat = pipe_stat,
-	.poll = pipe_poll,
-	.release = pipe_release,
-	.notifies = 1,
+    .read = pipe_read,
+    .write = pipe_write,
+    .ioctl = pipe_ioctl,
+    .stat = pipe_stat,
+    .poll = pipe_poll,
+    .release = pipe_release,
+    .notifies = 1,
 };
 
-long
-pipe_capacity(struct file *f)
-{
-	return f->ops == &pipe_ops ? PIPE_CAPACITY : -EBADF;
-}
+long pipe_capacity(struct file *f) { return f->ops == &pipe_ops ? PIPE_CAPACITY : -EBADF; }
 
-static long
-do_pipe2(int *fds, int flags)
+static long do_pipe2(int *fds, int flags)
 {
 	if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT))
 		return -EINVAL;
@@ -246,7 +234,7 @@ do_pipe2(int *fds, int flags)
 	if (w == NULL) {
 		if (r) {
 			p->readers = 1;
-			file_drop(r);	/* frees p: no writer either */
+			file_drop(r); /* frees p: no writer either */
 		} else {
 			pipe_free(p);
 		}

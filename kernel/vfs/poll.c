@@ -21,10 +21,9 @@
 #define DEFAULT_MASK (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 
 static struct rumpuser_mtx *poll_mtx;
-static struct poll_waiter *sleepers;	/* for poll_wakeup() */
+static struct poll_waiter *sleepers; /* for poll_wakeup() */
 
-static void
-poll_init(void)
+static void poll_init(void)
 {
 	/* The platform's first thread calls vfs_init, which calls this,
 	 * before any other thread can poll. */
@@ -37,16 +36,14 @@ void poll_unlock(void) { rumpuser_mutex_exit(poll_mtx); }
 
 /* ---- watches ------------------------------------------------------------ */
 
-void
-file_watch_add(struct file *f, struct file_watch *w)
+void file_watch_add(struct file *f, struct file_watch *w)
 {
 	poll_lock();
 	file_watch_add_locked(f, w);
 	poll_unlock();
 }
 
-void
-file_watch_add_locked(struct file *f, struct file_watch *w)
+void file_watch_add_locked(struct file *f, struct file_watch *w)
 {
 	w->file = f;
 	w->prev = NULL;
@@ -56,19 +53,17 @@ file_watch_add_locked(struct file *f, struct file_watch *w)
 	f->watchers = w;
 }
 
-void
-file_watch_del(struct file_watch *w)
+void file_watch_del(struct file_watch *w)
 {
 	poll_lock();
 	file_watch_del_locked(w);
 	poll_unlock();
 }
 
-void
-file_watch_del_locked(struct file_watch *w)
+void file_watch_del_locked(struct file_watch *w)
 {
 	if (w->file == NULL)
-		return;	/* the file went first */
+		return; /* the file went first */
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -78,8 +73,7 @@ file_watch_del_locked(struct file_watch *w)
 	w->file = NULL;
 }
 
-void
-file_notify_locked(struct file *f, int events)
+void file_notify_locked(struct file *f, int events)
 {
 	struct file_watch *w, *next;
 	for (w = f->watchers; w; w = next) {
@@ -88,18 +82,16 @@ file_notify_locked(struct file *f, int events)
 	}
 }
 
-void
-file_notify(struct file *f, int events)
+void file_notify(struct file *f, int events)
 {
 	if (f->watchers == NULL)
-		return;	/* nobody waits: no lock needed to know it */
+		return; /* nobody waits: no lock needed to know it */
 	poll_lock();
 	file_notify_locked(f, events);
 	poll_unlock();
 }
 
-void
-file_watchers_gone(struct file *f)
+void file_watchers_gone(struct file *f)
 {
 	poll_lock();
 	while (f->watchers) {
@@ -113,8 +105,7 @@ file_watchers_gone(struct file *f)
 
 /* ---- waiting -------------------------------------------------------------- */
 
-void
-poll_waiter_init(struct poll_waiter *pw)
+void poll_waiter_init(struct poll_waiter *pw)
 {
 	rumpuser_cv_init(&pw->cv);
 	pw->woken = 0;
@@ -127,8 +118,7 @@ poll_waiter_init(struct poll_waiter *pw)
 	poll_unlock();
 }
 
-void
-poll_waiter_fini(struct poll_waiter *pw)
+void poll_waiter_fini(struct poll_waiter *pw)
 {
 	poll_lock();
 	if (pw->prev)
@@ -141,15 +131,13 @@ poll_waiter_fini(struct poll_waiter *pw)
 	rumpuser_cv_destroy(pw->cv);
 }
 
-void
-poll_waiter_wake_locked(struct poll_waiter *pw)
+void poll_waiter_wake_locked(struct poll_waiter *pw)
 {
 	pw->woken = 1;
 	rumpuser_cv_signal(pw->cv);
 }
 
-int
-poll_waiter_sleep_locked(struct poll_waiter *pw, int64_t deadline, int slices)
+int poll_waiter_sleep_locked(struct poll_waiter *pw, int64_t deadline, int slices)
 {
 	while (!pw->woken) {
 		int64_t wait = -1, now = time_mono_ns();
@@ -163,17 +151,16 @@ poll_waiter_sleep_locked(struct poll_waiter *pw, int64_t deadline, int slices)
 		if (wait < 0) {
 			rumpuser_cv_wait(pw->cv, poll_mtx);
 		} else if (rumpuser_cv_timedwait(pw->cv, poll_mtx, wait / 1000000000,
-		    wait % 1000000000) == ETIMEDOUT && slices &&
-		    (deadline < 0 || time_mono_ns() < deadline)) {
-			return 0;	/* a slice passed: look again */
+		               wait % 1000000000) == ETIMEDOUT &&
+		    slices && (deadline < 0 || time_mono_ns() < deadline)) {
+			return 0; /* a slice passed: look again */
 		}
 	}
 	pw->woken = 0;
 	return 0;
 }
 
-void
-poll_wakeup(void)
+void poll_wakeup(void)
 {
 	if (poll_mtx == NULL)
 		return;
@@ -186,15 +173,14 @@ poll_wakeup(void)
 /* ---- poll ----------------------------------------------------------------- */
 
 struct polled {
-	struct file_watch watch;	/* watch.file: the watched file, or NULL */
-	struct file *file;		/* held; NULL for a bad or negative fd */
+	struct file_watch watch; /* watch.file: the watched file, or NULL */
+	struct file *file; /* held; NULL for a bad or negative fd */
 	struct poll_waiter *waiter;
 	int events;
-	int fd;				/* select's */
+	int fd; /* select's */
 };
 
-static void
-polled_wake(struct file_watch *w, int events)
+static void polled_wake(struct file_watch *w, int events)
 {
 	struct polled *p = (struct polled *)w;
 	if (events == 0 || (events & (p->events | POLLERR | POLLHUP)))
@@ -202,8 +188,7 @@ polled_wake(struct file_watch *w, int events)
 }
 
 /* What f is ready for among events. */
-static int
-poll_file(struct file *f, int events)
+static int poll_file(struct file *f, int events)
 {
 	int r = f->ops->poll ? f->ops->poll(f, events) : DEFAULT_MASK;
 	return r & (events | POLLERR | POLLHUP);
@@ -215,8 +200,8 @@ poll_file(struct file *f, int events)
  * revents[i] is what is ready (POLLNVAL when ps[i].file is NULL and nval
  * says so).  Returns how many entries have something.
  */
-static long
-poll_files(struct polled *ps, unsigned long n, int *revents, const int *nval, int64_t timeout_ns)
+static long poll_files(
+    struct polled *ps, unsigned long n, int *revents, const int *nval, int64_t timeout_ns)
 {
 	struct poll_waiter waiter;
 	int64_t deadline = timeout_ns < 0 ? -1 : time_mono_ns() + timeout_ns;
@@ -282,8 +267,7 @@ struct poll_set {
 	int revents_small[POLL_STACK], nval_small[POLL_STACK];
 };
 
-static int
-poll_set_alloc(struct poll_set *s, unsigned long n)
+static int poll_set_alloc(struct poll_set *s, unsigned long n)
 {
 	s->n = n;
 	if (n <= POLL_STACK) {
@@ -309,8 +293,7 @@ poll_set_alloc(struct poll_set *s, unsigned long n)
 	return -ENOMEM;
 }
 
-static void
-poll_set_free(struct poll_set *s)
+static void poll_set_free(struct poll_set *s)
 {
 	for (unsigned long i = 0; i < s->n; i++)
 		if (s->ps[i].file)
@@ -322,8 +305,7 @@ poll_set_free(struct poll_set *s)
 	}
 }
 
-static long
-do_poll(struct pollfd *fds, unsigned long nfds, int64_t timeout_ns)
+static long do_poll(struct pollfd *fds, unsigned long nfds, int64_t timeout_ns)
 {
 	struct poll_set s;
 	if (nfds > (unsigned long)fd_limit())
@@ -344,8 +326,7 @@ do_poll(struct pollfd *fds, unsigned long nfds, int64_t timeout_ns)
 	return n;
 }
 
-static int
-timespec_ns(const struct timespec *ts, int64_t *ns)
+static int timespec_ns(const struct timespec *ts, int64_t *ns)
 {
 	if (ts == NULL) {
 		*ns = -1;
@@ -362,23 +343,20 @@ timespec_ns(const struct timespec *ts, int64_t *ns)
 
 /* What is left of a timeout of ns started at start, for the calls that
  * report it back: nothing once the wait timed out (r == 0). */
-static int64_t
-time_left(int64_t ns, int64_t start, long r)
+static int64_t time_left(int64_t ns, int64_t start, long r)
 {
 	int64_t left = r == 0 ? 0 : ns - (time_mono_ns() - start);
 	return left < 0 ? 0 : left;
 }
 
-static long
-sys_poll(SYSARGS)
+static long sys_poll(SYSARGS)
 {
 	int ms = (int)a2;
 	return do_poll((struct pollfd *)a0, (unsigned long)a1, ms < 0 ? -1 : (int64_t)ms * 1000000);
 }
 SYSCALL_REGISTER(SYS_poll, sys_poll, FULL, "");
 
-static long
-sys_ppoll(SYSARGS)
+static long sys_ppoll(SYSARGS)
 {
 	struct timespec *ts = (struct timespec *)a2;
 	int64_t ns;
@@ -401,19 +379,18 @@ SYSCALL_REGISTER(SYS_ppoll, sys_ppoll, FULL, "the signal mask is not applied");
 /* select: the fd_set words as the kernel sees them (unsigned long bits). */
 #define NBITS (8 * sizeof(unsigned long))
 
-static int
-isset(const unsigned long *set, int fd)
+static int isset(const unsigned long *set, int fd)
 {
 	return set && (set[fd / NBITS] >> (fd % NBITS)) & 1;
 }
 
-static long
-do_select(int nfds, unsigned long *rs, unsigned long *ws, unsigned long *es, int64_t timeout_ns)
+static long do_select(
+    int nfds, unsigned long *rs, unsigned long *ws, unsigned long *es, int64_t timeout_ns)
 {
 	if (nfds < 0)
 		return -EINVAL;
 	if (nfds > fd_limit())
-		nfds = fd_limit();	/* as Linux: no descriptor is above it */
+		nfds = fd_limit(); /* as Linux: no descriptor is above it */
 	size_t words = (nfds + NBITS - 1) / NBITS;
 	unsigned long n = 0, i = 0;
 	for (int fd = 0; fd < nfds; fd++)
@@ -438,9 +415,12 @@ do_select(int nfds, unsigned long *rs, unsigned long *ws, unsigned long *es, int
 	if (ret == 0) {
 		poll_files(s.ps, n, s.revents, s.nval, timeout_ns);
 		for (size_t w = 0; w < words; w++) {
-			if (rs) rs[w] = 0;
-			if (ws) ws[w] = 0;
-			if (es) es[w] = 0;
+			if (rs)
+				rs[w] = 0;
+			if (ws)
+				ws[w] = 0;
+			if (es)
+				es[w] = 0;
 		}
 		/* select counts bits, not descriptors. */
 		for (i = 0; i < n; i++) {
@@ -464,8 +444,7 @@ do_select(int nfds, unsigned long *rs, unsigned long *ws, unsigned long *es, int
 	return ret;
 }
 
-static long
-sys_select(SYSARGS)
+static long sys_select(SYSARGS)
 {
 	struct timeval *tv = (struct timeval *)a4;
 	int64_t ns = -1;
@@ -475,8 +454,8 @@ sys_select(SYSARGS)
 		ns = tv->tv_sec * 1000000000LL + tv->tv_usec * 1000LL;
 	}
 	int64_t start = time_mono_ns();
-	long r = do_select((int)a0, (unsigned long *)a1, (unsigned long *)a2,
-	    (unsigned long *)a3, ns);
+	long r =
+	    do_select((int)a0, (unsigned long *)a1, (unsigned long *)a2, (unsigned long *)a3, ns);
 	if (tv && r >= 0) {
 		int64_t left = time_left(ns, start, r);
 		tv->tv_sec = left / 1000000000;
@@ -486,8 +465,7 @@ sys_select(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_select, sys_select, FULL, "");
 
-static long
-sys_pselect6(SYSARGS)
+static long sys_pselect6(SYSARGS)
 {
 	struct timespec *ts = (struct timespec *)a4;
 	int64_t ns;
@@ -496,8 +474,8 @@ sys_pselect6(SYSARGS)
 		return err;
 	/* a5 points at { const sigset_t *, size_t }: no signals yet. */
 	int64_t start = time_mono_ns();
-	long r = do_select((int)a0, (unsigned long *)a1, (unsigned long *)a2,
-	    (unsigned long *)a3, ns);
+	long r =
+	    do_select((int)a0, (unsigned long *)a1, (unsigned long *)a2, (unsigned long *)a3, ns);
 	if (ts && r >= 0) {
 		int64_t left = time_left(ns, start, r);
 		ts->tv_sec = left / 1000000000;
@@ -507,8 +485,4 @@ sys_pselect6(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_pselect6, sys_pselect6, FULL, "the signal mask is not applied");
 
-void
-vfs_poll_init(void)
-{
-	poll_init();
-}
+void vfs_poll_init(void) { poll_init(); }

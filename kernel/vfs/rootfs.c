@@ -17,8 +17,7 @@ extern const char _rumprun_rootfs_end[] __attribute__((weak));
 #define CPIO_HDR_LEN 110
 
 /* Parse 8 hex digits; -1 when malformed. */
-static long long
-hex8(const char *p)
+static long long hex8(const char *p)
 {
 	long long v = 0;
 	for (int i = 0; i < 8; i++) {
@@ -37,18 +36,13 @@ hex8(const char *p)
 	return v;
 }
 
-static size_t
-pad4(size_t x)
-{
-	return (x + 3) & ~(size_t)3;
-}
+static size_t pad4(size_t x) { return (x + 3) & ~(size_t)3; }
 
 /*
  * Unpack the archive buf[0..len) into the root.  Returns the number of
  * entries unpacked, or -errno (EINVAL for a malformed archive).
  */
-int
-rootfs_unpack_buffer(const char *buf, size_t len)
+int rootfs_unpack_buffer(const char *buf, size_t len)
 {
 	size_t off = 0;
 	int count = 0, err = 0;
@@ -96,7 +90,7 @@ rootfs_unpack_buffer(const char *buf, size_t len)
 		if (type != S_IFDIR && type != S_IFREG && type != S_IFLNK)
 			continue;
 		if (path[1] == '\0')
-			continue;	/* the root keeps its own attributes */
+			continue; /* the root keeps its own attributes */
 		struct vnode *v;
 		char *target = NULL;
 		if (type == S_IFLNK) {
@@ -130,17 +124,17 @@ rootfs_unpack_buffer(const char *buf, size_t len)
 		}
 		count++;
 		continue;
-bad:
+	bad:
 		err = -EINVAL;
-		kprintf("rumprun: rootfs: malformed cpio archive at byte %lu\n", (unsigned long)off);
+		kprintf(
+		    "rumprun: rootfs: malformed cpio archive at byte %lu\n", (unsigned long)off);
 		break;
 	}
 	kfree(path, PATH_MAX_LEN);
 	return err ? err : count;
 }
 
-void
-rootfs_unpack(void)
+void rootfs_unpack(void)
 {
 	const char *s = _rumprun_rootfs_start, *e = _rumprun_rootfs_end;
 	if (s == NULL || e == NULL || e <= s)

@@ -7,8 +7,7 @@
  */
 #include "vfs_impl.h"
 
-int
-vfs_socknode_create(const char *path, mode_t perm, struct vnode **vp)
+int vfs_socknode_create(const char *path, mode_t perm, struct vnode **vp)
 {
 	struct vnode *dir, *v;
 	const char *name;
@@ -23,10 +22,9 @@ vfs_socknode_create(const char *path, mode_t perm, struct vnode **vp)
 		err = -EADDRINUSE;
 	else if (dir->nlink == 0)
 		err = -ENOENT;
-	else if ((err = vnode_rofs(dir)) == 0 &&
-	    (err = vnode_access(dir, W_OK | X_OK)) == 0 &&
-	    (err = dir->ops->create(dir, name, len, S_IFSOCK | (perm & 07777 & ~vfs_umask),
-	    NULL, &v)) == 0) {
+	else if ((err = vnode_rofs(dir)) == 0 && (err = vnode_access(dir, W_OK | X_OK)) == 0 &&
+	    (err = dir->ops->create(
+	         dir, name, len, S_IFSOCK | (perm & 07777 & ~vfs_umask), NULL, &v)) == 0) {
 		vnode_hold(v);
 		*vp = v;
 	}
@@ -36,8 +34,7 @@ out:
 	return err;
 }
 
-int
-vfs_socknode_lookup(const char *path, struct vnode **vp)
+int vfs_socknode_lookup(const char *path, struct vnode **vp)
 {
 	struct vnode *v;
 	int err;
@@ -55,8 +52,7 @@ vfs_socknode_lookup(const char *path, struct vnode **vp)
 	return err;
 }
 
-void
-vfs_vnode_release(struct vnode *v)
+void vfs_vnode_release(struct vnode *v)
 {
 	vfs_enter();
 	vnode_rele(v);

@@ -15,26 +15,23 @@
  * O_PATH file where Linux refuses one (fchmod, fchown).  For a descriptor
  * that is not a VFS file, *vp is NULL and the call succeeds vacuously.
  */
-static int
-attr_target(int dirfd, const char *path, int nofollow, int fdonly, struct vnode **vp)
+static int attr_target(int dirfd, const char *path, int nofollow, int fdonly, struct vnode **vp)
 {
 	int err;
 	if (fdonly)
 		return vfs_fd_vnode(dirfd, vp);
 	if ((err = vfs_lookup_begin(dirfd, path, nofollow ? NAMEI_NOFOLLOW : 0, vp)) == 0)
-		vfs_exit();	/* the caller keeps the hold */
+		vfs_exit(); /* the caller keeps the hold */
 	return err;
 }
 
-static void
-attr_done(struct vnode *v)
+static void attr_done(struct vnode *v)
 {
 	if (v)
 		vfs_release(v);
 }
 
-static long
-do_chmod(int dirfd, const char *path, mode_t mode, int fdonly)
+static long do_chmod(int dirfd, const char *path, mode_t mode, int fdonly)
 {
 	struct vnode *v;
 	int err = attr_target(dirfd, path, 0, fdonly, &v);
@@ -56,8 +53,7 @@ SYSCALL_REGISTER(SYS_chmod, sys_chmod, FULL, "");
 SYSCALL_REGISTER(SYS_fchmod, sys_fchmod, FULL, "");
 SYSCALL_REGISTER(SYS_fchmodat, sys_fchmodat, FULL, "");
 
-static long
-do_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags, int fdonly)
+static long do_chown(int dirfd, const char *path, uid_t uid, gid_t gid, int flags, int fdonly)
 {
 	struct vnode *v;
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
@@ -85,14 +81,16 @@ static long sys_lchown(SYSARGS)
 	return do_chown(AT_FDCWD, (const char *)a0, a1, a2, AT_SYMLINK_NOFOLLOW, 0);
 }
 static long sys_fchown(SYSARGS) { return do_chown((int)a0, NULL, a1, a2, 0, 1); }
-static long sys_fchownat(SYSARGS) { return do_chown((int)a0, (const char *)a1, a2, a3, (int)a4, 0); }
+static long sys_fchownat(SYSARGS)
+{
+	return do_chown((int)a0, (const char *)a1, a2, a3, (int)a4, 0);
+}
 SYSCALL_REGISTER(SYS_chown, sys_chown, FULL, "");
 SYSCALL_REGISTER(SYS_lchown, sys_lchown, FULL, "");
 SYSCALL_REGISTER(SYS_fchown, sys_fchown, FULL, "");
 SYSCALL_REGISTER(SYS_fchownat, sys_fchownat, FULL, "");
 
-static long
-sys_utimensat(SYSARGS)
+static long sys_utimensat(SYSARGS)
 {
 	int dirfd = (int)a0, flags = (int)a3;
 	const char *path = (const char *)a1;
@@ -117,8 +115,8 @@ sys_utimensat(SYSARGS)
 		return err;
 	}
 	int64_t ns = time_wall_ns();
-	struct timespec now = { ns / 1000000000, ns % 1000000000 };
-	struct timespec *dst[2] = { &v->atime, &v->mtime };
+	struct timespec now = {ns / 1000000000, ns % 1000000000};
+	struct timespec *dst[2] = {&v->atime, &v->mtime};
 	for (int i = 0; i < 2; i++) {
 		if (ts == NULL || ts[i].tv_nsec == UTIME_NOW)
 			*dst[i] = now;
@@ -132,8 +130,7 @@ sys_utimensat(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_utimensat, sys_utimensat, FULL, "");
 
-static long
-do_faccessat(int dirfd, const char *path, int mode, int flags)
+static long do_faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	struct vnode *v;
 	if (mode & ~(R_OK | W_OK | X_OK))
@@ -150,8 +147,8 @@ do_faccessat(int dirfd, const char *path, int mode, int flags)
 		attr_done(v);
 		return err;
 	}
-	int err = vfs_lookup_begin(dirfd, path,
-	    (flags & AT_SYMLINK_NOFOLLOW) ? NAMEI_NOFOLLOW : 0, &v);
+	int err =
+	    vfs_lookup_begin(dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) ? NAMEI_NOFOLLOW : 0, &v);
 	if (err)
 		return err;
 	err = vnode_access(v, mode);
@@ -160,7 +157,10 @@ do_faccessat(int dirfd, const char *path, int mode, int flags)
 }
 static long sys_access(SYSARGS) { return do_faccessat(AT_FDCWD, (const char *)a0, (int)a1, 0); }
 static long sys_faccessat(SYSARGS) { return do_faccessat((int)a0, (const char *)a1, (int)a2, 0); }
-static long sys_faccessat2(SYSARGS) { return do_faccessat((int)a0, (const char *)a1, (int)a2, (int)a3); }
+static long sys_faccessat2(SYSARGS)
+{
+	return do_faccessat((int)a0, (const char *)a1, (int)a2, (int)a3);
+}
 SYSCALL_REGISTER(SYS_access, sys_access, FULL, "root: only X is checked");
 SYSCALL_REGISTER(SYS_faccessat, sys_faccessat, FULL, "as access");
 #ifndef SYS_faccessat2
@@ -170,8 +170,7 @@ SYSCALL_REGISTER(SYS_faccessat2, sys_faccessat2, FULL, "as access");
 
 /* Sizes and syncing */
 
-static long
-sys_truncate(SYSARGS)
+static long sys_truncate(SYSARGS)
 {
 	const char *path = (const char *)a0;
 	off_t len = a1;
@@ -194,8 +193,7 @@ sys_truncate(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_truncate, sys_truncate, FULL, "");
 
-static long
-sys_ftruncate(SYSARGS)
+static long sys_ftruncate(SYSARGS)
 {
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)

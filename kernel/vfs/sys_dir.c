@@ -11,7 +11,7 @@
 struct dents {
 	char *buf;
 	size_t size, used;
-	int full;	/* an entry did not fit */
+	int full; /* an entry did not fit */
 };
 
 struct linux_dirent64 {
@@ -22,8 +22,8 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-static int
-emit_dent(void *arg, ino_t ino, off_t next, unsigned char type, const char *name, size_t len)
+static int emit_dent(
+    void *arg, ino_t ino, off_t next, unsigned char type, const char *name, size_t len)
 {
 	struct dents *d = arg;
 	size_t reclen = ROUNDUP(offsetof(struct linux_dirent64, d_name) + len + 1, 8);
@@ -42,8 +42,7 @@ emit_dent(void *arg, ino_t ino, off_t next, unsigned char type, const char *name
 	return 0;
 }
 
-static long
-sys_getdents64(SYSARGS)
+static long sys_getdents64(SYSARGS)
 {
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)
@@ -55,11 +54,11 @@ sys_getdents64(SYSARGS)
 	} else if (v == NULL || !S_ISDIR(v->mode)) {
 		ret = -ENOTDIR;
 	} else {
-		struct dents d = { (char *)a1, (size_t)a2, 0, 0 };
+		struct dents d = {(char *)a1, (size_t)a2, 0, 0};
 		vfs_enter();
 		off_t cookie = f->pos;
 		if (v->nlink == 0 && cookie < 2)
-			cookie = 2;	/* a removed directory lists nothing */
+			cookie = 2; /* a removed directory lists nothing */
 		ret = v->ops->readdir(v, &cookie, emit_dent, &d);
 		f->pos = cookie;
 		vnode_touch(v, 1, 0, 0);
@@ -80,8 +79,8 @@ struct find_name {
 	size_t len;
 };
 
-static int
-match_ino(void *arg, ino_t ino, off_t next, unsigned char type, const char *name, size_t len)
+static int match_ino(
+    void *arg, ino_t ino, off_t next, unsigned char type, const char *name, size_t len)
 {
 	struct find_name *fn = arg;
 	if (ino != fn->ino || (len <= 2 && vfs_is_dot(name, len)))
@@ -91,8 +90,7 @@ match_ino(void *arg, ino_t ino, off_t next, unsigned char type, const char *name
 	return 1;
 }
 
-static long
-sys_getcwd(SYSARGS)
+static long sys_getcwd(SYSARGS)
 {
 	char *buf = (char *)a0;
 	size_t size = (size_t)a1;
@@ -114,7 +112,7 @@ sys_getcwd(SYSARGS)
 			continue;
 		}
 		struct vnode *p = v->parent;
-		struct find_name fn = { v->ino, NULL, 0 };
+		struct find_name fn = {v->ino, NULL, 0};
 		off_t cookie = 2;
 		p->ops->readdir(p, &cookie, match_ino, &fn);
 		if (fn.name == NULL) {
@@ -133,7 +131,7 @@ sys_getcwd(SYSARGS)
 	vfs_exit();
 	if (err == 0 && pos == PATH_MAX_LEN - 1)
 		tmp[--pos] = '/';
-	size_t n = PATH_MAX_LEN - pos;	/* with the NUL */
+	size_t n = PATH_MAX_LEN - pos; /* with the NUL */
 	if (err == 0 && n > size)
 		err = -ERANGE;
 	if (err == 0) {
@@ -145,8 +143,7 @@ sys_getcwd(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_getcwd, sys_getcwd, FULL, "");
 
-static long
-set_cwd(struct vnode *v)
+static long set_cwd(struct vnode *v)
 {
 	/* Called locked with v held; consumes the hold. */
 	int err = 0;
@@ -162,21 +159,19 @@ set_cwd(struct vnode *v)
 	return err;
 }
 
-static long
-sys_chdir(SYSARGS)
+static long sys_chdir(SYSARGS)
 {
 	struct vnode *v;
 	int err = vfs_lookup_begin(AT_FDCWD, (const char *)a0, 0, &v);
 	if (err)
 		return err;
-	err = set_cwd(v);	/* takes over the hold */
+	err = set_cwd(v); /* takes over the hold */
 	vfs_exit();
 	return err;
 }
 SYSCALL_REGISTER(SYS_chdir, sys_chdir, FULL, "");
 
-static long
-sys_fchdir(SYSARGS)
+static long sys_fchdir(SYSARGS)
 {
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)
@@ -196,8 +191,7 @@ sys_fchdir(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_fchdir, sys_fchdir, FULL, "");
 
-static long
-sys_umask(SYSARGS)
+static long sys_umask(SYSARGS)
 {
 	vfs_enter();
 	mode_t old = vfs_umask;

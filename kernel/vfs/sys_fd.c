@@ -5,8 +5,7 @@
 #include <kernel/syscall.h>
 #include <sys/file.h>
 
-static long
-sys_dup(SYSARGS)
+static long sys_dup(SYSARGS)
 {
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)
@@ -18,8 +17,7 @@ sys_dup(SYSARGS)
 }
 SYSCALL_REGISTER(SYS_dup, sys_dup, FULL, "");
 
-static long
-do_dup3(int oldfd, int newfd, int flags, int is_dup2)
+static long do_dup3(int oldfd, int newfd, int flags, int is_dup2)
 {
 	if (flags & ~O_CLOEXEC)
 		return -EINVAL;
@@ -43,8 +41,7 @@ SYSCALL_REGISTER(SYS_dup3, sys_dup3, FULL, "");
 
 #define SETFL_MASK (O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 
-static long
-sys_fcntl(SYSARGS)
+static long sys_fcntl(SYSARGS)
 {
 	int fd = (int)a0, cmd = (int)a1;
 	unsigned long arg = a2;
@@ -53,8 +50,8 @@ sys_fcntl(SYSARGS)
 	if (f == NULL)
 		return -EBADF;
 	/* An O_PATH descriptor allows only the descriptor-level commands. */
-	if ((f->flags & O_PATH) && cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC &&
-	    cmd != F_GETFD && cmd != F_SETFD && cmd != F_GETFL) {
+	if ((f->flags & O_PATH) && cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_GETFD &&
+	    cmd != F_SETFD && cmd != F_GETFL) {
 		file_drop(f);
 		return -EBADF;
 	}
@@ -67,7 +64,7 @@ sys_fcntl(SYSARGS)
 		}
 		ret = fd_install(f, (int)arg, cmd == F_DUPFD_CLOEXEC);
 		if (ret >= 0)
-			return ret;	/* the reference went to the new fd */
+			return ret; /* the reference went to the new fd */
 		break;
 	case F_GETFD:
 		ret = fd_cloexec(fd) ? FD_CLOEXEC : 0;
@@ -118,7 +115,7 @@ sys_fcntl(SYSARGS)
 	case F_SETPIPE_SZ:
 		ret = pipe_capacity(f);
 		if (ret > 0 && (long)arg > ret)
-			ret = -EPERM;	/* the capacity is fixed */
+			ret = -EPERM; /* the capacity is fixed */
 		break;
 	default:
 		ret = -EINVAL;
@@ -130,8 +127,7 @@ sys_fcntl(SYSARGS)
 SYSCALL_REGISTER(SYS_fcntl, sys_fcntl, PARTIAL,
     "record locks always granted (one process); F_SETPIPE_SZ cannot grow a pipe");
 
-static long
-sys_flock(SYSARGS)
+static long sys_flock(SYSARGS)
 {
 	int op = (int)a1 & ~LOCK_NB;
 	struct file *f = fd_get((int)a0);

@@ -16,8 +16,7 @@ struct parent {
 };
 
 /* On success the lock is held; leave with parent_done. */
-static int
-parent_begin(int dirfd, const char *path, struct parent *p)
+static int parent_begin(int dirfd, const char *path, struct parent *p)
 {
 	int err = vfs_start_dir(dirfd, path, &p->start);
 	if (err)
@@ -31,8 +30,7 @@ parent_begin(int dirfd, const char *path, struct parent *p)
 	return err;
 }
 
-static void
-parent_done(struct parent *p)
+static void parent_done(struct parent *p)
 {
 	vnode_rele(p->dir);
 	vnode_rele(p->start);
@@ -40,8 +38,7 @@ parent_done(struct parent *p)
 }
 
 /* Create a new node of type (S_IFDIR, S_IFREG) at path; EEXIST if taken. */
-static long
-create_at(int dirfd, const char *path, mode_t type, mode_t mode)
+static long create_at(int dirfd, const char *path, mode_t type, mode_t mode)
 {
 	struct parent p;
 	struct vnode *v;
@@ -53,14 +50,13 @@ create_at(int dirfd, const char *path, mode_t type, mode_t mode)
 	else if (p.dir->nlink == 0)
 		err = -ENOENT;
 	else if ((err = vnode_rofs(p.dir)) == 0)
-		err = p.dir->ops->create(p.dir, p.name, p.len,
-		    type | (mode & 07777 & ~vfs_umask), NULL, &v);
+		err = p.dir->ops->create(
+		    p.dir, p.name, p.len, type | (mode & 07777 & ~vfs_umask), NULL, &v);
 	parent_done(&p);
 	return err;
 }
 
-static long
-do_mkdirat(int dirfd, const char *path, mode_t mode)
+static long do_mkdirat(int dirfd, const char *path, mode_t mode)
 {
 	return create_at(dirfd, path, S_IFDIR, mode);
 }
@@ -70,25 +66,29 @@ static long sys_mkdirat(SYSARGS) { return do_mkdirat((int)a0, (const char *)a1, 
 SYSCALL_REGISTER(SYS_mkdir, sys_mkdir, FULL, "");
 SYSCALL_REGISTER(SYS_mkdirat, sys_mkdirat, FULL, "");
 
-static long
-do_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+static long do_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 {
 	mode_t type = mode & S_IFMT;
-	if (type != 0 && type != S_IFREG && type != S_IFCHR && type != S_IFBLK &&
-	    type != S_IFIFO && type != S_IFSOCK)
+	if (type != 0 && type != S_IFREG && type != S_IFCHR && type != S_IFBLK && type != S_IFIFO &&
+	    type != S_IFSOCK)
 		return -EINVAL;
 	if (type != 0 && type != S_IFREG)
-		return -EPERM;	/* no FIFOs, sockets or devices by name here */
+		return -EPERM; /* no FIFOs, sockets or devices by name here */
 	return create_at(dirfd, path, S_IFREG, mode);
 }
-static long sys_mknod(SYSARGS) { return do_mknodat(AT_FDCWD, (const char *)a0, (mode_t)a1, (dev_t)a2); }
-static long sys_mknodat(SYSARGS) { return do_mknodat((int)a0, (const char *)a1, (mode_t)a2, (dev_t)a3); }
-SYSCALL_REGISTER(SYS_mknod, sys_mknod, PARTIAL,
-    "regular files only; FIFOs, sockets and devices EPERM");
+static long sys_mknod(SYSARGS)
+{
+	return do_mknodat(AT_FDCWD, (const char *)a0, (mode_t)a1, (dev_t)a2);
+}
+static long sys_mknodat(SYSARGS)
+{
+	return do_mknodat((int)a0, (const char *)a1, (mode_t)a2, (dev_t)a3);
+}
+SYSCALL_REGISTER(
+    SYS_mknod, sys_mknod, PARTIAL, "regular files only; FIFOs, sockets and devices EPERM");
 SYSCALL_REGISTER(SYS_mknodat, sys_mknodat, PARTIAL, "as mknod");
 
-static long
-do_rmdir(int dirfd, const char *path)
+static long do_rmdir(int dirfd, const char *path)
 {
 	struct parent p;
 	int err = parent_begin(dirfd, path, &p);
@@ -115,8 +115,7 @@ do_rmdir(int dirfd, const char *path)
 	return err;
 }
 
-static long
-do_unlink(int dirfd, const char *path)
+static long do_unlink(int dirfd, const char *path)
 {
 	struct parent p;
 	int err = parent_begin(dirfd, path, &p);
@@ -139,8 +138,7 @@ do_unlink(int dirfd, const char *path)
 
 static long sys_rmdir(SYSARGS) { return do_rmdir(AT_FDCWD, (const char *)a0); }
 static long sys_unlink(SYSARGS) { return do_unlink(AT_FDCWD, (const char *)a0); }
-static long
-sys_unlinkat(SYSARGS)
+static long sys_unlinkat(SYSARGS)
 {
 	if (a2 & ~AT_REMOVEDIR)
 		return -EINVAL;
@@ -156,8 +154,8 @@ SYSCALL_REGISTER(SYS_unlinkat, sys_unlinkat, FULL, "");
 #define RENAME_EXCHANGE 2
 #define RENAME_WHITEOUT 4
 
-static long
-do_renameat2(int odirfd, const char *opath, int ndirfd, const char *npath, unsigned flags)
+static long do_renameat2(
+    int odirfd, const char *opath, int ndirfd, const char *npath, unsigned flags)
 {
 	struct vnode *ostart, *nstart, *od = NULL, *nd = NULL;
 	const char *oname, *nname;
@@ -208,7 +206,7 @@ do_renameat2(int odirfd, const char *opath, int ndirfd, const char *npath, unsig
 	if ((err = vnode_rofs(od)) != 0)
 		goto out;
 	if (nv == ov)
-		goto out;	/* the same file: nothing to do */
+		goto out; /* the same file: nothing to do */
 	if (S_ISDIR(ov->mode)) {
 		if (nv && !S_ISDIR(nv->mode)) {
 			err = -ENOTDIR;
@@ -224,8 +222,7 @@ do_renameat2(int odirfd, const char *opath, int ndirfd, const char *npath, unsig
 				err = -EINVAL;
 				goto out;
 			}
-			if (a == vfs_root || a->parent == a ||
-			    (a->mount && a == a->mount->root))
+			if (a == vfs_root || a->parent == a || (a->mount && a == a->mount->root))
 				break;
 		}
 		if (ov == vfs_root) {
@@ -252,18 +249,15 @@ out:
 	return err;
 }
 
-static long
-sys_rename(SYSARGS)
+static long sys_rename(SYSARGS)
 {
 	return do_renameat2(AT_FDCWD, (const char *)a0, AT_FDCWD, (const char *)a1, 0);
 }
-static long
-sys_renameat(SYSARGS)
+static long sys_renameat(SYSARGS)
 {
 	return do_renameat2((int)a0, (const char *)a1, (int)a2, (const char *)a3, 0);
 }
-static long
-sys_renameat2(SYSARGS)
+static long sys_renameat2(SYSARGS)
 {
 	return do_renameat2((int)a0, (const char *)a1, (int)a2, (const char *)a3, (unsigned)a4);
 }
@@ -272,8 +266,7 @@ SYSCALL_REGISTER(SYS_renameat, sys_renameat, FULL, "");
 SYSCALL_REGISTER(SYS_renameat2, sys_renameat2, PARTIAL,
     "RENAME_NOREPLACE; RENAME_EXCHANGE and RENAME_WHITEOUT EINVAL");
 
-static long
-do_linkat(int odirfd, const char *opath, int ndirfd, const char *npath, int flags)
+static long do_linkat(int odirfd, const char *opath, int ndirfd, const char *npath, int flags)
 {
 	struct vnode *ov = NULL;
 	struct parent p;
@@ -286,11 +279,11 @@ do_linkat(int odirfd, const char *opath, int ndirfd, const char *npath, int flag
 		if (ov == NULL)
 			return -EPERM;
 	} else {
-		err = vfs_lookup_begin(odirfd, opath,
-		    (flags & AT_SYMLINK_FOLLOW) ? 0 : NAMEI_NOFOLLOW, &ov);
+		err = vfs_lookup_begin(
+		    odirfd, opath, (flags & AT_SYMLINK_FOLLOW) ? 0 : NAMEI_NOFOLLOW, &ov);
 		if (err)
 			return err;
-		vfs_exit();	/* keep ov's hold for the second lookup */
+		vfs_exit(); /* keep ov's hold for the second lookup */
 	}
 	if ((err = parent_begin(ndirfd, npath, &p)) != 0) {
 		vfs_release(ov);
@@ -313,21 +306,18 @@ do_linkat(int odirfd, const char *opath, int ndirfd, const char *npath, int flag
 	return err;
 }
 
-static long
-sys_link(SYSARGS)
+static long sys_link(SYSARGS)
 {
 	return do_linkat(AT_FDCWD, (const char *)a0, AT_FDCWD, (const char *)a1, 0);
 }
-static long
-sys_linkat(SYSARGS)
+static long sys_linkat(SYSARGS)
 {
 	return do_linkat((int)a0, (const char *)a1, (int)a2, (const char *)a3, (int)a4);
 }
 SYSCALL_REGISTER(SYS_link, sys_link, FULL, "");
 SYSCALL_REGISTER(SYS_linkat, sys_linkat, FULL, "");
 
-static long
-do_symlinkat(const char *target, int dirfd, const char *path)
+static long do_symlinkat(const char *target, int dirfd, const char *path)
 {
 	struct parent p;
 	struct vnode *v;
@@ -351,13 +341,18 @@ do_symlinkat(const char *target, int dirfd, const char *path)
 	parent_done(&p);
 	return err;
 }
-static long sys_symlink(SYSARGS) { return do_symlinkat((const char *)a0, AT_FDCWD, (const char *)a1); }
-static long sys_symlinkat(SYSARGS) { return do_symlinkat((const char *)a0, (int)a1, (const char *)a2); }
+static long sys_symlink(SYSARGS)
+{
+	return do_symlinkat((const char *)a0, AT_FDCWD, (const char *)a1);
+}
+static long sys_symlinkat(SYSARGS)
+{
+	return do_symlinkat((const char *)a0, (int)a1, (const char *)a2);
+}
 SYSCALL_REGISTER(SYS_symlink, sys_symlink, FULL, "");
 SYSCALL_REGISTER(SYS_symlinkat, sys_symlinkat, FULL, "");
 
-static long
-do_readlinkat(int dirfd, const char *path, char *buf, long size)
+static long do_readlinkat(int dirfd, const char *path, char *buf, long size)
 {
 	struct vnode *v;
 	long n = 0;
@@ -378,7 +373,13 @@ do_readlinkat(int dirfd, const char *path, char *buf, long size)
 	vfs_lookup_done(v);
 	return err ? err : n;
 }
-static long sys_readlink(SYSARGS) { return do_readlinkat(AT_FDCWD, (const char *)a0, (char *)a1, a2); }
-static long sys_readlinkat(SYSARGS) { return do_readlinkat((int)a0, (const char *)a1, (char *)a2, a3); }
+static long sys_readlink(SYSARGS)
+{
+	return do_readlinkat(AT_FDCWD, (const char *)a0, (char *)a1, a2);
+}
+static long sys_readlinkat(SYSARGS)
+{
+	return do_readlinkat((int)a0, (const char *)a1, (char *)a2, a3);
+}
 SYSCALL_REGISTER(SYS_readlink, sys_readlink, FULL, "");
 SYSCALL_REGISTER(SYS_readlinkat, sys_readlinkat, FULL, "");

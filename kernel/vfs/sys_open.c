@@ -10,11 +10,11 @@
 #include "vfs_impl.h"
 #include <kernel/syscall.h>
 
-#define OPEN_KEEP_FLAGS (O_ACCMODE | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_PATH | \
-	O_SYNC | O_DSYNC | O_DIRECT | O_NOATIME | O_ASYNC)
+#define OPEN_KEEP_FLAGS \
+	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_LARGEFILE | O_PATH | O_SYNC | O_DSYNC | O_DIRECT | \
+	    O_NOATIME | O_ASYNC)
 
-static long
-do_open(int dirfd, const char *path, int flags, mode_t mode)
+static long do_open(int dirfd, const char *path, int flags, mode_t mode)
 {
 	struct vnode *dir, *v = NULL;
 	struct file *f = NULL;
@@ -30,8 +30,10 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 		return err;
 	vfs_enter();
 	if (flags & O_CREAT)
-		err = namei_create(dir, path, ((flags & O_EXCL) ? NAMEI_EXCL : 0) |
-		    ((flags & O_NOFOLLOW) ? NAMEI_NOFOLLOW : 0), mode, &v);
+		err = namei_create(dir, path,
+		    ((flags & O_EXCL) ? NAMEI_EXCL : 0) |
+		        ((flags & O_NOFOLLOW) ? NAMEI_NOFOLLOW : 0),
+		    mode, &v);
 	else
 		err = namei(dir, path, (flags & O_NOFOLLOW) ? NAMEI_NOFOLLOW : 0, &v);
 	if (err)
@@ -50,8 +52,7 @@ do_open(int dirfd, const char *path, int flags, mode_t mode)
 		goto out;
 	}
 	if (!(flags & O_PATH) && !S_ISCHR(v->mode) && !S_ISBLK(v->mode) &&
-	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) &&
-	    (err = vnode_rofs(v)) != 0)
+	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) && (err = vnode_rofs(v)) != 0)
 		goto out;
 	if ((S_ISCHR(v->mode) || S_ISBLK(v->mode)) && !(flags & O_PATH)) {
 		const struct vfs_device *dev = v->dev;
@@ -91,8 +92,7 @@ SYSCALL_REGISTER(SYS_creat, sys_creat, FULL, "");
 
 /* Writing back */
 
-static long
-sys_fsync(SYSARGS)
+static long sys_fsync(SYSARGS)
 {
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)
@@ -105,10 +105,13 @@ SYSCALL_REGISTER(SYS_fsync, sys_fsync, FULL,
     "the file system writes the file back and flushes the disk (tmpfs: nothing to do)");
 static long sys_fdatasync(SYSARGS) { return sys_fsync(a0, a1, a2, a3, a4, a5); }
 SYSCALL_REGISTER(SYS_fdatasync, sys_fdatasync, FULL, "as fsync");
-static long sys_sync(SYSARGS) { vfs_sync_all(); return 0; }
+static long sys_sync(SYSARGS)
+{
+	vfs_sync_all();
+	return 0;
+}
 SYSCALL_REGISTER(SYS_sync, sys_sync, FULL, "writes back every mounted file system");
-static long
-sys_syncfs(SYSARGS)
+static long sys_syncfs(SYSARGS)
 {
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)

@@ -8,16 +8,15 @@
 #include <sys/sysmacros.h>
 
 #ifndef ST_RDONLY
-#define ST_RDONLY 0x0001	/* <sys/statvfs.h>'s, and Linux's f_flags */
+#define ST_RDONLY 0x0001 /* <sys/statvfs.h>'s, and Linux's f_flags */
 #endif
 #ifndef ST_VALID
-#define ST_VALID 0x0020	/* f_flags is meaningful */
+#define ST_VALID 0x0020 /* f_flags is meaningful */
 #endif
 
 /* The stat family */
 
-static int
-fstat_file(int fd, struct stat *st)
+static int fstat_file(int fd, struct stat *st)
 {
 	struct file *f = fd_get(fd);
 	if (f == NULL)
@@ -33,8 +32,7 @@ fstat_file(int fd, struct stat *st)
 	return err;
 }
 
-static int
-do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	struct vnode *v;
 	int err;
@@ -59,7 +57,10 @@ do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	return 0;
 }
 
-static long sys_stat(SYSARGS) { return do_fstatat(AT_FDCWD, (const char *)a0, (struct stat *)a1, 0); }
+static long sys_stat(SYSARGS)
+{
+	return do_fstatat(AT_FDCWD, (const char *)a0, (struct stat *)a1, 0);
+}
 static long sys_lstat(SYSARGS)
 {
 	return do_fstatat(AT_FDCWD, (const char *)a0, (struct stat *)a1, AT_SYMLINK_NOFOLLOW);
@@ -98,12 +99,11 @@ struct linux_statx {
 _Static_assert(sizeof(struct linux_statx) == 256, "struct statx is 256 bytes");
 #define STATX_BASIC_STATS 0x7ffU
 
-static long
-sys_statx(SYSARGS)
+static long sys_statx(SYSARGS)
 {
 	struct stat st;
 	struct linux_statx *sx = (struct linux_statx *)a4;
-	if (a3 & 0x80000000L)	/* STATX__RESERVED */
+	if (a3 & 0x80000000L) /* STATX__RESERVED */
 		return -EINVAL;
 	if (sx == NULL)
 		return -EFAULT;
@@ -120,7 +120,11 @@ sys_statx(SYSARGS)
 	sx->stx_ino = st.st_ino;
 	sx->stx_size = st.st_size;
 	sx->stx_blocks = st.st_blocks;
-#define TS(d, s) do { sx->d.tv_sec = st.s.tv_sec; sx->d.tv_nsec = st.s.tv_nsec; } while (0)
+#define TS(d, s) \
+	do { \
+		sx->d.tv_sec = st.s.tv_sec; \
+		sx->d.tv_nsec = st.s.tv_nsec; \
+	} while (0)
 	TS(stx_atime, st_atim);
 	TS(stx_mtime, st_mtim);
 	TS(stx_ctime, st_ctim);
@@ -135,8 +139,7 @@ SYSCALL_REGISTER(SYS_statx, sys_statx, FULL, "");
 
 /* File systems */
 
-void
-vfs_fill_statfs_tmpfs(struct statfs *sf)
+void vfs_fill_statfs_tmpfs(struct statfs *sf)
 {
 	char buf[32];
 	unsigned long long mem = 256ULL << 20;
@@ -146,7 +149,7 @@ vfs_fill_statfs_tmpfs(struct statfs *sf)
 			mem = mem * 10 + (*p - '0');
 	}
 	memset(sf, 0, sizeof(*sf));
-	sf->f_type = 0x01021994;	/* TMPFS_MAGIC */
+	sf->f_type = 0x01021994; /* TMPFS_MAGIC */
 	sf->f_bsize = PAGE_SIZE;
 	sf->f_frsize = PAGE_SIZE;
 	sf->f_blocks = mem / PAGE_SIZE;
@@ -156,8 +159,7 @@ vfs_fill_statfs_tmpfs(struct statfs *sf)
 }
 
 /* statfs of the file system holding v (locked). */
-static int
-fill_statfs(struct vnode *v, struct statfs *sf)
+static int fill_statfs(struct vnode *v, struct statfs *sf)
 {
 	struct mount *mp = v->mount;
 	int err = 0;
@@ -177,8 +179,7 @@ fill_statfs(struct vnode *v, struct statfs *sf)
 	return 0;
 }
 
-static long
-sys_statfs(SYSARGS)
+static long sys_statfs(SYSARGS)
 {
 	struct vnode *v;
 	struct statfs sf;
@@ -193,8 +194,7 @@ sys_statfs(SYSARGS)
 		memcpy((void *)a1, &sf, sizeof(sf));
 	return err;
 }
-static long
-sys_fstatfs(SYSARGS)
+static long sys_fstatfs(SYSARGS)
 {
 	struct file *f = fd_get((int)a0);
 	if (f == NULL)
@@ -217,5 +217,6 @@ sys_fstatfs(SYSARGS)
 		memcpy((void *)a1, &sf, sizeof(sf));
 	return err;
 }
-SYSCALL_REGISTER(SYS_statfs, sys_statfs, FULL, "the mount's figures (tmpfs: from the machine's memory)");
+SYSCALL_REGISTER(
+    SYS_statfs, sys_statfs, FULL, "the mount's figures (tmpfs: from the machine's memory)");
 SYSCALL_REGISTER(SYS_fstatfs, sys_fstatfs, FULL, "as statfs");

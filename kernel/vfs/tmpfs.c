@@ -26,14 +26,13 @@ struct tmpfs_dir {
 
 struct tmpfs_reg {
 	char **pages;
-	size_t npages;		/* capacity of pages[] */
-	size_t pinned;		/* pages pinned by shared mappings */
+	size_t npages; /* capacity of pages[] */
+	size_t pinned; /* pages pinned by shared mappings */
 };
 
 static const struct vnode_ops tmpfs_ops;
 
-static struct vnode *
-tmpfs_newnode(mode_t mode, const char *target)
+static struct vnode *tmpfs_newnode(mode_t mode, const char *target)
 {
 	struct vnode *v = kzalloc(sizeof(*v));
 	if (v == NULL)
@@ -65,8 +64,7 @@ fail:
 	return NULL;
 }
 
-static void
-tmpfs_reclaim(struct vnode *v)
+static void tmpfs_reclaim(struct vnode *v)
 {
 	if (S_ISDIR(v->mode)) {
 		struct tmpfs_dir *d = v->fsdata;
@@ -91,8 +89,7 @@ tmpfs_reclaim(struct vnode *v)
 	kfree(v, sizeof(*v));
 }
 
-struct vnode *
-tmpfs_mkroot(void)
+struct vnode *tmpfs_mkroot(void)
 {
 	struct vnode *v = tmpfs_newnode(S_IFDIR | 0755, NULL);
 	if (v == NULL)
@@ -104,8 +101,8 @@ tmpfs_mkroot(void)
 
 /* Directories */
 
-static struct tmpfs_dirent *
-dir_find(struct vnode *dir, const char *name, size_t len, struct tmpfs_dirent ***linkp)
+static struct tmpfs_dirent *dir_find(
+    struct vnode *dir, const char *name, size_t len, struct tmpfs_dirent ***linkp)
 {
 	struct tmpfs_dir *d = dir->fsdata;
 	struct tmpfs_dirent **lp;
@@ -120,15 +117,13 @@ dir_find(struct vnode *dir, const char *name, size_t len, struct tmpfs_dirent **
 	return NULL;
 }
 
-static struct vnode *
-tmpfs_lookup(struct vnode *dir, const char *name, size_t len)
+static struct vnode *tmpfs_lookup(struct vnode *dir, const char *name, size_t len)
 {
 	struct tmpfs_dirent *e = dir_find(dir, name, len, NULL);
 	return e ? e->v : NULL;
 }
 
-static struct tmpfs_dirent *
-dirent_new(const char *name, size_t len, struct vnode *v)
+static struct tmpfs_dirent *dirent_new(const char *name, size_t len, struct vnode *v)
 {
 	struct tmpfs_dirent *e = kmalloc(sizeof(*e) + len + 1);
 	if (e == NULL)
@@ -142,8 +137,7 @@ dirent_new(const char *name, size_t len, struct vnode *v)
 }
 
 /* Append e to dir and account for it. */
-static void
-dirent_insert(struct vnode *dir, struct tmpfs_dirent *e)
+static void dirent_insert(struct vnode *dir, struct tmpfs_dirent *e)
 {
 	struct tmpfs_dir *d = dir->fsdata;
 	struct tmpfs_dirent **lp = &d->head;
@@ -155,8 +149,7 @@ dirent_insert(struct vnode *dir, struct tmpfs_dirent *e)
 	vnode_touch(dir, 0, 1, 1);
 }
 
-static int
-tmpfs_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
+static int tmpfs_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
     const char *target, struct vnode **vp)
 {
 	struct vnode *v = tmpfs_newnode(mode, target);
@@ -180,8 +173,7 @@ tmpfs_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
 	return 0;
 }
 
-static int
-tmpfs_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
+static int tmpfs_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	struct tmpfs_dirent *e = dirent_new(name, len, v);
 	if (e == NULL)
@@ -198,8 +190,7 @@ tmpfs_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 	return 0;
 }
 
-static int
-tmpfs_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
+static int tmpfs_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	struct tmpfs_dirent **lp;
 	struct tmpfs_dirent *e = dir_find(dir, name, len, &lp);
@@ -226,8 +217,7 @@ tmpfs_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
  * entry tv there (NULL when absent).  Only fails (ENOMEM) before changing
  * anything.
  */
-static int
-tmpfs_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
+static int tmpfs_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
     struct vnode *ndir, const char *nname, size_t nlen, struct vnode *tv)
 {
 	struct tmpfs_dirent *ne = dirent_new(nname, nlen, v);
@@ -251,20 +241,17 @@ tmpfs_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v
 	return 0;
 }
 
-static int
-tmpfs_isempty(struct vnode *dir)
+static int tmpfs_isempty(struct vnode *dir)
 {
 	return ((struct tmpfs_dir *)dir->fsdata)->head == NULL;
 }
 
-static unsigned char
-dtype(mode_t m)
+static unsigned char dtype(mode_t m)
 {
-	return (unsigned char)((m & S_IFMT) >> 12);	/* DT_* == S_IF* >> 12 */
+	return (unsigned char)((m & S_IFMT) >> 12); /* DT_* == S_IF* >> 12 */
 }
 
-static int
-tmpfs_readdir(struct vnode *dir, off_t *cookie,
+static int tmpfs_readdir(struct vnode *dir, off_t *cookie,
     int (*emit)(void *, ino_t, off_t, unsigned char, const char *, size_t), void *arg)
 {
 	struct tmpfs_dir *d = dir->fsdata;
@@ -290,8 +277,7 @@ tmpfs_readdir(struct vnode *dir, off_t *cookie,
 
 /* Regular files */
 
-static int
-reg_reserve(struct tmpfs_reg *r, size_t npages)
+static int reg_reserve(struct tmpfs_reg *r, size_t npages)
 {
 	if (npages <= r->npages)
 		return 0;
@@ -310,8 +296,7 @@ reg_reserve(struct tmpfs_reg *r, size_t npages)
 	return 0;
 }
 
-static ssize_t
-tmpfs_read(struct vnode *v, void *buf, size_t len, off_t off)
+static ssize_t tmpfs_read(struct vnode *v, void *buf, size_t len, off_t off)
 {
 	struct tmpfs_reg *r = v->fsdata;
 	if (off >= v->size)
@@ -333,8 +318,7 @@ tmpfs_read(struct vnode *v, void *buf, size_t len, off_t off)
 	return done;
 }
 
-static ssize_t
-tmpfs_write(struct vnode *v, const void *buf, size_t len, off_t off)
+static ssize_t tmpfs_write(struct vnode *v, const void *buf, size_t len, off_t off)
 {
 	struct tmpfs_reg *r = v->fsdata;
 	if (off >= TMPFS_MAX_SIZE)
@@ -368,8 +352,7 @@ tmpfs_write(struct vnode *v, const void *buf, size_t len, off_t off)
 	return done;
 }
 
-static int
-tmpfs_truncate(struct vnode *v, off_t len)
+static int tmpfs_truncate(struct vnode *v, off_t len)
 {
 	struct tmpfs_reg *r = v->fsdata;
 	if (len > TMPFS_MAX_SIZE)
@@ -395,8 +378,7 @@ tmpfs_truncate(struct vnode *v, off_t len)
 }
 
 /* Shared mappings map the file's own pages. */
-static int
-tmpfs_getpage(struct vnode *v, off_t off, void **page)
+static int tmpfs_getpage(struct vnode *v, off_t off, void **page)
 {
 	struct tmpfs_reg *r = v->fsdata;
 	size_t pg = off / PAGE_SIZE;
@@ -413,8 +395,7 @@ tmpfs_getpage(struct vnode *v, off_t off, void **page)
 	return 0;
 }
 
-static void
-tmpfs_putpage(struct vnode *v, off_t off, int flags)
+static void tmpfs_putpage(struct vnode *v, off_t off, int flags)
 {
 	struct tmpfs_reg *r = v->fsdata;
 	if (!(flags & FILE_PAGE_KEEP))
@@ -422,17 +403,17 @@ tmpfs_putpage(struct vnode *v, off_t off, int flags)
 }
 
 static const struct vnode_ops tmpfs_ops = {
-	.lookup = tmpfs_lookup,
-	.create = tmpfs_create,
-	.link = tmpfs_link,
-	.unlink = tmpfs_unlink,
-	.rename = tmpfs_rename,
-	.isempty = tmpfs_isempty,
-	.readdir = tmpfs_readdir,
-	.read = tmpfs_read,
-	.write = tmpfs_write,
-	.truncate = tmpfs_truncate,
-	.getpage = tmpfs_getpage,
-	.putpage = tmpfs_putpage,
-	.reclaim = tmpfs_reclaim,
+    .lookup = tmpfs_lookup,
+    .create = tmpfs_create,
+    .link = tmpfs_link,
+    .unlink = tmpfs_unlink,
+    .rename = tmpfs_rename,
+    .isempty = tmpfs_isempty,
+    .readdir = tmpfs_readdir,
+    .read = tmpfs_read,
+    .write = tmpfs_write,
+    .truncate = tmpfs_truncate,
+    .getpage = tmpfs_getpage,
+    .putpage = tmpfs_putpage,
+    .reclaim = tmpfs_reclaim,
 };

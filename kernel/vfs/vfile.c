@@ -5,20 +5,17 @@
 #include "vfs_impl.h"
 #include <poll.h>
 
-static int
-can_read(struct file *f)
+static int can_read(struct file *f)
 {
 	return !(f->flags & O_PATH) && (f->flags & O_ACCMODE) != O_WRONLY;
 }
 
-static int
-can_write(struct file *f)
+static int can_write(struct file *f)
 {
 	return !(f->flags & O_PATH) && (f->flags & O_ACCMODE) != O_RDONLY;
 }
 
-static ssize_t
-reg_read(struct file *f, void *buf, size_t len, off_t *pos)
+static ssize_t reg_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	struct vnode *v = f->priv;
 	if (!can_read(f))
@@ -34,8 +31,7 @@ reg_read(struct file *f, void *buf, size_t len, off_t *pos)
 	return n;
 }
 
-static ssize_t
-reg_write(struct file *f, const void *buf, size_t len, off_t *pos)
+static ssize_t reg_write(struct file *f, const void *buf, size_t len, off_t *pos)
 {
 	struct vnode *v = f->priv;
 	if (!can_write(f))
@@ -63,8 +59,7 @@ reg_write(struct file *f, const void *buf, size_t len, off_t *pos)
 	return n;
 }
 
-static off_t
-vfile_seek(struct file *f, off_t off, int whence)
+static off_t vfile_seek(struct file *f, off_t off, int whence)
 {
 	struct vnode *v = f->priv;
 	off_t base, res;
@@ -100,8 +95,7 @@ vfile_seek(struct file *f, off_t off, int whence)
 	return res;
 }
 
-static int
-vfile_stat(struct file *f, struct stat *st)
+static int vfile_stat(struct file *f, struct stat *st)
 {
 	vfs_enter();
 	vnode_stat(f->priv, st);
@@ -109,14 +103,12 @@ vfile_stat(struct file *f, struct stat *st)
 	return 0;
 }
 
-static int
-reg_poll(struct file *f, int events)
+static int reg_poll(struct file *f, int events)
 {
 	return events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
 }
 
-static int
-reg_truncate(struct file *f, off_t len)
+static int reg_truncate(struct file *f, off_t len)
 {
 	struct vnode *v = f->priv;
 	if (!can_write(f) || len < 0)
@@ -129,8 +121,7 @@ reg_truncate(struct file *f, off_t len)
 	return err;
 }
 
-static int
-reg_getpage(struct file *f, off_t off, void **page)
+static int reg_getpage(struct file *f, off_t off, void **page)
 {
 	struct vnode *v = f->priv;
 	if (!v->ops->getpage)
@@ -141,8 +132,7 @@ reg_getpage(struct file *f, off_t off, void **page)
 	return err;
 }
 
-static void
-reg_putpage(struct file *f, off_t off, int flags)
+static void reg_putpage(struct file *f, off_t off, int flags)
 {
 	struct vnode *v = f->priv;
 	vfs_enter();
@@ -150,8 +140,7 @@ reg_putpage(struct file *f, off_t off, int flags)
 	vfs_exit();
 }
 
-static int
-vfile_fsync_how(struct file *f, int datasync)
+static int vfile_fsync_how(struct file *f, int datasync)
 {
 	if (f->flags & O_PATH)
 		return -EBADF;
@@ -164,86 +153,69 @@ vfile_fsync_how(struct file *f, int datasync)
 	return err;
 }
 
-static int
-vfile_fsync(struct file *f)
-{
-	return vfile_fsync_how(f, 0);
-}
+static int vfile_fsync(struct file *f) { return vfile_fsync_how(f, 0); }
 
-static void
-vfile_release(struct file *f)
+static void vfile_release(struct file *f)
 {
 	vfs_enter();
 	vnode_rele(f->priv);
 	vfs_exit();
 }
 
-static ssize_t
-dir_read(struct file *f, void *buf, size_t len, off_t *pos)
+static ssize_t dir_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	return (f->flags & O_PATH) ? -EBADF : -EISDIR;
 }
 
-static ssize_t
-dir_write(struct file *f, const void *buf, size_t len, off_t *pos)
+static ssize_t dir_write(struct file *f, const void *buf, size_t len, off_t *pos) { return -EBADF; }
+
+static ssize_t path_rw(struct file *f, void *buf, size_t len, off_t *pos) { return -EBADF; }
+
+static ssize_t path_write(struct file *f, const void *buf, size_t len, off_t *pos)
 {
 	return -EBADF;
 }
 
-static ssize_t
-path_rw(struct file *f, void *buf, size_t len, off_t *pos)
-{
-	return -EBADF;
-}
-
-static ssize_t
-path_write(struct file *f, const void *buf, size_t len, off_t *pos)
-{
-	return -EBADF;
-}
-
-static long
-path_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
+static long path_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 {
 	return (f->flags & O_PATH) ? -EBADF : -ENOTTY;
 }
 
 const struct file_ops vfs_reg_ops = {
-	.read = reg_read,
-	.write = reg_write,
-	.ioctl = path_ioctl,
-	.seek = vfile_seek,
-	.stat = vfile_stat,
-	.poll = reg_poll,
-	.truncate = reg_truncate,
-	.fsync = vfile_fsync,
-	.getpage = reg_getpage,
-	.putpage = reg_putpage,
-	.release = vfile_release,
+    .read = reg_read,
+    .write = reg_write,
+    .ioctl = path_ioctl,
+    .seek = vfile_seek,
+    .stat = vfile_stat,
+    .poll = reg_poll,
+    .truncate = reg_truncate,
+    .fsync = vfile_fsync,
+    .getpage = reg_getpage,
+    .putpage = reg_putpage,
+    .release = vfile_release,
 };
 
 const struct file_ops vfs_dir_ops = {
-	.read = dir_read,
-	.write = dir_write,
-	.ioctl = path_ioctl,
-	.seek = vfile_seek,
-	.stat = vfile_stat,
-	.poll = reg_poll,
-	.fsync = vfile_fsync,
-	.release = vfile_release,
+    .read = dir_read,
+    .write = dir_write,
+    .ioctl = path_ioctl,
+    .seek = vfile_seek,
+    .stat = vfile_stat,
+    .poll = reg_poll,
+    .fsync = vfile_fsync,
+    .release = vfile_release,
 };
 
 /* O_PATH handles on anything, and symlinks opened with O_PATH|O_NOFOLLOW. */
 const struct file_ops vfs_path_ops = {
-	.read = path_rw,
-	.write = path_write,
-	.ioctl = path_ioctl,
-	.stat = vfile_stat,
-	.release = vfile_release,
+    .read = path_rw,
+    .write = path_write,
+    .ioctl = path_ioctl,
+    .stat = vfile_stat,
+    .release = vfile_release,
 };
 
-struct vnode *
-vfs_file_vnode(struct file *f)
+struct vnode *vfs_file_vnode(struct file *f)
 {
 	if (f->ops == &vfs_reg_ops || f->ops == &vfs_dir_ops || f->ops == &vfs_path_ops)
 		return f->priv;
@@ -251,8 +223,7 @@ vfs_file_vnode(struct file *f)
 }
 
 /* Called locked; takes its own reference on v. */
-int
-vfile_open(struct vnode *v, int flags, struct file **fp)
+int vfile_open(struct vnode *v, int flags, struct file **fp)
 {
 	const struct file_ops *ops;
 	if (flags & O_PATH)

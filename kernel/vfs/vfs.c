@@ -10,8 +10,7 @@ struct vnode *vfs_cwd;
 mode_t vfs_umask = 022;
 
 /* Find or create the directory path[0..len) from the root (locked). */
-static int
-mkdir_p_locked(const char *path, size_t plen, mode_t perm, struct vnode **dvp)
+static int mkdir_p_locked(const char *path, size_t plen, mode_t perm, struct vnode **dvp)
 {
 	struct vnode *cur = vfs_root;
 	struct path_iter it;
@@ -37,8 +36,7 @@ mkdir_p_locked(const char *path, size_t plen, mode_t perm, struct vnode **dvp)
 	return 0;
 }
 
-int
-vfs_mkdir_p(const char *path, mode_t perm)
+int vfs_mkdir_p(const char *path, mode_t perm)
 {
 	struct vnode *d;
 	vfs_enter();
@@ -54,8 +52,7 @@ vfs_mkdir_p(const char *path, mode_t perm)
  * replaced unless it is a non-empty directory.  Locked.  The vnode is
  * returned unheld (it has a name).
  */
-int
-vfs_make_locked(const char *path, mode_t mode, const char *target, struct vnode **vp)
+int vfs_make_locked(const char *path, mode_t mode, const char *target, struct vnode **vp)
 {
 	size_t n = strlen(path);
 	while (n > 1 && path[n - 1] == '/')
@@ -96,8 +93,7 @@ vfs_make_locked(const char *path, mode_t mode, const char *target, struct vnode 
 	return d->ops->create(d, path + s, n - s, mode, target, vp);
 }
 
-int
-vfs_put_file(const char *path, mode_t perm, const void *data, size_t len)
+int vfs_put_file(const char *path, mode_t perm, const void *data, size_t len)
 {
 	struct vnode *v;
 	vfs_enter();
@@ -110,8 +106,7 @@ vfs_put_file(const char *path, mode_t perm, const void *data, size_t len)
 	return err;
 }
 
-int
-vfs_at_dir(int dirfd, struct vnode **dvp)
+int vfs_at_dir(int dirfd, struct vnode **dvp)
 {
 	if (dirfd == AT_FDCWD) {
 		vfs_enter();
@@ -133,8 +128,7 @@ vfs_at_dir(int dirfd, struct vnode **dvp)
 	return 0;
 }
 
-int
-vfs_start_dir(int dirfd, const char *path, struct vnode **dvp)
+int vfs_start_dir(int dirfd, const char *path, struct vnode **dvp)
 {
 	if (path == NULL)
 		return -EFAULT;
@@ -148,8 +142,7 @@ vfs_start_dir(int dirfd, const char *path, struct vnode **dvp)
 	return vfs_at_dir(dirfd, dvp);
 }
 
-int
-vfs_fd_vnode(int fd, struct vnode **vp)
+int vfs_fd_vnode(int fd, struct vnode **vp)
 {
 	struct file *f = fd_get(fd);
 	if (f == NULL)
@@ -165,16 +158,14 @@ vfs_fd_vnode(int fd, struct vnode **vp)
 	return 0;
 }
 
-void
-vfs_release(struct vnode *v)
+void vfs_release(struct vnode *v)
 {
 	vfs_enter();
 	vnode_rele(v);
 	vfs_exit();
 }
 
-int
-vfs_lookup_begin(int dirfd, const char *path, int flags, struct vnode **vp)
+int vfs_lookup_begin(int dirfd, const char *path, int flags, struct vnode **vp)
 {
 	struct vnode *dir;
 	int err = vfs_start_dir(dirfd, path, &dir);
@@ -188,15 +179,13 @@ vfs_lookup_begin(int dirfd, const char *path, int flags, struct vnode **vp)
 	return err;
 }
 
-void
-vfs_lookup_done(struct vnode *v)
+void vfs_lookup_done(struct vnode *v)
 {
 	vnode_rele(v);
 	vfs_exit();
 }
 
-void
-vfs_init(void)
+void vfs_init(void)
 {
 	if (vfs_root)
 		return;
@@ -205,12 +194,11 @@ vfs_init(void)
 	vfs_root = tmpfs_mkroot();
 	if (vfs_root == NULL)
 		panic("vfs: out of memory for the root");
-	vfs_root->refs = 1;	/* never goes */
+	vfs_root->refs = 1; /* never goes */
 	vfs_cwd = vfs_root;
 	vnode_hold(vfs_cwd);
-	if (vfs_mkdir_p("/tmp", 01777) || vfs_mkdir_p("/dev", 0755) ||
-	    vfs_mkdir_p("/root", 0700) || vfs_mkdir_p("/home", 0755) ||
-	    vfs_mkdir_p("/var", 0755) ||
+	if (vfs_mkdir_p("/tmp", 01777) || vfs_mkdir_p("/dev", 0755) || vfs_mkdir_p("/root", 0700) ||
+	    vfs_mkdir_p("/home", 0755) || vfs_mkdir_p("/var", 0755) ||
 	    vfs_mkdir_p("/var/tmp", 01777) || vfs_mkdir_p("/etc", 0755))
 		panic("vfs: cannot create the root directories");
 	dev_populate();

@@ -15,13 +15,13 @@
 #define KERNEL_VFS_IMPL_H
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1	/* O_PATH, AT_EMPTY_PATH, statfs, F_GETPIPE_SZ ... */
+#define _GNU_SOURCE 1 /* O_PATH, AT_EMPTY_PATH, statfs, F_GETPIPE_SZ ... */
 #endif
 
 #include <kernel/kernel.h>
 #include <kernel/file.h>
 #include <kernel/vfs.h>
-#include <kernel/syscall.h>	/* SYSARGS */
+#include <kernel/syscall.h> /* SYSARGS */
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -34,7 +34,7 @@
 
 /* The lock and the root. */
 extern struct vnode *vfs_root;
-extern struct vnode *vfs_cwd;	/* held */
+extern struct vnode *vfs_cwd; /* held */
 extern mode_t vfs_umask;
 
 /* vnode.c (locked); vnode_hold, vnode_rele ... are in kernel/fs.h */
@@ -60,8 +60,8 @@ void vfs_fill_statfs_tmpfs(struct statfs *sf);
  */
 #define NAMEI_NOFOLLOW 0x01
 int namei(struct vnode *dir, const char *path, int flags, struct vnode **vp);
-int namei_parent(struct vnode *dir, const char *path, struct vnode **dvp,
-    const char **name, size_t *len, int *trailing);
+int namei_parent(struct vnode *dir, const char *path, struct vnode **dvp, const char **name,
+    size_t *len, int *trailing);
 /*
  * open's O_CREAT lookup: the regular file path names, made (mode, less the
  * umask) when absent; held in *vp.  NAMEI_EXCL: EEXIST when present;
@@ -69,8 +69,7 @@ int namei_parent(struct vnode *dir, const char *path, struct vnode **dvp,
  * trailing slash on a file, ENOENT in a removed directory, EROFS.
  */
 #define NAMEI_EXCL 0x02
-int namei_create(struct vnode *dir, const char *path, int flags, mode_t mode,
-    struct vnode **vp);
+int namei_create(struct vnode *dir, const char *path, int flags, mode_t mode, struct vnode **vp);
 /* Lookup of one name in a directory, "." and ".." included; NULL if absent. */
 struct vnode *dir_lookup(struct vnode *dir, const char *name, size_t len);
 int vnode_access(struct vnode *v, int mode);
@@ -124,8 +123,8 @@ static inline void path_iter_init(struct path_iter *it, const char *path, size_t
 	it->len = len;
 	it->pos = 0;
 }
-static inline int path_next(struct path_iter *it, const char **name, size_t *len,
-    int *last, int *slash)
+static inline int path_next(
+    struct path_iter *it, const char **name, size_t *len, int *last, int *slash)
 {
 	size_t i = it->pos, s, j;
 	while (i < it->len && it->path[i] == '/')
@@ -163,7 +162,7 @@ void etc_populate(void);
  * POLL_SLICE_NS slice (for files that do not notify).  sleep returns 1
  * when the deadline passed, else 0 (the woken flag is cleared).
  */
-#define POLL_SLICE_NS 20000000LL	/* 20 ms */
+#define POLL_SLICE_NS 20000000LL /* 20 ms */
 struct poll_waiter {
 	struct rumpuser_cv *cv;
 	int woken;

@@ -5,22 +5,16 @@
 
 static ino_t next_ino = 2;
 
-ino_t
-vnode_next_ino(void)
-{
-	return next_ino++;
-}
+ino_t vnode_next_ino(void) { return next_ino++; }
 
-static struct timespec
-now(void)
+static struct timespec now(void)
 {
 	int64_t ns = time_wall_ns();
-	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+	struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
 	return ts;
 }
 
-void
-vnode_init_attrs(struct vnode *v, mode_t mode)
+void vnode_init_attrs(struct vnode *v, mode_t mode)
 {
 	v->mode = mode;
 	v->uid = 0;
@@ -35,8 +29,7 @@ vnode_init_attrs(struct vnode *v, mode_t mode)
 	v->mounted = NULL;
 }
 
-void
-vnode_touch(struct vnode *v, int a, int m, int c)
+void vnode_touch(struct vnode *v, int a, int m, int c)
 {
 	struct timespec t = now();
 	if (a)
@@ -47,14 +40,9 @@ vnode_touch(struct vnode *v, int a, int m, int c)
 		v->ctime = t;
 }
 
-void
-vnode_hold(struct vnode *v)
-{
-	v->refs++;
-}
+void vnode_hold(struct vnode *v) { v->refs++; }
 
-void
-vnode_rele(struct vnode *v)
+void vnode_rele(struct vnode *v)
 {
 	if (v->refs <= 0)
 		panic("vfs: vnode %lu released too often", (unsigned long)v->ino);
@@ -71,8 +59,7 @@ vnode_rele(struct vnode *v)
 /* Vnodes handed out unheld, retired at the next vfs_exit (kernel/fs.h). */
 static struct vnode *pending;
 
-void
-vnode_pending(struct vnode *v)
+void vnode_pending(struct vnode *v)
 {
 	if (v->vflags & VN_PENDING)
 		return;
@@ -81,35 +68,31 @@ vnode_pending(struct vnode *v)
 	pending = v;
 }
 
-void
-vfs_exit(void)
+void vfs_exit(void)
 {
 	while (pending) {
 		struct vnode *v = pending;
 		pending = v->pending_next;
 		v->vflags &= ~VN_PENDING;
 		if (v->refs == 0)
-			v->ops->inactive(v);	/* may add to the list again */
+			v->ops->inactive(v); /* may add to the list again */
 	}
 	rumpuser_mutex_exit(vfs_lock);
 }
 
-int
-vnode_rofs(const struct vnode *v)
+int vnode_rofs(const struct vnode *v)
 {
 	return (v->mount && (v->mount->flags & MNT_RDONLY)) ? -EROFS : 0;
 }
 
-struct vnode *
-vnode_cross(struct vnode *v)
+struct vnode *vnode_cross(struct vnode *v)
 {
 	while (v && v->mounted)
 		v = v->mounted->root;
 	return v;
 }
 
-void
-vnode_stat(struct vnode *v, struct stat *st)
+void vnode_stat(struct vnode *v, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_dev = v->mount ? v->mount->dev : 1;
@@ -124,7 +107,8 @@ vnode_stat(struct vnode *v, struct stat *st)
 	if (v->vflags & VN_BLOCKS)
 		st->st_blocks = v->blocks;
 	else
-		st->st_blocks = S_ISREG(v->mode) ? (blkcnt_t)(ROUNDUP((uint64_t)v->size, PAGE_SIZE) / 512) : 0;
+		st->st_blocks =
+		    S_ISREG(v->mode) ? (blkcnt_t)(ROUNDUP((uint64_t)v->size, PAGE_SIZE) / 512) : 0;
 	st->st_atim = v->atime;
 	st->st_mtim = v->mtime;
 	st->st_ctim = v->ctime;
@@ -135,8 +119,7 @@ vnode_stat(struct vnode *v, struct stat *st)
  * writing are always allowed; executing (searching, for directories) needs
  * an x bit somewhere, as Linux grants root.
  */
-int
-vnode_access(struct vnode *v, int mode)
+int vnode_access(struct vnode *v, int mode)
 {
 	if ((mode & X_OK) && !S_ISDIR(v->mode) && !(v->mode & 0111))
 		return -EACCES;

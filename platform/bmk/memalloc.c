@@ -8,7 +8,7 @@
 #include <bmk/core.h>
 
 #define MIN_SHIFT 4
-#define MAX_SHIFT 11	/* 2048: larger requests take whole pages */
+#define MAX_SHIFT 11 /* 2048: larger requests take whole pages */
 #define NCLASSES (MAX_SHIFT - MIN_SHIFT + 1)
 
 struct freeobj {

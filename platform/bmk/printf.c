@@ -16,8 +16,8 @@ static void put(struct out *o, char c)
 	o->len++;
 }
 
-static void put_num(struct out *o, unsigned long long v, int base, int upper,
-    int neg, int width, char pad, int left)
+static void put_num(struct out *o, unsigned long long v, int base, int upper, int neg, int width,
+    char pad, int left)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -72,12 +72,15 @@ static void format(struct out *o, const char *fmt, va_list ap)
 			fmt++;
 		}
 		switch (*fmt) {
-		case 'd': case 'i':
+		case 'd':
+		case 'i':
 			s = longs ? va_arg(ap, long long) : va_arg(ap, int);
-			put_num(o, s < 0 ? -(unsigned long long)s : (unsigned long long)s,
-			    10, 0, s < 0, width, pad, left);
+			put_num(o, s < 0 ? -(unsigned long long)s : (unsigned long long)s, 10, 0,
+			    s < 0, width, pad, left);
 			break;
-		case 'u': case 'x': case 'X':
+		case 'u':
+		case 'x':
+		case 'X':
 			u = longs ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned int);
 			put_num(o, u, *fmt == 'u' ? 10 : 16, *fmt == 'X', 0, width, pad, left);
 			break;
@@ -119,7 +122,7 @@ static void format(struct out *o, const char *fmt, va_list ap)
 
 int bmk_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct out o = { buf, size, 0, 0 };
+	struct out o = {buf, size, 0, 0};
 
 	format(&o, fmt, ap);
 	if (size)
@@ -140,7 +143,7 @@ int bmk_snprintf(char *buf, size_t size, const char *fmt, ...)
 
 void bmk_vprintf(const char *fmt, va_list ap)
 {
-	struct out o = { 0, 0, 0, 1 };
+	struct out o = {0, 0, 0, 1};
 
 	format(&o, fmt, ap);
 }

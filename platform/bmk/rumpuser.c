@@ -12,18 +12,15 @@ const struct rumpuser_hyperup *bmk_hyp;
 int rumpuser_init(int version, const struct rumpuser_hyperup *hyp)
 {
 	if (version != RUMPUSER_VERSION) {
-		bmk_printf("rumprun: kernel wants hypercall version %d, platform has %d\n",
-		    version, RUMPUSER_VERSION);
+		bmk_printf("rumprun: kernel wants hypercall version %d, platform has %d\n", version,
+		    RUMPUSER_VERSION);
 		return EINVAL;
 	}
 	bmk_hyp = hyp;
 	return 0;
 }
 
-static void *kernel_main_thread(void *arg)
-{
-	rumprun_kernel_main();
-}
+static void *kernel_main_thread(void *arg) { rumprun_kernel_main(); }
 
 void bmk_start_kernel(void)
 {
@@ -36,7 +33,7 @@ void bmk_start_kernel(void)
 
 long bmk_syscall(long nr, const long args[6])
 {
-	long retval[2] = { 0, 0 };
+	long retval[2] = {0, 0};
 	int error = bmk_hyp->hyp_syscall((int)nr, (void *)args, retval);
 
 	return error ? -(long)error : retval[0];

@@ -2,10 +2,7 @@
 #include <bmk/core.h>
 #include "rumpuser.h"
 
-void rumpuser_putchar(int ch)
-{
-	bmk_platform_putc(ch);
-}
+void rumpuser_putchar(int ch) { bmk_platform_putc(ch); }
 
 void rumpuser_dprintf(const char *fmt, ...)
 {
@@ -16,7 +13,4 @@ void rumpuser_dprintf(const char *fmt, ...)
 	va_end(ap);
 }
 
-void rumpuser_ext_vdprintf(const char *fmt, __builtin_va_list ap)
-{
-	bmk_vprintf(fmt, ap);
-}
+void rumpuser_ext_vdprintf(const char *fmt, __builtin_va_list ap) { bmk_vprintf(fmt, ap); }

@@ -13,7 +13,4 @@ int rumpuser_malloc(rumpuser_size_t howmuch, int alignment, void **memp)
 	return 0;
 }
 
-void rumpuser_free(void *mem, rumpuser_size_t len)
-{
-	bmk_memfree(mem, len);
-}
+void rumpuser_free(void *mem, rumpuser_size_t len) { bmk_memfree(mem, len); }

@@ -46,8 +46,8 @@ void rumpuser_mutex_init(struct rumpuser_mtx **mtxp, int flags)
 void rumpuser_mutex_enter_nowrap(struct rumpuser_mtx *mtx)
 {
 	if (mtx->owner == bmk_current()) {
-		bmk_printf("rumprun: panic: mutex %p entered twice by \"%s\"\n",
-		    (void *)mtx, bmk_thread_name(bmk_current()));
+		bmk_printf("rumprun: panic: mutex %p entered twice by \"%s\"\n", (void *)mtx,
+		    bmk_thread_name(bmk_current()));
 		bmk_exit(1, 1);
 	}
 	while (mtx->owner)
@@ -80,20 +80,14 @@ void rumpuser_mutex_exit(struct rumpuser_mtx *mtx)
 	bmk_waitq_wakeone(&mtx->wait);
 }
 
-void rumpuser_mutex_destroy(struct rumpuser_mtx *mtx)
-{
-	bmk_memfree(mtx, sizeof(*mtx));
-}
+void rumpuser_mutex_destroy(struct rumpuser_mtx *mtx) { bmk_memfree(mtx, sizeof(*mtx)); }
 
 void rumpuser_mutex_owner(struct rumpuser_mtx *mtx, struct lwp **lp)
 {
 	*lp = mtx->owner ? bmk_thread_lwp(mtx->owner) : NULL;
 }
 
-void rumpuser_rw_init(struct rumpuser_rw **rwp)
-{
-	*rwp = alloc_zero(sizeof(**rwp));
-}
+void rumpuser_rw_init(struct rumpuser_rw **rwp) { *rwp = alloc_zero(sizeof(**rwp)); }
 
 void rumpuser_rw_enter(int lock, struct rumpuser_rw *rw)
 {
@@ -157,20 +151,11 @@ void rumpuser_rw_held(int lock, struct rumpuser_rw *rw, int *held)
 	*held = lock == RUMPUSER_RW_WRITER ? rw->writer == bmk_current() : rw->readers > 0;
 }
 
-void rumpuser_rw_destroy(struct rumpuser_rw *rw)
-{
-	bmk_memfree(rw, sizeof(*rw));
-}
+void rumpuser_rw_destroy(struct rumpuser_rw *rw) { bmk_memfree(rw, sizeof(*rw)); }
 
-void rumpuser_cv_init(struct rumpuser_cv **cvp)
-{
-	*cvp = alloc_zero(sizeof(**cvp));
-}
+void rumpuser_cv_init(struct rumpuser_cv **cvp) { *cvp = alloc_zero(sizeof(**cvp)); }
 
-void rumpuser_cv_destroy(struct rumpuser_cv *cv)
-{
-	bmk_memfree(cv, sizeof(*cv));
-}
+void rumpuser_cv_destroy(struct rumpuser_cv *cv) { bmk_memfree(cv, sizeof(*cv)); }
 
 void rumpuser_cv_wait_nowrap(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx)
 {
@@ -186,8 +171,8 @@ void rumpuser_cv_wait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx)
 	bmk_schedule();
 }
 
-int rumpuser_cv_timedwait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx,
-    rumpuser_int64_t sec, rumpuser_int64_t nsec)
+int rumpuser_cv_timedwait(
+    struct rumpuser_cv *cv, struct rumpuser_mtx *mtx, rumpuser_int64_t sec, rumpuser_int64_t nsec)
 {
 	int64_t deadline = bmk_platform_clock_mono() + sec * 1000000000LL + nsec;
 	int rv;
@@ -200,15 +185,9 @@ int rumpuser_cv_timedwait(struct rumpuser_cv *cv, struct rumpuser_mtx *mtx,
 	return rv;
 }
 
-void rumpuser_cv_signal(struct rumpuser_cv *cv)
-{
-	bmk_waitq_wakeone(&cv->wait);
-}
+void rumpuser_cv_signal(struct rumpuser_cv *cv) { bmk_waitq_wakeone(&cv->wait); }
 
-void rumpuser_cv_broadcast(struct rumpuser_cv *cv)
-{
-	bmk_waitq_wakeall(&cv->wait);
-}
+void rumpuser_cv_broadcast(struct rumpuser_cv *cv) { bmk_waitq_wakeall(&cv->wait); }
 
 void rumpuser_cv_has_waiters(struct rumpuser_cv *cv, int *nwaiters)
 {

@@ -4,8 +4,8 @@
 #include <elf.h>
 #include "rumpuser_impl.h"
 
-int rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name,
-    int mustjoin, int priority, int cpuidx, void **cookie)
+int rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name, int mustjoin,
+    int priority, int cpuidx, void **cookie)
 {
 	struct bmk_thread *t = bmk_sched_create(name, f, arg, mustjoin, 0);
 
@@ -16,10 +16,7 @@ int rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name,
 	return 0;
 }
 
-void rumpuser_thread_exit(void)
-{
-	bmk_sched_exit();
-}
+void rumpuser_thread_exit(void) { bmk_sched_exit(); }
 
 int rumpuser_thread_join(void *cookie)
 {
@@ -32,16 +29,18 @@ int rumpuser_thread_join(void *cookie)
 void rumpuser_curlwpop(int op, struct lwp *l)
 {
 	switch (op) {
-	case RUMPUSER_LWP_SET: bmk_thread_set_lwp(bmk_current(), l); break;
-	case RUMPUSER_LWP_CLEAR: bmk_thread_set_lwp(bmk_current(), NULL); break;
-	default: break;
+	case RUMPUSER_LWP_SET:
+		bmk_thread_set_lwp(bmk_current(), l);
+		break;
+	case RUMPUSER_LWP_CLEAR:
+		bmk_thread_set_lwp(bmk_current(), NULL);
+		break;
+	default:
+		break;
 	}
 }
 
-struct lwp *rumpuser_curlwp(void)
-{
-	return bmk_thread_lwp(bmk_current());
-}
+struct lwp *rumpuser_curlwp(void) { return bmk_thread_lwp(bmk_current()); }
 
 void rumpuser_ext_yield(void)
 {

@@ -22,7 +22,7 @@ struct bmk_thread {
 	void *arg;
 	int state, flags;
 	int woken;
-	int64_t deadline;		/* -1: none */
+	int64_t deadline; /* -1: none */
 	struct bmk_thread *runq_next;
 	struct bmk_thread *all_next, *all_prev;
 	struct bmk_thread *joiner;
@@ -38,19 +38,19 @@ struct bmk_waiter {
 static struct bmk_thread *current;
 static struct bmk_thread *runq_head, *runq_tail;
 static struct bmk_thread *all_threads;
-static struct bmk_thread *zombies;	/* exited, unjoined: freed by the next thread */
+static struct bmk_thread *zombies; /* exited, unjoined: freed by the next thread */
 static int nthreads;
 
 /* Interrupts (see core.h): the flag the platform's stub raises, the thread
  * that runs the platform's handlers, and whether it waits for the flag. */
 static volatile int intr_raised;
-static int64_t running_since;	/* when current was switched in */
-static int watchdog_said;	/* for this stretch of current's */
-static volatile int idling;	/* in bmk_platform_idle: nothing runs */
+static int64_t running_since; /* when current was switched in */
+static int watchdog_said; /* for this stretch of current's */
+static volatile int idling; /* in bmk_platform_idle: nothing runs */
 static struct bmk_thread *intr_thread;
 static void (*intr_run)(void);
 static int intr_waiting;
-static int intr_awaited;	/* sources a blocked thread may wait for */
+static int intr_awaited; /* sources a blocked thread may wait for */
 
 static void runq_put(struct bmk_thread *t)
 {
@@ -129,7 +129,8 @@ static void report_deadlock(void)
 {
 	struct bmk_thread *t;
 
-	bmk_printf("rumprun: deadlock: all %d threads are blocked and no timer is pending:", nthreads);
+	bmk_printf(
+	    "rumprun: deadlock: all %d threads are blocked and no timer is pending:", nthreads);
 	for (t = all_threads; t; t = t->all_next)
 		bmk_printf(" %s", t->name);
 	bmk_printf("\n");
@@ -172,8 +173,8 @@ static void schedule(void)
 	reap_zombies();
 }
 
-struct bmk_thread *bmk_sched_create(const char *name, void *(*f)(void *), void *arg,
-    int mustjoin, size_t stacksize)
+struct bmk_thread *bmk_sched_create(
+    const char *name, void *(*f)(void *), void *arg, int mustjoin, size_t stacksize)
 {
 	struct bmk_thread *t;
 	size_t i;
@@ -214,7 +215,7 @@ struct bmk_thread *bmk_sched_create(const char *name, void *(*f)(void *), void *
 
 void bmk_sched_start(void)
 {
-	static void *boot_sp;	/* the boot stack is never resumed */
+	static void *boot_sp; /* the boot stack is never resumed */
 	struct bmk_thread *first = runq_take();
 
 	if (!first) {
@@ -235,10 +236,7 @@ void bmk_thread_entry(void)
 	bmk_sched_exit();
 }
 
-struct bmk_thread *bmk_current(void)
-{
-	return current;
-}
+struct bmk_thread *bmk_current(void) { return current; }
 
 void bmk_sched_yield(void)
 {
@@ -299,10 +297,7 @@ void bmk_thread_set_frame(struct bmk_thread *t, void *frame) { t->frame = frame;
 void *bmk_thread_frame(struct bmk_thread *t) { return t->frame; }
 const char *bmk_thread_name(struct bmk_thread *t) { return t->name; }
 
-void *bmk_thread_stack_top(struct bmk_thread *t)
-{
-	return (char *)t->stack + t->stacksize;
-}
+void *bmk_thread_stack_top(struct bmk_thread *t) { return (char *)t->stack + t->stacksize; }
 
 /* ---- interrupts ----------------------------------------------------- */
 
@@ -311,7 +306,7 @@ static void *intr_main(void *arg)
 	for (;;) {
 		intr_raised = 0;
 		intr_run();
-		if (!intr_raised) {	/* else raised while the handlers ran */
+		if (!intr_raised) { /* else raised while the handlers ran */
 			intr_waiting = 1;
 			bmk_sched_block(-1);
 		}
@@ -329,15 +324,9 @@ int bmk_intr_init(void (*run)(void))
 	return 0;
 }
 
-void bmk_intr_raise(void)
-{
-	intr_raised = 1;
-}
+void bmk_intr_raise(void) { intr_raised = 1; }
 
-void bmk_intr_awaited(int delta)
-{
-	intr_awaited += delta;
-}
+void bmk_intr_awaited(int delta) { intr_awaited += delta; }
 
 /* ---- wait queues ----------------------------------------------------- */
 
@@ -358,7 +347,7 @@ static void waitq_remove(struct bmk_waitq *wq, struct bmk_waiter *w)
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
 int bmk_waitq_sleep(struct bmk_waitq *wq, int64_t deadline)
 {
-	struct bmk_waiter w = { .t = current, .next = NULL, .prev = wq->tail, .woken = 0 };
+	struct bmk_waiter w = {.t = current, .next = NULL, .prev = wq->tail, .woken = 0};
 
 	if (wq->tail)
 		wq->tail->next = &w;
@@ -426,6 +415,6 @@ void bmk_sched_watchdog(int64_t now)
 		return;
 	watchdog_said = 1;
 	bmk_printf("rumprun: thread \"%s\" has run %d s without yielding; other threads "
-	    "are starved (threads are cooperative: one runs until it blocks or yields)\n",
+	           "are starved (threads are cooperative: one runs until it blocks or yields)\n",
 	    current->name, (int)((now - running_since) / 1000000000LL));
 }

@@ -18,7 +18,7 @@ const char *bmk_symbol_lookup(uintptr_t addr, uintptr_t *offset)
 	if (!&rumprun_symtab_count)
 		return NULL;
 	hi = rumprun_symtab_count;
-	while (lo < hi) {	/* the last symbol starting at or below addr */
+	while (lo < hi) { /* the last symbol starting at or below addr */
 		size_t mid = lo + (hi - lo) / 2;
 
 		if (rumprun_symtab[mid].addr <= addr)

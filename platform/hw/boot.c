@@ -28,26 +28,17 @@ void x86_boot(uint32_t magic, uint32_t info)
 	hw_exit_init();
 	x86_mmu_init();
 	hw_clock_init();
-	x86_random_init();	/* seeds from the clocks without RDRAND */
+	x86_random_init(); /* seeds from the clocks without RDRAND */
 	bmk_start_kernel();
 }
 
 /* ---- the bmk core's machine hooks ------------------------------------ */
 
-int64_t bmk_platform_clock_mono(void)
-{
-	return hw_clock_mono();
-}
+int64_t bmk_platform_clock_mono(void) { return hw_clock_mono(); }
 
-int64_t bmk_platform_clock_wall(void)
-{
-	return hw_clock_wall();
-}
+int64_t bmk_platform_clock_wall(void) { return hw_clock_wall(); }
 
-void bmk_platform_idle(int64_t deadline)
-{
-	hw_clock_idle(deadline);
-}
+void bmk_platform_idle(int64_t deadline) { hw_clock_idle(deadline); }
 
 void bmk_platform_stack_guard(void *page, int guard)
 {
@@ -61,7 +52,4 @@ void bmk_platform_intr_window(void)
 		__asm__ volatile("sti; nop; cli" ::: "memory");
 }
 
-void bmk_platform_putc(int c)
-{
-	hw_cons_putc(c);
-}
+void bmk_platform_putc(int c) { hw_cons_putc(c); }

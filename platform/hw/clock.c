@@ -12,7 +12,7 @@
 #define CALIBRATION_MS 4
 
 static uint64_t tsc_base;
-static uint64_t ns_per_tick_32;	/* nanoseconds per TSC tick, 32.32 fixed point */
+static uint64_t ns_per_tick_32; /* nanoseconds per TSC tick, 32.32 fixed point */
 static int64_t wall_base;
 
 /* PIT channel 0's current count (latched, so both bytes belong together). */
@@ -41,11 +41,11 @@ static uint16_t start_count;
 
 void hw_clock_start(void)
 {
-	outb(0x43, 0x30);			/* channel 0, lo/hi, mode 0 */
+	outb(0x43, 0x30); /* channel 0, lo/hi, mode 0 */
 	outb(0x40, 0xff);
 	outb(0x40, 0xff);
 	while ((start_count = pit0_count()) == 0xffff || start_count == 0)
-		;				/* the count has been loaded */
+		; /* the count has been loaded */
 	start_tsc = rdtsc();
 }
 
@@ -99,13 +99,22 @@ static int64_t rtc_read(void)
 	int i;
 
 	for (i = 0; i < 1000000 && (cmos(0x0a) & 0x80); i++)
-		;	/* wait out an update in progress */
-	s = cmos(0x00); mi = cmos(0x02); h = cmos(0x04);
-	d = cmos(0x07); mo = cmos(0x08); y = cmos(0x09); c = cmos(0x32);
+		; /* wait out an update in progress */
+	s = cmos(0x00);
+	mi = cmos(0x02);
+	h = cmos(0x04);
+	d = cmos(0x07);
+	mo = cmos(0x08);
+	y = cmos(0x09);
+	c = cmos(0x32);
 	regb = cmos(0x0b);
 	if (!(regb & 0x04)) {
-#define BCD(x) (((x) & 0x0f) + ((x) >> 4) * 10)
-		s = BCD(s); mi = BCD(mi); d = BCD(d); mo = BCD(mo); y = BCD(y);
+#define BCD(x) (((x)&0x0f) + ((x) >> 4) * 10)
+		s = BCD(s);
+		mi = BCD(mi);
+		d = BCD(d);
+		mo = BCD(mo);
+		y = BCD(y);
 		c = BCD(c);
 		h = BCD(h & 0x7f) | (h & 0x80);
 #undef BCD
@@ -121,7 +130,7 @@ static int64_t rtc_read(void)
 /* PIT channel 0 as a rate generator at its slowest, 18.2 Hz. */
 static void tick(void)
 {
-	outb(0x43, 0x34);	/* channel 0, lo/hi, mode 2 */
+	outb(0x43, 0x34); /* channel 0, lo/hi, mode 2 */
 	outb(0x40, 0);
 	outb(0x40, 0);
 }
@@ -141,10 +150,7 @@ int64_t hw_clock_mono(void)
 	return (int64_t)(((unsigned __int128)d * ns_per_tick_32) >> 32);
 }
 
-int64_t hw_clock_wall(void)
-{
-	return wall_base + hw_clock_mono();
-}
+int64_t hw_clock_wall(void) { return wall_base + hw_clock_mono(); }
 
 void hw_clock_idle(int64_t deadline)
 {
@@ -158,7 +164,7 @@ void hw_clock_idle(int64_t deadline)
 		if ((uint64_t)ns < 0xffff * 1000000000ULL / PIT_HZ)
 			ticks = (uint64_t)ns * PIT_HZ / 1000000000ULL + 1;
 	}
-	outb(0x43, 0x30);	/* channel 0, lo/hi, mode 0: one interrupt */
+	outb(0x43, 0x30); /* channel 0, lo/hi, mode 0: one interrupt */
 	outb(0x40, ticks & 0xff);
 	outb(0x40, ticks >> 8);
 	/* sti takes effect after hlt starts, so a pending interrupt wakes us */

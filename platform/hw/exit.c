@@ -20,7 +20,7 @@ static uintptr_t ebda;
 void hw_exit_init(void)
 {
 	/* The BIOS data area says where the extended one is. */
-	ebda = (uintptr_t)*(volatile uint16_t *)x86_phys_to_virt(0x40e) << 4;
+	ebda = (uintptr_t) * (volatile uint16_t *)x86_phys_to_virt(0x40e) << 4;
 }
 
 static const char *find_rsdp(void)
@@ -70,10 +70,10 @@ static void acpi_poweroff(void)
 	for (; p + 8 < end; p++) {
 		if (__builtin_memcmp(p, "_S5_", 4) || p[4] != 0x12)
 			continue;
-		p += 5;			/* PackageOp */
-		p += (*p >> 6) + 1;	/* PkgLength */
-		p++;			/* NumElements */
-		slp_typ = *p == 0x0a ? p[1] : *p;	/* BytePrefix or constant */
+		p += 5; /* PackageOp */
+		p += (*p >> 6) + 1; /* PkgLength */
+		p++; /* NumElements */
+		slp_typ = *p == 0x0a ? p[1] : *p; /* BytePrefix or constant */
 		break;
 	}
 	outw(pm1a, (slp_typ << 10) | (1 << 13));

@@ -17,7 +17,7 @@
 
 #define PIC1 0x20
 #define PIC2 0xa0
-#define ELCR1 0x4d0		/* edge/level control (PIIX and successors) */
+#define ELCR1 0x4d0 /* edge/level control (PIIX and successors) */
 #define ELCR2 0x4d1
 #define EOI 0x20
 #define NLINES 16
@@ -37,7 +37,7 @@ struct irq_route {
 
 static struct handler *handlers[NLINES];
 static struct irq_route *routes;
-static uint16_t masked = 0xffff & ~1;	/* IMR shadow: bit set = masked */
+static uint16_t masked = 0xffff & ~1; /* IMR shadow: bit set = masked */
 static volatile uint16_t pending;
 int hw_intr_lines;
 
@@ -68,13 +68,13 @@ static void lapic_virtual_wire(void)
 	volatile uint32_t *lapic;
 
 	cpuid(1, 0, r);
-	if (!(r[3] & (1 << 9)))		/* no local APIC: the PIC is wired directly */
+	if (!(r[3] & (1 << 9))) /* no local APIC: the PIC is wired directly */
 		return;
 	base = rdmsr(MSR_APIC_BASE);
 	if (!(base & APIC_BASE_ENABLE))
 		return;
 	lapic = x86_phys_to_virt(base & ~0xfffULL);
-	lapic[LAPIC_SVR / 4] |= LAPIC_SVR_ENABLE | 0xff;	/* spurious vector 0xff */
+	lapic[LAPIC_SVR / 4] |= LAPIC_SVR_ENABLE | 0xff; /* spurious vector 0xff */
 	lapic[LAPIC_LVT_LINT0 / 4] = LVT_EXTINT;
 	lapic[LAPIC_LVT_LINT1 / 4] = LVT_NMI;
 }
@@ -82,10 +82,14 @@ static void lapic_virtual_wire(void)
 void hw_intr_init(void)
 {
 	lapic_virtual_wire();
-	outb(PIC1, 0x11); outb(PIC2, 0x11);		/* ICW1: init, ICW4 follows */
-	outb(PIC1 + 1, 0x20); outb(PIC2 + 1, 0x28);	/* vectors 32-47 */
-	outb(PIC1 + 1, 1 << CASCADE); outb(PIC2 + 1, CASCADE);
-	outb(PIC1 + 1, 0x01); outb(PIC2 + 1, 0x01);	/* 8086 mode */
+	outb(PIC1, 0x11);
+	outb(PIC2, 0x11); /* ICW1: init, ICW4 follows */
+	outb(PIC1 + 1, 0x20);
+	outb(PIC2 + 1, 0x28); /* vectors 32-47 */
+	outb(PIC1 + 1, 1 << CASCADE);
+	outb(PIC2 + 1, CASCADE);
+	outb(PIC1 + 1, 0x01);
+	outb(PIC2 + 1, 0x01); /* 8086 mode */
 	write_masks();
 }
 
@@ -95,7 +99,7 @@ static int in_service(int line)
 {
 	uint16_t pic = line >= 8 ? PIC2 : PIC1;
 
-	outb(pic, 0x0b);	/* OCW3: read the in-service register */
+	outb(pic, 0x0b); /* OCW3: read the in-service register */
 	return inb(pic) & (1 << (line & 7));
 }
 
@@ -105,7 +109,7 @@ void x86_intr(struct trapframe *tf)
 
 	if ((line & 7) == 7 && !in_service(line)) {
 		if (line == 15)
-			outb(PIC1, EOI);	/* the master saw a real cascade request */
+			outb(PIC1, EOI); /* the master saw a real cascade request */
 		return;
 	}
 	if (line == 0)
@@ -199,7 +203,4 @@ void *rumpcomp_pci_irq_establish(unsigned cookie, int (*fn)(void *), void *arg)
 	return h;
 }
 
-void rumpcomp_pci_irq_awaited(int delta)
-{
-	bmk_intr_awaited(delta);
-}
+void rumpcomp_pci_irq_awaited(int delta) { bmk_intr_awaited(delta); }

@@ -80,7 +80,7 @@ void hw_mmio_scan(const char *cmdline)
 		if (!(s = number(s, &len, 1)) || *s != '@' || !(s = number(s + 1, &addr, 0)) ||
 		    *s != ':' || !(s = number(s + 1, &line, 0)) || (*s && *s != ' ' && *s != ':')) {
 			bmk_printf("rumprun: ignoring a malformed virtio_mmio.device on the "
-			    "command line\n");
+			           "command line\n");
 			if (!s || !*s)
 				return;
 			continue;
@@ -88,7 +88,7 @@ void hw_mmio_scan(const char *cmdline)
 		for (i = 0; i < ndevices && devices[i].addr != addr; i++)
 			;
 		if (i < ndevices || len == 0)
-			continue;	/* announced twice */
+			continue; /* announced twice */
 		if (ndevices == MAX_DEVICES) {
 			bmk_printf("rumprun: more than %d virtio-mmio devices: ignoring the rest\n",
 			    MAX_DEVICES);
@@ -103,8 +103,8 @@ void hw_mmio_scan(const char *cmdline)
 	}
 }
 
-int rumpcomp_pci_ext_mmio_device(unsigned index, unsigned cookie, unsigned long *addr,
-    unsigned long *len, int *intrline)
+int rumpcomp_pci_ext_mmio_device(
+    unsigned index, unsigned cookie, unsigned long *addr, unsigned long *len, int *intrline)
 {
 	struct mmio_device *d;
 

@@ -45,8 +45,8 @@ static size_t c_strlen(const char *s)
 
 static int is_qemu(const char *loader)
 {
-	return loader[0] == 'q' && loader[1] == 'e' && loader[2] == 'm' &&
-	    loader[3] == 'u' && loader[4] == '\0';
+	return loader[0] == 'q' && loader[1] == 'e' && loader[2] == 'm' && loader[3] == 'u' &&
+	    loader[4] == '\0';
 }
 
 /* The launcher's configuration from fw_cfg, probed only on QEMU (a PC may
@@ -97,8 +97,8 @@ void hw_multiboot_init(uint32_t info)
 	}
 	if (mbi->flags & MBI_LOADER_NAME) {
 		loader = x86_phys_to_virt(mbi->boot_loader_name);
-		x86_boot_reserve(mbi->boot_loader_name,
-		    mbi->boot_loader_name + c_strlen(loader) + 1);
+		x86_boot_reserve(
+		    mbi->boot_loader_name, mbi->boot_loader_name + c_strlen(loader) + 1);
 	}
 	if ((mbi->flags & MBI_MODS) && mbi->mods_count) {
 		mods = x86_phys_to_virt(mbi->mods_addr);
@@ -106,13 +106,14 @@ void hw_multiboot_init(uint32_t info)
 		for (i = 0; i < mbi->mods_count; i++) {
 			x86_boot_reserve(mods[i].start, mods[i].end);
 			if (mods[i].string)
-				x86_boot_reserve(mods[i].string, mods[i].string +
-				    c_strlen(x86_phys_to_virt(mods[i].string)) + 1);
+				x86_boot_reserve(mods[i].string,
+				    mods[i].string + c_strlen(x86_phys_to_virt(mods[i].string)) +
+				        1);
 		}
 	}
 	mmap_end = (const char *)x86_phys_to_virt(mbi->mmap_addr) + mbi->mmap_length;
 	for (a = x86_phys_to_virt(mbi->mmap_addr); a < mmap_end;
-	    a += ((const struct mb_mmap *)a)->size + 4) {
+	     a += ((const struct mb_mmap *)a)->size + 4) {
 		const struct mb_mmap *m = (const struct mb_mmap *)a;
 
 		if (m->type == 1)

@@ -20,13 +20,10 @@ int rumpcomp_pci_confwrite(unsigned bus, unsigned dev, unsigned fun, int reg, un
 	return ENXIO;
 }
 
-void *rumpcomp_pci_map(unsigned long addr, unsigned long len)
-{
-	return NULL;
-}
+void *rumpcomp_pci_map(unsigned long addr, unsigned long len) { return NULL; }
 
-int rumpcomp_pci_ext_mmio_device(unsigned index, unsigned cookie, unsigned long *addr,
-    unsigned long *len, int *intrline)
+int rumpcomp_pci_ext_mmio_device(
+    unsigned index, unsigned cookie, unsigned long *addr, unsigned long *len, int *intrline)
 {
 	return ENOENT;
 }
@@ -41,9 +38,7 @@ void *rumpcomp_pci_irq_establish(unsigned cookie, int (*handler)(void *), void *
 	return NULL;
 }
 
-void rumpcomp_pci_irq_awaited(int delta)
-{
-}
+void rumpcomp_pci_irq_awaited(int delta) {}
 
 int rumpcomp_pci_dmalloc(size_t size, size_t align, unsigned long *pap, unsigned long *vap)
 {
@@ -60,19 +55,13 @@ int rumpcomp_pci_dmalloc(size_t size, size_t align, unsigned long *pap, unsigned
 	return 0;
 }
 
-void rumpcomp_pci_dmafree(unsigned long vap, size_t size)
-{
-	free((void *)vap);
-}
+void rumpcomp_pci_dmafree(unsigned long vap, size_t size) { free((void *)vap); }
 
-unsigned long rumpcomp_pci_virt_to_mach(void *virt)
-{
-	return (unsigned long)virt;
-}
+unsigned long rumpcomp_pci_virt_to_mach(void *virt) { return (unsigned long)virt; }
 
 unsigned char rumpcomp_pci_ext_io_read8(unsigned long port) { return 0xff; }
 unsigned short rumpcomp_pci_ext_io_read16(unsigned long port) { return 0xffff; }
 unsigned int rumpcomp_pci_ext_io_read32(unsigned long port) { return 0xffffffff; }
-void rumpcomp_pci_ext_io_write8(unsigned long port, unsigned char v) { }
-void rumpcomp_pci_ext_io_write16(unsigned long port, unsigned short v) { }
-void rumpcomp_pci_ext_io_write32(unsigned long port, unsigned int v) { }
+void rumpcomp_pci_ext_io_write8(unsigned long port, unsigned char v) {}
+void rumpcomp_pci_ext_io_write16(unsigned long port, unsigned short v) {}
+void rumpcomp_pci_ext_io_write32(unsigned long port, unsigned int v) {}

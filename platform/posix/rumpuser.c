@@ -18,12 +18,13 @@ static pthread_cond_t cpu_turn = PTHREAD_COND_INITIALIZER;
 static unsigned long cpu_next_ticket, cpu_serving;
 static __thread int cpu_held;
 
-int
-rumpuser_init(int version, const struct rumpuser_hyperup *hyp)
+int rumpuser_init(int version, const struct rumpuser_hyperup *hyp)
 {
 	if (version != RUMPUSER_VERSION) {
-		fprintf(stderr, "rumprun posix: the kernel wants hypercall version %d, "
-		    "this platform has %d\n", version, RUMPUSER_VERSION);
+		fprintf(stderr,
+		    "rumprun posix: the kernel wants hypercall version %d, "
+		    "this platform has %d\n",
+		    version, RUMPUSER_VERSION);
 		return EINVAL;
 	}
 	posix_hyp = hyp;
@@ -31,8 +32,7 @@ rumpuser_init(int version, const struct rumpuser_hyperup *hyp)
 }
 
 /* Take a ticket and wait for it to be served; cpu_lock is held. */
-static void
-cpu_take_locked(void)
+static void cpu_take_locked(void)
 {
 	unsigned long ticket = cpu_next_ticket++;
 
@@ -42,19 +42,17 @@ cpu_take_locked(void)
 }
 
 /* Hand the CPU to the next ticket; cpu_lock is held. */
-static void
-cpu_give_locked(void)
+static void cpu_give_locked(void)
 {
 	if (!cpu_held)
 		posix_fatal("kernel code ran without the virtual CPU "
-		    "(call it between rumprun_posix_enter and rumprun_posix_leave)");
+		            "(call it between rumprun_posix_enter and rumprun_posix_leave)");
 	cpu_held = 0;
 	cpu_serving++;
 	pthread_cond_broadcast(&cpu_turn);
 }
 
-void
-posix_cpu_acquire(void)
+void posix_cpu_acquire(void)
 {
 	if (cpu_held)
 		posix_fatal("a thread took the virtual CPU it already holds");
@@ -63,49 +61,36 @@ posix_cpu_acquire(void)
 	pthread_mutex_unlock(&cpu_lock);
 }
 
-void
-posix_cpu_release(void)
+void posix_cpu_release(void)
 {
 	pthread_mutex_lock(&cpu_lock);
 	cpu_give_locked();
 	pthread_mutex_unlock(&cpu_lock);
 }
 
-void
-rumprun_posix_enter(void)
-{
-	posix_cpu_acquire();
-}
+void rumprun_posix_enter(void) { posix_cpu_acquire(); }
 
-void
-rumprun_posix_leave(void)
-{
-	posix_cpu_release();
-}
+void rumprun_posix_leave(void) { posix_cpu_release(); }
 
-void
-posix_upcall_unschedule(void)
+void posix_upcall_unschedule(void)
 {
 	if (posix_hyp && posix_hyp->hyp_unschedule)
 		posix_hyp->hyp_unschedule();
 }
 
-void
-posix_upcall_schedule(void)
+void posix_upcall_schedule(void)
 {
 	if (posix_hyp && posix_hyp->hyp_schedule)
 		posix_hyp->hyp_schedule();
 }
 
-void
-posix_unschedule(void)
+void posix_unschedule(void)
 {
 	posix_upcall_unschedule();
 	posix_cpu_release();
 }
 
-void
-posix_schedule(void)
+void posix_schedule(void)
 {
 	posix_cpu_acquire();
 	posix_upcall_schedule();
@@ -118,8 +103,7 @@ struct posix_waiter {
 	int woken;
 };
 
-void
-posix_waitq_init(struct posix_waitq *wq)
+void posix_waitq_init(struct posix_waitq *wq)
 {
 	pthread_condattr_t a;
 
@@ -130,14 +114,9 @@ posix_waitq_init(struct posix_waitq *wq)
 	pthread_condattr_destroy(&a);
 }
 
-void
-posix_waitq_destroy(struct posix_waitq *wq)
-{
-	pthread_cond_destroy(&wq->cond);
-}
+void posix_waitq_destroy(struct posix_waitq *wq) { pthread_cond_destroy(&wq->cond); }
 
-static void
-waitq_remove(struct posix_waitq *wq, struct posix_waiter *w)
+static void waitq_remove(struct posix_waitq *wq, struct posix_waiter *w)
 {
 	if (w->prev)
 		w->prev->next = w->next;
@@ -149,10 +128,9 @@ waitq_remove(struct posix_waitq *wq, struct posix_waiter *w)
 		wq->tail = w->prev;
 }
 
-int
-posix_cpu_sleep(struct posix_waitq *wq, const struct timespec *deadline)
+int posix_cpu_sleep(struct posix_waitq *wq, const struct timespec *deadline)
 {
-	struct posix_waiter w = { .next = NULL, .woken = 0 };
+	struct posix_waiter w = {.next = NULL, .woken = 0};
 	int rv = 0;
 
 	pthread_mutex_lock(&cpu_lock);
@@ -178,8 +156,7 @@ posix_cpu_sleep(struct posix_waitq *wq, const struct timespec *deadline)
 	return rv;
 }
 
-int
-posix_waitq_wakeone(struct posix_waitq *wq)
+int posix_waitq_wakeone(struct posix_waitq *wq)
 {
 	struct posix_waiter *w;
 
@@ -193,23 +170,20 @@ posix_waitq_wakeone(struct posix_waitq *wq)
 	return w != NULL;
 }
 
-void
-posix_waitq_wakeall(struct posix_waitq *wq)
+void posix_waitq_wakeall(struct posix_waitq *wq)
 {
 	while (posix_waitq_wakeone(wq))
 		;
 }
 
-void
-posix_fatal(const char *what)
+void posix_fatal(const char *what)
 {
 	fflush(stdout);
 	fprintf(stderr, "rumprun: panic: %s\n", what);
 	exit(1);
 }
 
-void
-rumpuser_exit(int value)
+void rumpuser_exit(int value)
 {
 	fflush(stdout);
 	if (value == RUMPUSER_PANIC) {

@@ -3,15 +3,19 @@
 #include <time.h>
 #include "posix.h"
 
-int
-rumpuser_clock_gettime(int clock, rumpuser_int64_t *sec, long *nsec)
+int rumpuser_clock_gettime(int clock, rumpuser_int64_t *sec, long *nsec)
 {
 	struct timespec ts;
 	clockid_t id;
 	switch (clock) {
-	case RUMPUSER_CLOCK_RELWALL: id = CLOCK_REALTIME; break;
-	case RUMPUSER_CLOCK_ABSMONO: id = CLOCK_MONOTONIC; break;
-	default: return EINVAL;
+	case RUMPUSER_CLOCK_RELWALL:
+		id = CLOCK_REALTIME;
+		break;
+	case RUMPUSER_CLOCK_ABSMONO:
+		id = CLOCK_MONOTONIC;
+		break;
+	default:
+		return EINVAL;
 	}
 	clock_gettime(id, &ts);
 	*sec = ts.tv_sec;
@@ -19,10 +23,9 @@ rumpuser_clock_gettime(int clock, rumpuser_int64_t *sec, long *nsec)
 	return 0;
 }
 
-int
-rumpuser_clock_sleep(int clock, rumpuser_int64_t sec, long nsec)
+int rumpuser_clock_sleep(int clock, rumpuser_int64_t sec, long nsec)
 {
-	struct timespec ts = { .tv_sec = sec, .tv_nsec = nsec };
+	struct timespec ts = {.tv_sec = sec, .tv_nsec = nsec};
 	int flags;
 	if (clock == RUMPUSER_CLOCK_RELWALL)
 		flags = 0;

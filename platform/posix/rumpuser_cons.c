@@ -6,23 +6,20 @@
 #include <stdio.h>
 #include "posix.h"
 
-void
-rumpuser_putchar(int ch)
+void rumpuser_putchar(int ch)
 {
 	putchar(ch);
 	if (ch == '\n')
 		fflush(stdout);
 }
 
-void
-rumpuser_ext_vdprintf(const char *fmt, __builtin_va_list ap)
+void rumpuser_ext_vdprintf(const char *fmt, __builtin_va_list ap)
 {
 	vprintf(fmt, ap);
 	fflush(stdout);
 }
 
-void
-rumpuser_dprintf(const char *fmt, ...)
+void rumpuser_dprintf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

@@ -13,15 +13,15 @@
 
 #define PAGE 4096UL
 
-int
-rumpuser_malloc(rumpuser_size_t howmuch, int alignment, void **memp)
+int rumpuser_malloc(rumpuser_size_t howmuch, int alignment, void **memp)
 {
 	if (howmuch == 0)
 		howmuch = 1;
 	if (howmuch % PAGE == 0) {
 		size_t align = alignment > (int)PAGE ? (size_t)alignment : PAGE;
 		size_t len = howmuch + align - PAGE;
-		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		char *p =
+		    mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return ENOMEM;
 		char *a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
@@ -37,8 +37,7 @@ rumpuser_malloc(rumpuser_size_t howmuch, int alignment, void **memp)
 	return posix_memalign(memp, alignment, howmuch) ? ENOMEM : 0;
 }
 
-void
-rumpuser_free(void *mem, rumpuser_size_t len)
+void rumpuser_free(void *mem, rumpuser_size_t len)
 {
 	if (mem == NULL)
 		return;

@@ -9,8 +9,7 @@
 #include <string.h>
 #include "posix.h"
 
-static int
-put(const char *value, void *buf, rumpuser_size_t blen)
+static int put(const char *value, void *buf, rumpuser_size_t blen)
 {
 	size_t n = strlen(value);
 	if (n + 1 > blen)
@@ -19,8 +18,7 @@ put(const char *value, void *buf, rumpuser_size_t blen)
 	return 0;
 }
 
-int
-rumpuser_getparam(const char *name, void *buf, rumpuser_size_t blen)
+int rumpuser_getparam(const char *name, void *buf, rumpuser_size_t blen)
 {
 	char tmp[32];
 	const char *v;
@@ -55,8 +53,7 @@ static struct {
 } posix_modules[POSIX_MODULES_MAX];
 static int posix_nmodules = -1;
 
-static void
-posix_modules_load(void)
+static void posix_modules_load(void)
 {
 	const char *spec = getenv("RUMPRUN_POSIX_MODULES");
 	posix_nmodules = 0;
@@ -64,7 +61,7 @@ posix_modules_load(void)
 		return;
 	char *copy = strdup(spec), *save = NULL;
 	for (char *item = strtok_r(copy, ",", &save); item && posix_nmodules < POSIX_MODULES_MAX;
-	    item = strtok_r(NULL, ",", &save)) {
+	     item = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(item, '=');
 		if (eq == NULL)
 			continue;
@@ -92,8 +89,7 @@ posix_modules_load(void)
 	free(copy);
 }
 
-int
-rumpuser_ext_bootmodule(int index, const char **name, void **addr, rumpuser_size_t *len)
+int rumpuser_ext_bootmodule(int index, const char **name, void **addr, rumpuser_size_t *len)
 {
 	if (posix_nmodules < 0)
 		posix_modules_load();

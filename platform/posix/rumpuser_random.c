@@ -3,8 +3,7 @@
 #include <sys/random.h>
 #include "posix.h"
 
-int
-rumpuser_getrandom(void *buf, rumpuser_size_t buflen, int flags, rumpuser_size_t *retp)
+int rumpuser_getrandom(void *buf, rumpuser_size_t buflen, int flags, rumpuser_size_t *retp)
 {
 	ssize_t n;
 	int hflags = (flags & RUMPUSER_RANDOM_NOWAIT) ? GRND_NONBLOCK : 0;

@@ -34,8 +34,7 @@ struct rumpuser_cv {
 	int waiters;
 };
 
-static void *
-alloc_zero(size_t size, const char *what)
+static void *alloc_zero(size_t size, const char *what)
 {
 	void *p = calloc(1, size);
 
@@ -44,8 +43,7 @@ alloc_zero(size_t size, const char *what)
 	return p;
 }
 
-void
-rumpuser_mutex_init(struct rumpuser_mtx **mtxp, int flags)
+void rumpuser_mutex_init(struct rumpuser_mtx **mtxp, int flags)
 {
 	struct rumpuser_mtx *m = alloc_zero(sizeof(*m), "out of memory for a mutex");
 
@@ -54,16 +52,14 @@ rumpuser_mutex_init(struct rumpuser_mtx **mtxp, int flags)
 	*mtxp = m;
 }
 
-static void
-took(struct rumpuser_mtx *m)
+static void took(struct rumpuser_mtx *m)
 {
 	m->held = 1;
 	m->owner = pthread_self();
 	m->owner_lwp = rumpuser_curlwp();
 }
 
-void
-rumpuser_mutex_enter_nowrap(struct rumpuser_mtx *m)
+void rumpuser_mutex_enter_nowrap(struct rumpuser_mtx *m)
 {
 	if (m->held && pthread_equal(m->owner, pthread_self()))
 		posix_fatal("mutex entered by its owner (not recursive)");
@@ -72,8 +68,7 @@ rumpuser_mutex_enter_nowrap(struct rumpuser_mtx *m)
 	took(m);
 }
 
-void
-rumpuser_mutex_enter(struct rumpuser_mtx *m)
+void rumpuser_mutex_enter(struct rumpuser_mtx *m)
 {
 	if (!m->held) {
 		took(m);
@@ -84,8 +79,7 @@ rumpuser_mutex_enter(struct rumpuser_mtx *m)
 	posix_upcall_schedule();
 }
 
-int
-rumpuser_mutex_tryenter(struct rumpuser_mtx *m)
+int rumpuser_mutex_tryenter(struct rumpuser_mtx *m)
 {
 	if (m->held)
 		return EBUSY;
@@ -93,31 +87,27 @@ rumpuser_mutex_tryenter(struct rumpuser_mtx *m)
 	return 0;
 }
 
-void
-rumpuser_mutex_exit(struct rumpuser_mtx *m)
+void rumpuser_mutex_exit(struct rumpuser_mtx *m)
 {
 	m->held = 0;
 	m->owner_lwp = NULL;
 	posix_waitq_wakeone(&m->wait);
 }
 
-void
-rumpuser_mutex_destroy(struct rumpuser_mtx *m)
+void rumpuser_mutex_destroy(struct rumpuser_mtx *m)
 {
 	posix_waitq_destroy(&m->wait);
 	free(m);
 }
 
-void
-rumpuser_mutex_owner(struct rumpuser_mtx *m, struct lwp **lp)
+void rumpuser_mutex_owner(struct rumpuser_mtx *m, struct lwp **lp)
 {
 	*lp = m->held ? m->owner_lwp : NULL;
 }
 
 /* Reader/writer locks */
 
-void
-rumpuser_rw_init(struct rumpuser_rw **rwp)
+void rumpuser_rw_init(struct rumpuser_rw **rwp)
 {
 	struct rumpuser_rw *rw = alloc_zero(sizeof(*rw), "out of memory for a rwlock");
 
@@ -125,8 +115,7 @@ rumpuser_rw_init(struct rumpuser_rw **rwp)
 	*rwp = rw;
 }
 
-int
-rumpuser_rw_tryenter(int op, struct rumpuser_rw *rw)
+int rumpuser_rw_tryenter(int op, struct rumpuser_rw *rw)
 {
 	if (rw->writer || (op == RUMPUSER_RW_WRITER && rw->readers))
 		return EBUSY;
@@ -139,8 +128,7 @@ rumpuser_rw_tryenter(int op, struct rumpuser_rw *rw)
 	return 0;
 }
 
-void
-rumpuser_rw_enter(int op, struct rumpuser_rw *rw)
+void rumpuser_rw_enter(int op, struct rumpuser_rw *rw)
 {
 	if (rumpuser_rw_tryenter(op, rw) == 0)
 		return;
@@ -150,8 +138,7 @@ rumpuser_rw_enter(int op, struct rumpuser_rw *rw)
 	posix_upcall_schedule();
 }
 
-int
-rumpuser_rw_tryupgrade(struct rumpuser_rw *rw)
+int rumpuser_rw_tryupgrade(struct rumpuser_rw *rw)
 {
 	if (rw->readers != 1)
 		return EBUSY;
@@ -161,16 +148,14 @@ rumpuser_rw_tryupgrade(struct rumpuser_rw *rw)
 	return 0;
 }
 
-void
-rumpuser_rw_downgrade(struct rumpuser_rw *rw)
+void rumpuser_rw_downgrade(struct rumpuser_rw *rw)
 {
 	rw->writer = 0;
 	rw->readers = 1;
 	posix_waitq_wakeall(&rw->wait);
 }
 
-void
-rumpuser_rw_exit(struct rumpuser_rw *rw)
+void rumpuser_rw_exit(struct rumpuser_rw *rw)
 {
 	if (rw->writer)
 		rw->writer = 0;
@@ -179,15 +164,13 @@ rumpuser_rw_exit(struct rumpuser_rw *rw)
 	posix_waitq_wakeall(&rw->wait);
 }
 
-void
-rumpuser_rw_destroy(struct rumpuser_rw *rw)
+void rumpuser_rw_destroy(struct rumpuser_rw *rw)
 {
 	posix_waitq_destroy(&rw->wait);
 	free(rw);
 }
 
-void
-rumpuser_rw_held(int op, struct rumpuser_rw *rw, int *held)
+void rumpuser_rw_held(int op, struct rumpuser_rw *rw, int *held)
 {
 	if (op == RUMPUSER_RW_WRITER)
 		*held = rw->writer && pthread_equal(rw->wowner, pthread_self());
@@ -197,8 +180,7 @@ rumpuser_rw_held(int op, struct rumpuser_rw *rw, int *held)
 
 /* Condition variables */
 
-void
-rumpuser_cv_init(struct rumpuser_cv **cvp)
+void rumpuser_cv_init(struct rumpuser_cv **cvp)
 {
 	struct rumpuser_cv *cv = alloc_zero(sizeof(*cv), "out of memory for a condition variable");
 
@@ -206,16 +188,14 @@ rumpuser_cv_init(struct rumpuser_cv **cvp)
 	*cvp = cv;
 }
 
-void
-rumpuser_cv_destroy(struct rumpuser_cv *cv)
+void rumpuser_cv_destroy(struct rumpuser_cv *cv)
 {
 	posix_waitq_destroy(&cv->wait);
 	free(cv);
 }
 
 /* Release m, sleep on cv until woken or deadline, re-enter m: 0 or ETIMEDOUT. */
-static int
-cv_sleep(struct rumpuser_cv *cv, struct rumpuser_mtx *m, const struct timespec *deadline)
+static int cv_sleep(struct rumpuser_cv *cv, struct rumpuser_mtx *m, const struct timespec *deadline)
 {
 	int rv;
 
@@ -227,23 +207,20 @@ cv_sleep(struct rumpuser_cv *cv, struct rumpuser_mtx *m, const struct timespec *
 	return rv;
 }
 
-void
-rumpuser_cv_wait_nowrap(struct rumpuser_cv *cv, struct rumpuser_mtx *m)
+void rumpuser_cv_wait_nowrap(struct rumpuser_cv *cv, struct rumpuser_mtx *m)
 {
 	cv_sleep(cv, m, NULL);
 }
 
-void
-rumpuser_cv_wait(struct rumpuser_cv *cv, struct rumpuser_mtx *m)
+void rumpuser_cv_wait(struct rumpuser_cv *cv, struct rumpuser_mtx *m)
 {
 	posix_upcall_unschedule();
 	cv_sleep(cv, m, NULL);
 	posix_upcall_schedule();
 }
 
-int
-rumpuser_cv_timedwait(struct rumpuser_cv *cv, struct rumpuser_mtx *m,
-    rumpuser_int64_t sec, rumpuser_int64_t nsec)
+int rumpuser_cv_timedwait(
+    struct rumpuser_cv *cv, struct rumpuser_mtx *m, rumpuser_int64_t sec, rumpuser_int64_t nsec)
 {
 	struct timespec ts;
 	int rv;
@@ -257,20 +234,8 @@ rumpuser_cv_timedwait(struct rumpuser_cv *cv, struct rumpuser_mtx *m,
 	return rv;
 }
 
-void
-rumpuser_cv_signal(struct rumpuser_cv *cv)
-{
-	posix_waitq_wakeone(&cv->wait);
-}
+void rumpuser_cv_signal(struct rumpuser_cv *cv) { posix_waitq_wakeone(&cv->wait); }
 
-void
-rumpuser_cv_broadcast(struct rumpuser_cv *cv)
-{
-	posix_waitq_wakeall(&cv->wait);
-}
+void rumpuser_cv_broadcast(struct rumpuser_cv *cv) { posix_waitq_wakeall(&cv->wait); }
 
-void
-rumpuser_cv_has_waiters(struct rumpuser_cv *cv, int *nwaiters)
-{
-	*nwaiters = cv->waiters;
-}
+void rumpuser_cv_has_waiters(struct rumpuser_cv *cv, int *nwaiters) { *nwaiters = cv->waiters; }

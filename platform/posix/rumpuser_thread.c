@@ -20,8 +20,7 @@ struct start {
 	void *arg;
 };
 
-static void *
-trampoline(void *p)
+static void *trampoline(void *p)
 {
 	struct start s = *(struct start *)p;
 	free(p);
@@ -33,9 +32,8 @@ trampoline(void *p)
 	return r;
 }
 
-int
-rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name,
-    int mustjoin, int priority, int cpuidx, void **cookie)
+int rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name, int mustjoin,
+    int priority, int cpuidx, void **cookie)
 {
 	pthread_attr_t attr;
 	pthread_t *t = malloc(sizeof(*t));
@@ -48,7 +46,8 @@ rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name,
 	s->f = f;
 	s->arg = arg;
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, mustjoin ? PTHREAD_CREATE_JOINABLE : PTHREAD_CREATE_DETACHED);
+	pthread_attr_setdetachstate(
+	    &attr, mustjoin ? PTHREAD_CREATE_JOINABLE : PTHREAD_CREATE_DETACHED);
 	int err = pthread_create(t, &attr, trampoline, s);
 	pthread_attr_destroy(&attr);
 	if (err) {
@@ -63,15 +62,13 @@ rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name,
 	return 0;
 }
 
-void
-rumpuser_thread_exit(void)
+void rumpuser_thread_exit(void)
 {
 	posix_cpu_release();
 	pthread_exit(NULL);
 }
 
-int
-rumpuser_thread_join(void *cookie)
+int rumpuser_thread_join(void *cookie)
 {
 	pthread_t *t = cookie;
 	posix_unschedule();
@@ -81,8 +78,7 @@ rumpuser_thread_join(void *cookie)
 	return 0;
 }
 
-void
-rumpuser_curlwpop(int op, struct lwp *l)
+void rumpuser_curlwpop(int op, struct lwp *l)
 {
 	switch (op) {
 	case RUMPUSER_LWP_SET:
@@ -96,65 +92,49 @@ rumpuser_curlwpop(int op, struct lwp *l)
 	}
 }
 
-struct lwp *
-rumpuser_curlwp(void)
-{
-	return cur_lwp;
-}
+struct lwp *rumpuser_curlwp(void) { return cur_lwp; }
 
-void
-rumpuser_ext_set_tls(void *base)
-{
-	cur_tls = base;
-}
+void rumpuser_ext_set_tls(void *base) { cur_tls = base; }
 
-void *
-rumpuser_ext_get_tls(void)
-{
-	return cur_tls;
-}
+void *rumpuser_ext_get_tls(void) { return cur_tls; }
 
 /* The CPU's tickets are served in order: every thread already waiting
  * runs before this one continues. */
-void
-rumpuser_ext_yield(void)
+void rumpuser_ext_yield(void)
 {
 	posix_unschedule();
 	posix_schedule();
 }
 
-int
-rumpuser_ext_app_fork(void *stack, void *tls, void (*start)(void *), void *arg)
+int rumpuser_ext_app_fork(void *stack, void *tls, void (*start)(void *), void *arg)
 {
-	return EAGAIN;	/* no application context to fork in a host process */
+	return EAGAIN; /* no application context to fork in a host process */
 }
 
-void
-rumpuser_ext_app_start(void *stack, void (*entry)(void))
+void rumpuser_ext_app_start(void *stack, void (*entry)(void))
 {
-	fprintf(stderr, "rumprun posix: starting an application is not supported "
+	fprintf(stderr,
+	    "rumprun posix: starting an application is not supported "
 	    "on the posix platform (call syscall_dispatch directly)\n");
 	exit(1);
 }
 
-void
-rumpuser_ext_app_exec(void *stack, void *entry)
+void rumpuser_ext_app_exec(void *stack, void *entry)
 {
-	fprintf(stderr, "rumprun posix: running an executable is not supported "
+	fprintf(stderr,
+	    "rumprun posix: running an executable is not supported "
 	    "on the posix platform\n");
 	exit(1);
 }
 
-const void *
-rumpuser_ext_image_phdrs(int *phnum, int *phent)
+const void *rumpuser_ext_image_phdrs(int *phnum, int *phent)
 {
 	*phnum = 0;
-	*phent = 56;	/* sizeof(Elf64_Phdr) */
+	*phent = 56; /* sizeof(Elf64_Phdr) */
 	return NULL;
 }
 
-void
-rumpuser_ext_fatal_signal(int signo, const char *why)
+void rumpuser_ext_fatal_signal(int signo, const char *why)
 {
 	fflush(stdout);
 	fprintf(stderr, "rumprun: fatal signal %d: %s\n", signo, why);

@@ -25,8 +25,8 @@ static int host_prot(int prot)
 static char *area_base(void)
 {
 	if (!area) {
-		void *p = mmap(NULL, AREA_SIZE, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		void *p = mmap(
+		    NULL, AREA_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (p != MAP_FAILED)
 			area = p;
 	}
@@ -37,15 +37,17 @@ static int in_area(void *addr, rumpuser_size_t len)
 {
 	char *a = addr, *base = area_base();
 
-	return base && !(((uintptr_t)a | len) & (PAGE - 1)) && a >= base &&
-	    len <= AREA_SIZE && a + len <= base + AREA_SIZE;
+	return base && !(((uintptr_t)a | len) & (PAGE - 1)) && a >= base && len <= AREA_SIZE &&
+	    a + len <= base + AREA_SIZE;
 }
 
 /* Back to reserved: no pages, no access. */
 static int reserve(void *addr, rumpuser_size_t len)
 {
-	return mmap(addr, len, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS |
-	    MAP_NORESERVE, -1, 0) == MAP_FAILED ? ENOMEM : 0;
+	return mmap(addr, len, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	           -1, 0) == MAP_FAILED
+	    ? ENOMEM
+	    : 0;
 }
 
 void rumpuser_ext_vm_area(void **base, rumpuser_size_t *len)
@@ -60,8 +62,10 @@ int rumpuser_ext_vm_map(void *addr, rumpuser_size_t len, int prot, int flags)
 
 	if (!in_area(addr, len))
 		return EINVAL;
-	return mmap(addr, len, host_prot(prot), MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | extra,
-	    -1, 0) == MAP_FAILED ? ENOMEM : 0;
+	return mmap(addr, len, host_prot(prot), MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | extra, -1,
+	           0) == MAP_FAILED
+	    ? ENOMEM
+	    : 0;
 }
 
 /* Whole pages from rumpuser_malloc are shared anonymous memory, so that

@@ -24,15 +24,15 @@ extern char _image_start[], _end[];
 /* Boot page tables map the first 4 GiB; usable memory above it is mapped
  * into the direct map before the page allocator may hand it out. */
 #define BOOT_MAPPED 0x100000000ULL
-#define LOW_MEMORY_END 0x100000	/* below 1 MiB: firmware, never used */
+#define LOW_MEMORY_END 0x100000 /* below 1 MiB: firmware, never used */
 
 static void add_range(struct range *r, int *n, uint64_t start, uint64_t end, const char *what)
 {
 	if (end <= start)
 		return;
 	if (*n == MAX_RANGES) {
-		bmk_printf("rumprun: too many %s ranges at boot, ignoring [%lx, %lx)\n",
-		    what, (unsigned long)start, (unsigned long)end);
+		bmk_printf("rumprun: too many %s ranges at boot, ignoring [%lx, %lx)\n", what,
+		    (unsigned long)start, (unsigned long)end);
 		return;
 	}
 	r[*n].start = start;
@@ -46,10 +46,7 @@ void x86_boot_reserve(uint64_t start, uint64_t end)
 	    (end + BMK_PAGE_SIZE - 1) & ~(BMK_PAGE_SIZE - 1), "reserved");
 }
 
-void x86_boot_ram(uint64_t start, uint64_t end)
-{
-	add_range(ram, &nram, start, end, "memory");
-}
+void x86_boot_ram(uint64_t start, uint64_t end) { add_range(ram, &nram, start, end, "memory"); }
 
 /* Add physical [start, end) minus the reserved ranges, from reserved
  * entry i on, to the page allocator (which hands out direct-map addresses). */
@@ -62,7 +59,8 @@ static void add_usable(uint64_t start, uint64_t end, int i)
 		start = reserved[i].end;
 	}
 	if (start < end)
-		bmk_pgalloc_add((uintptr_t)x86_phys_to_virt(start), (uintptr_t)x86_phys_to_virt(end));
+		bmk_pgalloc_add(
+		    (uintptr_t)x86_phys_to_virt(start), (uintptr_t)x86_phys_to_virt(end));
 }
 
 void x86_boot_memory_done(void)
@@ -87,8 +85,8 @@ void x86_boot_memory_done(void)
 			top = reserved[i].end;
 	bm = top;
 	x86_boot_reserve(bm, bm + bmk_pgalloc_bitmap_bytes(lo, hi));
-	bmk_pgalloc_init((uintptr_t)x86_phys_to_virt(lo), (uintptr_t)x86_phys_to_virt(hi),
-	    x86_phys_to_virt(bm));
+	bmk_pgalloc_init(
+	    (uintptr_t)x86_phys_to_virt(lo), (uintptr_t)x86_phys_to_virt(hi), x86_phys_to_virt(bm));
 	for (i = 0; i < nram; i++) {
 		uint64_t start = ram[i].start > lo ? ram[i].start : lo;
 		uint64_t end = ram[i].end < BOOT_MAPPED ? ram[i].end : BOOT_MAPPED;
@@ -183,7 +181,4 @@ int bmk_platform_module(int index, const char **name, void **addr, size_t *len)
 	return 0;
 }
 
-const char *bmk_platform_image_name(void)
-{
-	return image_name;
-}
+const char *bmk_platform_image_name(void) { return image_name; }

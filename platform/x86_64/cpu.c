@@ -25,27 +25,56 @@ struct tss {
 } __attribute__((packed));
 
 extern uint64_t gdt64[];
-extern void x86_trap0(void), x86_trap1(void), x86_trap2(void), x86_trap3(void),
-    x86_trap4(void), x86_trap5(void), x86_trap6(void), x86_trap7(void),
-    x86_trap8(void), x86_trap9(void), x86_trap10(void), x86_trap11(void),
-    x86_trap12(void), x86_trap13(void), x86_trap14(void), x86_trap15(void),
-    x86_trap16(void), x86_trap17(void), x86_trap18(void), x86_trap19(void),
+extern void x86_trap0(void), x86_trap1(void), x86_trap2(void), x86_trap3(void), x86_trap4(void),
+    x86_trap5(void), x86_trap6(void), x86_trap7(void), x86_trap8(void), x86_trap9(void),
+    x86_trap10(void), x86_trap11(void), x86_trap12(void), x86_trap13(void), x86_trap14(void),
+    x86_trap15(void), x86_trap16(void), x86_trap17(void), x86_trap18(void), x86_trap19(void),
     x86_trap20(void), x86_trap21(void);
-extern void x86_irq0(void), x86_irq1(void), x86_irq2(void), x86_irq3(void),
-    x86_irq4(void), x86_irq5(void), x86_irq6(void), x86_irq7(void),
-    x86_irq8(void), x86_irq9(void), x86_irq10(void), x86_irq11(void),
-    x86_irq12(void), x86_irq13(void), x86_irq14(void), x86_irq15(void);
+extern void x86_irq0(void), x86_irq1(void), x86_irq2(void), x86_irq3(void), x86_irq4(void),
+    x86_irq5(void), x86_irq6(void), x86_irq7(void), x86_irq8(void), x86_irq9(void), x86_irq10(void),
+    x86_irq11(void), x86_irq12(void), x86_irq13(void), x86_irq14(void), x86_irq15(void);
 
 static void (*const traps[])(void) = {
-	x86_trap0, x86_trap1, x86_trap2, x86_trap3, x86_trap4, x86_trap5, x86_trap6,
-	x86_trap7, x86_trap8, x86_trap9, x86_trap10, x86_trap11, x86_trap12,
-	x86_trap13, x86_trap14, x86_trap15, x86_trap16, x86_trap17, x86_trap18,
-	x86_trap19, x86_trap20, x86_trap21,
+    x86_trap0,
+    x86_trap1,
+    x86_trap2,
+    x86_trap3,
+    x86_trap4,
+    x86_trap5,
+    x86_trap6,
+    x86_trap7,
+    x86_trap8,
+    x86_trap9,
+    x86_trap10,
+    x86_trap11,
+    x86_trap12,
+    x86_trap13,
+    x86_trap14,
+    x86_trap15,
+    x86_trap16,
+    x86_trap17,
+    x86_trap18,
+    x86_trap19,
+    x86_trap20,
+    x86_trap21,
 };
 static void (*const irqs[])(void) = {
-	x86_irq0, x86_irq1, x86_irq2, x86_irq3, x86_irq4, x86_irq5, x86_irq6,
-	x86_irq7, x86_irq8, x86_irq9, x86_irq10, x86_irq11, x86_irq12,
-	x86_irq13, x86_irq14, x86_irq15,
+    x86_irq0,
+    x86_irq1,
+    x86_irq2,
+    x86_irq3,
+    x86_irq4,
+    x86_irq5,
+    x86_irq6,
+    x86_irq7,
+    x86_irq8,
+    x86_irq9,
+    x86_irq10,
+    x86_irq11,
+    x86_irq12,
+    x86_irq13,
+    x86_irq14,
+    x86_irq15,
 };
 
 /* Every trap and interrupt runs on a stack of its own (the IST), never on
@@ -65,7 +94,7 @@ static void set_gate(int vec, void (*fn)(void), int ist)
 	idt[vec].off_lo = a & 0xffff;
 	idt[vec].sel = GDT_KCODE;
 	idt[vec].ist = ist;
-	idt[vec].type = 0x8e;	/* present, ring 0, interrupt gate */
+	idt[vec].type = 0x8e; /* present, ring 0, interrupt gate */
 	idt[vec].off_mid = (a >> 16) & 0xffff;
 	idt[vec].off_hi = a >> 32;
 	idt[vec].zero = 0;
@@ -73,7 +102,10 @@ static void set_gate(int vec, void (*fn)(void), int ist)
 
 void x86_cpu_init(void)
 {
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr;
 	uintptr_t t = (uintptr_t)&tss;
 	unsigned i;
 
@@ -81,10 +113,10 @@ void x86_cpu_init(void)
 	tss.ist[IST_IRQ - 1] = (uintptr_t)ist_stacks[1] + sizeof(ist_stacks[1]);
 	tss.ist[IST_DOUBLE - 1] = (uintptr_t)ist_stacks[2] + sizeof(ist_stacks[2]);
 	tss.iomap = sizeof(tss);
-	gdt64[GDT_TSS / 8] = (sizeof(tss) - 1) | ((t & 0xffffff) << 16) |
-	    (0x89ULL << 40) | (((t >> 24) & 0xff) << 56);
+	gdt64[GDT_TSS / 8] = (sizeof(tss) - 1) | ((t & 0xffffff) << 16) | (0x89ULL << 40) |
+	    (((t >> 24) & 0xff) << 56);
 	gdt64[GDT_TSS / 8 + 1] = t >> 32;
-	__asm__ volatile("ltr %w0" :: "r"(GDT_TSS));
+	__asm__ volatile("ltr %w0" ::"r"(GDT_TSS));
 
 	for (i = 0; i < ARRAY_LEN(traps); i++)
 		set_gate(i, traps[i], i == 8 ? IST_DOUBLE : IST_TRAP);
@@ -92,7 +124,7 @@ void x86_cpu_init(void)
 		set_gate(32 + i, irqs[i], IST_IRQ);
 	idtr.limit = sizeof(idt) - 1;
 	idtr.base = (uintptr_t)idt;
-	__asm__ volatile("lidt %0" :: "m"(idtr));
+	__asm__ volatile("lidt %0" ::"m"(idtr));
 
 	wrmsr(MSR_STAR, (uint64_t)GDT_KCODE << 32);
 	wrmsr(MSR_LSTAR, (uintptr_t)x86_syscall_entry);
@@ -103,28 +135,28 @@ static const struct {
 	const char *name;
 	int signo;
 } trapinfo[] = {
-	[0] = { "divide error", 8 },		/* SIGFPE */
-	[1] = { "debug exception", 5 },		/* SIGTRAP */
-	[2] = { "non-maskable interrupt", 11 },
-	[3] = { "breakpoint", 5 },
-	[4] = { "overflow", 11 },
-	[5] = { "bound range exceeded", 11 },
-	[6] = { "invalid opcode", 4 },		/* SIGILL */
-	[7] = { "device not available", 11 },
-	[8] = { "double fault", 11 },
-	[9] = { "coprocessor segment overrun", 11 },
-	[10] = { "invalid TSS", 11 },
-	[11] = { "segment not present", 7 },	/* SIGBUS */
-	[12] = { "stack fault", 7 },
-	[13] = { "general protection fault", 11 },	/* SIGSEGV */
-	[14] = { "page fault", 11 },
-	[15] = { "reserved exception", 11 },
-	[16] = { "x87 floating point error", 8 },
-	[17] = { "alignment check", 7 },
-	[18] = { "machine check", 7 },
-	[19] = { "SIMD floating point error", 8 },
-	[20] = { "virtualization exception", 11 },
-	[21] = { "control protection", 11 },
+    [0] = {"divide error", 8}, /* SIGFPE */
+    [1] = {"debug exception", 5}, /* SIGTRAP */
+    [2] = {"non-maskable interrupt", 11},
+    [3] = {"breakpoint", 5},
+    [4] = {"overflow", 11},
+    [5] = {"bound range exceeded", 11},
+    [6] = {"invalid opcode", 4}, /* SIGILL */
+    [7] = {"device not available", 11},
+    [8] = {"double fault", 11},
+    [9] = {"coprocessor segment overrun", 11},
+    [10] = {"invalid TSS", 11},
+    [11] = {"segment not present", 7}, /* SIGBUS */
+    [12] = {"stack fault", 7},
+    [13] = {"general protection fault", 11}, /* SIGSEGV */
+    [14] = {"page fault", 11},
+    [15] = {"reserved exception", 11},
+    [16] = {"x87 floating point error", 8},
+    [17] = {"alignment check", 7},
+    [18] = {"machine check", 7},
+    [19] = {"SIMD floating point error", 8},
+    [20] = {"virtualization exception", 11},
+    [21] = {"control protection", 11},
 };
 
 /* A trap: a page fault the machine resolves (a lazily committed page)
@@ -147,7 +179,7 @@ void x86_trap(struct trapframe *tf)
 	 * a hlt in user mode, a segmentation fault. */
 	if (v == 6 && *(const uint8_t *)tf->rip == RUMPRUN_CRASH_OPCODE) {
 		bmk_printf("\nrumprun: fatal: the app executed hlt, musl's way to crash on purpose "
-		    "(a corrupted heap or a misused thread?), in thread \"%s\" at rip %p",
+		           "(a corrupted heap or a misused thread?), in thread \"%s\" at rip %p",
 		    t ? bmk_thread_name(t) : "boot", (void *)tf->rip);
 		if (fn)
 			bmk_printf(" <%s+0x%lx>", fn, (unsigned long)off);
@@ -164,11 +196,13 @@ void x86_trap(struct trapframe *tf)
 		uintptr_t addr = read_cr2();
 
 		bmk_printf(", address %p (%s, %s)", (void *)addr,
-		    tf->error & 2 ? "write" : tf->error & 16 ? "execute" : "read",
+		    tf->error & 2        ? "write"
+		        : tf->error & 16 ? "execute"
+		                         : "read",
 		    tf->error & 1 ? "protection" : "not mapped");
 		if (fault == X86_FAULT_NOMEM) {
 			bmk_printf(": out of memory for a page of a lazily committed mapping\n");
-			bmk_exit(128 + 9, 1);	/* SIGKILL, as Linux's out-of-memory killer */
+			bmk_exit(128 + 9, 1); /* SIGKILL, as Linux's out-of-memory killer */
 		}
 		if (addr < BMK_PAGE_SIZE)
 			bmk_printf(": null pointer dereference");
@@ -176,10 +210,14 @@ void x86_trap(struct trapframe *tf)
 			bmk_printf(": stack overflow (guard page hit)");
 	}
 	bmk_printf("\n");
-	bmk_printf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", tf->rax, tf->rbx, tf->rcx, tf->rdx);
-	bmk_printf("  rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", tf->rsi, tf->rdi, tf->rbp, tf->rsp);
-	bmk_printf("  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", tf->r8, tf->r9, tf->r10, tf->r11);
-	bmk_printf("  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", tf->r12, tf->r13, tf->r14, tf->r15);
+	bmk_printf(
+	    "  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", tf->rax, tf->rbx, tf->rcx, tf->rdx);
+	bmk_printf(
+	    "  rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", tf->rsi, tf->rdi, tf->rbp, tf->rsp);
+	bmk_printf(
+	    "  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", tf->r8, tf->r9, tf->r10, tf->r11);
+	bmk_printf(
+	    "  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", tf->r12, tf->r13, tf->r14, tf->r15);
 	bmk_printf("  rflags %016lx\n", tf->rflags);
 	bmk_exit(128 + signo, 1);
 }
@@ -189,8 +227,8 @@ void x86_syscall(struct trapframe *tf)
 {
 	struct bmk_thread *t = bmk_current();
 	void *outer = bmk_thread_frame(t);
-	long args[6] = { (long)tf->rdi, (long)tf->rsi, (long)tf->rdx,
-	    (long)tf->r10, (long)tf->r8, (long)tf->r9 };
+	long args[6] = {
+	    (long)tf->rdi, (long)tf->rsi, (long)tf->rdx, (long)tf->r10, (long)tf->r8, (long)tf->r9};
 
 	bmk_thread_set_frame(t, tf);
 	tf->rax = (uint64_t)bmk_syscall((long)tf->rax, args);

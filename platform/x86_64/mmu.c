@@ -30,36 +30,27 @@
 extern uint64_t boot_pml4[], boot_pdpt_low[];
 extern char _image_start[], _rodata_start[], _data_start[], _end[];
 
-#define ADDR_MASK	0x000ffffffffff000ULL
-#define PTE_PCD		0x010
-#define PTE_PWT		0x008
-#define PTE_LAZY	(1ULL << 9)
-#define PTE_ACCESS	(1ULL << 10)
-#define PTE_SHARED	(1ULL << 11)
+#define ADDR_MASK 0x000ffffffffff000ULL
+#define PTE_PCD 0x010
+#define PTE_PWT 0x008
+#define PTE_LAZY (1ULL << 9)
+#define PTE_ACCESS (1ULL << 10)
+#define PTE_SHARED (1ULL << 11)
 
 /* Levels: 0 = page table (4 KiB), 1 = page directory (2 MiB), 2 = PDPT
  * (1 GiB), 3 = PML4. */
-#define LEVEL_SHIFT(l)	(12 + 9 * (l))
-#define LEVEL_SIZE(l)	(1ULL << LEVEL_SHIFT(l))
-#define INDEX(va, l)	(((va) >> LEVEL_SHIFT(l)) & 511)
+#define LEVEL_SHIFT(l) (12 + 9 * (l))
+#define LEVEL_SIZE(l) (1ULL << LEVEL_SHIFT(l))
+#define INDEX(va, l) (((va) >> LEVEL_SHIFT(l)) & 511)
 
 static uint64_t nx_bit;
 static int have_1g_pages;
 
-void *x86_phys_to_virt(uint64_t pa)
-{
-	return (void *)(uintptr_t)(X86_DIRECT_MAP + pa);
-}
+void *x86_phys_to_virt(uint64_t pa) { return (void *)(uintptr_t)(X86_DIRECT_MAP + pa); }
 
-static uint64_t direct_to_phys(const void *va)
-{
-	return (uintptr_t)va - X86_DIRECT_MAP;
-}
+static uint64_t direct_to_phys(const void *va) { return (uintptr_t)va - X86_DIRECT_MAP; }
 
-static uint64_t *table_of(uint64_t entry)
-{
-	return x86_phys_to_virt(entry & ADDR_MASK);
-}
+static uint64_t *table_of(uint64_t entry) { return x86_phys_to_virt(entry & ADDR_MASK); }
 
 static void zero_page(void *p)
 {
@@ -78,10 +69,7 @@ static uint64_t *new_table(void)
 	return t;
 }
 
-static void flush_all(void)
-{
-	write_cr3(read_cr3());
-}
+static void flush_all(void) { write_cr3(read_cr3()); }
 
 /* Replace the large page *e (at level) by a table of 512 entries one level
  * down that map the same memory the same way. */
@@ -96,7 +84,7 @@ static int split(uint64_t *e, int level)
 	for (i = 0; i < 512; i++)
 		t[i] = (base + i * LEVEL_SIZE(level - 1)) | flags | (level > 1 ? PTE_PS : 0);
 	*e = direct_to_phys(t) | PTE_P | PTE_W;
-	flush_all();	/* the large translation goes with a full flush */
+	flush_all(); /* the large translation goes with a full flush */
 	return 0;
 }
 
@@ -146,10 +134,7 @@ static uint64_t frame_entry(uint64_t pa, int prot)
 	return prot ? pa | PTE_P | leaf_bits(prot) : pa;
 }
 
-static int entry_has_frame(uint64_t e)
-{
-	return !(e & PTE_LAZY) && (e & ADDR_MASK);
-}
+static int entry_has_frame(uint64_t e) { return !(e & PTE_LAZY) && (e & ADDR_MASK); }
 
 /* Forget what entry *e mapped, freeing its frame if it owned one. */
 static void release(uint64_t *e, uintptr_t va)
@@ -202,9 +187,10 @@ static int app_range(uintptr_t va, rumpuser_size_t len)
 
 /* The bake checks static executables' fixed addresses against these. */
 _Static_assert(RUMPRUN_EXEC_FIXED_LO == X86_NULL_GUARD &&
-    RUMPRUN_EXEC_IMAGE_WINDOW_LO == X86_IMAGE_VBASE &&
-    RUMPRUN_EXEC_IMAGE_WINDOW_HI == X86_IMAGE_VBASE + X86_IMAGE_WINDOW &&
-    RUMPRUN_EXEC_FIXED_HI == X86_APP_AREA_LO, "rumprun_abi.h's RUMPRUN_EXEC_* and layout.h disagree");
+        RUMPRUN_EXEC_IMAGE_WINDOW_LO == X86_IMAGE_VBASE &&
+        RUMPRUN_EXEC_IMAGE_WINDOW_HI == X86_IMAGE_VBASE + X86_IMAGE_WINDOW &&
+        RUMPRUN_EXEC_FIXED_HI == X86_APP_AREA_LO,
+    "rumprun_abi.h's RUMPRUN_EXEC_* and layout.h disagree");
 
 /* After unmapping in [va, end): free the page tables and directories of
  * the range that are now empty. */
@@ -325,8 +311,7 @@ int rumpuser_ext_vm_move(void *from, void *to, rumpuser_size_t len)
 	uintptr_t src = (uintptr_t)from, dst = (uintptr_t)to, off;
 	uint64_t *s, *d;
 
-	if (!app_range(src, len) || !app_range(dst, len) ||
-	    (src < dst + len && dst < src + len))
+	if (!app_range(src, len) || !app_range(dst, len) || (src < dst + len && dst < src + len))
 		return EINVAL;
 	/* Tables for the destination first, so that a failure changes nothing. */
 	for (off = 0; off < len; off += BMK_PAGE_SIZE)
@@ -350,7 +335,7 @@ int x86_page_fault(uintptr_t addr, uint64_t error)
 	uint64_t *e, flags;
 	void *frame;
 
-	if (error & 1)			/* a protection fault on a present page */
+	if (error & 1) /* a protection fault on a present page */
 		return X86_FAULT_BAD;
 	e = walk(addr & ~(BMK_PAGE_SIZE - 1), 0, 0, NULL);
 	if (!e || !(*e & PTE_LAZY) || !(*e & PTE_ACCESS))
@@ -404,10 +389,7 @@ static int direct_map(uint64_t pa, uint64_t len, int uncached)
 	return 0;
 }
 
-int x86_mmu_direct_map(uint64_t pa, uint64_t len)
-{
-	return direct_map(pa, len, 0);
-}
+int x86_mmu_direct_map(uint64_t pa, uint64_t len) { return direct_map(pa, len, 0); }
 
 void *x86_mmio_map(uint64_t pa, uint64_t len)
 {
@@ -422,10 +404,13 @@ void *x86_mmio_map(uint64_t pa, uint64_t len)
  * the direct map). */
 static void map_image(void)
 {
-	static const struct { char *start, *end; int prot; } parts[] = {
-		{ _image_start, _rodata_start, RUMPUSER_PROT_READ | RUMPUSER_PROT_EXEC },
-		{ _rodata_start, _data_start, RUMPUSER_PROT_READ },
-		{ _data_start, _end, RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE },
+	static const struct {
+		char *start, *end;
+		int prot;
+	} parts[] = {
+	    {_image_start, _rodata_start, RUMPUSER_PROT_READ | RUMPUSER_PROT_EXEC},
+	    {_rodata_start, _data_start, RUMPUSER_PROT_READ},
+	    {_data_start, _end, RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE},
 	};
 	uint64_t *pd = new_table();
 	unsigned i;
@@ -436,7 +421,7 @@ static void map_image(void)
 		uintptr_t va;
 
 		for (va = (uintptr_t)parts[i].start; va < (uintptr_t)parts[i].end;
-		    va += BMK_PAGE_SIZE) {
+		     va += BMK_PAGE_SIZE) {
 			uint64_t *pde = &pd[INDEX(va, 1)], *pt;
 
 			if (!*pde) {
@@ -449,7 +434,7 @@ static void map_image(void)
 		}
 	}
 	boot_pdpt_low[INDEX((uintptr_t)X86_IMAGE_VBASE, 2)] = direct_to_phys(pd) | PTE_P | PTE_W;
-	boot_pdpt_low[0] = 0;		/* the identity map's work is done */
+	boot_pdpt_low[0] = 0; /* the identity map's work is done */
 	flush_all();
 	return;
 nomem:

@@ -26,7 +26,8 @@ void x86_pvh_init(uint32_t info)
 
 	if (si->magic != PVH_START_MAGIC || si->version < 1 || !si->memmap_entries) {
 		bmk_printf("rumprun: the PVH start information has no memory map "
-		    "(version %u, magic %x)\n", si->version, si->magic);
+		           "(version %u, magic %x)\n",
+		    si->version, si->magic);
 		bmk_exit(1, 1);
 	}
 	x86_boot_reserve(info, info + sizeof(*si));
@@ -41,12 +42,14 @@ void x86_pvh_init(uint32_t info)
 	}
 	if (si->nr_modules) {
 		mods = x86_phys_to_virt(si->modlist_paddr);
-		x86_boot_reserve(si->modlist_paddr, si->modlist_paddr + si->nr_modules * sizeof(*mods));
+		x86_boot_reserve(
+		    si->modlist_paddr, si->modlist_paddr + si->nr_modules * sizeof(*mods));
 		for (i = 0; i < si->nr_modules; i++) {
 			x86_boot_reserve(mods[i].paddr, mods[i].paddr + mods[i].size);
 			if (mods[i].cmdline_paddr)
-				x86_boot_reserve(mods[i].cmdline_paddr, mods[i].cmdline_paddr +
-				    c_strlen(x86_phys_to_virt(mods[i].cmdline_paddr)) + 1);
+				x86_boot_reserve(mods[i].cmdline_paddr,
+				    mods[i].cmdline_paddr +
+				        c_strlen(x86_phys_to_virt(mods[i].cmdline_paddr)) + 1);
 		}
 	}
 	x86_boot_memory_done();

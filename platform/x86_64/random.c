@@ -11,12 +11,13 @@ static uint32_t key[8];
 static uint64_t counter;
 
 #define ROTL(a, b) (((a) << (b)) | ((a) >> (32 - (b))))
-#define QR(a, b, c, d) (a += b, d ^= a, d = ROTL(d, 16), c += d, b ^= c, b = ROTL(b, 12), \
-	a += b, d ^= a, d = ROTL(d, 8), c += d, b ^= c, b = ROTL(b, 7))
+#define QR(a, b, c, d) \
+	(a += b, d ^= a, d = ROTL(d, 16), c += d, b ^= c, b = ROTL(b, 12), a += b, d ^= a, \
+	    d = ROTL(d, 8), c += d, b ^= c, b = ROTL(b, 7))
 
 static void chacha20_block(uint32_t out[16])
 {
-	uint32_t in[16] = { 0x61707865, 0x3320646e, 0x79622d32, 0x6b206574 };
+	uint32_t in[16] = {0x61707865, 0x3320646e, 0x79622d32, 0x6b206574};
 	int i;
 
 	for (i = 0; i < 8; i++)
@@ -79,7 +80,7 @@ void bmk_platform_random(void *buf, size_t len)
 
 	while (len) {
 		chacha20_block(block);
-		n = len < 32 ? len : 32;	/* the other half re-keys */
+		n = len < 32 ? len : 32; /* the other half re-keys */
 		for (i = 0; i < n; i++)
 			p[i] = ((uint8_t *)block)[i];
 		if (have_rdrand) {

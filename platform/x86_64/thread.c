@@ -7,10 +7,7 @@
 #include <errno.h>
 #include "rumpuser.h"
 
-void bmk_platform_switch(void **save, void *load)
-{
-	x86_switch(save, load);
-}
+void bmk_platform_switch(void **save, void *load) { x86_switch(save, load); }
 
 void *bmk_platform_thread_init(void *stack_top)
 {
@@ -37,10 +34,7 @@ void rumpuser_ext_set_tls(void *base)
 	wrmsr(MSR_FS_BASE, (uintptr_t)base);
 }
 
-void *rumpuser_ext_get_tls(void)
-{
-	return bmk_thread_tls(bmk_current());
-}
+void *rumpuser_ext_get_tls(void) { return bmk_thread_tls(bmk_current()); }
 
 /* clone: the child resumes a copy of the parent's system call frame. */
 struct app_fork {
@@ -74,8 +68,8 @@ int rumpuser_ext_app_fork(void *stack, void *tls, void (*start)(void *), void *a
 	fork->start = start;
 	fork->arg = arg;
 	/* Named as its parent (the program) in crash and watchdog reports. */
-	if ((t = bmk_sched_create(bmk_thread_name(bmk_current()), app_fork_child, fork,
-	    0, 0)) == NULL) {
+	if ((t = bmk_sched_create(bmk_thread_name(bmk_current()), app_fork_child, fork, 0, 0)) ==
+	    NULL) {
 		bmk_memfree(fork, sizeof(*fork));
 		return EAGAIN;
 	}

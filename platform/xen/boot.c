@@ -11,9 +11,9 @@
 #include <x86_64/pvh.h>
 #include "rumpuser.h"
 
-#define SCHEDOP_shutdown	2
-#define SHUTDOWN_poweroff	0
-#define SHUTDOWN_crash		3
+#define SCHEDOP_shutdown 2
+#define SHUTDOWN_poweroff 0
+#define SHUTDOWN_crash 3
 
 static void early_puts(const char *s)
 {
@@ -28,7 +28,7 @@ void x86_boot(uint32_t magic, uint32_t info)
 
 	if (xen_hypercall_init()) {
 		early_puts("rumprun: this image runs on Xen (rumprun xen), and this "
-		    "machine is not Xen: bake it with hw_generic for other machines\n");
+		           "machine is not Xen: bake it with hw_generic for other machines\n");
 		for (;;)
 			__asm__ volatile("cli; hlt");
 	}
@@ -37,7 +37,8 @@ void x86_boot(uint32_t magic, uint32_t info)
 	x86_cpu_init();
 	if (magic != PVH_START_MAGIC) {
 		bmk_printf("rumprun: started by an unknown boot protocol (magic %x); "
-		    "Xen starts this image as a PVH guest (type=\"pvh\")\n", magic);
+		           "Xen starts this image as a PVH guest (type=\"pvh\")\n",
+		    magic);
 		bmk_exit(1, 1);
 	}
 	x86_pvh_init(info);
@@ -54,15 +55,9 @@ void x86_boot(uint32_t magic, uint32_t info)
 
 /* ---- the bmk core's machine hooks ------------------------------------ */
 
-int64_t bmk_platform_clock_mono(void)
-{
-	return xen_clock_mono();
-}
+int64_t bmk_platform_clock_mono(void) { return xen_clock_mono(); }
 
-int64_t bmk_platform_clock_wall(void)
-{
-	return xen_clock_wall();
-}
+int64_t bmk_platform_clock_wall(void) { return xen_clock_wall(); }
 
 void bmk_platform_idle(int64_t deadline)
 {
@@ -76,14 +71,9 @@ void bmk_platform_stack_guard(void *page, int guard)
 }
 
 /* Events are polled, never delivered as interrupts: nothing to let in. */
-void bmk_platform_intr_window(void)
-{
-}
+void bmk_platform_intr_window(void) {}
 
-void bmk_platform_putc(int c)
-{
-	xen_cons_putc(c);
-}
+void bmk_platform_putc(int c) { xen_cons_putc(c); }
 
 /* No interrupt source is ever set up (events are polled): one arriving is
  * a stray, said once per vector. */
@@ -105,8 +95,8 @@ void bmk_platform_exit(int status, int crash)
 
 	xen_cons_flush();
 	for (;;) {
-		xen_hypercall(__HYPERVISOR_sched_op, SCHEDOP_shutdown, (unsigned long)&reason,
-		    0, 0, 0);
+		xen_hypercall(
+		    __HYPERVISOR_sched_op, SCHEDOP_shutdown, (unsigned long)&reason, 0, 0, 0);
 		__asm__ volatile("cli; hlt");
 	}
 }

@@ -14,8 +14,8 @@
 int xen_clock_ready;
 static uint64_t boot_system_time;
 static int64_t last_mono;
-static uint32_t wc_version_seen = 1;	/* odd: not read yet */
-static int64_t wall_at_boot;		/* the epoch's ns at mono 0 */
+static uint32_t wc_version_seen = 1; /* odd: not read yet */
+static int64_t wall_at_boot; /* the epoch's ns at mono 0 */
 static uint32_t timer_port;
 
 /* Xen's system time now, from vCPU 0's time record (read consistently:
@@ -73,10 +73,7 @@ int64_t xen_clock_mono(void)
 	return last_mono = now;
 }
 
-uint64_t xen_clock_system(int64_t mono)
-{
-	return boot_system_time + (uint64_t)mono;
-}
+uint64_t xen_clock_system(int64_t mono) { return boot_system_time + (uint64_t)mono; }
 
 /* Wall time is monotonic time plus the wall clock at boot, so the two
  * clocks agree with each other: Xen's system time as read on different
@@ -116,7 +113,7 @@ void xen_clock_idle(int64_t deadline, const uint32_t *ports, unsigned n)
 
 	if (deadline >= 0) {
 		struct vcpu_set_singleshot_timer timer = {
-			.timeout_abs_ns = xen_clock_system(deadline),
+		    .timeout_abs_ns = xen_clock_system(deadline),
 		};
 
 		if (deadline <= xen_clock_mono())

@@ -67,7 +67,7 @@ void xen_cons_putc(int c)
 	while ((prod = ring->out_prod) - ring->out_cons >= sizeof(ring->out))
 		wait_for_daemon();
 	ring->out[prod % sizeof(ring->out)] = (char)c;
-	__asm__ volatile("" ::: "memory");	/* x86: stores stay in order */
+	__asm__ volatile("" ::: "memory"); /* x86: stores stay in order */
 	ring->out_prod = prod + 1;
 	unannounced = 1;
 	if (c == '\n')

@@ -8,18 +8,18 @@
 #include <bmk/core.h>
 #include <xen/xen.h>
 
-#define XENMEM_add_to_physmap	7
-#define XENMAPSPACE_shared_info	0
-#define EVTCHNOP_bind_virq	1
-#define EVTCHNOP_send		4
-#define SCHEDOP_poll		3
+#define XENMEM_add_to_physmap 7
+#define XENMAPSPACE_shared_info 0
+#define EVTCHNOP_bind_virq 1
+#define EVTCHNOP_send 4
+#define SCHEDOP_poll 3
 
 volatile struct xen_shared_info *xen_shared;
 
 _Static_assert(sizeof(struct xen_vcpu_time_info) == 32, "vcpu_time_info layout");
 _Static_assert(sizeof(struct xen_vcpu_info) == 64, "vcpu_info layout");
-_Static_assert(__builtin_offsetof(struct xen_shared_info, wc_version) == 3072,
-    "shared_info layout");
+_Static_assert(
+    __builtin_offsetof(struct xen_shared_info, wc_version) == 3072, "shared_info layout");
 
 struct xen_add_to_physmap {
 	uint16_t domid;
@@ -33,7 +33,9 @@ void xen_events_init(void)
 {
 	void *page = bmk_pgalloc(1, BMK_PAGE_SIZE);
 	struct xen_add_to_physmap map = {
-		.domid = DOMID_SELF, .space = XENMAPSPACE_shared_info, .idx = 0,
+	    .domid = DOMID_SELF,
+	    .space = XENMAPSPACE_shared_info,
+	    .idx = 0,
 	};
 	long rc;
 
@@ -43,8 +45,8 @@ void xen_events_init(void)
 	}
 	/* The page's RAM goes back to Xen; the frame shows the shared info. */
 	map.gpfn = x86_virt_to_phys(page) >> BMK_PAGE_SHIFT;
-	rc = xen_hypercall(__HYPERVISOR_memory_op, XENMEM_add_to_physmap,
-	    (unsigned long)&map, 0, 0, 0);
+	rc = xen_hypercall(
+	    __HYPERVISOR_memory_op, XENMEM_add_to_physmap, (unsigned long)&map, 0, 0, 0);
 	if (rc) {
 		bmk_printf("rumprun: Xen refused to map the shared info page (error %ld)\n", rc);
 		bmk_exit(1, 1);
@@ -59,18 +61,20 @@ struct evtchn_bind_virq {
 void xen_evtchn_mask(uint32_t port)
 {
 	__asm__ volatile("lock btsq %1, %0"
-	    : "+m"(xen_shared->evtchn_mask[port / 64]) : "r"((uint64_t)(port % 64)) : "memory");
+	                 : "+m"(xen_shared->evtchn_mask[port / 64])
+	                 : "r"((uint64_t)(port % 64))
+	                 : "memory");
 }
 
 uint32_t xen_evtchn_bind_virq(uint32_t virq)
 {
-	struct evtchn_bind_virq bind = { .virq = virq, .vcpu = 0 };
-	long rc = xen_hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_bind_virq,
-	    (unsigned long)&bind, 0, 0, 0);
+	struct evtchn_bind_virq bind = {.virq = virq, .vcpu = 0};
+	long rc = xen_hypercall(
+	    __HYPERVISOR_event_channel_op, EVTCHNOP_bind_virq, (unsigned long)&bind, 0, 0, 0);
 
 	if (rc) {
-		bmk_printf("rumprun: Xen refused to bind virtual interrupt %u (error %ld)\n",
-		    virq, rc);
+		bmk_printf(
+		    "rumprun: Xen refused to bind virtual interrupt %u (error %ld)\n", virq, rc);
 		bmk_exit(1, 1);
 	}
 	xen_evtchn_mask(bind.port);
@@ -89,8 +93,9 @@ int xen_evtchn_test_and_clear(uint32_t port)
 	unsigned char was;
 
 	__asm__ volatile("lock btrq %2, %0; setc %1"
-	    : "+m"(xen_shared->evtchn_pending[port / 64]), "=q"(was)
-	    : "r"((uint64_t)(port % 64)) : "memory", "cc");
+	                 : "+m"(xen_shared->evtchn_pending[port / 64]), "=q"(was)
+	                 : "r"((uint64_t)(port % 64))
+	                 : "memory", "cc");
 	return was;
 }
 
@@ -103,7 +108,7 @@ struct sched_poll {
 
 void xen_evtchn_poll(const uint32_t *ports, unsigned n, uint64_t timeout)
 {
-	struct sched_poll poll = { .ports = ports, .nr_ports = n, .timeout = timeout };
+	struct sched_poll poll = {.ports = ports, .nr_ports = n, .timeout = timeout};
 
 	xen_hypercall(__HYPERVISOR_sched_op, SCHEDOP_poll, (unsigned long)&poll, 0, 0, 0);
 }

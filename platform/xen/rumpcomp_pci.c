@@ -20,10 +20,7 @@ int rumpcomp_pci_confwrite(unsigned bus, unsigned dev, unsigned fun, int reg, un
 	return ENXIO;
 }
 
-void *rumpcomp_pci_map(unsigned long addr, unsigned long len)
-{
-	return NULL;
-}
+void *rumpcomp_pci_map(unsigned long addr, unsigned long len) { return NULL; }
 
 int rumpcomp_pci_irq_map(unsigned bus, unsigned dev, unsigned fun, int intrline, unsigned cookie)
 {
@@ -63,6 +60,6 @@ unsigned long rumpcomp_pci_virt_to_mach(void *virt)
 unsigned char rumpcomp_pci_ext_io_read8(unsigned long port) { return 0xff; }
 unsigned short rumpcomp_pci_ext_io_read16(unsigned long port) { return 0xffff; }
 unsigned int rumpcomp_pci_ext_io_read32(unsigned long port) { return 0xffffffff; }
-void rumpcomp_pci_ext_io_write8(unsigned long port, unsigned char v) { }
-void rumpcomp_pci_ext_io_write16(unsigned long port, unsigned short v) { }
-void rumpcomp_pci_ext_io_write32(unsigned long port, unsigned int v) { }
+void rumpcomp_pci_ext_io_write8(unsigned long port, unsigned char v) {}
+void rumpcomp_pci_ext_io_write16(unsigned long port, unsigned short v) {}
+void rumpcomp_pci_ext_io_write32(unsigned long port, unsigned int v) {}

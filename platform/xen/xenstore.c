@@ -8,11 +8,11 @@
 #include <bmk/core.h>
 #include <xen/xen.h>
 
-#define XS_READ		2
-#define XS_WATCH_EVENT	15
-#define XS_ERROR	16
-#define XS_PAYLOAD_MAX	4096
-#define XS_TIMEOUT_NS	5000000000LL
+#define XS_READ 2
+#define XS_WATCH_EVENT 15
+#define XS_ERROR 16
+#define XS_PAYLOAD_MAX 4096
+#define XS_TIMEOUT_NS 5000000000LL
 
 struct xenstore_domain_interface {
 	char req[1024];
@@ -105,7 +105,7 @@ static int receive(void *data, size_t len, int64_t deadline)
 char *xen_xenstore_read(const char *path, size_t *len)
 {
 	int64_t deadline = xen_clock_mono() + XS_TIMEOUT_NS;
-	struct xsd_sockmsg msg = { .type = XS_READ, .req_id = next_id++ };
+	struct xsd_sockmsg msg = {.type = XS_READ, .req_id = next_id++};
 	char *value;
 	size_t plen = 0;
 
@@ -129,11 +129,11 @@ char *xen_xenstore_read(const char *path, size_t *len)
 			goto silent;
 		}
 		value[msg.len] = '\0';
-		if (msg.type == XS_WATCH_EVENT) {	/* not ours: we set no watches */
+		if (msg.type == XS_WATCH_EVENT) { /* not ours: we set no watches */
 			bmk_memfree(value, msg.len + 1);
 			continue;
 		}
-		if (msg.type == XS_ERROR) {		/* e.g. "ENOENT" */
+		if (msg.type == XS_ERROR) { /* e.g. "ENOENT" */
 			bmk_memfree(value, msg.len + 1);
 			return NULL;
 		}

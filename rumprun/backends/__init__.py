@@ -18,7 +18,7 @@ from the entry.  Modules are imported only when used, so `rumprun qemu`
 never pays for pycdlib or VirtualBox.
 """
 
-from __future__ import annotations   # Tuple[...] needs no typing import
+from __future__ import annotations  # tuple[...] needs no typing import
 
 import importlib
 
@@ -28,6 +28,7 @@ from rumprun.records import record
 
 class GuestFailed(RumprunError):
     """The guest ended without the kernel's own exit report: status 1."""
+
     exit_status = 1
 
 
@@ -35,42 +36,76 @@ class GuestFailed(RumprunError):
 class Backend:
     """A launcher platform and what it can give a guest (make_launch refuses
     the flags it cannot honour with one sentence)."""
-    name: str              # the launcher platform: rumprun NAME ...
-    module: str            # the module with plan() and run()
-    summary: str           # one line for --help
-    boots: Tuple[str, ...]  # bake platforms whose images it runs
-    kind: str = "vm"       # "vm" runs a guest; "image" writes a file
+
+    name: str  # the launcher platform: rumprun NAME ...
+    module: str  # the module with plan() and run()
+    summary: str  # one line for --help
+    boots: tuple[str, ...]  # bake platforms whose images it runs
+    kind: str = "vm"  # "vm" runs a guest; "image" writes a file
     default_nic: str = "vioif"  # the interface -P gives a guest without -I
-    netdev: bool = True    # -I takes QEMU -net/-netdev backend options
-    ports: bool = True     # -P: ports published through user networking
-    shares: bool = True    # --share: host folders over virtio-9p
-    nics: Tuple[str, ...] = ("vioif", "e1000")  # the -I drivers it has
+    netdev: bool = True  # -I takes QEMU -net/-netdev backend options
+    ports: bool = True  # -P: ports published through user networking
+    shares: bool = True  # --share: host folders over virtio-9p
+    nics: tuple[str, ...] = ("vioif", "e1000")  # the -I drivers it has
     disk_modules: bool = False  # -b images travel as multiboot modules
-                                # (in an ISO), not as virtio-blk drives
+    # (in an ISO), not as virtio-blk drives
 
 
 _ISO = dict(netdev=False, shares=False, disk_modules=True)
-BACKENDS = {b.name: b for b in [
-    Backend("qemu", "rumprun.backends.qemu",
-            "Run APP in QEMU, emulating the CPU (TCG).", ("hw",)),
-    Backend("kvm", "rumprun.backends.qemu",
-            "Run APP in QEMU with KVM (fails if KVM does not work).", ("hw",)),
-    Backend("baremetal", "rumprun.backends.qemu",
+BACKENDS = {
+    b.name: b
+    for b in [
+        Backend(
+            "qemu", "rumprun.backends.qemu", "Run APP in QEMU, emulating the CPU (TCG).", ("hw",)
+        ),
+        Backend(
+            "kvm",
+            "rumprun.backends.qemu",
+            "Run APP in QEMU with KVM (fails if KVM does not work).",
+            ("hw",),
+        ),
+        Backend(
+            "baremetal",
+            "rumprun.backends.qemu",
             "Run APP like a PC would: KVM where it works, else QEMU's TCG.",
-            ("hw",)),
-    Backend("microvm", "rumprun.backends.microvm",
+            ("hw",),
+        ),
+        Backend(
+            "microvm",
+            "rumprun.backends.microvm",
             "Run APP in QEMU's microvm machine (no PCI, no firmware: the "
-            "fastest boot; virtio over MMIO).", ("hw",), nics=("vioif",)),
-    Backend("iso", "rumprun.backends.iso",
+            "fastest boot; virtio over MMIO).",
+            ("hw",),
+            nics=("vioif",),
+        ),
+        Backend(
+            "iso",
+            "rumprun.backends.iso",
             "Write a bootable ISO of APP (CD, USB stick or disk; BIOS and UEFI).",
-            ("hw",), kind="image", ports=False, **_ISO),
-    Backend("virtualbox", "rumprun.backends.virtualbox",
-            "Run APP in a new VirtualBox VM, booting it from an ISO.", ("hw",),
-            default_nic="e1000", **_ISO),
-    Backend("xen", "rumprun.backends.xen",
-            "Run APP as a Xen PVH domain (in dom0, with xl).", ("xen",),
-            netdev=False, ports=False, shares=False),
-]}
+            ("hw",),
+            kind="image",
+            ports=False,
+            **_ISO,
+        ),
+        Backend(
+            "virtualbox",
+            "rumprun.backends.virtualbox",
+            "Run APP in a new VirtualBox VM, booting it from an ISO.",
+            ("hw",),
+            default_nic="e1000",
+            **_ISO,
+        ),
+        Backend(
+            "xen",
+            "rumprun.backends.xen",
+            "Run APP as a Xen PVH domain (in dom0, with xl).",
+            ("xen",),
+            netdev=False,
+            ports=False,
+            shares=False,
+        ),
+    ]
+}
 
 
 def backend_module(platform):
@@ -85,7 +120,8 @@ def check_bootable(launch):
             f"{launch.image.path} was baked for platform "
             f"{launch.image.platform!r} (configuration {launch.image.config}): "
             f"rumprun {launch.platform} takes {', '.join(backend.boots)} "
-            "images, e.g. rumprun-bake hw_generic")
+            "images, e.g. rumprun-bake hw_generic"
+        )
 
 
 def plan(launch):
@@ -98,6 +134,7 @@ def run(launch):
     module = backend_module(launch.platform)
     if launch.dry_run:
         from rumprun import output
+
         output.write_stdout(module.plan(launch).render())
         return 0
     return module.run(launch)

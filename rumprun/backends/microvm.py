@@ -28,8 +28,7 @@ status, detached guests, ps and stop.  What differs is the Machine below:
 from rumprun import abi
 from rumprun.backends import qemu
 
-MACHINE = ("microvm,ioapic2=off,pic=on,pit=on,rtc=on,isa-serial=on,acpi=off,"
-           "auto-kernel-cmdline=on")
+MACHINE = "microvm,ioapic2=off,pic=on,pit=on,rtc=on,isa-serial=on,acpi=off,auto-kernel-cmdline=on"
 # The virtio 1.x interface of the transports (version 2) rather than QEMU's
 # default, the legacy one; the kernel speaks both.
 MODERN_MMIO = ["-global", "virtio-mmio.force-legacy=false"]
@@ -37,13 +36,27 @@ MODERN_MMIO = ["-global", "virtio-mmio.force-legacy=false"]
 
 def machine_args(qemu_path, accel, memory_mib, kernel):
     """QEMU with a microvm, ACCEL (tcg or kvm), isa-debug-exit and KERNEL."""
-    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else \
-          ["-accel", "tcg", "-cpu", "max"]
-    return ([qemu_path, "-M", MACHINE] + cpu
-            + ["-m", str(memory_mib), "-nodefaults", "-no-user-config",
-               "-display", "none", "-net", "none", "-no-reboot",
-               "-device", f"isa-debug-exit,iobase={abi.DEBUG_EXIT_PORT:#x},iosize=4",
-               "-kernel", str(kernel)] + MODERN_MMIO)
+    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
+    return (
+        [qemu_path, "-M", MACHINE]
+        + cpu
+        + [
+            "-m",
+            str(memory_mib),
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-net",
+            "none",
+            "-no-reboot",
+            "-device",
+            f"isa-debug-exit,iobase={abi.DEBUG_EXIT_PORT:#x},iosize=4",
+            "-kernel",
+            str(kernel),
+        ]
+        + MODERN_MMIO
+    )
 
 
 def device_args(launch):
@@ -54,8 +67,9 @@ def choose_accel(platform, qemu_path):
     return "kvm" if qemu.kvm_works(qemu_path)[0] else "tcg"
 
 
-MICROVM = qemu.Machine(machine_args, device_args, qemu.check_loadable, choose_accel,
-                       transport="device")
+MICROVM = qemu.Machine(
+    machine_args, device_args, qemu.check_loadable, choose_accel, transport="device"
+)
 
 
 def plan(launch, name=None, config_fd=qemu.CONFIG_FD):

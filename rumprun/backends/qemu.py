@@ -32,7 +32,7 @@ from rumprun.errors import RumprunError
 from rumprun.records import record
 
 QEMU = "qemu-system-x86_64"
-CONFIG_FD = 3            # the descriptor -D's script feeds the config on
+CONFIG_FD = 3  # the descriptor -D's script feeds the config on
 KVM_PROBE_TIMEOUT = 5.0
 STOP_GRACE = 3.0
 
@@ -44,17 +44,31 @@ def escape(value):
 
 def machine_args(qemu, accel, memory_mib, kernel):
     """QEMU with a bare pc, ACCEL (tcg or kvm), isa-debug-exit and KERNEL."""
-    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else \
-          ["-accel", "tcg", "-cpu", "max"]
-    return ([qemu, "-M", "pc"] + cpu
-            + ["-m", str(memory_mib), "-nodefaults", "-no-user-config",
-               "-display", "none", "-net", "none", "-no-reboot",
-               "-device", f"isa-debug-exit,iobase={abi.DEBUG_EXIT_PORT:#x},iosize=4",
-               "-kernel", str(kernel)])
+    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
+    return (
+        [qemu, "-M", "pc"]
+        + cpu
+        + [
+            "-m",
+            str(memory_mib),
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-net",
+            "none",
+            "-no-reboot",
+            "-device",
+            f"isa-debug-exit,iobase={abi.DEBUG_EXIT_PORT:#x},iosize=4",
+            "-kernel",
+            str(kernel),
+        ]
+    )
 
 
-def qemu_command(launch, qemu, accel, config_path, serial, streams=(), qmp_socket=None,
-                 machine=None):
+def qemu_command(
+    launch, qemu, accel, config_path, serial, streams=(), qmp_socket=None, machine=None
+):
     """QEMU's argument list for LAUNCH on MACHINE (default: the pc).
 
     CONFIG_PATH is the file QEMU reads the configuration from.  SERIAL is
@@ -66,24 +80,38 @@ def qemu_command(launch, qemu, accel, config_path, serial, streams=(), qmp_socke
     socket to create.
     """
     machine = machine or PC
-    args = (machine.base_args(qemu, accel, launch.memory_mib, launch.image.path)
-            + ["-fw_cfg", f"name={abi.FW_CFG_CONFIG},file={escape(config_path)}",
-               "-serial", "chardev:con", "-chardev", chardev("con", *serial)])
+    args = machine.base_args(qemu, accel, launch.memory_mib, launch.image.path) + [
+        "-fw_cfg",
+        f"name={abi.FW_CFG_CONFIG},file={escape(config_path)}",
+        "-serial",
+        "chardev:con",
+        "-chardev",
+        chardev("con", *serial),
+    ]
     if qmp_socket is not None:
-        args += ["-chardev", f"socket,id=qmp,path={escape(qmp_socket)},server=on,wait=off",
-                 "-mon", "chardev=qmp,mode=control"]
+        args += [
+            "-chardev",
+            f"socket,id=qmp,path={escape(qmp_socket)},server=on,wait=off",
+            "-mon",
+            "chardev=qmp,mode=control",
+        ]
     if launch.paused:
         args.append("-S")
     if launch.gdb_port is not None:
         args += ["-gdb", f"tcp:127.0.0.1:{launch.gdb_port}"]
-    return (args + machine.device_args(launch)
-            + stream_args(streams, machine.transport) + list(launch.qemu_args))
+    return (
+        args
+        + machine.device_args(launch)
+        + stream_args(streams, machine.transport)
+        + list(launch.qemu_args)
+    )
 
 
 def chardev(ident, backend, options=None):
     """A -chardev value: BACKEND with id IDENT and OPTIONS (values escaped)."""
-    return ",".join([backend, f"id={ident}"]
-                    + [f"{k}={escape(v)}" for k, v in (options or {}).items()])
+    return ",".join(
+        [backend, f"id={ident}"] + [f"{k}={escape(v)}" for k, v in (options or {}).items()]
+    )
 
 
 # The programs' standard streams: the virtio-console port names the kernel
@@ -96,8 +124,11 @@ def console_ports(chardevs):
     """(port name, chardev) pairs for the streams CHARDEVS gives (port name
     -> chardev); a port is named NAME.tty when the host end it stands for
     (our descriptor 0, 1 or 2) is a terminal, so isatty() says so."""
-    return [(name + (".tty" if os.isatty(fd) else ""), chardevs[name])
-            for name, fd in STREAM_PORTS if name in chardevs]
+    return [
+        (name + (".tty" if os.isatty(fd) else ""), chardevs[name])
+        for name, fd in STREAM_PORTS
+        if name in chardevs
+    ]
 
 
 def stream_args(streams, transport="pci"):
@@ -108,8 +139,12 @@ def stream_args(streams, transport="pci"):
     args = ["-device", f"virtio-serial-{transport},max_ports={len(streams) + 1}"]
     for name, (backend, options) in streams:
         ident = name.split(".")[1]
-        args += ["-chardev", chardev(ident, backend, options),
-                 "-device", f"virtserialport,chardev={ident},name={name}"]
+        args += [
+            "-chardev",
+            chardev(ident, backend, options),
+            "-device",
+            f"virtserialport,chardev={ident},name={name}",
+        ]
     return args
 
 
@@ -123,8 +158,9 @@ def device_args(launch, transport="pci"):
 
     args = []
     rom = ",romfile=" if transport == "pci" else ""
-    forwards = [f"hostfwd={p.protocol}:{p.host_addr}:{p.host_port}-:{p.guest_port}"
-                for p in launch.ports]
+    forwards = [
+        f"hostfwd={p.protocol}:{p.host_addr}:{p.host_port}-:{p.guest_port}" for p in launch.ports
+    ]
     for i, nic in enumerate(launch.interfaces):
         netdev, ident = _netdev(nic.backend, f"net{i}")
         if forwards and user_networking(nic):
@@ -134,14 +170,21 @@ def device_args(launch, transport="pci"):
         args += ["-netdev", netdev, "-device", f"{model},netdev={escape(ident)}{rom}"]
     for i, disk in enumerate(launch.disks):
         driver = "host_device" if disk.path.is_block_device() else "file"
-        args += ["-blockdev",
-                 f"driver=raw,node-name=disk{i},read-only={_on(disk.readonly)},"
-                 f"file.driver={driver},file.filename={escape(disk.path)}",
-                 "-device", f"virtio-blk-{transport},drive=disk{i}"]
+        args += [
+            "-blockdev",
+            f"driver=raw,node-name=disk{i},read-only={_on(disk.readonly)},"
+            f"file.driver={driver},file.filename={escape(disk.path)}",
+            "-device",
+            f"virtio-blk-{transport},drive=disk{i}",
+        ]
     for i, share in enumerate(launch.shares):
-        args += ["-fsdev", f"local,id=fs{i},path={escape(share.host_dir)},"
-                           f"security_model=none,readonly={_on(share.readonly)}",
-                 "-device", f"virtio-9p-{transport},fsdev=fs{i},mount_tag=share{i}"]
+        args += [
+            "-fsdev",
+            f"local,id=fs{i},path={escape(share.host_dir)},"
+            f"security_model=none,readonly={_on(share.readonly)}",
+            "-device",
+            f"virtio-9p-{transport},fsdev=fs{i},mount_tag=share{i}",
+        ]
     return args
 
 
@@ -167,7 +210,7 @@ def _split_options(text):
     """A QEMU option string split at its single commas (",," escapes one)."""
     parts, current, i = [], "", 0
     while i < len(text):
-        if text[i] == "," and text[i + 1:i + 2] == ",":
+        if text[i] == "," and text[i + 1 : i + 2] == ",":
             current += ",,"
             i += 2
         elif text[i] == ",":
@@ -185,7 +228,8 @@ def check_loadable(launch):
         raise RumprunError(
             f"{launch.image.path} is a 64-bit ELF whose multiboot header has no "
             "load addresses (flags bit 16), which QEMU cannot boot: fix the "
-            "platform's multiboot header and bake it again")
+            "platform's multiboot header and bake it again"
+        )
 
 
 def registered(launch):
@@ -215,33 +259,61 @@ def plan(launch, name=None, config_fd=CONFIG_FD, machine=None):
     socket = None
     if registered(launch):
         from rumprun import guests
-        directory = guests.state_root() / (name or launch.name or guests.new_name(
-            launch.image.path))
+
+        directory = guests.state_root() / (
+            name or launch.name or guests.new_name(launch.image.path)
+        )
         p.mkdir(directory)
         socket = directory / "qmp.sock"
     if launch.interactive and not machine.console_ports:
-        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                            ("stdio", {"signal": "off"}), (), socket, machine)
+        argv = qemu_command(
+            launch,
+            qemu,
+            accel,
+            f"/dev/fd/{config_fd}",
+            ("stdio", {"signal": "off"}),
+            (),
+            socket,
+            machine,
+        )
     elif launch.interactive:
         # The script's own descriptors: COM1 and the programs' stderr on
         # stderr, stdout on stdout (appending: QEMU opens them anew), stdin
         # from QEMU's stdio.
-        to = {fd: ("file", {"path": f"/dev/{fd}", "append": "on"})
-              for fd in ("stdout", "stderr")}
-        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}", to["stderr"],
-                            console_ports({"rumprun.stdin": ("stdio", {}),
-                                           "rumprun.stdout": to["stdout"],
-                                           "rumprun.stderr": to["stderr"]}),
-                            socket, machine)
+        to = {fd: ("file", {"path": f"/dev/{fd}", "append": "on"}) for fd in ("stdout", "stderr")}
+        argv = qemu_command(
+            launch,
+            qemu,
+            accel,
+            f"/dev/fd/{config_fd}",
+            to["stderr"],
+            console_ports(
+                {
+                    "rumprun.stdin": ("stdio", {}),
+                    "rumprun.stdout": to["stdout"],
+                    "rumprun.stderr": to["stderr"],
+                }
+            ),
+            socket,
+            machine,
+        )
     else:
-        argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                            ("file", {"path": directory / "console.log"}), (), socket,
-                            machine)
+        argv = qemu_command(
+            launch,
+            qemu,
+            accel,
+            f"/dev/fd/{config_fd}",
+            ("file", {"path": directory / "console.log"}),
+            (),
+            socket,
+            machine,
+        )
     p.command(argv, input=(config_fd, config))
     return p
 
 
 # --- KVM --------------------------------------------------------------------
+
 
 def _cache_dir():
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -255,17 +327,22 @@ def _probe_kvm(qemu):
     probe = host.LIB_DIR / "kvmprobe.bin"
     host.ensure_built([probe], "rumprun")
     try:
-        result = subprocess.run(machine_args(qemu, "kvm", 16, probe),
-                                capture_output=True, text=True,
-                                stdin=subprocess.DEVNULL,
-                                timeout=KVM_PROBE_TIMEOUT)
+        result = subprocess.run(
+            machine_args(qemu, "kvm", 16, probe),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=KVM_PROBE_TIMEOUT,
+        )
     except subprocess.TimeoutExpired:
         return False, f"a KVM test guest did not finish in {KVM_PROBE_TIMEOUT:g} s"
     if result.returncode == abi.debug_exit_code(abi.KVM_PROBE_VALUE):
         return True, "KVM works"
     said = " ".join(result.stderr.split())[:200] or "nothing"
-    return False, (f"a KVM test guest using SSE failed: QEMU "
-                   f"{describe_exit(result.returncode)} and said: {said}")
+    return False, (
+        f"a KVM test guest using SSE failed: QEMU "
+        f"{describe_exit(result.returncode)} and said: {said}"
+    )
 
 
 def kvm_works(qemu):
@@ -292,11 +369,12 @@ def kvm_works(qemu):
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_name(f".{cache.name}.{os.getpid()}")
-            tmp.write_text(json.dumps({"boot_id": boot_id, "qemu": qemu,
-                                       "works": works, "reason": reason}))
+            tmp.write_text(
+                json.dumps({"boot_id": boot_id, "qemu": qemu, "works": works, "reason": reason})
+            )
             os.replace(tmp, cache)
         except OSError:
-            pass            # no cache: probe again next time
+            pass  # no cache: probe again next time
     return works, reason
 
 
@@ -309,31 +387,37 @@ def choose_accel(platform, qemu):
         return "kvm"
     if platform == "kvm":
         raise RumprunError(
-            f"KVM does not work on this host ({reason}): use rumprun qemu, "
-            "which emulates the CPU")
-    print(f"rumprun: warning: KVM does not work on this host ({reason}); "
-          "using QEMU's emulation (TCG)", file=sys.stderr, flush=True)
+            f"KVM does not work on this host ({reason}): use rumprun qemu, which emulates the CPU"
+        )
+    print(
+        f"rumprun: warning: KVM does not work on this host ({reason}); "
+        "using QEMU's emulation (TCG)",
+        file=sys.stderr,
+        flush=True,
+    )
     return "tcg"
 
 
 @record
 class Machine:
     """A QEMU machine type the QEMU backends boot images on."""
-    base_args: "Callable"   # (qemu, accel, memory_mib, kernel) -> QEMU, the
-                            # machine, isa-debug-exit and -kernel KERNEL
-    device_args: "Callable"  # (launch) -> the -I, -b and --share devices
-    check: "Callable"       # (launch) -> None; RumprunError when the image
-                            # cannot boot on the machine
-    choose_accel: "Callable"  # (platform, qemu) -> "tcg" or "kvm"
+
+    base_args: "callable"  # (qemu, accel, memory_mib, kernel) -> QEMU, the
+    # machine, isa-debug-exit and -kernel KERNEL
+    device_args: "callable"  # (launch) -> the -I, -b and --share devices
+    check: "callable"  # (launch) -> None; RumprunError when the image
+    # cannot boot on the machine
+    choose_accel: "callable"  # (platform, qemu) -> "tcg" or "kvm"
     transport: str = "pci"  # virtio devices: -pci, or -device (MMIO)
     console_ports: bool = True  # the programs' streams on virtio-console
-                                # ports (else on COM1 with the kernel's)
+    # ports (else on COM1 with the kernel's)
 
 
 PC = Machine(machine_args, device_args, check_loadable, choose_accel)
 
 
 # --- processes --------------------------------------------------------------
+
 
 def pid_alive(pid):
     try:
@@ -348,6 +432,7 @@ def pid_alive(pid):
 def stop_process(proc_or_pid, qmp_socket=None, grace=STOP_GRACE):
     """End a QEMU: quit over QMP (when it has a socket), then SIGTERM, then
     SIGKILL, each given GRACE seconds."""
+
     def gone():
         if isinstance(proc_or_pid, subprocess.Popen):
             return proc_or_pid.poll() is not None
@@ -364,6 +449,7 @@ def stop_process(proc_or_pid, qmp_socket=None, grace=STOP_GRACE):
     pid = getattr(proc_or_pid, "pid", proc_or_pid)
     if qmp_socket is not None:
         from rumprun import qmp
+
         if qmp.quit(qmp_socket) and wait(grace):
             return
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -386,8 +472,10 @@ def _dying_with_parent(argv):
 
     def die_with_parent():
         import ctypes
+
         PR_SET_PDEATHSIG = 1
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
     return argv, die_with_parent
 
 
@@ -396,7 +484,7 @@ def _memfd(name, data=b""):
     fd = os.memfd_create(name, os.MFD_CLOEXEC)
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
     return fd
 
 
@@ -423,6 +511,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 # --- running ----------------------------------------------------------------
 
+
 def run(launch, machine=None):
     """Start LAUNCH's guest on MACHINE (default: the pc); its exit status
     with -i, else 0 once it runs."""
@@ -437,6 +526,7 @@ def run(launch, machine=None):
         if not registered(launch):
             return _run_interactive(launch, qemu, accel, None, locks, machine)
         from rumprun import guests
+
         claim = guests.claim(launch.name or guests.new_name(launch.image.path))
         if launch.interactive:
             return _run_interactive(launch, qemu, accel, claim, locks, machine)
@@ -472,9 +562,11 @@ def check_ports(ports):
                     why = f"cannot be used: {p.host_addr} is not an address of this host"
                 else:
                     why = f"cannot be used ({e.strerror})"
-                raise RumprunError(f"-P {where}:{p.guest_port}"
-                                   f"{'/udp' if p.protocol == 'udp' else ''}: host "
-                                   f"{p.protocol} port {p.host_port} {why}") from None
+                raise RumprunError(
+                    f"-P {where}:{p.guest_port}"
+                    f"{'/udp' if p.protocol == 'udp' else ''}: host "
+                    f"{p.protocol} port {p.host_port} {why}"
+                ) from None
 
 
 def lock_disks(disks):
@@ -489,8 +581,7 @@ def lock_disks(disks):
             fd = os.open(disk.path, os.O_RDONLY | os.O_CLOEXEC)
             fds.append(fd)
             try:
-                fcntl.flock(fd, (fcntl.LOCK_SH if disk.readonly else fcntl.LOCK_EX)
-                            | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if disk.readonly else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except BlockingIOError:
                 how = "" if disk.readonly else " (this guest would write it)"
                 raise RumprunError(
@@ -505,8 +596,9 @@ def lock_disks(disks):
 
 
 def _spawn(argv, fds, **popen):
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, pass_fds=fds,
-                            start_new_session=True, **popen)
+    return subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, pass_fds=fds, start_new_session=True, **popen
+    )
 
 
 def _run_interactive(launch, qemu, accel, claim, locks, machine):
@@ -527,45 +619,60 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
     if 1 in clitools.CLOSED_AT_START:
         raise output.OutputError("cannot write to standard output: it is closed")
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
-    errors = _memfd("qemu-stderr")          # QEMU's messages, for a failure
-    pairs = {name: socket.socketpair() for name, _ in STREAM_PORTS
-             if machine.console_ports}
+    errors = _memfd("qemu-stderr")  # QEMU's messages, for a failure
+    pairs = {name: socket.socketpair() for name, _ in STREAM_PORTS if machine.console_ports}
     for ours, theirs in pairs.values():
         ours.set_inheritable(False)
-    ports = console_ports({name: ("socket", {"fd": theirs.fileno()})
-                           for name, (_, theirs) in pairs.items()})
-    argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                        ("stdio", {"signal": "off"}), ports,
-                        claim.socket if claim else None, machine)
+    ports = console_ports(
+        {name: ("socket", {"fd": theirs.fileno()}) for name, (_, theirs) in pairs.items()}
+    )
+    argv = qemu_command(
+        launch,
+        qemu,
+        accel,
+        f"/dev/fd/{config_fd}",
+        ("stdio", {"signal": "off"}),
+        ports,
+        claim.socket if claim else None,
+        machine,
+    )
     handlers = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
     proc = None
     try:
         spawned, preexec = _dying_with_parent(argv)
-        proc = _spawn(spawned, _inherited(config_fd, claim, locks)
-                      + tuple(theirs.fileno() for _, theirs in pairs.values()),
-                      stdout=subprocess.PIPE, stderr=errors, preexec_fn=preexec)
+        proc = _spawn(
+            spawned,
+            _inherited(config_fd, claim, locks)
+            + tuple(theirs.fileno() for _, theirs in pairs.values()),
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            preexec_fn=preexec,
+        )
         os.close(config_fd)
         config_fd = None
         for _, theirs in pairs.values():
             theirs.close()
         if claim:
             claim.save(launch, proc.pid, argv)
-            print(f"rumprun: guest {claim.name} is paused: `rumprun cont "
-                  f"{claim.name}` (or a debugger's continue) starts it",
-                  file=sys.stderr, flush=True)
+            print(
+                f"rumprun: guest {claim.name} is paused: `rumprun cont "
+                f"{claim.name}` (or a debugger's continue) starts it",
+                file=sys.stderr,
+                flush=True,
+            )
         if pairs:
             status = console.relay(
                 proc.stdout.fileno(),
                 [(pairs["rumprun.stdout"][0], 1), (pairs["rumprun.stderr"][0], 2)],
-                (0, pairs["rumprun.stdin"][0]))
+                (0, pairs["rumprun.stdin"][0]),
+            )
         else:
             status = console.relay(proc.stdout.fileno(), err_fd=1)
         code = proc.wait()
     except _Interrupted as e:
         _stop(proc, claim)
         name = signal.Signals(e.signum).name
-        print(f"\nrumprun: interrupted ({name}): QEMU stopped", file=sys.stderr,
-              flush=True)
+        print(f"\nrumprun: interrupted ({name}): QEMU stopped", file=sys.stderr, flush=True)
         return 128 + e.signum
     except BrokenPipeError:
         # Whoever read the console went away (| head): stop quietly.
@@ -608,23 +715,28 @@ def _start_detached(launch, qemu, accel, claim, locks, machine):
 
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     directory = claim.directory
-    argv = qemu_command(launch, qemu, accel, f"/dev/fd/{config_fd}",
-                        ("file", {"path": directory / "console.log"}), (),
-                        claim.socket, machine)
+    argv = qemu_command(
+        launch,
+        qemu,
+        accel,
+        f"/dev/fd/{config_fd}",
+        ("file", {"path": directory / "console.log"}),
+        (),
+        claim.socket,
+        machine,
+    )
     proc = None
     try:
         with open(directory / "qemu.log", "wb") as log:
-            proc = _spawn(argv, _inherited(config_fd, claim, locks),
-                          stdout=log, stderr=log)
+            proc = _spawn(argv, _inherited(config_fd, claim, locks), stdout=log, stderr=log)
         os.close(config_fd)
         config_fd = None
-        if (not qmp.wait_ready(claim.socket, alive=lambda: proc.poll() is None)
-                and not (proc.poll() is not None
-                         and guests.console_status(directory) is not None)):
+        if not qmp.wait_ready(claim.socket, alive=lambda: proc.poll() is None) and not (
+            proc.poll() is not None and guests.console_status(directory) is not None
+        ):
             # (A short program may run to its end before the monitor first
             # answers: its console's status line says it did start.)
-            said = " ".join((directory / "qemu.log").read_text(
-                errors="replace").split())[:500]
+            said = " ".join((directory / "qemu.log").read_text(errors="replace").split())[:500]
             raise RumprunError(f"QEMU did not start (it said: {said or 'nothing'})")
         claim.save(launch, proc.pid, argv)
         output.write_stdout(f"{claim.name}\n")

@@ -38,9 +38,16 @@ NIC_TYPES = {"e1000": "82540EM", "vioif": "virtio"}
 MAX_NICS = 8
 
 
-def virtualbox_commands(iso: Path, name: str, memory_mb: int, console_path: Path,
-                        basefolder: Path, vboxmanage: str = VBOXMANAGE,
-                        nics=("e1000",), ports=()) -> list[list[str]]:
+def virtualbox_commands(
+    iso: Path,
+    name: str,
+    memory_mb: int,
+    console_path: Path,
+    basefolder: Path,
+    vboxmanage: str = VBOXMANAGE,
+    nics=("e1000",),
+    ports=(),
+) -> list[list[str]]:
     """The VBoxManage commands that create, configure and start the VM.
 
     The VM boots the ISO from its DVD drive, has a NIC on NAT for each of
@@ -51,22 +58,78 @@ def virtualbox_commands(iso: Path, name: str, memory_mb: int, console_path: Path
     v = vboxmanage
     network = []
     for i, driver in enumerate(nics, 1):
-        network += [f"--nic{i}", "nat", f"--nictype{i}", NIC_TYPES[driver],
-                    f"--cableconnected{i}", "on"]
+        network += [
+            f"--nic{i}",
+            "nat",
+            f"--nictype{i}",
+            NIC_TYPES[driver],
+            f"--cableconnected{i}",
+            "on",
+        ]
     for p in ports:
-        network += ["--natpf1", f"rumprun-{p.protocol}-{p.host_port},{p.protocol},"
-                                f"{p.host_addr},{p.host_port},,{p.guest_port}"]
+        network += [
+            "--natpf1",
+            f"rumprun-{p.protocol}-{p.host_port},{p.protocol},"
+            f"{p.host_addr},{p.host_port},,{p.guest_port}",
+        ]
     return [
-        [v, "createvm", "--name", name, "--ostype", "Other_64",
-         "--basefolder", str(basefolder), "--register"],
-        [v, "modifyvm", name, "--memory", str(memory_mb), "--cpus", "1",
-         "--firmware", "bios", "--acpi", "on", "--ioapic", "on",
-         "--boot1", "dvd", "--boot2", "none", "--boot3", "none", "--boot4", "none",
-         *network,
-         "--uart1", "0x3F8", "4", "--uartmode1", "file", str(console_path)],
+        [
+            v,
+            "createvm",
+            "--name",
+            name,
+            "--ostype",
+            "Other_64",
+            "--basefolder",
+            str(basefolder),
+            "--register",
+        ],
+        [
+            v,
+            "modifyvm",
+            name,
+            "--memory",
+            str(memory_mb),
+            "--cpus",
+            "1",
+            "--firmware",
+            "bios",
+            "--acpi",
+            "on",
+            "--ioapic",
+            "on",
+            "--boot1",
+            "dvd",
+            "--boot2",
+            "none",
+            "--boot3",
+            "none",
+            "--boot4",
+            "none",
+            *network,
+            "--uart1",
+            "0x3F8",
+            "4",
+            "--uartmode1",
+            "file",
+            str(console_path),
+        ],
         [v, "storagectl", name, "--name", "IDE", "--add", "ide", "--controller", "PIIX4"],
-        [v, "storageattach", name, "--storagectl", "IDE", "--port", "1", "--device", "0",
-         "--type", "dvddrive", "--medium", str(iso)],
+        [
+            v,
+            "storageattach",
+            name,
+            "--storagectl",
+            "IDE",
+            "--port",
+            "1",
+            "--device",
+            "0",
+            "--type",
+            "dvddrive",
+            "--medium",
+            str(iso),
+        ],
         [v, "startvm", name, "--type", "headless"],
     ]
 
@@ -81,14 +144,21 @@ def vm_name(launch):
 
 
 def _check_supported(launch):
-    for given, flag in ((launch.qemu_args, "-g"), (launch.paused, "-p"),
-                        (launch.gdb_port is not None, "-D PORT")):
+    for given, flag in (
+        (launch.qemu_args, "-g"),
+        (launch.paused, "-p"),
+        (launch.gdb_port is not None, "-D PORT"),
+    ):
         if given:
-            raise RumprunError(f"rumprun virtualbox has no {flag}: VirtualBox is "
-                               "not QEMU (use rumprun qemu for that)")
+            raise RumprunError(
+                f"rumprun virtualbox has no {flag}: VirtualBox is "
+                "not QEMU (use rumprun qemu for that)"
+            )
     if len(launch.interfaces) > MAX_NICS:
-        raise RumprunError(f"rumprun virtualbox: a VM has at most {MAX_NICS} "
-                           f"network interfaces, not {len(launch.interfaces)} (-I)")
+        raise RumprunError(
+            f"rumprun virtualbox: a VM has at most {MAX_NICS} "
+            f"network interfaces, not {len(launch.interfaces)} (-I)"
+        )
 
 
 def _nics(launch):
@@ -97,8 +167,9 @@ def _nics(launch):
 
 
 def _commands(launch, iso, name, console, base, vbox):
-    return virtualbox_commands(iso, name, launch.memory_mib, console, base, vbox,
-                               nics=_nics(launch), ports=launch.ports)
+    return virtualbox_commands(
+        iso, name, launch.memory_mib, console, base, vbox, nics=_nics(launch), ports=launch.ports
+    )
 
 
 def plan(launch):
@@ -148,11 +219,14 @@ def run(launch) -> int:
     console = vmdir / "console.log"
     vbox = shutil.which(VBOXMANAGE)
     if vbox is None:
-        raise RumprunError("VBoxManage is not installed: install VirtualBox, or use -D "
-                           "to print the commands")
+        raise RumprunError(
+            "VBoxManage is not installed: install VirtualBox, or use -D to print the commands"
+        )
     if _vm_state(vbox, name) is not None:
-        raise RumprunError(f"a VirtualBox VM named {name} already exists: choose another "
-                           f"name with -N or remove it (VBoxManage unregistervm {name} --delete)")
+        raise RumprunError(
+            f"a VirtualBox VM named {name} already exists: choose another "
+            f"name with -N or remove it (VBoxManage unregistervm {name} --delete)"
+        )
     try:
         vmdir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -161,9 +235,14 @@ def run(launch) -> int:
     interactive, destroy = launch.interactive, launch.destroy
     started = False
     try:
-        build_iso(launch.image.path, model.kernel_config(launch, disks_as_modules=True),
-                  iso, force=True, tmpdir=launch.tmpdir,
-                  modules=disk_modules(launch))
+        build_iso(
+            launch.image.path,
+            model.kernel_config(launch, disks_as_modules=True),
+            iso,
+            force=True,
+            tmpdir=launch.tmpdir,
+            modules=disk_modules(launch),
+        )
         if console.exists():
             console.unlink()
         for c in commands:
@@ -186,8 +265,9 @@ def run(launch) -> int:
                 _remove(vbox, name, vmdir)
             else:
                 # Keep the VM, but not a serial port pointing at a log we may remove.
-                subprocess.run([vbox, "modifyvm", name, "--uartmode1", "disconnected"],
-                               capture_output=True)
+                subprocess.run(
+                    [vbox, "modifyvm", name, "--uartmode1", "disconnected"], capture_output=True
+                )
 
 
 def _vbox(cmd: list[str]) -> str:
@@ -200,8 +280,12 @@ def _vbox(cmd: list[str]) -> str:
 
 def _vm_state(vbox: str, name: str) -> Optional[str]:
     """The VM's VMState, or None if there is no such VM."""
-    r = subprocess.run([vbox, "showvminfo", name, "--machinereadable"],
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    r = subprocess.run(
+        [vbox, "showvminfo", name, "--machinereadable"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+    )
     if r.returncode != 0:
         return None
     m = re.search(r'^VMState="([^"]*)"', r.stdout, re.M)
@@ -238,8 +322,9 @@ def _follow(vbox: str, name: str, console: Path, out: TextIO) -> int:
     out.flush()
     status = scanner.finish()
     if status is None:
-        raise GuestFailed(f"the VM {name} stopped without printing an exit status "
-                          f"(its state is {state})")
+        raise GuestFailed(
+            f"the VM {name} stopped without printing an exit status (its state is {state})"
+        )
     return status
 
 
@@ -250,10 +335,14 @@ def _remove(vbox: str, name: str, vmdir: Path) -> None:
 
 
 def _spawn_reaper(vbox: str, name: str, vmdir: Path) -> None:
-    subprocess.Popen([sys.executable, "-m", "rumprun.backends.virtualbox", "reap", vbox, name,
-                      str(vmdir)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True,
-                     env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])))
+    subprocess.Popen(
+        [sys.executable, "-m", "rumprun.backends.virtualbox", "reap", vbox, name, str(vmdir)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2])),
+    )
 
 
 def _reap(vbox: str, name: str, vmdir: Path) -> None:

@@ -33,8 +33,8 @@ from pathlib import Path
 from rumprun import model
 from rumprun.errors import RumprunError
 
-XENSTORE_KEY = "rumprun/cfg"     # under /local/domain/ID, as platform/xen reads it
-XENSTORE_VALUE_MAX = 4096        # xenstore's payload limit
+XENSTORE_KEY = "rumprun/cfg"  # under /local/domain/ID, as platform/xen reads it
+XENSTORE_VALUE_MAX = 4096  # xenstore's payload limit
 CAPABILITIES = Path("/proc/xen/capabilities")
 
 
@@ -42,8 +42,9 @@ def _quote(value):
     """VALUE as an xl configuration string (double quotes, backslash escapes)."""
     text = str(value)
     if any(c in text for c in "\n\r\0"):
-        raise RumprunError(f"{text!r} cannot be written into an xl configuration "
-                           "(it holds a line break)")
+        raise RumprunError(
+            f"{text!r} cannot be written into an xl configuration (it holds a line break)"
+        )
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -68,27 +69,36 @@ def domain_config(launch, name):
 
 def check_launch(launch):
     """Refuse what rumprun xen cannot give a guest yet, one sentence each."""
-    missing = [flag for flag, used in (("-I/-W/-P", launch.interfaces or launch.ports),
-                                       ("-b", launch.disks), ("--share", launch.shares),
-                                       ("-g", launch.qemu_args),
-                                       ("-D PORT", launch.gdb_port is not None))
-               if used]
+    missing = [
+        flag
+        for flag, used in (
+            ("-I/-W/-P", launch.interfaces or launch.ports),
+            ("-b", launch.disks),
+            ("--share", launch.shares),
+            ("-g", launch.qemu_args),
+            ("-D PORT", launch.gdb_port is not None),
+        )
+        if used
+    ]
     if missing:
         raise RumprunError(
             f"rumprun xen cannot give a guest {', '.join(missing)} yet (the xen "
             "platform has no netfront, blkfront or 9p, and there is no QEMU): "
-            "leave them out, or use rumprun qemu with an hw_generic image")
+            "leave them out, or use rumprun qemu with an hw_generic image"
+        )
     config = model.kernel_config(launch)
     if len(config) >= XENSTORE_VALUE_MAX:
         raise RumprunError(
             f"the guest's configuration is {len(config)} bytes, and xenstore "
             f"holds at most {XENSTORE_VALUE_MAX - 1} in one key: give fewer or "
-            "shorter arguments and -e values")
+            "shorter arguments and -e values"
+        )
     return config
 
 
 def guest_name(launch):
     from rumprun import guests
+
     return launch.name or guests.new_name(launch.image.path)
 
 
@@ -106,16 +116,23 @@ def open_console(name, domid, timeout=30.0):
     import termios
     import time
     import tty as ttymod
+
     deadline = time.monotonic() + timeout
     while True:
-        result = subprocess.run(["xenstore-read", f"/local/domain/{domid}/console/tty"],
-                                stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        result = subprocess.run(
+            ["xenstore-read", f"/local/domain/{domid}/console/tty"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+        )
         path = result.stdout.strip()
         if result.returncode == 0 and path:
             break
         if time.monotonic() > deadline:
-            raise RumprunError(f"domain {name}'s console did not appear in {timeout:g} s "
-                               "(is xenconsoled running in dom0?)")
+            raise RumprunError(
+                f"domain {name}'s console did not appear in {timeout:g} s "
+                "(is xenconsoled running in dom0?)"
+            )
         time.sleep(0.1)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
@@ -132,6 +149,7 @@ def read_console(fd):
     """The next output on console FD; b"" once the domain is gone (the
     pty's other end closed: EIO)."""
     import errno
+
     try:
         return os.read(fd, 65536)
     except OSError as e:
@@ -143,9 +161,14 @@ def read_console(fd):
 def _xenstore_command(name, config):
     """xenstore-write of CONFIG under domain NAME's home (its ID is known
     only once xl has created it, so a shell asks xl for it)."""
-    return ["sh", "-c",
-            'xenstore-write "/local/domain/$(xl domid "$1")/' + XENSTORE_KEY + '" "$2"',
-            "sh", name, xenstore_text(config)]
+    return [
+        "sh",
+        "-c",
+        'xenstore-write "/local/domain/$(xl domid "$1")/' + XENSTORE_KEY + '" "$2"',
+        "sh",
+        name,
+        xenstore_text(config),
+    ]
 
 
 def plan(launch, name=None, directory=None):
@@ -157,8 +180,9 @@ def plan(launch, name=None, directory=None):
         directory = Path(launch.tmpdir or tempfile.gettempdir()) / f"rumprun-xen.{name}"
     cfg = Path(directory) / f"{name}.cfg"
     p = Plan()
-    p.comment(f"rumprun xen: the domain {name}, paused, its configuration in "
-              "xenstore, then started")
+    p.comment(
+        f"rumprun xen: the domain {name}, paused, its configuration in xenstore, then started"
+    )
     p.mkdir(directory)
     p.write_file(cfg, domain_config(launch, name).encode())
     p.command(["xl", "create", "-p", cfg])
@@ -173,6 +197,7 @@ def plan(launch, name=None, directory=None):
 
 # --- the host ----------------------------------------------------------------
 
+
 def check_host():
     """Fail with one sentence unless xl can be used here: xl installed,
     this is Xen's dom0, and we may talk to the hypervisor."""
@@ -180,31 +205,35 @@ def check_host():
         if not shutil.which(tool):
             raise RumprunError(
                 f"rumprun xen needs Xen's {tool}, which is not installed (Debian "
-                f"package {package}; it runs in dom0 of a Xen host)")
+                f"package {package}; it runs in dom0 of a Xen host)"
+            )
     if os.geteuid() != 0:
-        raise RumprunError("rumprun xen needs root in dom0 (xl talks to the hypervisor "
-                           "through /dev/xen/privcmd): run it as root")
+        raise RumprunError(
+            "rumprun xen needs root in dom0 (xl talks to the hypervisor "
+            "through /dev/xen/privcmd): run it as root"
+        )
     try:
         caps = CAPABILITIES.read_text()
     except FileNotFoundError:
         raise RumprunError(
             "this machine is not running on Xen, or is not its dom0 "
-            f"({CAPABILITIES} does not exist): run rumprun xen in Xen's dom0") from None
+            f"({CAPABILITIES} does not exist): run rumprun xen in Xen's dom0"
+        ) from None
     except PermissionError:
         raise RumprunError(
-            f"you may not talk to Xen (cannot read {CAPABILITIES}): run rumprun "
-            "xen as root in dom0") from None
+            f"you may not talk to Xen (cannot read {CAPABILITIES}): run rumprun xen as root in dom0"
+        ) from None
     if "control_d" not in caps:
         raise RumprunError(
             "this is a Xen guest, not dom0 (/proc/xen/capabilities lacks "
-            "control_d): run rumprun xen in Xen's dom0")
+            "control_d): run rumprun xen in Xen's dom0"
+        )
 
 
 def _xl(*args, what, capture=True):
     """Run xl (or another dom0 tool); its output, or one sentence with what
     it said."""
-    result = subprocess.run(list(args), stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True)
+    result = subprocess.run(list(args), stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if result.returncode != 0:
         said = " ".join((result.stderr + " " + result.stdout).split())[:400]
         raise RumprunError(f"{what} failed: {args[0]} said: {said or 'nothing'}")
@@ -214,24 +243,35 @@ def _xl(*args, what, capture=True):
 def domain_state(name):
     """Xen's state of domain NAME as xl list shows it: running, blocked,
     paused, shutdown, crashed, dying; None when there is no such domain."""
-    result = subprocess.run(["xl", "list", name], stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["xl", "list", name], stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
     if result.returncode != 0:
         return None
     lines = result.stdout.splitlines()
     if len(lines) < 2:
         return None
     flags = lines[1].split()[4] if len(lines[1].split()) > 4 else ""
-    for letter, state in (("c", "crashed"), ("s", "shutdown"), ("d", "dying"),
-                          ("p", "paused"), ("b", "running"), ("r", "running")):
+    for letter, state in (
+        ("c", "crashed"),
+        ("s", "shutdown"),
+        ("d", "dying"),
+        ("p", "paused"),
+        ("b", "running"),
+        ("r", "running"),
+    ):
         if letter in flags:
             return state
     return "running"
 
 
 def destroy(name):
-    subprocess.run(["xl", "destroy", name], stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        ["xl", "destroy", name],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def stop_console(pid, name):
@@ -254,6 +294,7 @@ def unpause(name):
 
 # --- running -----------------------------------------------------------------
 
+
 class _Interrupted(Exception):
     def __init__(self, signum):
         super().__init__(signum)
@@ -274,9 +315,11 @@ def run(launch):
     if registered and domain_state(name) is not None:
         # Before claiming the name: the claim would replace the state of
         # the guest that has it.
-        raise RumprunError(f"a Xen domain called {name!r} exists already: stop it "
-                           f"(rumprun stop {name}, or xl destroy {name}) or choose "
-                           "another -N")
+        raise RumprunError(
+            f"a Xen domain called {name!r} exists already: stop it "
+            f"(rumprun stop {name}, or xl destroy {name}) or choose "
+            "another -N"
+        )
     claim = guests.claim(name) if registered else None
     created = False
     try:
@@ -286,15 +329,20 @@ def run(launch):
             try:
                 _xl("xl", "create", "-p", str(cfg), what=f"creating Xen domain {name}")
             except RumprunError as e:
-                if "already exists" in str(e):    # xl checks names (each xl run costs)
+                if "already exists" in str(e):  # xl checks names (each xl run costs)
                     raise RumprunError(
                         f"a Xen domain called {name!r} exists already: stop it (rumprun "
-                        f"stop {name}, or xl destroy {name}) or choose another -N") from None
+                        f"stop {name}, or xl destroy {name}) or choose another -N"
+                    ) from None
                 raise
             created = True
         domid = _xl("xl", "domid", name, what=f"finding domain {name}'s ID").strip()
-        _xl("xenstore-write", f"/local/domain/{domid}/{XENSTORE_KEY}", xenstore_text(config),
-            what=f"writing domain {name}'s configuration into xenstore")
+        _xl(
+            "xenstore-write",
+            f"/local/domain/{domid}/{XENSTORE_KEY}",
+            xenstore_text(config),
+            what=f"writing domain {name}'s configuration into xenstore",
+        )
         fd = open_console(name, domid)
         try:
             if launch.interactive:
@@ -318,15 +366,18 @@ def _run_interactive(launch, name, claim, fd):
     from rumprun import console
     from rumprun.backends import GuestFailed
 
-    handlers = {s: signal.signal(s, _interrupt)
-                for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    handlers = {
+        s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
     scanner, endings = console.StatusScanner(), console.LineEndings()
-    out = sys.stdout.buffer
     try:
         if launch.paused:
             claim.save(launch, os.getpid(), ["rumprun", "xen", name])
-            print(f"rumprun: guest {name} is paused: `rumprun cont {name}` starts it",
-                  file=sys.stderr, flush=True)
+            print(
+                f"rumprun: guest {name} is paused: `rumprun cont {name}` starts it",
+                file=sys.stderr,
+                flush=True,
+            )
         else:
             unpause(name)
         split = KernelLines()
@@ -341,8 +392,11 @@ def _run_interactive(launch, name, claim, fd):
         status = scanner.finish()
     except _Interrupted as e:
         destroy(name)
-        print(f"\nrumprun: interrupted ({signal.Signals(e.signum).name}): domain "
-              f"{name} destroyed", file=sys.stderr, flush=True)
+        print(
+            f"\nrumprun: interrupted ({signal.Signals(e.signum).name}): domain {name} destroyed",
+            file=sys.stderr,
+            flush=True,
+        )
         return 128 + e.signum
     except BrokenPipeError:
         destroy(name)
@@ -353,8 +407,10 @@ def _run_interactive(launch, name, claim, fd):
             signal.signal(s, h)
     if status is None:
         destroy(name)
-        raise GuestFailed(f"domain {name} ended without reporting its exit status "
-                          "(its console closed without the kernel's status line)")
+        raise GuestFailed(
+            f"domain {name} ended without reporting its exit status "
+            "(its console closed without the kernel's status line)"
+        )
     return status
 
 
@@ -373,13 +429,17 @@ class KernelLines:
 
     def _route(self, line):
         from rumprun import abi
+
         body = line.rstrip(b"\n")
         if body.startswith(b"rumprun: fatal"):
             self.in_report = True
         elif not body.startswith(b"  "):
             self.in_report = self.in_report and body.startswith(b"rumprun: ")
-        kernel = (body.startswith(b"rumprun: ") or abi.STATUS_LINE.search(body)
-                  or (self.in_report and body.startswith(b"  ")))
+        kernel = (
+            body.startswith(b"rumprun: ")
+            or abi.STATUS_LINE.search(body)
+            or (self.in_report and body.startswith(b"  "))
+        )
         return (sys.stderr.buffer if kernel else sys.stdout.buffer), line
 
     def feed(self, data):
@@ -392,7 +452,7 @@ class KernelLines:
         return [self._route(rest)] if rest else []
 
 
-CONSOLE_COPIER = b"rumprun-cons"     # the copier's process name (/proc/PID/comm)
+CONSOLE_COPIER = b"rumprun-cons"  # the copier's process name (/proc/PID/comm)
 
 
 def _start_detached(launch, name, claim, fd):
@@ -400,16 +460,18 @@ def _start_detached(launch, name, claim, fd):
     directory by a forked process of our own; print the handle."""
     from rumprun import output
 
-    log = os.open(claim.directory / "console.log",
-                  os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    log = os.open(
+        claim.directory / "console.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600
+    )
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
-    if pid == 0:        # the copier: until the domain is destroyed
+    if pid == 0:  # the copier: until the domain is destroyed
         try:
             os.setsid()
             import ctypes
-            ctypes.CDLL(None).prctl(15, CONSOLE_COPIER)    # PR_SET_NAME
+
+            ctypes.CDLL(None).prctl(15, CONSOLE_COPIER)  # PR_SET_NAME
             null = os.open(os.devnull, os.O_RDWR)
             for std in (0, 1, 2):
                 os.dup2(null, std)

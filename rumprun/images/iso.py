@@ -49,8 +49,18 @@ GRUB_DIR = Path("/usr/lib/grub")
 
 # Modules embedded in the GRUB core images: no module is loaded from the ISO.
 _COMMON_MODULES = [
-    "iso9660", "part_msdos", "part_gpt", "multiboot", "normal", "configfile",
-    "serial", "terminal", "search", "echo", "boot", "test",
+    "iso9660",
+    "part_msdos",
+    "part_gpt",
+    "multiboot",
+    "normal",
+    "configfile",
+    "serial",
+    "terminal",
+    "search",
+    "echo",
+    "boot",
+    "test",
 ]
 _BIOS_MODULES = ["biosdisk"] + _COMMON_MODULES
 _EFI_MODULES = ["fat"] + _COMMON_MODULES
@@ -69,9 +79,11 @@ _MBR_CORE_LBA_OFFSET = 0x1B0
 _BOOTIMG_PATCH_OFFSET = 2548
 
 # GRUB's embedded early configuration: console on serial and screen.
-_EARLY_CFG = ("serial --unit=0 --speed=115200\n"
-              "terminal_input serial console\n"
-              "terminal_output serial console\n")
+_EARLY_CFG = (
+    "serial --unit=0 --speed=115200\n"
+    "terminal_input serial console\n"
+    "terminal_output serial console\n"
+)
 
 KERNEL_PATH = "/boot/kernel"
 CONFIG_PATH = "/boot/config.json"
@@ -96,8 +108,16 @@ def grub_cfg(modules=()) -> str:
     )
 
 
-def build_iso(image: Path, config_json, output: Path, *, force: bool = False,
-              grub_dir: Path = GRUB_DIR, tmpdir: Path = None, modules=()) -> None:
+def build_iso(
+    image: Path,
+    config_json,
+    output: Path,
+    *,
+    force: bool = False,
+    grub_dir: Path = GRUB_DIR,
+    tmpdir: Path = None,
+    modules=(),
+) -> None:
     """Write a hybrid BIOS+UEFI bootable ISO of a baked image to `output`.
 
     `config_json` (bytes or text) is the unikernel's JSON configuration; it
@@ -140,10 +160,18 @@ def build_iso(image: Path, config_json, output: Path, *, force: bool = False,
         # BIOS GRUB takes its root from the boot device (CD or the disk of the
         # hybrid MBR), so its image is the same for every ISO and is cached.
         # UEFI GRUB starts on the ESP and must search for the ISO by UUID.
-        efi_early = _EARLY_CFG + (f"search --no-floppy --fs-uuid --set=root {uuid}\n"
-                                  "set prefix=($root)/boot/grub\n")
-        efi_job = _start_mkimage(mkimage, grub_dir, "x86_64-efi", "x86_64-efi", efi_early,
-                                 tmp / "bootx64.efi", _EFI_MODULES)
+        efi_early = _EARLY_CFG + (
+            f"search --no-floppy --fs-uuid --set=root {uuid}\nset prefix=($root)/boot/grub\n"
+        )
+        efi_job = _start_mkimage(
+            mkimage,
+            grub_dir,
+            "x86_64-efi",
+            "x86_64-efi",
+            efi_early,
+            tmp / "bootx64.efi",
+            _EFI_MODULES,
+        )
         bios = _bios_image(mkimage, grub_dir, tmp)
         hybrid_mbr_code = _read(grub_dir / "i386-pc" / "boot_hybrid.img")[:440]
         esp = make_esp(efi_job(), epoch, volume_id=esp_volume_id)
@@ -157,8 +185,13 @@ def build_iso(image: Path, config_json, output: Path, *, force: bool = False,
             # image in place now that its block is known.
             with bios_fp.getbuffer() as buf:
                 _patch_bios_image(buf, bios_block)
-            _write_atomically(output, force, lambda f: _write_hybrid(
-                iso, f, hybrid_mbr_code, bios_block, esp_block, len(esp), digest))
+            _write_atomically(
+                output,
+                force,
+                lambda f: _write_hybrid(
+                    iso, f, hybrid_mbr_code, bios_block, esp_block, len(esp), digest
+                ),
+            )
             iso.close()
 
 
@@ -176,15 +209,15 @@ def _patch_bios_image(buf, block: int) -> None:
     struct.pack_into("<IIII40x", buf, 8, 16, block, len(buf), sum(words) & 0xFFFFFFFF)
 
 
-def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes,
-            modules=()):
+def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes, modules=()):
     """The ISO 9660 image (not yet written) and the BIOS image's buffer.
     MODULES: (name, open file) pairs stored as /NAME."""
     import pycdlib
 
     iso = pycdlib.PyCdlib()
-    iso.new(interchange_level=3, vol_ident="RUMPRUN", rock_ridge="1.09",
-            app_ident_str="RUMPRUN ISO")
+    iso.new(
+        interchange_level=3, vol_ident="RUMPRUN", rock_ridge="1.09", app_ident_str="RUMPRUN ISO"
+    )
     iso.add_directory("/BOOT", rr_name="boot")
     iso.add_directory("/BOOT/GRUB", rr_name="grub")
     bios_fp = io.BytesIO(bios)
@@ -203,19 +236,28 @@ def _master(kernel: bytes, config: bytes, cfg: bytes, bios: bytes, esp: bytes,
         if directory not in directories:
             iso.add_directory(iso_dir, rr_name=directory)
             directories.add(directory)
-        iso.add_fp(f, os.fstat(f.fileno()).st_size, f"{iso_dir}/MODULE{i}.;1",
-                   rr_name=rr)
-    iso.add_eltorito("/BOOT/GRUB/BIOS.IMG;1", bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
-                     rr_bootcatname="boot.cat", boot_load_size=4)
-    iso.add_eltorito("/BOOT/GRUB/EFI.IMG;1", bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
-                     rr_bootcatname="boot.cat", boot_load_size=len(esp) // 512,
-                     efi=True, platform_id=0xEF)
+        iso.add_fp(f, os.fstat(f.fileno()).st_size, f"{iso_dir}/MODULE{i}.;1", rr_name=rr)
+    iso.add_eltorito(
+        "/BOOT/GRUB/BIOS.IMG;1",
+        bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
+        rr_bootcatname="boot.cat",
+        boot_load_size=4,
+    )
+    iso.add_eltorito(
+        "/BOOT/GRUB/EFI.IMG;1",
+        bootcatfile="/BOOT/GRUB/BOOT.CAT;1",
+        rr_bootcatname="boot.cat",
+        boot_load_size=len(esp) // 512,
+        efi=True,
+        platform_id=0xEF,
+    )
     iso.force_consistency()
     return iso, bios_fp
 
 
-def _write_hybrid(iso, f, mbr_code: bytes, bios_block: int, esp_block: int,
-                  esp_size: int, digest: bytes) -> None:
+def _write_hybrid(
+    iso, f, mbr_code: bytes, bios_block: int, esp_block: int, esp_size: int, digest: bytes
+) -> None:
     iso.write_fp(f)
     size = f.tell()
     padded = -(-size // _PAD) * _PAD
@@ -223,7 +265,7 @@ def _write_hybrid(iso, f, mbr_code: bytes, bios_block: int, esp_block: int,
     mbr = bytearray(512)
     mbr[:440] = mbr_code
     struct.pack_into("<Q", mbr, _MBR_CORE_LBA_OFFSET, bios_block * 4 + 4)
-    mbr[0x1B8:0x1BC] = digest[12:16]          # disk signature
+    mbr[0x1B8:0x1BC] = digest[12:16]  # disk signature
     esp_lba = esp_block * 4
     mbr[0x1BE:0x1CE] = _partition(0x80, 0x00, 0, padded // 512)
     mbr[0x1CE:0x1DE] = _partition(0x00, 0xEF, esp_lba, esp_size // 512)
@@ -233,8 +275,13 @@ def _write_hybrid(iso, f, mbr_code: bytes, bios_block: int, esp_block: int,
 
 
 def _partition(status: int, ptype: int, lba: int, sectors: int) -> bytes:
-    return (bytes([status]) + _chs(lba) + bytes([ptype]) + _chs(lba + sectors - 1)
-            + struct.pack("<II", lba, sectors))
+    return (
+        bytes([status])
+        + _chs(lba)
+        + bytes([ptype])
+        + _chs(lba + sectors - 1)
+        + struct.pack("<II", lba, sectors)
+    )
 
 
 def _chs(lba: int) -> bytes:
@@ -248,6 +295,7 @@ def _chs(lba: int) -> bytes:
 
 # --- The EFI system partition: a FAT12 image holding /EFI/BOOT/BOOTX64.EFI ---
 
+
 def make_esp(bootx64: bytes, epoch: int, *, volume_id: int = 0x52554D50) -> bytes:
     """A minimal FAT12 file system image with /EFI/BOOT/BOOTX64.EFI.
 
@@ -258,7 +306,7 @@ def make_esp(bootx64: bytes, epoch: int, *, volume_id: int = 0x52554D50) -> byte
     root_entries = 16
     root_secs = root_entries * 32 // sec
     file_clusters = -(-len(bootx64) // sec)
-    clusters = file_clusters + 2                      # EFI and BOOT directories
+    clusters = file_clusters + 2  # EFI and BOOT directories
     while True:
         fat_secs = -(-((clusters + 2) * 3 // 2 + 1) // sec)
         total = 1 + 2 * fat_secs + root_secs + clusters
@@ -274,8 +322,9 @@ def make_esp(bootx64: bytes, epoch: int, *, volume_id: int = 0x52554D50) -> byte
     boot = bytearray(sec)
     boot[0:3] = b"\xeb\x3c\x90"
     boot[3:11] = b"RUMPRUN "
-    struct.pack_into("<HBHBHHBHHHII", boot, 11,
-                     sec, 1, 1, 2, root_entries, total, 0xF8, fat_secs, 32, 64, 0, 0)
+    struct.pack_into(
+        "<HBHBHHBHHHII", boot, 11, sec, 1, 1, 2, root_entries, total, 0xF8, fat_secs, 32, 64, 0, 0
+    )
     struct.pack_into("<BBBI", boot, 36, 0x80, 0, 0x29, volume_id & 0xFFFFFFFF)
     boot[43:54] = b"NO NAME    "
     boot[54:62] = b"FAT12   "
@@ -292,26 +341,33 @@ def make_esp(bootx64: bytes, epoch: int, *, volume_id: int = 0x52554D50) -> byte
     for i in range(0, len(fat), 2):
         a = fat[i]
         b = fat[i + 1] if i + 1 < len(fat) else 0
-        fat_bytes[i * 3 // 2:i * 3 // 2 + 3] = bytes(
-            [a & 0xFF, ((a >> 8) & 0x0F) | ((b & 0x0F) << 4), b >> 4])
+        fat_bytes[i * 3 // 2 : i * 3 // 2 + 3] = bytes(
+            [a & 0xFF, ((a >> 8) & 0x0F) | ((b & 0x0F) << 4), b >> 4]
+        )
 
     t = time.gmtime(epoch)
     fdate = ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
     ftime = (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2)
 
     def entry(name: bytes, attr: int, cluster: int, size: int) -> bytes:
-        return struct.pack("<11sBBBHHHHHHHI", name, attr, 0, 0, ftime, fdate, fdate,
-                           0, ftime, fdate, cluster, size)
+        return struct.pack(
+            "<11sBBBHHHHHHHI", name, attr, 0, 0, ftime, fdate, fdate, 0, ftime, fdate, cluster, size
+        )
 
     root = bytearray(root_secs * sec)
     root[0:32] = entry(b"EFI        ", 0x10, efi_dir, 0)
     efi = bytearray(sec)
-    efi[0:96] = (entry(b".          ", 0x10, efi_dir, 0) + entry(b"..         ", 0x10, 0, 0)
-                 + entry(b"BOOT       ", 0x10, boot_dir, 0))
+    efi[0:96] = (
+        entry(b".          ", 0x10, efi_dir, 0)
+        + entry(b"..         ", 0x10, 0, 0)
+        + entry(b"BOOT       ", 0x10, boot_dir, 0)
+    )
     bootd = bytearray(sec)
-    bootd[0:96] = (entry(b".          ", 0x10, boot_dir, 0)
-                   + entry(b"..         ", 0x10, efi_dir, 0)
-                   + entry(b"BOOTX64 EFI", 0x20, first, len(bootx64)))
+    bootd[0:96] = (
+        entry(b".          ", 0x10, boot_dir, 0)
+        + entry(b"..         ", 0x10, efi_dir, 0)
+        + entry(b"BOOTX64 EFI", 0x20, first, len(bootx64))
+    )
     data = bytes(efi) + bytes(bootd) + bootx64
     data += bytes(clusters * sec - len(data))
     out = bytes(boot) + bytes(fat_bytes) * 2 + bytes(root) + data
@@ -320,6 +376,7 @@ def make_esp(bootx64: bytes, epoch: int, *, volume_id: int = 0x52554D50) -> byte
 
 
 # --- Checks: one sentence for each thing the user can fix ---
+
 
 def _check_output(output: Path, force: bool) -> None:
     parent = output.parent
@@ -333,59 +390,101 @@ def _check_output(output: Path, force: bool) -> None:
         raise RumprunError(
             f"{output} is not a regular file (a device or other special file), "
             "which rumprun iso never replaces: write the ISO to a file, then "
-            f"copy it onto the device with dd if=FILE.iso of={output} bs=4M")
+            f"copy it onto the device with dd if=FILE.iso of={output} bs=4M"
+        )
     if output.exists() and not force:
         raise RumprunError(f"{output} already exists; use --force to overwrite it")
 
 
 def _check_grub(grub_dir: Path) -> str:
-    for platform, modules, extra in [("i386-pc", _BIOS_MODULES, ["boot_hybrid.img", "cdboot.img"]),
-                                     ("x86_64-efi", _EFI_MODULES, [])]:
+    for platform, modules, extra in [
+        ("i386-pc", _BIOS_MODULES, ["boot_hybrid.img", "cdboot.img"]),
+        ("x86_64-efi", _EFI_MODULES, []),
+    ]:
         d = grub_dir / platform
         missing = [m + ".mod" for m in modules if not (d / (m + ".mod")).is_file()]
         missing += [x for x in extra if not (d / x).is_file()]
         if missing:
             raise RumprunError(
                 f"GRUB's {platform} boot files are missing ({d / missing[0]}); "
-                f"install the Debian package {_PACKAGES[platform]}")
+                f"install the Debian package {_PACKAGES[platform]}"
+            )
     mkimage = shutil.which("grub-mkimage")
     if mkimage is None:
         raise RumprunError("grub-mkimage is not installed; install the Debian package grub-common")
     return mkimage
 
 
-def _start_mkimage(mkimage: str, grub_dir: Path, platform: str, fmt: str, early_cfg: str,
-                   out: Path, modules: list[str]):
+def _start_mkimage(
+    mkimage: str,
+    grub_dir: Path,
+    platform: str,
+    fmt: str,
+    early_cfg: str,
+    out: Path,
+    modules: list[str],
+):
     """Start grub-mkimage; return a function that waits and returns the image."""
     early = out.with_suffix(".cfg")
     early.write_text(early_cfg)
-    cmd = [mkimage, "-d", str(grub_dir / platform), "-O", fmt, "-p", "/boot/grub",
-           "-c", str(early), "-o", str(out)] + modules
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    cmd = [
+        mkimage,
+        "-d",
+        str(grub_dir / platform),
+        "-O",
+        fmt,
+        "-p",
+        "/boot/grub",
+        "-c",
+        str(early),
+        "-o",
+        str(out),
+    ] + modules
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
 
     def wait() -> bytes:
         _, err = proc.communicate()
         if proc.returncode != 0:
             why = (err.strip().splitlines() or ["no message"])[-1]
-            raise RumprunError(f"grub-mkimage failed for {platform} ({why}); "
-                               f"reinstall the Debian package {_PACKAGES[platform]}")
+            raise RumprunError(
+                f"grub-mkimage failed for {platform} ({why}); "
+                f"reinstall the Debian package {_PACKAGES[platform]}"
+            )
         return out.read_bytes()
+
     return wait
 
 
 def _bios_image(mkimage: str, grub_dir: Path, tmp: Path) -> bytes:
     """GRUB's i386-pc El Torito image, from the cache when GRUB is unchanged."""
-    key = hashlib.sha256(repr((
-        _EARLY_CFG, _BIOS_MODULES, _stamp(Path(mkimage)),
-        [_stamp(grub_dir / "i386-pc" / f) for f in ("kernel.img", "moddep.lst", "cdboot.img")],
-    )).encode()).hexdigest()[:32]
+    key = hashlib.sha256(
+        repr(
+            (
+                _EARLY_CFG,
+                _BIOS_MODULES,
+                _stamp(Path(mkimage)),
+                [
+                    _stamp(grub_dir / "i386-pc" / f)
+                    for f in ("kernel.img", "moddep.lst", "cdboot.img")
+                ],
+            )
+        ).encode()
+    ).hexdigest()[:32]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rumprun" / "grub"
     cached = cache / f"i386-pc-eltorito-{key}.img"
     with contextlib.suppress(OSError):
         return cached.read_bytes()
-    image = _start_mkimage(mkimage, grub_dir, "i386-pc", "i386-pc-eltorito", _EARLY_CFG,
-                           tmp / "bios.img", _BIOS_MODULES)()
+    image = _start_mkimage(
+        mkimage,
+        grub_dir,
+        "i386-pc",
+        "i386-pc-eltorito",
+        _EARLY_CFG,
+        tmp / "bios.img",
+        _BIOS_MODULES,
+    )()
     with contextlib.suppress(OSError):
         cache.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=cache, prefix=".tmp-")
@@ -425,8 +524,7 @@ def _read(path: Path) -> bytes:
 def _write_atomically(output: Path, force: bool, write) -> None:
     """Write through a temporary file next to `output`, then move it in place."""
     try:
-        fd, tmpname = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
-                                       dir=output.parent)
+        fd, tmpname = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
     except OSError as e:
         raise RumprunError(f"cannot create a file in {output.parent}: {e.strerror}") from None
     try:
@@ -439,14 +537,16 @@ def _write_atomically(output: Path, force: bool, write) -> None:
             os.replace(tmpname, output)
         else:
             try:
-                os.link(tmpname, output)       # fails if output appeared meanwhile
+                os.link(tmpname, output)  # fails if output appeared meanwhile
             except FileExistsError:
                 raise RumprunError(
-                    f"{output} already exists; use --force to overwrite it") from None
-            except OSError:                     # no hard links on this file system
+                    f"{output} already exists; use --force to overwrite it"
+                ) from None
+            except OSError:  # no hard links on this file system
                 if output.exists():
                     raise RumprunError(
-                        f"{output} already exists; use --force to overwrite it") from None
+                        f"{output} already exists; use --force to overwrite it"
+                    ) from None
                 os.replace(tmpname, output)
     except OSError as e:
         raise RumprunError(f"cannot write {output}: {e.strerror}") from None
@@ -469,8 +569,12 @@ def _fixed_clock(epoch: int):
     import pycdlib.utils
 
     shim = types.SimpleNamespace(
-        time=lambda: float(epoch), localtime=time.gmtime, gmtime=time.gmtime,
-        strftime=time.strftime, mktime=time.mktime)
+        time=lambda: float(epoch),
+        localtime=time.gmtime,
+        gmtime=time.gmtime,
+        strftime=time.strftime,
+        mktime=time.mktime,
+    )
     mods = [pycdlib.dates, pycdlib.headervd, pycdlib.pycdlib, pycdlib.utils]
     with _clock_lock:
         saved = [m.time for m in mods]

@@ -41,7 +41,7 @@ from rumprun.errors import RumprunError
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 # Progress lines only for trees big enough for the wait to be noticed.
 _PROGRESS_BYTES = 64 << 20
-_ISO_NAME_MAX = 30          # ISO 9660 level 3: name + '.' + extension
+_ISO_NAME_MAX = 30  # ISO 9660 level 3: name + '.' + extension
 _JOLIET_NAME_MAX = 64
 
 
@@ -52,21 +52,37 @@ def mkfs():
 
 @mkfs.command("iso", context_settings=CONTEXT)
 @click.option("--force", is_flag=True, help="Replace an existing OUT.")
-@click.option("-V", "--volume-id", default="RUMPRUN_DATA", show_default=True,
-              help="The volume identifier (A-Z, 0-9, _; at most 32).")
+@click.option(
+    "-V",
+    "--volume-id",
+    default="RUMPRUN_DATA",
+    show_default=True,
+    help="The volume identifier (A-Z, 0-9, _; at most 32).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.argument("output", type=click.Path(path_type=Path))
 def iso_command(directory, output, force, volume_id, quiet):
     """Write DIRECTORY's tree as an ISO 9660 volume OUTPUT (Rock Ridge and
     Joliet; the same tree gives the same bytes)."""
-    make_iso(directory, output, force=force, volume_id=volume_id,
-             progress=None if quiet else _stderr_progress)
+    make_iso(
+        directory,
+        output,
+        force=force,
+        volume_id=volume_id,
+        progress=None if quiet else _stderr_progress,
+    )
 
 
 @mkfs.command("ext2", context_settings=CONTEXT)
-@click.option("--size", "size_mib", type=click.IntRange(min=1), default=None, metavar="MiB",
-              help="The volume's size (default: the tree plus room to grow, 16 MiB at least).")
+@click.option(
+    "--size",
+    "size_mib",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="MiB",
+    help="The volume's size (default: the tree plus room to grow, 16 MiB at least).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing OUT.")
 @click.option("-L", "--label", default="", help="The volume label (at most 16 bytes).")
 @click.argument("directory", type=click.Path(path_type=Path))
@@ -97,8 +113,9 @@ def _tree_bytes(root: Path) -> int:
     return total
 
 
-def make_ext2(directory: Path, output: Path, *, size_mib=None, force: bool = False,
-              label: str = "") -> None:
+def make_ext2(
+    directory: Path, output: Path, *, size_mib=None, force: bool = False, label: str = ""
+) -> None:
     """Write DIRECTORY's tree as an ext2 volume at OUTPUT (atomically; an
     existing OUTPUT only with FORCE, and only when it is a regular file),
     SIZE_MIB MiB big or sized for the tree.  Files keep their modes, owners
@@ -118,33 +135,56 @@ def make_ext2(directory: Path, output: Path, *, size_mib=None, force: bool = Fal
     _check_output(output, force)
     with contextlib.suppress(OSError):
         if Path(output.parent).resolve().is_relative_to(directory.resolve()):
-            raise RumprunError(f"{output} is inside {directory}, the tree being packed; "
-                               "write the volume outside it")
+            raise RumprunError(
+                f"{output} is inside {directory}, the tree being packed; "
+                "write the volume outside it"
+            )
     mke2fs = host.require_program("mke2fs")
     need = _tree_bytes(directory)
     if size_mib is None:
         size_mib = max(_EXT2_MIN_MIB, (need * 5 // 4 + (8 << 20)) >> 20)
     try:
-        fd, tmpname = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
-                                       dir=output.parent)
+        fd, tmpname = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
         os.close(fd)
     except OSError as e:
         raise RumprunError(f"cannot create a file in {output.parent}: {e.strerror}") from None
     try:
-        args = [mke2fs, "-q", "-F", "-t", "ext2", "-O", EXT2_FEATURES, "-b", "4096",
-                "-m", "0", "-E", "root_owner=0:0", "-d", str(directory)]
+        args = [
+            mke2fs,
+            "-q",
+            "-F",
+            "-t",
+            "ext2",
+            "-O",
+            EXT2_FEATURES,
+            "-b",
+            "4096",
+            "-m",
+            "0",
+            "-E",
+            "root_owner=0:0",
+            "-d",
+            str(directory),
+        ]
         if label:
             args += ["-L", label]
         args += [tmpname, f"{size_mib}M"]
         result = subprocess.run(args, capture_output=True, text=True)
         if result.returncode != 0:
             said = " ".join((result.stderr or result.stdout).split())[:300]
-            if "No space" in said or "Could not allocate" in said or "too small" in said \
-                    or "not enough" in said.lower():
-                raise RumprunError(f"{directory} does not fit in {size_mib} MiB: give a larger "
-                                   f"--size (the tree holds about {need >> 20} MiB)")
-            raise RumprunError("mke2fs could not make the ext2 volume: "
-                               f"{said or 'no reason given'}")
+            if (
+                "No space" in said
+                or "Could not allocate" in said
+                or "too small" in said
+                or "not enough" in said.lower()
+            ):
+                raise RumprunError(
+                    f"{directory} does not fit in {size_mib} MiB: give a larger "
+                    f"--size (the tree holds about {need >> 20} MiB)"
+                )
+            raise RumprunError(
+                f"mke2fs could not make the ext2 volume: {said or 'no reason given'}"
+            )
         os.chmod(tmpname, 0o666 & ~host.umask())
         with open(tmpname, "rb+") as f:
             os.fsync(f.fileno())
@@ -167,12 +207,13 @@ def make_ext2(directory: Path, output: Path, *, size_mib=None, force: bool = Fal
 
 # --- the tree ---
 
+
 @dataclass
 class _Node:
-    rel: str                   # path below the root, '' for the root
-    name: str                  # its own name (bytes decoded with surrogateescape)
+    rel: str  # path below the root, '' for the root
+    name: str  # its own name (bytes decoded with surrogateescape)
     st: os.stat_result
-    target: str = ""           # symbolic links
+    target: str = ""  # symbolic links
     children: list = field(default_factory=list)
 
 
@@ -214,7 +255,8 @@ def _scan(root: Path):
             else:
                 raise RumprunError(
                     f"{root / rel} is a {_kind(cst.st_mode)}, which an ISO 9660 "
-                    "volume cannot hold; remove it from the tree or pack a copy without it")
+                    "volume cannot hold; remove it from the tree or pack a copy without it"
+                )
             if len(os.fsencode(name)) > 255:
                 raise RumprunError(f"the name of {root / rel} is longer than 255 bytes")
             for text, what in ((name, "name"), (child.target, "link target")):
@@ -223,7 +265,8 @@ def _scan(root: Path):
                 except UnicodeEncodeError:
                     raise RumprunError(
                         f"the {what} of {os.fsencode(root / rel)!r} is not valid UTF-8, "
-                        "which ISO 9660 volumes here need; rename it or pack a copy") from None
+                        "which ISO 9660 volumes here need; rename it or pack a copy"
+                    ) from None
             counts[0] += 1
             node.children.append(child)
     return top, counts[0], counts[1]
@@ -250,13 +293,15 @@ def _d_chars(text: str) -> str:
     return "".join(c if c in _D_CHARS else "_" for c in text.upper())
 
 
-def _unique(candidate: str, taken: set, limit: int, split_ext: bool, mark: str = "~",
-            measure=len) -> str:
+def _unique(
+    candidate: str, taken: set, limit: int, split_ext: bool, mark: str = "~", measure=len
+) -> str:
     """CANDIDATE, or a STEM~N.EXT form of it, that fits LIMIT (as MEASURE
     counts) and is not in TAKEN (compared case-insensitively: ISO and
     Joliet readers often fold case)."""
-    stem, dot, ext = candidate.rpartition(".") if split_ext and "." in candidate[1:] \
-        else (candidate, "", "")
+    stem, dot, ext = (
+        candidate.rpartition(".") if split_ext and "." in candidate[1:] else (candidate, "", "")
+    )
     name, n = candidate, 0
     while name.upper() in taken or measure(name) > limit:
         n += 1
@@ -275,16 +320,23 @@ def _iso_name(name: str, is_dir: bool, taken: set) -> str:
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
         stem, ext = name, ""
-    stem, ext = _d_chars(stem)[:_ISO_NAME_MAX - 1] or "_", _d_chars(ext)[:8]
+    stem, ext = _d_chars(stem)[: _ISO_NAME_MAX - 1] or "_", _d_chars(ext)[:8]
     return _unique(f"{stem}.{ext}", taken, _ISO_NAME_MAX, True, "_")
 
 
 def _joliet_name(name: str, is_dir: bool, taken: set) -> str:
-    clean = "".join("_" if c in '*/:;?\\' or ord(c) < 32 or ord(c) > 0xFFFF else c
-                    for c in name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    clean = "".join(
+        "_" if c in "*/:;?\\" or ord(c) < 32 or ord(c) > 0xFFFF else c
+        for c in name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    )
     # pycdlib counts the UTF-8 bytes of the name, with ";1" for files.
-    return _unique(clean, taken, _JOLIET_NAME_MAX - (0 if is_dir else 2), not is_dir,
-                   measure=lambda s: len(s.encode("utf-8")))
+    return _unique(
+        clean,
+        taken,
+        _JOLIET_NAME_MAX - (0 if is_dir else 2),
+        not is_dir,
+        measure=lambda s: len(s.encode("utf-8")),
+    )
 
 
 # --- the clock pycdlib reads, pinned to each record's time ---
@@ -299,8 +351,12 @@ class _Clock:
     def __init__(self, now: float):
         self.now = now
         self.shim = types.SimpleNamespace(
-            time=lambda: float(self.now), localtime=time.gmtime, gmtime=time.gmtime,
-            strftime=time.strftime, mktime=time.mktime)
+            time=lambda: float(self.now),
+            localtime=time.gmtime,
+            gmtime=time.gmtime,
+            strftime=time.strftime,
+            mktime=time.mktime,
+        )
 
 
 @contextlib.contextmanager
@@ -324,8 +380,15 @@ def _pinned_clock(clock: _Clock):
 
 # --- the ISO ---
 
-def make_iso(directory: Path, output: Path, *, force: bool = False,
-             volume_id: str = "RUMPRUN_DATA", progress=None) -> None:
+
+def make_iso(
+    directory: Path,
+    output: Path,
+    *,
+    force: bool = False,
+    volume_id: str = "RUMPRUN_DATA",
+    progress=None,
+) -> None:
     """Write DIRECTORY's tree as a Rock Ridge + Joliet ISO 9660 volume at
     OUTPUT (atomically; an existing OUTPUT only with FORCE, and only when it
     is a regular file).  PROGRESS(done_bytes, total_bytes) is called while
@@ -341,10 +404,13 @@ def make_iso(directory: Path, output: Path, *, force: bool = False,
     _check_output(output, force)
     top, nfiles, nbytes = _scan(directory)
     with contextlib.suppress(OSError):
-        if os.path.samefile(output.parent, directory) or \
-                Path(output.parent).resolve().is_relative_to(directory.resolve()):
-            raise RumprunError(f"{output} is inside {directory}, the tree being packed; "
-                               "write the volume outside it")
+        if os.path.samefile(output.parent, directory) or Path(
+            output.parent
+        ).resolve().is_relative_to(directory.resolve()):
+            raise RumprunError(
+                f"{output} is inside {directory}, the tree being packed; "
+                "write the volume outside it"
+            )
 
     epoch_env = os.environ.get("SOURCE_DATE_EPOCH")
     clamp = None
@@ -353,7 +419,8 @@ def make_iso(directory: Path, output: Path, *, force: bool = False,
             clamp = int(epoch_env)
         except ValueError:
             raise RumprunError(
-                f"SOURCE_DATE_EPOCH={epoch_env!r} is not a number of seconds") from None
+                f"SOURCE_DATE_EPOCH={epoch_env!r} is not a number of seconds"
+            ) from None
 
     def when(st) -> int:
         t = int(st.st_mtime)
@@ -366,23 +433,31 @@ def make_iso(directory: Path, output: Path, *, force: bool = False,
         newest[0] = max(newest[0], when(node.st))
         for c in node.children:
             note(c)
+
     note(top)
     clock = _Clock(clamp if clamp is not None else newest[0])
 
     opened = []
     with _pinned_clock(clock):
         iso = pycdlib.PyCdlib()
-        iso.new(interchange_level=3, vol_ident=volume_id, rock_ridge="1.09", joliet=3,
-                app_ident_str="RUMPRUN MKFS ISO")
+        iso.new(
+            interchange_level=3,
+            vol_ident=volume_id,
+            rock_ridge="1.09",
+            joliet=3,
+            app_ident_str="RUMPRUN MKFS ISO",
+        )
         try:
             _add_tree(iso, directory, top, clock, when, opened)
             # The root's mode lives in its "." record (pycdlib gives 0555).
             dot = iso.get_record(iso_path="/").children[0]
-            dot.rock_ridge.dr_entries.px_record.posix_file_mode = \
-                stat.S_IFDIR | stat.S_IMODE(top.st.st_mode)
+            dot.rock_ridge.dr_entries.px_record.posix_file_mode = stat.S_IFDIR | stat.S_IMODE(
+                top.st.st_mode
+            )
             clock.now = clamp if clamp is not None else newest[0]
-            callback = (_progress_callback(progress)
-                        if progress and nbytes >= _PROGRESS_BYTES else None)
+            callback = (
+                _progress_callback(progress) if progress and nbytes >= _PROGRESS_BYTES else None
+            )
             _write_atomically(output, force, lambda f: iso.write_fp(f, progress_cb=callback))
         except pycdlib.pycdlibexception.PyCdlibException as e:
             raise RumprunError(f"cannot make the ISO 9660 volume: {e}") from None
@@ -401,17 +476,26 @@ def _add_tree(iso, root: Path, top: _Node, clock: _Clock, when, opened) -> None:
             mode = child.st.st_mode
             is_dir = stat.S_ISDIR(mode)
             iso_path = iso_dir.rstrip("/") + "/" + _iso_name(child.name, is_dir, iso_taken)
-            joliet_path = (joliet_dir.rstrip("/") + "/"
-                           + _joliet_name(child.name, is_dir, joliet_taken))
+            joliet_path = (
+                joliet_dir.rstrip("/") + "/" + _joliet_name(child.name, is_dir, joliet_taken)
+            )
             clock.now = when(child.st)
             perm = stat.S_IMODE(mode)
             if is_dir:
-                iso.add_directory(iso_path, rr_name=child.name, joliet_path=joliet_path,
-                                  file_mode=stat.S_IFDIR | perm)
+                iso.add_directory(
+                    iso_path,
+                    rr_name=child.name,
+                    joliet_path=joliet_path,
+                    file_mode=stat.S_IFDIR | perm,
+                )
                 queue.append((child, iso_path, joliet_path))
             elif stat.S_ISLNK(mode):
-                iso.add_symlink(iso_path + ";1", rr_symlink_name=child.name,
-                                rr_path=child.target, joliet_path=None)
+                iso.add_symlink(
+                    iso_path + ";1",
+                    rr_symlink_name=child.name,
+                    rr_path=child.target,
+                    joliet_path=None,
+                )
             else:
                 try:
                     f = open(root / child.rel, "rb")
@@ -421,8 +505,14 @@ def _add_tree(iso, root: Path, top: _Node, clock: _Clock, when, opened) -> None:
                 size = os.fstat(f.fileno()).st_size
                 if size != child.st.st_size:
                     raise RumprunError(f"{root / child.rel} changed while being packed")
-                iso.add_fp(f, size, iso_path + ";1", rr_name=child.name,
-                           joliet_path=joliet_path + ";1", file_mode=stat.S_IFREG | perm)
+                iso.add_fp(
+                    f,
+                    size,
+                    iso_path + ";1",
+                    rr_name=child.name,
+                    joliet_path=joliet_path + ";1",
+                    file_mode=stat.S_IFREG | perm,
+                )
 
 
 def _progress_callback(progress):
@@ -435,10 +525,14 @@ def _progress_callback(progress):
         if now - last[0] >= 1.0 or done == total:
             last[0] = now
             progress(done, total)
+
     return callback
 
 
 def _stderr_progress(done: int, total: int) -> None:
     pct = 100 * done // total if total else 100
-    print(f"rumprun mkfs: {done >> 20}/{total >> 20} MiB written ({pct}%)",
-          file=sys.stderr, flush=True)
+    print(
+        f"rumprun mkfs: {done >> 20}/{total >> 20} MiB written ({pct}%)",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -36,13 +36,27 @@ PROG = "rumprun-bake"
 
 
 def ld_command(config, objects, output):
-    return ([host.require_program("ld"), "-static", "-nostdlib",
-             "--no-dynamic-linker", "-z", "max-page-size=0x1000",
-             "-z", "noexecstack", "--gc-sections", "-T", str(config.ldscript),
-             "-o", str(output)] + [str(o) for o in objects] + ["--whole-archive"]
-            + [str(p) for p in config.library_paths]
-            + ["--no-whole-archive", str(host.MUSL_LIBC),
-               host.gcc_file("libgcc")])
+    return (
+        [
+            host.require_program("ld"),
+            "-static",
+            "-nostdlib",
+            "--no-dynamic-linker",
+            "-z",
+            "max-page-size=0x1000",
+            "-z",
+            "noexecstack",
+            "--gc-sections",
+            "-T",
+            str(config.ldscript),
+            "-o",
+            str(output),
+        ]
+        + [str(o) for o in objects]
+        + ["--whole-archive"]
+        + [str(p) for p in config.library_paths]
+        + ["--no-whole-archive", str(host.MUSL_LIBC), host.gcc_file("libgcc")]
+    )
 
 
 def explain_ld_failure(config, apps, stderr):
@@ -56,35 +70,38 @@ def explain_ld_failure(config, apps, stderr):
                 return RumprunError(
                     f"{app} uses symbols that nothing defines: "
                     f"{', '.join(sorted(from_app))} (define them in the app, or "
-                    "link the library that has them with rumprun-cc -l)")
+                    "link the library that has them with rumprun-cc -l)"
+                )
         return RumprunError(
             f"the kernel libraries of {config.name} use symbols that nothing "
             f"defines: {', '.join(sorted(undefined))} (rebuild them: "
-            f"{shlex.join(host.build_command())})")
+            f"{shlex.join(host.build_command())})"
+        )
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
     detail = "; ".join(lines[:3]) or "no message"
     return RumprunError(f"linking {', '.join(map(str, apps))} failed: ld said: {detail}")
 
 
 def _link(config, apps, objects, output):
-    result = subprocess.run(ld_command(config, objects, output),
-                            capture_output=True, text=True)
+    result = subprocess.run(ld_command(config, objects, output), capture_output=True, text=True)
     if result.returncode != 0:
         raise explain_ld_failure(config, apps, result.stderr)
 
 
-MAX_STACK = 1 << 40     # what the kernel accepts from the "stack" key too
+MAX_STACK = 1 << 40  # what the kernel accepts from the "stack" key too
 
 
 def stack_size(text):
     """Bytes in a stack size such as 8M (K, M, G suffixes), or one sentence;
     the same sizes as the launcher's --stack."""
     from rumprun import abi, options
+
     size = options.parse_size(str(text), "--stack")
     if not abi.MIN_STACK_SIZE <= size <= MAX_STACK:
         raise RumprunError(
             f"bad --stack {text!r}: give from {options.format_size(abi.MIN_STACK_SIZE)} "
-            f"to {options.format_size(MAX_STACK)}")
+            f"to {options.format_size(MAX_STACK)}"
+        )
     return size
 
 
@@ -105,41 +122,43 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
         if kind != "app":
             executables[i] = kind
         if output.exists() and output.resolve() == app.resolve():
-            raise RumprunError(
-                f"output {output} is the app {app} itself: give another output name")
+            raise RumprunError(f"output {output} is the app {app} itself: give another output name")
     if executables and not config.executables:
         exe = next(iter(executables.values()))
         raise RumprunError(
             f"{exe.path} is a prebuilt executable and {config.name} has no loader "
             f"for those: bake it with a configuration that has one "
-            f"({', '.join(executable_configs()) or 'none'}), or rebuild it with rumprun-cc")
+            f"({', '.join(executable_configs()) or 'none'}), or rebuild it with rumprun-cc"
+        )
     check_fixed_overlaps(list(executables.values()))
     names = [linkobjs.safe_name(a) for a in apps]
     if len(set(names)) != len(names):
         raise RumprunError(
             f"two apps have the same name ({', '.join(names)}): programs are "
-            "told apart by their file names, so rename one")
+            "told apart by their file names, so rename one"
+        )
     if rootfs_dir is not None and not Path(rootfs_dir).is_dir():
         raise RumprunError(
             f"--rootfs {rootfs_dir} is not a directory: give the directory "
-            "whose contents become the image's root file system")
+            "whose contents become the image's root file system"
+        )
     out_dir = output.parent if str(output.parent) else Path(".")
     if not out_dir.is_dir():
-        raise RumprunError(
-            f"cannot write {output}: directory {out_dir} does not exist")
+        raise RumprunError(f"cannot write {output}: directory {out_dir} does not exist")
     if output.exists() and not output.is_file():
         raise RumprunError(
             f"{output} exists and is not a regular file (a directory, device "
             "or other special file), which rumprun-bake never replaces: give "
-            "another output name")
+            "another output name"
+        )
     host.ensure_built(config.library_paths + [config.ldscript], PROG)
 
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp",
-                                        dir=out_dir)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=out_dir)
     except OSError as e:
-        raise RumprunError(f"cannot write {output}: cannot create a file in "
-                           f"{out_dir} ({e.strerror})") from None
+        raise RumprunError(
+            f"cannot write {output}: cannot create a file in {out_dir} ({e.strerror})"
+        ) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -152,11 +171,11 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
                 obj = linkobjs.rename_program(app, i, tmpdir)
                 main, _ = linkobjs.program_symbols(i)
                 if main not in elfcheck.defined_symbols(obj):
-                    raise RumprunError(
-                        f"{app} has no main function: a program needs one")
+                    raise RumprunError(f"{app} has no main function: a program needs one")
                 objects.append(obj)
-            objects.append(note.assemble(
-                note.BAKED, config.name, Path(tmpdir) / "rumprun-baked-note.o"))
+            objects.append(
+                note.assemble(note.BAKED, config.name, Path(tmpdir) / "rumprun-baked-note.o")
+            )
             objects.append(linkobjs.program_table_object(names, tmpdir, stack, copies))
             if rootfs_dir is not None:
                 objects.append(rootfs.directory_object(rootfs_dir, tmpdir))
@@ -167,25 +186,29 @@ def bake(config_name, output, apps, rootfs_dir=None, stack=None):
             if elfcheck.function_symbols(tmp) != functions:
                 raise RumprunError(
                     f"adding the symbol table moved code in {output}: "
-                    f"{config.ldscript} must place read-only data after the code")
+                    f"{config.ldscript} must place read-only data after the code"
+                )
             stray = linkobjs.stray_data_sections(tmp)
             if stray:
                 raise RumprunError(
                     f"{config.ldscript} leaves the programs' data unsorted ({stray[0]} "
                     "is a section of its own): add the .rumprun.data.* and "
-                    ".rumprun.bss.* lines of platform/x86_64/image.ld to it")
+                    ".rumprun.bss.* lines of platform/x86_64/image.ld to it"
+                )
         info = elfcheck.check_baked_image(tmp)
         # What the platform's loaders need: Xen boots the PVH entry note,
         # every other machine a multiboot header.
         if config.platform == "xen" and not info.pvh:
             raise RumprunError(
                 f"baking {app} with {config.name} gave an image without Xen's "
-                f"PVH entry note: check {config.ldscript} and platform/x86_64/pvh.S")
+                f"PVH entry note: check {config.ldscript} and platform/x86_64/pvh.S"
+            )
         if config.platform != "xen" and info.multiboot is None:
             raise RumprunError(
                 f"baking {app} with {config.name} gave an image without a "
                 f"multiboot header in its first 8 KiB: check {config.ldscript} "
-                "and the platform's boot code")
+                "and the platform's boot code"
+            )
         os.chmod(tmp, 0o755 & ~host.umask())
         os.replace(tmp, output)
         imagecache.remember(output, info)
@@ -216,7 +239,8 @@ def check_fixed_overlaps(executables):
                 f"{a.path} ({a.span[0]:#x}-{a.span[1]:#x}) and {b.path} "
                 f"({b.span[0]:#x}-{b.span[1]:#x}) are linked at overlapping fixed "
                 "addresses, so they cannot share an image: link one elsewhere "
-                "(-Wl,-Ttext-segment=0x10000000) or as static-pie (-static-pie)")
+                "(-Wl,-Ttext-segment=0x10000000) or as static-pie (-static-pie)"
+            )
 
 
 def _work_directory():
@@ -225,7 +249,8 @@ def _work_directory():
     except OSError as e:
         raise RumprunError(
             f"cannot create a temporary directory in {tempfile.gettempdir()} "
-            f"({e.strerror}): set TMPDIR to a writable directory") from None
+            f"({e.strerror}): set TMPDIR to a writable directory"
+        ) from None
 
 
 class BakeGroup(click.Group):
@@ -252,11 +277,18 @@ def cli():
 
 
 @cli.command("bake")
-@click.option("--stack", metavar="SIZE",
-              help="The programs' main stack size (default 8M; the launcher's "
-                   "--stack overrides it).")
-@click.option("--rootfs", "rootfs_dir", type=click.Path(), metavar="DIR",
-              help="Put DIR's files into the image's root file system.")
+@click.option(
+    "--stack",
+    metavar="SIZE",
+    help="The programs' main stack size (default 8M; the launcher's --stack overrides it).",
+)
+@click.option(
+    "--rootfs",
+    "rootfs_dir",
+    type=click.Path(),
+    metavar="DIR",
+    help="Put DIR's files into the image's root file system.",
+)
 @click.argument("config")
 @click.argument("output", type=click.Path(dir_okay=False))
 @click.argument("apps", nargs=-1, required=True, type=click.Path(), metavar="APP...")
@@ -286,14 +318,19 @@ def list_command():
 def describe_command(config):
     """Show what configuration CONFIG links and how."""
     c = load_config(config)
-    print(f"name:        {c.name}\n"
-          f"description: {c.description}\n"
-          f"platform:    {c.platform}\n"
-          f"ldscript:    {c.ldscript}\n"
-          f"programs:    rumprun-cc apps"
-          + (", and static Linux x86_64 executables as they are (glibc or musl, "
-             "C or C++, static-pie or not), loaded by the kernel's ELF loader"
-             if c.executables else ""))
+    print(
+        f"name:        {c.name}\n"
+        f"description: {c.description}\n"
+        f"platform:    {c.platform}\n"
+        f"ldscript:    {c.ldscript}\n"
+        f"programs:    rumprun-cc apps"
+        + (
+            ", and static Linux x86_64 executables as they are (glibc or musl, "
+            "C or C++, static-pie or not), loaded by the kernel's ELF loader"
+            if c.executables
+            else ""
+        )
+    )
     for lib, path in zip(c.libraries, c.library_paths):
         state = "" if path.exists() else "  (not built yet: make libs)"
         print(f"library:     {lib:<10} {path}{state}")

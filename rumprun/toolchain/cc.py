@@ -24,8 +24,13 @@ TARGET = "x86_64-rumprun-linux-musl"
 
 # -fstack-clash-protection: a frame larger than a page is probed page by
 # page, so it meets the guard below the stack instead of jumping over it.
-CODEGEN_FLAGS = ["-ffunction-sections", "-fdata-sections", "-fno-pie",
-                 "-fno-plt", "-fstack-clash-protection"]
+CODEGEN_FLAGS = [
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-pie",
+    "-fno-plt",
+    "-fstack-clash-protection",
+]
 NO_LINK_FLAGS = {"-c", "-S", "-E", "-M", "-MM", "-###"}
 IGNORE_UNDEFINED = "--unresolved-symbols=ignore-all"
 # Link modes an unbaked app cannot have: it is linked statically into an
@@ -39,11 +44,37 @@ REFUSED_LINK_FLAGS = {
 FINAL_LINK_SYMBOLS = {"_GLOBAL_OFFSET_TABLE_"}
 # gcc options whose value is the next argument (so it is not an input file).
 VALUE_OPTIONS = {
-    "-o", "-I", "-L", "-D", "-U", "-l", "-x", "-u", "-T", "-z", "-e",
-    "-include", "-imacros", "-isystem", "-idirafter", "-iquote", "-iprefix",
-    "-iwithprefix", "-iwithprefixbefore", "-isysroot", "-MF", "-MT", "-MQ",
-    "-Xlinker", "-Xassembler", "-Xpreprocessor", "-aux-info", "--param",
-    "-dumpbase", "-dumpdir", "-auxbase",
+    "-o",
+    "-I",
+    "-L",
+    "-D",
+    "-U",
+    "-l",
+    "-x",
+    "-u",
+    "-T",
+    "-z",
+    "-e",
+    "-include",
+    "-imacros",
+    "-isystem",
+    "-idirafter",
+    "-iquote",
+    "-iprefix",
+    "-iwithprefix",
+    "-iwithprefixbefore",
+    "-isysroot",
+    "-MF",
+    "-MT",
+    "-MQ",
+    "-Xlinker",
+    "-Xassembler",
+    "-Xpreprocessor",
+    "-aux-info",
+    "--param",
+    "-dumpbase",
+    "-dumpdir",
+    "-auxbase",
 }
 
 
@@ -51,9 +82,15 @@ def include_flags():
     """musl's headers, then what the build adds to them (libc/extras.mk:
     sys/queue.h, sys/tree.h, sys/cdefs.h, crypt.h), then gcc's own
     (stddef.h, stdarg.h, intrinsics)."""
-    return ["-nostdinc", "-isystem", str(host.MUSL_INCLUDE),
-            "-isystem", str(host.LIBC_EXTRAS_INCLUDE),
-            "-isystem", host.gcc_file("include")]
+    return [
+        "-nostdinc",
+        "-isystem",
+        str(host.MUSL_INCLUDE),
+        "-isystem",
+        str(host.LIBC_EXTRAS_INCLUDE),
+        "-isystem",
+        host.gcc_file("include"),
+    ]
 
 
 def parse_args(args):
@@ -78,13 +115,30 @@ def parse_args(args):
 
 def link_command(gcc, args, note_object):
     """The gcc command line that links ARGS into an unbaked app."""
-    return ([gcc] + include_flags() + CODEGEN_FLAGS
-            + ["-nostdlib", "-nostartfiles", "-static", "-no-pie", "-r",
-               f"-L{host.MUSL_LIB}", f"-L{host.LIBC_EXTRAS_LIB}"]
-            + args
-            + ["-u", "__libc_start_main", str(note_object),
-               "-Wl,--start-group", str(host.MUSL_LIBC), host.gcc_file("libgcc"),
-               "-Wl,--end-group"])
+    return (
+        [gcc]
+        + include_flags()
+        + CODEGEN_FLAGS
+        + [
+            "-nostdlib",
+            "-nostartfiles",
+            "-static",
+            "-no-pie",
+            "-r",
+            f"-L{host.MUSL_LIB}",
+            f"-L{host.LIBC_EXTRAS_LIB}",
+        ]
+        + args
+        + [
+            "-u",
+            "__libc_start_main",
+            str(note_object),
+            "-Wl,--start-group",
+            str(host.MUSL_LIBC),
+            host.gcc_file("libgcc"),
+            "-Wl,--end-group",
+        ]
+    )
 
 
 def compile_or_link(args):
@@ -98,17 +152,16 @@ def compile_or_link(args):
     links, inputs, output = parse_args(args)
     if not links or not inputs:
         # Compiling, preprocessing, or asking gcc something (--version, -v).
-        return subprocess.run([gcc] + include_flags() + CODEGEN_FLAGS
-                              + args).returncode
+        return subprocess.run([gcc] + include_flags() + CODEGEN_FLAGS + args).returncode
     for flag in args:
         if flag in REFUSED_LINK_FLAGS:
             raise RumprunError(
                 f"{flag} asks for {REFUSED_LINK_FLAGS[flag]}, which a unikernel "
                 "cannot load: rumprun-cc links an app statically into the image "
-                f"(leave out {flag}; -fPIC/-fPIE code is fine)")
+                f"(leave out {flag}; -fPIC/-fPIE code is fine)"
+            )
     with tempfile.TemporaryDirectory(prefix="rumprun-cc.") as tmp:
-        note_object = note.assemble(note.APP, note.ARCH,
-                                    os.path.join(tmp, "rumprun-app-note.o"))
+        note_object = note.assemble(note.APP, note.ARCH, os.path.join(tmp, "rumprun-app-note.o"))
         status = subprocess.run(link_command(gcc, args, note_object)).returncode
     if status != 0:
         return status
@@ -138,13 +191,15 @@ def check_resolved(app):
     from rumprun.toolchain import elfcheck
 
     with elfcheck.open_elf(app) as elf:
-        missing = [name for name in elfcheck.undefined_symbols(elf)
-                   if name not in FINAL_LINK_SYMBOLS]
+        missing = [
+            name for name in elfcheck.undefined_symbols(elf) if name not in FINAL_LINK_SYMBOLS
+        ]
     if missing:
         os.unlink(app)
         raise RumprunError(
             f"undefined reference to {', '.join(missing)}: define it or link "
-            f"the library that has it (-l); {IGNORE_UNDEFINED} allows it")
+            f"the library that has it (-l); {IGNORE_UNDEFINED} allows it"
+        )
 
 
 def main():
@@ -158,6 +213,7 @@ def main():
 
 class Interrupted(RumprunError):
     """Ctrl-C (gcc, in the same process group, got it too): status 130."""
+
     exit_status = 130
 
     def __init__(self):

@@ -45,8 +45,9 @@ def config_names():
 
 
 def _broken(path, why):
-    return RumprunError(f"configuration {path} is broken: {why} (see "
-                        f"{host.APP_TOOLS / 'README.md'})")
+    return RumprunError(
+        f"configuration {path} is broken: {why} (see {host.APP_TOOLS / 'README.md'})"
+    )
 
 
 def load_config(name):
@@ -55,7 +56,8 @@ def load_config(name):
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not path.is_file():
         raise RumprunError(
             f"unknown configuration {name!r}: the known ones are "
-            f"{', '.join(config_names()) or 'none'} (rumprun-bake list)")
+            f"{', '.join(config_names()) or 'none'} (rumprun-bake list)"
+        )
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as e:
@@ -67,16 +69,19 @@ def load_config(name):
             raise _broken(path, f"the field {field!r} is missing")
         if not isinstance(data[field], kind):
             raise _broken(path, f"the field {field!r} must be {what}")
-    if not all(isinstance(lib, str) and re.fullmatch(r"[A-Za-z0-9_-]+", lib)
-               for lib in data["libraries"]):
+    if not all(
+        isinstance(lib, str) and re.fullmatch(r"[A-Za-z0-9_-]+", lib) for lib in data["libraries"]
+    ):
         raise _broken(path, "the field 'libraries' must be a list of library names")
     if not isinstance(data.get("executables", False), bool):
         raise _broken(path, "the field 'executables' must be true or false")
     if data["name"] != name:
-        raise _broken(path, f"it names itself {data['name']!r}, not {name!r} "
-                      "as its file name says")
-    return BakeConfig(name=name, description=data["description"],
-                      platform=data["platform"],
-                      libraries=tuple(data["libraries"]),
-                      ldscript=host.ROOT / data["ldscript"],
-                      executables=data.get("executables", False))
+        raise _broken(path, f"it names itself {data['name']!r}, not {name!r} as its file name says")
+    return BakeConfig(
+        name=name,
+        description=data["description"],
+        platform=data["platform"],
+        libraries=tuple(data["libraries"]),
+        ldscript=host.ROOT / data["ldscript"],
+        executables=data.get("executables", False),
+    )

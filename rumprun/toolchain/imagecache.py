@@ -20,8 +20,9 @@ VERSION = 1
 def _entry_path(path):
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     key = str(path).replace("%", "%25").replace("/", "%2F")
-    if len(key) > 200:          # a file name has room for 255 bytes
+    if len(key) > 200:  # a file name has room for 255 bytes
         import hashlib
+
         key = hashlib.sha256(os.fsencode(path)).hexdigest()
     return Path(base) / "rumprun" / "images" / f"{key}.json"
 
@@ -33,10 +34,15 @@ def _identity(st):
 def _facts(info):
     """The launch-relevant facts of an elfcheck.BakedImage."""
     from rumprun.toolchain import elfcheck
-    return {"config": info.config, "min_memory_mib": info.min_memory_mib,
-            "qemu_loadable": bool(info.multiboot is not None
-                                  and (info.multiboot.flags & elfcheck.MULTIBOOT_AOUT_KLUDGE
-                                       or not info.elf64))}
+
+    return {
+        "config": info.config,
+        "min_memory_mib": info.min_memory_mib,
+        "qemu_loadable": bool(
+            info.multiboot is not None
+            and (info.multiboot.flags & elfcheck.MULTIBOOT_AOUT_KLUDGE or not info.elf64)
+        ),
+    }
 
 
 def image_facts(path):
@@ -51,6 +57,7 @@ def image_facts(path):
     except (OSError, ValueError, KeyError, TypeError):
         pass
     from rumprun.toolchain import elfcheck
+
     facts = _facts(elfcheck.check_baked_image(path))
     remember(path, facts)
     return facts
@@ -62,12 +69,10 @@ def remember(path, facts_or_info):
     path = Path(path).absolute()
     entry = _entry_path(path)
     try:
-        record = {"identity": _identity(os.stat(path)), "path": str(path),
-                  "facts": facts}
+        record = {"identity": _identity(os.stat(path)), "path": str(path), "facts": facts}
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = entry.with_name(f".{entry.name}.{os.getpid()}")
         tmp.write_text(json.dumps(record))
         os.replace(tmp, entry)
     except OSError:
-        pass            # no cache: the next launch checks the image again
-
+        pass  # no cache: the next launch checks the image again

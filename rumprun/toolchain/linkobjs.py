@@ -43,9 +43,10 @@ def assemble(source, workdir, stem):
     workdir = Path(workdir)
     src, obj = workdir / f"{stem}.S", workdir / f"{stem}.o"
     src.write_text(source + '\t.section .note.GNU-stack,"",@progbits\n')
-    host.run_tool(["gcc", "-c", "-o", obj, src],
-                  f"assembling the generated {stem} failed (check that gcc and "
-                  "binutils are installed)")
+    host.run_tool(
+        ["gcc", "-c", "-o", obj, src],
+        f"assembling the generated {stem} failed (check that gcc and binutils are installed)",
+    )
     return obj
 
 
@@ -89,13 +90,21 @@ def program_table_object(names, workdir, stack_size=None, executables=None):
         lines.append(f".Lname{i}:\t.asciz {_asciz(name)}")
     for i, _ in enumerate(names):
         if i in executables:
-            lines += [f'\t.section .rodata.rumprun_exe.{i},"a"', "\t.balign 16",
-                      f".Lexe{i}:", f"\t.incbin {_asciz(str(executables[i]))}",
-                      f".Lexe_end{i}:"]
+            lines += [
+                f'\t.section .rodata.rumprun_exe.{i},"a"',
+                "\t.balign 16",
+                f".Lexe{i}:",
+                f"\t.incbin {_asciz(str(executables[i]))}",
+                f".Lexe_end{i}:",
+            ]
             continue
         for kind in ("data", "bss"):
-            lines += [_marker(kind, i, False), f".L{kind}{i}:",
-                      _marker(kind, i, True), f".L{kind}_end{i}:"]
+            lines += [
+                _marker(kind, i, False),
+                f".L{kind}{i}:",
+                _marker(kind, i, True),
+                f".L{kind}_end{i}:",
+            ]
     return assemble("\n".join(lines) + "\n", workdir, "rumprun-programs")
 
 
@@ -103,8 +112,7 @@ def executable_copy(exe, index, workdir):
     """A copy of static executable EXE for the image, without its debugging
     sections (its loaded bytes are the same; the image is smaller)."""
     out = Path(workdir) / f"exe{index}"
-    host.run_tool(["objcopy", "--strip-debug", exe, out],
-                  f"preparing {exe} for the bake failed")
+    host.run_tool(["objcopy", "--strip-debug", exe, out], f"preparing {exe} for the bake failed")
     return out
 
 
@@ -114,9 +122,13 @@ def symbol_table_object(functions, workdir):
     Programs' renamed entry points are shown as the names their authors
     wrote (main, __libc_start_main)."""
     functions = sorted((a, s, RENAMED.sub(_original_name, n)) for a, s, n in functions)
-    lines = ['\t.section .rodata.rumprun_symtab,"a"', "\t.balign 8",
-             f"\t.globl {SYMTAB}, {SYMTAB_COUNT}, {SYMTAB_NAMES}",
-             f"{SYMTAB_COUNT}:\t.quad {len(functions)}", f"{SYMTAB}:"]
+    lines = [
+        '\t.section .rodata.rumprun_symtab,"a"',
+        "\t.balign 8",
+        f"\t.globl {SYMTAB}, {SYMTAB_COUNT}, {SYMTAB_NAMES}",
+        f"{SYMTAB_COUNT}:\t.quad {len(functions)}",
+        f"{SYMTAB}:",
+    ]
     offset = 0
     for address, size, name in functions:
         lines.append(f"\t.quad {address:#x}\n\t.long {size}, {offset}")
@@ -142,6 +154,7 @@ def patch_crash_instructions(obj):
     (platform/hw/cpu.c).
     """
     from rumprun.toolchain import elfcheck
+
     result = host.run_tool(["objdump", "-d", obj], f"disassembling {obj} failed")
     sites, section = [], None
     for line in result.stdout.splitlines():
@@ -152,8 +165,7 @@ def patch_crash_instructions(obj):
     if not sites:
         return 0
     with elfcheck.open_elf(obj) as elf:
-        offsets = [elf.get_section_by_name(name)["sh_offset"] + offset
-                   for name, offset in sites]
+        offsets = [elf.get_section_by_name(name)["sh_offset"] + offset for name, offset in sites]
     with open(obj, "r+b") as f:
         for offset in offsets:
             f.seek(offset)
@@ -173,12 +185,11 @@ def data_section_renames(obj, index):
     program INDEX's own, .rumprun.data.INDEX.* and .rumprun.bss.INDEX.*,
     kept together between the markers of program_table_object."""
     from rumprun.toolchain import elfcheck
+
     with elfcheck.open_elf(obj) as elf:
-        names = sorted({s.name for s in elf.iter_sections()
-                        if DATA_SECTION.match(s.name)})
+        names = sorted({s.name for s in elf.iter_sections() if DATA_SECTION.match(s.name)})
     kinds = ["bss" if n.startswith(".bss") else "data" for n in names]
-    return [f"--rename-section={n}=.rumprun.{k}.{index}{n}"
-            for n, k in zip(names, kinds)]
+    return [f"--rename-section={n}=.rumprun.{k}.{index}{n}" for n, k in zip(names, kinds)]
 
 
 def stray_data_sections(image):
@@ -186,9 +197,13 @@ def stray_data_sections(image):
     its linker script did not sort them between their markers (image.ld's
     SORT_BY_NAME(.rumprun.data.*) and .rumprun.bss.* lines)."""
     from rumprun.toolchain import elfcheck
+
     with elfcheck.open_elf(image) as elf:
-        return [s.name for s in elf.iter_sections()
-                if s.name.startswith((".rumprun.data.", ".rumprun.bss."))]
+        return [
+            s.name
+            for s in elf.iter_sections()
+            if s.name.startswith((".rumprun.data.", ".rumprun.bss."))
+        ]
 
 
 def rename_program(app, index, workdir):
@@ -203,19 +218,29 @@ def rename_program(app, index, workdir):
     out = Path(workdir) / f"app{index}.o"
     # __tls_get_addr stays global (weak, since every app has musl's): ld
     # relaxes -fPIC code's TLS accesses only around calls to that symbol.
-    steps = [["ld", "-r", "-d", "-T", PROGRAM_LDSCRIPT, "-o", gathered, app],
-             ["objcopy", "--keep-global-symbol=main",
-              "--keep-global-symbol=__libc_start_main",
-              f"--keep-global-symbol={TLS_GET_ADDR}", f"--weaken-symbol={TLS_GET_ADDR}",
-              gathered, out],
-             ["objcopy", f"--redefine-sym=main={main}",
-              f"--redefine-sym=__libc_start_main={start}", out]]
+    steps = [
+        ["ld", "-r", "-d", "-T", PROGRAM_LDSCRIPT, "-o", gathered, app],
+        [
+            "objcopy",
+            "--keep-global-symbol=main",
+            "--keep-global-symbol=__libc_start_main",
+            f"--keep-global-symbol={TLS_GET_ADDR}",
+            f"--weaken-symbol={TLS_GET_ADDR}",
+            gathered,
+            out,
+        ],
+        [
+            "objcopy",
+            f"--redefine-sym=main={main}",
+            f"--redefine-sym=__libc_start_main={start}",
+            out,
+        ],
+    ]
     for args in steps:
         host.run_tool(args, f"preparing {app} for the bake failed")
     renames = data_section_renames(out, index)
     if renames:
-        host.run_tool(["objcopy", *renames, out],
-                      f"preparing {app} for the bake failed")
+        host.run_tool(["objcopy", *renames, out], f"preparing {app} for the bake failed")
     patch_crash_instructions(out)
     return out
 

@@ -38,8 +38,21 @@ def _pad4(data):
 def cpio_entry(name, mode, data=b"", mtime=0, ino=0, nlink=1):
     """One newc entry: header, NUL-terminated name and data, each padded to 4."""
     encoded = name.encode() + b"\0"
-    fields = [ino, mode, 0, 0, nlink, int(mtime) & 0xFFFFFFFF, len(data),
-              0, 0, 0, 0, len(encoded), 0]
+    fields = [
+        ino,
+        mode,
+        0,
+        0,
+        nlink,
+        int(mtime) & 0xFFFFFFFF,
+        len(data),
+        0,
+        0,
+        0,
+        0,
+        len(encoded),
+        0,
+    ]
     header = MAGIC + b"".join(b"%08X" % f for f in fields)
     return _pad4(header + encoded) + _pad4(data)
 
@@ -47,8 +60,7 @@ def cpio_entry(name, mode, data=b"", mtime=0, ino=0, nlink=1):
 def _entries(root):
     """(archive name, lstat result, path) for DIR and everything below it, sorted."""
     yield ".", os.lstat(root), root
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False,
-                                                onerror=_walk_error):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=_walk_error):
         dirnames.sort()
         for name in sorted(dirnames + filenames):
             path = Path(dirpath) / name
@@ -59,7 +71,8 @@ def _entries(root):
 def _walk_error(err):
     raise RumprunError(
         f"cannot read {err.filename} for the root file system: "
-        f"{err.strerror} (check its permissions)")
+        f"{err.strerror} (check its permissions)"
+    )
 
 
 def pack_rootfs(directory):
@@ -68,18 +81,21 @@ def pack_rootfs(directory):
     if not root.is_dir():
         raise RumprunError(
             f"root file system {root} is not a directory: give the directory "
-            "whose contents should appear under / in the unikernel")
+            "whose contents should appear under / in the unikernel"
+        )
     out = []
     ino = 1
     for name, st, path in _entries(root):
         if any(len(part.encode()) > NAME_MAX for part in name.split("/")):
             raise RumprunError(
                 f"{path} has a name longer than {NAME_MAX} bytes, which the "
-                "unikernel's file system cannot hold: rename it")
+                "unikernel's file system cannot hold: rename it"
+            )
         if len(name.encode()) + 2 > PATH_MAX:
             raise RumprunError(
                 f"{path} has a path longer than {PATH_MAX - 2} bytes inside the "
-                "root file system: move it higher up")
+                "root file system: move it higher up"
+            )
         perm = stat.S_IMODE(st.st_mode)
         if stat.S_ISDIR(st.st_mode):
             out.append(cpio_entry(name, stat.S_IFDIR | perm, b"", st.st_mtime, ino, 2))
@@ -89,7 +105,8 @@ def pack_rootfs(directory):
             except OSError as e:
                 raise RumprunError(
                     f"cannot read {path} for the root file system: "
-                    f"{e.strerror} (check its permissions)") from None
+                    f"{e.strerror} (check its permissions)"
+                ) from None
             out.append(cpio_entry(name, stat.S_IFREG | perm, data, st.st_mtime, ino))
         elif stat.S_ISLNK(st.st_mode):
             target = os.readlink(path).encode()
@@ -98,7 +115,8 @@ def pack_rootfs(directory):
             raise RumprunError(
                 f"{path} is not a regular file, directory or symbolic link "
                 "(sockets, FIFOs and devices cannot go into the root file "
-                "system): remove it from the directory")
+                "system): remove it from the directory"
+            )
         ino += 1
     out.append(cpio_entry(TRAILER, 0, b"", 0, 0, 1))
     return b"".join(out)
@@ -116,7 +134,8 @@ def assembly_source(archive_path):
         f"\t.globl {END_SYMBOL}\n"
         f"{END_SYMBOL}:\n"
         f"\t.byte 0\n"
-        f'\t.section .note.GNU-stack,"",@progbits\n')
+        f'\t.section .note.GNU-stack,"",@progbits\n'
+    )
 
 
 def rootfs_object(archive, workdir):
@@ -131,9 +150,11 @@ def rootfs_object(archive, workdir):
     obj = workdir / "rumprun-rootfs.o"
     cpio.write_bytes(archive)
     source.write_text(assembly_source(cpio))
-    host.run_tool(["gcc", "-c", "-o", obj, source],
-                  "assembling the root file system archive failed (check that "
-                  "gcc and binutils are installed)")
+    host.run_tool(
+        ["gcc", "-c", "-o", obj, source],
+        "assembling the root file system archive failed (check that "
+        "gcc and binutils are installed)",
+    )
     return obj
 
 

@@ -21,29 +21,31 @@
 
 extern int failures;
 
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		int e_ = errno;						\
-		failures++;						\
-		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);	\
-		printf(__VA_ARGS__);					\
-		printf(" (errno %d: %s)\n", e_, strerror(e_));		\
-	}								\
-} while (0)
+#define CHECK(cond, ...) \
+	do { \
+		if (!(cond)) { \
+			int e_ = errno; \
+			failures++; \
+			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			printf(__VA_ARGS__); \
+			printf(" (errno %d: %s)\n", e_, strerror(e_)); \
+		} \
+	} while (0)
 
-#define CHECK_SAY(cond, ...) do {					\
-	int ok_ = !!(cond), e_ = errno;					\
-	if (ok_) {							\
-		printf("ok ");						\
-	} else {							\
-		failures++;						\
-		printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);	\
-	}								\
-	printf(__VA_ARGS__);						\
-	if (!ok_)							\
-		printf(" (errno %d: %s)", e_, strerror(e_));		\
-	printf("\n");							\
-} while (0)
+#define CHECK_SAY(cond, ...) \
+	do { \
+		int ok_ = !!(cond), e_ = errno; \
+		if (ok_) { \
+			printf("ok "); \
+		} else { \
+			failures++; \
+			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+		} \
+		printf(__VA_ARGS__); \
+		if (!ok_) \
+			printf(" (errno %d: %s)", e_, strerror(e_)); \
+		printf("\n"); \
+	} while (0)
 
 /* Nanoseconds on CLOCK_MONOTONIC. */
 static inline int64_t now_ns(void)
@@ -72,12 +74,15 @@ struct runtime_case {
 };
 
 #define CASES(group) const struct runtime_case group##_cases[]
-#define END_CASES { 0, 0 }
+#define END_CASES \
+	{ \
+		0, 0 \
+	}
 
 /* main's work: run the case argv[1] of one of the groups; prog names the
  * program in what it prints. */
 static inline int run_cases(const char *prog, const struct runtime_case *const *groups,
-			    size_t ngroups, int argc, char **argv)
+    size_t ngroups, int argc, char **argv)
 {
 	const struct runtime_case *c;
 	size_t g;

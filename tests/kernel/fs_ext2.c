@@ -18,8 +18,7 @@
 
 static char tmpdir[] = "/tmp/fs-ext2-XXXXXX";
 
-static long
-kmount(const char *path, struct blkdev *bd, int flags)
+static long kmount(const char *path, struct blkdev *bd, int flags)
 {
 	rumprun_posix_enter();
 	long r = vfs_mount(path, "auto", bd, NULL, flags, 1);
@@ -27,16 +26,14 @@ kmount(const char *path, struct blkdev *bd, int flags)
 	return r;
 }
 
-static void
-kunmount_all(void)
+static void kunmount_all(void)
 {
 	rumprun_posix_enter();
 	vfs_unmount_all();
 	rumprun_posix_leave();
 }
 
-static int
-sh(const char *fmt, ...)
+static int sh(const char *fmt, ...)
 {
 	char cmd[1024];
 	va_list ap;
@@ -47,15 +44,13 @@ sh(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static unsigned char
-pattern(long seed, long i)
+static unsigned char pattern(long seed, long i)
 {
 	return (unsigned char)((i * 31 + seed * 7 + (i >> 9)) & 0xff);
 }
 
 /* Write len bytes of pattern seed at off, in chunks of chunk bytes. */
-static long
-put_pattern(const char *path, long seed, long off, long len, long chunk)
+static long put_pattern(const char *path, long seed, long off, long len, long chunk)
 {
 	long fd = K(SYS_open, path, O_CREAT | O_WRONLY, 0644);
 	if (fd < 0)
@@ -79,8 +74,7 @@ put_pattern(const char *path, long seed, long off, long len, long chunk)
 }
 
 /* Does [off, off+len) of path hold pattern seed (or zeros when seed < 0)? */
-static int
-check_pattern(const char *path, long seed, long off, long len)
+static int check_pattern(const char *path, long seed, long off, long len)
 {
 	long fd = K(SYS_open, path, O_RDONLY);
 	if (fd < 0)
@@ -95,7 +89,8 @@ check_pattern(const char *path, long seed, long off, long len)
 			break;
 		}
 		for (long i = 0; i < n; i++)
-			if ((unsigned char)buf[i] != (seed < 0 ? 0 : pattern(seed, off + done + i))) {
+			if ((unsigned char)buf[i] !=
+			    (seed < 0 ? 0 : pattern(seed, off + done + i))) {
 				ok = 0;
 				break;
 			}
@@ -106,8 +101,7 @@ check_pattern(const char *path, long seed, long off, long len)
 	return ok;
 }
 
-static int
-count_entries(const char *path)
+static int count_entries(const char *path)
 {
 	char buf[2048];
 	long fd = K(SYS_open, path, O_RDONLY | O_DIRECTORY), got;
@@ -123,14 +117,9 @@ count_entries(const char *path)
 
 static struct kblk *current_disk;
 
-static long
-disk_flushes(void)
-{
-	return current_disk->flushes;
-}
+static long disk_flushes(void) { return current_disk->flushes; }
 
-static void
-workload(const char *m, unsigned bsize)
+static void workload(const char *m, unsigned bsize)
 {
 	char p[256], q[256], t[256];
 	struct stat st, st2;
@@ -165,7 +154,7 @@ workload(const char *m, unsigned bsize)
 	EXPECT(K(SYS_stat, p, &st), 0);
 	EXPECT(st.st_size, dind + 12345 + 100);
 	EXPECT_TRUE(st.st_blocks < 64 * (bsize / 512));
-	EXPECT(check_pattern(p, -1, 0, 20000), 1);	/* a hole reads zeros */
+	EXPECT(check_pattern(p, -1, 0, 20000), 1); /* a hole reads zeros */
 	EXPECT(check_pattern(p, 2, ind + 100, 3000), 1);
 	EXPECT(check_pattern(p, 3, dind + 12345, 100), 1);
 	EXPECT(check_pattern(p, -1, dind, 12345), 1);
@@ -204,7 +193,7 @@ workload(const char *m, unsigned bsize)
 	EXPECT(K(SYS_rename, p, q), 0);
 	snprintf(t, sizeof(t), "%s/d1/d2/c", m);
 	EXPECT(put_pattern(t, 6, 0, 200, 200), 200);
-	EXPECT(K(SYS_rename, q, t), 0);		/* replaces c */
+	EXPECT(K(SYS_rename, q, t), 0); /* replaces c */
 	EXPECT(K(SYS_stat, t, &st), 0);
 	EXPECT(st.st_size, 100);
 	EXPECT(K(SYS_stat, q, &st), -ENOENT);
@@ -255,7 +244,7 @@ workload(const char *m, unsigned bsize)
 
 	/* Attributes that must last. */
 	snprintf(p, sizeof(p), "%s/d1/trunc", m);
-	struct timespec ts[2] = { { 1000000000, 123456789 }, { 1234567890, 987654321 } };
+	struct timespec ts[2] = {{1000000000, 123456789}, {1234567890, 987654321}};
 	EXPECT(K(SYS_utimensat, AT_FDCWD, p, ts, 0), 0);
 	EXPECT(K(SYS_chmod, p, 0640), 0);
 	EXPECT(K(SYS_chown, p, 1000, 100), 0);
@@ -286,8 +275,7 @@ workload(const char *m, unsigned bsize)
 	EXPECT(K(SYS_stat, p, &st), -ENOENT);
 }
 
-static void
-verify(const char *m, unsigned bsize)
+static void verify(const char *m, unsigned bsize)
 {
 	char p[256], t[256];
 	struct stat st;
@@ -330,11 +318,10 @@ verify(const char *m, unsigned bsize)
 	EXPECT(K(SYS_unlink, p), 0);
 }
 
-int
-main(void)
+int main(void)
 {
 	char img[256], tree[256], mnt[64];
-	static const unsigned sizes[] = { 1024, 2048, 4096 };
+	static const unsigned sizes[] = {1024, 2048, 4096};
 
 	ktest_boot();
 	if (mkdtemp(tmpdir) == NULL)
@@ -363,13 +350,17 @@ main(void)
 		EXPECT(kmount(mnt, &d->bd, 0), 0);
 		workload(mnt, bs);
 		kunmount_all();
-		EXPECT(sh("e2fsck -fn %s >%s/fsck.log 2>&1 || { cat %s/fsck.log; exit 1; }", img, tmpdir, tmpdir), 0);
+		EXPECT(sh("e2fsck -fn %s >%s/fsck.log 2>&1 || { cat %s/fsck.log; exit 1; }", img,
+		           tmpdir, tmpdir),
+		    0);
 		EXPECT(sh("e2fsck -fn %s >/dev/null 2>&1", img), 0);
 		snprintf(mnt, sizeof(mnt), "/again%u", bs);
 		EXPECT(kmount(mnt, &d->bd, 0), 0);
 		verify(mnt, bs);
 		kunmount_all();
-		EXPECT(sh("e2fsck -fn %s >%s/fsck.log 2>&1 || { cat %s/fsck.log; exit 1; }", img, tmpdir, tmpdir), 0);
+		EXPECT(sh("e2fsck -fn %s >%s/fsck.log 2>&1 || { cat %s/fsck.log; exit 1; }", img,
+		           tmpdir, tmpdir),
+		    0);
 	}
 
 	/* Revision 0 (no file types in entries, 128-byte inodes). */
@@ -381,7 +372,9 @@ main(void)
 	EXPECT(put_pattern("/rev0/dir/f", 8, 0, 70000, 8192), 70000);
 	EXPECT(K(SYS_rename, "/rev0/dir/f", "/rev0/g"), 0);
 	kunmount_all();
-	EXPECT(sh("e2fsck -fn %s >%s/fsck.log 2>&1 || { cat %s/fsck.log; exit 1; }", img, tmpdir, tmpdir), 0);
+	EXPECT(sh("e2fsck -fn %s >%s/fsck.log 2>&1 || { cat %s/fsck.log; exit 1; }", img, tmpdir,
+	           tmpdir),
+	    0);
 
 	/* ext4 (extents, 64bit, flex_bg): refused. */
 	snprintf(img, sizeof(img), "%s/ext4.img", tmpdir);

@@ -17,9 +17,8 @@ struct kblk {
 	long reads, writes, flushes;
 };
 
-static void
-kblk_submit(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off,
-    blkdev_done_fn done, void *arg)
+static void kblk_submit(
+    struct blkdev *bd, int op, void *buf, size_t len, uint64_t off, blkdev_done_fn done, void *arg)
 {
 	struct kblk *k = bd->priv;
 	ssize_t n = 0;
@@ -43,11 +42,10 @@ kblk_submit(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off,
 	done(arg, n < 0 ? 0 : (size_t)n, err);
 }
 
-static const struct blkdev_ops kblk_ops = { .submit = kblk_submit };
+static const struct blkdev_ops kblk_ops = {.submit = kblk_submit};
 
 /* Register the host file path (size bytes when creating it, 0: keep). */
-static inline struct kblk *
-kblk_attach(const char *path, off_t size, int readonly)
+static inline struct kblk *kblk_attach(const char *path, off_t size, int readonly)
 {
 	struct kblk *k = calloc(1, sizeof(*k));
 	k->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CREAT, 0644);
@@ -75,8 +73,7 @@ kblk_attach(const char *path, off_t size, int readonly)
 }
 
 /* A fresh temporary disk of size bytes (removed from the host at once). */
-static inline struct kblk *
-kblk_temp(off_t size)
+static inline struct kblk *kblk_temp(off_t size)
 {
 	char path[] = "/tmp/kblk-XXXXXX";
 	int fd = mkstemp(path);

@@ -36,13 +36,12 @@
 
 static int ktest_checks, ktest_failed;
 
-static inline long
-ksys(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+static inline long ksys(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 {
-	long args[6] = { a0, a1, a2, a3, a4, a5 };
+	long args[6] = {a0, a1, a2, a3, a4, a5};
 	long r;
 
-	rumprun_posix_enter();	/* as the app's syscall instruction enters the kernel */
+	rumprun_posix_enter(); /* as the app's syscall instruction enters the kernel */
 	r = syscall_dispatch(nr, args);
 	rumprun_posix_leave();
 	return r;
@@ -58,11 +57,10 @@ ksys(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
 #define KSYS_7(n, a, b, c, d, e, f) ksys(n, KL(a), KL(b), KL(c), KL(d), KL(e), KL(f))
 #define KSYS_PICK(_1, _2, _3, _4, _5, _6, _7, name, ...) name
 /* K(SYS_open, path, flags, mode): the Linux result. */
-#define K(...) KSYS_PICK(__VA_ARGS__, KSYS_7, KSYS_6, KSYS_5, KSYS_4, KSYS_3, \
-	KSYS_2, KSYS_1)(__VA_ARGS__)
+#define K(...) \
+	KSYS_PICK(__VA_ARGS__, KSYS_7, KSYS_6, KSYS_5, KSYS_4, KSYS_3, KSYS_2, KSYS_1)(__VA_ARGS__)
 
-static inline void
-ktest_report(int line, const char *what, long got, long want, int ok)
+static inline void ktest_report(int line, const char *what, long got, long want, int ok)
 {
 	ktest_checks++;
 	if (ok) {
@@ -76,15 +74,17 @@ ktest_report(int line, const char *what, long got, long want, int ok)
 }
 
 /* The call's result equals want (use -EXXX for errors). */
-#define EXPECT(expr, want) do {                                              \
-		long _g = (long)(expr), _w = (long)(want);                    \
-		ktest_report(__LINE__, #expr, _g, _w, _g == _w);             \
+#define EXPECT(expr, want) \
+	do { \
+		long _g = (long)(expr), _w = (long)(want); \
+		ktest_report(__LINE__, #expr, _g, _w, _g == _w); \
 	} while (0)
 /* The call succeeded (result >= 0); evaluates to the result. */
-#define EXPECT_OK(expr) ({                                                   \
-		long _g = (long)(expr);                                       \
-		ktest_report(__LINE__, #expr, _g, 0, _g >= 0);               \
-		_g;                                                           \
+#define EXPECT_OK(expr) \
+	({ \
+		long _g = (long)(expr); \
+		ktest_report(__LINE__, #expr, _g, 0, _g >= 0); \
+		_g; \
 	})
 /* A named scenario begins (see above). */
 #define KTEST_SECTION(name) printf("section %s\n", name)
@@ -95,8 +95,7 @@ ktest_report(int line, const char *what, long got, long want, int ok)
 static const struct rumpuser_hyperup ktest_hyp;
 
 /* Boot what the tests need: the hypercall layer, the VFS, fds 0-2. */
-static inline void
-ktest_boot(void)
+static inline void ktest_boot(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	rumprun_posix_enter();
@@ -113,18 +112,13 @@ ktest_boot(void)
 	rumprun_posix_leave();
 }
 
-static inline int
-ktest_done(void)
+static inline int ktest_done(void)
 {
 	printf("done: %d checks, %d failed\n", ktest_checks, ktest_failed);
 	return ktest_failed ? 1 : 0;
 }
 
 /* Write a whole string to fd through the kernel. */
-static inline long
-kput(int fd, const char *s)
-{
-	return K(SYS_write, fd, s, strlen(s));
-}
+static inline long kput(int fd, const char *s) { return K(SYS_write, fd, s, strlen(s)); }
 
 #endif

@@ -23,9 +23,9 @@
 #include <kernel/net.h>
 #include <kernel/netdev.h>
 
-static const uint8_t MAC0[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x10 };
-static const uint8_t MAC1[6] = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x11 };
-static const uint8_t PEER[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+static const uint8_t MAC0[6] = {0x52, 0x54, 0x00, 0x00, 0x00, 0x10};
+static const uint8_t MAC1[6] = {0x52, 0x54, 0x00, 0x00, 0x00, 0x11};
+static const uint8_t PEER[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 
 /* ---- the devices -------------------------------------------------------- */
 
@@ -34,12 +34,11 @@ static struct sent {
 	uint8_t data[1600];
 	size_t len;
 } sent[RING];
-static unsigned nsent;	/* frames transmitted, all devices */
-static int device_full;	/* transmit says -ENOBUFS, as a full ring does */
-static unsigned refused;	/* frames refused that way */
+static unsigned nsent; /* frames transmitted, all devices */
+static int device_full; /* transmit says -ENOBUFS, as a full ring does */
+static unsigned refused; /* frames refused that way */
 
-static int
-fake_transmit(struct netdev *dev, const struct iovec *iov, int iovcnt, size_t len)
+static int fake_transmit(struct netdev *dev, const struct iovec *iov, int iovcnt, size_t len)
 {
 	struct sent *s;
 	size_t off = 0;
@@ -60,13 +59,12 @@ fake_transmit(struct netdev *dev, const struct iovec *iov, int iovcnt, size_t le
 	return off == len ? 0 : -EIO;
 }
 
-static const struct netdev_ops fake_ops = { .transmit = fake_transmit };
-static struct netdev fz0 = { .name = "fz0", .mtu = 1500, .link_up = 1, .ops = &fake_ops };
-static struct netdev fz1 = { .name = "fz1", .mtu = 1500, .link_up = 1, .ops = &fake_ops,
-	.features = NETDEV_F_RX_CSUM_OK };
+static const struct netdev_ops fake_ops = {.transmit = fake_transmit};
+static struct netdev fz0 = {.name = "fz0", .mtu = 1500, .link_up = 1, .ops = &fake_ops};
+static struct netdev fz1 = {
+    .name = "fz1", .mtu = 1500, .link_up = 1, .ops = &fake_ops, .features = NETDEV_F_RX_CSUM_OK};
 
-static void
-input(struct netdev *dev, const void *frame, size_t len)
+static void input(struct netdev *dev, const void *frame, size_t len)
 {
 	rumprun_posix_enter();
 	netdev_input(dev, frame, len);
@@ -75,8 +73,7 @@ input(struct netdev *dev, const void *frame, size_t len)
 
 /* The last transmitted frame of ethertype type (and IP protocol proto,
  * 0: any) since mark; NULL when none. */
-static const struct sent *
-find_sent(unsigned mark, uint16_t type, int proto)
+static const struct sent *find_sent(unsigned mark, uint16_t type, int proto)
 {
 	for (unsigned i = nsent; i-- > mark && i + RING >= nsent;) {
 		const struct sent *s = &sent[i % RING];
@@ -92,8 +89,7 @@ find_sent(unsigned mark, uint16_t type, int proto)
 
 /* ---- building frames --------------------------------------------------- */
 
-static uint16_t
-csum(const void *data, size_t len, uint32_t sum)
+static uint16_t csum(const void *data, size_t len, uint32_t sum)
 {
 	const uint8_t *p = data;
 
@@ -106,8 +102,7 @@ csum(const void *data, size_t len, uint32_t sum)
 	return (uint16_t)~sum;
 }
 
-static size_t
-ether(uint8_t *f, const uint8_t *dst, uint16_t type)
+static size_t ether(uint8_t *f, const uint8_t *dst, uint16_t type)
 {
 	memcpy(f, dst, 6);
 	memcpy(f + 6, PEER, 6);
@@ -116,14 +111,13 @@ ether(uint8_t *f, const uint8_t *dst, uint16_t type)
 	return 14;
 }
 
-static size_t
-arp_request(uint8_t *f, const char *sender, const char *target)
+static size_t arp_request(uint8_t *f, const char *sender, const char *target)
 {
-	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	size_t n = ether(f, bcast, 0x0806);
 	uint8_t *a = f + n;
 
-	memcpy(a, "\x00\x01\x08\x00\x06\x04\x00\x01", 8);	/* Ethernet, IPv4, request */
+	memcpy(a, "\x00\x01\x08\x00\x06\x04\x00\x01", 8); /* Ethernet, IPv4, request */
 	memcpy(a + 8, PEER, 6);
 	inet_pton(AF_INET, sender, a + 14);
 	memset(a + 18, 0, 6);
@@ -133,8 +127,7 @@ arp_request(uint8_t *f, const char *sender, const char *target)
 
 /* An IPv4 packet of protocol proto with payload (its checksum, for TCP and
  * UDP, computed with the pseudo-header). */
-static size_t
-ipv4(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int proto,
+static size_t ipv4(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int proto,
     const void *payload, size_t plen)
 {
 	size_t n = ether(f, dst, 0x0800);
@@ -176,52 +169,47 @@ ipv4(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int proto,
 	return n + 20 + plen;
 }
 
-static size_t
-icmp_echo(uint8_t *f, const uint8_t *dst, const char *src, const char *to)
+static size_t icmp_echo(uint8_t *f, const uint8_t *dst, const char *src, const char *to)
 {
-	uint8_t m[8 + 16] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1 };
+	uint8_t m[8 + 16] = {8, 0, 0, 0, 0x12, 0x34, 0, 1};
 	memcpy(m + 8, "echo from a test", 16);
 	return ipv4(f, dst, src, to, 1, m, sizeof(m));
 }
 
-static size_t
-tcp_syn(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int sport, int dport)
+static size_t tcp_syn(
+    uint8_t *f, const uint8_t *dst, const char *src, const char *to, int sport, int dport)
 {
-	uint8_t t[24] = { sport >> 8, sport & 0xff, dport >> 8, dport & 0xff,
-		0x11, 0x22, 0x33, 0x44, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0,
-		2, 4, 0x05, 0xb4 };	/* MSS 1460 */
+	uint8_t t[24] = {sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0x11, 0x22, 0x33, 0x44,
+	    0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0, 2, 4, 0x05, 0xb4}; /* MSS 1460 */
 	return ipv4(f, dst, src, to, 6, t, sizeof(t));
 }
 
 /* A TCP segment without options (flags: 0x10 ACK, 0x18 PSH|ACK...). */
-static size_t
-tcp_segment(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int sport,
-    int dport, uint32_t seq, uint32_t ack, int flags, const char *data)
+static size_t tcp_segment(uint8_t *f, const uint8_t *dst, const char *src, const char *to,
+    int sport, int dport, uint32_t seq, uint32_t ack, int flags, const char *data)
 {
-	uint8_t t[20 + 64] = { sport >> 8, sport & 0xff, dport >> 8, dport & 0xff,
-		seq >> 24, seq >> 16, seq >> 8, seq, ack >> 24, ack >> 16, ack >> 8, ack,
-		0x50, flags, 0xff, 0xff };
+	uint8_t t[20 + 64] = {sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, seq >> 24,
+	    seq >> 16, seq >> 8, seq, ack >> 24, ack >> 16, ack >> 8, ack, 0x50, flags, 0xff, 0xff};
 	size_t len = strlen(data);
 
 	memcpy(t + 20, data, len);
 	return ipv4(f, dst, src, to, 6, t, 20 + len);
 }
 
-static uint32_t
-seq_of(const struct sent *s)
+static uint32_t seq_of(const struct sent *s)
 {
 	const uint8_t *t = s->data + 34;
 
 	return (uint32_t)t[4] << 24 | t[5] << 16 | t[6] << 8 | t[7];
 }
 
-static size_t
-udp(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int dport,
-    const char *text)
+static size_t udp(
+    uint8_t *f, const uint8_t *dst, const char *src, const char *to, int dport, const char *text)
 {
 	uint8_t u[8 + 64];
 	size_t len = strlen(text);
-	u[0] = 0x30; u[1] = 0x39;	/* port 12345 */
+	u[0] = 0x30;
+	u[1] = 0x39; /* port 12345 */
 	u[2] = dport >> 8;
 	u[3] = dport & 0xff;
 	u[4] = (8 + len) >> 8;
@@ -232,8 +220,7 @@ udp(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int dport,
 
 /* An IPv6 packet (next header nh) to to from src; checksums are not
  * computed (used on fz1, whose checksums the stack does not check). */
-static size_t
-ipv6(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int nh,
+static size_t ipv6(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int nh,
     const void *payload, size_t plen, int hops)
 {
 	size_t n = ether(f, dst, 0x86dd);
@@ -255,8 +242,7 @@ ipv6(uint8_t *f, const uint8_t *dst, const char *src, const char *to, int nh,
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
-static uint32_t
-rnd(void)
+static uint32_t rnd(void)
 {
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
@@ -268,17 +254,16 @@ rnd(void)
 static uint8_t tmpl[NTEMPLATES][1600];
 static size_t tmpl_len[NTEMPLATES];
 
-static void
-make_templates(void)
+static void make_templates(void)
 {
 	int i = 0;
-	uint8_t ns[32] = { 135, 0, 0, 0, 0, 0, 0, 0 }, echo6[16] = { 128, 0, 0, 0, 0, 1, 0, 1 },
-	    ra[64] = { 134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0,
-		3, 4, 64, 0xc0, 0, 0, 0x0e, 0x10, 0, 0, 0x07, 0x08, 0, 0, 0, 0 },
-	    frag[8 + 16] = { 8, 0, 0, 0, 0x12, 0x34, 0, 1 };
+	uint8_t ns[32] = {135, 0, 0, 0, 0, 0, 0, 0}, echo6[16] = {128, 0, 0, 0, 0, 1, 0, 1},
+	        ra[64] = {134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4, 64, 0xc0,
+	            0, 0, 0x0e, 0x10, 0, 0, 0x07, 0x08, 0, 0, 0, 0},
+	        frag[8 + 16] = {8, 0, 0, 0, 0x12, 0x34, 0, 1};
 
 	inet_pton(AF_INET6, "fd01::2", ns + 8);
-	inet_pton(AF_INET6, "fd02::", ra + 32);	/* prefix option */
+	inet_pton(AF_INET6, "fd02::", ra + 32); /* prefix option */
 	tmpl_len[i] = arp_request(tmpl[i], "10.0.1.1", "10.0.1.2");
 	i++;
 	tmpl_len[i] = icmp_echo(tmpl[i], MAC1, "10.0.1.1", "10.0.1.2");
@@ -290,7 +275,7 @@ make_templates(void)
 	tmpl_len[i] = tcp_syn(tmpl[i], MAC1, "10.0.1.1", "10.0.1.2", 40001, 81);
 	i++;
 	tmpl_len[i] = ipv4(tmpl[i], MAC1, "10.0.1.1", "10.0.1.2", 1, frag, sizeof(frag));
-	tmpl[i][14 + 6] = 0x20;	/* more fragments: reassembly */
+	tmpl[i][14 + 6] = 0x20; /* more fragments: reassembly */
 	i++;
 	tmpl_len[i] = ipv6(tmpl[i], MAC1, "fd01::1", "fd01::2", 58, ns, sizeof(ns), 255);
 	i++;
@@ -298,9 +283,12 @@ make_templates(void)
 	i++;
 	tmpl_len[i] = ipv6(tmpl[i], MAC1, "fe80::1", "ff02::1", 58, ra, sizeof(ra), 255);
 	i++;
-	tmpl_len[i] = ipv6(tmpl[i], MAC1, "fd01::1", "fd01::2", 17, "\x30\x39\x13\x88\x00\x0c\x00\x00" "abcd", 12, 64);
+	tmpl_len[i] = ipv6(tmpl[i], MAC1, "fd01::1", "fd01::2", 17,
+	    "\x30\x39\x13\x88\x00\x0c\x00\x00"
+	    "abcd",
+	    12, 64);
 	i++;
-	uint8_t fh[8 + 8] = { 58, 0, 0, 1, 0, 0, 0, 7 };	/* fragment header, more */
+	uint8_t fh[8 + 8] = {58, 0, 0, 1, 0, 0, 0, 7}; /* fragment header, more */
 	memcpy(fh + 8, echo6, 8);
 	tmpl_len[i] = ipv6(tmpl[i], MAC1, "fd01::1", "fd01::2", 44, fh, sizeof(fh), 64);
 	i++;
@@ -309,27 +297,27 @@ make_templates(void)
 }
 
 /* One fuzzed frame into dev. */
-static void
-fuzz_one(void)
+static void fuzz_one(void)
 {
 	static uint8_t f[1700];
 	size_t len;
 	struct netdev *dev = rnd() & 1 ? &fz1 : &fz0;
 
 	switch (rnd() % 4) {
-	case 0:	/* garbage, sometimes with a plausible Ethernet type */
+	case 0: /* garbage, sometimes with a plausible Ethernet type */
 		len = rnd() % 1600;
 		for (size_t i = 0; i < len; i++)
 			f[i] = (uint8_t)rnd();
 		if (len > 14 && (rnd() & 1)) {
-			static const uint16_t types[] = { 0x0800, 0x0806, 0x86dd, 0x8100 };
+			static const uint16_t types[] = {0x0800, 0x0806, 0x86dd, 0x8100};
 			uint16_t t = types[rnd() % 4];
-			memcpy(f, rnd() & 1 ? dev->mac : (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 6);
+			memcpy(f,
+			    rnd() & 1 ? dev->mac : (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 6);
 			f[12] = t >> 8;
 			f[13] = t & 0xff;
 		}
 		break;
-	default: {	/* a valid frame, a few bytes changed, maybe cut or grown */
+	default: { /* a valid frame, a few bytes changed, maybe cut or grown */
 		int t = rnd() % NTEMPLATES;
 		len = tmpl_len[t];
 		memcpy(f, tmpl[t], len);
@@ -346,8 +334,7 @@ fuzz_one(void)
 	input(dev, f, len);
 }
 
-int
-main(void)
+int main(void)
 {
 	static const char config[] =
 	    "{\"net\": [{\"if\": \"fz0\", \"type\": \"inet\", \"method\": \"static\","
@@ -380,13 +367,20 @@ main(void)
 	K(SYS_close, fd);
 	EXPECT_TRUE(strcmp(buf, "nameserver 10.0.0.53\nnameserver fd01::53\n") == 0);
 	int s = K(SYS_socket, AF_INET, SOCK_DGRAM, 0);
-	struct ifreq { char name[16]; union { struct sockaddr_in a; int index; } u; char pad[8]; } ifr;
+	struct ifreq {
+		char name[16];
+		union {
+			struct sockaddr_in a;
+			int index;
+		} u;
+		char pad[8];
+	} ifr;
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.name, "fz0");
 	EXPECT(K(SYS_ioctl, s, 0x8915 /* SIOCGIFADDR */, &ifr), 0);
 	EXPECT(ifr.u.a.sin_addr.s_addr, inet_addr("10.0.0.2"));
 	EXPECT(K(SYS_ioctl, s, 0x8933 /* SIOCGIFINDEX */, &ifr), 0);
-	EXPECT(ifr.u.index, 2);	/* lo is 1, as on Linux */
+	EXPECT(ifr.u.index, 2); /* lo is 1, as on Linux */
 	strcpy(ifr.name, "nosuch");
 	EXPECT(K(SYS_ioctl, s, 0x8915, &ifr), -ENODEV);
 
@@ -396,7 +390,7 @@ main(void)
 	const struct sent *r = find_sent(mark, 0x0806, 0);
 	EXPECT_TRUE(r != NULL);
 	if (r) {
-		EXPECT(r->data[21], 2);	/* reply */
+		EXPECT(r->data[21], 2); /* reply */
 		EXPECT_TRUE(memcmp(r->data + 22, MAC0, 6) == 0);
 		EXPECT_TRUE(memcmp(r->data, PEER, 6) == 0);
 	}
@@ -407,9 +401,9 @@ main(void)
 	r = find_sent(mark, 0x0800, 1);
 	EXPECT_TRUE(r != NULL);
 	if (r) {
-		EXPECT(r->data[34], 0);	/* echo reply */
+		EXPECT(r->data[34], 0); /* echo reply */
 		EXPECT_TRUE(memcmp(r->data + 42, "echo from a test", 16) == 0);
-		EXPECT(csum(r->data + 14, 20, 0), 0);	/* a valid IPv4 header */
+		EXPECT(csum(r->data + 14, 20, 0), 0); /* a valid IPv4 header */
 	}
 	/* A bad IPv4 checksum on fz0 (checked): dropped, no reply. */
 	n = icmp_echo(f, MAC0, "10.0.0.1", "10.0.0.2");
@@ -420,7 +414,7 @@ main(void)
 
 	/* TCP: a SYN to a listening socket gets a SYN-ACK; a closed port a RST. */
 	int l = K(SYS_socket, AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(80) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80)};
 	EXPECT(K(SYS_bind, l, &a, sizeof(a)), 0);
 	EXPECT(K(SYS_listen, l, 8), 0);
 	mark = nsent;
@@ -428,13 +422,13 @@ main(void)
 	r = find_sent(mark, 0x0800, 6);
 	EXPECT_TRUE(r != NULL);
 	if (r) {
-		EXPECT(r->data[47] & 0x3f, 0x12);	/* SYN|ACK */
+		EXPECT(r->data[47] & 0x3f, 0x12); /* SYN|ACK */
 		EXPECT((r->data[34] << 8 | r->data[35]), 80);
 	}
 	mark = nsent;
 	input(&fz0, f, tcp_syn(f, MAC0, "10.0.0.1", "10.0.0.2", 40001, 81));
 	r = find_sent(mark, 0x0800, 6);
-	EXPECT_TRUE(r != NULL && (r->data[47] & 0x04));	/* RST */
+	EXPECT_TRUE(r != NULL && (r->data[47] & 0x04)); /* RST */
 
 	/* UDP: a datagram reaches the bound socket, with its source. */
 	int u = K(SYS_socket, AF_INET, SOCK_DGRAM, 0);
@@ -447,12 +441,13 @@ main(void)
 	EXPECT(from.sin_addr.s_addr, inet_addr("10.0.0.1"));
 	EXPECT(ntohs(from.sin_port), 12345);
 	/* Sending off the link goes to the gateway (its MAC learnt by ARP). */
-	struct sockaddr_in far = { .sin_family = AF_INET, .sin_port = htons(9),
-		.sin_addr.s_addr = inet_addr("192.0.2.9") };
+	struct sockaddr_in far = {
+	    .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = inet_addr("192.0.2.9")};
 	mark = nsent;
 	EXPECT(K(SYS_sendto, u, "out", 3, 0, &far, sizeof(far)), 3);
 	r = find_sent(mark, 0x0800, 17);
-	EXPECT_TRUE(r && memcmp(r->data, PEER, 6) == 0 && memcmp(r->data + 30, &far.sin_addr, 4) == 0);
+	EXPECT_TRUE(
+	    r && memcmp(r->data, PEER, 6) == 0 && memcmp(r->data + 30, &far.sin_addr, 4) == 0);
 
 	/* A full device: TCP holds its segment back and sends it as soon as
 	 * the driver says it has room (tx_ready), not a retransmission
@@ -462,8 +457,9 @@ main(void)
 	r = find_sent(mark, 0x0800, 6);
 	EXPECT_TRUE(r != NULL && (r->data[47] & 0x3f) == 0x12);
 	if (r) {
-		input(&fz0, f, tcp_segment(f, MAC0, "10.0.0.1", "10.0.0.2", 40100, 80,
-		    0x11223345, seq_of(r) + 1, 0x10, ""));
+		input(&fz0, f,
+		    tcp_segment(f, MAC0, "10.0.0.1", "10.0.0.2", 40100, 80, 0x11223345,
+		        seq_of(r) + 1, 0x10, ""));
 		int c = K(SYS_accept4, l, NULL, NULL, SOCK_NONBLOCK);
 		EXPECT_TRUE(c >= 0);
 		device_full = 1;
@@ -479,8 +475,8 @@ main(void)
 			rumprun_posix_leave();
 		}
 		r = find_sent(mark, 0x0800, 6);
-		EXPECT_TRUE(r != NULL && r->len >= 54 + 9 &&
-		    memcmp(r->data + 54, "held back", 9) == 0);
+		EXPECT_TRUE(
+		    r != NULL && r->len >= 54 + 9 && memcmp(r->data + 54, "held back", 9) == 0);
 		K(SYS_close, c);
 	}
 
@@ -503,7 +499,7 @@ main(void)
 	rumprun_posix_leave();
 	printf("net memory: %lu bytes after warm-up, %lu after 100000 frames, %lu after 200000\n",
 	    start, half, end);
-	EXPECT_TRUE(end < half + 64 * 1024);	/* no growth with the number of frames */
+	EXPECT_TRUE(end < half + 64 * 1024); /* no growth with the number of frames */
 	EXPECT_TRUE(end < 4 * 1024 * 1024);
 
 	/* Still alive and answering (the fuzz may have changed what ARP

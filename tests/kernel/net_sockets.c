@@ -16,33 +16,29 @@
 #include <sys/socket.h>
 #include <time.h>
 
-static long
-now_ms(void)
+static long now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct sockaddr_in
-sin4(const char *ip, int port)
+static struct sockaddr_in sin4(const char *ip, int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	inet_pton(AF_INET, ip, &a.sin_addr);
 	return a;
 }
 
-static struct sockaddr_in6
-sin6(const char *ip, int port)
+static struct sockaddr_in6 sin6(const char *ip, int port)
 {
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
 	inet_pton(AF_INET6, ip, &a.sin6_addr);
 	return a;
 }
 
 /* A listening TCP socket of family on its loopback address; its port. */
-static int
-listener(int family, int *port)
+static int listener(int family, int *port)
 {
 	int s = K(SYS_socket, family, SOCK_STREAM, 0);
 	int one = 1;
@@ -66,8 +62,7 @@ listener(int family, int *port)
 }
 
 /* A port nobody listens on: bound once, then let go. */
-static int
-closed_port(void)
+static int closed_port(void)
 {
 	int s = K(SYS_socket, AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = sin4("127.0.0.1", 0);
@@ -78,8 +73,7 @@ closed_port(void)
 	return ntohs(a.sin_port);
 }
 
-static int
-connect4(int port)
+static int connect4(int port)
 {
 	struct sockaddr_in a = sin4("127.0.0.1", port);
 	int c = K(SYS_socket, AF_INET, SOCK_STREAM, 0);
@@ -94,8 +88,7 @@ struct bulk {
 	long result;
 };
 
-static void *
-bulk_reader(void *arg)
+static void *bulk_reader(void *arg)
 {
 	struct bulk *b = arg;
 	static unsigned char buf[32768];
@@ -112,8 +105,7 @@ bulk_reader(void *arg)
 	}
 }
 
-static void *
-late_connect(void *arg)
+static void *late_connect(void *arg)
 {
 	int *port = arg;
 	usleep(100000);
@@ -123,8 +115,7 @@ late_connect(void *arg)
 	return NULL;
 }
 
-static void
-tcp_basics(void)
+static void tcp_basics(void)
 {
 	int port, l = listener(AF_INET, &port), c, a;
 	char buf[64];
@@ -150,12 +141,12 @@ tcp_basics(void)
 	EXPECT_TRUE(memcmp(buf, "pong!", 5) == 0);
 
 	/* readv/writev and sendmsg/recvmsg with several pieces. */
-	struct iovec out[3] = { { "ab", 2 }, { "", 0 }, { "cdef", 4 } };
-	struct msghdr m = { .msg_iov = out, .msg_iovlen = 3 };
+	struct iovec out[3] = {{"ab", 2}, {"", 0}, {"cdef", 4}};
+	struct msghdr m = {.msg_iov = out, .msg_iovlen = 3};
 	EXPECT(K(SYS_sendmsg, c, &m, 0), 6);
 	char p1[3], p2[10];
-	struct iovec in[2] = { { p1, 3 }, { p2, 10 } };
-	struct msghdr r = { .msg_iov = in, .msg_iovlen = 2 };
+	struct iovec in[2] = {{p1, 3}, {p2, 10}};
+	struct msghdr r = {.msg_iov = in, .msg_iovlen = 2};
 	EXPECT(K(SYS_recvmsg, a, &r, MSG_WAITALL), 6);
 	EXPECT_TRUE(memcmp(p1, "abc", 3) == 0 && memcmp(p2, "def", 3) == 0);
 
@@ -167,7 +158,7 @@ tcp_basics(void)
 	len = sizeof(me);
 	EXPECT(K(SYS_getsockname, a, &me, &len), 0);
 	EXPECT(ntohs(me.sin_port), port);
-	len = 4;	/* too short: cut, full length told */
+	len = 4; /* too short: cut, full length told */
 	EXPECT(K(SYS_getsockname, a, &me, &len), 0);
 	EXPECT(len, sizeof(me));
 
@@ -186,7 +177,7 @@ tcp_basics(void)
 	EXPECT(K(SYS_setsockopt, c, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)), 0);
 	EXPECT(K(SYS_setsockopt, c, SOL_SOCKET, 9999, &v, sizeof(v)), -ENOPROTOOPT);
 	EXPECT(K(SYS_setsockopt, c, SOL_SOCKET, SO_KEEPALIVE, &v, 2), -EINVAL);
-	struct timeval tv = { 0, 200000 };
+	struct timeval tv = {0, 200000};
 	EXPECT(K(SYS_setsockopt, a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	long t0 = now_ms();
 	EXPECT(K(SYS_read, a, buf, 1), -EAGAIN);
@@ -201,7 +192,7 @@ tcp_basics(void)
 	unsigned long sum = 0;
 	for (size_t i = 0; i < sizeof(big); i++)
 		sum += big[i] = (unsigned char)(i * 7 + 3);
-	struct bulk b = { .fd = a };
+	struct bulk b = {.fd = a};
 	pthread_t t;
 	tv.tv_sec = 0;
 	tv.tv_usec = 0;
@@ -218,7 +209,9 @@ tcp_basics(void)
 	EXPECT(b.sum, 4 * sum);
 	EXPECT(K(SYS_sendto, c, "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
 	/* Without MSG_NOSIGNAL SIGPIPE would end the program: ignored, EPIPE. */
-	struct { unsigned long handler, flags, restorer, mask; } ign = { (unsigned long)SIG_IGN, 0, 0, 0 }, dfl = { 0, 0, 0, 0 };
+	struct {
+		unsigned long handler, flags, restorer, mask;
+	} ign = {(unsigned long)SIG_IGN, 0, 0, 0}, dfl = {0, 0, 0, 0};
 	EXPECT(K(SYS_rt_sigaction, SIGPIPE, &ign, NULL, 8), 0);
 	EXPECT(K(SYS_write, c, "x", 1), -EPIPE);
 	EXPECT(K(SYS_rt_sigaction, SIGPIPE, &dfl, NULL, 8), 0);
@@ -240,8 +233,7 @@ tcp_basics(void)
 	EXPECT(K(SYS_close, l), 0);
 }
 
-static void
-tcp_errors(void)
+static void tcp_errors(void)
 {
 	int port, l = listener(AF_INET, &port), s, c, a;
 	struct sockaddr_in addr = sin4("127.0.0.1", port);
@@ -294,7 +286,7 @@ tcp_errors(void)
 	EXPECT(K(SYS_write, c, "unread", 6), 6);
 	usleep(20000);
 	EXPECT(K(SYS_close, a), 0);
-	struct pollfd pf = { c, POLLIN, 0 };
+	struct pollfd pf = {c, POLLIN, 0};
 	EXPECT(K(SYS_poll, &pf, 1, 2000), 1);
 	EXPECT_TRUE(pf.revents & (POLLERR | POLLHUP));
 	EXPECT(K(SYS_read, c, buf, sizeof(buf)), -ECONNRESET);
@@ -304,8 +296,7 @@ tcp_errors(void)
 	EXPECT(K(SYS_close, l), 0);
 }
 
-static void
-nonblocking(void)
+static void nonblocking(void)
 {
 	int port, l = listener(AF_INET, &port);
 	struct sockaddr_in addr = sin4("127.0.0.1", port);
@@ -316,7 +307,7 @@ nonblocking(void)
 	int c = K(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	long r = K(SYS_connect, c, &addr, sizeof(addr));
 	EXPECT_TRUE(r == -EINPROGRESS || r == 0);
-	struct pollfd pf[2] = { { c, POLLOUT, 0 }, { l, POLLIN, 0 } };
+	struct pollfd pf[2] = {{c, POLLOUT, 0}, {l, POLLIN, 0}};
 	EXPECT(K(SYS_poll, pf, 2, 2000), 2);
 	EXPECT(pf[0].revents, POLLOUT);
 	EXPECT(pf[1].revents, POLLIN);
@@ -340,11 +331,11 @@ nonblocking(void)
 		total += n;
 	EXPECT(n, -EAGAIN);
 	EXPECT_TRUE(total > 65536);
-	struct pollfd w = { c, POLLOUT, 0 };
+	struct pollfd w = {c, POLLOUT, 0};
 	EXPECT(K(SYS_poll, &w, 1, 0), 0);
 	long drained = 0;
 	while (drained < total) {
-		struct pollfd rp = { a, POLLIN, 0 };
+		struct pollfd rp = {a, POLLIN, 0};
 		if (K(SYS_poll, &rp, 1, 2000) != 1)
 			break;
 		while ((n = K(SYS_read, a, chunk, sizeof(chunk))) > 0)
@@ -360,7 +351,7 @@ nonblocking(void)
 	r = K(SYS_connect, s, &closed, sizeof(closed));
 	EXPECT_TRUE(r == -EINPROGRESS || r == -ECONNREFUSED);
 	if (r == -EINPROGRESS) {
-		struct pollfd e = { s, POLLOUT, 0 };
+		struct pollfd e = {s, POLLOUT, 0};
 		EXPECT(K(SYS_poll, &e, 1, 2000), 1);
 		EXPECT_TRUE(e.revents & POLLERR);
 		EXPECT(K(SYS_getsockopt, s, SOL_SOCKET, SO_ERROR, &err, &len), 0);
@@ -375,7 +366,7 @@ nonblocking(void)
 	fd_set rs;
 	FD_ZERO(&rs);
 	FD_SET(l, &rs);
-	struct timeval tv = { 2, 0 };
+	struct timeval tv = {2, 0};
 	EXPECT(K(SYS_select, l + 1, &rs, NULL, NULL, &tv), 1);
 	EXPECT_TRUE(FD_ISSET(l, &rs));
 	int a2 = K(SYS_accept, l, NULL, NULL);
@@ -387,8 +378,7 @@ nonblocking(void)
 	K(SYS_close, l);
 }
 
-static void
-ipv6(void)
+static void ipv6(void)
 {
 	int port, l = listener(AF_INET6, &port);
 	char buf[16];
@@ -436,8 +426,7 @@ ipv6(void)
 	K(SYS_close, l);
 }
 
-static void
-udp(void)
+static void udp(void)
 {
 	int s = K(SYS_socket, AF_INET, SOCK_DGRAM, 0), c = K(SYS_socket, AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = sin4("127.0.0.1", 0), from;
@@ -458,8 +447,8 @@ udp(void)
 	EXPECT(from.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
 	/* A short buffer truncates; MSG_TRUNC tells the real length. */
 	EXPECT(K(SYS_recvfrom, s, buf, 3, MSG_PEEK | MSG_TRUNC, NULL, NULL), 10);
-	struct iovec iov = { buf, 3 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {buf, 3};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	EXPECT(K(SYS_recvmsg, s, &m, 0), 3);
 	EXPECT_TRUE(m.msg_flags & MSG_TRUNC);
 	EXPECT(K(SYS_recvfrom, s, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL), -EAGAIN);
@@ -469,7 +458,7 @@ udp(void)
 	EXPECT(K(SYS_write, c, "x", 1), -EDESTADDRREQ);
 	EXPECT(K(SYS_connect, c, &a, sizeof(a)), 0);
 	EXPECT(K(SYS_write, c, "connected", 9), 9);
-	struct pollfd pf = { s, POLLIN, 0 };
+	struct pollfd pf = {s, POLLIN, 0};
 	EXPECT(K(SYS_poll, &pf, 1, 2000), 1);
 	EXPECT(K(SYS_read, s, buf, sizeof(buf)), 9);
 	/* Too big for one datagram. */
@@ -496,8 +485,7 @@ udp(void)
 }
 
 /* Many connections one after another: nothing leaks descriptors. */
-static void
-many_connections(void)
+static void many_connections(void)
 {
 	int port, l = listener(AF_INET, &port), ok = 0;
 	char buf[8];
@@ -511,15 +499,14 @@ many_connections(void)
 	}
 	EXPECT(ok, 300);
 	int fd = K(SYS_socket, AF_INET, SOCK_STREAM, 0);
-	EXPECT(fd, l + 1);	/* the lowest free descriptors came back */
+	EXPECT(fd, l + 1); /* the lowest free descriptors came back */
 	K(SYS_close, fd);
 	K(SYS_close, l);
 }
 
 /* The server closes first, so it keeps the connection in TIME_WAIT; the
  * same client address and port connect again at once and are accepted. */
-static void
-time_wait_reuse(void)
+static void time_wait_reuse(void)
 {
 	int port, l = listener(AF_INET, &port), one = 1;
 	struct sockaddr_in me = sin4("127.0.0.1", 0), srv = sin4("127.0.0.1", port);
@@ -538,7 +525,7 @@ time_wait_reuse(void)
 		int a = K(SYS_accept, l, NULL, NULL);
 		EXPECT_TRUE(a > 0);
 		EXPECT(K(SYS_write, a, "bye", 3), 3);
-		EXPECT(K(SYS_close, a), 0);	/* the server closes first */
+		EXPECT(K(SYS_close, a), 0); /* the server closes first */
 		EXPECT(K(SYS_recvfrom, c, buf, 3, MSG_WAITALL, NULL, NULL), 3);
 		EXPECT(K(SYS_read, c, buf, sizeof(buf)), 0);
 		EXPECT(K(SYS_close, c), 0);
@@ -547,8 +534,7 @@ time_wait_reuse(void)
 	K(SYS_close, l);
 }
 
-int
-main(void)
+int main(void)
 {
 	ktest_boot();
 	KTEST_SECTION("time wait reuse");

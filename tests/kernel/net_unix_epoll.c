@@ -16,8 +16,7 @@
 #include <sys/un.h>
 #include <time.h>
 
-static long
-now_ms(void)
+static long now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -29,8 +28,7 @@ struct late {
 	const char *what;
 };
 
-static void *
-late_write(void *arg)
+static void *late_write(void *arg)
 {
 	struct late *l = arg;
 	usleep(100000);
@@ -38,16 +36,14 @@ late_write(void *arg)
 	return NULL;
 }
 
-static struct sockaddr_un
-path_addr(const char *path)
+static struct sockaddr_un path_addr(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	strcpy(a.sun_path, path);
 	return a;
 }
 
-static void
-pairs(void)
+static void pairs(void)
 {
 	int sv[2];
 	char buf[64];
@@ -56,15 +52,15 @@ pairs(void)
 	EXPECT(K(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	EXPECT(K(SYS_write, sv[0], "abc", 3), 3);
 	EXPECT(K(SYS_write, sv[0], "def", 3), 3);
-	EXPECT(K(SYS_read, sv[1], buf, sizeof(buf)), 6);	/* a stream: one read */
+	EXPECT(K(SYS_read, sv[1], buf, sizeof(buf)), 6); /* a stream: one read */
 	EXPECT(K(SYS_recvfrom, sv[1], buf, 1, MSG_DONTWAIT, NULL, NULL), -EAGAIN);
 	EXPECT(K(SYS_shutdown, sv[0], SHUT_WR), 0);
 	EXPECT(K(SYS_read, sv[1], buf, sizeof(buf)), 0);
-	EXPECT(K(SYS_write, sv[1], "back", 4), 4);	/* the other way still works */
+	EXPECT(K(SYS_write, sv[1], "back", 4), 4); /* the other way still works */
 	EXPECT(K(SYS_read, sv[0], buf, sizeof(buf)), 4);
 	EXPECT(K(SYS_close, sv[0]), 0);
 	EXPECT(K(SYS_sendto, sv[1], "x", 1, MSG_NOSIGNAL, NULL, 0), -EPIPE);
-	struct pollfd pf = { sv[1], POLLIN | POLLOUT, 0 };
+	struct pollfd pf = {sv[1], POLLIN | POLLOUT, 0};
 	EXPECT(K(SYS_poll, &pf, 1, 0), 1);
 	EXPECT_TRUE(pf.revents & POLLHUP);
 	EXPECT(K(SYS_close, sv[1]), 0);
@@ -79,11 +75,11 @@ pairs(void)
 	EXPECT(K(SYS_ioctl, sv[1], FIONREAD, &avail), 0);
 	EXPECT(avail, 3);
 	EXPECT(K(SYS_read, sv[1], buf, sizeof(buf)), 3);
-	struct iovec iov = { buf, 2 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {buf, 2};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	EXPECT(K(SYS_recvmsg, sv[1], &m, 0), 2);
 	EXPECT_TRUE(m.msg_flags & MSG_TRUNC);
-	EXPECT(K(SYS_read, sv[1], buf, sizeof(buf)), 0);	/* the empty datagram */
+	EXPECT(K(SYS_read, sv[1], buf, sizeof(buf)), 0); /* the empty datagram */
 	K(SYS_close, sv[0]);
 	K(SYS_close, sv[1]);
 
@@ -109,7 +105,7 @@ pairs(void)
 		total += n;
 	EXPECT(n, -EAGAIN);
 	EXPECT_TRUE(total >= 65536);
-	pf = (struct pollfd){ sv[0], POLLOUT, 0 };
+	pf = (struct pollfd){sv[0], POLLOUT, 0};
 	EXPECT(K(SYS_poll, &pf, 1, 0), 0);
 	EXPECT(K(SYS_read, sv[1], chunk, sizeof(chunk)), sizeof(chunk));
 	EXPECT(K(SYS_poll, &pf, 1, 1000), 1);
@@ -119,7 +115,7 @@ pairs(void)
 	/* A blocking read woken by a writer in another thread. */
 	EXPECT(K(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	pthread_t t;
-	struct late l = { sv[0], "woken" };
+	struct late l = {sv[0], "woken"};
 	pthread_create(&t, NULL, late_write, &l);
 	long t0 = now_ms();
 	EXPECT(K(SYS_read, sv[1], buf, sizeof(buf)), 5);
@@ -129,8 +125,7 @@ pairs(void)
 	K(SYS_close, sv[1]);
 }
 
-static void
-names(void)
+static void names(void)
 {
 	struct sockaddr_un a = path_addr("/tmp/srv.sock"), got;
 	socklen_t len = sizeof(got);
@@ -144,7 +139,7 @@ names(void)
 	EXPECT(K(SYS_open, "/tmp/srv.sock", O_RDONLY), -ENXIO);
 	int other = K(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
 	EXPECT(K(SYS_bind, other, &a, sizeof(a)), -EADDRINUSE);
-	EXPECT(K(SYS_bind, l, &a, sizeof(a)), -EINVAL);	/* bound already */
+	EXPECT(K(SYS_bind, l, &a, sizeof(a)), -EINVAL); /* bound already */
 	/* Not listening yet: refused. */
 	EXPECT(K(SYS_connect, other, &a, sizeof(a)), -ECONNREFUSED);
 	EXPECT(K(SYS_listen, l, 4), 0);
@@ -171,10 +166,15 @@ names(void)
 	/* Pass a pipe's read end; the receiver reads the pipe. */
 	int p[2];
 	EXPECT(K(SYS_pipe, p), 0);
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
-	struct iovec iov = { "F", 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-	    .msg_controllen = sizeof(ctl.b) };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = {"F", 1};
+	struct msghdr m = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = ctl.b,
+	    .msg_controllen = sizeof(ctl.b)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -183,11 +183,16 @@ names(void)
 	EXPECT(K(SYS_sendmsg, c, &m, 0), 1);
 	EXPECT(K(SYS_close, p[0]), 0);
 	EXPECT(K(SYS_write, p[1], "piped", 5), 5);
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } rctl;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} rctl;
 	char one;
-	struct iovec riov = { &one, 1 };
-	struct msghdr r = { .msg_iov = &riov, .msg_iovlen = 1, .msg_control = rctl.b,
-	    .msg_controllen = sizeof(rctl.b) };
+	struct iovec riov = {&one, 1};
+	struct msghdr r = {.msg_iov = &riov,
+	    .msg_iovlen = 1,
+	    .msg_control = rctl.b,
+	    .msg_controllen = sizeof(rctl.b)};
 	EXPECT(K(SYS_recvmsg, s, &r, MSG_CMSG_CLOEXEC), 1);
 	cm = CMSG_FIRSTHDR(&r);
 	EXPECT_TRUE(cm && cm->cmsg_type == SCM_RIGHTS);
@@ -222,7 +227,7 @@ names(void)
 	K(SYS_close, other);
 
 	/* Datagrams between named sockets, in the abstract name space. */
-	struct sockaddr_un an = { .sun_family = AF_UNIX }, bn = { .sun_family = AF_UNIX }, from;
+	struct sockaddr_un an = {.sun_family = AF_UNIX}, bn = {.sun_family = AF_UNIX}, from;
 	socklen_t alen = offsetof(struct sockaddr_un, sun_path) + 3, flen = sizeof(from);
 	memcpy(an.sun_path, "\0aa", 3);
 	memcpy(bn.sun_path, "\0bb", 3);
@@ -238,12 +243,11 @@ names(void)
 	EXPECT(K(SYS_write, d1, "y", 1), 1);
 	EXPECT(K(SYS_read, d2, buf, sizeof(buf)), 1);
 	K(SYS_close, d2);
-	EXPECT(K(SYS_write, d1, "z", 1), -ECONNREFUSED);	/* the peer is gone */
+	EXPECT(K(SYS_write, d1, "z", 1), -ECONNREFUSED); /* the peer is gone */
 	K(SYS_close, d1);
 }
 
-static void
-epoll(void)
+static void epoll(void)
 {
 	int ep = K(SYS_epoll_create1, EPOLL_CLOEXEC), p[2], e, sv[2];
 	struct epoll_event ev, out[16];
@@ -256,11 +260,11 @@ epoll(void)
 	e = K(SYS_eventfd2, 0, EFD_NONBLOCK);
 	EXPECT(K(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, sv), 0);
 
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = 0x1111 };
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = 0x1111};
 	EXPECT(K(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, p[0], &ev), 0);
-	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u64 = 0x2222 };
+	ev = (struct epoll_event){.events = EPOLLIN | EPOLLET, .data.u64 = 0x2222};
 	EXPECT(K(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, e, &ev), 0);
-	ev = (struct epoll_event){ .events = EPOLLOUT, .data.u64 = 0x3333 };
+	ev = (struct epoll_event){.events = EPOLLOUT, .data.u64 = 0x3333};
 	EXPECT(K(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, sv[0], &ev), 0);
 
 	/* Errors, as Linux gives them. */
@@ -283,7 +287,7 @@ epoll(void)
 	EXPECT(out[0].events, EPOLLOUT);
 	/* Level-triggered: reported again and again. */
 	EXPECT(K(SYS_epoll_wait, ep, out, 16, 0), 1);
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = 0x3333 };
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = 0x3333};
 	EXPECT(K(SYS_epoll_ctl, ep, EPOLL_CTL_MOD, sv[0], &ev), 0);
 	EXPECT(K(SYS_epoll_wait, ep, out, 16, 0), 0);
 	long t0 = now_ms();
@@ -292,7 +296,7 @@ epoll(void)
 
 	/* Woken at once by another thread. */
 	pthread_t t;
-	struct late l = { p[1], "x" };
+	struct late l = {p[1], "x"};
 	pthread_create(&t, NULL, late_write, &l);
 	t0 = now_ms();
 	EXPECT(K(SYS_epoll_wait, ep, out, 16, 5000), 1);
@@ -303,9 +307,9 @@ epoll(void)
 	/* Edge-triggered eventfd: once per write. */
 	EXPECT(K(SYS_write, e, &v, 8), 8);
 	int n = K(SYS_epoll_wait, ep, out, 16, 0);
-	EXPECT(n, 2);	/* the pipe (level) and the eventfd */
+	EXPECT(n, 2); /* the pipe (level) and the eventfd */
 	n = K(SYS_epoll_wait, ep, out, 16, 0);
-	EXPECT(n, 1);	/* the pipe only */
+	EXPECT(n, 1); /* the pipe only */
 	EXPECT(K(SYS_write, e, &v, 8), 8);
 	EXPECT(K(SYS_epoll_wait, ep, out, 16, 0), 2);
 	char c;
@@ -313,7 +317,7 @@ epoll(void)
 	EXPECT(K(SYS_epoll_wait, ep, out, 16, 0), 0);
 
 	/* Oneshot: once, until re-armed with MOD. */
-	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLONESHOT, .data.u64 = 0x4444 };
+	ev = (struct epoll_event){.events = EPOLLIN | EPOLLONESHOT, .data.u64 = 0x4444};
 	EXPECT(K(SYS_epoll_ctl, ep, EPOLL_CTL_MOD, p[0], &ev), 0);
 	K(SYS_write, p[1], "ab", 2);
 	EXPECT(K(SYS_epoll_wait, ep, out, 16, 0), 1);
@@ -322,7 +326,7 @@ epoll(void)
 	EXPECT(K(SYS_epoll_wait, ep, out, 16, 0), 1);
 
 	/* The peer's end: EPOLLHUP and EPOLLRDHUP. */
-	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLRDHUP, .data.u64 = 0x5555 };
+	ev = (struct epoll_event){.events = EPOLLIN | EPOLLRDHUP, .data.u64 = 0x5555};
 	EXPECT(K(SYS_epoll_ctl, ep, EPOLL_CTL_DEL, p[0], NULL), 0);
 	EXPECT(K(SYS_epoll_ctl, ep, EPOLL_CTL_MOD, sv[0], &ev), 0);
 	K(SYS_close, sv[1]);
@@ -336,21 +340,21 @@ epoll(void)
 
 	/* Nesting: an epoll instance in another, and in poll. */
 	int outer = K(SYS_epoll_create1, 0);
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = 0x6666 };
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u64 = 0x6666};
 	EXPECT(K(SYS_epoll_ctl, outer, EPOLL_CTL_ADD, ep, &ev), 0);
 	EXPECT(K(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, outer, &ev), -ELOOP);
 	EXPECT(K(SYS_epoll_wait, outer, out, 16, 0), 0);
 	EXPECT(K(SYS_write, e, &v, 8), 8);
 	EXPECT(K(SYS_epoll_wait, outer, out, 16, 1000), 1);
 	EXPECT(out[0].data.u64, 0x6666);
-	struct pollfd pf = { ep, POLLIN, 0 };
+	struct pollfd pf = {ep, POLLIN, 0};
 	EXPECT(K(SYS_poll, &pf, 1, 0), 1);
 	K(SYS_close, outer);
 
 	/* eventfd itself. */
 	uint64_t got = 0;
 	EXPECT(K(SYS_read, e, &got, 8), 8);
-	EXPECT(got, 3);	/* the three writes above, in one read */
+	EXPECT(got, 3); /* the three writes above, in one read */
 	EXPECT(K(SYS_read, e, &got, 8), -EAGAIN);
 	EXPECT(K(SYS_read, e, &got, 4), -EINVAL);
 	v = ~0ULL;
@@ -358,7 +362,7 @@ epoll(void)
 	v = ~0ULL - 1;
 	EXPECT(K(SYS_write, e, &v, 8), 8);
 	v = 1;
-	EXPECT(K(SYS_write, e, &v, 8), -EAGAIN);	/* it would overflow */
+	EXPECT(K(SYS_write, e, &v, 8), -EAGAIN); /* it would overflow */
 	K(SYS_close, e);
 	int sem = K(SYS_eventfd2, 3, EFD_SEMAPHORE);
 	EXPECT(K(SYS_read, sem, &got, 8), 8);
@@ -373,10 +377,9 @@ epoll(void)
 }
 
 /* Three thousand descriptors in one set; three become ready. */
-static void
-big_set(void)
+static void big_set(void)
 {
-	struct rlimit rl = { 10000, 10000 };
+	struct rlimit rl = {10000, 10000};
 	enum { N = 1500 };
 	static int fds[N][2];
 	struct epoll_event ev, out[16];
@@ -385,7 +388,7 @@ big_set(void)
 	EXPECT(K(SYS_setrlimit, RLIMIT_NOFILE, &rl), 0);
 	for (int i = 0; i < N; i++) {
 		ok &= K(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, fds[i]) == 0;
-		ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = i };
+		ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = i};
 		ok &= K(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, fds[i][0], &ev) == 0;
 		ev.data.u32 = N + i;
 		ok &= K(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, fds[i][1], &ev) == 0;
@@ -411,8 +414,7 @@ big_set(void)
 	K(SYS_setrlimit, RLIMIT_NOFILE, &rl);
 }
 
-static void
-sendfile_to_socket(void)
+static void sendfile_to_socket(void)
 {
 	int sv[2], f = K(SYS_open, "/tmp/payload", O_CREAT | O_RDWR | O_TRUNC, 0600);
 	static char data[200000], back[200000];
@@ -440,8 +442,7 @@ sendfile_to_socket(void)
 	K(SYS_close, f);
 }
 
-int
-main(void)
+int main(void)
 {
 	ktest_boot();
 	KTEST_SECTION("pairs");

@@ -13,8 +13,7 @@
 
 static int append_fd, pipe_fds[2];
 
-static void *
-appender(void *arg)
+static void *appender(void *arg)
 {
 	char c = 'a' + (int)(long)arg;
 
@@ -24,8 +23,7 @@ appender(void *arg)
 	return NULL;
 }
 
-static void *
-pipe_writer(void *arg)
+static void *pipe_writer(void *arg)
 {
 	char block[100];
 
@@ -36,11 +34,10 @@ pipe_writer(void *arg)
 	return NULL;
 }
 
-int
-main(void)
+int main(void)
 {
 	pthread_t t[NTHREADS], w[NTHREADS];
-	long counts[NTHREADS] = { 0 }, total = 0, n;
+	long counts[NTHREADS] = {0}, total = 0, n;
 	char buf[4096];
 	void *r;
 

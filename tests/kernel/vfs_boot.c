@@ -9,8 +9,7 @@
 extern const char _rumprun_rootfs_start[] __attribute__((weak));
 int rootfs_unpack_buffer(const char *buf, size_t len);
 
-static long
-slurp(const char *path, char *buf, size_t size)
+static long slurp(const char *path, char *buf, size_t size)
 {
 	long fd = K(SYS_open, path, O_RDONLY);
 	if (fd < 0)
@@ -21,8 +20,7 @@ slurp(const char *path, char *buf, size_t size)
 	return n;
 }
 
-int
-main(void)
+int main(void)
 {
 	char buf[4096];
 	struct stat st;
@@ -44,7 +42,7 @@ main(void)
 	EXPECT_TRUE(slurp("/etc/group", buf, sizeof(buf)) > 0);
 	EXPECT_TRUE(strncmp(buf, "root:x:0:\n", 10) == 0);
 	EXPECT_TRUE(slurp("/etc/hosts", buf, sizeof(buf)) > 0);
-	if (!_rumprun_rootfs_start)	/* the archive replaces it */
+	if (!_rumprun_rootfs_start) /* the archive replaces it */
 		EXPECT_TRUE(strstr(buf, "127.0.0.1\tlocalhost\n") != NULL);
 	EXPECT_TRUE(slurp("/etc/services", buf, sizeof(buf)) > 0);
 	EXPECT_TRUE(strstr(buf, "\nhttp\t\t80/tcp") != NULL);
@@ -74,7 +72,7 @@ main(void)
 	EXPECT(kput(fd, "x"), -ENOSPC);
 	EXPECT(K(SYS_close, fd), 0);
 	for (int i = 0; i < 2; i++) {
-		unsigned char r[64] = { 0 };
+		unsigned char r[64] = {0};
 		int nonzero = 0;
 		fd = EXPECT_OK(K(SYS_open, i ? "/dev/random" : "/dev/urandom", O_RDONLY));
 		EXPECT(K(SYS_read, fd, r, sizeof(r)), sizeof(r));
@@ -89,7 +87,7 @@ main(void)
 	EXPECT_TRUE(S_ISCHR(st.st_mode));
 	EXPECT(K(SYS_close, fd), 0);
 	EXPECT(K(SYS_open, "/dev/none", O_RDONLY), -ENOENT);
-	EXPECT(K(SYS_unlink, "/dev/zero"), 0);	/* root may; the node goes */
+	EXPECT(K(SYS_unlink, "/dev/zero"), 0); /* root may; the node goes */
 	EXPECT(K(SYS_open, "/dev/zero", O_RDONLY), -ENOENT);
 
 	KTEST_SECTION("A malformed archive is refused with a message");
@@ -117,10 +115,10 @@ main(void)
 		EXPECT_TRUE(slurp("/etc/motd", buf, sizeof(buf)) > 0);
 		EXPECT_TRUE(slurp("/etc/hosts", buf, sizeof(buf)) > 0);
 		EXPECT_TRUE(strcmp(buf, "10.0.0.1 server\n") == 0);
-		EXPECT_TRUE(slurp("/etc/passwd", buf, sizeof(buf)) > 0);	/* ours, kept */
+		EXPECT_TRUE(slurp("/etc/passwd", buf, sizeof(buf)) > 0); /* ours, kept */
 		EXPECT(K(SYS_stat, "/tmp", &st), 0);
 		EXPECT(st.st_mode, S_IFDIR | 01777);
-		EXPECT(K(SYS_stat, "/", &st), 0);	/* the archive's "." does not change / */
+		EXPECT(K(SYS_stat, "/", &st), 0); /* the archive's "." does not change / */
 		EXPECT(st.st_mode, S_IFDIR | 0755);
 	} else {
 		printf("rootfs: none\n");

@@ -3,8 +3,7 @@
 #include <dirent.h>
 
 /* Names in directory fd, read with getdents64 in chunks of bufsize, sorted into one string. */
-static void
-list_dir(long fd, size_t bufsize, char *out, size_t outsize)
+static void list_dir(long fd, size_t bufsize, char *out, size_t outsize)
 {
 	char buf[4096], names[64][64];
 	int n = 0;
@@ -33,8 +32,7 @@ list_dir(long fd, size_t bufsize, char *out, size_t outsize)
 	}
 }
 
-int
-main(void)
+int main(void)
 {
 	char buf[4096], list[1024];
 	struct stat st;
@@ -145,9 +143,9 @@ main(void)
 	EXPECT(K(SYS_fstat, fd, &st), 0);
 	EXPECT_TRUE(S_ISLNK(st.st_mode));
 	EXPECT(K(SYS_close, fd), 0);
-	EXPECT(K(SYS_lstat, "/tmp/sd/", &st), 0);	/* trailing slash follows */
+	EXPECT(K(SYS_lstat, "/tmp/sd/", &st), 0); /* trailing slash follows */
 	EXPECT_TRUE(S_ISDIR(st.st_mode));
-	EXPECT(K(SYS_unlink, "/tmp/sd"), 0);	/* removes the link, not the dir */
+	EXPECT(K(SYS_unlink, "/tmp/sd"), 0); /* removes the link, not the dir */
 	EXPECT(K(SYS_stat, "/tmp/d", &st), 0);
 
 	KTEST_SECTION("rename");
@@ -171,13 +169,14 @@ main(void)
 	EXPECT(K(SYS_mkdir, "/tmp/full/x", 0755), 0);
 	EXPECT(K(SYS_rename, "/tmp/d", "/tmp/full"), -ENOTEMPTY);
 	EXPECT(K(SYS_mkdir, "/tmp/empty", 0755), 0);
-	EXPECT(K(SYS_rename, "/tmp/d", "/tmp/empty"), 0);	/* replaces an empty dir */
+	EXPECT(K(SYS_rename, "/tmp/d", "/tmp/empty"), 0); /* replaces an empty dir */
 	EXPECT(K(SYS_stat, "/tmp/empty/e", &st), 0);
 	EXPECT(K(SYS_rename, "/tmp/empty", "/tmp/full/x/moved"), 0);
 	EXPECT(K(SYS_stat, "/tmp/full/x", &st), 0);
 	EXPECT(st.st_nlink, 3);
 	EXPECT(K(SYS_stat, "/tmp/full/x/moved/e/..", &st), 0);
-	EXPECT(K(SYS_renameat2, AT_FDCWD, "/tmp/r2", AT_FDCWD, "/tmp/l2", 1 /* NOREPLACE */), -EEXIST);
+	EXPECT(
+	    K(SYS_renameat2, AT_FDCWD, "/tmp/r2", AT_FDCWD, "/tmp/l2", 1 /* NOREPLACE */), -EEXIST);
 	EXPECT(K(SYS_renameat2, AT_FDCWD, "/tmp/r2", AT_FDCWD, "/tmp/r5", 1), 0);
 	EXPECT(K(SYS_renameat, AT_FDCWD, "/tmp/r5", AT_FDCWD, "/tmp/r6"), 0);
 	EXPECT(K(SYS_stat, "/tmp/r6", &st), 0);
@@ -196,7 +195,7 @@ main(void)
 	EXPECT_TRUE(strncmp(list, ". .. file-with-a-long-name-00 ", 30) == 0);
 	EXPECT_TRUE(strstr(list, "file-with-a-long-name-39 sub ") != NULL);
 	char list2[1024];
-	list_dir(fd, 100, list2, sizeof(list2));	/* small buffer: many calls */
+	list_dir(fd, 100, list2, sizeof(list2)); /* small buffer: many calls */
 	EXPECT_TRUE(strcmp(list, list2) == 0);
 	EXPECT(K(SYS_lseek, fd, 0, SEEK_SET), 0);
 	EXPECT(K(SYS_getdents64, fd, buf, 10), -EINVAL);
@@ -216,7 +215,7 @@ main(void)
 			count++;
 	EXPECT_TRUE(count >= 36 && count <= 39);
 	fd2 = EXPECT_OK(K(SYS_open, "/tmp/ls/sub", O_RDONLY));
-	EXPECT(K(SYS_getdents64, fd2, buf, sizeof(buf)), 48);	/* . and .. */
+	EXPECT(K(SYS_getdents64, fd2, buf, sizeof(buf)), 48); /* . and .. */
 	EXPECT(K(SYS_getdents64, fd2, buf, sizeof(buf)), 0);
 	EXPECT(K(SYS_close, fd2), 0);
 	fd2 = EXPECT_OK(K(SYS_open, "/tmp/r6", O_RDONLY));

@@ -2,8 +2,7 @@
 #include "ktest.h"
 #include <sys/resource.h>
 
-int
-main(void)
+int main(void)
 {
 	char buf[64];
 	long fd, fd2;
@@ -40,7 +39,7 @@ main(void)
 	long other = EXPECT_OK(K(SYS_open, "/tmp/g", O_CREAT | O_RDWR, 0644));
 	EXPECT(K(SYS_dup2, other, 10), 10);
 	EXPECT(kput(10, "G"), 1);
-	EXPECT(K(SYS_lseek, fd, 0, SEEK_CUR), 3);	/* /tmp/f untouched */
+	EXPECT(K(SYS_lseek, fd, 0, SEEK_CUR), 3); /* /tmp/f untouched */
 	EXPECT(K(SYS_close, other), 0);
 	EXPECT(K(SYS_pread64, 10, buf, 1, 0), 1);
 	EXPECT(buf[0], 'G');
@@ -57,11 +56,11 @@ main(void)
 	EXPECT(K(SYS_fcntl, fd, F_GETFL), O_RDWR);
 	EXPECT(K(SYS_fcntl, fd, F_SETFL, O_APPEND | O_NONBLOCK | O_RDONLY), 0);
 	EXPECT(K(SYS_fcntl, fd, F_GETFL), O_RDWR | O_APPEND | O_NONBLOCK);
-	EXPECT(K(SYS_fcntl, fd2, F_GETFL), O_RDWR | O_APPEND | O_NONBLOCK);	/* shared */
+	EXPECT(K(SYS_fcntl, fd2, F_GETFL), O_RDWR | O_APPEND | O_NONBLOCK); /* shared */
 	EXPECT(K(SYS_fcntl, fd, F_SETFL, 0), 0);
 	EXPECT(K(SYS_fcntl, 99, F_GETFD), -EBADF);
 	EXPECT(K(SYS_fcntl, fd, 12345), -EINVAL);
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	EXPECT(K(SYS_fcntl, fd, F_SETLK, &fl), 0);
 	EXPECT(K(SYS_fcntl, fd, F_GETLK, &fl), 0);
 	EXPECT(fl.l_type, F_UNLCK);

@@ -5,8 +5,7 @@
 #define STATX_BASIC_STATS 0x7ff
 #endif
 
-int
-main(void)
+int main(void)
 {
 	char buf[512];
 	struct stat st;
@@ -71,7 +70,7 @@ main(void)
 	fd = EXPECT_OK(K(SYS_open, "/tmp/a", O_WRONLY | O_APPEND));
 	EXPECT(kput(fd, "more\n"), 5);
 	EXPECT(K(SYS_lseek, fd, 0, SEEK_SET), 0);
-	EXPECT(kput(fd, "end\n"), 4);	/* appends despite the seek */
+	EXPECT(kput(fd, "end\n"), 4); /* appends despite the seek */
 	EXPECT(K(SYS_read, fd, buf, 1), -EBADF);
 	EXPECT(K(SYS_fcntl, fd, F_GETFL), O_WRONLY | O_APPEND);
 	EXPECT(K(SYS_close, fd), 0);
@@ -133,7 +132,7 @@ main(void)
 	EXPECT(K(SYS_newfstatat, fd, "", &st, 0), -ENOENT);
 	fd2 = EXPECT_OK(K(SYS_open, "/tmp/a", O_RDONLY));
 	EXPECT(K(SYS_newfstatat, fd2, "x", &st, 0), -ENOTDIR);
-	EXPECT(K(SYS_newfstatat, fd2, "/tmp/a", &st, 0), 0);	/* absolute: dirfd ignored */
+	EXPECT(K(SYS_newfstatat, fd2, "/tmp/a", &st, 0), 0); /* absolute: dirfd ignored */
 	EXPECT(K(SYS_newfstatat, 99, "x", &st, 0), -EBADF);
 	EXPECT(K(SYS_close, fd2), 0);
 	EXPECT(K(SYS_close, fd), 0);
@@ -143,8 +142,8 @@ main(void)
 
 	unsigned char sx[256];
 	EXPECT(K(SYS_statx, AT_FDCWD, "/tmp/big", 0, STATX_BASIC_STATS, sx), 0);
-	EXPECT(*(unsigned long long *)(sx + 40), 300000);	/* stx_size */
-	EXPECT(*(unsigned short *)(sx + 28), S_IFREG | 0600);	/* stx_mode */
+	EXPECT(*(unsigned long long *)(sx + 40), 300000); /* stx_size */
+	EXPECT(*(unsigned short *)(sx + 28), S_IFREG | 0600); /* stx_mode */
 
 	KTEST_SECTION("Attributes: chmod, chown, utimensat, access");
 	EXPECT(K(SYS_chmod, "/tmp/a", 0755), 0);
@@ -160,7 +159,7 @@ main(void)
 	fd = EXPECT_OK(K(SYS_open, "/tmp/a", O_RDONLY));
 	EXPECT(K(SYS_fchmod, fd, 0600), 0);
 	EXPECT(K(SYS_fchown, fd, 0, 0), 0);
-	struct timespec ts[2] = { { 1000, 5 }, { 2000, 6 } };
+	struct timespec ts[2] = {{1000, 5}, {2000, 6}};
 	EXPECT(K(SYS_utimensat, fd, NULL, ts, 0), 0);
 	EXPECT(K(SYS_fstat, fd, &st), 0);
 	EXPECT(st.st_mode, S_IFREG | 0600);

@@ -12,8 +12,7 @@
 #define BLKGETSIZE64_ 0x80081272
 #define BLKSSZGET_ 0x1268
 
-static long
-kmount(const char *path, const char *type, struct blkdev *bd, int flags)
+static long kmount(const char *path, const char *type, struct blkdev *bd, int flags)
 {
 	rumprun_posix_enter();
 	long r = vfs_mount(path, type, bd, NULL, flags, 1);
@@ -21,8 +20,7 @@ kmount(const char *path, const char *type, struct blkdev *bd, int flags)
 	return r;
 }
 
-int
-main(void)
+int main(void)
 {
 	struct stat st, st2;
 	struct statfs sf;
@@ -65,7 +63,7 @@ main(void)
 	EXPECT(K(SYS_pwrite64, fd, buf, 3000, 4096 - 10), 3000);
 	EXPECT(K(SYS_fsync, fd), 0);
 	EXPECT(K(SYS_close, fd), 0);
-	char host[16] = { 0 };
+	char host[16] = {0};
 	EXPECT(pread(a->fd, host, 11, 1000), 11);
 	EXPECT(memcmp(host, "hello, disk", 11), 0);
 	fd = EXPECT_OK(K(SYS_open, "/dev/ld0", O_RDONLY));

@@ -6,8 +6,7 @@
 #include <sys/select.h>
 #include <time.h>
 
-static long
-now_ms(void)
+static long now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -21,8 +20,7 @@ struct job {
 	long result;
 };
 
-static void *
-late_writer(void *arg)
+static void *late_writer(void *arg)
 {
 	struct job *j = arg;
 	static char data[200000];
@@ -32,8 +30,7 @@ late_writer(void *arg)
 	return NULL;
 }
 
-static void *
-late_closer(void *arg)
+static void *late_closer(void *arg)
 {
 	struct job *j = arg;
 	usleep(j->delay_ms * 1000);
@@ -41,8 +38,7 @@ late_closer(void *arg)
 	return NULL;
 }
 
-int
-main(void)
+int main(void)
 {
 	int p[2], q[2];
 	char buf[70000];
@@ -94,7 +90,7 @@ main(void)
 	EXPECT(K(SYS_close, q[1]), 0);
 
 	KTEST_SECTION("A reader of an empty pipe blocks until another thread writes");
-	j = (struct job){ p[1], 100, 10, 0 };
+	j = (struct job){p[1], 100, 10, 0};
 	t0 = now_ms();
 	pthread_create(&t, NULL, late_writer, &j);
 	EXPECT(K(SYS_read, p[0], buf, sizeof(buf)), 10);
@@ -103,7 +99,7 @@ main(void)
 	EXPECT(j.result, 10);
 
 	KTEST_SECTION("A writer of a full pipe blocks until the reader drains it");
-	j = (struct job){ p[1], 0, 200000, 0 };
+	j = (struct job){p[1], 0, 200000, 0};
 	pthread_create(&t, NULL, late_writer, &j);
 	usleep(50000);
 	size_t total = 0;
@@ -117,7 +113,7 @@ main(void)
 	KTEST_SECTION("A blocked reader sees EOF when the last writer closes");
 	long w2 = EXPECT_OK(K(SYS_dup, p[1]));
 	EXPECT(K(SYS_close, p[1]), 0);
-	j = (struct job){ (int)w2, 50, 0, 0 };
+	j = (struct job){(int)w2, 50, 0, 0};
 	pthread_create(&t, NULL, late_closer, &j);
 	EXPECT(K(SYS_read, p[0], buf, sizeof(buf)), 0);
 	pthread_join(t, NULL);
@@ -127,8 +123,11 @@ main(void)
 	EXPECT(K(SYS_pipe, p), 0);
 	long file = EXPECT_OK(K(SYS_open, "/tmp/pf", O_CREAT | O_RDWR, 0644));
 	struct pollfd pf[5] = {
-		{ p[0], POLLIN, 0 }, { p[1], POLLOUT, 0 }, { (int)file, POLLIN | POLLOUT, 0 },
-		{ 1, POLLOUT, 0 }, { -1, POLLIN, 0 },
+	    {p[0], POLLIN, 0},
+	    {p[1], POLLOUT, 0},
+	    {(int)file, POLLIN | POLLOUT, 0},
+	    {1, POLLOUT, 0},
+	    {-1, POLLIN, 0},
 	};
 	EXPECT(K(SYS_poll, pf, 5, 0), 3);
 	EXPECT(pf[0].revents, 0);
@@ -139,25 +138,25 @@ main(void)
 	t0 = now_ms();
 	EXPECT(K(SYS_poll, pf, 1, 100), 0);
 	EXPECT_TRUE(now_ms() - t0 >= 90);
-	struct pollfd bad = { 77, POLLIN, 0 };
+	struct pollfd bad = {77, POLLIN, 0};
 	EXPECT(K(SYS_poll, &bad, 1, 0), 1);
 	EXPECT(bad.revents, POLLNVAL);
 	EXPECT(K(SYS_poll, pf, FD_DEFAULT_SOFT + 1, 0), -EINVAL);
 	KTEST_SECTION("Woken by a write from another thread, long before the timeout");
-	j = (struct job){ p[1], 50, 3, 0 };
+	j = (struct job){p[1], 50, 3, 0};
 	t0 = now_ms();
 	pthread_create(&t, NULL, late_writer, &j);
 	EXPECT(K(SYS_poll, pf, 1, 5000), 1);
 	EXPECT(pf[0].revents, POLLIN);
 	EXPECT_TRUE(now_ms() - t0 < 2000);
 	pthread_join(t, NULL);
-	EXPECT(K(SYS_poll, pf, 1, -1), 1);	/* ready: an infinite timeout returns at once */
-	struct timespec ts = { 0, 0 };
+	EXPECT(K(SYS_poll, pf, 1, -1), 1); /* ready: an infinite timeout returns at once */
+	struct timespec ts = {0, 0};
 	EXPECT(K(SYS_ppoll, pf, 1, &ts, NULL, 8), 1);
 	ts.tv_nsec = -1;
 	EXPECT(K(SYS_ppoll, pf, 1, &ts, NULL, 8), -EINVAL);
 	EXPECT(K(SYS_read, p[0], buf, sizeof(buf)), 3);
-	ts = (struct timespec){ 0, 30000000 };
+	ts = (struct timespec){0, 30000000};
 	EXPECT(K(SYS_ppoll, pf, 1, &ts, NULL, 8), 0);
 	EXPECT(ts.tv_sec, 0);
 	EXPECT(ts.tv_nsec, 0);
@@ -165,20 +164,20 @@ main(void)
 	KTEST_SECTION("Hang-up and error conditions");
 	EXPECT(K(SYS_pipe, q), 0);
 	EXPECT(K(SYS_close, q[1]), 0);
-	struct pollfd hup = { q[0], POLLIN, 0 };
+	struct pollfd hup = {q[0], POLLIN, 0};
 	EXPECT(K(SYS_poll, &hup, 1, 0), 1);
 	EXPECT(hup.revents, POLLHUP);
 	EXPECT(K(SYS_close, q[0]), 0);
 	EXPECT(K(SYS_pipe, q), 0);
 	EXPECT(K(SYS_close, q[0]), 0);
-	struct pollfd err = { q[1], POLLOUT, 0 };
+	struct pollfd err = {q[1], POLLOUT, 0};
 	EXPECT(K(SYS_poll, &err, 1, 0), 1);
 	EXPECT(err.revents, POLLERR);
 	EXPECT(K(SYS_close, q[1]), 0);
 
 	KTEST_SECTION("select");
 	fd_set rs, ws;
-	struct timeval tv = { 0, 0 };
+	struct timeval tv = {0, 0};
 	FD_ZERO(&rs);
 	FD_ZERO(&ws);
 	FD_SET(p[0], &rs);
@@ -188,7 +187,7 @@ main(void)
 	EXPECT_TRUE(!FD_ISSET(p[0], &rs) && FD_ISSET(file, &rs) && FD_ISSET(p[1], &ws));
 	FD_ZERO(&rs);
 	FD_SET(p[0], &rs);
-	tv = (struct timeval){ 0, 50000 };
+	tv = (struct timeval){0, 50000};
 	t0 = now_ms();
 	EXPECT(K(SYS_select, p[0] + 1, &rs, NULL, NULL, &tv), 0);
 	EXPECT_TRUE(now_ms() - t0 >= 40);
@@ -196,7 +195,7 @@ main(void)
 	EXPECT(tv.tv_sec, 0);
 	EXPECT(tv.tv_usec, 0);
 	FD_SET(p[0], &rs);
-	j = (struct job){ p[1], 30, 1, 0 };
+	j = (struct job){p[1], 30, 1, 0};
 	pthread_create(&t, NULL, late_writer, &j);
 	EXPECT(K(SYS_select, p[0] + 1, &rs, NULL, NULL, NULL), 1);
 	EXPECT_TRUE(FD_ISSET(p[0], &rs));
@@ -209,10 +208,10 @@ main(void)
 	EXPECT(K(SYS_select, 1, NULL, NULL, NULL, &tv), -EINVAL);
 	FD_ZERO(&rs);
 	FD_SET(p[0], &rs);
-	ts = (struct timespec){ 1, 0 };
+	ts = (struct timespec){1, 0};
 	EXPECT(K(SYS_pselect6, p[0] + 1, &rs, NULL, NULL, &ts, NULL), 1);
 	KTEST_SECTION("select with no descriptors is a sleep");
-	tv = (struct timeval){ 0, 20000 };
+	tv = (struct timeval){0, 20000};
 	t0 = now_ms();
 	EXPECT(K(SYS_select, 0, NULL, NULL, NULL, &tv), 0);
 	EXPECT_TRUE(now_ms() - t0 >= 15);

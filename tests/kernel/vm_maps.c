@@ -20,8 +20,7 @@ static int all_bytes(const char *p, long len, char c)
 	return 1;
 }
 
-int
-main(void)
+int main(void)
 {
 	char *p, *q, *r, buf[8];
 	long fd, i, brk0;
@@ -51,7 +50,7 @@ main(void)
 	EXPECT(K(SYS_mprotect, p, 3 * PAGE, PROT_READ), 0);
 	EXPECT(K(SYS_mprotect, p, 3 * PAGE, RW), 0);
 	EXPECT(K(SYS_munmap, p, 3 * PAGE), 0);
-	EXPECT(K(SYS_munmap, p, 3 * PAGE), 0);	/* nothing there: fine */
+	EXPECT(K(SYS_munmap, p, 3 * PAGE), 0); /* nothing there: fine */
 	EXPECT(K(SYS_mmap, 0, 0, RW, ANON, -1, 0), -EINVAL);
 	EXPECT(K(SYS_munmap, p + 1, PAGE), -EINVAL);
 
@@ -62,7 +61,7 @@ main(void)
 	p[8 * PAGE] = 'x';
 	EXPECT(K(SYS_mprotect, p + 8 * PAGE, 8 * PAGE, PROT_NONE), 0);
 	EXPECT(K(SYS_mprotect, p + 8 * PAGE, 8 * PAGE, PROT_READ), 0);
-	EXPECT_TRUE(p[8 * PAGE] == 'x');	/* kept across PROT_NONE */
+	EXPECT_TRUE(p[8 * PAGE] == 'x'); /* kept across PROT_NONE */
 	EXPECT(K(SYS_munmap, p, 64 * PAGE), 0);
 
 	KTEST_SECTION("mremap: grow in place, move, shrink; madvise gives zeroes back");
@@ -77,7 +76,7 @@ main(void)
 	EXPECT(K(SYS_munmap, q, PAGE), 0);
 	q = p;
 	EXPECT(K(SYS_mmap, q, PAGE, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0), (long)q);
-	EXPECT(K(SYS_mremap, q, PAGE, 2 * PAGE, 0, 0), (long)q);	/* p's range is free now */
+	EXPECT(K(SYS_mremap, q, PAGE, 2 * PAGE, 0, 0), (long)q); /* p's range is free now */
 	EXPECT(K(SYS_mremap, r, 16 * PAGE, PAGE, 0, 0), (long)r);
 	EXPECT(K(SYS_mremap, r + PAGE, PAGE, 2 * PAGE, 0, 0), -EFAULT);
 	memset(r, 'd', PAGE);
@@ -91,8 +90,8 @@ main(void)
 	p = (char *)EXPECT_OK(K(SYS_mmap, 0, 4 * PAGE, RW, ANON, -1, 0));
 	q = (char *)EXPECT_OK(K(SYS_mmap, 0, PAGE, RW, ANON, -1, 0));
 	memset(p, 's', 4 * PAGE);
-	EXPECT(K(SYS_mremap, p, 4 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p + PAGE),
-	    -EINVAL);
+	EXPECT(
+	    K(SYS_mremap, p, 4 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p + PAGE), -EINVAL);
 	EXPECT(K(SYS_mremap, p, 4 * PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, q), (long)q);
 	EXPECT_TRUE(q[0] == 's');
 	{
@@ -113,17 +112,17 @@ main(void)
 	EXPECT(K(SYS_brk, brk0 + 2 * PAGE), brk0 + 2 * PAGE);
 	EXPECT_TRUE(all_bytes((char *)brk0 + 100, 2 * PAGE - 100, 0));
 	EXPECT(K(SYS_mmap, brk0, PAGE, PROT_NONE, ANON | MAP_FIXED, -1, 0), brk0);
-	EXPECT(K(SYS_brk, brk0 - 1), brk0 + 2 * PAGE);	/* below the base: unchanged */
+	EXPECT(K(SYS_brk, brk0 - 1), brk0 + 2 * PAGE); /* below the base: unchanged */
 
 	KTEST_SECTION("Many small mappings come and go: the range is free again after");
 	p = (char *)EXPECT_OK(K(SYS_mmap, 0, 512 * PAGE, RW, ANON, -1, 0));
 	EXPECT(K(SYS_munmap, p, 512 * PAGE), 0);
 	for (i = 0; i < 512; i++)
 		if (K(SYS_mmap, p + i * PAGE, PAGE, i & 1 ? PROT_READ : RW,
-		    ANON | MAP_FIXED_NOREPLACE, -1, 0) != (long)(p + i * PAGE))
+		        ANON | MAP_FIXED_NOREPLACE, -1, 0) != (long)(p + i * PAGE))
 			break;
 	EXPECT(i, 512);
-	EXPECT(K(SYS_mprotect, p, 512 * PAGE, RW), 0);	/* one mapping again */
+	EXPECT(K(SYS_mprotect, p, 512 * PAGE, RW), 0); /* one mapping again */
 	EXPECT(K(SYS_munmap, p, 512 * PAGE), 0);
 	EXPECT(K(SYS_mmap, p, 512 * PAGE, RW, ANON | MAP_FIXED_NOREPLACE, -1, 0), (long)p);
 	EXPECT(K(SYS_munmap, p, 512 * PAGE), 0);
@@ -140,7 +139,7 @@ main(void)
 	EXPECT(K(SYS_pwrite64, fd, "WRITE", 5, 0), 5);
 	EXPECT_TRUE(memcmp(p, "WRITE", 5) == 0);
 	EXPECT(K(SYS_msync, p, 2 * PAGE, MS_SYNC), 0);
-	EXPECT(K(SYS_ftruncate, fd, 0), 0);	/* pinned pages stay, as zeroes */
+	EXPECT(K(SYS_ftruncate, fd, 0), 0); /* pinned pages stay, as zeroes */
 	EXPECT_TRUE(all_bytes(q, PAGE, 0));
 	EXPECT(K(SYS_munmap, p, 2 * PAGE), 0);
 	EXPECT(K(SYS_munmap, q, PAGE), 0);
@@ -159,18 +158,19 @@ main(void)
 
 		vs = vmspace_new();
 		EXPECT(vm_stack(vs, 16 * PAGE, &top), 0);
-		EXPECT(vm_stack_grow(vs, 8 * PAGE), 16 * PAGE);	/* never shrinks */
+		EXPECT(vm_stack_grow(vs, 8 * PAGE), 16 * PAGE); /* never shrinks */
 		EXPECT(vm_stack_grow(vs, 1024 * PAGE), 1024 * PAGE);
 		p = (char *)top - 1024 * PAGE;
-		memset(p, 'g', 1024 * PAGE);		/* committed as touched */
-		EXPECT_TRUE(vm_mmap(vm_current(), (uintptr_t)p - PAGE, PAGE, RW,
-		    ANON | MAP_FIXED_NOREPLACE, NULL, 0) < 0);	/* the gap is its owner's */
+		memset(p, 'g', 1024 * PAGE); /* committed as touched */
+		EXPECT_TRUE(
+		    vm_mmap(vm_current(), (uintptr_t)p - PAGE, PAGE, RW, ANON | MAP_FIXED_NOREPLACE,
+		        NULL, 0) < 0); /* the gap is its owner's */
 		q = (char *)vm_mmap(vs, (uintptr_t)p - VM_STACK_GAP - 64 * PAGE, PAGE, RW,
 		    ANON | MAP_FIXED_NOREPLACE, NULL, 0);
 		EXPECT_TRUE(q == p - VM_STACK_GAP - 64 * PAGE);
 		/* Up to the mapping below, less the guard gap. */
-		EXPECT(vm_stack_grow(vs, 1UL << 40), (size_t)(top - (uintptr_t)q - PAGE -
-		    VM_STACK_GUARD));
+		EXPECT(vm_stack_grow(vs, 1UL << 40),
+		    (size_t)(top - (uintptr_t)q - PAGE - VM_STACK_GUARD));
 		vmspace_destroy(vs);
 	}
 
@@ -179,10 +179,11 @@ main(void)
 	p = (char *)vm_mmap(vs, 0, 8 * PAGE, RW, ANON, NULL, 0);
 	EXPECT_TRUE((long)p > 0);
 	EXPECT(vm_mmap(vm_current(), (uintptr_t)p, PAGE, RW, ANON | MAP_FIXED, NULL, 0),
-	    -ENOMEM);	/* not ours to replace */
+	    -ENOMEM); /* not ours to replace */
 	vmspace_destroy(vs);
-	EXPECT(vm_mmap(vm_current(), (uintptr_t)p, 8 * PAGE, RW, ANON | MAP_FIXED_NOREPLACE,
-	    NULL, 0), (long)p);
+	EXPECT(
+	    vm_mmap(vm_current(), (uintptr_t)p, 8 * PAGE, RW, ANON | MAP_FIXED_NOREPLACE, NULL, 0),
+	    (long)p);
 	EXPECT(vm_munmap(vm_current(), (uintptr_t)p, 8 * PAGE), 0);
 	rumprun_posix_leave();
 

@@ -9,7 +9,7 @@
 extern const struct virtio_driver *const __start_rumprun_virtio_drivers[];
 extern const struct virtio_driver *const __stop_rumprun_virtio_drivers[];
 
-#define LEGACY_ALIGN 4096	/* the used ring's alignment on a legacy interface */
+#define LEGACY_ALIGN 4096 /* the used ring's alignment on a legacy interface */
 
 int virtio_attach(struct virtio_dev *d)
 {
@@ -35,7 +35,7 @@ int virtio_negotiate(struct virtio_dev *d, uint64_t wanted)
 	d->ops->set_status(d, VIRTIO_STATUS_ACKNOWLEDGE);
 	d->ops->set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	offered = d->ops->get_features(d);
-	wanted |= VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX);	/* the rings below implement it */
+	wanted |= VIRTIO_FEATURE(VIRTIO_F_EVENT_IDX); /* the rings below implement it */
 	if (!d->legacy) {
 		if (!(offered & VIRTIO_FEATURE(VIRTIO_F_VERSION_1)))
 			return -ENODEV;
@@ -45,8 +45,8 @@ int virtio_negotiate(struct virtio_dev *d, uint64_t wanted)
 	d->ops->set_features(d, d->features);
 	if (d->legacy)
 		return 0;
-	d->ops->set_status(d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-	    VIRTIO_STATUS_FEATURES_OK);
+	d->ops->set_status(
+	    d, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
 	if (!(d->ops->get_status(d) & VIRTIO_STATUS_FEATURES_OK))
 		return -ENODEV;
 	return 0;
@@ -66,20 +66,14 @@ void virtio_fail(struct virtio_dev *d, const char *name, const char *why)
 /* ---- split virtqueues ------------------------------------------------ */
 
 /* Where the event-index words live: after each ring's entries. */
-static inline volatile uint16_t *used_event(struct virtq *vq)
-{
-	return &vq->avail->ring[vq->size];
-}
+static inline volatile uint16_t *used_event(struct virtq *vq) { return &vq->avail->ring[vq->size]; }
 
 static inline volatile uint16_t *avail_event(struct virtq *vq)
 {
 	return (volatile uint16_t *)&vq->used->ring[vq->size];
 }
 
-static inline uint16_t used_idx(struct virtq *vq)
-{
-	return *(volatile uint16_t *)&vq->used->idx;
-}
+static inline uint16_t used_idx(struct virtq *vq) { return *(volatile uint16_t *)&vq->used->idx; }
 
 int virtq_create(struct virtio_dev *d, struct virtq *vq, unsigned index, unsigned size)
 {
@@ -93,7 +87,7 @@ int virtq_create(struct virtio_dev *d, struct virtq *vq, unsigned index, unsigne
 	if (d->legacy || size == 0 || size > max)
 		size = max;
 	while (size & (size - 1))
-		size &= size - 1;	/* a power of two, rounding down */
+		size &= size - 1; /* a power of two, rounding down */
 
 	/* The legacy layout (descriptors, available ring, then the used ring
 	 * on the next 4096-byte boundary) suits both interfaces. */
@@ -131,7 +125,8 @@ int virtq_create(struct virtio_dev *d, struct virtq *vq, unsigned index, unsigne
 	return 0;
 }
 
-int virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned nout, unsigned nin, void *cookie)
+int virtq_add(
+    struct virtq *vq, const struct virtq_seg *segs, unsigned nout, unsigned nin, void *cookie)
 {
 	unsigned n = nout + nin, j;
 	uint16_t head = vq->free_head, i = head, last = head;
@@ -143,9 +138,10 @@ int virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned nout, uns
 
 		desc->addr = segs[j].pa;
 		desc->len = segs[j].len;
-		desc->flags = (j >= nout ? VIRTQ_DESC_F_WRITE : 0) | (j + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+		desc->flags =
+		    (j >= nout ? VIRTQ_DESC_F_WRITE : 0) | (j + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
 		last = i;
-		i = desc->next;		/* free descriptors are chained in order */
+		i = desc->next; /* free descriptors are chained in order */
 	}
 	vq->free_head = vq->desc[last].next;
 	vq->nfree -= n;
@@ -162,10 +158,10 @@ void virtq_kick(struct virtq *vq)
 
 	if (old == new)
 		return;
-	dma_wmb();		/* the entries before the index that publishes them */
+	dma_wmb(); /* the entries before the index that publishes them */
 	*(volatile uint16_t *)&vq->avail->idx = new;
 	vq->kicked_idx = new;
-	dma_mb();		/* the index before reading whether to notify */
+	dma_mb(); /* the index before reading whether to notify */
 	if (vq->event_idx)
 		notify = (uint16_t)(new - *avail_event(vq) - 1) < (uint16_t)(new - old);
 	else
@@ -182,7 +178,7 @@ void *virtq_get(struct virtq *vq, uint32_t *len)
 
 	if (vq->last_used == used_idx(vq))
 		return NULL;
-	dma_rmb();		/* the index before the entry it covers */
+	dma_rmb(); /* the index before the entry it covers */
 	e = vq->used->ring[vq->last_used & (vq->size - 1)];
 	vq->last_used++;
 	id = (uint16_t)e.id;
@@ -196,7 +192,7 @@ void *virtq_get(struct virtq *vq, uint32_t *len)
 	vq->free_head = id;
 	vq->nfree += n;
 	if (vq->event_idx && !(vq->avail->flags & VIRTQ_AVAIL_F_NO_INTERRUPT))
-		*used_event(vq) = vq->last_used;	/* interrupt for the next one */
+		*used_event(vq) = vq->last_used; /* interrupt for the next one */
 	if (len)
 		*len = e.len;
 	return cookie;
@@ -204,16 +200,13 @@ void *virtq_get(struct virtq *vq, uint32_t *len)
 
 /* With event indexes the flag is only our own note (the device looks at
  * used_event, which stops moving); without, it asks the device. */
-void virtq_intr_disable(struct virtq *vq)
-{
-	vq->avail->flags |= VIRTQ_AVAIL_F_NO_INTERRUPT;
-}
+void virtq_intr_disable(struct virtq *vq) { vq->avail->flags |= VIRTQ_AVAIL_F_NO_INTERRUPT; }
 
 int virtq_intr_enable(struct virtq *vq)
 {
 	vq->avail->flags &= ~VIRTQ_AVAIL_F_NO_INTERRUPT;
 	if (vq->event_idx)
 		*used_event(vq) = vq->last_used;
-	dma_mb();		/* the request before looking for what came meanwhile */
+	dma_mb(); /* the request before looking for what came meanwhile */
 	return used_idx(vq) != vq->last_used;
 }

@@ -22,13 +22,12 @@ struct vp9 {
 	struct virtio_dev *vd;
 	struct virtq vq;
 	struct rumpuser_mtx *mtx;
-	struct rumpuser_cv *cv;	/* a slot finished, or became free */
+	struct rumpuser_cv *cv; /* a slot finished, or became free */
 	struct p9_slot slots[P9_SLOTS];
 	int failed;
 };
 
-static void
-drain(struct vp9 *sc)
+static void drain(struct vp9 *sc)
 {
 	void *cookie;
 	uint32_t len;
@@ -42,8 +41,7 @@ drain(struct vp9 *sc)
 	} while (virtq_intr_enable(&sc->vq));
 }
 
-static int
-vp9_intr(void *arg)
+static int vp9_intr(void *arg)
 {
 	struct vp9 *sc = arg;
 	unsigned isr = virtio_intr_status(sc->vd);
@@ -55,14 +53,13 @@ vp9_intr(void *arg)
 	return isr != 0;
 }
 
-static int
-vp9_rpc(struct p9_chan *c, struct p9_slot *s)
+static int vp9_rpc(struct p9_chan *c, struct p9_slot *s)
 {
 	struct vp9 *sc = c->priv;
 	uint32_t len = s->req[0] | s->req[1] << 8 | s->req[2] << 16 | (uint32_t)s->req[3] << 24;
 	struct virtq_seg segs[2] = {
-		{ s->req_pa, len },
-		{ s->resp_pa, c->msize },
+	    {s->req_pa, len},
+	    {s->resp_pa, c->msize},
 	};
 
 	if (len < 7 || len > c->msize)
@@ -87,8 +84,7 @@ vp9_rpc(struct p9_chan *c, struct p9_slot *s)
 	return (int)s->resp_len;
 }
 
-static struct p9_slot *
-vp9_get(struct p9_chan *c)
+static struct p9_slot *vp9_get(struct p9_chan *c)
 {
 	struct vp9 *sc = c->priv;
 
@@ -105,8 +101,7 @@ vp9_get(struct p9_chan *c)
 	}
 }
 
-static void
-vp9_put(struct p9_chan *c, struct p9_slot *s)
+static void vp9_put(struct p9_chan *c, struct p9_slot *s)
 {
 	struct vp9 *sc = c->priv;
 
@@ -117,20 +112,18 @@ vp9_put(struct p9_chan *c, struct p9_slot *s)
 }
 
 static const struct p9_chan_ops vp9_ops = {
-	.rpc = vp9_rpc,
-	.get = vp9_get,
-	.put = vp9_put,
+    .rpc = vp9_rpc,
+    .get = vp9_get,
+    .put = vp9_put,
 };
 
-static int
-fail(struct virtio_dev *d, const char *why)
+static int fail(struct virtio_dev *d, const char *why)
 {
 	virtio_fail(d, "virtio-9p", why);
 	return -ENODEV;
 }
 
-static int
-vp9_attach(struct virtio_dev *d)
+static int vp9_attach(struct virtio_dev *d)
 {
 	struct vp9 *sc;
 	uint16_t taglen;
@@ -178,8 +171,8 @@ vp9_attach(struct virtio_dev *d)
 }
 
 static const struct virtio_driver vp9_driver = {
-	.name = "virtio-9p",
-	.device_id = VIRTIO_ID_9P,
-	.attach = vp9_attach,
+    .name = "virtio-9p",
+    .device_id = VIRTIO_ID_9P,
+    .attach = vp9_attach,
 };
 VIRTIO_DRIVER_REGISTER(vp9_driver);

@@ -25,9 +25,9 @@
 #define VIRTIO_BLK_F_FLUSH 9
 
 /* Device configuration (5.2.4). */
-#define CONFIG_CAPACITY 0	/* le64, 512-byte sectors */
-#define CONFIG_SIZE_MAX 8	/* le32 */
-#define CONFIG_BLK_SIZE 20	/* le32 */
+#define CONFIG_CAPACITY 0 /* le64, 512-byte sectors */
+#define CONFIG_SIZE_MAX 8 /* le32 */
+#define CONFIG_BLK_SIZE 20 /* le32 */
 
 #define T_IN 0
 #define T_OUT 1
@@ -50,19 +50,19 @@ struct vblk_hdr {
 };
 
 struct vblk_slot {
-	struct vblk_hdr *hdr;		/* in DMA memory */
+	struct vblk_hdr *hdr; /* in DMA memory */
 	volatile uint8_t *status;
 	unsigned long hdr_pa, status_pa;
 	uint8_t *bounce;
 	unsigned long bounce_pa;
 	/* The request: */
-	int op;				/* BLKDEV_* */
+	int op; /* BLKDEV_* */
 	void *buf;
 	size_t len;
 	uint64_t off;
 	blkdev_done_fn done;
 	void *arg;
-	int then_flush;			/* a SYNC write: flush when written */
+	int then_flush; /* a SYNC write: flush when written */
 	int next_free;
 };
 
@@ -71,18 +71,17 @@ struct vblk {
 	struct virtio_dev *vd;
 	struct virtq vq;
 	struct vblk_slot slots[NSLOTS];
-	int free_head;			/* -1: none */
+	int free_head; /* -1: none */
 	int has_flush;
-	struct rumpuser_mtx *mtx;	/* slots and the queue */
+	struct rumpuser_mtx *mtx; /* slots and the queue */
 	struct rumpuser_cv *slot_cv;
 	int slot_waiters;
-	int inflight;			/* requests on the queue */
-	int polling;			/* completions by the poller thread */
-	struct rumpuser_cv *poll_cv;	/* the poller waits here when idle */
+	int inflight; /* requests on the queue */
+	int polling; /* completions by the poller thread */
+	struct rumpuser_cv *poll_cv; /* the poller waits here when idle */
 };
 
-static int
-slot_get(struct vblk *sc)
+static int slot_get(struct vblk *sc)
 {
 	rumpuser_mutex_enter(sc->mtx);
 	while (sc->free_head < 0) {
@@ -96,8 +95,7 @@ slot_get(struct vblk *sc)
 	return i;
 }
 
-static void
-slot_put(struct vblk *sc, int i)
+static void slot_put(struct vblk *sc, int i)
 {
 	rumpuser_mutex_enter(sc->mtx);
 	sc->slots[i].next_free = sc->free_head;
@@ -108,8 +106,7 @@ slot_put(struct vblk *sc, int i)
 }
 
 /* Put slot i's request (its header already filled) on the queue. */
-static void
-slot_start(struct vblk *sc, int i, uint32_t type, uint64_t off, size_t len)
+static void slot_start(struct vblk *sc, int i, uint32_t type, uint64_t off, size_t len)
 {
 	struct vblk_slot *s = &sc->slots[i];
 	struct virtq_seg segs[3];
@@ -119,13 +116,13 @@ slot_start(struct vblk *sc, int i, uint32_t type, uint64_t off, size_t len)
 	s->hdr->reserved = 0;
 	s->hdr->sector = off / 512;
 	*s->status = 0xff;
-	segs[n++] = (struct virtq_seg){ s->hdr_pa, sizeof(struct vblk_hdr) };
+	segs[n++] = (struct virtq_seg){s->hdr_pa, sizeof(struct vblk_hdr)};
 	if (type == T_OUT)
-		segs[n++] = (struct virtq_seg){ s->bounce_pa, (uint32_t)len };
+		segs[n++] = (struct virtq_seg){s->bounce_pa, (uint32_t)len};
 	nout = n;
 	if (type == T_IN)
-		segs[n++] = (struct virtq_seg){ s->bounce_pa, (uint32_t)len };
-	segs[n++] = (struct virtq_seg){ s->status_pa, 1 };
+		segs[n++] = (struct virtq_seg){s->bounce_pa, (uint32_t)len};
+	segs[n++] = (struct virtq_seg){s->status_pa, 1};
 	rumpuser_mutex_enter(sc->mtx);
 	/* Three descriptors per slot and size >= 3 * NSLOTS: never full. */
 	if (virtq_add(&sc->vq, segs, nout, n - nout, (void *)(uintptr_t)(i + 1)) != 0)
@@ -136,14 +133,13 @@ slot_start(struct vblk *sc, int i, uint32_t type, uint64_t off, size_t len)
 	rumpuser_mutex_exit(sc->mtx);
 }
 
-static void
-vblk_submit(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off,
-    blkdev_done_fn done, void *arg)
+static void vblk_submit(
+    struct blkdev *bd, int op, void *buf, size_t len, uint64_t off, blkdev_done_fn done, void *arg)
 {
 	struct vblk *sc = bd->priv;
 
 	if (op == BLKDEV_FLUSH && !sc->has_flush) {
-		done(arg, 0, 0);	/* write-through: nothing is volatile */
+		done(arg, 0, 0); /* write-through: nothing is volatile */
 		return;
 	}
 	int i = slot_get(sc);
@@ -166,8 +162,7 @@ vblk_submit(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off,
 }
 
 /* Finish what the device has completed. */
-static void
-vblk_drain(struct vblk *sc)
+static void vblk_drain(struct vblk *sc)
 {
 	for (;;) {
 		void *cookie;
@@ -202,8 +197,7 @@ vblk_drain(struct vblk *sc)
 /* Platforms without it (no PCI interrupts) have nothing to count. */
 void rumpcomp_pci_irq_awaited(int delta) __attribute__((weak));
 
-static int
-vblk_intr(void *arg)
+static int vblk_intr(void *arg)
 {
 	struct vblk *sc = arg;
 	unsigned isr = virtio_intr_status(sc->vd);
@@ -213,8 +207,7 @@ vblk_intr(void *arg)
 
 /* The poller: drains the queue, yielding in between, while requests are
  * outstanding; sleeps when there are none. */
-static void *
-vblk_poller(void *arg)
+static void *vblk_poller(void *arg)
 {
 	struct vblk *sc = arg;
 	for (;;) {
@@ -229,27 +222,26 @@ vblk_poller(void *arg)
 }
 
 static const struct blkdev_ops vblk_ops = {
-	.submit = vblk_submit,
+    .submit = vblk_submit,
 };
 
-static int
-fail(struct virtio_dev *d, const char *why)
+static int fail(struct virtio_dev *d, const char *why)
 {
 	virtio_fail(d, "virtio-blk", why);
 	return -ENODEV;
 }
 
-static int
-vblk_attach(struct virtio_dev *d)
+static int vblk_attach(struct virtio_dev *d)
 {
 	struct vblk *sc;
 	uint64_t capacity;
 	uint32_t blk_size = 512;
 	unsigned long pa, va;
 
-	if (virtio_negotiate(d, VIRTIO_FEATURE(VIRTIO_BLK_F_RO) |
-	    VIRTIO_FEATURE(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_FEATURE(VIRTIO_BLK_F_FLUSH) |
-	    VIRTIO_FEATURE(VIRTIO_BLK_F_SIZE_MAX)) != 0)
+	if (virtio_negotiate(d,
+	        VIRTIO_FEATURE(VIRTIO_BLK_F_RO) | VIRTIO_FEATURE(VIRTIO_BLK_F_BLK_SIZE) |
+	            VIRTIO_FEATURE(VIRTIO_BLK_F_FLUSH) | VIRTIO_FEATURE(VIRTIO_BLK_F_SIZE_MAX)) !=
+	    0)
 		return fail(d, "feature negotiation failed");
 	if ((sc = kzalloc(sizeof(*sc))) == NULL)
 		return fail(d, "out of memory");
@@ -282,8 +274,8 @@ vblk_attach(struct virtio_dev *d)
 		s->hdr_pa = pa + i * 32;
 		s->status = (volatile uint8_t *)(va + i * 32 + 16);
 		s->status_pa = pa + i * 32 + 16;
-		if (rumpcomp_pci_dmalloc(SLOT_BYTES, 4096, &s->bounce_pa,
-		    (unsigned long *)&s->bounce) != 0)
+		if (rumpcomp_pci_dmalloc(
+		        SLOT_BYTES, 4096, &s->bounce_pa, (unsigned long *)&s->bounce) != 0)
 			return fail(d, "out of memory for buffers");
 		s->next_free = i + 1 < NSLOTS ? i + 1 : -1;
 	}
@@ -307,7 +299,7 @@ vblk_attach(struct virtio_dev *d)
 	 * and finishes what is done; no thread waits for it.
 	 */
 	if (virtio_intr_establish(d, vblk_intr, sc) != 0)
-		sc->polling = 1;	/* no interrupt line: poll */
+		sc->polling = 1; /* no interrupt line: poll */
 	else if (sc->polling && rumpcomp_pci_irq_awaited)
 		rumpcomp_pci_irq_awaited(-1);
 	if (sc->polling) {
@@ -322,8 +314,8 @@ vblk_attach(struct virtio_dev *d)
 }
 
 static const struct virtio_driver vblk_driver = {
-	.name = "virtio-blk",
-	.device_id = VIRTIO_ID_BLOCK,
-	.attach = vblk_attach,
+    .name = "virtio-blk",
+    .device_id = VIRTIO_ID_BLOCK,
+    .attach = vblk_attach,
 };
 VIRTIO_DRIVER_REGISTER(vblk_driver);

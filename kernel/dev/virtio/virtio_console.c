@@ -29,7 +29,7 @@
 
 #define VIRTIO_CONSOLE_F_MULTIPORT 1
 
-#define CONFIG_MAX_PORTS 4	/* u32 max_nr_ports */
+#define CONFIG_MAX_PORTS 4 /* u32 max_nr_ports */
 
 /* Control messages (5.3.6.2). */
 struct ctrl_msg {
@@ -48,45 +48,45 @@ struct ctrl_msg {
 
 #define CTRL_RXQ 2
 #define CTRL_TXQ 3
-#define CTRL_BUFS 32		/* one per port the device may announce at once */
+#define CTRL_BUFS 32 /* one per port the device may announce at once */
 #define CTRL_BUFSZ 256
-#define MAX_PORTS 8		/* ports set up; ids above are refused */
+#define MAX_PORTS 8 /* ports set up; ids above are refused */
 #define RX_BUFS 16
 #define RX_BUFSZ 4096
-#define TX_BYTES 65536		/* the largest piece one write hands over */
-#define BOOT_WAIT_MS 1000	/* for the device's answers at attach */
+#define TX_BYTES 65536 /* the largest piece one write hands over */
+#define BOOT_WAIT_MS 1000 /* for the device's answers at attach */
 
 struct vcons;
 
 struct vport {
-	struct console_channel ch;	/* first: channels convert back */
+	struct console_channel ch; /* first: channels convert back */
 	struct vcons *sc;
 	unsigned id;
-	int stream;			/* CONSOLE_*, -1 while unnamed or unknown */
+	int stream; /* CONSOLE_*, -1 while unnamed or unknown */
 	int named;
 	int host_open;
 	struct virtq rxq, txq;
-	uint8_t *rx, *tx;		/* RX_BUFS slots; TX_BYTES */
+	uint8_t *rx, *tx; /* RX_BUFS slots; TX_BYTES */
 	unsigned long rx_pa, tx_pa;
 	/* Slots the device filled, oldest first, and how much of the first
 	 * was read. */
 	uint16_t filled[RX_BUFS];
 	uint32_t filled_len[RX_BUFS];
 	unsigned nfilled, first, offset;
-	struct rumpuser_mtx *wlock;	/* one writer at a time */
+	struct rumpuser_mtx *wlock; /* one writer at a time */
 };
 
 struct vcons {
 	struct virtio_dev *vd;
 	struct virtq crx, ctx;
-	uint8_t *cbuf;			/* CTRL_BUFS receive slots, then one to send */
+	uint8_t *cbuf; /* CTRL_BUFS receive slots, then one to send */
 	unsigned long cbuf_pa;
 	struct vport *ports[MAX_PORTS];
-	unsigned nadded;		/* ports announced, set up or refused */
-	struct rumpuser_mtx *mtx;	/* port state; held while draining */
-	struct rumpuser_cv *changed;	/* data, end of file, a write completed */
-	int awaited;			/* what we count in rumpcomp_pci_irq_awaited */
-	int writers_waiting;		/* writes waiting for the device */
+	unsigned nadded; /* ports announced, set up or refused */
+	struct rumpuser_mtx *mtx; /* port state; held while draining */
+	struct rumpuser_cv *changed; /* data, end of file, a write completed */
+	int awaited; /* what we count in rumpcomp_pci_irq_awaited */
+	int writers_waiting; /* writes waiting for the device */
 };
 
 /* Platforms without it (no PCI interrupts) have nothing to count. */
@@ -107,21 +107,18 @@ static void update_awaited(struct vcons *sc)
 }
 
 static const char *const stream_names[CONSOLE_NSTREAMS] = {
-	[CONSOLE_STDIN] = "rumprun.stdin",
-	[CONSOLE_STDOUT] = "rumprun.stdout",
-	[CONSOLE_STDERR] = "rumprun.stderr",
+    [CONSOLE_STDIN] = "rumprun.stdin",
+    [CONSOLE_STDOUT] = "rumprun.stdout",
+    [CONSOLE_STDERR] = "rumprun.stderr",
 };
 
-static void sleep_ms(long ms)
-{
-	rumpuser_clock_sleep(RUMPUSER_CLOCK_RELWALL, 0, ms * 1000000);
-}
+static void sleep_ms(long ms) { rumpuser_clock_sleep(RUMPUSER_CLOCK_RELWALL, 0, ms * 1000000); }
 
 /* ---- control queue --------------------------------------------------- */
 
 static void ctrl_post(struct vcons *sc, unsigned slot)
 {
-	struct virtq_seg seg = { sc->cbuf_pa + (unsigned long)slot * CTRL_BUFSZ, CTRL_BUFSZ };
+	struct virtq_seg seg = {sc->cbuf_pa + (unsigned long)slot * CTRL_BUFSZ, CTRL_BUFSZ};
 
 	virtq_add(&sc->crx, &seg, 0, 1, (void *)(uintptr_t)(slot + 1));
 }
@@ -131,7 +128,7 @@ static void ctrl_post(struct vcons *sc, unsigned slot)
 static void ctrl_send(struct vcons *sc, unsigned id, uint16_t event, uint16_t value)
 {
 	struct ctrl_msg *m = (struct ctrl_msg *)(sc->cbuf + CTRL_BUFS * CTRL_BUFSZ);
-	struct virtq_seg seg = { sc->cbuf_pa + CTRL_BUFS * CTRL_BUFSZ, sizeof(*m) };
+	struct virtq_seg seg = {sc->cbuf_pa + CTRL_BUFS * CTRL_BUFSZ, sizeof(*m)};
 	int i;
 
 	m->id = id;
@@ -149,7 +146,7 @@ static unsigned port_txq(unsigned id) { return id == 0 ? 1 : 3 + 2 * id; }
 
 static void rx_post(struct vport *vp, unsigned slot)
 {
-	struct virtq_seg seg = { vp->rx_pa + (unsigned long)slot * RX_BUFSZ, RX_BUFSZ };
+	struct virtq_seg seg = {vp->rx_pa + (unsigned long)slot * RX_BUFSZ, RX_BUFSZ};
 
 	virtq_add(&vp->rxq, &seg, 0, 1, (void *)(uintptr_t)(slot + 1));
 }
@@ -181,7 +178,7 @@ static void port_add(struct vcons *sc, unsigned id)
 	for (i = 0; i < RX_BUFS && i < vp->rxq.size; i++)
 		rx_post(vp, i);
 	virtq_kick(&vp->rxq);
-	virtq_intr_disable(&vp->txq);	/* writers ask when they must wait */
+	virtq_intr_disable(&vp->txq); /* writers ask when they must wait */
 	sc->ports[id] = vp;
 	ctrl_send(sc, id, PORT_READY, 1);
 }
@@ -209,7 +206,8 @@ static void ctrl_drain(struct vcons *sc)
 				break;
 			case PORT_NAME:
 				if (vp && !vp->named)
-					port_attach_stream(sc, vp, (const char *)buf + sizeof(m), len - sizeof(m));
+					port_attach_stream(
+					    sc, vp, (const char *)buf + sizeof(m), len - sizeof(m));
 				break;
 			case PORT_OPEN:
 				if (vp)
@@ -217,7 +215,7 @@ static void ctrl_drain(struct vcons *sc)
 				break;
 			case DEVICE_REMOVE:
 				if (vp)
-					vp->host_open = 0;	/* its reader sees end of file */
+					vp->host_open = 0; /* its reader sees end of file */
 				break;
 			}
 		}
@@ -239,7 +237,7 @@ static void rx_drain(struct vport *vp)
 		vp->filled[i] = (uint16_t)((uintptr_t)cookie - 1);
 		vp->filled_len[i] = len <= RX_BUFSZ ? len : RX_BUFSZ;
 		if (vp->filled_len[i] == 0) {
-			rx_post(vp, vp->filled[i]);	/* nothing in it */
+			rx_post(vp, vp->filled[i]); /* nothing in it */
 			continue;
 		}
 		vp->nfilled++;
@@ -280,7 +278,7 @@ static ssize_t port_write(struct console_channel *ch, const void *buf, size_t le
 	rumpuser_mutex_enter(vp->wlock);
 	while (done < len) {
 		size_t n = len - done < TX_BYTES ? len - done : TX_BYTES;
-		struct virtq_seg seg = { vp->tx_pa, (uint32_t)n };
+		struct virtq_seg seg = {vp->tx_pa, (uint32_t)n};
 
 		memcpy(vp->tx, (const char *)buf + done, n);
 		if (virtq_add(&vp->txq, &seg, 1, 0, vp) != 0) {
@@ -425,14 +423,14 @@ static int vcons_attach(struct virtio_dev *d)
 	rumpuser_cv_init(&sc->changed);
 	if (virtq_create(d, &sc->crx, CTRL_RXQ, CTRL_BUFS) != 0 ||
 	    virtq_create(d, &sc->ctx, CTRL_TXQ, 2) != 0 ||
-	    rumpcomp_pci_dmalloc((CTRL_BUFS + 1) * CTRL_BUFSZ, 4096, &sc->cbuf_pa,
-	    (unsigned long *)&sc->cbuf) != 0)
+	    rumpcomp_pci_dmalloc(
+	        (CTRL_BUFS + 1) * CTRL_BUFSZ, 4096, &sc->cbuf_pa, (unsigned long *)&sc->cbuf) != 0)
 		return fail(d, "cannot set up the control queues");
 	for (i = 0; i < CTRL_BUFS && i < sc->crx.size; i++)
 		ctrl_post(sc, i);
 	if (virtio_intr_establish(d, vcons_intr, sc) != 0)
 		return fail(d, "no interrupt line");
-	sc->awaited = 1;		/* as establishing counted it */
+	sc->awaited = 1; /* as establishing counted it */
 	virtio_ready(d);
 	virtq_kick(&sc->crx);
 
@@ -452,8 +450,8 @@ static int vcons_attach(struct virtio_dev *d)
 }
 
 static const struct virtio_driver vcons_driver = {
-	.name = "virtio-console",
-	.device_id = VIRTIO_ID_CONSOLE,
-	.attach = vcons_attach,
+    .name = "virtio-console",
+    .device_id = VIRTIO_ID_CONSOLE,
+    .attach = vcons_attach,
 };
 VIRTIO_DRIVER_REGISTER(vcons_driver);

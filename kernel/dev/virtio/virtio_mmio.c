@@ -11,25 +11,25 @@
 #include <kernel/bus.h>
 #include <kernel/virtio.h>
 
-#define MMIO_MAGIC 0x000		/* "virt" */
+#define MMIO_MAGIC 0x000 /* "virt" */
 #define MMIO_VERSION 0x004
 #define MMIO_DEVICE_ID 0x008
 #define MMIO_DEVICE_FEATURES 0x010
 #define MMIO_DEVICE_FEATURES_SEL 0x014
 #define MMIO_DRIVER_FEATURES 0x020
 #define MMIO_DRIVER_FEATURES_SEL 0x024
-#define MMIO_GUEST_PAGE_SIZE 0x028	/* legacy */
+#define MMIO_GUEST_PAGE_SIZE 0x028 /* legacy */
 #define MMIO_QUEUE_SEL 0x030
 #define MMIO_QUEUE_NUM_MAX 0x034
 #define MMIO_QUEUE_NUM 0x038
-#define MMIO_QUEUE_ALIGN 0x03c		/* legacy */
-#define MMIO_QUEUE_PFN 0x040		/* legacy */
+#define MMIO_QUEUE_ALIGN 0x03c /* legacy */
+#define MMIO_QUEUE_PFN 0x040 /* legacy */
 #define MMIO_QUEUE_READY 0x044
 #define MMIO_QUEUE_NOTIFY 0x050
 #define MMIO_INTERRUPT_STATUS 0x060
 #define MMIO_INTERRUPT_ACK 0x064
 #define MMIO_STATUS 0x070
-#define MMIO_QUEUE_DESC 0x080		/* low, then high at +4 */
+#define MMIO_QUEUE_DESC 0x080 /* low, then high at +4 */
 #define MMIO_QUEUE_AVAIL 0x090
 #define MMIO_QUEUE_USED 0x0a0
 #define MMIO_CONFIG_GENERATION 0x0fc
@@ -40,14 +40,14 @@
 #pragma weak rumpcomp_pci_ext_mmio_device
 
 #define MMIO_MAGIC_VALUE 0x74726976
-#define LEGACY_PAGE 4096		/* the guest page size we tell a legacy device */
-#define COOKIE_BASE 0x10000		/* rumpcomp_pci.h: above every PCI cookie */
+#define LEGACY_PAGE 4096 /* the guest page size we tell a legacy device */
+#define COOKIE_BASE 0x10000 /* rumpcomp_pci.h: above every PCI cookie */
 
 struct vmmio {
 	struct virtio_dev vdev;
 	volatile uint8_t *regs;
 	unsigned cookie;
-	int line;			/* -1: the machine cannot deliver it */
+	int line; /* -1: the machine cannot deliver it */
 };
 
 #define VMMIO(d) ((struct vmmio *)(d)->transport)
@@ -85,7 +85,7 @@ static void mmio_set_status(struct virtio_dev *d, uint8_t s)
 	mmio_write32(REG(d, MMIO_STATUS), s);
 	if (s == 0)
 		while (mmio_read32(REG(d, MMIO_STATUS)) != 0)
-			;	/* the reset is done when the status reads 0 */
+			; /* the reset is done when the status reads 0 */
 }
 
 /* Byte by byte; on the modern interface reread until the generation is
@@ -115,7 +115,7 @@ static unsigned mmio_queue_max(struct virtio_dev *d, unsigned index)
 {
 	mmio_write32(REG(d, MMIO_QUEUE_SEL), index);
 	if (!d->legacy && mmio_read32(REG(d, MMIO_QUEUE_READY)))
-		return 0;	/* in use already: not ours to set up */
+		return 0; /* in use already: not ours to set up */
 	return mmio_read32(REG(d, MMIO_QUEUE_NUM_MAX));
 }
 
@@ -133,7 +133,7 @@ static int mmio_queue_enable(struct virtio_dev *d, struct virtq *vq)
 		/* The core lays the rings out as legacy wants them: the used
 		 * ring on the next 4096-byte boundary after the available one. */
 		if (vq->desc_pa / LEGACY_PAGE > 0xffffffffUL)
-			return -ENOMEM;	/* the page number register has 32 bits */
+			return -ENOMEM; /* the page number register has 32 bits */
 		mmio_write32(REG(d, MMIO_GUEST_PAGE_SIZE), LEGACY_PAGE);
 		mmio_write32(REG(d, MMIO_QUEUE_ALIGN), LEGACY_PAGE);
 		mmio_write32(REG(d, MMIO_QUEUE_PFN), (uint32_t)(vq->desc_pa / LEGACY_PAGE));
@@ -172,17 +172,17 @@ static int mmio_intr_establish(struct virtio_dev *d, int (*fn)(void *), void *ar
 }
 
 static const struct virtio_transport_ops mmio_ops = {
-	.get_features = mmio_get_features,
-	.set_features = mmio_set_features,
-	.get_status = mmio_get_status,
-	.set_status = mmio_set_status,
-	.read_config = mmio_read_config,
-	.write_config = mmio_write_config,
-	.queue_max = mmio_queue_max,
-	.queue_enable = mmio_queue_enable,
-	.notify = mmio_notify,
-	.intr_status = mmio_intr_status,
-	.intr_establish = mmio_intr_establish,
+    .get_features = mmio_get_features,
+    .set_features = mmio_set_features,
+    .get_status = mmio_get_status,
+    .set_status = mmio_set_status,
+    .read_config = mmio_read_config,
+    .write_config = mmio_write_config,
+    .queue_max = mmio_queue_max,
+    .queue_enable = mmio_queue_enable,
+    .notify = mmio_notify,
+    .intr_status = mmio_intr_status,
+    .intr_establish = mmio_intr_establish,
 };
 
 /* "mmio 0xfeb00e00" */
@@ -211,16 +211,16 @@ static void attach_one(unsigned cookie, unsigned long addr, unsigned long len, i
 	uint32_t version, id;
 
 	if (len < MMIO_CONFIG || (regs = rumpcomp_pci_map(addr, len)) == NULL) {
-		kprintf("rumprun: virtio-mmio device at 0x%lx (%lu bytes) cannot be mapped\n",
-		    addr, len);
+		kprintf("rumprun: virtio-mmio device at 0x%lx (%lu bytes) cannot be mapped\n", addr,
+		    len);
 		return;
 	}
 	if (mmio_read32(regs + MMIO_MAGIC) != MMIO_MAGIC_VALUE)
-		return;		/* nothing there */
+		return; /* nothing there */
 	version = mmio_read32(regs + MMIO_VERSION);
 	id = mmio_read32(regs + MMIO_DEVICE_ID);
 	if (id == 0)
-		return;		/* a transport without a device */
+		return; /* a transport without a device */
 	if (version != 1 && version != 2) {
 		kprintf("rumprun: virtio-mmio device at 0x%lx speaks version %u, not 1 or 2\n",
 		    addr, version);

@@ -31,7 +31,7 @@ struct virtio_net_hdr {
 	uint8_t flags;
 	uint8_t gso_type;
 	uint16_t hdr_len, gso_size, csum_start, csum_offset;
-	uint16_t num_buffers;	/* only with VERSION_1 or MRG_RXBUF */
+	uint16_t num_buffers; /* only with VERSION_1 or MRG_RXBUF */
 };
 #define HDR_F_NEEDS_CSUM 1
 #define HDR_F_DATA_VALID 2
@@ -47,21 +47,21 @@ struct vioif {
 	struct virtio_dev *vd;
 	struct virtq rxq, txq;
 	unsigned hdrlen;
-	uint8_t *rx, *tx;		/* slot areas */
+	uint8_t *rx, *tx; /* slot areas */
 	unsigned long rx_pa, tx_pa;
 	unsigned nrx, ntx;
-	uint16_t tx_free[TX_SLOTS];	/* a stack of free transmit slots */
+	uint16_t tx_free[TX_SLOTS]; /* a stack of free transmit slots */
 	unsigned ntx_free;
-	int tx_stalled;			/* a transmit found no slot: interrupt wanted */
+	int tx_stalled; /* a transmit found no slot: interrupt wanted */
 };
 
 /* Cookies are slot numbers plus one (a cookie is never NULL). */
 #define SLOT_COOKIE(i) ((void *)(uintptr_t)((i) + 1))
-#define COOKIE_SLOT(c) ((unsigned)(uintptr_t)(c) - 1)
+#define COOKIE_SLOT(c) ((unsigned)(uintptr_t)(c)-1)
 
 static void rx_post(struct vioif *sc, unsigned slot)
 {
-	struct virtq_seg seg = { sc->rx_pa + (unsigned long)slot * SLOT, SLOT };
+	struct virtq_seg seg = {sc->rx_pa + (unsigned long)slot * SLOT, SLOT};
 
 	virtq_add(&sc->rxq, &seg, 0, 1, SLOT_COOKIE(slot));
 }
@@ -109,7 +109,7 @@ static int vioif_intr(void *arg)
 		sc->tx_stalled = 0;
 		virtq_intr_disable(&sc->txq);
 		if (sc->nd.tx_ready)
-			sc->nd.tx_ready(&sc->nd);	/* transmits again (and re-arms if still full) */
+			sc->nd.tx_ready(&sc->nd); /* transmits again (and re-arms if still full) */
 	}
 	return isr != 0;
 }
@@ -160,7 +160,7 @@ static int vioif_transmit(struct netdev *nd, const struct iovec *iov, int iovcnt
 }
 
 static const struct netdev_ops vioif_ops = {
-	.transmit = vioif_transmit,
+    .transmit = vioif_transmit,
 };
 
 static int fail(struct virtio_dev *d, const char *why)
@@ -175,9 +175,9 @@ static int vioif_attach(struct virtio_dev *d)
 	unsigned i;
 	int error;
 
-	error = virtio_negotiate(d, VIRTIO_FEATURE(VIRTIO_NET_F_MAC) |
-	    VIRTIO_FEATURE(VIRTIO_NET_F_STATUS) | VIRTIO_FEATURE(VIRTIO_NET_F_MTU) |
-	    VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_CSUM));
+	error = virtio_negotiate(d,
+	    VIRTIO_FEATURE(VIRTIO_NET_F_MAC) | VIRTIO_FEATURE(VIRTIO_NET_F_STATUS) |
+	        VIRTIO_FEATURE(VIRTIO_NET_F_MTU) | VIRTIO_FEATURE(VIRTIO_NET_F_GUEST_CSUM));
 	if (error)
 		return fail(d, "feature negotiation failed");
 	if ((sc = kzalloc(sizeof(*sc))) == NULL)
@@ -190,8 +190,10 @@ static int vioif_attach(struct virtio_dev *d)
 		return fail(d, "cannot set up the queues");
 	sc->nrx = sc->rxq.size < RX_SLOTS ? sc->rxq.size : RX_SLOTS;
 	sc->ntx = sc->txq.size < TX_SLOTS ? sc->txq.size : TX_SLOTS;
-	if (rumpcomp_pci_dmalloc((size_t)sc->nrx * SLOT, 4096, &sc->rx_pa, (unsigned long *)&sc->rx) ||
-	    rumpcomp_pci_dmalloc((size_t)sc->ntx * SLOT, 4096, &sc->tx_pa, (unsigned long *)&sc->tx))
+	if (rumpcomp_pci_dmalloc(
+	        (size_t)sc->nrx * SLOT, 4096, &sc->rx_pa, (unsigned long *)&sc->rx) ||
+	    rumpcomp_pci_dmalloc(
+	        (size_t)sc->ntx * SLOT, 4096, &sc->tx_pa, (unsigned long *)&sc->tx))
 		return fail(d, "out of memory for buffers");
 	for (i = 0; i < sc->nrx; i++)
 		rx_post(sc, i);
@@ -205,7 +207,7 @@ static int vioif_attach(struct virtio_dev *d)
 		size_t got;
 
 		rumpuser_getrandom(sc->nd.mac, 6, 0, &got);
-		sc->nd.mac[0] = (sc->nd.mac[0] & ~1) | 2;	/* unicast, locally administered */
+		sc->nd.mac[0] = (sc->nd.mac[0] & ~1) | 2; /* unicast, locally administered */
 	}
 	sc->nd.mtu = 1500;
 	if (virtio_has(d, VIRTIO_NET_F_MTU)) {
@@ -236,8 +238,8 @@ static int vioif_attach(struct virtio_dev *d)
 }
 
 static const struct virtio_driver vioif_driver = {
-	.name = "virtio-net",
-	.device_id = VIRTIO_ID_NET,
-	.attach = vioif_attach,
+    .name = "virtio-net",
+    .device_id = VIRTIO_ID_NET,
+    .attach = vioif_attach,
 };
 VIRTIO_DRIVER_REGISTER(vioif_driver);

@@ -10,9 +10,9 @@
 #include <kernel/virtio.h>
 
 #define VIRTIO_PCI_VENDOR 0x1af4
-#define VIRTIO_PCI_LEGACY_FIRST 0x1000	/* transitional: type in the subsystem id */
+#define VIRTIO_PCI_LEGACY_FIRST 0x1000 /* transitional: type in the subsystem id */
 #define VIRTIO_PCI_LEGACY_LAST 0x103f
-#define VIRTIO_PCI_MODERN_BASE 0x1040	/* modern: 0x1040 + type */
+#define VIRTIO_PCI_MODERN_BASE 0x1040 /* modern: 0x1040 + type */
 #define VIRTIO_PCI_MODERN_LAST 0x107f
 
 /* Capability types (4.1.4). */
@@ -95,7 +95,7 @@ static void modern_set_status(struct virtio_dev *d, uint8_t s)
 	mmio_write8(VPCI(d)->common + COMMON_STATUS, s);
 	if (s == 0)
 		while (mmio_read8(VPCI(d)->common + COMMON_STATUS) != 0)
-			;	/* the reset is done when the status reads 0 */
+			; /* the reset is done when the status reads 0 */
 }
 
 /* Reread until the generation is stable: a multi-byte field may change
@@ -138,11 +138,12 @@ static int modern_queue_enable(struct virtio_dev *d, struct virtq *vq)
 
 	mmio_write16(c + COMMON_Q_SELECT, (uint16_t)vq->index);
 	mmio_write16(c + COMMON_Q_SIZE, (uint16_t)vq->size);
-	mmio_write16(c + COMMON_Q_MSIX, 0xffff);	/* no MSI-X vector: INTx */
+	mmio_write16(c + COMMON_Q_MSIX, 0xffff); /* no MSI-X vector: INTx */
 	mmio_write64(c + COMMON_Q_DESC, vq->desc_pa);
 	mmio_write64(c + COMMON_Q_AVAIL, vq->avail_pa);
 	mmio_write64(c + COMMON_Q_USED, vq->used_pa);
-	vq->transport = (uintptr_t)(p->notify + (uint32_t)mmio_read16(c + COMMON_Q_NOFF) * p->notify_mult);
+	vq->transport =
+	    (uintptr_t)(p->notify + (uint32_t)mmio_read16(c + COMMON_Q_NOFF) * p->notify_mult);
 	mmio_write16(c + COMMON_Q_ENABLE, 1);
 	return 0;
 }
@@ -154,7 +155,7 @@ static void modern_notify(struct virtio_dev *d, struct virtq *vq)
 
 static unsigned modern_intr_status(struct virtio_dev *d)
 {
-	return mmio_read8(VPCI(d)->isr);	/* reading acknowledges */
+	return mmio_read8(VPCI(d)->isr); /* reading acknowledges */
 }
 
 static int pci_transport_intr_establish(struct virtio_dev *d, int (*fn)(void *), void *arg)
@@ -163,17 +164,17 @@ static int pci_transport_intr_establish(struct virtio_dev *d, int (*fn)(void *),
 }
 
 static const struct virtio_transport_ops modern_ops = {
-	.get_features = modern_get_features,
-	.set_features = modern_set_features,
-	.get_status = modern_get_status,
-	.set_status = modern_set_status,
-	.read_config = modern_read_config,
-	.write_config = modern_write_config,
-	.queue_max = modern_queue_max,
-	.queue_enable = modern_queue_enable,
-	.notify = modern_notify,
-	.intr_status = modern_intr_status,
-	.intr_establish = pci_transport_intr_establish,
+    .get_features = modern_get_features,
+    .set_features = modern_set_features,
+    .get_status = modern_get_status,
+    .set_status = modern_set_status,
+    .read_config = modern_read_config,
+    .write_config = modern_write_config,
+    .queue_max = modern_queue_max,
+    .queue_enable = modern_queue_enable,
+    .notify = modern_notify,
+    .intr_status = modern_intr_status,
+    .intr_establish = pci_transport_intr_establish,
 };
 
 /* Map the structure a capability at off points to (memory BARs only). */
@@ -197,7 +198,8 @@ static int modern_probe(struct vpci *p)
 	struct pci_dev *pd = p->pci;
 	int off;
 
-	for (off = pci_cap_find(pd, PCI_CAP_VENDOR, 0); off; off = pci_cap_find(pd, PCI_CAP_VENDOR, off)) {
+	for (off = pci_cap_find(pd, PCI_CAP_VENDOR, 0); off;
+	     off = pci_cap_find(pd, PCI_CAP_VENDOR, off)) {
 		volatile uint8_t *m;
 
 		switch (pci_conf_read8(pd, off + 3)) {
@@ -251,7 +253,8 @@ static void legacy_read_config(struct virtio_dev *d, unsigned off, void *buf, un
 	unsigned i;
 
 	for (i = 0; i < len; i++)
-		((uint8_t *)buf)[i] = rumpcomp_pci_ext_io_read8(VPCI(d)->io + LEGACY_CONFIG + off + i);
+		((uint8_t *)buf)[i] =
+		    rumpcomp_pci_ext_io_read8(VPCI(d)->io + LEGACY_CONFIG + off + i);
 }
 
 static void legacy_write_config(struct virtio_dev *d, unsigned off, const void *buf, unsigned len)
@@ -259,7 +262,8 @@ static void legacy_write_config(struct virtio_dev *d, unsigned off, const void *
 	unsigned i;
 
 	for (i = 0; i < len; i++)
-		rumpcomp_pci_ext_io_write8(VPCI(d)->io + LEGACY_CONFIG + off + i, ((const uint8_t *)buf)[i]);
+		rumpcomp_pci_ext_io_write8(
+		    VPCI(d)->io + LEGACY_CONFIG + off + i, ((const uint8_t *)buf)[i]);
 }
 
 static unsigned legacy_queue_max(struct virtio_dev *d, unsigned index)
@@ -273,7 +277,7 @@ static int legacy_queue_enable(struct virtio_dev *d, struct virtq *vq)
 	unsigned long io = VPCI(d)->io;
 
 	if (vq->desc_pa >> 44)
-		return -ENOMEM;	/* the page number register has 32 bits */
+		return -ENOMEM; /* the page number register has 32 bits */
 	rumpcomp_pci_ext_io_write16(io + LEGACY_QUEUE_SELECT, (uint16_t)vq->index);
 	rumpcomp_pci_ext_io_write32(io + LEGACY_QUEUE_PFN, (uint32_t)(vq->desc_pa >> 12));
 	return 0;
@@ -290,25 +294,25 @@ static unsigned legacy_intr_status(struct virtio_dev *d)
 }
 
 static const struct virtio_transport_ops legacy_ops = {
-	.get_features = legacy_get_features,
-	.set_features = legacy_set_features,
-	.get_status = legacy_get_status,
-	.set_status = legacy_set_status,
-	.read_config = legacy_read_config,
-	.write_config = legacy_write_config,
-	.queue_max = legacy_queue_max,
-	.queue_enable = legacy_queue_enable,
-	.notify = legacy_notify,
-	.intr_status = legacy_intr_status,
-	.intr_establish = pci_transport_intr_establish,
+    .get_features = legacy_get_features,
+    .set_features = legacy_set_features,
+    .get_status = legacy_get_status,
+    .set_status = legacy_set_status,
+    .read_config = legacy_read_config,
+    .write_config = legacy_write_config,
+    .queue_max = legacy_queue_max,
+    .queue_enable = legacy_queue_enable,
+    .notify = legacy_notify,
+    .intr_status = legacy_intr_status,
+    .intr_establish = pci_transport_intr_establish,
 };
 
 /* ---- the PCI driver -------------------------------------------------- */
 
 static int vpci_match(const struct pci_dev *d)
 {
-	return d->vendor == VIRTIO_PCI_VENDOR &&
-	    d->device >= VIRTIO_PCI_LEGACY_FIRST && d->device <= VIRTIO_PCI_MODERN_LAST;
+	return d->vendor == VIRTIO_PCI_VENDOR && d->device >= VIRTIO_PCI_LEGACY_FIRST &&
+	    d->device <= VIRTIO_PCI_MODERN_LAST;
 }
 
 static int vpci_attach(struct pci_dev *pd)
@@ -321,8 +325,8 @@ static int vpci_attach(struct pci_dev *pd)
 	d = &p->vdev;
 	p->pci = pd;
 	d->transport = p;
-	d->device_id = pd->device >= VIRTIO_PCI_MODERN_BASE ?
-	    pd->device - VIRTIO_PCI_MODERN_BASE : pd->subsys_device;
+	d->device_id = pd->device >= VIRTIO_PCI_MODERN_BASE ? pd->device - VIRTIO_PCI_MODERN_BASE
+	                                                    : pd->subsys_device;
 	memcpy(d->where, "pci ", 4);
 	memcpy(d->where + 4, pci_name(pd).s, sizeof(pci_name(pd).s));
 	pci_enable(pd);
@@ -334,7 +338,8 @@ static int vpci_attach(struct pci_dev *pd)
 		p->io = pd->bar[0].addr;
 	} else {
 		kprintf("rumprun: virtio device at pci %s has neither a usable modern "
-		    "nor a legacy interface\n", pci_name(pd).s);
+		        "nor a legacy interface\n",
+		    pci_name(pd).s);
 		kfree(p, sizeof(*p));
 		return -ENODEV;
 	}
@@ -342,8 +347,8 @@ static int vpci_attach(struct pci_dev *pd)
 }
 
 static const struct pci_driver virtio_pci_driver = {
-	.name = "virtio-pci",
-	.match = vpci_match,
-	.attach = vpci_attach,
+    .name = "virtio-pci",
+    .match = vpci_match,
+    .attach = vpci_attach,
 };
 PCI_DRIVER_REGISTER(virtio_pci_driver);

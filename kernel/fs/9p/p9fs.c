@@ -20,12 +20,46 @@
 
 /* Message types (9P2000.L). */
 enum {
-	Tlerror = 6, Rlerror, Tstatfs = 8, Rstatfs, Tlopen = 12, Rlopen, Tlcreate = 14, Rlcreate,
-	Tsymlink = 16, Rsymlink, Treadlink = 22, Rreadlink, Tgetattr = 24, Rgetattr,
-	Tsetattr = 26, Rsetattr, Treaddir = 40, Rreaddir, Tfsync = 50, Rfsync,
-	Tlink = 70, Rlink, Tmkdir = 72, Rmkdir, Trenameat = 74, Rrenameat,
-	Tunlinkat = 76, Runlinkat, Tversion = 100, Rversion, Tattach = 104, Rattach,
-	Twalk = 110, Rwalk, Tread = 116, Rread, Twrite = 118, Rwrite, Tclunk = 120, Rclunk,
+	Tlerror = 6,
+	Rlerror,
+	Tstatfs = 8,
+	Rstatfs,
+	Tlopen = 12,
+	Rlopen,
+	Tlcreate = 14,
+	Rlcreate,
+	Tsymlink = 16,
+	Rsymlink,
+	Treadlink = 22,
+	Rreadlink,
+	Tgetattr = 24,
+	Rgetattr,
+	Tsetattr = 26,
+	Rsetattr,
+	Treaddir = 40,
+	Rreaddir,
+	Tfsync = 50,
+	Rfsync,
+	Tlink = 70,
+	Rlink,
+	Tmkdir = 72,
+	Rmkdir,
+	Trenameat = 74,
+	Rrenameat,
+	Tunlinkat = 76,
+	Runlinkat,
+	Tversion = 100,
+	Rversion,
+	Tattach = 104,
+	Rattach,
+	Twalk = 110,
+	Rwalk,
+	Tread = 116,
+	Rread,
+	Twrite = 118,
+	Rwrite,
+	Tclunk = 120,
+	Rclunk,
 };
 #define P9_NOTAG 0xFFFF
 #define P9_NOFID 0xFFFFFFFFu
@@ -40,7 +74,7 @@ enum {
 #define P9_SETATTR_MTIME_SET 0x100
 #define P9_AT_REMOVEDIR 0x200
 #define P9_HASH 256
-#define P9_MAGIC 0x01021997	/* V9FS_MAGIC, statfs's f_type */
+#define P9_MAGIC 0x01021997 /* V9FS_MAGIC, statfs's f_type */
 
 struct p9_mount {
 	struct p9_chan *c;
@@ -61,10 +95,10 @@ struct p9_attrs {
 
 struct p9_node {
 	struct p9_mount *m;
-	uint32_t fid;		/* walked to the file */
-	uint32_t iofid;		/* opened, or P9_NOFID */
-	int iomode;		/* O_RDONLY or O_RDWR */
-	int written;		/* written since the host last fsync'd it */
+	uint32_t fid; /* walked to the file */
+	uint32_t iofid; /* opened, or P9_NOFID */
+	int iomode; /* O_RDONLY or O_RDWR */
+	int written; /* written since the host last fsync'd it */
 	uint64_t qpath;
 	struct p9_attrs synced;
 	struct vnode *hnext;
@@ -77,11 +111,10 @@ static const struct vnode_ops p9_ops;
 struct p9_msg {
 	unsigned char *p;
 	size_t len, cap;
-	int bad;		/* overflow or short answer */
+	int bad; /* overflow or short answer */
 };
 
-static void
-put(struct p9_msg *b, uint64_t v, int n)
+static void put(struct p9_msg *b, uint64_t v, int n)
 {
 	if (b->len + n > b->cap) {
 		b->bad = 1;
@@ -91,8 +124,7 @@ put(struct p9_msg *b, uint64_t v, int n)
 		b->p[b->len++] = (unsigned char)(v >> (8 * i));
 }
 
-static void
-put_str(struct p9_msg *b, const char *s, size_t n)
+static void put_str(struct p9_msg *b, const char *s, size_t n)
 {
 	put(b, n, 2);
 	if (b->len + n > b->cap) {
@@ -103,8 +135,7 @@ put_str(struct p9_msg *b, const char *s, size_t n)
 	b->len += n;
 }
 
-static uint64_t
-get(struct p9_msg *b, int n)
+static uint64_t get(struct p9_msg *b, int n)
 {
 	uint64_t v = 0;
 	if (b->len + n > b->cap) {
@@ -117,8 +148,7 @@ get(struct p9_msg *b, int n)
 }
 
 /* A string of the answer: pointer into it and its length. */
-static const char *
-get_str(struct p9_msg *b, size_t *n)
+static const char *get_str(struct p9_msg *b, size_t *n)
 {
 	*n = get(b, 2);
 	if (b->bad || b->len + *n > b->cap) {
@@ -137,8 +167,7 @@ struct p9_req {
 	struct p9_msg t, r;
 };
 
-static void
-req_start(struct p9_req *q, struct p9_mount *m, int type)
+static void req_start(struct p9_req *q, struct p9_mount *m, int type)
 {
 	q->m = m;
 	q->s = m->c->ops->get(m->c);
@@ -152,8 +181,7 @@ req_start(struct p9_req *q, struct p9_mount *m, int type)
 }
 
 /* Send and check the answer's type; -errno from Rlerror, -EIO otherwise. */
-static int
-req_send(struct p9_req *q)
+static int req_send(struct p9_req *q)
 {
 	unsigned char type = q->t.p[4];
 	if (q->t.bad)
@@ -183,36 +211,30 @@ req_send(struct p9_req *q)
 	return rtype == type + 1u ? 0 : -EIO;
 }
 
-static void
-req_end(struct p9_req *q)
-{
-	q->m->c->ops->put(q->m->c, q->s);
-}
+static void req_end(struct p9_req *q) { q->m->c->ops->put(q->m->c, q->s); }
 
 /* A request that answers nothing worth reading. */
-#define REQ_SIMPLE(m, type, build)                  \
-	({                                          \
-		struct p9_req q_;                   \
-		req_start(&q_, (m), (type));        \
-		struct p9_msg *t = &q_.t;           \
-		build;                              \
-		int e_ = req_send(&q_);             \
-		req_end(&q_);                       \
-		e_;                                 \
+#define REQ_SIMPLE(m, type, build) \
+	({ \
+		struct p9_req q_; \
+		req_start(&q_, (m), (type)); \
+		struct p9_msg *t = &q_.t; \
+		build; \
+		int e_ = req_send(&q_); \
+		req_end(&q_); \
+		e_; \
 	})
 
 /* --- fids --- */
 
-static uint32_t
-fid_alloc(struct p9_mount *m)
+static uint32_t fid_alloc(struct p9_mount *m)
 {
 	if (m->nfree)
 		return m->free_fids[--m->nfree];
 	return m->next_fid++;
 }
 
-static void
-fid_release(struct p9_mount *m, uint32_t fid)
+static void fid_release(struct p9_mount *m, uint32_t fid)
 {
 	if (fid == P9_NOFID)
 		return;
@@ -221,7 +243,7 @@ fid_release(struct p9_mount *m, uint32_t fid)
 		unsigned ncap = m->free_cap ? m->free_cap * 2 : 64;
 		uint32_t *n = kmalloc(ncap * sizeof(*n));
 		if (n == NULL)
-			return;	/* the number is simply not reused */
+			return; /* the number is simply not reused */
 		if (m->free_fids) {
 			memcpy(n, m->free_fids, m->nfree * sizeof(*n));
 			kfree(m->free_fids, m->free_cap * sizeof(*n));
@@ -233,8 +255,7 @@ fid_release(struct p9_mount *m, uint32_t fid)
 }
 
 /* newfid := walk from fid through one name (or none: a clone). */
-static int
-walk(struct p9_mount *m, uint32_t fid, const char *name, size_t len, uint32_t *newfid)
+static int walk(struct p9_mount *m, uint32_t fid, const char *name, size_t len, uint32_t *newfid)
 {
 	struct p9_req q;
 	uint32_t nf = fid_alloc(m);
@@ -246,7 +267,7 @@ walk(struct p9_mount *m, uint32_t fid, const char *name, size_t len, uint32_t *n
 		put_str(&q.t, name, len);
 	int err = req_send(&q);
 	if (err == 0 && name && get(&q.r, 2) != 1)
-		err = -ENOENT;	/* the host walked fewer names: nf is not made */
+		err = -ENOENT; /* the host walked fewer names: nf is not made */
 	req_end(&q);
 	if (err) {
 		if (m->nfree < m->free_cap)
@@ -268,8 +289,7 @@ struct p9_stat {
 	struct timespec atime, mtime, ctime, btime;
 };
 
-static int
-getattr(struct p9_mount *m, uint32_t fid, struct p9_stat *st)
+static int getattr(struct p9_mount *m, uint32_t fid, struct p9_stat *st)
 {
 	struct p9_req q;
 	req_start(&q, m, Tgetattr);
@@ -277,8 +297,8 @@ getattr(struct p9_mount *m, uint32_t fid, struct p9_stat *st)
 	put(&q.t, P9_GETATTR_BASIC, 8);
 	int err = req_send(&q);
 	if (err == 0) {
-		get(&q.r, 8);		/* valid */
-		get(&q.r, 1);		/* qid: type, version, path */
+		get(&q.r, 8); /* valid */
+		get(&q.r, 1); /* qid: type, version, path */
 		get(&q.r, 4);
 		st->qpath = get(&q.r, 8);
 		st->mode = get(&q.r, 4);
@@ -287,7 +307,7 @@ getattr(struct p9_mount *m, uint32_t fid, struct p9_stat *st)
 		st->nlink = get(&q.r, 8);
 		st->rdev = get(&q.r, 8);
 		st->size = get(&q.r, 8);
-		get(&q.r, 8);		/* blksize */
+		get(&q.r, 8); /* blksize */
 		st->blocks = get(&q.r, 8);
 		st->atime.tv_sec = get(&q.r, 8);
 		st->atime.tv_nsec = get(&q.r, 8);
@@ -304,8 +324,7 @@ getattr(struct p9_mount *m, uint32_t fid, struct p9_stat *st)
 	return err;
 }
 
-static void
-attrs_apply(struct vnode *v, const struct p9_stat *st)
+static void attrs_apply(struct vnode *v, const struct p9_stat *st)
 {
 	struct p9_node *n = v->fsdata;
 	v->mode = st->mode;
@@ -326,15 +345,13 @@ attrs_apply(struct vnode *v, const struct p9_stat *st)
 	n->synced.mtime = v->mtime;
 }
 
-static int
-ts_eq(struct timespec a, struct timespec b)
+static int ts_eq(struct timespec a, struct timespec b)
 {
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
 /* Send what the generic layer changed in v since the host last said. */
-static int
-attrs_push(struct vnode *v)
+static int attrs_push(struct vnode *v)
 {
 	struct p9_node *n = v->fsdata;
 	uint32_t valid = 0;
@@ -376,8 +393,7 @@ attrs_push(struct vnode *v)
 
 /* --- vnodes --- */
 
-static void
-hash_remove(struct p9_mount *m, struct vnode *v)
+static void hash_remove(struct p9_mount *m, struct vnode *v)
 {
 	struct p9_node *n = v->fsdata;
 	struct vnode **lp = &m->hash[n->qpath % P9_HASH];
@@ -389,14 +405,9 @@ hash_remove(struct p9_mount *m, struct vnode *v)
 
 /* v has no name on the host any more: out of the cache, so a new file
  * that gets its inode number (its qid path) is not taken for it. */
-static void
-forget(struct vnode *v)
-{
-	hash_remove(((struct p9_node *)v->fsdata)->m, v);
-}
+static void forget(struct vnode *v) { hash_remove(((struct p9_node *)v->fsdata)->m, v); }
 
-static int
-readlink_fid(struct p9_mount *m, uint32_t fid, char **target)
+static int readlink_fid(struct p9_mount *m, uint32_t fid, char **target)
 {
 	struct p9_req q;
 	size_t len;
@@ -418,8 +429,7 @@ readlink_fid(struct p9_mount *m, uint32_t fid, char **target)
 	return err;
 }
 
-static void
-target_free(struct vnode *v)
+static void target_free(struct vnode *v)
 {
 	if (v->target) {
 		kfree(v->target, strlen(v->target) + 1);
@@ -432,10 +442,9 @@ target_free(struct vnode *v)
  * one (refreshed; fid is clunked) or a new one owning fid.  Unheld, on
  * the pending list.  parent: the directory it was found in.
  */
-static int
-node_get(struct p9_mount *m, uint32_t fid, struct vnode *parent, struct vnode **vp)
+static int node_get(struct p9_mount *m, uint32_t fid, struct vnode *parent, struct vnode **vp)
 {
-	struct p9_stat st = { 0 };
+	struct p9_stat st = {0};
 	int err = getattr(m, fid, &st);
 	if (err) {
 		fid_release(m, fid);
@@ -489,13 +498,12 @@ node_get(struct p9_mount *m, uint32_t fid, struct vnode *parent, struct vnode **
 	return 0;
 }
 
-static void
-p9_inactive(struct vnode *v)
+static void p9_inactive(struct vnode *v)
 {
 	struct p9_node *n = v->fsdata;
 	struct p9_mount *m = n->m;
 	if (v == v->mount->root)
-		return;		/* the mount's, freed at unmount */
+		return; /* the mount's, freed at unmount */
 	attrs_push(v);
 	hash_remove(m, v);
 	fid_release(m, n->iofid);
@@ -508,8 +516,7 @@ p9_inactive(struct vnode *v)
 		vnode_rele(parent);
 }
 
-static struct vnode *
-p9_lookup(struct vnode *dir, const char *name, size_t len)
+static struct vnode *p9_lookup(struct vnode *dir, const char *name, size_t len)
 {
 	struct p9_node *d = dir->fsdata;
 	uint32_t fid;
@@ -522,21 +529,23 @@ p9_lookup(struct vnode *dir, const char *name, size_t len)
 }
 
 /* Open v for I/O (read and write when possible). */
-static int
-io_open(struct vnode *v, int need_write)
+static int io_open(struct vnode *v, int need_write)
 {
 	struct p9_node *n = v->fsdata;
 	if (n->iofid != P9_NOFID && (!need_write || n->iomode == O_RDWR))
 		return 0;
 	int rdonly = v->mount && (v->mount->flags & MNT_RDONLY);
-	int modes[2] = { O_RDWR, O_RDONLY };
+	int modes[2] = {O_RDWR, O_RDONLY};
 	int err = -EIO;
 	for (int i = rdonly || S_ISDIR(v->mode) ? 1 : 0; i < 2; i++) {
 		uint32_t fid;
 		if ((err = walk(n->m, n->fid, NULL, 0, &fid)) != 0)
 			return err;
 		int flags = modes[i] | (S_ISDIR(v->mode) ? O_DIRECTORY : 0);
-		err = REQ_SIMPLE(n->m, Tlopen, ({ put(t, fid, 4); put(t, flags, 4); }));
+		err = REQ_SIMPLE(n->m, Tlopen, ({
+			put(t, fid, 4);
+			put(t, flags, 4);
+		}));
 		if (err == 0) {
 			fid_release(n->m, n->iofid);
 			n->iofid = fid;
@@ -552,8 +561,7 @@ io_open(struct vnode *v, int need_write)
 	return err;
 }
 
-static ssize_t
-p9_read(struct vnode *v, void *buf, size_t len, off_t off)
+static ssize_t p9_read(struct vnode *v, void *buf, size_t len, off_t off)
 {
 	struct p9_node *n = v->fsdata;
 	struct p9_mount *m = n->m;
@@ -587,8 +595,7 @@ p9_read(struct vnode *v, void *buf, size_t len, off_t off)
 	return done;
 }
 
-static ssize_t
-p9_write(struct vnode *v, const void *buf, size_t len, off_t off)
+static ssize_t p9_write(struct vnode *v, const void *buf, size_t len, off_t off)
 {
 	struct p9_node *n = v->fsdata;
 	struct p9_mount *m = n->m;
@@ -630,8 +637,7 @@ p9_write(struct vnode *v, const void *buf, size_t len, off_t off)
 	return done;
 }
 
-static int
-p9_truncate(struct vnode *v, off_t len)
+static int p9_truncate(struct vnode *v, off_t len)
 {
 	struct p9_node *n = v->fsdata;
 	int err = REQ_SIMPLE(n->m, Tsetattr, ({
@@ -653,8 +659,7 @@ p9_truncate(struct vnode *v, off_t len)
 	return err;
 }
 
-static int
-p9_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
+static int p9_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
     const char *target, struct vnode **vp)
 {
 	struct p9_node *d = dir->fsdata;
@@ -711,8 +716,7 @@ p9_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
 	return 0;
 }
 
-static int
-p9_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
+static int p9_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	struct p9_node *d = dir->fsdata, *n = v->fsdata;
 	int err = REQ_SIMPLE(d->m, Tlink, ({
@@ -725,8 +729,7 @@ p9_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 	return err;
 }
 
-static int
-p9_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
+static int p9_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	struct p9_node *d = dir->fsdata;
 	int isdir = S_ISDIR(v->mode);
@@ -754,8 +757,7 @@ p9_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 	return 0;
 }
 
-static int
-p9_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
+static int p9_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
     struct vnode *ndir, const char *nname, size_t nlen, struct vnode *tv)
 {
 	struct p9_node *od = odir->fsdata, *nd = ndir->fsdata;
@@ -795,8 +797,7 @@ p9_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
  * (hosts' offsets are often hashes up to 2^63 - 1); the host's own "."
  * and ".." are skipped.
  */
-static int
-p9_readdir(struct vnode *dir, off_t *cookie,
+static int p9_readdir(struct vnode *dir, off_t *cookie,
     int (*emit)(void *, ino_t, off_t, unsigned char, const char *, size_t), void *arg)
 {
 	struct p9_node *n = dir->fsdata;
@@ -832,9 +833,9 @@ p9_readdir(struct vnode *dir, off_t *cookie,
 		}
 		if (count == 0) {
 			req_end(&q);
-			return 0;	/* the end */
+			return 0; /* the end */
 		}
-		struct p9_msg b = { q.r.p + q.r.len, 0, count, 0 };
+		struct p9_msg b = {q.r.p + q.r.len, 0, count, 0};
 		int full = 0;
 		while (b.len < b.cap && !full) {
 			get(&b, 1);
@@ -848,7 +849,8 @@ p9_readdir(struct vnode *dir, off_t *cookie,
 				req_end(&q);
 				return -EIO;
 			}
-			if (!((nlen == 1 && name[0] == '.') || (nlen == 2 && name[0] == '.' && name[1] == '.')))
+			if (!((nlen == 1 && name[0] == '.') ||
+			        (nlen == 2 && name[0] == '.' && name[1] == '.')))
 				full = emit(arg, qpath, (off_t)(next + 2), type, name, nlen);
 			if (!full)
 				*cookie = (off_t)(next + 2);
@@ -859,8 +861,7 @@ p9_readdir(struct vnode *dir, off_t *cookie,
 	}
 }
 
-static int
-p9_isempty(struct vnode *dir)
+static int p9_isempty(struct vnode *dir)
 {
 	struct p9_node *n = dir->fsdata;
 	uint32_t fid;
@@ -868,7 +869,10 @@ p9_isempty(struct vnode *dir)
 	/* A fresh open: the cached one's position means nothing here. */
 	if (walk(n->m, n->fid, NULL, 0, &fid) != 0)
 		return 0;
-	if (REQ_SIMPLE(n->m, Tlopen, ({ put(t, fid, 4); put(t, O_RDONLY | O_DIRECTORY, 4); })) == 0) {
+	if (REQ_SIMPLE(n->m, Tlopen, ({
+		    put(t, fid, 4);
+		    put(t, O_RDONLY | O_DIRECTORY, 4);
+	    })) == 0) {
 		uint64_t off = 0;
 		empty = 1;
 		while (empty) {
@@ -880,11 +884,11 @@ p9_isempty(struct vnode *dir)
 			int err = req_send(&q);
 			uint32_t count = err ? 0 : get(&q.r, 4);
 			if (err || q.r.bad || q.r.len + count > q.r.cap) {
-				empty = 0;	/* cannot tell: refuse */
+				empty = 0; /* cannot tell: refuse */
 				req_end(&q);
 				break;
 			}
-			struct p9_msg b = { q.r.p + q.r.len, 0, count, 0 };
+			struct p9_msg b = {q.r.p + q.r.len, 0, count, 0};
 			while (b.len < b.cap && empty) {
 				get(&b, 13);
 				off = get(&b, 8);
@@ -894,7 +898,7 @@ p9_isempty(struct vnode *dir)
 				if (b.bad)
 					empty = 0;
 				else if (!((nlen == 1 && name[0] == '.') ||
-				    (nlen == 2 && name[0] == '.' && name[1] == '.')))
+				             (nlen == 2 && name[0] == '.' && name[1] == '.')))
 					empty = 0;
 			}
 			req_end(&q);
@@ -906,15 +910,17 @@ p9_isempty(struct vnode *dir)
 	return empty;
 }
 
-static int
-p9_fsync(struct vnode *v, int datasync)
+static int p9_fsync(struct vnode *v, int datasync)
 {
 	struct p9_node *n = v->fsdata;
 	int err = attrs_push(v);
 	/* Only what was written through this vnode needs the host's fsync
 	 * (the syncer calls this every few seconds for every open file). */
 	if (err == 0 && n->written && n->iofid != P9_NOFID && n->iomode == O_RDWR) {
-		err = REQ_SIMPLE(n->m, Tfsync, ({ put(t, n->iofid, 4); put(t, datasync, 4); }));
+		err = REQ_SIMPLE(n->m, Tfsync, ({
+			put(t, n->iofid, 4);
+			put(t, datasync, 4);
+		}));
 		if (err == 0)
 			n->written = 0;
 	}
@@ -922,24 +928,23 @@ p9_fsync(struct vnode *v, int datasync)
 }
 
 static const struct vnode_ops p9_ops = {
-	.lookup = p9_lookup,
-	.create = p9_create,
-	.link = p9_link,
-	.unlink = p9_unlink,
-	.rename = p9_rename,
-	.isempty = p9_isempty,
-	.readdir = p9_readdir,
-	.read = p9_read,
-	.write = p9_write,
-	.truncate = p9_truncate,
-	.inactive = p9_inactive,
-	.fsync = p9_fsync,
+    .lookup = p9_lookup,
+    .create = p9_create,
+    .link = p9_link,
+    .unlink = p9_unlink,
+    .rename = p9_rename,
+    .isempty = p9_isempty,
+    .readdir = p9_readdir,
+    .read = p9_read,
+    .write = p9_write,
+    .truncate = p9_truncate,
+    .inactive = p9_inactive,
+    .fsync = p9_fsync,
 };
 
 /* --- the mount --- */
 
-static int
-p9_statfs(struct mount *mp, struct statfs *sf)
+static int p9_statfs(struct mount *mp, struct statfs *sf)
 {
 	struct p9_mount *m = mp->data;
 	struct p9_node *root = mp->root->fsdata;
@@ -965,8 +970,7 @@ p9_statfs(struct mount *mp, struct statfs *sf)
 	return err;
 }
 
-static int
-p9_sync(struct mount *mp)
+static int p9_sync(struct mount *mp)
 {
 	struct p9_mount *m = mp->data;
 	int first = 0;
@@ -979,8 +983,7 @@ p9_sync(struct mount *mp)
 	return first;
 }
 
-static void
-p9_unmount(struct mount *mp)
+static void p9_unmount(struct mount *mp)
 {
 	struct p9_mount *m = mp->data;
 	/* Clunk what is left; the vnodes still referenced stay (the machine ends). */
@@ -994,18 +997,17 @@ p9_unmount(struct mount *mp)
 }
 
 static const struct mount_ops p9_mount_ops = {
-	.statfs = p9_statfs,
-	.sync = p9_sync,
-	.unmount = p9_unmount,
+    .statfs = p9_statfs,
+    .sync = p9_sync,
+    .unmount = p9_unmount,
 };
 
-static int
-p9_mount(struct mount *mp, struct vnode **rootp)
+static int p9_mount(struct mount *mp, struct vnode **rootp)
 {
 	struct p9_chan *c = p9_chan_lookup(mp->source);
 	if (c == NULL) {
 		kprintf("rumprun: 9p: no shared folder with the tag \"%s\"\n", mp->source);
-		return -ENXIO;	/* not -ENODEV: that says the type is missing */
+		return -ENXIO; /* not -ENODEV: that says the type is missing */
 	}
 	if (c->users)
 		return -EBUSY;
@@ -1065,9 +1067,9 @@ p9_mount(struct mount *mp, struct vnode **rootp)
 }
 
 static const struct vfs_fstype p9_type = {
-	.name = "9p",
-	.needs_blkdev = 0,
-	.mount = p9_mount,
+    .name = "9p",
+    .needs_blkdev = 0,
+    .mount = p9_mount,
 };
 VFS_FSTYPE_REGISTER(p9_type);
 
@@ -1075,8 +1077,7 @@ VFS_FSTYPE_REGISTER(p9_type);
 
 static struct p9_chan *chans;
 
-int
-p9_chan_register(struct p9_chan *c)
+int p9_chan_register(struct p9_chan *c)
 {
 	if (p9_chan_lookup(c->tag))
 		return -EEXIST;
@@ -1085,8 +1086,7 @@ p9_chan_register(struct p9_chan *c)
 	return 0;
 }
 
-struct p9_chan *
-p9_chan_lookup(const char *tag)
+struct p9_chan *p9_chan_lookup(const char *tag)
 {
 	for (struct p9_chan *c = chans; c; c = c->next)
 		if (strcmp(c->tag, tag) == 0)

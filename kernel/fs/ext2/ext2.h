@@ -103,13 +103,13 @@ struct ext2_dinode {
 	uint32_t i_dtime;
 	uint16_t i_gid;
 	uint16_t i_links_count;
-	uint32_t i_blocks;	/* 512-byte units, indirect blocks included */
+	uint32_t i_blocks; /* 512-byte units, indirect blocks included */
 	uint32_t i_flags;
 	uint32_t i_osd1;
 	uint32_t i_block[EXT2_NBLOCKS];
 	uint32_t i_generation;
 	uint32_t i_file_acl;
-	uint32_t i_size_high;	/* i_dir_acl in revision 0 */
+	uint32_t i_size_high; /* i_dir_acl in revision 0 */
 	uint32_t i_faddr;
 	uint16_t i_blocks_hi;
 	uint16_t i_file_acl_high;
@@ -126,10 +126,10 @@ struct ext2_dinode {
 	uint32_t i_crtime;
 	uint32_t i_crtime_extra;
 } __attribute__((packed));
-#define EXT2_EXTRA_TIMES_END 152	/* bytes of the inode the fields above span */
+#define EXT2_EXTRA_TIMES_END 152 /* bytes of the inode the fields above span */
 
 /* i_flags */
-#define EXT2_INDEX_FL 0x00001000	/* hashed directory (htree) */
+#define EXT2_INDEX_FL 0x00001000 /* hashed directory (htree) */
 #define EXT2_EXTENTS_FL 0x00080000
 
 struct ext2_dirent {
@@ -159,15 +159,15 @@ struct ext2_mount {
 	struct ext2_super sb;
 	int sb_dirty;
 	unsigned bsize;
-	unsigned ptrs;			/* block pointers per block */
+	unsigned ptrs; /* block pointers per block */
 	unsigned inode_size;
 	unsigned ngroups;
-	unsigned gd_blocks;		/* blocks the descriptor table spans */
+	unsigned gd_blocks; /* blocks the descriptor table spans */
 	struct ext2_gd *gd;
 	int gd_dirty;
-	int filetype;			/* directory entries carry a type */
+	int filetype; /* directory entries carry a type */
 	int readonly;
-	uint16_t mount_state;		/* s_state found at mount */
+	uint16_t mount_state; /* s_state found at mount */
 	/* Vnode cache: every vnode of this volume, by inode number. */
 	struct vnode **vhash;
 	unsigned nvhash;
@@ -180,10 +180,10 @@ struct ext2_inode {
 	uint32_t flags;
 	uint32_t file_acl;
 	uint32_t generation;
-	uint64_t blocks;		/* i_blocks, 512-byte units */
-	uint32_t alloc_goal;		/* where the next block should go */
-	struct vnode *hnext;		/* vhash chain */
-	int deleted;			/* freed on disk: do not write back */
+	uint64_t blocks; /* i_blocks, 512-byte units */
+	uint32_t alloc_goal; /* where the next block should go */
+	struct vnode *hnext; /* vhash chain */
+	int deleted; /* freed on disk: do not write back */
 };
 
 static inline struct ext2_inode *EI(struct vnode *v) { return v->fsdata; }
@@ -213,16 +213,15 @@ void ext2_vhash_remove(struct ext2_mount *em, struct vnode *v);
 
 /* ext2_dir.c: directories */
 struct vnode *ext2_lookup(struct vnode *dir, const char *name, size_t len);
-int ext2_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
-    const char *target, struct vnode **vp);
+int ext2_create(struct vnode *dir, const char *name, size_t len, mode_t mode, const char *target,
+    struct vnode **vp);
 int ext2_link(struct vnode *dir, const char *name, size_t len, struct vnode *v);
 int ext2_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v);
 int ext2_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
     struct vnode *ndir, const char *nname, size_t nlen, struct vnode *tv);
 int ext2_isempty(struct vnode *dir);
 int ext2_readdir(struct vnode *dir, off_t *cookie,
-    int (*emit)(void *arg, ino_t ino, off_t next, unsigned char type,
-	const char *name, size_t len),
+    int (*emit)(void *arg, ino_t ino, off_t next, unsigned char type, const char *name, size_t len),
     void *arg);
 
 #endif

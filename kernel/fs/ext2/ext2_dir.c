@@ -12,13 +12,12 @@
 #include <dirent.h>
 
 struct dirpos {
-	struct buf *b;		/* held, the block holding the entry */
-	unsigned off;		/* the entry's offset in the block */
-	int prev;		/* offset of the entry before in the block, or -1 */
+	struct buf *b; /* held, the block holding the entry */
+	unsigned off; /* the entry's offset in the block */
+	int prev; /* offset of the entry before in the block, or -1 */
 };
 
-static int
-bad_entry(struct vnode *dir, const struct ext2_dirent *de, unsigned off)
+static int bad_entry(struct vnode *dir, const struct ext2_dirent *de, unsigned off)
 {
 	struct ext2_mount *em = EM(dir);
 	if (de->rec_len >= 8 && (de->rec_len & 3) == 0 && off + de->rec_len <= em->bsize &&
@@ -30,20 +29,18 @@ bad_entry(struct vnode *dir, const struct ext2_dirent *de, unsigned off)
 }
 
 /* The directory's block lbn, held. */
-static int
-dir_block(struct vnode *dir, uint64_t lbn, struct buf **bp)
+static int dir_block(struct vnode *dir, uint64_t lbn, struct buf **bp)
 {
 	uint32_t bn;
 	int err = ext2_bmap(dir, lbn, 0, &bn);
 	if (err)
 		return err;
 	if (bn == 0)
-		return -EIO;	/* directories have no holes */
+		return -EIO; /* directories have no holes */
 	return bread(EM(dir)->bc, bn, bp);
 }
 
-static int
-find_entry(struct vnode *dir, const char *name, size_t len, struct dirpos *dp)
+static int find_entry(struct vnode *dir, const char *name, size_t len, struct dirpos *dp)
 {
 	struct ext2_mount *em = EM(dir);
 	uint64_t nblocks = (uint64_t)dir->size / em->bsize;
@@ -73,42 +70,54 @@ find_entry(struct vnode *dir, const char *name, size_t len, struct dirpos *dp)
 	return -ENOENT;
 }
 
-static uint8_t
-ftype_of(struct ext2_mount *em, mode_t mode)
+static uint8_t ftype_of(struct ext2_mount *em, mode_t mode)
 {
 	if (!em->filetype)
 		return FT_UNKNOWN;
 	switch (mode & S_IFMT) {
-	case S_IFREG: return FT_REG;
-	case S_IFDIR: return FT_DIR;
-	case S_IFCHR: return FT_CHR;
-	case S_IFBLK: return FT_BLK;
-	case S_IFIFO: return FT_FIFO;
-	case S_IFSOCK: return FT_SOCK;
-	case S_IFLNK: return FT_LNK;
-	default: return FT_UNKNOWN;
+	case S_IFREG:
+		return FT_REG;
+	case S_IFDIR:
+		return FT_DIR;
+	case S_IFCHR:
+		return FT_CHR;
+	case S_IFBLK:
+		return FT_BLK;
+	case S_IFIFO:
+		return FT_FIFO;
+	case S_IFSOCK:
+		return FT_SOCK;
+	case S_IFLNK:
+		return FT_LNK;
+	default:
+		return FT_UNKNOWN;
 	}
 }
 
-static unsigned char
-dtype_of(uint8_t ft)
+static unsigned char dtype_of(uint8_t ft)
 {
 	static const unsigned char map[] = {
-		DT_UNKNOWN, DT_REG, DT_DIR, DT_CHR, DT_BLK, DT_FIFO, DT_SOCK, DT_LNK,
+	    DT_UNKNOWN,
+	    DT_REG,
+	    DT_DIR,
+	    DT_CHR,
+	    DT_BLK,
+	    DT_FIFO,
+	    DT_SOCK,
+	    DT_LNK,
 	};
 	return ft < ARRAY_SIZE(map) ? map[ft] : DT_UNKNOWN;
 }
 
 /* A change to dir: times, and no more trusting an htree index. */
-static void
-dir_changed(struct vnode *dir)
+static void dir_changed(struct vnode *dir)
 {
 	EI(dir)->flags &= ~EXT2_INDEX_FL;
 	vnode_touch(dir, 0, 1, 1);
 }
 
-static void
-put_entry(struct ext2_dirent *de, uint32_t ino, const char *name, size_t len, uint8_t ft)
+static void put_entry(
+    struct ext2_dirent *de, uint32_t ino, const char *name, size_t len, uint8_t ft)
 {
 	de->inode = ino;
 	de->name_len = (uint8_t)len;
@@ -116,8 +125,7 @@ put_entry(struct ext2_dirent *de, uint32_t ino, const char *name, size_t len, ui
 	memcpy(de->name, name, len);
 }
 
-static int
-add_entry(struct vnode *dir, const char *name, size_t len, uint32_t ino, uint8_t ft)
+static int add_entry(struct vnode *dir, const char *name, size_t len, uint32_t ino, uint8_t ft)
 {
 	struct ext2_mount *em = EM(dir);
 	unsigned need = DIRENT_SIZE(len);
@@ -136,7 +144,8 @@ add_entry(struct vnode *dir, const char *name, size_t len, uint32_t ino, uint8_t
 			unsigned used = de->inode ? DIRENT_SIZE(de->name_len) : 0;
 			if (de->rec_len - used >= need) {
 				if (used) {
-					struct ext2_dirent *ne = (struct ext2_dirent *)(b->data + off + used);
+					struct ext2_dirent *ne =
+					    (struct ext2_dirent *)(b->data + off + used);
 					ne->rec_len = (uint16_t)(de->rec_len - used);
 					de->rec_len = (uint16_t)used;
 					de = ne;
@@ -172,8 +181,7 @@ add_entry(struct vnode *dir, const char *name, size_t len, uint32_t ino, uint8_t
 	return ext2_iupdate(dir);
 }
 
-static int
-remove_entry(struct vnode *dir, const char *name, size_t len)
+static int remove_entry(struct vnode *dir, const char *name, size_t len)
 {
 	struct dirpos dp;
 	int err = find_entry(dir, name, len, &dp);
@@ -192,8 +200,7 @@ remove_entry(struct vnode *dir, const char *name, size_t len)
 	return 0;
 }
 
-struct vnode *
-ext2_lookup(struct vnode *dir, const char *name, size_t len)
+struct vnode *ext2_lookup(struct vnode *dir, const char *name, size_t len)
 {
 	struct dirpos dp;
 	struct vnode *v;
@@ -210,9 +217,8 @@ ext2_lookup(struct vnode *dir, const char *name, size_t len)
 	return v;
 }
 
-int
-ext2_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
-    const char *target, struct vnode **vp)
+int ext2_create(struct vnode *dir, const char *name, size_t len, mode_t mode, const char *target,
+    struct vnode **vp)
 {
 	struct ext2_mount *em = EM(dir);
 	struct vnode *v;
@@ -250,7 +256,8 @@ ext2_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
 		} else {
 			uint32_t bn;
 			struct buf *b;
-			if ((err = ext2_bmap(v, 0, 1, &bn)) != 0 || (err = bget(em->bc, bn, &b)) != 0)
+			if ((err = ext2_bmap(v, 0, 1, &bn)) != 0 ||
+			    (err = bget(em->bc, bn, &b)) != 0)
 				goto undo;
 			memset(b->data, 0, em->bsize);
 			memcpy(b->data, target, tlen);
@@ -279,12 +286,11 @@ ext2_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
 	*vp = v;
 	return 0;
 undo:
-	v->nlink = 0;	/* freed when the pending vnode is retired */
+	v->nlink = 0; /* freed when the pending vnode is retired */
 	return err;
 }
 
-int
-ext2_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
+int ext2_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	struct ext2_mount *em = EM(dir);
 	if (v->nlink >= 65000)
@@ -298,8 +304,7 @@ ext2_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 	return ext2_iupdate(dir);
 }
 
-int
-ext2_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
+int ext2_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	int err = remove_entry(dir, name, len);
 	if (err)
@@ -317,8 +322,7 @@ ext2_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 }
 
 /* Point the moved directory v's ".." at ndir. */
-static int
-set_dotdot(struct vnode *v, struct vnode *ndir)
+static int set_dotdot(struct vnode *v, struct vnode *ndir)
 {
 	struct buf *b;
 	int err = dir_block(v, 0, &b);
@@ -341,8 +345,7 @@ set_dotdot(struct vnode *v, struct vnode *ndir)
 	return 0;
 }
 
-int
-ext2_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
+int ext2_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
     struct vnode *ndir, const char *nname, size_t nlen, struct vnode *tv)
 {
 	struct ext2_mount *em = EM(odir);
@@ -367,13 +370,13 @@ ext2_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
 		}
 		vnode_touch(tv, 0, 0, 1);
 		ext2_iupdate(tv);
-	} else if ((err = add_entry(ndir, nname, nlen, (uint32_t)v->ino,
-	    ftype_of(em, v->mode))) != 0) {
+	} else if ((err = add_entry(ndir, nname, nlen, (uint32_t)v->ino, ftype_of(em, v->mode))) !=
+	    0) {
 		return err;
 	}
 	if ((err = remove_entry(odir, oname, olen)) != 0)
-		kprintf("rumprun: ext2 %s: rename lost the old name (error %d)\n",
-		    em->mp->source, -err);
+		kprintf("rumprun: ext2 %s: rename lost the old name (error %d)\n", em->mp->source,
+		    -err);
 	if (S_ISDIR(v->mode) && odir != ndir) {
 		set_dotdot(v, ndir);
 		if (odir->nlink > 2)
@@ -391,8 +394,7 @@ ext2_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
 	return ext2_iupdate(ndir);
 }
 
-int
-ext2_isempty(struct vnode *dir)
+int ext2_isempty(struct vnode *dir)
 {
 	struct ext2_mount *em = EM(dir);
 	uint64_t nblocks = (uint64_t)dir->size / em->bsize;
@@ -419,10 +421,8 @@ ext2_isempty(struct vnode *dir)
 }
 
 /* Cookies: 0 ".", 1 "..", then 2 + the entry's byte offset. */
-int
-ext2_readdir(struct vnode *dir, off_t *cookie,
-    int (*emit)(void *arg, ino_t ino, off_t next, unsigned char type,
-	const char *name, size_t len),
+int ext2_readdir(struct vnode *dir, off_t *cookie,
+    int (*emit)(void *arg, ino_t ino, off_t next, unsigned char type, const char *name, size_t len),
     void *arg)
 {
 	struct ext2_mount *em = EM(dir);
@@ -458,8 +458,8 @@ ext2_readdir(struct vnode *dir, off_t *cookie,
 			    !(de->name_len == 1 && de->name[0] == '.') &&
 			    !(de->name_len == 2 && de->name[0] == '.' && de->name[1] == '.')) {
 				if (emit(arg, de->inode, (off_t)(2 + base + next),
-				    em->filetype ? dtype_of(de->file_type) : DT_UNKNOWN,
-				    de->name, de->name_len)) {
+				        em->filetype ? dtype_of(de->file_type) : DT_UNKNOWN,
+				        de->name, de->name_len)) {
 					*cookie = (off_t)(2 + base + off);
 					brelse(b);
 					return 0;

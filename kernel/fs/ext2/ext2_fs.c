@@ -18,8 +18,7 @@
 
 #define SUPER_OFFSET 1024
 
-static int
-read_super(struct blkdev *bd, struct ext2_super *sb)
+static int read_super(struct blkdev *bd, struct ext2_super *sb)
 {
 	uint32_t ss = bd->sector_size;
 	size_t len = ss > 2048 ? ss : 2048;
@@ -35,30 +34,26 @@ read_super(struct blkdev *bd, struct ext2_super *sb)
 	return err;
 }
 
-static int
-ext2_probe(struct blkdev *bd)
+static int ext2_probe(struct blkdev *bd)
 {
 	struct ext2_super sb;
 	return read_super(bd, &sb) == 0 && sb.s_magic == EXT2_MAGIC;
 }
 
 /* The group of block bn, and its index there. */
-static unsigned
-block_group(struct ext2_mount *em, uint32_t bn, unsigned *idx)
+static unsigned block_group(struct ext2_mount *em, uint32_t bn, unsigned *idx)
 {
 	uint32_t rel = bn - em->sb.s_first_data_block;
 	*idx = rel % em->sb.s_blocks_per_group;
 	return rel / em->sb.s_blocks_per_group;
 }
 
-static uint32_t
-group_first_block(struct ext2_mount *em, unsigned g)
+static uint32_t group_first_block(struct ext2_mount *em, unsigned g)
 {
 	return em->sb.s_first_data_block + g * em->sb.s_blocks_per_group;
 }
 
-static unsigned
-group_nblocks(struct ext2_mount *em, unsigned g)
+static unsigned group_nblocks(struct ext2_mount *em, unsigned g)
 {
 	uint32_t first = group_first_block(em, g);
 	uint32_t n = em->sb.s_blocks_count - first;
@@ -66,8 +61,7 @@ group_nblocks(struct ext2_mount *em, unsigned g)
 }
 
 /* First clear bit in [from, n) of a bitmap, or -1. */
-static int
-find_clear(const uint8_t *map, unsigned from, unsigned n)
+static int find_clear(const uint8_t *map, unsigned from, unsigned n)
 {
 	unsigned i = from;
 	while (i < n && (i & 7)) {
@@ -86,8 +80,7 @@ find_clear(const uint8_t *map, unsigned from, unsigned n)
 	return -1;
 }
 
-int
-ext2_alloc_block(struct ext2_mount *em, uint32_t goal, uint32_t *bnp)
+int ext2_alloc_block(struct ext2_mount *em, uint32_t goal, uint32_t *bnp)
 {
 	if (em->sb.s_free_blocks_count == 0)
 		return -ENOSPC;
@@ -123,8 +116,7 @@ ext2_alloc_block(struct ext2_mount *em, uint32_t goal, uint32_t *bnp)
 	return -ENOSPC;
 }
 
-void
-ext2_free_block(struct ext2_mount *em, uint32_t bn)
+void ext2_free_block(struct ext2_mount *em, uint32_t bn)
 {
 	unsigned idx, g;
 	if (bn < em->sb.s_first_data_block || bn >= em->sb.s_blocks_count)
@@ -146,8 +138,7 @@ ext2_free_block(struct ext2_mount *em, uint32_t bn)
 	bcache_forget(em->bc, bn);
 }
 
-int
-ext2_alloc_inode(struct ext2_mount *em, uint32_t parent_ino, int dir, uint32_t *inop)
+int ext2_alloc_inode(struct ext2_mount *em, uint32_t parent_ino, int dir, uint32_t *inop)
 {
 	if (em->sb.s_free_inodes_count == 0)
 		return -ENOSPC;
@@ -162,7 +153,8 @@ ext2_alloc_inode(struct ext2_mount *em, uint32_t parent_ino, int dir, uint32_t *
 			if (em->gd[g].bg_free_inodes_count == 0 ||
 			    em->gd[g].bg_free_inodes_count < avg)
 				continue;
-			if (!found || em->gd[g].bg_free_blocks_count > em->gd[best].bg_free_blocks_count) {
+			if (!found ||
+			    em->gd[g].bg_free_blocks_count > em->gd[best].bg_free_blocks_count) {
 				best = g;
 				found = 1;
 			}
@@ -179,7 +171,7 @@ ext2_alloc_inode(struct ext2_mount *em, uint32_t parent_ino, int dir, uint32_t *
 			return err;
 		unsigned from = 0;
 		if (g == 0 && em->sb.s_first_ino > 1)
-			from = em->sb.s_first_ino - 1;	/* reserved inodes */
+			from = em->sb.s_first_ino - 1; /* reserved inodes */
 		int bit = find_clear((uint8_t *)b->data, from, ipg);
 		if (bit < 0) {
 			brelse(b);
@@ -199,8 +191,7 @@ ext2_alloc_inode(struct ext2_mount *em, uint32_t parent_ino, int dir, uint32_t *
 	return -ENOSPC;
 }
 
-void
-ext2_free_inode(struct ext2_mount *em, uint32_t ino, int dir)
+void ext2_free_inode(struct ext2_mount *em, uint32_t ino, int dir)
 {
 	unsigned ipg = em->sb.s_inodes_per_group;
 	unsigned g = (ino - 1) / ipg, bit = (ino - 1) % ipg;
@@ -220,8 +211,7 @@ ext2_free_inode(struct ext2_mount *em, uint32_t ino, int dir)
 }
 
 /* Copy the superblock and descriptors into their (primary) blocks. */
-int
-ext2_write_super(struct ext2_mount *em)
+int ext2_write_super(struct ext2_mount *em)
 {
 	struct buf *b;
 	int err;
@@ -256,15 +246,10 @@ ext2_write_super(struct ext2_mount *em)
 	return 0;
 }
 
-static uint32_t
-now_sec(void)
-{
-	return (uint32_t)(time_wall_ns() / 1000000000);
-}
+static uint32_t now_sec(void) { return (uint32_t)(time_wall_ns() / 1000000000); }
 
 /* Write back every cached inode, the counters, then all buffers. */
-static int
-ext2_sync(struct mount *mp)
+static int ext2_sync(struct mount *mp)
 {
 	struct ext2_mount *em = mp->data;
 	int first = 0;
@@ -279,7 +264,7 @@ ext2_sync(struct mount *mp)
 	struct bcache_stats st;
 	bcache_stats(em->bc, &st);
 	if (st.dirty == 0 && !em->sb_dirty && !em->gd_dirty)
-		return first;	/* nothing changed since the last sync */
+		return first; /* nothing changed since the last sync */
 	em->sb.s_wtime = now_sec();
 	em->sb_dirty = 1;
 	int err = ext2_write_super(em);
@@ -289,8 +274,7 @@ ext2_sync(struct mount *mp)
 	return first ? first : err;
 }
 
-static int
-ext2_statfs(struct mount *mp, struct statfs *sf)
+static int ext2_statfs(struct mount *mp, struct statfs *sf)
 {
 	struct ext2_mount *em = mp->data;
 	sf->f_type = EXT2_MAGIC;
@@ -298,16 +282,16 @@ ext2_statfs(struct mount *mp, struct statfs *sf)
 	sf->f_frsize = em->bsize;
 	sf->f_blocks = em->sb.s_blocks_count;
 	sf->f_bfree = em->sb.s_free_blocks_count;
-	sf->f_bavail = em->sb.s_free_blocks_count > em->sb.s_r_blocks_count ?
-	    em->sb.s_free_blocks_count - em->sb.s_r_blocks_count : 0;
+	sf->f_bavail = em->sb.s_free_blocks_count > em->sb.s_r_blocks_count
+	    ? em->sb.s_free_blocks_count - em->sb.s_r_blocks_count
+	    : 0;
 	sf->f_files = em->sb.s_inodes_count;
 	sf->f_ffree = em->sb.s_free_inodes_count;
 	sf->f_namelen = 255;
 	return 0;
 }
 
-static void
-ext2_unmount(struct mount *mp)
+static void ext2_unmount(struct mount *mp)
 {
 	struct ext2_mount *em = mp->data;
 	if (!em->readonly) {
@@ -320,36 +304,50 @@ ext2_unmount(struct mount *mp)
 	}
 	int err = bcache_sync(em->bc);
 	if (err)
-		kprintf("rumprun: ext2 %s: write-back at unmount failed (error %d)\n",
-		    mp->source, -err);
+		kprintf("rumprun: ext2 %s: write-back at unmount failed (error %d)\n", mp->source,
+		    -err);
 	/* Vnodes still cached stay (the machine is ending); the volume is
 	 * no longer written: mark it so. */
 	em->readonly = 1;
 }
 
 static const struct mount_ops ext2_mount_ops = {
-	.statfs = ext2_statfs,
-	.sync = ext2_sync,
-	.unmount = ext2_unmount,
+    .statfs = ext2_statfs,
+    .sync = ext2_sync,
+    .unmount = ext2_unmount,
 };
 
 /* Names of the features in mask (of a word), for messages. */
-static void
-feature_names(char *out, size_t size, uint32_t mask, int word)
+static void feature_names(char *out, size_t size, uint32_t mask, int word)
 {
-	static const struct { int word; uint32_t bit; const char *name; } names[] = {
-		{ 0, COMPAT_HAS_JOURNAL, "has_journal" },
-		{ 1, 0x0001, "compression" }, { 1, INCOMPAT_RECOVER, "needs_recovery" },
-		{ 1, 0x0008, "journal_dev" }, { 1, INCOMPAT_META_BG, "meta_bg" },
-		{ 1, INCOMPAT_EXTENTS, "extent" }, { 1, INCOMPAT_64BIT, "64bit" },
-		{ 1, 0x0100, "mmp" }, { 1, INCOMPAT_FLEX_BG, "flex_bg" },
-		{ 1, 0x0400, "ea_inode" }, { 1, 0x8000, "inline_data" },
-		{ 1, 0x10000, "encrypt" }, { 1, 0x20000, "casefold" },
-		{ 2, 0x0004, "btree_dir" }, { 2, 0x0008, "huge_file" },
-		{ 2, 0x0010, "uninit_bg" }, { 2, 0x0020, "dir_nlink" },
-		{ 2, 0x0040, "extra_isize" }, { 2, 0x0100, "quota" },
-		{ 2, 0x0200, "bigalloc" }, { 2, 0x0400, "metadata_csum" },
-		{ 2, 0x1000, "read-only" }, { 2, 0x2000, "project" },
+	static const struct {
+		int word;
+		uint32_t bit;
+		const char *name;
+	} names[] = {
+	    {0, COMPAT_HAS_JOURNAL, "has_journal"},
+	    {1, 0x0001, "compression"},
+	    {1, INCOMPAT_RECOVER, "needs_recovery"},
+	    {1, 0x0008, "journal_dev"},
+	    {1, INCOMPAT_META_BG, "meta_bg"},
+	    {1, INCOMPAT_EXTENTS, "extent"},
+	    {1, INCOMPAT_64BIT, "64bit"},
+	    {1, 0x0100, "mmp"},
+	    {1, INCOMPAT_FLEX_BG, "flex_bg"},
+	    {1, 0x0400, "ea_inode"},
+	    {1, 0x8000, "inline_data"},
+	    {1, 0x10000, "encrypt"},
+	    {1, 0x20000, "casefold"},
+	    {2, 0x0004, "btree_dir"},
+	    {2, 0x0008, "huge_file"},
+	    {2, 0x0010, "uninit_bg"},
+	    {2, 0x0020, "dir_nlink"},
+	    {2, 0x0040, "extra_isize"},
+	    {2, 0x0100, "quota"},
+	    {2, 0x0200, "bigalloc"},
+	    {2, 0x0400, "metadata_csum"},
+	    {2, 0x1000, "read-only"},
+	    {2, 0x2000, "project"},
 	};
 	size_t used = 0;
 	out[0] = '\0';
@@ -372,8 +370,7 @@ feature_names(char *out, size_t size, uint32_t mask, int word)
 		memcpy(out + used, used ? ", others" : "others", used ? 9 : 7);
 }
 
-static int
-ext2_mount(struct mount *mp, struct vnode **rootp)
+static int ext2_mount(struct mount *mp, struct vnode **rootp)
 {
 	struct ext2_mount *em = kzalloc(sizeof(*em));
 	char names[160];
@@ -410,14 +407,15 @@ ext2_mount(struct mount *mp, struct vnode **rootp)
 	    (uint64_t)sb->s_blocks_count * em->bsize > em->bd->size ||
 	    em->bsize < em->bd->sector_size) {
 		kprintf("rumprun: ext2 %s: the superblock is damaged (or the image is "
-		    "shorter than the file system)\n", mp->source);
+		        "shorter than the file system)\n",
+		    mp->source);
 		goto fail;
 	}
 	uint32_t incompat = sb->s_feature_incompat & ~INCOMPAT_SUPPORTED;
 	if (incompat) {
 		feature_names(names, sizeof(names), incompat, 1);
 		kprintf("rumprun: ext2 %s: the file system uses ext3/ext4 features this "
-		    "kernel cannot read (%s): make it with 'rumprun mkfs ext2'\n",
+		        "kernel cannot read (%s): make it with 'rumprun mkfs ext2'\n",
 		    mp->source, names);
 		err = -EOPNOTSUPP;
 		goto fail;
@@ -431,13 +429,13 @@ ext2_mount(struct mount *mp, struct vnode **rootp)
 		else
 			feature_names(names, sizeof(names), journal, 0);
 		kprintf("rumprun: ext2 %s: mounted read-only: the file system uses "
-		    "features this kernel cannot keep right when writing (%s)\n",
+		        "features this kernel cannot keep right when writing (%s)\n",
 		    mp->source, names);
 		mp->flags |= MNT_RDONLY;
 	}
 	em->readonly = (mp->flags & MNT_RDONLY) != 0;
-	em->ngroups = (sb->s_blocks_count - sb->s_first_data_block +
-	    sb->s_blocks_per_group - 1) / sb->s_blocks_per_group;
+	em->ngroups = (sb->s_blocks_count - sb->s_first_data_block + sb->s_blocks_per_group - 1) /
+	    sb->s_blocks_per_group;
 	if ((uint64_t)em->ngroups * sb->s_inodes_per_group < sb->s_inodes_count) {
 		kprintf("rumprun: ext2 %s: the superblock is damaged (inode counts)\n", mp->source);
 		goto fail;
@@ -468,7 +466,8 @@ ext2_mount(struct mount *mp, struct vnode **rootp)
 		if (gd->bg_block_bitmap >= sb->s_blocks_count ||
 		    gd->bg_inode_bitmap >= sb->s_blocks_count ||
 		    gd->bg_inode_table >= sb->s_blocks_count) {
-			kprintf("rumprun: ext2 %s: group descriptor %u is damaged\n", mp->source, g);
+			kprintf(
+			    "rumprun: ext2 %s: group descriptor %u is damaged\n", mp->source, g);
 			err = -EINVAL;
 			goto fail;
 		}
@@ -484,9 +483,11 @@ ext2_mount(struct mount *mp, struct vnode **rootp)
 	if (!em->readonly) {
 		if (!(sb->s_state & EXT2_VALID_FS))
 			kprintf("rumprun: ext2 %s: was not cleanly unmounted: run e2fsck on "
-			    "the image\n", mp->source);
+			        "the image\n",
+			    mp->source);
 		if (sb->s_state & EXT2_ERROR_FS)
-			kprintf("rumprun: ext2 %s: has errors: run e2fsck on the image\n", mp->source);
+			kprintf(
+			    "rumprun: ext2 %s: has errors: run e2fsck on the image\n", mp->source);
 		sb->s_state &= ~EXT2_VALID_FS;
 		sb->s_mnt_count++;
 		sb->s_mtime = now_sec();
@@ -526,9 +527,9 @@ fail:
 }
 
 static const struct vfs_fstype ext2_type = {
-	.name = "ext2",
-	.needs_blkdev = 1,
-	.probe = ext2_probe,
-	.mount = ext2_mount,
+    .name = "ext2",
+    .needs_blkdev = 1,
+    .probe = ext2_probe,
+    .mount = ext2_mount,
 };
 VFS_FSTYPE_REGISTER(ext2_type);

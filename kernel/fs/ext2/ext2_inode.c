@@ -7,15 +7,13 @@
  */
 #include "ext2.h"
 
-static uint32_t
-ino_group(struct ext2_mount *em, uint32_t ino)
+static uint32_t ino_group(struct ext2_mount *em, uint32_t ino)
 {
 	return (ino - 1) / em->sb.s_inodes_per_group;
 }
 
 /* The block holding inode ino, and the inode's offset in it. */
-static int
-inode_block(struct ext2_mount *em, uint32_t ino, uint32_t *blk, unsigned *off)
+static int inode_block(struct ext2_mount *em, uint32_t ino, uint32_t *blk, unsigned *off)
 {
 	if (ino < 1 || ino > em->sb.s_inodes_count)
 		return -EIO;
@@ -27,8 +25,7 @@ inode_block(struct ext2_mount *em, uint32_t ino, uint32_t *blk, unsigned *off)
 	return 0;
 }
 
-static int
-is_fast_symlink(struct vnode *v)
+static int is_fast_symlink(struct vnode *v)
 {
 	if (!S_ISLNK(v->mode))
 		return 0;
@@ -37,20 +34,14 @@ is_fast_symlink(struct vnode *v)
 }
 
 /* Fast symlinks keep their target in i_block: nothing to map or free. */
-static int
-has_blocks(struct vnode *v)
+static int has_blocks(struct vnode *v)
 {
 	return (S_ISREG(v->mode) || S_ISDIR(v->mode) || S_ISLNK(v->mode)) && !is_fast_symlink(v);
 }
 
-static unsigned
-vhash_slot(struct ext2_mount *em, uint32_t ino)
-{
-	return ino % em->nvhash;
-}
+static unsigned vhash_slot(struct ext2_mount *em, uint32_t ino) { return ino % em->nvhash; }
 
-void
-ext2_vhash_remove(struct ext2_mount *em, struct vnode *v)
+void ext2_vhash_remove(struct ext2_mount *em, struct vnode *v)
 {
 	struct vnode **pp = &em->vhash[vhash_slot(em, (uint32_t)v->ino)];
 	while (*pp && *pp != v)
@@ -59,18 +50,16 @@ ext2_vhash_remove(struct ext2_mount *em, struct vnode *v)
 		*pp = EI(v)->hnext;
 }
 
-static void
-vhash_insert(struct ext2_mount *em, struct vnode *v)
+static void vhash_insert(struct ext2_mount *em, struct vnode *v)
 {
 	unsigned h = vhash_slot(em, (uint32_t)v->ino);
 	EI(v)->hnext = em->vhash[h];
 	em->vhash[h] = v;
 }
 
-static struct timespec
-dtime_of(uint32_t sec, uint32_t extra, int have_extra)
+static struct timespec dtime_of(uint32_t sec, uint32_t extra, int have_extra)
 {
-	struct timespec ts = { .tv_sec = (int32_t)sec, .tv_nsec = 0 };
+	struct timespec ts = {.tv_sec = (int32_t)sec, .tv_nsec = 0};
 	if (have_extra) {
 		ts.tv_sec += (int64_t)(extra & 3) << 32;
 		ts.tv_nsec = extra >> 2;
@@ -80,14 +69,12 @@ dtime_of(uint32_t sec, uint32_t extra, int have_extra)
 	return ts;
 }
 
-static uint32_t
-extra_of(struct timespec ts)
+static uint32_t extra_of(struct timespec ts)
 {
 	return ((uint32_t)ts.tv_nsec << 2) | (uint32_t)((ts.tv_sec >> 32) & 3);
 }
 
-static void
-free_vnode(struct vnode *v)
+static void free_vnode(struct vnode *v)
 {
 	if (v->target)
 		kfree(v->target, strlen(v->target) + 1);
@@ -96,8 +83,7 @@ free_vnode(struct vnode *v)
 }
 
 /* Load a symlink's target into v->target. */
-static int
-load_target(struct vnode *v)
+static int load_target(struct vnode *v)
 {
 	struct ext2_mount *em = EM(v);
 	size_t n = (size_t)v->size;
@@ -122,8 +108,7 @@ load_target(struct vnode *v)
 	return 0;
 }
 
-int
-ext2_vget(struct ext2_mount *em, uint32_t ino, struct vnode **vp)
+int ext2_vget(struct ext2_mount *em, uint32_t ino, struct vnode **vp)
 {
 	for (struct vnode *v = em->vhash[vhash_slot(em, ino)]; v; v = EI(v)->hnext)
 		if (v->ino == ino) {
@@ -142,7 +127,8 @@ ext2_vget(struct ext2_mount *em, uint32_t ino, struct vnode **vp)
 	brelse(b);
 	if (d.i_mode == 0 || d.i_links_count == 0) {
 		kprintf("rumprun: ext2 %s: a directory names inode %u, which is not in "
-		    "use (run e2fsck on the image)\n", em->mp->source, ino);
+		        "use (run e2fsck on the image)\n",
+		    em->mp->source, ino);
 		return -EIO;
 	}
 	if (d.i_flags & EXT2_EXTENTS_FL) {
@@ -173,8 +159,8 @@ ext2_vget(struct ext2_mount *em, uint32_t ino, struct vnode **vp)
 	v->atime = dtime_of(d.i_atime, d.i_atime_extra, extra);
 	v->mtime = dtime_of(d.i_mtime, d.i_mtime_extra, extra);
 	v->ctime = dtime_of(d.i_ctime, d.i_ctime_extra, extra);
-	v->btime = (extra && d.i_extra_isize >= 24) ?
-	    dtime_of(d.i_crtime, d.i_crtime_extra, 1) : v->ctime;
+	v->btime =
+	    (extra && d.i_extra_isize >= 24) ? dtime_of(d.i_crtime, d.i_crtime_extra, 1) : v->ctime;
 	v->vflags |= VN_BLOCKS;
 	v->blocks = d.i_blocks;
 	ei->em = em;
@@ -187,7 +173,8 @@ ext2_vget(struct ext2_mount *em, uint32_t ino, struct vnode **vp)
 		if (b0)
 			v->rdev = ((b0 >> 8) & 0xff) << 8 | (b0 & 0xff);
 		else
-			v->rdev = (((b1 >> 8) & 0xfff) << 8) | (b1 & 0xff) | ((b1 >> 12) & 0xfff00) << 12;
+			v->rdev =
+			    (((b1 >> 8) & 0xfff) << 8) | (b1 & 0xff) | ((b1 >> 12) & 0xfff00) << 12;
 	}
 	if (S_ISLNK(d.i_mode) && (err = load_target(v)) != 0) {
 		free_vnode(v);
@@ -199,8 +186,7 @@ ext2_vget(struct ext2_mount *em, uint32_t ino, struct vnode **vp)
 	return 0;
 }
 
-int
-ext2_iupdate(struct vnode *v)
+int ext2_iupdate(struct vnode *v)
 {
 	struct ext2_inode *ei = EI(v);
 	struct ext2_mount *em = ei->em;
@@ -212,8 +198,8 @@ ext2_iupdate(struct vnode *v)
 	int err = inode_block(em, (uint32_t)v->ino, &blk, &off);
 	if (err || (err = bread(em->bc, blk, &b)) != 0)
 		return err;
-	size_t n = em->inode_size < sizeof(struct ext2_dinode) ? em->inode_size :
-	    sizeof(struct ext2_dinode);
+	size_t n = em->inode_size < sizeof(struct ext2_dinode) ? em->inode_size
+	                                                       : sizeof(struct ext2_dinode);
 	struct ext2_dinode d;
 	memcpy(&d, b->data + off, n);
 	d.i_mode = (uint16_t)v->mode;
@@ -230,7 +216,7 @@ ext2_iupdate(struct vnode *v)
 	memcpy(d.i_block, ei->block, sizeof(d.i_block));
 	d.i_generation = ei->generation;
 	d.i_file_acl = ei->file_acl;
-	if (em->sb.s_creator_os == 0) {	/* Linux's osd2 */
+	if (em->sb.s_creator_os == 0) { /* Linux's osd2 */
 		d.i_blocks_hi = 0;
 		d.i_uid_high = (uint16_t)(v->uid >> 16);
 		d.i_gid_high = (uint16_t)(v->gid >> 16);
@@ -259,8 +245,7 @@ ext2_iupdate(struct vnode *v)
 
 /* --- the block map ------------------------------------------------------- */
 
-static uint32_t
-alloc_goal(struct vnode *v)
+static uint32_t alloc_goal(struct vnode *v)
 {
 	struct ext2_inode *ei = EI(v);
 	struct ext2_mount *em = ei->em;
@@ -270,8 +255,7 @@ alloc_goal(struct vnode *v)
 	    ino_group(em, (uint32_t)v->ino) * em->sb.s_blocks_per_group;
 }
 
-static int
-new_block(struct vnode *v, int meta, uint32_t *bnp)
+static int new_block(struct vnode *v, int meta, uint32_t *bnp)
 {
 	struct ext2_mount *em = EM(v);
 	int err = ext2_alloc_block(em, alloc_goal(v), bnp);
@@ -296,8 +280,7 @@ new_block(struct vnode *v, int meta, uint32_t *bnp)
  * alloc, holes get blocks (and indirect blocks as needed); *newp says the
  * data block is new (its old contents are garbage: the caller zeroes it).
  */
-static int
-bmap(struct vnode *v, uint64_t lbn, int alloc, uint32_t *bnp, int *newp)
+static int bmap(struct vnode *v, uint64_t lbn, int alloc, uint32_t *bnp, int *newp)
 {
 	struct ext2_inode *ei = EI(v);
 	struct ext2_mount *em = ei->em;
@@ -323,7 +306,7 @@ bmap(struct vnode *v, uint64_t lbn, int alloc, uint32_t *bnp, int *newp)
 	} else {
 		return -EFBIG;
 	}
-	for (int level = levels; ; level--) {
+	for (int level = levels;; level--) {
 		if (*slot == 0) {
 			if (!alloc) {
 				*bnp = 0;
@@ -361,8 +344,7 @@ out:
 	return err;
 }
 
-int
-ext2_bmap(struct vnode *v, uint64_t lbn, int alloc, uint32_t *bnp)
+int ext2_bmap(struct vnode *v, uint64_t lbn, int alloc, uint32_t *bnp)
 {
 	return bmap(v, lbn, alloc, bnp, NULL);
 }
@@ -373,8 +355,7 @@ ext2_bmap(struct vnode *v, uint64_t lbn, int alloc, uint32_t *bnp)
  * block.  Clears *slot when the whole subtree went.  Returns whether the
  * containing block changed.
  */
-static int
-free_tree(struct vnode *v, uint32_t *slot, int level, uint64_t first, uint64_t keep)
+static int free_tree(struct vnode *v, uint32_t *slot, int level, uint64_t first, uint64_t keep)
 {
 	struct ext2_mount *em = EM(v);
 	uint64_t span = 1;
@@ -395,7 +376,7 @@ free_tree(struct vnode *v, uint32_t *slot, int level, uint64_t first, uint64_t k
 			bdirty(b, 1);
 		brelse(b);
 		if (first < keep)
-			return 0;	/* partly kept: the indirect block stays */
+			return 0; /* partly kept: the indirect block stays */
 	}
 	ext2_free_block(em, *slot);
 	v->blocks -= em->bsize / 512;
@@ -403,8 +384,7 @@ free_tree(struct vnode *v, uint32_t *slot, int level, uint64_t first, uint64_t k
 	return 1;
 }
 
-int
-ext2_itrunc(struct vnode *v, uint64_t size)
+int ext2_itrunc(struct vnode *v, uint64_t size)
 {
 	struct ext2_inode *ei = EI(v);
 	struct ext2_mount *em = ei->em;
@@ -439,8 +419,7 @@ ext2_itrunc(struct vnode *v, uint64_t size)
 #define READ_AHEAD (256 * 1024)
 
 /* Bring the blocks of [off, off + len) into the cache in few requests. */
-static void
-prefetch(struct vnode *v, off_t off, size_t len)
+static void prefetch(struct vnode *v, off_t off, size_t len)
 {
 	struct ext2_mount *em = EM(v);
 	uint64_t lbn = off / em->bsize, end = (off + len + em->bsize - 1) / em->bsize;
@@ -462,8 +441,7 @@ prefetch(struct vnode *v, off_t off, size_t len)
 		bcache_prefetch(em->bc, run_start, run_len);
 }
 
-ssize_t
-ext2_read(struct vnode *v, void *buf, size_t len, off_t off)
+ssize_t ext2_read(struct vnode *v, void *buf, size_t len, off_t off)
 {
 	struct ext2_mount *em = EM(v);
 	if (S_ISDIR(v->mode))
@@ -503,8 +481,7 @@ ext2_read(struct vnode *v, void *buf, size_t len, off_t off)
 	return (ssize_t)done;
 }
 
-ssize_t
-ext2_write(struct vnode *v, const void *buf, size_t len, off_t off)
+ssize_t ext2_write(struct vnode *v, const void *buf, size_t len, off_t off)
 {
 	struct ext2_mount *em = EM(v);
 	uint64_t p = em->ptrs;
@@ -547,8 +524,7 @@ ext2_write(struct vnode *v, const void *buf, size_t len, off_t off)
 	return done ? (ssize_t)done : err;
 }
 
-int
-ext2_truncate(struct vnode *v, off_t len)
+int ext2_truncate(struct vnode *v, off_t len)
 {
 	if (S_ISDIR(v->mode))
 		return -EISDIR;
@@ -556,15 +532,14 @@ ext2_truncate(struct vnode *v, off_t len)
 }
 
 /* Free an extended attribute block (one more user gone). */
-static void
-drop_xattr_block(struct vnode *v)
+static void drop_xattr_block(struct vnode *v)
 {
 	struct ext2_mount *em = EM(v);
 	struct ext2_inode *ei = EI(v);
 	struct buf *b;
 	if (ei->file_acl == 0 || bread(em->bc, ei->file_acl, &b) != 0)
 		return;
-	uint32_t *hdr = (uint32_t *)b->data;	/* magic, refcount, blocks, hash */
+	uint32_t *hdr = (uint32_t *)b->data; /* magic, refcount, blocks, hash */
 	int free_it = 1;
 	if (hdr[0] == 0xEA020000 && hdr[1] > 1) {
 		hdr[1]--;
@@ -579,8 +554,7 @@ drop_xattr_block(struct vnode *v)
 	ei->file_acl = 0;
 }
 
-void
-ext2_inactive(struct vnode *v)
+void ext2_inactive(struct vnode *v)
 {
 	struct ext2_inode *ei = EI(v);
 	struct ext2_mount *em = ei->em;
@@ -615,8 +589,7 @@ ext2_inactive(struct vnode *v)
 		vnode_rele(parent);
 }
 
-int
-ext2_fsync(struct vnode *v, int datasync)
+int ext2_fsync(struct vnode *v, int datasync)
 {
 	(void)datasync;
 	struct ext2_mount *em = EM(v);
@@ -626,8 +599,7 @@ ext2_fsync(struct vnode *v, int datasync)
 }
 
 /* A new inode of mode (no names yet), near dir; unheld (pending). */
-int
-ext2_newnode(struct ext2_mount *em, struct vnode *dir, mode_t mode, struct vnode **vp)
+int ext2_newnode(struct ext2_mount *em, struct vnode *dir, mode_t mode, struct vnode **vp)
 {
 	uint32_t ino, blk;
 	unsigned off;
@@ -635,8 +607,7 @@ ext2_newnode(struct ext2_mount *em, struct vnode *dir, mode_t mode, struct vnode
 	if (err)
 		return err;
 	struct buf *b;
-	if ((err = inode_block(em, ino, &blk, &off)) != 0 ||
-	    (err = bread(em->bc, blk, &b)) != 0) {
+	if ((err = inode_block(em, ino, &blk, &off)) != 0 || (err = bread(em->bc, blk, &b)) != 0) {
 		ext2_free_inode(em, ino, S_ISDIR(mode));
 		return err;
 	}
@@ -674,16 +645,16 @@ ext2_newnode(struct ext2_mount *em, struct vnode *dir, mode_t mode, struct vnode
 }
 
 const struct vnode_ops ext2_vnode_ops = {
-	.lookup = ext2_lookup,
-	.create = ext2_create,
-	.link = ext2_link,
-	.unlink = ext2_unlink,
-	.rename = ext2_rename,
-	.isempty = ext2_isempty,
-	.readdir = ext2_readdir,
-	.read = ext2_read,
-	.write = ext2_write,
-	.truncate = ext2_truncate,
-	.inactive = ext2_inactive,
-	.fsync = ext2_fsync,
+    .lookup = ext2_lookup,
+    .create = ext2_create,
+    .link = ext2_link,
+    .unlink = ext2_unlink,
+    .rename = ext2_rename,
+    .isempty = ext2_isempty,
+    .readdir = ext2_readdir,
+    .read = ext2_read,
+    .write = ext2_write,
+    .truncate = ext2_truncate,
+    .inactive = ext2_inactive,
+    .fsync = ext2_fsync,
 };

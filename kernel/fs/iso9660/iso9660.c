@@ -42,8 +42,8 @@ struct iso_source {
 
 #define ISO_SECTOR 2048
 #define ISO_VD_START 16
-#define ISO_VD_MAX 64		/* descriptors looked at before giving up */
-#define ISO_CE_MAX 32		/* continuation areas followed per record */
+#define ISO_VD_MAX 64 /* descriptors looked at before giving up */
+#define ISO_CE_MAX 32 /* continuation areas followed per record */
 #define ISO_HASH 256
 
 /* One file's extents: data_len bytes at block lba each. */
@@ -54,7 +54,7 @@ struct iso_extent {
 
 /* What a directory entry says about its node. */
 struct iso_entry {
-	char *name;		/* NUL-terminated, shown name */
+	char *name; /* NUL-terminated, shown name */
 	size_t namelen;
 	ino_t ino;
 	mode_t mode;
@@ -63,8 +63,8 @@ struct iso_entry {
 	gid_t gid;
 	off_t size;
 	struct timespec atime, mtime, ctime;
-	char *target;		/* symbolic links */
-	struct iso_extent *ext;	/* data (files) or the directory's extent */
+	char *target; /* symbolic links */
+	struct iso_extent *ext; /* data (files) or the directory's extent */
 	unsigned next;
 };
 
@@ -91,37 +91,35 @@ struct iso_node {
 	unsigned next;
 	struct iso_dir dir;
 	struct iso_page *pages;
-	struct vnode *hnext;	/* hash chain */
+	struct vnode *hnext; /* hash chain */
 };
 
 struct iso_mount {
 	struct iso_source src;
 	struct mount *mp;
-	int rr;			/* Rock Ridge: names and attributes from SUSP */
-	int joliet;		/* names are UCS-2 (the Joliet tree) */
-	unsigned susp_skip;	/* SP's LEN_SKP */
+	int rr; /* Rock Ridge: names and attributes from SUSP */
+	int joliet; /* names are UCS-2 (the Joliet tree) */
+	unsigned susp_skip; /* SP's LEN_SKP */
 	struct timespec vol_time;
 	struct vnode *root;
 	struct vnode *hash[ISO_HASH];
 	uint64_t nodes;
-	uint64_t blocks;	/* volume space size */
-	unsigned char *buf;	/* one sector, for directory parsing */
-	uint64_t buf_lba;	/* which one it holds, or UINT64_MAX */
+	uint64_t blocks; /* volume space size */
+	unsigned char *buf; /* one sector, for directory parsing */
+	uint64_t buf_lba; /* which one it holds, or UINT64_MAX */
 };
 
 static const struct vnode_ops iso_ops;
 
 /* --- reading --- */
 
-static int
-iso_read(struct iso_mount *m, uint64_t off, void *buf, size_t len)
+static int iso_read(struct iso_mount *m, uint64_t off, void *buf, size_t len)
 {
 	return m->src.read(m->src.ctx, off, buf, len);
 }
 
 /* The sector lba, through the one-sector buffer. */
-static int
-iso_sector(struct iso_mount *m, uint64_t lba, const unsigned char **p)
+static int iso_sector(struct iso_mount *m, uint64_t lba, const unsigned char **p)
 {
 	if (m->buf_lba != lba) {
 		m->buf_lba = UINT64_MAX;
@@ -134,16 +132,13 @@ iso_sector(struct iso_mount *m, uint64_t lba, const unsigned char **p)
 	return 0;
 }
 
-static uint32_t
-le32(const unsigned char *p)
+static uint32_t le32(const unsigned char *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t
-days_from_civil(int64_t y, unsigned mo, unsigned d)
+static int64_t days_from_civil(int64_t y, unsigned mo, unsigned d)
 {
 	y -= mo <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -153,28 +148,25 @@ days_from_civil(int64_t y, unsigned mo, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-static struct timespec
-mktime_utc(int64_t y, unsigned mo, unsigned d, unsigned h, unsigned mi, unsigned s,
-    int gmtoff15, long ns)
+static struct timespec mktime_utc(
+    int64_t y, unsigned mo, unsigned d, unsigned h, unsigned mi, unsigned s, int gmtoff15, long ns)
 {
-	struct timespec ts = { 0, 0 };
+	struct timespec ts = {0, 0};
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
 		return ts;
-	ts.tv_sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
-	    - (int64_t)gmtoff15 * 15 * 60;
+	ts.tv_sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s -
+	    (int64_t)gmtoff15 * 15 * 60;
 	ts.tv_nsec = ns;
 	return ts;
 }
 
 /* The 7-byte date of directory records (and TF's short form). */
-static struct timespec
-iso_date7(const unsigned char *p)
+static struct timespec iso_date7(const unsigned char *p)
 {
 	return mktime_utc(1900 + p[0], p[1], p[2], p[3], p[4], p[5], (signed char)p[6], 0);
 }
 
-static unsigned
-digits(const unsigned char *p, int n)
+static unsigned digits(const unsigned char *p, int n)
 {
 	unsigned v = 0;
 	for (int i = 0; i < n; i++)
@@ -183,17 +175,16 @@ digits(const unsigned char *p, int n)
 }
 
 /* The 17-byte date of volume descriptors (and TF's long form). */
-static struct timespec
-iso_date17(const unsigned char *p)
+static struct timespec iso_date17(const unsigned char *p)
 {
 	return mktime_utc(digits(p, 4), digits(p + 4, 2), digits(p + 6, 2), digits(p + 8, 2),
-	    digits(p + 10, 2), digits(p + 12, 2), (signed char)p[16], digits(p + 14, 2) * 10000000L);
+	    digits(p + 10, 2), digits(p + 12, 2), (signed char)p[16],
+	    digits(p + 14, 2) * 10000000L);
 }
 
 /* --- names --- */
 
-static int
-append(char **buf, size_t *len, size_t *cap, const void *s, size_t n)
+static int append(char **buf, size_t *len, size_t *cap, const void *s, size_t n)
 {
 	if (*len + n + 1 > *cap) {
 		size_t ncap = (*len + n + 1) * 2;
@@ -214,8 +205,7 @@ append(char **buf, size_t *len, size_t *cap, const void *s, size_t n)
 }
 
 /* UCS-2 big endian (Joliet) to UTF-8; surrogate pairs combined. */
-static int
-joliet_name(const unsigned char *p, size_t n, char **buf, size_t *len, size_t *cap)
+static int joliet_name(const unsigned char *p, size_t n, char **buf, size_t *len, size_t *cap)
 {
 	for (size_t i = 0; i + 1 < n; i += 2) {
 		uint32_t c = p[i] << 8 | p[i + 1];
@@ -260,8 +250,7 @@ joliet_name(const unsigned char *p, size_t n, char **buf, size_t *len, size_t *c
 }
 
 /* A plain ISO 9660 name as Linux shows it: no version, no trailing dot, lower case. */
-static int
-plain_name(const unsigned char *p, size_t n, char **buf, size_t *len, size_t *cap)
+static int plain_name(const unsigned char *p, size_t n, char **buf, size_t *len, size_t *cap)
 {
 	size_t k = 0;
 	while (k < n && p[k] != ';')
@@ -296,11 +285,10 @@ struct iso_rec {
 	size_t namelen, namecap;
 	char *target;
 	size_t tlen, tcap;
-	int sl_more;		/* the last SL component continues */
+	int sl_more; /* the last SL component continues */
 };
 
-static void
-rec_free(struct iso_rec *r)
+static void rec_free(struct iso_rec *r)
 {
 	if (r->name)
 		kfree(r->name, r->namecap);
@@ -309,8 +297,7 @@ rec_free(struct iso_rec *r)
 	r->name = r->target = NULL;
 }
 
-static int
-sl_component(struct iso_rec *r, unsigned cflags, const unsigned char *p, size_t n)
+static int sl_component(struct iso_rec *r, unsigned cflags, const unsigned char *p, size_t n)
 {
 	int err = 0;
 	/* A separator before this component, unless the last one continues
@@ -319,11 +306,11 @@ sl_component(struct iso_rec *r, unsigned cflags, const unsigned char *p, size_t 
 		err = append(&r->target, &r->tlen, &r->tcap, "/", 1);
 	if (err)
 		return err;
-	if (cflags & 0x08)	/* ROOT */
+	if (cflags & 0x08) /* ROOT */
 		err = r->tlen == 0 ? append(&r->target, &r->tlen, &r->tcap, "/", 1) : 0;
-	else if (cflags & 0x02)	/* CURRENT */
+	else if (cflags & 0x02) /* CURRENT */
 		err = append(&r->target, &r->tlen, &r->tcap, ".", 1);
-	else if (cflags & 0x04)	/* PARENT */
+	else if (cflags & 0x04) /* PARENT */
 		err = append(&r->target, &r->tlen, &r->tcap, "..", 2);
 	else
 		err = append(&r->target, &r->tlen, &r->tcap, p, n);
@@ -335,8 +322,7 @@ sl_component(struct iso_rec *r, unsigned cflags, const unsigned char *p, size_t 
  * Parse SUSP entries in su[0..n); continuation areas (CE) are read and
  * parsed in turn, at most ISO_CE_MAX of them.
  */
-static int
-parse_susp(struct iso_mount *m, struct iso_rec *r, const unsigned char *su, size_t n)
+static int parse_susp(struct iso_mount *m, struct iso_rec *r, const unsigned char *su, size_t n)
 {
 	unsigned char *area = NULL;
 	size_t area_len = 0;
@@ -365,8 +351,9 @@ parse_susp(struct iso_mount *m, struct iso_rec *r, const unsigned char *su, size
 				r->uid = le32(d + 16);
 				r->gid = le32(d + 24);
 			} else if (e[0] == 'N' && e[1] == 'M' && dlen >= 1) {
-				if (!(d[0] & 0x06)) {	/* not CURRENT/PARENT */
-					if ((err = append(&r->name, &r->namelen, &r->namecap, d + 1, dlen - 1)))
+				if (!(d[0] & 0x06)) { /* not CURRENT/PARENT */
+					if ((err = append(&r->name, &r->namelen, &r->namecap, d + 1,
+					         dlen - 1)))
 						goto out;
 					r->has_nm = 1;
 				}
@@ -389,7 +376,8 @@ parse_susp(struct iso_mount *m, struct iso_rec *r, const unsigned char *su, size
 						continue;
 					if (j + sz > dlen)
 						break;
-					struct timespec t = sz == 17 ? iso_date17(d + j) : iso_date7(d + j);
+					struct timespec t =
+					    sz == 17 ? iso_date17(d + j) : iso_date7(d + j);
 					if (bit == 0x02) {
 						r->mtime = t;
 						r->has_mtime = 1;
@@ -435,8 +423,7 @@ out:
 }
 
 /* Decode the directory record at p (length p[0], inside its sector). */
-static int
-parse_record(struct iso_mount *m, const unsigned char *p, struct iso_rec *r)
+static int parse_record(struct iso_mount *m, const unsigned char *p, struct iso_rec *r)
 {
 	memset(r, 0, sizeof(*r));
 	unsigned reclen = p[0];
@@ -463,8 +450,7 @@ parse_record(struct iso_mount *m, const unsigned char *p, struct iso_rec *r)
 
 /* --- directories --- */
 
-static void
-entry_free(struct iso_entry *e)
+static void entry_free(struct iso_entry *e)
 {
 	if (e->name)
 		kfree(e->name, e->namelen + 1);
@@ -474,8 +460,7 @@ entry_free(struct iso_entry *e)
 		kfree(e->ext, e->next * sizeof(*e->ext));
 }
 
-static uint32_t
-name_hash(const char *s, size_t len)
+static uint32_t name_hash(const char *s, size_t len)
 {
 	uint32_t h = 2166136261u;
 	for (size_t i = 0; i < len; i++)
@@ -485,8 +470,7 @@ name_hash(const char *s, size_t len)
 
 /* Index d's names (lookups in big directories); without memory for it,
  * lookups scan the table. */
-static void
-dir_index(struct iso_dir *d)
+static void dir_index(struct iso_dir *d)
 {
 	unsigned nb = 16;
 	while (nb < d->n)
@@ -509,8 +493,7 @@ dir_index(struct iso_dir *d)
 	}
 }
 
-static void
-dir_free(struct iso_dir *d)
+static void dir_free(struct iso_dir *d)
 {
 	if (d->nbuckets) {
 		kfree(d->buckets, d->nbuckets * sizeof(unsigned));
@@ -526,8 +509,7 @@ dir_free(struct iso_dir *d)
 	d->n = d->cap = 0;
 }
 
-static char *
-kstrndup(const char *s, size_t n)
+static char *kstrndup(const char *s, size_t n)
 {
 	char *c = kmalloc(n + 1);
 	if (c) {
@@ -538,8 +520,7 @@ kstrndup(const char *s, size_t n)
 }
 
 /* The size of the directory at lba, from its "." record. */
-static int
-dot_size(struct iso_mount *m, uint32_t lba, uint32_t *len)
+static int dot_size(struct iso_mount *m, uint32_t lba, uint32_t *len)
 {
 	const unsigned char *s;
 	int err = iso_sector(m, lba, &s);
@@ -552,8 +533,8 @@ dot_size(struct iso_mount *m, uint32_t lba, uint32_t *len)
 }
 
 /* Attributes of an entry from its record(s). */
-static void
-entry_attrs(struct iso_mount *m, struct iso_entry *e, const struct iso_rec *r, int isdir)
+static void entry_attrs(
+    struct iso_mount *m, struct iso_entry *e, const struct iso_rec *r, int isdir)
 {
 	e->mtime = e->atime = e->ctime = r->date;
 	if (m->rr && r->has_px) {
@@ -582,8 +563,7 @@ entry_attrs(struct iso_mount *m, struct iso_entry *e, const struct iso_rec *r, i
  * Read directory dir's extent into its entry table.  Multi-extent files
  * (flag 0x80 on every record but the last) become one entry.
  */
-static int
-dir_load(struct vnode *dir)
+static int dir_load(struct vnode *dir)
 {
 	struct iso_node *n = dir->fsdata;
 	struct iso_mount *m = n->m;
@@ -591,7 +571,7 @@ dir_load(struct vnode *dir)
 	unsigned char *copy = NULL;
 	uint32_t lba = n->ext[0].lba, size = n->ext[0].len;
 	uint32_t nsect = (size + ISO_SECTOR - 1) / ISO_SECTOR;
-	struct iso_entry *cur = NULL;	/* a multi-extent file being gathered */
+	struct iso_entry *cur = NULL; /* a multi-extent file being gathered */
 	int err = 0;
 
 	if (d->loaded)
@@ -604,11 +584,12 @@ dir_load(struct vnode *dir)
 		if ((err = iso_sector(m, lba + s, &sec)))
 			goto fail;
 		memcpy(copy, sec, ISO_SECTOR);
-		unsigned limit = (s + 1 == nsect && size % ISO_SECTOR) ? size % ISO_SECTOR : ISO_SECTOR;
+		unsigned limit =
+		    (s + 1 == nsect && size % ISO_SECTOR) ? size % ISO_SECTOR : ISO_SECTOR;
 		for (unsigned off = 0; off < limit;) {
 			const unsigned char *p = copy + off;
 			if (p[0] == 0)
-				break;	/* the rest of the sector is padding */
+				break; /* the rest of the sector is padding */
 			if (off + p[0] > ISO_SECTOR) {
 				err = -EIO;
 				goto fail;
@@ -619,11 +600,11 @@ dir_load(struct vnode *dir)
 			if ((err = parse_record(m, p, &r)))
 				goto fail;
 			if (r.idlen == 1 && (r.id[0] == 0 || r.id[0] == 1)) {
-				rec_free(&r);	/* "." and ".." */
+				rec_free(&r); /* "." and ".." */
 				continue;
 			}
 			if (r.relocated || (r.flags & 0x01)) {
-				rec_free(&r);	/* shown at its CL record; hidden files */
+				rec_free(&r); /* shown at its CL record; hidden files */
 				continue;
 			}
 			if (cur) {
@@ -755,17 +736,16 @@ fail:
 
 /* --- vnodes --- */
 
-static struct vnode *
-hash_find(struct iso_mount *m, ino_t ino)
+static struct vnode *hash_find(struct iso_mount *m, ino_t ino)
 {
-	for (struct vnode *v = m->hash[ino % ISO_HASH]; v; v = ((struct iso_node *)v->fsdata)->hnext)
+	for (struct vnode *v = m->hash[ino % ISO_HASH]; v;
+	     v = ((struct iso_node *)v->fsdata)->hnext)
 		if (v->ino == ino)
 			return v;
 	return NULL;
 }
 
-static struct vnode *
-node_make(struct iso_mount *m, const struct iso_entry *e, struct vnode *parent)
+static struct vnode *node_make(struct iso_mount *m, const struct iso_entry *e, struct vnode *parent)
 {
 	struct vnode *v = hash_find(m, e->ino);
 	if (v)
@@ -810,8 +790,7 @@ node_make(struct iso_mount *m, const struct iso_entry *e, struct vnode *parent)
 	return v;
 }
 
-static struct vnode *
-iso_lookup(struct vnode *dir, const char *name, size_t len)
+static struct vnode *iso_lookup(struct vnode *dir, const char *name, size_t len)
 {
 	struct iso_node *n = dir->fsdata;
 	struct iso_dir *d = &n->dir;
@@ -834,14 +813,12 @@ iso_lookup(struct vnode *dir, const char *name, size_t len)
 	return NULL;
 }
 
-static unsigned char
-dtype(mode_t mode)
+static unsigned char dtype(mode_t mode)
 {
 	return S_ISDIR(mode) ? DT_DIR : S_ISLNK(mode) ? DT_LNK : DT_REG;
 }
 
-static int
-iso_readdir(struct vnode *dir, off_t *cookie,
+static int iso_readdir(struct vnode *dir, off_t *cookie,
     int (*emit)(void *, ino_t, off_t, unsigned char, const char *, size_t), void *arg)
 {
 	struct iso_node *n = dir->fsdata;
@@ -867,8 +844,7 @@ iso_readdir(struct vnode *dir, off_t *cookie,
 	return 0;
 }
 
-static ssize_t
-iso_vread(struct vnode *v, void *buf, size_t len, off_t off)
+static ssize_t iso_vread(struct vnode *v, void *buf, size_t len, off_t off)
 {
 	struct iso_node *n = v->fsdata;
 	if (off >= v->size)
@@ -902,8 +878,7 @@ iso_vread(struct vnode *v, void *buf, size_t len, off_t off)
  * page of the file's bytes, read once and shared by every mapping of that
  * offset while any pins it.
  */
-static int
-iso_getpage(struct vnode *v, off_t off, void **page)
+static int iso_getpage(struct vnode *v, off_t off, void **page)
 {
 	struct iso_node *n = v->fsdata;
 	struct iso_page *p;
@@ -934,8 +909,7 @@ iso_getpage(struct vnode *v, off_t off, void **page)
 	return 0;
 }
 
-static void
-iso_putpage(struct vnode *v, off_t off, int flags)
+static void iso_putpage(struct vnode *v, off_t off, int flags)
 {
 	struct iso_node *n = v->fsdata;
 	for (struct iso_page **lp = &n->pages; *lp; lp = &(*lp)->next) {
@@ -951,70 +925,56 @@ iso_putpage(struct vnode *v, off_t off, int flags)
 	}
 }
 
-static int
-iso_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
+static int iso_create(struct vnode *dir, const char *name, size_t len, mode_t mode,
     const char *target, struct vnode **vp)
 {
 	return -EROFS;
 }
 
-static int
-iso_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
+static int iso_link(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	return -EROFS;
 }
 
-static int
-iso_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
+static int iso_unlink(struct vnode *dir, const char *name, size_t len, struct vnode *v)
 {
 	return -EROFS;
 }
 
-static int
-iso_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
+static int iso_rename(struct vnode *odir, const char *oname, size_t olen, struct vnode *v,
     struct vnode *ndir, const char *nname, size_t nlen, struct vnode *tv)
 {
 	return -EROFS;
 }
 
-static int
-iso_isempty(struct vnode *dir)
+static int iso_isempty(struct vnode *dir)
 {
 	struct iso_node *n = dir->fsdata;
 	return dir_load(dir) == 0 && n->dir.n == 0;
 }
 
-static ssize_t
-iso_write(struct vnode *v, const void *buf, size_t len, off_t off)
-{
-	return -EROFS;
-}
+static ssize_t iso_write(struct vnode *v, const void *buf, size_t len, off_t off) { return -EROFS; }
 
-static int
-iso_truncate(struct vnode *v, off_t len)
-{
-	return -EROFS;
-}
+static int iso_truncate(struct vnode *v, off_t len) { return -EROFS; }
 
 static const struct vnode_ops iso_ops = {
-	.lookup = iso_lookup,
-	.create = iso_create,
-	.link = iso_link,
-	.unlink = iso_unlink,
-	.rename = iso_rename,
-	.isempty = iso_isempty,
-	.readdir = iso_readdir,
-	.read = iso_vread,
-	.write = iso_write,
-	.truncate = iso_truncate,
-	.getpage = iso_getpage,
-	.putpage = iso_putpage,
+    .lookup = iso_lookup,
+    .create = iso_create,
+    .link = iso_link,
+    .unlink = iso_unlink,
+    .rename = iso_rename,
+    .isempty = iso_isempty,
+    .readdir = iso_readdir,
+    .read = iso_vread,
+    .write = iso_write,
+    .truncate = iso_truncate,
+    .getpage = iso_getpage,
+    .putpage = iso_putpage,
 };
 
 /* --- mounting --- */
 
-static int
-iso9660_probe_source(const struct iso_source *src)
+static int iso9660_probe_source(const struct iso_source *src)
 {
 	unsigned char id[6];
 	if (src->size < (uint64_t)(ISO_VD_START + 1) * ISO_SECTOR)
@@ -1024,8 +984,7 @@ iso9660_probe_source(const struct iso_source *src)
 	return memcmp(id + 1, "CD001", 5) == 0;
 }
 
-static void
-node_free(struct vnode *v)
+static void node_free(struct vnode *v)
 {
 	struct iso_node *n = v->fsdata;
 	dir_free(&n->dir);
@@ -1042,12 +1001,11 @@ node_free(struct vnode *v)
 	kfree(v, sizeof(*v));
 }
 
-static struct vnode *
-root_make(struct iso_mount *m, const unsigned char *rootrec, struct timespec t)
+static struct vnode *root_make(struct iso_mount *m, const unsigned char *rootrec, struct timespec t)
 {
 	struct iso_entry e;
 	memset(&e, 0, sizeof(e));
-	struct iso_extent ext = { le32(rootrec + 2), le32(rootrec + 10) };
+	struct iso_extent ext = {le32(rootrec + 2), le32(rootrec + 10)};
 	e.ino = (ino_t)ext.lba * ISO_SECTOR;
 	e.mode = S_IFDIR | 0555;
 	e.nlink = 2;
@@ -1062,8 +1020,7 @@ root_make(struct iso_mount *m, const unsigned char *rootrec, struct timespec t)
  * Rock Ridge: the root's "." record starts its system use area with SP
  * (check bytes BE EF); its PX, TF give the root's own attributes.
  */
-static int
-root_rock_ridge(struct iso_mount *m, struct vnode *root)
+static int root_rock_ridge(struct iso_mount *m, struct vnode *root)
 {
 	struct iso_node *n = root->fsdata;
 	const unsigned char *s;
@@ -1072,9 +1029,10 @@ root_rock_ridge(struct iso_mount *m, struct vnode *root)
 		return err;
 	unsigned reclen = s[0];
 	if (reclen < 34)
-		return -EINVAL;	/* the root directory is not there */
+		return -EINVAL; /* the root directory is not there */
 	size_t su = 33 + s[32] + !(s[32] & 1);
-	if (su + 7 > reclen || s[su] != 'S' || s[su + 1] != 'P' || s[su + 4] != 0xBE || s[su + 5] != 0xEF)
+	if (su + 7 > reclen || s[su] != 'S' || s[su + 1] != 'P' || s[su + 4] != 0xBE ||
+	    s[su + 5] != 0xEF)
 		return 0;
 	m->rr = 1;
 	m->susp_skip = s[su + 6];
@@ -1096,9 +1054,8 @@ root_rock_ridge(struct iso_mount *m, struct vnode *root)
 	return 0;
 }
 
-static int
-iso9660_mount_source(const struct iso_source *src, struct mount *mnt, struct iso_mount **mp,
-    struct vnode **rootp)
+static int iso9660_mount_source(
+    const struct iso_source *src, struct mount *mnt, struct iso_mount **mp, struct vnode **rootp)
 {
 	struct iso_mount *m = kzalloc(sizeof(*m));
 	unsigned char *vd = kmalloc(ISO_SECTOR);
@@ -1125,7 +1082,8 @@ iso9660_mount_source(const struct iso_source *src, struct mount *mnt, struct iso
 			 * directory record inside the volume. */
 			if ((vd[128] | vd[129] << 8) != ISO_SECTOR || vd[156] < 34 ||
 			    (uint64_t)le32(vd + 156 + 2) * ISO_SECTOR >= src->size) {
-				kprintf("rumprun: iso9660: the primary volume descriptor is damaged\n");
+				kprintf(
+				    "rumprun: iso9660: the primary volume descriptor is damaged\n");
 				err = -EINVAL;
 				goto fail;
 			}
@@ -1197,12 +1155,11 @@ fail:
 struct iso_dev {
 	struct blkdev *bd;
 	char *win;
-	uint64_t win_off;	/* device offset of win[0] */
-	size_t win_len;		/* valid bytes, 0: none */
+	uint64_t win_off; /* device offset of win[0] */
+	size_t win_len; /* valid bytes, 0: none */
 };
 
-static int
-bd_read(void *ctx, uint64_t off, void *buf, size_t len)
+static int bd_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
 	struct iso_dev *d = ctx;
 	struct blkdev *bd = d->bd;
@@ -1232,8 +1189,7 @@ bd_read(void *ctx, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
-static int
-iso_dev_init(struct iso_dev *d, struct blkdev *bd)
+static int iso_dev_init(struct iso_dev *d, struct blkdev *bd)
 {
 	d->bd = bd;
 	d->win_len = 0;
@@ -1241,29 +1197,23 @@ iso_dev_init(struct iso_dev *d, struct blkdev *bd)
 	return d->win ? 0 : -ENOMEM;
 }
 
-static void
-iso_dev_fini(struct iso_dev *d)
-{
-	kfree(d->win, ISO_WINDOW);
-}
+static void iso_dev_fini(struct iso_dev *d) { kfree(d->win, ISO_WINDOW); }
 
-static int
-cd9660_probe(struct blkdev *bd)
+static int cd9660_probe(struct blkdev *bd)
 {
 	struct iso_dev d;
 	if (iso_dev_init(&d, bd) != 0)
 		return 0;
-	struct iso_source src = { bd_read, &d, bd->size };
+	struct iso_source src = {bd_read, &d, bd->size};
 	int yes = iso9660_probe_source(&src);
 	iso_dev_fini(&d);
 	return yes;
 }
 
-static int
-cd9660_statfs(struct mount *mp, struct statfs *sf)
+static int cd9660_statfs(struct mount *mp, struct statfs *sf)
 {
 	struct iso_mount *m = mp->data;
-	sf->f_type = 0x9660;	/* ISOFS_SUPER_MAGIC */
+	sf->f_type = 0x9660; /* ISOFS_SUPER_MAGIC */
 	sf->f_bsize = ISO_SECTOR;
 	sf->f_blocks = m->blocks;
 	sf->f_bfree = sf->f_bavail = 0;
@@ -1273,8 +1223,7 @@ cd9660_statfs(struct mount *mp, struct statfs *sf)
 	return 0;
 }
 
-static void
-cd9660_unmount(struct mount *mp)
+static void cd9660_unmount(struct mount *mp)
 {
 	struct iso_mount *m = mp->data;
 	for (unsigned i = 0; i < ISO_HASH; i++) {
@@ -1292,12 +1241,11 @@ cd9660_unmount(struct mount *mp)
 }
 
 static const struct mount_ops cd9660_mount_ops = {
-	.statfs = cd9660_statfs,
-	.unmount = cd9660_unmount,
+    .statfs = cd9660_statfs,
+    .unmount = cd9660_unmount,
 };
 
-static int
-cd9660_mount(struct mount *mp, struct vnode **rootp)
+static int cd9660_mount(struct mount *mp, struct vnode **rootp)
 {
 	struct iso_dev *d = kmalloc(sizeof(*d));
 	if (d == NULL)
@@ -1307,7 +1255,7 @@ cd9660_mount(struct mount *mp, struct vnode **rootp)
 		kfree(d, sizeof(*d));
 		return err;
 	}
-	struct iso_source src = { bd_read, d, mp->bd->size };
+	struct iso_source src = {bd_read, d, mp->bd->size};
 	struct iso_mount *m;
 	struct vnode *root;
 	if ((err = iso9660_mount_source(&src, mp, &m, &root)) != 0) {
@@ -1315,7 +1263,7 @@ cd9660_mount(struct mount *mp, struct vnode **rootp)
 		kfree(d, sizeof(*d));
 		return err;
 	}
-	mp->flags |= MNT_RDONLY;	/* ISO 9660 is read-only by nature */
+	mp->flags |= MNT_RDONLY; /* ISO 9660 is read-only by nature */
 	mp->ops = &cd9660_mount_ops;
 	mp->data = m;
 	vnode_hold(root);
@@ -1324,9 +1272,9 @@ cd9660_mount(struct mount *mp, struct vnode **rootp)
 }
 
 static const struct vfs_fstype cd9660_type = {
-	.name = "cd9660",
-	.needs_blkdev = 1,
-	.probe = cd9660_probe,
-	.mount = cd9660_mount,
+    .name = "cd9660",
+    .needs_blkdev = 1,
+    .probe = cd9660_probe,
+    .mount = cd9660_mount,
 };
 VFS_FSTYPE_REGISTER(cd9660_type);

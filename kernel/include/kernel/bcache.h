@@ -27,17 +27,17 @@ struct blkdev;
 struct bcache;
 
 struct buf {
-	uint64_t blkno;		/* in the cache's block size */
-	char *data;		/* bsize bytes */
-	int flags;		/* B_* below */
+	uint64_t blkno; /* in the cache's block size */
+	char *data; /* bsize bytes */
+	int flags; /* B_* below */
 	int refs;
 	struct bcache *bc;
 	/* The cache's own links. */
 	struct buf *hnext, *lru_prev, *lru_next;
 };
-#define B_VALID 0x1	/* data holds the block's contents */
-#define B_DIRTY 0x2	/* must be written back */
-#define B_META 0x4	/* metadata: written after data */
+#define B_VALID 0x1 /* data holds the block's contents */
+#define B_DIRTY 0x2 /* must be written back */
+#define B_META 0x4 /* metadata: written after data */
 
 /* A cache for bd in blocks of bsize bytes (a multiple of the sector
  * size), holding at most max_bytes of them.  NULL when out of memory. */

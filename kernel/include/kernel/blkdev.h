@@ -17,10 +17,10 @@
 #include <stdint.h>
 
 /* Operations (rumpuser_bio's RUMPUSER_BIO_READ/WRITE/SYNC, plus FLUSH). */
-#define BLKDEV_READ	0x01
-#define BLKDEV_WRITE	0x02
-#define BLKDEV_SYNC	0x04	/* with WRITE: stable on the medium when done */
-#define BLKDEV_FLUSH	0x08	/* alone: everything completed before is stable */
+#define BLKDEV_READ 0x01
+#define BLKDEV_WRITE 0x02
+#define BLKDEV_SYNC 0x04 /* with WRITE: stable on the medium when done */
+#define BLKDEV_FLUSH 0x08 /* alone: everything completed before is stable */
 
 /*
  * Completion: called once per request, from any thread (a driver's
@@ -41,25 +41,25 @@ struct blkdev_ops {
 	 * memory (a driver copies or translates addresses as it needs); len
 	 * is at most max_transfer.  Errors are reported through done only.
 	 */
-	void (*submit)(struct blkdev *bd, int op, void *buf, size_t len,
-	    uint64_t off, blkdev_done_fn done, void *arg);
+	void (*submit)(struct blkdev *bd, int op, void *buf, size_t len, uint64_t off,
+	    blkdev_done_fn done, void *arg);
 };
 
 struct blkdev {
 	/* Filled by the driver before blkdev_register: */
 	const struct blkdev_ops *ops;
-	void *priv;			/* the driver's */
-	uint32_t sector_size;		/* 512 or a power of two above */
-	uint64_t size;			/* bytes, a multiple of sector_size */
-	int readonly;			/* writes fail with EROFS */
-	size_t max_transfer;		/* bytes per request, 0: no limit */
-	char origin[64];		/* where it came from ("images/x.img" for a
+	void *priv; /* the driver's */
+	uint32_t sector_size; /* 512 or a power of two above */
+	uint64_t size; /* bytes, a multiple of sector_size */
+	int readonly; /* writes fail with EROFS */
+	size_t max_transfer; /* bytes per request, 0: no limit */
+	char origin[64]; /* where it came from ("images/x.img" for a
 					 * multiboot module), or "" */
 	/* Set by blkdev_register: */
-	char name[16];			/* "ld0", "ld1" ... in registration order,
+	char name[16]; /* "ld0", "ld1" ... in registration order,
 					 * unless the driver set one */
 	int unit;
-	int users;			/* mounts and open /dev nodes */
+	int users; /* mounts and open /dev nodes */
 };
 
 /*
@@ -85,8 +85,8 @@ int blkdev_count(void);
  * -EINVAL (misaligned, beyond the end, len 0 for a transfer, too long),
  * -EROFS (write to a read-only device) without calling done.
  */
-int blkdev_submit(struct blkdev *bd, int op, void *buf, size_t len,
-    uint64_t off, blkdev_done_fn done, void *arg);
+int blkdev_submit(
+    struct blkdev *bd, int op, void *buf, size_t len, uint64_t off, blkdev_done_fn done, void *arg);
 
 /*
  * Synchronous I/O built on blkdev_submit: sleeps (through rumpuser's

@@ -21,7 +21,7 @@ enum rc_mode { RC_FOREGROUND, RC_BACKGROUND, RC_PIPE };
 struct rc_entry {
 	const char *bin;
 	int argc;
-	char **argv;		/* argv[0] is bin */
+	char **argv; /* argv[0] is bin */
 	enum rc_mode mode;
 };
 
@@ -45,15 +45,20 @@ void config_parse(const char *text, unsigned long len, struct rumprun_config *cf
  * (UTF-8, NUL-terminated); a number keeps its source text in str.
  */
 enum config_type {
-	CONFIG_NULL, CONFIG_BOOL, CONFIG_NUMBER, CONFIG_STRING, CONFIG_ARRAY, CONFIG_OBJECT
+	CONFIG_NULL,
+	CONFIG_BOOL,
+	CONFIG_NUMBER,
+	CONFIG_STRING,
+	CONFIG_ARRAY,
+	CONFIG_OBJECT
 };
 struct config_node {
 	enum config_type type;
-	char *str;			/* STRING's text, NUMBER's source text */
-	int boolean;			/* BOOL */
-	struct config_node *items;	/* ARRAY items, OBJECT members, in order */
-	struct config_node *next;	/* the next item or member */
-	char *key;			/* a member's name, NULL for array items */
+	char *str; /* STRING's text, NUMBER's source text */
+	int boolean; /* BOOL */
+	struct config_node *items; /* ARRAY items, OBJECT members, in order */
+	struct config_node *next; /* the next item or member */
+	char *key; /* a member's name, NULL for array items */
 };
 
 /* The whole configuration (an object), or NULL when the machine has none. */

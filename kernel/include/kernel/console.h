@@ -33,7 +33,7 @@ struct console_channel {
 	ssize_t (*read)(struct console_channel *ch, void *buf, size_t len, int nonblock);
 	/* Whether read would return at once (data or end of file). */
 	int (*readable)(struct console_channel *ch);
-	int tty;		/* the host end is a terminal (isatty() is true) */
+	int tty; /* the host end is a terminal (isatty() is true) */
 };
 
 /* Carry stream over ch from now on (ch lives as long as the machine).

@@ -57,11 +57,11 @@ struct file_watch;
 
 struct file {
 	const struct file_ops *ops;
-	int flags;		/* O_ACCMODE bits, O_APPEND, O_NONBLOCK */
+	int flags; /* O_ACCMODE bits, O_APPEND, O_NONBLOCK */
 	int refs;
 	off_t pos;
-	void *priv;		/* the ops' own state */
-	struct file_watch *watchers;	/* poll's and epoll's (kernel/vfs/poll.c) */
+	void *priv; /* the ops' own state */
+	struct file_watch *watchers; /* poll's and epoll's (kernel/vfs/poll.c) */
 };
 
 /* A new file with one reference, or NULL (ENOMEM). */

@@ -50,8 +50,8 @@ struct vnode_ops {
 	 * called for "." and ".." (the generic layer uses ->parent). */
 	struct vnode *(*lookup)(struct vnode *dir, const char *name, size_t len);
 	/* New node of type/mode in dir (unheld in *vp); target for links. */
-	int (*create)(struct vnode *dir, const char *name, size_t len,
-	    mode_t mode, const char *target, struct vnode **vp);
+	int (*create)(struct vnode *dir, const char *name, size_t len, mode_t mode,
+	    const char *target, struct vnode **vp);
 	int (*link)(struct vnode *dir, const char *name, size_t len, struct vnode *v);
 	/* Remove the entry name (whose vnode is v) from dir. */
 	int (*unlink)(struct vnode *dir, const char *name, size_t len, struct vnode *v);
@@ -71,8 +71,8 @@ struct vnode_ops {
 	 * emitted.  Cookies 0 and 1 are "." and "..".
 	 */
 	int (*readdir)(struct vnode *dir, off_t *cookie,
-	    int (*emit)(void *arg, ino_t ino, off_t next, unsigned char type,
-		const char *name, size_t len),
+	    int (*emit)(
+	        void *arg, ino_t ino, off_t next, unsigned char type, const char *name, size_t len),
 	    void *arg);
 	/* Regular files: byte I/O at off; write extends the file.  A short
 	 * count only at end of file (read) or when space ran out (write). */
@@ -94,28 +94,28 @@ struct vnode_ops {
 
 struct vnode {
 	const struct vnode_ops *ops;
-	mode_t mode;		/* S_IFMT type and permission bits */
+	mode_t mode; /* S_IFMT type and permission bits */
 	uid_t uid;
 	gid_t gid;
-	nlink_t nlink;		/* names; for directories 2 + subdirectories */
+	nlink_t nlink; /* names; for directories 2 + subdirectories */
 	ino_t ino;
 	dev_t rdev;
 	off_t size;
 	struct timespec atime, mtime, ctime, btime;
 	int refs;
-	int vflags;		/* VN_* below, the generic layer's */
-	struct vnode *parent;	/* directories: the directory holding it */
-	const struct vfs_device *dev;	/* character and block devices */
-	char *target;		/* symbolic links: NUL-terminated */
-	void *fsdata;		/* the file system's own state */
-	struct mount *mount;	/* the mount it belongs to (NULL: the root tmpfs) */
-	struct mount *mounted;	/* a mount covering this directory, or NULL */
+	int vflags; /* VN_* below, the generic layer's */
+	struct vnode *parent; /* directories: the directory holding it */
+	const struct vfs_device *dev; /* character and block devices */
+	char *target; /* symbolic links: NUL-terminated */
+	void *fsdata; /* the file system's own state */
+	struct mount *mount; /* the mount it belongs to (NULL: the root tmpfs) */
+	struct mount *mounted; /* a mount covering this directory, or NULL */
 	struct vnode *pending_next;
-	blkcnt_t blocks;	/* st_blocks (512-byte units) when VN_BLOCKS */
+	blkcnt_t blocks; /* st_blocks (512-byte units) when VN_BLOCKS */
 };
 
-#define VN_PENDING 0x01		/* on the pending list (vnode_pending) */
-#define VN_BLOCKS 0x02		/* ->blocks is the file system's st_blocks */
+#define VN_PENDING 0x01 /* on the pending list (vnode_pending) */
+#define VN_BLOCKS 0x02 /* ->blocks is the file system's st_blocks */
 
 /* The lock.  vfs_exit also retires pending vnodes (see above). */
 extern struct rumpuser_mtx *vfs_lock;
@@ -157,8 +157,8 @@ struct mount_ops {
 };
 
 struct vfs_fstype {
-	const char *name;	/* "ext2", "cd9660", "9p", "tmpfs" */
-	int needs_blkdev;	/* mounts a block device (else a source string) */
+	const char *name; /* "ext2", "cd9660", "9p", "tmpfs" */
+	int needs_blkdev; /* mounts a block device (else a source string) */
 	/* Does bd hold this file system (its superblock)?  1 yes, 0 no. */
 	int (*probe)(struct blkdev *bd);
 	/* Mount mp->bd (or mp->source) with mp->flags; may add MNT_RDONLY
@@ -170,19 +170,19 @@ struct vfs_fstype {
 
 #define VFS_FSTYPE_REGISTER(t) \
 	static const struct vfs_fstype *const __fstype_ptr_##t \
-	__attribute__((section("rumprun_fstypes"), used)) = &(t)
+	    __attribute__((section("rumprun_fstypes"), used)) = &(t)
 
 struct mount {
 	const struct vfs_fstype *type;
-	const struct mount_ops *ops;	/* set by the type's mount */
-	void *data;			/* the file system's own */
-	struct blkdev *bd;		/* NULL for sources that are not disks */
-	char source[64];		/* "ld0", "share0", ... */
-	char path[256];			/* where it is mounted */
-	int flags;			/* MNT_RDONLY */
-	dev_t dev;			/* st_dev of its files */
-	struct vnode *covered;		/* the directory it hides (held) */
-	struct vnode *root;		/* held */
+	const struct mount_ops *ops; /* set by the type's mount */
+	void *data; /* the file system's own */
+	struct blkdev *bd; /* NULL for sources that are not disks */
+	char source[64]; /* "ld0", "share0", ... */
+	char path[256]; /* where it is mounted */
+	int flags; /* MNT_RDONLY */
+	dev_t dev; /* st_dev of its files */
+	struct vnode *covered; /* the directory it hides (held) */
+	struct vnode *root; /* held */
 	struct mount *next;
 };
 
@@ -194,8 +194,8 @@ struct mount {
  * there, or the disk is mounted elsewhere), -ENOTDIR, -ENOENT, -EINVAL
  * (path "/" or not absolute), the type's mount errors.
  */
-int vfs_mount(const char *path, const char *type, struct blkdev *bd,
-    const char *source, int flags, int mkdir);
+int vfs_mount(const char *path, const char *type, struct blkdev *bd, const char *source, int flags,
+    int mkdir);
 /* The type registered under name, or NULL. */
 const struct vfs_fstype *vfs_fstype_lookup(const char *name);
 /* Name of the first type whose probe recognises bd, or NULL. */

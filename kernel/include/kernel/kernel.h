@@ -19,7 +19,7 @@
 #include "rumpuser.h"
 
 #define PAGE_SIZE 4096UL
-#define ROUNDUP(x, a) (((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+#define ROUNDUP(x, a) (((x) + (a)-1) & ~((__typeof__(x))(a)-1))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* kmalloc: NULL when memory is exhausted.  kzalloc zeroes.  kfree takes

@@ -46,13 +46,13 @@ struct netdev_ops {
 
 struct netdev {
 	/* Filled in by the driver before netdev_register(). */
-	char name[NETDEV_NAMELEN];	/* "vioif0", "wm0" */
+	char name[NETDEV_NAMELEN]; /* "vioif0", "wm0" */
 	uint8_t mac[6];
-	unsigned mtu;			/* payload bytes, 1500 for Ethernet */
-	unsigned features;		/* NETDEV_F_* */
-	int link_up;			/* the driver keeps it current */
+	unsigned mtu; /* payload bytes, 1500 for Ethernet */
+	unsigned features; /* NETDEV_F_* */
+	int link_up; /* the driver keeps it current */
 	const struct netdev_ops *ops;
-	void *driver;			/* the driver's own state */
+	void *driver; /* the driver's own state */
 
 	/*
 	 * Set by the stack when it attaches (netdev_register calls into
@@ -68,8 +68,8 @@ struct netdev {
 	 * sends then what it had to hold back).  NULL until attached.
 	 */
 	void (*tx_ready)(struct netdev *dev);
-	void *stack;			/* the stack's own state */
-	struct netdev *next;		/* the list of registered devices */
+	void *stack; /* the stack's own state */
+	struct netdev *next; /* the list of registered devices */
 };
 
 /*

@@ -20,8 +20,8 @@
 struct p9_chan;
 
 struct p9_slot {
-	unsigned char *req;	/* msize bytes: the request, size field first */
-	unsigned char *resp;	/* msize bytes: the answer */
+	unsigned char *req; /* msize bytes: the request, size field first */
+	unsigned char *resp; /* msize bytes: the answer */
 	/* the transport's: */
 	unsigned long req_pa, resp_pa;
 	uint32_t resp_len;
@@ -40,10 +40,10 @@ struct p9_chan_ops {
 
 struct p9_chan {
 	const struct p9_chan_ops *ops;
-	char tag[64];		/* the mount tag, NUL-terminated */
-	uint32_t msize;		/* the largest message either way */
-	int users;		/* mounts on it (one at a time) */
-	void *priv;		/* the transport's */
+	char tag[64]; /* the mount tag, NUL-terminated */
+	uint32_t msize; /* the largest message either way */
+	int users; /* mounts on it (one at a time) */
+	void *priv; /* the transport's */
 	struct p9_chan *next;
 };
 

@@ -23,23 +23,23 @@
 #define PCI_COMMAND_MEMORY 0x0002
 #define PCI_COMMAND_MASTER 0x0004
 #define PCI_COMMAND_INTX_DISABLE 0x0400
-#define PCI_CAP_VENDOR 0x09	/* vendor-specific capability (virtio's) */
+#define PCI_CAP_VENDOR 0x09 /* vendor-specific capability (virtio's) */
 
 struct pci_bar {
-	uint64_t addr;		/* bus address, or port for I/O; 0: no BAR */
-	uint64_t size;		/* bytes */
-	int io;			/* I/O ports rather than memory */
-	volatile void *va;	/* memory BARs: the mapping, once made */
+	uint64_t addr; /* bus address, or port for I/O; 0: no BAR */
+	uint64_t size; /* bytes */
+	int io; /* I/O ports rather than memory */
+	volatile void *va; /* memory BARs: the mapping, once made */
 };
 
 struct pci_dev {
 	unsigned bus, dev, fun;
 	uint16_t vendor, device, subsys_vendor, subsys_device;
 	uint8_t class, subclass, progif, revision;
-	uint8_t irq_line;	/* as the firmware programmed it; 0xff: none */
-	uint8_t irq_pin;	/* 1-4 for INTA-INTD; 0: no interrupt */
+	uint8_t irq_line; /* as the firmware programmed it; 0xff: none */
+	uint8_t irq_pin; /* 1-4 for INTA-INTD; 0: no interrupt */
 	struct pci_bar bar[PCI_NBARS];
-	const struct pci_driver *driver;	/* the driver that attached, or NULL */
+	const struct pci_driver *driver; /* the driver that attached, or NULL */
 	struct pci_dev *next;
 };
 
@@ -51,8 +51,8 @@ struct pci_driver {
 	int (*attach)(struct pci_dev *d);
 };
 
-#define PCI_DRIVER_REGISTER(drv)                                              \
-	static const struct pci_driver *const __pci_driver_##drv              \
+#define PCI_DRIVER_REGISTER(drv) \
+	static const struct pci_driver *const __pci_driver_##drv \
 	    __attribute__((used, section("rumprun_pci_drivers"), aligned(8))) = &(drv)
 
 /* Configuration space: reg is a byte offset; 8/16-bit accesses are
@@ -85,7 +85,9 @@ void pci_attach_all(void);
 
 /* "bus:dev.fun" of d, for messages (a static buffer per call site is not
  * needed: it fits in 8 bytes plus the NUL). */
-struct pci_name { char s[12]; };
+struct pci_name {
+	char s[12];
+};
 struct pci_name pci_name(const struct pci_dev *d);
 
 #endif

@@ -18,8 +18,8 @@ struct baked_program {
 	const char *name;
 	program_main_fn main;
 	/* The app's own musl __libc_start_main. */
-	int (*libc_start)(program_main_fn, int, char **, void (*)(void),
-	    void (*)(void), void (*)(void));
+	int (*libc_start)(
+	    program_main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void));
 	/* Its writable data: restored from a copy, and zeroed, before each
 	 * run after the first. */
 	char *data, *data_end, *bss, *bss_end;

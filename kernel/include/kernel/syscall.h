@@ -35,10 +35,9 @@ struct syscall_entry {
 /* The level and note (see above) are for scripts/syscalls.py. */
 #define SYSCALL_REGISTER(nr, fn, ...) SYSCALL_REGISTER_(nr, fn, __COUNTER__)
 #define SYSCALL_REGISTER_(nr, fn, n) SYSCALL_REGISTER__(nr, fn, n)
-#define SYSCALL_REGISTER__(nr, fn, n)                                         \
-	static const struct syscall_entry __syscall_entry_##n                 \
-	    __attribute__((used, section("rumprun_syscalls"), aligned(8))) = \
-	    { (nr), (syscall_fn)(fn) }
+#define SYSCALL_REGISTER__(nr, fn, n) \
+	static const struct syscall_entry __syscall_entry_##n __attribute__(( \
+	    used, section("rumprun_syscalls"), aligned(8))) = {(nr), (syscall_fn)(fn)}
 
 #define SYSCALL_MAX 512
 

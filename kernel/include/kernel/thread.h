@@ -14,14 +14,14 @@ struct vmspace;
 
 struct lwp {
 	int tid;
-	int *clear_child_tid;	/* set_tid_address / CLONE_CHILD_CLEARTID */
-	void *robust_list;	/* set_robust_list (glibc) */
-	stack_t altstack;	/* sigaltstack (Go's runtime) */
+	int *clear_child_tid; /* set_tid_address / CLONE_CHILD_CLEARTID */
+	void *robust_list; /* set_robust_list (glibc) */
+	stack_t altstack; /* sigaltstack (Go's runtime) */
 	uint64_t sigmask;
-	struct program *prog;	/* the program it belongs to (program.h) */
-	struct fdtable *fds;	/* its program's descriptors */
-	struct vmspace *vm;	/* its program's memory (vm.h) */
-	char comm[16];		/* its name (prctl PR_SET_NAME): the program's, or its creator's */
+	struct program *prog; /* the program it belongs to (program.h) */
+	struct fdtable *fds; /* its program's descriptors */
+	struct vmspace *vm; /* its program's memory (vm.h) */
+	char comm[16]; /* its name (prctl PR_SET_NAME): the program's, or its creator's */
 };
 
 /* A signal's disposition, as rt_sigaction passes it (Linux's layout). */

@@ -43,7 +43,7 @@ void vfs_unmount_all(void);
  */
 struct vfs_device {
 	int (*open)(const struct vfs_device *dev, int flags, struct file **fp);
-	dev_t rdev;		/* major/minor for stat (makedev) */
+	dev_t rdev; /* major/minor for stat (makedev) */
 	void *priv;
 };
 int vfs_register_device(const char *name, mode_t perm, const struct vfs_device *dev);

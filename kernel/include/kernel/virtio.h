@@ -31,7 +31,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "rumpcomp_pci.h"	/* DMA memory for buffers */
+#include "rumpcomp_pci.h" /* DMA memory for buffers */
 
 /* Device types (virtio 1.2, 5). */
 #define VIRTIO_ID_NET 1
@@ -70,7 +70,7 @@ struct virtq_desc {
 struct virtq_avail {
 	uint16_t flags;
 	uint16_t idx;
-	uint16_t ring[];	/* then used_event */
+	uint16_t ring[]; /* then used_event */
 };
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 
@@ -81,7 +81,7 @@ struct virtq_used_elem {
 struct virtq_used {
 	uint16_t flags;
 	uint16_t idx;
-	struct virtq_used_elem ring[];	/* then avail_event */
+	struct virtq_used_elem ring[]; /* then avail_event */
 };
 #define VIRTQ_USED_F_NO_NOTIFY 1
 
@@ -90,21 +90,21 @@ struct virtio_dev;
 /* A virtqueue; its fields are the core's and the transport's. */
 struct virtq {
 	struct virtio_dev *dev;
-	unsigned index;			/* queue number in the device */
-	unsigned size;			/* descriptors (a power of two) */
+	unsigned index; /* queue number in the device */
+	unsigned size; /* descriptors (a power of two) */
 	struct virtq_desc *desc;
 	struct virtq_avail *avail;
 	struct virtq_used *used;
-	unsigned long desc_pa, avail_pa, used_pa;	/* bus addresses */
-	void *mem;			/* the rings' DMA memory */
+	unsigned long desc_pa, avail_pa, used_pa; /* bus addresses */
+	void *mem; /* the rings' DMA memory */
 	size_t mem_bytes;
-	void **cookies;			/* per head descriptor */
+	void **cookies; /* per head descriptor */
 	uint16_t free_head, nfree;
-	uint16_t avail_idx;		/* next avail->idx to publish */
-	uint16_t last_used;		/* next used entry to take */
-	uint16_t kicked_idx;		/* avail_idx at the last notification */
-	int event_idx;			/* VIRTIO_F_EVENT_IDX negotiated */
-	uintptr_t transport;		/* the transport's per-queue data */
+	uint16_t avail_idx; /* next avail->idx to publish */
+	uint16_t last_used; /* next used entry to take */
+	uint16_t kicked_idx; /* avail_idx at the last notification */
+	int event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
+	uintptr_t transport; /* the transport's per-queue data */
 };
 
 /*
@@ -133,15 +133,15 @@ struct virtio_transport_ops {
 struct virtio_dev {
 	/* Filled by the transport before virtio_attach(). */
 	const struct virtio_transport_ops *ops;
-	void *transport;		/* the transport's state */
-	unsigned device_id;		/* VIRTIO_ID_* */
-	int legacy;			/* the 0.9.5 interface: no VERSION_1, queue
+	void *transport; /* the transport's state */
+	unsigned device_id; /* VIRTIO_ID_* */
+	int legacy; /* the 0.9.5 interface: no VERSION_1, queue
 					 * sizes fixed by the device, rings at
 					 * 4096-byte alignment */
-	char where[24];			/* for messages: "pci 00:03.0" */
+	char where[24]; /* for messages: "pci 00:03.0" */
 	/* Set by the core. */
-	uint64_t features;		/* negotiated */
-	void *driver;			/* the driver's state */
+	uint64_t features; /* negotiated */
+	void *driver; /* the driver's state */
 };
 
 struct virtio_driver {
@@ -152,8 +152,8 @@ struct virtio_driver {
 	int (*attach)(struct virtio_dev *d);
 };
 
-#define VIRTIO_DRIVER_REGISTER(drv)                                           \
-	static const struct virtio_driver *const __virtio_driver_##drv         \
+#define VIRTIO_DRIVER_REGISTER(drv) \
+	static const struct virtio_driver *const __virtio_driver_##drv \
 	    __attribute__((used, section("rumprun_virtio_drivers"), aligned(8))) = &(drv)
 
 /* The MMIO transport's enumeration (virtio_mmio.c): attach a driver to
@@ -188,7 +188,8 @@ static inline void virtio_config_read(struct virtio_dev *d, unsigned off, void *
 {
 	d->ops->read_config(d, off, buf, len);
 }
-static inline void virtio_config_write(struct virtio_dev *d, unsigned off, const void *buf, unsigned len)
+static inline void virtio_config_write(
+    struct virtio_dev *d, unsigned off, const void *buf, unsigned len)
 {
 	d->ops->write_config(d, off, buf, len);
 }
@@ -199,10 +200,7 @@ static inline int virtio_intr_establish(struct virtio_dev *d, int (*fn)(void *),
 {
 	return d->ops->intr_establish(d, fn, arg);
 }
-static inline unsigned virtio_intr_status(struct virtio_dev *d)
-{
-	return d->ops->intr_status(d);
-}
+static inline unsigned virtio_intr_status(struct virtio_dev *d) { return d->ops->intr_status(d); }
 
 /*
  * Virtqueues.
@@ -227,19 +225,17 @@ static inline unsigned virtio_intr_status(struct virtio_dev *d)
  *   interrupt anyway.
  */
 struct virtq_seg {
-	unsigned long pa;	/* bus address */
+	unsigned long pa; /* bus address */
 	uint32_t len;
 };
 int virtq_create(struct virtio_dev *d, struct virtq *vq, unsigned index, unsigned size);
-int virtq_add(struct virtq *vq, const struct virtq_seg *segs, unsigned nout, unsigned nin, void *cookie);
+int virtq_add(
+    struct virtq *vq, const struct virtq_seg *segs, unsigned nout, unsigned nin, void *cookie);
 void virtq_kick(struct virtq *vq);
 void *virtq_get(struct virtq *vq, uint32_t *len);
 void virtq_intr_disable(struct virtq *vq);
 int virtq_intr_enable(struct virtq *vq);
 /* Free descriptors now. */
-static inline unsigned virtq_nfree(const struct virtq *vq)
-{
-	return vq->nfree;
-}
+static inline unsigned virtq_nfree(const struct virtq *vq) { return vq->nfree; }
 
 #endif

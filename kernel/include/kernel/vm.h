@@ -44,8 +44,8 @@ struct vmspace *vm_current(void);
  * without MAP_FIXED) is taken when that range of the application area is
  * free, else the kernel chooses.
  */
-long vm_mmap(struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags,
-    struct file *f, off_t off);
+long vm_mmap(
+    struct vmspace *vs, uintptr_t addr, size_t len, int prot, int flags, struct file *f, off_t off);
 /* munmap: the caller's own mappings in the range go; 0 or -EINVAL. */
 long vm_munmap(struct vmspace *vs, uintptr_t addr, size_t len);
 /* mprotect: 0, -EINVAL, -ENOMEM (a part of the range is not the caller's
@@ -55,8 +55,8 @@ long vm_mprotect(struct vmspace *vs, uintptr_t addr, size_t len, int prot);
 /* mremap (grow in place, move with MREMAP_MAYMOVE, MREMAP_FIXED) of
  * anonymous memory: the new address, or -EINVAL, -EFAULT (the old range
  * is not one mapping of the caller's), -ENOMEM. */
-long vm_mremap(struct vmspace *vs, uintptr_t old, size_t oldlen, size_t newlen, int flags,
-    uintptr_t newaddr);
+long vm_mremap(
+    struct vmspace *vs, uintptr_t old, size_t oldlen, size_t newlen, int flags, uintptr_t newaddr);
 /* madvise: MADV_DONTNEED and MADV_FREE give private anonymous pages back
  * (they read as zeroes after); other advice is accepted and ignored. */
 long vm_madvise(struct vmspace *vs, uintptr_t addr, size_t len, int advice);
@@ -87,6 +87,6 @@ long vm_stack(struct vmspace *vs, size_t size, uintptr_t *top);
  * up to VM_STACK_GAP where there is room): its size now.
  */
 size_t vm_stack_grow(struct vmspace *vs, size_t size);
-#define VM_STACK_GUARD (1024UL * 1024)	/* Linux's stack_guard_gap */
+#define VM_STACK_GUARD (1024UL * 1024) /* Linux's stack_guard_gap */
 
 #endif

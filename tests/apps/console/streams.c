@@ -40,8 +40,8 @@ int main(int argc, char **argv)
 				return 1;
 			total += n;
 		}
-		fprintf(stderr, "read %ld bytes (last %zd) isatty %d %d %d\n", total, n,
-			isatty(0), isatty(1), isatty(2));
+		fprintf(stderr, "read %ld bytes (last %zd) isatty %d %d %d\n", total, n, isatty(0),
+		    isatty(1), isatty(2));
 		return n < 0;
 	}
 	if (strcmp(mode, "apart") == 0) {
@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(mode, "flood") == 0) {
 		size_t total = (size_t)atol(argc > 2 ? argv[2] : "1") << 20, done = 0;
-		size_t sizes[] = { 1, 4093, 65536, 100003, 17 };
+		size_t sizes[] = {1, 4093, 65536, 100003, 17};
 		unsigned k = 0;
 
 		for (size_t i = 0; i < sizeof(buf); i++)

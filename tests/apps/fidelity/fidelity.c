@@ -26,7 +26,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-int tls_pic_bump(int by);	/* tls_pic.c, compiled with -fPIC */
+int tls_pic_bump(int by); /* tls_pic.c, compiled with -fPIC */
 
 static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
 {
@@ -37,7 +37,11 @@ static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
 
 static int counter;
 static void at_exit(void) { printf("atexit: counter %d\n", counter); }
-static void *add_one(void *arg) { __sync_fetch_and_add(&counter, 1); return arg; }
+static void *add_one(void *arg)
+{
+	__sync_fetch_and_add(&counter, 1);
+	return arg;
+}
 
 static int state(void)
 {
@@ -80,7 +84,7 @@ static void *nothing(void *arg) { return arg; }
 
 static int churn(void)
 {
-	size_t sizes[] = { 8 << 20, 32 << 20 };
+	size_t sizes[] = {8 << 20, 32 << 20};
 
 	for (int i = 0; i < 1000; i++) {
 		pthread_t t;
@@ -91,8 +95,8 @@ static int churn(void)
 		}
 	}
 	for (int k = 0; k < 2; k++) {
-		char *p = mmap(NULL, sizes[k], PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p = mmap(
+		    NULL, sizes[k], PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (p == MAP_FAILED) {
 			printf("churn: mmap of %zu MiB failed\n", sizes[k] >> 20);
@@ -118,7 +122,7 @@ static int filemap(void)
 	private = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (shared == MAP_FAILED || private == MAP_FAILED)
 		return 1;
-	private[6] = '!';		/* its own copy from now on */
+	private[6] = '!'; /* its own copy from now on */
 	memcpy(shared, "SHARED", 6);
 	msync(shared, 8192, MS_SYNC);
 	munmap(shared, 8192);
@@ -146,8 +150,8 @@ static int tls(void)
 	pthread_create(&b, NULL, tls_thread, (void *)20);
 	pthread_join(a, &ra);
 	pthread_join(b, &rb);
-	printf("tls: main %d, threads %d %d\n", tls_pic_bump(0), (int)(intptr_t)ra,
-	    (int)(intptr_t)rb);
+	printf(
+	    "tls: main %d, threads %d %d\n", tls_pic_bump(0), (int)(intptr_t)ra, (int)(intptr_t)rb);
 	return 0;
 }
 
@@ -186,10 +190,10 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "args") == 0) {
 		uint64_t h = 0xcbf29ce484222325ULL;
 
-		for (int i = 1; i < argc; i++)	/* argv[0] is the program's path */
+		for (int i = 1; i < argc; i++) /* argv[0] is the program's path */
 			h = fnv(h, (const unsigned char *)argv[i], strlen(argv[i]) + 1);
-		printf("args: %d arguments, fnv %016llx, last %s\n", argc,
-		    (unsigned long long)h, argv[argc - 1]);
+		printf("args: %d arguments, fnv %016llx, last %s\n", argc, (unsigned long long)h,
+		    argv[argc - 1]);
 		return 0;
 	}
 	if (strcmp(mode, "tls") == 0)

@@ -38,9 +38,9 @@ struct conn {
 	int fd;
 	char req[REQ_MAX];
 	size_t have;
-	unsigned long long bulk_left;	/* bytes of a /bytes/N answer still to send */
-	const char *out;		/* pending page bytes */
-	char head[256];			/* a /bytes/N answer's header */
+	unsigned long long bulk_left; /* bytes of a /bytes/N answer still to send */
+	const char *out; /* pending page bytes */
+	char head[256]; /* a /bytes/N answer's header */
 	size_t out_len;
 	int close_after;
 };
@@ -56,8 +56,8 @@ static void build_pages(void)
 {
 	char body[PAGE_SIZE_BYTES + 1];
 	const char *text = "<!DOCTYPE html>\n<html><head><title>Welcome</title></head>"
-	    "<body><h1>It works.</h1><p>A static page served by a small C program "
-	    "inside a rumprun unikernel.</p></body></html>\n";
+	                   "<body><h1>It works.</h1><p>A static page served by a small C program "
+	                   "inside a rumprun unikernel.</p></body></html>\n";
 	size_t n = strlen(text);
 
 	memset(body, ' ', PAGE_SIZE_BYTES);
@@ -66,17 +66,19 @@ static void build_pages(void)
 	body[PAGE_SIZE_BYTES] = 0;
 	page_len = snprintf(page_response, sizeof(page_response),
 	    "HTTP/1.1 200 OK\r\nServer: httpd\r\nContent-Type: text/html\r\n"
-	    "Content-Length: %d\r\n\r\n%s", PAGE_SIZE_BYTES, body);
+	    "Content-Length: %d\r\n\r\n%s",
+	    PAGE_SIZE_BYTES, body);
 	page_close_len = snprintf(page_response_close, sizeof(page_response_close),
 	    "HTTP/1.1 200 OK\r\nServer: httpd\r\nContent-Type: text/html\r\n"
-	    "Content-Length: %d\r\nConnection: close\r\n\r\n%s", PAGE_SIZE_BYTES, body);
+	    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
+	    PAGE_SIZE_BYTES, body);
 	memset(chunk, 'b', sizeof(chunk));
 }
 
 static void watch(int fd, int out)
 {
 	if (use_epoll) {
-		struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0), .data.fd = fd };
+		struct epoll_event ev = {.events = EPOLLIN | (out ? EPOLLOUT : 0), .data.fd = fd};
 
 		if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) < 0)
 			epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
@@ -85,7 +87,7 @@ static void watch(int fd, int out)
 
 static void conn_close(struct conn *c)
 {
-	close(c->fd);	/* leaves the epoll set too */
+	close(c->fd); /* leaves the epoll set too */
 	conns[c->fd] = NULL;
 	free(c);
 	if ((conns_left > 0 && --conns_left == 0) || requests_left == 0)
@@ -151,7 +153,8 @@ static int serve(struct conn *c)
 				close_it = 0;
 		}
 		if (strncmp(c->req, "GET ", 4) != 0) {
-			static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+			static const char bad[] =
+			    "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
 			    "Connection: close\r\n\r\n";
 
 			c->out = bad;
@@ -159,8 +162,10 @@ static int serve(struct conn *c)
 			c->close_after = 1;
 		} else if (strncmp(c->req + 4, "/bytes/", 7) == 0) {
 			c->bulk_left = strtoull(c->req + 11, NULL, 10);
-			c->out_len = snprintf(c->head, sizeof(c->head), "HTTP/1.1 200 OK\r\nServer: httpd\r\n"
-			    "Content-Type: application/octet-stream\r\nContent-Length: %llu\r\n%s\r\n",
+			c->out_len = snprintf(c->head, sizeof(c->head),
+			    "HTTP/1.1 200 OK\r\nServer: httpd\r\n"
+			    "Content-Type: application/octet-stream\r\nContent-Length: "
+			    "%llu\r\n%s\r\n",
 			    c->bulk_left, close_it ? "Connection: close\r\n" : "");
 			c->out = c->head;
 			c->close_after = close_it;
@@ -172,7 +177,7 @@ static int serve(struct conn *c)
 		memmove(c->req, c->req + used, c->have - used);
 		c->have -= used;
 		if (requests_left > 0 && --requests_left == 0)
-			c->close_after = 1;	/* exit once this answer is out */
+			c->close_after = 1; /* exit once this answer is out */
 	}
 }
 
@@ -230,13 +235,14 @@ static void loop_poll(int l)
 	for (;;) {
 		int n = 0;
 
-		pfds[n++] = (struct pollfd){ l, POLLIN, 0 };
+		pfds[n++] = (struct pollfd){l, POLLIN, 0};
 		for (int fd = 0; fd < MAX_CONNS; fd++) {
 			struct conn *c = conns[fd];
 
 			if (c)
-				pfds[n++] = (struct pollfd){ fd, (short)(POLLIN |
-				    (c->out_len || c->bulk_left ? POLLOUT : 0)), 0 };
+				pfds[n++] = (struct pollfd){fd,
+				    (short)(POLLIN | (c->out_len || c->bulk_left ? POLLOUT : 0)),
+				    0};
 		}
 		if (poll(pfds, n, -1) < 0) {
 			perror("httpd: poll");
@@ -259,7 +265,7 @@ static void loop_poll(int l)
 
 static void loop_epoll(int l)
 {
-	struct epoll_event evs[256], ev = { .events = EPOLLIN, .data.fd = l };
+	struct epoll_event evs[256], ev = {.events = EPOLLIN, .data.fd = l};
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
@@ -287,16 +293,25 @@ static void loop_epoll(int l)
 int main(int argc, char **argv)
 {
 	int port = 80, opt, one = 1, l;
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT };
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
 
 	while ((opt = getopt(argc, argv, "ep:n:c:")) != -1) {
 		switch (opt) {
-		case 'e': use_epoll = 1; break;
-		case 'p': port = atoi(optarg); break;
-		case 'n': requests_left = atol(optarg); break;
-		case 'c': conns_left = atol(optarg); break;
+		case 'e':
+			use_epoll = 1;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'n':
+			requests_left = atol(optarg);
+			break;
+		case 'c':
+			conns_left = atol(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: httpd [-e] [-p PORT] [-n REQUESTS] [-c CONNECTIONS]\n");
+			fprintf(
+			    stderr, "usage: httpd [-e] [-p PORT] [-n REQUESTS] [-c CONNECTIONS]\n");
 			return 2;
 		}
 	}

@@ -45,7 +45,7 @@ int failures;
 
 static struct sockaddr_in sin4(const char *ip, int port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 
 	inet_pton(AF_INET, ip, &a.sin_addr);
 	return a;
@@ -54,7 +54,7 @@ static struct sockaddr_in sin4(const char *ip, int port)
 /* A TCP listener on ip (v4 or v6) with a kernel-chosen port. */
 static int tcp_listener(const char *ip, int *port)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	socklen_t len;
 	int one = 1, s;
 
@@ -83,7 +83,7 @@ static int tcp_listener(const char *ip, int *port)
 
 static int tcp_connect(const char *ip, int port)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	socklen_t len;
 	int s;
 
@@ -138,7 +138,7 @@ static void *echo_server(void *arg)
 static void echo_once(const char *ip)
 {
 	int port, l = tcp_listener(ip, &port), c;
-	struct echo e = { l, 1 };
+	struct echo e = {l, 1};
 	pthread_t t;
 	char buf[64];
 
@@ -189,7 +189,7 @@ static void case_loopback(int argc, char **argv)
 static void *many_server(void *arg)
 {
 	int l = *(int *)arg, ep = epoll_create1(EPOLL_CLOEXEC), open = 0, accepted = 0;
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = l }, evs[64];
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = l}, evs[64];
 	char buf[256];
 	int total = ((int *)arg)[1];
 
@@ -207,7 +207,8 @@ static void *many_server(void *arg)
 				int a;
 
 				while ((a = accept4(l, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
-					struct epoll_event e = { .events = EPOLLIN | EPOLLET, .data.fd = a };
+					struct epoll_event e = {
+					    .events = EPOLLIN | EPOLLET, .data.fd = a};
 
 					epoll_ctl(ep, EPOLL_CTL_ADD, a, &e);
 					accepted++;
@@ -223,7 +224,7 @@ static void *many_server(void *arg)
 					continue;
 				}
 				if (r == 0 || errno != EAGAIN) {
-					close(fd);	/* leaves the epoll set by itself */
+					close(fd); /* leaves the epoll set by itself */
 					open--;
 				}
 				break;
@@ -278,7 +279,7 @@ static void case_unix(int argc, char **argv)
 {
 	int sv[2], l, c, a;
 	char buf[64];
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
 	CHECK(write(sv[0], "pair", 4) == 4 && read(sv[1], buf, 4) == 4, "pair transfer");
@@ -290,7 +291,8 @@ static void case_unix(int argc, char **argv)
 	l = socket(AF_UNIX, SOCK_STREAM, 0);
 	CHECK(bind(l, (struct sockaddr *)&un, sizeof(un)) == 0, "bind path");
 	CHECK(bind(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&un, sizeof(un)) < 0 &&
-	    errno == EADDRINUSE, "name taken");
+	        errno == EADDRINUSE,
+	    "name taken");
 	CHECK(listen(l, 8) == 0, "listen");
 	struct stat st;
 	CHECK(stat(un.sun_path, &st) == 0 && S_ISSOCK(st.st_mode), "a socket in the file system");
@@ -302,10 +304,15 @@ static void case_unix(int argc, char **argv)
 	int fd = open("/tmp/passed", O_CREAT | O_RDWR | O_TRUNC, 0600);
 	write(fd, "through SCM_RIGHTS", 18);
 	lseek(fd, 0, SEEK_SET);
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
-	struct iovec iov = { "F", 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-	    .msg_controllen = sizeof(ctl.b) };
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = {"F", 1};
+	struct msghdr m = {.msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = ctl.b,
+	    .msg_controllen = sizeof(ctl.b)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -314,10 +321,15 @@ static void case_unix(int argc, char **argv)
 	CHECK(sendmsg(c, &m, 0) == 1, "sendmsg with a descriptor");
 	close(fd);
 	char one;
-	struct iovec riov = { &one, 1 };
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } rctl;
-	struct msghdr r = { .msg_iov = &riov, .msg_iovlen = 1, .msg_control = rctl.b,
-	    .msg_controllen = sizeof(rctl.b) };
+	struct iovec riov = {&one, 1};
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(int))];
+	} rctl;
+	struct msghdr r = {.msg_iov = &riov,
+	    .msg_iovlen = 1,
+	    .msg_control = rctl.b,
+	    .msg_controllen = sizeof(rctl.b)};
 	CHECK(recvmsg(a, &r, 0) == 1, "recvmsg");
 	cm = CMSG_FIRSTHDR(&r);
 	CHECK(cm && cm->cmsg_type == SCM_RIGHTS, "got a descriptor");
@@ -339,7 +351,7 @@ static void case_unix(int argc, char **argv)
 	unlink(un.sun_path);
 
 	/* Datagrams with addresses, in the abstract name space. */
-	struct sockaddr_un an = { .sun_family = AF_UNIX }, from;
+	struct sockaddr_un an = {.sun_family = AF_UNIX}, from;
 	socklen_t alen = offsetof(struct sockaddr_un, sun_path) + 8, flen = sizeof(from);
 	memcpy(an.sun_path, "\0nettest", 8);
 	int d = socket(AF_UNIX, SOCK_DGRAM, 0), e = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -360,9 +372,9 @@ static void case_epoll(int argc, char **argv)
 
 	pipe(p);
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
-	ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = 1 };
+	ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = 1};
 	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) == 0, "add pipe");
-	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.u32 = 2 };
+	ev = (struct epoll_event){.events = EPOLLIN | EPOLLET, .data.u32 = 2};
 	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev) == 0, "add socket, edge-triggered");
 	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev) < 0 && errno == EEXIST, "twice");
 	CHECK(epoll_wait(ep, out, 8, 0) == 0, "nothing yet");
@@ -377,7 +389,7 @@ static void case_epoll(int argc, char **argv)
 	CHECK(n == 2, "a new edge (%d)", n);
 	char c;
 	read(p[0], &c, 1);
-	ev = (struct epoll_event){ .events = EPOLLIN | EPOLLONESHOT, .data.u32 = 3 };
+	ev = (struct epoll_event){.events = EPOLLIN | EPOLLONESHOT, .data.u32 = 3};
 	CHECK(epoll_ctl(ep, EPOLL_CTL_MOD, sv[0], &ev) == 0, "mod oneshot");
 	n = epoll_wait(ep, out, 8, 1000);
 	CHECK(n == 1 && out[0].data.u32 == 3, "oneshot fires (%d)", n);
@@ -393,12 +405,13 @@ static void case_epoll(int argc, char **argv)
 	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, f, &ev) < 0 && errno == EPERM, "regular file");
 
 	/* Two thousand sockets, one ready: epoll_wait finds exactly it. */
-	struct rlimit rl = { 8192, 8192 };
+	struct rlimit rl = {8192, 8192};
 	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0, "raise RLIMIT_NOFILE");
 	int pairs = 2000, (*fds)[2] = calloc(pairs, sizeof(*fds)), big = epoll_create1(0);
 	for (int i = 0; i < pairs; i++) {
-		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds[i]) == 0, "pair %d", i);
-		ev = (struct epoll_event){ .events = EPOLLIN, .data.u32 = i };
+		CHECK(
+		    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds[i]) == 0, "pair %d", i);
+		ev = (struct epoll_event){.events = EPOLLIN, .data.u32 = i};
 		epoll_ctl(big, EPOLL_CTL_ADD, fds[i][0], &ev);
 	}
 	write(fds[1234][1], "!", 1);
@@ -420,8 +433,7 @@ static void case_noif(int argc, char **argv)
 
 	CHECK(s >= 0, "socket without an interface");
 	struct sockaddr_in a = sin4("10.0.2.2", 80);
-	CHECK(connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == ENETUNREACH,
-	    "no route");
+	CHECK(connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == ENETUNREACH, "no route");
 	close(s);
 	echo_once("127.0.0.1");
 }
@@ -456,7 +468,7 @@ static void case_udp(int argc, char **argv)
 	const char *host = argc > 1 ? argv[1] : "10.0.2.2";
 	int port = argc > 2 ? atoi(argv[2]) : 7, s = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = sin4(host, port);
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = {5, 0};
 	char buf[64];
 
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -480,7 +492,7 @@ static void case_refused(int argc, char **argv)
 
 static void case_resolve(int argc, char **argv)
 {
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
 	int err = getaddrinfo(argc > 1 ? argv[1] : "localhost", "80", &hints, &res);
 
 	CHECK(err == 0, "getaddrinfo: %s", gai_strerror(err));
@@ -505,20 +517,20 @@ static void nb_once(const char *host, int port, int use_epoll)
 	CHECK(r < 0 && errno == EINPROGRESS, "non-blocking connect in progress");
 	if (use_epoll) {
 		int ep = epoll_create1(0);
-		struct epoll_event ev = { .events = EPOLLOUT, .data.fd = s }, out;
+		struct epoll_event ev = {.events = EPOLLOUT, .data.fd = s}, out;
 
 		epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev);
 		CHECK(epoll_wait(ep, &out, 1, 5000) == 1 && (out.events & EPOLLOUT), "EPOLLOUT");
 		close(ep);
 	} else {
-		struct pollfd p = { s, POLLOUT, 0 };
+		struct pollfd p = {s, POLLOUT, 0};
 
 		CHECK(poll(&p, 1, 5000) == 1 && (p.revents & POLLOUT), "POLLOUT");
 	}
 	CHECK(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0, "SO_ERROR %d", err);
 	const char req[] = "GET / HTTP/1.0\r\n\r\n";
 	CHECK(write(s, req, sizeof(req) - 1) == sizeof(req) - 1, "request");
-	struct pollfd p = { s, POLLIN, 0 };
+	struct pollfd p = {s, POLLIN, 0};
 	CHECK(poll(&p, 1, 5000) == 1, "an answer comes");
 	ssize_t n = read(s, buf, sizeof(buf) - 1);
 	CHECK(n > 12 && !strncmp(buf, "HTTP/1.", 7), "HTTP");
@@ -538,7 +550,7 @@ static void case_nbconnect(int argc, char **argv)
 static void case_netinfo(int argc, char **argv)
 {
 	struct ifreq reqs[8];
-	struct ifconf ifc = { .ifc_len = sizeof(reqs), .ifc_req = reqs };
+	struct ifconf ifc = {.ifc_len = sizeof(reqs), .ifc_req = reqs};
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	char text[512];
 
@@ -564,10 +576,17 @@ static const struct {
 	const char *name;
 	void (*run)(int, char **);
 } cases[] = {
-	{ "loopback", case_loopback }, { "many", case_many }, { "unix", case_unix },
-	{ "epoll", case_epoll }, { "noif", case_noif }, { "fetch", case_fetch },
-	{ "udp", case_udp }, { "refused", case_refused }, { "resolve", case_resolve },
-	{ "nbconnect", case_nbconnect }, { "netinfo", case_netinfo },
+    {"loopback", case_loopback},
+    {"many", case_many},
+    {"unix", case_unix},
+    {"epoll", case_epoll},
+    {"noif", case_noif},
+    {"fetch", case_fetch},
+    {"udp", case_udp},
+    {"refused", case_refused},
+    {"resolve", case_resolve},
+    {"nbconnect", case_nbconnect},
+    {"netinfo", case_netinfo},
 };
 
 int main(int argc, char **argv)

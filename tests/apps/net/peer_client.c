@@ -44,9 +44,10 @@ static int talk(int family, const struct sockaddr *sa, socklen_t len, const char
 
 int main(void)
 {
-	struct sockaddr_un un = { .sun_family = AF_UNIX, .sun_path = "/tmp/peer.sock" };
-	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(7777),
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_un un = {.sun_family = AF_UNIX, .sun_path = "/tmp/peer.sock"};
+	struct sockaddr_in in = {.sin_family = AF_INET,
+	    .sin_port = htons(7777),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 
 	return talk(AF_UNIX, (struct sockaddr *)&un, sizeof(un), "hello") |
 	    talk(AF_INET, (struct sockaddr *)&in, sizeof(in), "hi");

@@ -29,9 +29,10 @@ static void answer(int l, const char *how)
 
 int main(void)
 {
-	struct sockaddr_un un = { .sun_family = AF_UNIX, .sun_path = "/tmp/peer.sock" };
-	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(7777),
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_un un = {.sun_family = AF_UNIX, .sun_path = "/tmp/peer.sock"};
+	struct sockaddr_in in = {.sin_family = AF_INET,
+	    .sin_port = htons(7777),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int u = socket(AF_UNIX, SOCK_STREAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
 
 	if (bind(u, (struct sockaddr *)&un, sizeof(un)) || listen(u, 1) ||

@@ -18,9 +18,9 @@
 
 int main(int argc, char **argv)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
 	char req[512], buf[4096], first[64] = "";
-	struct timeval tv = { 3, 0 };
+	struct timeval tv = {3, 0};
 	long total = 0;
 	ssize_t r;
 	int s, u, e, n, i;

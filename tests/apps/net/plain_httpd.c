@@ -73,17 +73,21 @@ static void answer(struct client *c)
 
 		for (i = 0; i < n; i++)
 			b[i] = (char)('a' + i % 26);
-		snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n%s\r\n", n, conn);
+		snprintf(
+		    head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n%s\r\n", n, conn);
 		queue(c, head, b, n);
 		free(b);
 	} else if (!strcmp(c->method, "GET")) {
-		snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
-		    "Content-Length: %zu\r\n%s\r\n", strlen(page), conn);
+		snprintf(head, sizeof head,
+		    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+		    "Content-Length: %zu\r\n%s\r\n",
+		    strlen(page), conn);
 		queue(c, head, page, strlen(page));
 	} else {
 		int len = snprintf(small, sizeof small, "%lld %llu\n", c->body_len, c->sum);
 
-		snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n", len, conn);
+		snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n%s\r\n", len,
+		    conn);
 		queue(c, head, small, (size_t)len);
 	}
 	served++;
@@ -131,7 +135,7 @@ int main(int argc, char **argv)
 {
 	int port = argc > 1 ? atoi(argv[1]) : 80, one = 1, ls, i;
 	long limit = argc > 2 ? atol(argv[2]) : -1;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 
 	signal(SIGPIPE, SIG_IGN);
 	ls = socket(AF_INET, SOCK_STREAM, 0);
@@ -153,13 +157,13 @@ int main(int argc, char **argv)
 		if (limit >= 0 && served >= limit && !unsent)
 			break;
 
-		pfd[n++] = (struct pollfd){ ls, POLLIN, 0 };
+		pfd[n++] = (struct pollfd){ls, POLLIN, 0};
 		for (i = 0; i < MAXC; i++) {
 			if (clients[i].fd < 0)
 				continue;
 			slot_of[n] = i;
-			pfd[n++] = (struct pollfd){ clients[i].fd,
-			    (short)(POLLIN | (clients[i].olen > clients[i].ooff ? POLLOUT : 0)), 0 };
+			pfd[n++] = (struct pollfd){clients[i].fd,
+			    (short)(POLLIN | (clients[i].olen > clients[i].ooff ? POLLOUT : 0)), 0};
 		}
 		if (poll(pfd, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)

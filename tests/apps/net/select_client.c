@@ -20,7 +20,7 @@ int main(int argc, char **argv)
 	static const char request[] = "GET / HTTP/1.0\r\n\r\n";
 	int fds[256], state[256], n, done = 0, i;
 	long got[256], total = 0;
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 
 	if (argc < 4 || (n = atoi(argv[3])) < 1 || n > 256) {
 		fprintf(stderr, "usage: select_client ADDR PORT N\n");
@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 	}
 	while (done < n) {
 		fd_set rd, wr;
-		struct timeval tv = { 30, 0 };
+		struct timeval tv = {30, 0};
 		int max = 0, r;
 
 		FD_ZERO(&rd);
@@ -71,7 +71,8 @@ int main(int argc, char **argv)
 					printf("select_client: connect: %s\n", strerror(err));
 					return 1;
 				}
-				if (write(fds[i], request, strlen(request)) != (ssize_t)strlen(request)) {
+				if (write(fds[i], request, strlen(request)) !=
+				    (ssize_t)strlen(request)) {
 					perror("select_client: write");
 					return 1;
 				}

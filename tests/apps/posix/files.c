@@ -20,14 +20,12 @@
 
 int failures;
 
-static int
-cmp(const void *a, const void *b)
+static int cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int
-main(void)
+int main(void)
 {
 	char line[256];
 	struct stat st;
@@ -38,8 +36,8 @@ main(void)
 	for (int i = 0; i < 100; i++)
 		fprintf(f, "line %d\n", i);
 	CHECK_SAY(fclose(f) == 0, "fclose");
-	CHECK_SAY(stat("/tmp/notes.txt", &st) == 0 && st.st_size == 790,
-	    "stat size %lld", (long long)st.st_size);
+	CHECK_SAY(stat("/tmp/notes.txt", &st) == 0 && st.st_size == 790, "stat size %lld",
+	    (long long)st.st_size);
 	f = fopen("/tmp/notes.txt", "r");
 	int n = 0;
 	while (f && fgets(line, sizeof(line), f))
@@ -50,7 +48,8 @@ main(void)
 	f = fopen("/tmp/notes.txt", "a+");
 	fputs("appended\n", f);
 	fseek(f, -9, SEEK_END);
-	CHECK_SAY(fgets(line, sizeof(line), f) && strcmp(line, "appended\n") == 0, "append and seek");
+	CHECK_SAY(
+	    fgets(line, sizeof(line), f) && strcmp(line, "appended\n") == 0, "append and seek");
 	fclose(f);
 
 	/* directories */
@@ -81,7 +80,8 @@ main(void)
 	CHECK_SAY(unlink("/tmp/dir/file1") == 0, "unlink");
 	CHECK_SAY(access("/tmp/dir/file1", F_OK) == -1 && errno == ENOENT, "access: ENOENT");
 	CHECK_SAY(rmdir("/tmp/dir") == -1 && errno == ENOTEMPTY, "rmdir non-empty: ENOTEMPTY");
-	CHECK_SAY(chdir("/tmp/dir") == 0 && getcwd(line, sizeof(line)) && strcmp(line, "/tmp/dir") == 0,
+	CHECK_SAY(
+	    chdir("/tmp/dir") == 0 && getcwd(line, sizeof(line)) && strcmp(line, "/tmp/dir") == 0,
 	    "chdir, getcwd = %s", line);
 	CHECK_SAY(stat("renamed", &st) == 0 && S_ISREG(st.st_mode), "relative stat");
 	CHECK_SAY(symlink("renamed", "link") == 0 && readlink("link", line, sizeof(line)) == 7,
@@ -93,13 +93,14 @@ main(void)
 	CHECK_SAY(pw && pw->pw_uid == 0 && strcmp(pw->pw_dir, "/root") == 0,
 	    "getpwnam(root): uid %d home %s", pw ? (int)pw->pw_uid : -1, pw ? pw->pw_dir : "-");
 	struct group *gr = getgrgid(0);
-	CHECK_SAY(gr && strcmp(gr->gr_name, "root") == 0, "getgrgid(0): %s", gr ? gr->gr_name : "-");
+	CHECK_SAY(
+	    gr && strcmp(gr->gr_name, "root") == 0, "getgrgid(0): %s", gr ? gr->gr_name : "-");
 	CHECK_SAY(getpwnam("nosuchuser") == NULL, "getpwnam(nosuchuser) = NULL");
 
 	/* pipes and poll */
 	int p[2];
 	CHECK_SAY(pipe(p) == 0, "pipe");
-	struct pollfd pfd = { p[0], POLLIN, 0 };
+	struct pollfd pfd = {p[0], POLLIN, 0};
 	CHECK_SAY(poll(&pfd, 1, 10) == 0, "poll on an empty pipe times out");
 	write(p[1], "through the pipe", 16);
 	CHECK_SAY(poll(&pfd, 1, 1000) == 1 && (pfd.revents & POLLIN), "poll sees data");
@@ -127,7 +128,7 @@ main(void)
 		fclose(f);
 
 	/* /dev */
-	unsigned char rnd[16] = { 0 };
+	unsigned char rnd[16] = {0};
 	fd = open("/dev/urandom", O_RDONLY);
 	CHECK_SAY(fd >= 0 && read(fd, rnd, sizeof(rnd)) == 16, "read /dev/urandom");
 	close(fd);

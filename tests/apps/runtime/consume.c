@@ -15,6 +15,6 @@ int main(int argc, char **argv)
 		printf("consume got: %s", line);
 	}
 	printf("consume: %d lines, %zu bytes, %s\n", lines, bytes,
-	       ferror(stdin) ? "read error" : "end of input");
+	    ferror(stdin) ? "read error" : "end of input");
 	return argc > 1 ? atoi(argv[1]) : 0;
 }

@@ -15,10 +15,7 @@ static int recurse(int n)
 	return recurse(n + 1) + frame[0];
 }
 
-static void *recurse_in_thread(void *arg)
-{
-	return (void *)(long)recurse(0);
-}
+static void *recurse_in_thread(void *arg) { return (void *)(long)recurse(0); }
 
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
 static volatile int holding;
@@ -44,18 +41,12 @@ static void *wait_forever(void *arg)
 	return NULL;
 }
 
-static void *join_self(void *arg)
-{
-	return (void *)(long)pthread_join(pthread_self(), NULL);
-}
+static void *join_self(void *arg) { return (void *)(long)pthread_join(pthread_self(), NULL); }
 
 static sem_t never_posted;
 
 /* Detaching an already detached thread: musl calls a_crash() (hlt). */
-static void *detach_again(void *arg)
-{
-	return (void *)(long)pthread_detach(pthread_self());
-}
+static void *detach_again(void *arg) { return (void *)(long)pthread_detach(pthread_self()); }
 
 int main(int argc, char **argv)
 {
@@ -103,12 +94,12 @@ int main(int argc, char **argv)
 		pthread_join(t, NULL);
 	}
 	if (!strcmp(what, "hlt"))
-		__asm__ volatile("hlt");	/* privileged: SIGSEGV on Linux */
+		__asm__ volatile("hlt"); /* privileged: SIGSEGV on Linux */
 	if (!strcmp(what, "double_free")) {
 		char *volatile p = malloc(32);
 
 		free(p);
-		free(p);	/* musl's malloc notices and crashes (a_crash) */
+		free(p); /* musl's malloc notices and crashes (a_crash) */
 	}
 	if (!strcmp(what, "detach_twice")) {
 		pthread_attr_t attr;
@@ -117,7 +108,7 @@ int main(int argc, char **argv)
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		pthread_create(&t, &attr, detach_again, NULL);
-		sem_wait(&never_posted);	/* musl crashes the thread first */
+		sem_wait(&never_posted); /* musl crashes the thread first */
 	}
 	printf("crash %s: still running\n", what);
 	return 0;

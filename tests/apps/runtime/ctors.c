@@ -7,9 +7,21 @@
 
 static int seen_by_main;
 
-__attribute__((constructor(102))) static void ctor_102(void) { printf("ctor 102\n"); seen_by_main++; }
-__attribute__((constructor(101))) static void ctor_101(void) { printf("ctor 101\n"); seen_by_main++; }
-__attribute__((constructor)) static void ctor_plain(void) { printf("ctor plain\n"); seen_by_main++; }
+__attribute__((constructor(102))) static void ctor_102(void)
+{
+	printf("ctor 102\n");
+	seen_by_main++;
+}
+__attribute__((constructor(101))) static void ctor_101(void)
+{
+	printf("ctor 101\n");
+	seen_by_main++;
+}
+__attribute__((constructor)) static void ctor_plain(void)
+{
+	printf("ctor plain\n");
+	seen_by_main++;
+}
 __attribute__((destructor(101))) static void dtor_101(void) { printf("dtor 101\n"); }
 __attribute__((destructor(102))) static void dtor_102(void) { printf("dtor 102\n"); }
 __attribute__((destructor)) static void dtor_plain(void) { printf("dtor plain\n"); }

@@ -13,8 +13,8 @@ static void passwd(int argc, char **argv)
 
 	CHECK(pw != NULL, "getpwnam(root)");
 	if (pw) {
-		printf("getpwnam root: uid %d gid %d home %s shell %s\n",
-		       (int)pw->pw_uid, (int)pw->pw_gid, pw->pw_dir, pw->pw_shell);
+		printf("getpwnam root: uid %d gid %d home %s shell %s\n", (int)pw->pw_uid,
+		    (int)pw->pw_gid, pw->pw_dir, pw->pw_shell);
 		CHECK(pw->pw_uid == 0 && pw->pw_gid == 0, "ids");
 		CHECK(!strcmp(pw->pw_dir, "/root"), "home %s", pw->pw_dir);
 	}
@@ -51,7 +51,7 @@ static void hosts(int argc, char **argv)
 
 static void addrinfo(int argc, char **argv)
 {
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
+	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res;
 	struct servent *se;
 	char buf[64];
 	int r = getaddrinfo("localhost", "80", &hints, &res);
@@ -71,9 +71,4 @@ static void addrinfo(int argc, char **argv)
 }
 
 CASES(etc) = {
-	{ "passwd", passwd },
-	{ "group", group },
-	{ "hosts", hosts },
-	{ "addrinfo", addrinfo },
-	END_CASES
-};
+    {"passwd", passwd}, {"group", group}, {"hosts", hosts}, {"addrinfo", addrinfo}, END_CASES};

@@ -11,10 +11,7 @@
 #include <unistd.h>
 #include "../apptest.h"
 
-static void *tid_of_thread(void *arg)
-{
-	return (void *)(long)gettid();
-}
+static void *tid_of_thread(void *arg) { return (void *)(long)gettid(); }
 
 static void *name_of_thread(void *arg)
 {
@@ -36,8 +33,8 @@ static void identity(int argc, char **argv)
 	pthread_create(&t, NULL, tid_of_thread, NULL);
 	pthread_join(t, &tid);
 	printf("thread gettid %ld\n", (long)tid);
-	printf("uid %d euid %d gid %d egid %d\n", (int)getuid(), (int)geteuid(),
-	       (int)getgid(), (int)getegid());
+	printf("uid %d euid %d gid %d egid %d\n", (int)getuid(), (int)geteuid(), (int)getgid(),
+	    (int)getegid());
 	{
 		/* Dropping privileges to root, as daemons started as root do
 		 * (memcached -u root, servers with a "user" setting). */
@@ -75,8 +72,8 @@ static void identity(int argc, char **argv)
 	printf("gethostname %s\n", host);
 	CHECK(sysinfo(&si) == 0, "sysinfo");
 	printf("sysinfo totalram %llu freeram %llu\n",
-	       (unsigned long long)si.totalram * si.mem_unit,
-	       (unsigned long long)si.freeram * si.mem_unit);
+	    (unsigned long long)si.totalram * si.mem_unit,
+	    (unsigned long long)si.freeram * si.mem_unit);
 	printf("sysinfo procs %d uptime %ld\n", si.procs, si.uptime);
 	{
 		/* freeram is measured, not made up: 8 MiB in use shows. */
@@ -87,7 +84,7 @@ static void identity(int argc, char **argv)
 		memset(big, 1, 8 << 20);
 		CHECK(sysinfo(&after) == 0, "sysinfo again");
 		printf("sysinfo freeram after 8 MiB %llu\n",
-		       (unsigned long long)after.freeram * after.mem_unit);
+		    (unsigned long long)after.freeram * after.mem_unit);
 		free(big);
 	}
 	printf("_SC_PAGESIZE %ld\n", sysconf(_SC_PAGESIZE));
@@ -97,7 +94,4 @@ static void identity(int argc, char **argv)
 	printf("_SC_AVPHYS_PAGES %ld\n", sysconf(_SC_AVPHYS_PAGES));
 }
 
-CASES(identity) = {
-	{ "identity", identity },
-	END_CASES
-};
+CASES(identity) = {{"identity", identity}, END_CASES};

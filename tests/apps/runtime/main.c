@@ -5,10 +5,14 @@
 
 int failures;
 
-extern const struct runtime_case thread_cases[], memory_cases[],
-	clock_cases[], identity_cases[], etc_cases[];
+extern const struct runtime_case thread_cases[], memory_cases[], clock_cases[], identity_cases[],
+    etc_cases[];
 static const struct runtime_case *groups[] = {
-	thread_cases, memory_cases, clock_cases, identity_cases, etc_cases,
+    thread_cases,
+    memory_cases,
+    clock_cases,
+    identity_cases,
+    etc_cases,
 };
 
 int main(int argc, char **argv)

@@ -12,8 +12,8 @@
 static void mmap_basic(int argc, char **argv)
 {
 	size_t len = 4 * MiB, i, nonzero = 0;
-	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *p =
+	    mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	void *q;
 
 	CHECK(p != MAP_FAILED, "mmap 4 MiB: errno %d", errno);
@@ -42,11 +42,11 @@ static void mmap_reuse(int argc, char **argv)
 	int round, fails = 0;
 
 	for (round = 0; round < 200; round++) {
-		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p =
+		    mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED) {
-			printf("FAIL mmap round %d (%d MiB mapped in total): errno %d\n",
-			       round, round * 8, errno);
+			printf("FAIL mmap round %d (%d MiB mapped in total): errno %d\n", round,
+			    round * 8, errno);
 			failures++;
 			return;
 		}
@@ -76,8 +76,7 @@ static void mmap_reuse(int argc, char **argv)
 
 static void mprotect_(int argc, char **argv)
 {
-	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	CHECK(p != MAP_FAILED, "mmap");
 	strcpy(p, "before");
@@ -90,7 +89,7 @@ static void mprotect_(int argc, char **argv)
 	/* musl's mprotect() rounds the address down itself; the system call
 	 * underneath refuses an unaligned one, as Linux does. */
 	CHECK(syscall(SYS_mprotect, p + 1, 4096, PROT_READ) == -1 && errno == EINVAL,
-	      "unaligned mprotect system call: errno %d", errno);
+	    "unaligned mprotect system call: errno %d", errno);
 	CHECK(munmap(p, 8192) == 0, "munmap");
 	printf("ok mprotect: read-only, then writable again\n");
 }
@@ -107,8 +106,8 @@ static void prot_none(int argc, char **argv)
 
 static void write_readonly(int argc, char **argv)
 {
-	volatile char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	volatile char *p =
+	    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	mprotect((void *)p, 4096, PROT_READ);
 	printf("writing to a read-only page at %p\n", (void *)p);
@@ -177,15 +176,7 @@ static void write_code(int argc, char **argv)
 	printf("FAIL no fault\n");
 }
 
-CASES(memory) = {
-	{ "mmap", mmap_basic },
-	{ "mmap_reuse", mmap_reuse },
-	{ "mprotect", mprotect_ },
-	{ "prot_none", prot_none },
-	{ "write_readonly", write_readonly },
-	{ "malloc_enomem", malloc_enomem },
-	{ "malloc_exhaust", malloc_exhaust },
-	{ "write_literal", write_literal },
-	{ "write_code", write_code },
-	END_CASES
-};
+CASES(memory) = {{"mmap", mmap_basic}, {"mmap_reuse", mmap_reuse}, {"mprotect", mprotect_},
+    {"prot_none", prot_none}, {"write_readonly", write_readonly}, {"malloc_enomem", malloc_enomem},
+    {"malloc_exhaust", malloc_exhaust}, {"write_literal", write_literal},
+    {"write_code", write_code}, END_CASES};

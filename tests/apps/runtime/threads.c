@@ -10,7 +10,7 @@
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
 
 	nanosleep(&ts, NULL);
 }
@@ -127,17 +127,14 @@ static void *count_up(void *arg)
 		pthread_mutex_lock(&counter_lock);
 		long c = counter;
 		if (i % 10 == 0)
-			sched_yield();	/* others must wait for the lock */
+			sched_yield(); /* others must wait for the lock */
 		counter = c + 1;
 		pthread_mutex_unlock(&counter_lock);
 	}
 	return NULL;
 }
 
-static void *try_locked(void *arg)
-{
-	return (void *)(long)pthread_mutex_trylock(arg);
-}
+static void *try_locked(void *arg) { return (void *)(long)pthread_mutex_trylock(arg); }
 
 static void mutex(int argc, char **argv)
 {
@@ -254,7 +251,7 @@ static void cond_timeout(int argc, char **argv)
 	int r1, r2;
 
 	pthread_mutex_lock(&m);
-	t0 = now_ns();		/* first: the deadline is at least 50 ms after it */
+	t0 = now_ns(); /* first: the deadline is at least 50 ms after it */
 	ts = deadline_ms(50);
 	r1 = pthread_cond_timedwait(&c, &m, &ts);
 	t1 = now_ns();
@@ -275,9 +272,9 @@ static void cond_timeout(int argc, char **argv)
 	CHECK(r1 == ETIMEDOUT, "realtime timedwait gave %d", r1);
 	CHECK(r2 == ETIMEDOUT, "monotonic timedwait gave %d", r2);
 	printf("cond_timedwait realtime 50 ms: %s after %ld us\n",
-	       r1 == ETIMEDOUT ? "ETIMEDOUT" : strerror(r1), (long)((t1 - t0) / 1000));
+	    r1 == ETIMEDOUT ? "ETIMEDOUT" : strerror(r1), (long)((t1 - t0) / 1000));
 	printf("cond_timedwait monotonic 50 ms: %s after %ld us\n",
-	       r2 == ETIMEDOUT ? "ETIMEDOUT" : strerror(r2), (long)((t2 - t1) / 1000));
+	    r2 == ETIMEDOUT ? "ETIMEDOUT" : strerror(r2), (long)((t2 - t1) / 1000));
 }
 
 static pthread_mutex_t sig_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -308,8 +305,7 @@ static void cond_signalled(int argc, char **argv)
 	pthread_mutex_unlock(&sig_lock);
 	pthread_join(t, NULL);
 	CHECK(r == 0 && signalled, "timedwait gave %d, signalled %d", r, signalled);
-	printf("cond_timedwait signalled after %ld us: %d\n",
-	       (long)((now_ns() - t0) / 1000), r);
+	printf("cond_timedwait signalled after %ld us: %d\n", (long)((now_ns() - t0) / 1000), r);
 }
 
 /* ---- rwlocks, barriers, semaphores, once -------------------------------- */
@@ -323,7 +319,7 @@ static void *reader(void *arg)
 	readers_in++;
 	if (readers_in > max_readers)
 		max_readers = readers_in;
-	sleep_ms(10);		/* the other readers get in meanwhile */
+	sleep_ms(10); /* the other readers get in meanwhile */
 	readers_in--;
 	pthread_rwlock_unlock(&rw);
 	return NULL;
@@ -399,8 +395,8 @@ static void barrier_(int argc, char **argv)
 	for (i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
 	for (i = 0; i < 4; i++)
-		CHECK(after_barrier_saw[i] == 4, "thread %ld passed with %d arrived",
-		      i, after_barrier_saw[i]);
+		CHECK(after_barrier_saw[i] == 4, "thread %ld passed with %d arrived", i,
+		    after_barrier_saw[i]);
 	CHECK(serial == 1, "%d serial threads", serial);
 	pthread_barrier_destroy(&barrier);
 	printf("ok barrier: 4 passed together, %d serial thread\n", serial);
@@ -438,7 +434,7 @@ static void semaphore(int argc, char **argv)
 	t1 = now_ns();
 	CHECK(r == -1 && errno == ETIMEDOUT, "sem_timedwait gave %d errno %d", r, errno);
 	printf("sem_timedwait 50 ms: %s after %ld us\n",
-	       errno == ETIMEDOUT ? "ETIMEDOUT" : strerror(errno), (long)((t1 - t0) / 1000));
+	    errno == ETIMEDOUT ? "ETIMEDOUT" : strerror(errno), (long)((t1 - t0) / 1000));
 
 	pthread_create(&t, NULL, post_later, NULL);
 	ts = deadline_ms(5000);
@@ -457,7 +453,7 @@ static int once_runs;
 
 static void init_once(void)
 {
-	sched_yield();		/* the others arrive while it runs */
+	sched_yield(); /* the others arrive while it runs */
 	once_runs++;
 }
 
@@ -515,8 +511,8 @@ static void keys(int argc, char **argv)
 		pthread_create(&t[i], NULL, set_key, (void *)(i + 1));
 	for (i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
-	CHECK(destroyed == 3 && destroyed_sum == 6,
-	      "destructors ran %d times, sum %ld", destroyed, destroyed_sum);
+	CHECK(destroyed == 3 && destroyed_sum == 6, "destructors ran %d times, sum %ld", destroyed,
+	    destroyed_sum);
 	CHECK(pthread_getspecific(key) == (void *)1000, "main's value");
 	printf("ok keys: %d destructors, values summing to %ld\n", destroyed, destroyed_sum);
 }
@@ -535,7 +531,7 @@ static void *use_tls(void *arg)
 	tls_int = id;
 	strcpy(tls_str, want);
 	tls_zero = id * 10;
-	sched_yield();		/* the others write theirs meanwhile */
+	sched_yield(); /* the others write theirs meanwhile */
 	ok = ok && tls_int == id && tls_zero == id * 10 && !strcmp(tls_str, want);
 	return (void *)(long)ok;
 }
@@ -617,7 +613,8 @@ static void many_threads(int argc, char **argv)
 		for (i = 0; i < 100; i++) {
 			r = pthread_create(&t[i], NULL, wave_member, (void *)(long)i);
 			if (r) {
-				printf("FAIL pthread_create number %d: %s\n", created + 1, strerror(r));
+				printf("FAIL pthread_create number %d: %s\n", created + 1,
+				    strerror(r));
 				failures++;
 				return;
 			}
@@ -635,22 +632,8 @@ static void many_threads(int argc, char **argv)
 	printf("ok threads: %d created, %d joined, 100 alive at a time\n", created, joined);
 }
 
-CASES(thread) = {
-	{ "create_join", create_join },
-	{ "detach", detach },
-	{ "pthread_exit", thread_exit },
-	{ "main_exit", main_exit },
-	{ "mutex", mutex },
-	{ "cond", cond },
-	{ "cond_timeout", cond_timeout },
-	{ "cond_signalled", cond_signalled },
-	{ "rwlock", rwlock },
-	{ "barrier", barrier_ },
-	{ "semaphore", semaphore },
-	{ "once", once_ },
-	{ "keys", keys },
-	{ "tls", tls },
-	{ "yield", yield },
-	{ "threads1000", many_threads },
-	END_CASES
-};
+CASES(thread) = {{"create_join", create_join}, {"detach", detach}, {"pthread_exit", thread_exit},
+    {"main_exit", main_exit}, {"mutex", mutex}, {"cond", cond}, {"cond_timeout", cond_timeout},
+    {"cond_signalled", cond_signalled}, {"rwlock", rwlock}, {"barrier", barrier_},
+    {"semaphore", semaphore}, {"once", once_}, {"keys", keys}, {"tls", tls}, {"yield", yield},
+    {"threads1000", many_threads}, END_CASES};

@@ -32,37 +32,48 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *
-ename(int e)
+static const char *ename(int e)
 {
 	switch (e) {
-	case EROFS: return "EROFS";
-	case ENOENT: return "ENOENT";
-	case EACCES: return "EACCES";
-	case EPERM: return "EPERM";
-	case EEXIST: return "EEXIST";
-	case ENOTEMPTY: return "ENOTEMPTY";
-	case ENOTDIR: return "ENOTDIR";
-	case EISDIR: return "EISDIR";
-	case EIO: return "EIO";
-	case EINVAL: return "EINVAL";
-	case ENOSPC: return "ENOSPC";
-	case EXDEV: return "EXDEV";
-	case EBUSY: return "EBUSY";
-	default: return "E?";
+	case EROFS:
+		return "EROFS";
+	case ENOENT:
+		return "ENOENT";
+	case EACCES:
+		return "EACCES";
+	case EPERM:
+		return "EPERM";
+	case EEXIST:
+		return "EEXIST";
+	case ENOTEMPTY:
+		return "ENOTEMPTY";
+	case ENOTDIR:
+		return "ENOTDIR";
+	case EISDIR:
+		return "EISDIR";
+	case EIO:
+		return "EIO";
+	case EINVAL:
+		return "EINVAL";
+	case ENOSPC:
+		return "ENOSPC";
+	case EXDEV:
+		return "EXDEV";
+	case EBUSY:
+		return "EBUSY";
+	default:
+		return "E?";
 	}
 }
 
-static int
-fail(const char *cmd, const char *path)
+static int fail(const char *cmd, const char *path)
 {
 	printf("%s %s: error %s\n", cmd, path, ename(errno));
 	return 0;
 }
 
 /* FNV-1a over the file's bytes. */
-static int
-sum_file(const char *path, uint64_t *h, long long *size)
+static int sum_file(const char *path, uint64_t *h, long long *size)
 {
 	static char buf[1 << 16];
 	int fd = open(path, O_RDONLY);
@@ -80,14 +91,12 @@ sum_file(const char *path, uint64_t *h, long long *size)
 	return n < 0 ? -1 : 0;
 }
 
-static int
-cmp_names(const void *a, const void *b)
+static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void
-walk(const char *top, const char *rel)
+static void walk(const char *top, const char *rel)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s%s%s", top, *rel ? "/" : "", rel);
@@ -141,16 +150,14 @@ walk(const char *top, const char *rel)
 	free(names);
 }
 
-static int64_t
-now_ns(void)
+static int64_t now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static int
-put_file(const char *cmd, const char *path, const char *text, int flags)
+static int put_file(const char *cmd, const char *path, const char *text, int flags)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | flags, 0644);
 	if (fd < 0)
@@ -167,8 +174,7 @@ put_file(const char *cmd, const char *path, const char *text, int flags)
 	return 0;
 }
 
-static int
-run(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	const char *cmd = argv[0];
 	const char *a = argc > 1 ? argv[1] : "", *b = argc > 2 ? argv[2] : "";
@@ -237,7 +243,7 @@ run(int argc, char **argv)
 			return fail(cmd, a);
 		printf("truncate %s: ok\n", a);
 	} else if (strcmp(cmd, "utime") == 0 && argc == 3) {
-		struct timespec ts[2] = { { atoll(b), 0 }, { atoll(b), 0 } };
+		struct timespec ts[2] = {{atoll(b), 0}, {atoll(b), 0}};
 		if (utimensat(AT_FDCWD, a, ts, 0) != 0)
 			return fail(cmd, a);
 		printf("utime %s: ok\n", a);
@@ -291,8 +297,7 @@ run(int argc, char **argv)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	int start = 1;
 	for (int i = 1; i <= argc; i++) {

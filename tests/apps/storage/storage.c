@@ -34,22 +34,19 @@
 
 static char buf[1 << 20];
 
-static void
-die(const char *what, const char *path)
+static void die(const char *what, const char *path)
 {
 	printf("FAILED %s %s: %s\n", what, path, strerror(errno));
 	exit(1);
 }
 
-static void
-fill(long seed, long off, long n)
+static void fill(long seed, long off, long n)
 {
 	for (long i = 0; i < n; i++)
 		buf[i] = (char)(((off + i) * 131 + seed * 17 + ((off + i) >> 11)) & 0xff);
 }
 
-static void
-put(const char *dir, const char *name, long seed, long off, long len, int flags)
+static void put(const char *dir, const char *name, long seed, long off, long len, int flags)
 {
 	char p[512];
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
@@ -59,7 +56,7 @@ put(const char *dir, const char *name, long seed, long off, long len, int flags)
 	long done = 0;
 	while (done < len) {
 		long n = len - done < (long)sizeof(buf) ? len - done : (long)sizeof(buf);
-		n = n > 70000 ? 70000 : n;	/* odd-sized chunks */
+		n = n > 70000 ? 70000 : n; /* odd-sized chunks */
 		fill(seed, off + done, n);
 		if (pwrite(fd, buf, n, off + done) != n)
 			die("pwrite", p);
@@ -69,29 +66,28 @@ put(const char *dir, const char *name, long seed, long off, long len, int flags)
 		die("close", p);
 }
 
-static void
-path(char *out, const char *dir, const char *name)
+static void path(char *out, const char *dir, const char *name)
 {
 	snprintf(out, 512, "%s/%s", dir, name);
 }
 
-static int
-work(const char *d)
+static int work(const char *d)
 {
 	char a[512], b[512];
-	static const char *dirs[] = { "docs", "docs/deep", "docs/deep/er", "data", "empty", "tmp" };
+	static const char *dirs[] = {"docs", "docs/deep", "docs/deep/er", "data", "empty", "tmp"};
 	for (unsigned i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		path(a, d, dirs[i]);
 		if (mkdir(a, 0755) != 0)
 			die("mkdir", a);
 	}
-	static const long sizes[] = { 0, 1, 511, 4096, 4097, 49152, 50000, 1 << 20, 3 * (1 << 20) + 77 };
+	static const long sizes[] = {
+	    0, 1, 511, 4096, 4097, 49152, 50000, 1 << 20, 3 * (1 << 20) + 77};
 	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "data/size-%ld", sizes[i]);
 		put(d, name, (long)i, 0, sizes[i], O_TRUNC);
 	}
-	put(d, "data/holey", 40, 5 << 20, 1000, 0);	/* a 5 MiB hole, then data */
+	put(d, "data/holey", 40, 5 << 20, 1000, 0); /* a 5 MiB hole, then data */
 	put(d, "data/holey", 41, 100, 100, 0);
 	put(d, "docs/log", 50, 0, 3000, 0);
 	path(a, d, "docs/log");
@@ -160,8 +156,7 @@ work(const char *d)
 static char *lines[4096];
 static int nlines;
 
-static uint32_t
-crc_file(const char *p, long *size)
+static uint32_t crc_file(const char *p, long *size)
 {
 	uint32_t crc = 0xffffffff;
 	int fd = open(p, O_RDONLY);
@@ -181,8 +176,7 @@ crc_file(const char *p, long *size)
 	return ~crc;
 }
 
-static void
-walk(const char *root, const char *rel)
+static void walk(const char *root, const char *rel)
 {
 	char p[1024];
 	snprintf(p, sizeof(p), "%s%s%s", root, *rel ? "/" : "", rel);
@@ -214,21 +208,20 @@ walk(const char *root, const char *rel)
 			snprintf(line, sizeof(line), "f %04o %ld %ld %08x %s", st.st_mode & 07777,
 			    (long)st.st_size, (long)st.st_nlink, crc, r);
 			if (size != st.st_size)
-				printf("FAILED %s: read %ld bytes, size says %ld\n", r, size, (long)st.st_size);
+				printf("FAILED %s: read %ld bytes, size says %ld\n", r, size,
+				    (long)st.st_size);
 		}
 		lines[nlines++] = strdup(line);
 	}
 	closedir(dir);
 }
 
-static int
-cmp(const void *a, const void *b)
+static int cmp(const void *a, const void *b)
 {
 	return strcmp(strchr(*(char *const *)a, ' '), strchr(*(char *const *)b, ' '));
 }
 
-static int
-manifest(const char *d)
+static int manifest(const char *d)
 {
 	walk(d, "");
 	qsort(lines, nlines, sizeof(lines[0]), cmp);
@@ -238,8 +231,7 @@ manifest(const char *d)
 	return 0;
 }
 
-static int
-durable(const char *d)
+static int durable(const char *d)
 {
 	char p[512];
 	put(d, "durable.bin", 99, 0, 4 << 20, O_TRUNC);
@@ -259,8 +251,7 @@ durable(const char *d)
 		put(d, "scratch", i, (i % 64) * 65536, 65536, 0);
 }
 
-static int
-lazy(const char *d)
+static int lazy(const char *d)
 {
 	put(d, "lazy.bin", 98, 0, 1 << 20, O_TRUNC);
 	printf("written\n");
@@ -269,8 +260,7 @@ lazy(const char *d)
 		sleep(1000);
 }
 
-static int
-erofs(const char *d)
+static int erofs(const char *d)
 {
 	char p[512];
 	path(p, d, "new");
@@ -283,8 +273,7 @@ erofs(const char *d)
 	return 0;
 }
 
-static int
-raw(const char *dev)
+static int raw(const char *dev)
 {
 	uint64_t size = 0;
 	int fd = open(dev, O_RDWR);
@@ -297,7 +286,7 @@ raw(const char *dev)
 		die("pwrite", dev);
 	if (fsync(fd) != 0)
 		die("fsync", dev);
-	char back[15] = { 0 };
+	char back[15] = {0};
 	if (pread(fd, back, 14, 1000) != 14)
 		die("pread", dev);
 	printf("read back '%s'\n", back);
@@ -308,8 +297,7 @@ raw(const char *dev)
 	return 0;
 }
 
-static int
-do_statfs(const char *d)
+static int do_statfs(const char *d)
 {
 	struct statfs sf;
 	if (statfs(d, &sf) != 0)
@@ -319,8 +307,7 @@ do_statfs(const char *d)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	if (argc < 3) {
 		printf("usage: storage work|manifest|durable|erofs|raw|statfs DIR\n");

@@ -50,23 +50,20 @@ static void big(int argc, char **argv)
 	unsigned long before = free_ram(), len = (before - 6 * MiB) & ~(MiB - 1), after;
 	char *p = map(len);
 
-	CHECK(p != MAP_FAILED, "mmap %lu MiB with %lu MiB free: errno %d", len / MiB,
-	      before / MiB, errno);
+	CHECK(p != MAP_FAILED, "mmap %lu MiB with %lu MiB free: errno %d", len / MiB, before / MiB,
+	    errno);
 	if (p == MAP_FAILED)
 		return;
 	CHECK(touch(p, len) == 0, "fresh pages read as zero");
 	CHECK(munmap(p, len) == 0, "munmap: errno %d", errno);
 	after = free_ram();
 	CHECK(after + 256 * 1024 >= before, "free after munmap %lu KiB, before %lu KiB",
-	      after / 1024, before / 1024);
-	printf("ok big: %lu MiB mapped with %lu MiB free, all of it back after munmap\n",
-	       len / MiB, before / MiB);
+	    after / 1024, before / 1024);
+	printf("ok big: %lu MiB mapped with %lu MiB free, all of it back after munmap\n", len / MiB,
+	    before / MiB);
 }
 
-static void *nothing(void *arg)
-{
-	return arg;
-}
+static void *nothing(void *arg) { return arg; }
 
 /* 1000 threads created and joined, then large mappings still fit. */
 static void churn(int argc, char **argv)
@@ -100,21 +97,21 @@ static void fixed(int argc, char **argv)
 	CHECK(p != MAP_FAILED, "mmap");
 	memset(p, 7, 3 * PAGE);
 	CHECK(munmap(p + PAGE, PAGE) == 0, "munmap the middle");
-	q = mmap(p + PAGE, PAGE, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	q = mmap(
+	    p + PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	CHECK(q == p + PAGE, "MAP_FIXED over the freed middle: %p errno %d", (void *)q, errno);
 	CHECK(q[0] == 0 && q[PAGE - 1] == 0 && p[0] == 7 && p[2 * PAGE] == 7,
-	      "fresh middle, neighbours kept");
+	    "fresh middle, neighbours kept");
 	q = mmap(p, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	CHECK(q == MAP_FAILED && errno == EEXIST, "MAP_FIXED_NOREPLACE over a mapping: errno %d",
-	      errno);
+	    errno);
 	q = mmap(p, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 	CHECK(q == p && p[0] == 0, "MAP_FIXED replaces: fresh zero page");
 	munmap(p, 3 * PAGE);
 
 	/* Where ld links static executables. */
 	low = mmap((void *)0x400000, 4 * PAGE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	CHECK(low == (void *)0x400000, "MAP_FIXED at 0x400000: %p errno %d", (void *)low, errno);
 	if (low != MAP_FAILED) {
 		strcpy(low + 3 * PAGE, "low");
@@ -161,7 +158,7 @@ static void remap(int argc, char **argv)
 	r = mremap(q, PAGE, 2 * PAGE, 0);
 	CHECK(r == q, "grow in place: %p for %p errno %d", (void *)r, (void *)q, errno);
 	CHECK(r == q && ((char *)q)[2 * PAGE - 1] == 0, "grown page is zero");
-	p = map(2 * PAGE);	/* a place of ours to move to */
+	p = map(2 * PAGE); /* a place of ours to move to */
 	r = mremap(q, 2 * PAGE, 2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, p);
 	CHECK(r == p && r[1] == 1, "MREMAP_FIXED: %p errno %d", (void *)r, errno);
 	munmap(r, 2 * PAGE);
@@ -180,7 +177,7 @@ static void advise(int argc, char **argv)
 	CHECK(madvise(p, len, MADV_DONTNEED) == 0, "madvise: errno %d", errno);
 	dropped = free_ram();
 	CHECK(dropped >= touched + 15 * MiB, "free %lu KiB -> %lu KiB after MADV_DONTNEED",
-	      touched / 1024, dropped / 1024);
+	    touched / 1024, dropped / 1024);
 	CHECK(touch(p, len) == 0, "pages read as zero after MADV_DONTNEED");
 	munmap(p, len);
 	printf("ok madvise: MADV_DONTNEED returns the memory, pages read as zero\n");
@@ -204,13 +201,5 @@ static void brk_(int argc, char **argv)
 	printf("ok brk: grows, returns memory when it shrinks, refuses beyond memory\n");
 }
 
-CASES(anon) = {
-	{ "big", big },
-	{ "churn", churn },
-	{ "fixed", fixed },
-	{ "malloc_errno", malloc_errno },
-	{ "mremap", remap },
-	{ "madvise", advise },
-	{ "brk", brk_ },
-	END_CASES
-};
+CASES(anon) = {{"big", big}, {"churn", churn}, {"fixed", fixed}, {"malloc_errno", malloc_errno},
+    {"mremap", remap}, {"madvise", advise}, {"brk", brk_}, END_CASES};

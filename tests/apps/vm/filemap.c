@@ -46,9 +46,9 @@ static void private_(int argc, char **argv)
 	q = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, PAGE);
 	CHECK(q != MAP_FAILED && q[0] == (char)(PAGE % 251), "at offset 4096: errno %d", errno);
 	if (q != MAP_FAILED) {
-		q[0] = 'X';	/* copy on write: the file keeps its byte */
+		q[0] = 'X'; /* copy on write: the file keeps its byte */
 		CHECK(pread(fd, &c, 1, PAGE) == 1 && c == (char)(PAGE % 251),
-		      "the file is unchanged by a private write");
+		    "the file is unchanged by a private write");
 		munmap(q, 2 * PAGE);
 	}
 	munmap(p, len);
@@ -67,9 +67,9 @@ static void shared(int argc, char **argv)
 		return;
 	memcpy(p + 10, "mapped", 6);
 	CHECK(pread(fd, buf, 6, 10) == 6 && !memcmp(buf, "mapped", 6),
-	      "a store through the mapping is in the file");
+	    "a store through the mapping is in the file");
 	CHECK(pwrite(fd, "written", 7, PAGE + 5) == 7 && !memcmp(p + PAGE + 5, "written", 7),
-	      "a write to the file shows in the mapping");
+	    "a write to the file shows in the mapping");
 	q = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, PAGE);
 	CHECK(q != MAP_FAILED, "a second mapping");
 	if (q != MAP_FAILED) {
@@ -84,11 +84,11 @@ static void shared(int argc, char **argv)
 	CHECK(pread(fd, buf, 6, 10) == 6 && !memcmp(buf, "mapped", 6), "kept after munmap");
 	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(p == MAP_FAILED && errno == EACCES, "shared writable map of a read-only file: %d",
-	      errno);
+	    errno);
 	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
 	CHECK(p != MAP_FAILED && !memcmp(p + 10, "mapped", 6), "shared read-only map");
 	CHECK(mprotect(p, PAGE, PROT_READ | PROT_WRITE) == -1 && errno == EACCES,
-	      "mprotect writable: errno %d", errno);
+	    "mprotect writable: errno %d", errno);
 	close(fd);
 	unlink("/tmp/shared");
 	printf("ok shared: stores reach the file, writes reach the mapping, msync, munmap\n");
@@ -106,8 +106,10 @@ static void wal_index(int argc, char **argv)
 
 	for (i = 0; i < REGIONS; i++) {
 		CHECK(pwrite(a, "", 1, (off_t)(i + 1) * REGION - 1) == 1, "grow");
-		ra[i] = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, a, (off_t)i * REGION);
-		rb[i] = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, b, (off_t)i * REGION);
+		ra[i] =
+		    mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, a, (off_t)i * REGION);
+		rb[i] =
+		    mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED, b, (off_t)i * REGION);
 		CHECK(ra[i] != MAP_FAILED && rb[i] != MAP_FAILED, "region %d: errno %d", i, errno);
 		if (ra[i] == MAP_FAILED || rb[i] == MAP_FAILED)
 			return;
@@ -141,10 +143,5 @@ static void devzero(int argc, char **argv)
 	printf("again: %s\n", p == MAP_FAILED ? strerror(errno) : "mapped");
 }
 
-CASES(filemap) = {
-	{ "private", private_ },
-	{ "shared", shared },
-	{ "wal_index", wal_index },
-	{ "devzero", devzero },
-	END_CASES
-};
+CASES(filemap) = {{"private", private_}, {"shared", shared}, {"wal_index", wal_index},
+    {"devzero", devzero}, END_CASES};

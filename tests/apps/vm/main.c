@@ -4,7 +4,7 @@
 int failures;
 
 extern const struct runtime_case anon_cases[], stack_cases[], filemap_cases[];
-static const struct runtime_case *groups[] = { anon_cases, stack_cases, filemap_cases };
+static const struct runtime_case *groups[] = {anon_cases, stack_cases, filemap_cases};
 
 int main(int argc, char **argv)
 {

@@ -19,10 +19,7 @@ static __thread int tls_counter = 7;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
 
-static void bye(void)
-{
-	printf("rerun atexit\n");
-}
+static void bye(void) { printf("rerun atexit\n"); }
 
 static void *wait_forever(void *arg)
 {
@@ -32,10 +29,7 @@ static void *wait_forever(void *arg)
 	return arg;
 }
 
-static void *square(void *arg)
-{
-	return (void *)((long)arg * (long)arg);
-}
+static void *square(void *arg) { return (void *)((long)arg * (long)arg); }
 
 int main(int argc, char **argv)
 {
@@ -46,8 +40,8 @@ int main(int argc, char **argv)
 	int fd = open("/tmp/rerun", O_CREAT | O_RDWR, 0644);
 
 	sysinfo(&si);
-	printf("rerun %s: data %d bss %d tls %d fd %d\n", argc > 1 ? argv[1] : "-",
-	       data_counter, bss_counter, tls_counter, fd);
+	printf("rerun %s: data %d bss %d tls %d fd %d\n", argc > 1 ? argv[1] : "-", data_counter,
+	    bss_counter, tls_counter, fd);
 	printf("rerun free %lu KiB\n", si.freeram / 1024);
 	sigaction(SIGUSR1, NULL, &sa);
 	printf("rerun SIGUSR1 %s\n", sa.sa_handler == SIG_DFL ? "default" : "changed");

@@ -31,7 +31,7 @@ int main(void)
 
 	pthread_create(&t, NULL, spinner, NULL);
 	while (!started)
-		sched_yield();	/* the spinner runs now, and never yields */
+		sched_yield(); /* the spinner runs now, and never yields */
 	usleep(1000);
 	printf("main woke\n");
 	pthread_join(t, NULL);

@@ -56,24 +56,21 @@ static void raise_limit(int argc, char **argv)
 	struct rlimit rl;
 	const char *n = argc > 1 ? argv[1] : "72";
 	rlim_t want = strcmp(n, "unlimited") ? strtoul(n, NULL, 0) * MiB : RLIM_INFINITY;
-	char *array_args[] = { "array", argc > 2 ? argv[2] : "64", NULL };
+	char *array_args[] = {"array", argc > 2 ? argv[2] : "64", NULL};
 
 	CHECK(getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_max == RLIM_INFINITY,
-	      "no hard limit: %lu", (unsigned long)rl.rlim_max);
+	    "no hard limit: %lu", (unsigned long)rl.rlim_max);
 	rl.rlim_cur = want;
 	CHECK(setrlimit(RLIMIT_STACK, &rl) == 0, "setrlimit: errno %d", errno);
-	CHECK(getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur == want,
-	      "limit now %lu KiB", (unsigned long)rl.rlim_cur / 1024);
+	CHECK(getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur == want, "limit now %lu KiB",
+	    (unsigned long)rl.rlim_cur / 1024);
 	rl.rlim_max = MiB;
 	CHECK(setrlimit(RLIMIT_STACK, &rl) == -1 && errno == EINVAL, "soft above hard");
 	array(2, array_args);
 	printf("ok raise: RLIMIT_STACK %s\n", n);
 }
 
-static void __attribute__((noinline)) use(volatile char *p)
-{
-	p[0] = 1;
-}
+static void __attribute__((noinline)) use(volatile char *p) { p[0] = 1; }
 
 /* A 64 MiB frame: far larger than the default stack. */
 static void __attribute__((noinline)) huge_frame(int argc, char **argv)
@@ -84,11 +81,5 @@ static void __attribute__((noinline)) huge_frame(int argc, char **argv)
 	printf("FAIL no fault\n");
 }
 
-CASES(stack) = {
-	{ "limit", limit },
-	{ "deep", deep },
-	{ "array", array },
-	{ "raise", raise_limit },
-	{ "huge_frame", huge_frame },
-	END_CASES
-};
+CASES(stack) = {{"limit", limit}, {"deep", deep}, {"array", array}, {"raise", raise_limit},
+    {"huge_frame", huge_frame}, END_CASES};

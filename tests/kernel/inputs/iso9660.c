@@ -20,8 +20,7 @@
 #include <sys/statvfs.h>
 #include <sys/mman.h>
 
-static void
-walk(const char *top, const char *rel)
+static void walk(const char *top, const char *rel)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s%s%s", top, *rel ? "/" : "", rel);
@@ -52,7 +51,7 @@ walk(const char *top, const char *rel)
 			memcpy(names[j], names[j - 1], 256);
 			memcpy(names[j - 1], tmp, 256);
 		}
-	char (*mine)[256] = malloc((size_t)n * 256);
+	char(*mine)[256] = malloc((size_t)n * 256);
 	memcpy(mine, names, (size_t)n * 256);
 	for (int i = 0; i < n; i++) {
 		char sub[4096], full[8192];
@@ -76,7 +75,7 @@ walk(const char *top, const char *rel)
 			uint64_t h = 1469598103934665603ULL;
 			long long size = 0;
 			long f = K(SYS_open, full, O_RDONLY);
-			static char data[100000];	/* odd size: reads cross sectors */
+			static char data[100000]; /* odd size: reads cross sectors */
 			while ((got = K(SYS_read, f, data, sizeof(data))) > 0) {
 				for (long j = 0; j < got; j++)
 					h = (h ^ (unsigned char)data[j]) * 1099511628211ULL;
@@ -90,8 +89,7 @@ walk(const char *top, const char *rel)
 	free(mine);
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	if (argc < 3)
 		return 2;
@@ -153,13 +151,15 @@ main(int argc, char **argv)
 	fd = EXPECT_OK(K(SYS_open, p, O_RDONLY));
 	unsigned char *map = (unsigned char *)K(SYS_mmap, 0, 3 << 20, PROT_READ, MAP_SHARED, fd, 0);
 	EXPECT_TRUE((long)map > 0);
-	unsigned char *again = (unsigned char *)K(SYS_mmap, 0, 8192, PROT_READ, MAP_SHARED, fd, 4096);
+	unsigned char *again =
+	    (unsigned char *)K(SYS_mmap, 0, 8192, PROT_READ, MAP_SHARED, fd, 4096);
 	EXPECT_TRUE((long)again > 0);
 	static unsigned char want[3 << 20];
 	EXPECT(K(SYS_pread64, fd, want, sizeof(want), 0), sizeof(want));
 	if ((long)map > 0 && (long)again > 0) {
 		rumprun_posix_enter();
-		int same = memcmp(map, want, sizeof(want)) == 0 && memcmp(again, want + 4096, 8192) == 0;
+		int same =
+		    memcmp(map, want, sizeof(want)) == 0 && memcmp(again, want + 4096, 8192) == 0;
 		rumprun_posix_leave();
 		EXPECT_TRUE(same);
 		EXPECT(K(SYS_munmap, map, 3 << 20), 0);
@@ -191,7 +191,7 @@ main(int argc, char **argv)
 	EXPECT(K(SYS_stat, "/", &root), 0);
 	EXPECT_TRUE(st.st_ino == root.st_ino && st.st_dev == root.st_dev);
 	snprintf(p, sizeof(p), "%s/link/d", mnt);
-	EXPECT(K(SYS_stat, p, &st), 0);	/* through the relative symlink */
+	EXPECT(K(SYS_stat, p, &st), 0); /* through the relative symlink */
 	EXPECT_TRUE(S_ISDIR(st.st_mode));
 	return ktest_done();
 }

@@ -7,16 +7,19 @@
 #define LWIP_ARCH_CC_H
 
 /* BYTE_ORDER: musl's <endian.h> (x86_64 is little-endian). */
-#define LWIP_NO_CTYPE_H 1	/* lwIP's own isdigit & co.: no libc in the kernel */
+#define LWIP_NO_CTYPE_H 1 /* lwIP's own isdigit & co.: no libc in the kernel */
 #define LWIP_NO_UNISTD_H 1
 /* Byte order without libc's functions (the kernel calls no libc). */
 #define lwip_htons(x) __builtin_bswap16(x)
 #define lwip_htonl(x) __builtin_bswap32(x)
-#include <sys/types.h>	/* ssize_t */
+#include <sys/types.h> /* ssize_t */
 
 void net_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void net_assert_failed(const char *what, const char *file, int line) __attribute__((noreturn));
-#define LWIP_PLATFORM_DIAG(x) do { net_diag x; } while (0)
+#define LWIP_PLATFORM_DIAG(x) \
+	do { \
+		net_diag x; \
+	} while (0)
 #define LWIP_PLATFORM_ASSERT(x) net_assert_failed((x), __FILE__, __LINE__)
 
 #endif

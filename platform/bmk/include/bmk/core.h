@@ -73,7 +73,8 @@ long bmk_syscall(long nr, const long args[6]);
 /* ---- console --------------------------------------------------------- */
 /* %s %c %d %i %u %x %X %p %% with l/ll/z, width, '-' and '0'. */
 int bmk_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int bmk_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int bmk_snprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void bmk_vprintf(const char *fmt, va_list ap);
 void bmk_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -88,11 +89,11 @@ void bmk_pgalloc_add(uintptr_t start, uintptr_t end);
  * NULL.  Any page-aligned part of a range can be freed on its own. */
 void *bmk_pgalloc(size_t npages, size_t align);
 void bmk_pgfree(void *p, size_t npages);
-size_t bmk_pgalloc_total(void);	/* bytes under management */
-size_t bmk_pgalloc_free(void);	/* bytes free */
+size_t bmk_pgalloc_total(void); /* bytes under management */
+size_t bmk_pgalloc_free(void); /* bytes free */
 
 /* ---- kernel memory --------------------------------------------------- */
-void *bmk_memalloc(size_t size, size_t align);	/* NULL when exhausted */
+void *bmk_memalloc(size_t size, size_t align); /* NULL when exhausted */
 void bmk_memfree(void *p, size_t size);
 
 /* ---- threads --------------------------------------------------------- */
@@ -100,8 +101,8 @@ struct bmk_thread;
 /* Kernel stacks; a guard page below each one catches overflows. */
 #define BMK_THREAD_STACKSIZE (32 * 1024)
 
-struct bmk_thread *bmk_sched_create(const char *name, void *(*f)(void *), void *arg,
-    int mustjoin, size_t stacksize);
+struct bmk_thread *bmk_sched_create(
+    const char *name, void *(*f)(void *), void *arg, int mustjoin, size_t stacksize);
 /* Start the scheduler with the first thread; never returns. */
 void bmk_sched_start(void) __attribute__((noreturn));
 struct bmk_thread *bmk_current(void);

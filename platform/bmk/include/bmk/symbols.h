@@ -11,7 +11,7 @@
 struct bmk_symbol {
 	uint64_t addr;
 	uint32_t size;
-	uint32_t name;		/* offset into rumprun_symtab_names */
+	uint32_t name; /* offset into rumprun_symtab_names */
 };
 
 /* The function containing addr and addr's offset in it; NULL if none. */

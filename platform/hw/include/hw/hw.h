@@ -14,8 +14,8 @@ void hw_cons_init(void);
 void hw_cons_putc(int c);
 
 /* intr.c: the 8259 PICs and device interrupt lines (rumpcomp_pci_irq_*). */
-void hw_intr_init(void);		/* vectors 32-47, every line masked but the timer */
-extern int hw_intr_lines;	/* device lines established (0: no window needed) */
+void hw_intr_init(void); /* vectors 32-47, every line masked but the timer */
+extern int hw_intr_lines; /* device lines established (0: no window needed) */
 
 /* clock.c: TSC monotonic clock calibrated against the PIT, RTC wall time.
  * hw_clock_start first thing at boot, hw_clock_init as late as possible
@@ -47,6 +47,6 @@ char *hw_fwcfg_cmdline(size_t *len);
 void hw_mmio_scan(const char *cmdline);
 
 /* exit.c: leave through isa-debug-exit, ACPI or halt (bmk_platform_exit). */
-void hw_exit_init(void);	/* finds the BIOS's extended data area */
+void hw_exit_init(void); /* finds the BIOS's extended data area */
 
 #endif

@@ -71,7 +71,7 @@ int x86_mmu_direct_map(uint64_t pa, uint64_t len);
 void *x86_mmio_map(uint64_t pa, uint64_t len);
 
 /* entry.S */
-extern uint64_t x86_kstack_top;		/* where the syscall entry switches to */
+extern uint64_t x86_kstack_top; /* where the syscall entry switches to */
 void x86_switch(void **save, void *load);
 void x86_thread_trampoline(void);
 void x86_frame_return(struct trapframe *tf) __attribute__((noreturn));

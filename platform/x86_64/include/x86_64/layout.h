@@ -24,20 +24,20 @@
 #define X86_64_LAYOUT_H
 
 #ifdef __ASSEMBLER__
-#define X86_UL(x)		x
+#define X86_UL(x) x
 #else
-#define X86_UL(x)		x##UL
+#define X86_UL(x) x##UL
 #endif
 
-#define X86_IMAGE_VBASE		X86_UL(0x40000000)	/* the image window: PA + this */
-#define X86_IMAGE_WINDOW		X86_UL(0x40000000)	/* its size: 1 GiB */
-#define X86_DIRECT_MAP		X86_UL(0xffff800000000000)
-#define X86_DIRECT_MAP_SIZE	X86_UL(0x0000400000000000)	/* 64 TiB */
-#define X86_NULL_GUARD		X86_UL(0x10000)
-#define X86_APP_AREA_LO		X86_UL(0x0000100000000000)
-#define X86_APP_AREA_HI		X86_UL(0x00007f0000000000)
-#define X86_USER_TOP		X86_UL(0x0000800000000000)	/* end of the lower canonical half */
+#define X86_IMAGE_VBASE X86_UL(0x40000000) /* the image window: PA + this */
+#define X86_IMAGE_WINDOW X86_UL(0x40000000) /* its size: 1 GiB */
+#define X86_DIRECT_MAP X86_UL(0xffff800000000000)
+#define X86_DIRECT_MAP_SIZE X86_UL(0x0000400000000000) /* 64 TiB */
+#define X86_NULL_GUARD X86_UL(0x10000)
+#define X86_APP_AREA_LO X86_UL(0x0000100000000000)
+#define X86_APP_AREA_HI X86_UL(0x00007f0000000000)
+#define X86_USER_TOP X86_UL(0x0000800000000000) /* end of the lower canonical half */
 
-#define PHYS(sym)		((sym) - X86_IMAGE_VBASE)
+#define PHYS(sym) ((sym)-X86_IMAGE_VBASE)
 
 #endif

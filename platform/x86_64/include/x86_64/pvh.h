@@ -12,14 +12,14 @@
 #include <stdint.h>
 
 struct hvm_start_info {
-	uint32_t magic;			/* PVH_START_MAGIC */
-	uint32_t version;		/* 1 and later have the memory map */
+	uint32_t magic; /* PVH_START_MAGIC */
+	uint32_t version; /* 1 and later have the memory map */
 	uint32_t flags;
 	uint32_t nr_modules;
-	uint64_t modlist_paddr;		/* struct hvm_modlist_entry[nr_modules] */
-	uint64_t cmdline_paddr;		/* NUL-terminated, 0 when none */
+	uint64_t modlist_paddr; /* struct hvm_modlist_entry[nr_modules] */
+	uint64_t cmdline_paddr; /* NUL-terminated, 0 when none */
 	uint64_t rsdp_paddr;
-	uint64_t memmap_paddr;		/* struct hvm_memmap_table_entry[] */
+	uint64_t memmap_paddr; /* struct hvm_memmap_table_entry[] */
 	uint32_t memmap_entries;
 	uint32_t reserved;
 };

@@ -21,20 +21,20 @@
 #include <x86_64/cpu.h>
 
 /* ---- hypercall.c: the hypercall page, HVM parameters ----------------- */
-#define __HYPERVISOR_set_timer_op	15
-#define __HYPERVISOR_memory_op		12
-#define __HYPERVISOR_xen_version	17
-#define __HYPERVISOR_vcpu_op		24
-#define __HYPERVISOR_sched_op		29
-#define __HYPERVISOR_event_channel_op	32
-#define __HYPERVISOR_hvm_op		34
+#define __HYPERVISOR_set_timer_op 15
+#define __HYPERVISOR_memory_op 12
+#define __HYPERVISOR_xen_version 17
+#define __HYPERVISOR_vcpu_op 24
+#define __HYPERVISOR_sched_op 29
+#define __HYPERVISOR_event_channel_op 32
+#define __HYPERVISOR_hvm_op 34
 
-#define HVMOP_get_param			1
-#define HVM_PARAM_STORE_PFN		1
-#define HVM_PARAM_STORE_EVTCHN		2
-#define HVM_PARAM_CONSOLE_PFN		17
-#define HVM_PARAM_CONSOLE_EVTCHN	18
-#define DOMID_SELF			0x7ff0
+#define HVMOP_get_param 1
+#define HVM_PARAM_STORE_PFN 1
+#define HVM_PARAM_STORE_EVTCHN 2
+#define HVM_PARAM_CONSOLE_PFN 17
+#define HVM_PARAM_CONSOLE_EVTCHN 18
+#define DOMID_SELF 0x7ff0
 
 /* Find Xen's CPUID leaves and install the hypercall page.  0, or -1 when
  * this is not Xen (the caller says so and stops). */
@@ -47,11 +47,11 @@ int xen_hvm_param(uint32_t index, uint64_t *value);
 
 /* ---- events.c: shared info, event channels --------------------------- */
 struct xen_vcpu_time_info {
-	uint32_t version;	/* odd while Xen updates the record */
+	uint32_t version; /* odd while Xen updates the record */
 	uint32_t pad0;
-	uint64_t tsc_timestamp;	/* TSC at system_time */
-	uint64_t system_time;	/* ns since Xen's boot */
-	uint32_t tsc_to_system_mul;	/* ns = ticks << shift * mul >> 32 */
+	uint64_t tsc_timestamp; /* TSC at system_time */
+	uint64_t system_time; /* ns since Xen's boot */
+	uint32_t tsc_to_system_mul; /* ns = ticks << shift * mul >> 32 */
 	int8_t tsc_shift;
 	uint8_t flags;
 	uint8_t pad1[2];
@@ -70,8 +70,8 @@ struct xen_shared_info {
 	struct xen_vcpu_info vcpu_info[32];
 	uint64_t evtchn_pending[64];
 	uint64_t evtchn_mask[64];
-	uint32_t wc_version;	/* odd while Xen updates the wall clock */
-	uint32_t wc_sec, wc_nsec, wc_sec_hi;	/* wall time at system time 0 */
+	uint32_t wc_version; /* odd while Xen updates the wall clock */
+	uint32_t wc_sec, wc_nsec, wc_sec_hi; /* wall time at system time 0 */
 };
 
 #define VIRQ_TIMER 0
@@ -93,10 +93,10 @@ int xen_evtchn_test_and_clear(uint32_t port);
 void xen_evtchn_poll(const uint32_t *ports, unsigned n, uint64_t timeout);
 
 /* ---- clock.c: the PV time source and the one-shot timer -------------- */
-void xen_clock_init(void);		/* after xen_events_init */
-extern int xen_clock_ready;		/* set by xen_clock_init */
-int64_t xen_clock_mono(void);		/* ns since boot */
-int64_t xen_clock_wall(void);		/* ns since the epoch */
+void xen_clock_init(void); /* after xen_events_init */
+extern int xen_clock_ready; /* set by xen_clock_init */
+int64_t xen_clock_mono(void); /* ns since boot */
+int64_t xen_clock_wall(void); /* ns since the epoch */
 /* Xen's system time (ns since Xen's boot) at mono time t. */
 uint64_t xen_clock_system(int64_t mono);
 /* Wait until an event on ports (and the timer) or the deadline (mono ns,
@@ -116,7 +116,7 @@ void xen_cons_flush(void);
 int xen_cons_getc(void);
 
 /* ---- xenstore.c: the xenstore client --------------------------------- */
-void xen_xenstore_init(void);		/* finds the ring; reserves its page */
+void xen_xenstore_init(void); /* finds the ring; reserves its page */
 /* The value at path (relative paths are under /local/domain/ID) as a
  * NUL-terminated copy from bmk_memalloc (len + 1 bytes) and its length in
  * *len; NULL when there is no such key, no xenstore, or it does not answer. */
