@@ -25,7 +25,6 @@ status, detached guests, ps and stop.  What differs is the Machine below:
   without a warning: -D shows which.
 """
 
-from rumprun import abi
 from rumprun.backends import qemu
 
 MACHINE = "microvm,ioapic2=off,pic=on,pit=on,rtc=on,isa-serial=on,acpi=off,auto-kernel-cmdline=on"
@@ -36,27 +35,7 @@ MODERN_MMIO = ["-global", "virtio-mmio.force-legacy=false"]
 
 def machine_args(qemu_path, accel, memory_mib, kernel):
     """QEMU with a microvm, ACCEL (tcg or kvm), isa-debug-exit and KERNEL."""
-    cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
-    return (
-        [qemu_path, "-M", MACHINE]
-        + cpu
-        + [
-            "-m",
-            str(memory_mib),
-            "-nodefaults",
-            "-no-user-config",
-            "-display",
-            "none",
-            "-net",
-            "none",
-            "-no-reboot",
-            "-device",
-            f"isa-debug-exit,iobase={abi.DEBUG_EXIT_PORT:#x},iosize=4",
-            "-kernel",
-            str(kernel),
-        ]
-        + MODERN_MMIO
-    )
+    return qemu.machine_args(qemu_path, accel, memory_mib, kernel, MACHINE) + MODERN_MMIO
 
 
 def device_args(launch):

@@ -42,11 +42,12 @@ def escape(value):
     return str(value).replace(",", ",,")
 
 
-def machine_args(qemu, accel, memory_mib, kernel):
-    """QEMU with a bare pc, ACCEL (tcg or kvm), isa-debug-exit and KERNEL."""
+def machine_args(qemu, accel, memory_mib, kernel, machine="pc"):
+    """QEMU with MACHINE (-M; a bare pc by default), ACCEL (tcg or kvm),
+    isa-debug-exit and KERNEL: what every QEMU machine of ours starts from."""
     cpu = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else ["-accel", "tcg", "-cpu", "max"]
     return (
-        [qemu, "-M", "pc"]
+        [qemu, "-M", machine]
         + cpu
         + [
             "-m",
