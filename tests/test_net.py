@@ -495,13 +495,17 @@ def test_1000_sequential_and_200_concurrent_connections_with_epoll(guest, httpd_
 
 
 def test_plain_poll_server_transfers_big_bodies_both_ways(guest, plain_bin):
-    """-I/-W as rumprun had them, and -P on top: a 10 MB answer and a 20 MB
-    upload, every byte checked, then the server still answers."""
+    """-I/-W as rumprun had them, and -P on top: a 10 MB answer and three
+    20 MB uploads, every byte checked, then the server still answers.
+    (Uploads once stalled for good in one run of three: a virtio
+    notification lost under TCG, see virtq_fence.)"""
     port = free_port()
+    uploads = 3
     g = guest(
         plain_bin,
         [],
-        ["--rc", "plain_httpd 80 4"] + nic_args(backend="-net user", forwards=[(port, 80)]),
+        ["--rc", f"plain_httpd 80 {3 + uploads}"]
+        + nic_args(backend="-net user", forwards=[(port, 80)]),
     )
     g.wait_for("plain_httpd: ready on 80")
     status, body = http_get(port, "/")
@@ -511,19 +515,20 @@ def test_plain_poll_server_transfers_big_bodies_both_ways(guest, plain_bin):
     assert status == "HTTP/1.1 200 OK" and len(body) == size
     assert body == (bytes(range(ord("a"), ord("z") + 1)) * (size // 26 + 1))[:size]
     upload = bytes((i * 7 + i // 4096) & 0xFF for i in range(20_000_000))
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-        s.sendall(
-            f"POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-            f"Content-Length: {len(upload)}\r\n\r\n".encode()
-            + upload
-        )
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    assert data.split(b"\r\n\r\n", 1)[1] == f"{len(upload)} {sum(upload)}\n".encode()
+    for _ in range(uploads):
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+            s.sendall(
+                f"POST /upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                f"Content-Length: {len(upload)}\r\n\r\n".encode()
+                + upload
+            )
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        assert data.split(b"\r\n\r\n", 1)[1] == f"{len(upload)} {sum(upload)}\n".encode()
     assert http_get(port, "/")[0] == "HTTP/1.1 200 OK"
     status, said = g.finish()
-    assert "plain_httpd: served 4 requests" in said and status == 0, said
+    assert f"plain_httpd: served {3 + uploads} requests" in said and status == 0, said
 
 
 def test_plain_tcp_and_udp_client(run, plain_bin, host_http, host_udp_echo):

@@ -75,6 +75,48 @@ static inline volatile uint16_t *avail_event(struct virtq *vq)
 
 static inline uint16_t used_idx(struct virtq *vq) { return *(volatile uint16_t *)&vq->used->idx; }
 
+/*
+ * Whether the CPU is QEMU's TCG, whose fences need help (virtq_fence):
+ * TCG says so in the hypervisor CPUID leaf.
+ */
+static int cpu_is_tcg(void)
+{
+	static int known = -1;
+	unsigned a, b, c, d;
+
+	if (known < 0) {
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+		known = 0;
+		if (c & (1u << 31)) { /* a hypervisor is there */
+			__asm__ volatile("cpuid"
+			                 : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+			                 : "a"(0x40000000), "c"(0));
+			known = !memcmp(&b, "TCGT", 4) && !memcmp(&c, "CGTC", 4) &&
+			    !memcmp(&d, "GTCG", 4);
+		}
+	}
+	return known;
+}
+
+/*
+ * A full barrier between publishing an index and reading the device's
+ * event word, or asking for an interrupt and reading the used index: the
+ * device does the converse on its side, so without it both may read the
+ * other's old value and a notification or an interrupt is lost for good.
+ * QEMU's TCG with one vCPU translates the guest's mfence to nothing (no
+ * other vCPU to order against), yet its device models read the rings from
+ * another host thread; a store could stay in the host's store buffer and
+ * a queue stalled (a 20 MB upload over virtio-net, one run in three).
+ * There a register read does it: QEMU serves it under its global lock,
+ * whose taking is a full barrier on the host.
+ */
+static void virtq_fence(struct virtq *vq)
+{
+	dma_mb();
+	if (cpu_is_tcg())
+		(void)vq->dev->ops->get_status(vq->dev);
+}
+
 int virtq_create(struct virtio_dev *d, struct virtq *vq, unsigned index, unsigned size)
 {
 	unsigned max = d->ops->queue_max(d, index), i;
@@ -161,7 +203,7 @@ void virtq_kick(struct virtq *vq)
 	dma_wmb(); /* the entries before the index that publishes them */
 	*(volatile uint16_t *)&vq->avail->idx = new;
 	vq->kicked_idx = new;
-	dma_mb(); /* the index before reading whether to notify */
+	virtq_fence(vq); /* the index before reading whether to notify */
 	if (vq->event_idx)
 		notify = (uint16_t)(new - *avail_event(vq) - 1) < (uint16_t)(new - old);
 	else
@@ -207,6 +249,6 @@ int virtq_intr_enable(struct virtq *vq)
 	vq->avail->flags &= ~VIRTQ_AVAIL_F_NO_INTERRUPT;
 	if (vq->event_idx)
 		*used_event(vq) = vq->last_used;
-	dma_mb(); /* the request before looking for what came meanwhile */
+	virtq_fence(vq); /* the request before looking for what came meanwhile */
 	return used_idx(vq) != vq->last_used;
 }
