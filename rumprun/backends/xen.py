@@ -36,6 +36,7 @@ from rumprun.errors import RumprunError
 XENSTORE_KEY = "rumprun/cfg"  # under /local/domain/ID, as platform/xen reads it
 XENSTORE_VALUE_MAX = 4096  # xenstore's payload limit
 CAPABILITIES = Path("/proc/xen/capabilities")
+MAX_DISKS = 16  # the kernel's block device table (kernel/dev/blkdev.c)
 
 
 def _quote(value):
@@ -64,7 +65,24 @@ def domain_config(launch, name):
         # would hide it.
         'on_reboot = "destroy"',
     ]
+    if launch.disks:
+        lines.append("disk = [")
+        lines += [f"    {_quote(spec)}," for spec in disk_specs(launch)]
+        lines.append("]")
     return "\n".join(lines) + "\n"
+
+
+def disk_specs(launch):
+    """The xl disk specifications of -b: raw images as xvda, xvdb... in
+    order (blkfront's ld0, ld1...), read-only where the model says; target
+    last, since xl takes the rest of the entry (commas and all) as the path."""
+    specs = []
+    for i, disk in enumerate(launch.disks):
+        access = "ro" if disk.readonly else "rw"
+        specs.append(
+            f"format=raw, vdev=xvd{chr(ord('a') + i)}, access={access}, target={disk.path}"
+        )
+    return specs
 
 
 def check_launch(launch):
@@ -73,7 +91,6 @@ def check_launch(launch):
         flag
         for flag, used in (
             ("-I/-W/-P", launch.interfaces or launch.ports),
-            ("-b", launch.disks),
             ("--share", launch.shares),
             ("-g", launch.qemu_args),
             ("-D PORT", launch.gdb_port is not None),
@@ -83,8 +100,12 @@ def check_launch(launch):
     if missing:
         raise RumprunError(
             f"rumprun xen cannot give a guest {', '.join(missing)} yet (the xen "
-            "platform has no netfront, blkfront or 9p, and there is no QEMU): "
+            "platform has no netfront or 9p, and there is no QEMU): "
             "leave them out, or use rumprun qemu with an hw_generic image"
+        )
+    if len(launch.disks) > MAX_DISKS:
+        raise RumprunError(
+            f"rumprun xen gives a guest at most {MAX_DISKS} disks (-b), not {len(launch.disks)}"
         )
     config = model.kernel_config(launch)
     if len(config) >= XENSTORE_VALUE_MAX:
