@@ -431,6 +431,9 @@ def guest(state_env):
         g.stop()
 
 
+STORAGE_SOURCE = APPS / "storage" / "storage.c"
+
+
 def need(program):
     if shutil.which(program) is None:
         pytest.fail(f"{program} is missing: install e2fsprogs (scripts/setup-host does)")
@@ -443,7 +446,7 @@ def storage_bin(bake_image, tmp_path_factory):
     return bake_image(
         tmp_path_factory.mktemp("storage"),
         "storage.bin",
-        {"storage": [APPS / "storage" / "storage.c"]},
+        {"storage": [STORAGE_SOURCE]},
     )
 
 
@@ -451,7 +454,7 @@ def storage_bin(bake_image, tmp_path_factory):
 def storage_native(tmp_path_factory):
     """The same program built for the host, for the differential test."""
     out = tmp_path_factory.mktemp("native") / "storage"
-    subprocess.run(["gcc", "-O2", "-o", str(out), str(APPS / "storage" / "storage.c")], check=True)
+    subprocess.run(["gcc", "-O2", "-o", str(out), str(STORAGE_SOURCE)], check=True)
     return out
 
 
@@ -463,6 +466,11 @@ def mkfs(run, tree, image, *extra):
 def fsck_clean(image):
     result = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
     assert result.returncode == 0, f"e2fsck -fn {image}:\n{result.stdout}\n{result.stderr}"
+
+
+def pattern(seed, off, n):
+    """Bytes OFF..OFF+N of the data storage.c writes from SEED."""
+    return bytes(((i * 131 + seed * 17 + (i >> 11)) & 0xFF) for i in range(off, off + n))
 
 
 def native(storage_native, *args):

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import assert_one_line_error, fsck_clean, mkfs, native
+from conftest import assert_one_line_error, fsck_clean, mkfs, native, pattern
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
@@ -133,10 +133,6 @@ def test_mkfs_ext2_bad_input(run, tmp_path):
     )
     assert (tmp_path / "x.img").read_bytes() == b"keep"
     assert list(tmp_path.glob(".x.img.*")) == []
-
-
-def pattern(seed, off, n):
-    return bytes(((i * 131 + seed * 17 + (i >> 11)) & 0xFF) for i in range(off, off + n))
 
 
 def start_until(state_env, args, marker, timeout=120):
