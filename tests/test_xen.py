@@ -72,6 +72,9 @@ def xen_images(state_env, kernel_libs, tmp_path_factory):
     storage = ROOT / "tests" / "apps" / "storage"
     bake("fsprobe.xen", {"fsprobe": [storage / "fsprobe.c"]})
     bake("storage.xen", {"storage": [storage / "storage.c"]})
+    net = ROOT / "tests" / "apps" / "net"
+    bake("nettest.xen", {"nettest": [net / "nettest.c"]}, ("-O2", "-lpthread"))
+    bake("httpd.xen", {"httpd": [net / "httpd.c"]})
     # Volumes for the disk tests, made on the host as a user makes them.
     tree = out / "tree"
     (tree / "sub").mkdir(parents=True)
@@ -359,6 +362,72 @@ def test_raw_disk_is_dev_ld0(dom0, xen_images):
     assert out.rstrip().endswith("raw block data"), said
 
 
+# ---- network: netfront ----------------------------------------------------------
+# dom0's side of the guests' network is the bridge xl's vifs join by
+# default (xenbr0), with dom0 at 10.0.0.1/24; the guests take static
+# addresses on it (dom0 runs no DHCP server).
+
+
+@pytest.fixture(scope="session")
+def bridge(dom0):
+    status, _, err = shell(
+        dom0,
+        "ip link show xenbr0 >/dev/null 2>&1 || { ip link add xenbr0 type bridge && "
+        "ip addr add 10.0.0.1/24 dev xenbr0 && ip link set xenbr0 up; }",
+    )
+    assert status == 0, err
+    return "10.0.0.1"
+
+
+def test_guest_fetches_from_dom0_over_netfront(dom0, bridge, xen_images):
+    """TCP from the guest: 300 kB from an HTTP server in dom0."""
+    images = xen_images[1]
+    status, out, err = shell(
+        dom0,
+        "mkdir -p /tmp/www && cd /tmp/www && "
+        "{ printf 'served by dom0'; head -c 300000 /dev/zero | tr '\\0' z; } > big && "
+        "{ python3 -m http.server 8000 --bind 10.0.0.1 >/dev/null 2>&1 & echo $! > /tmp/www.pid; } "
+        "&& sleep 1 && "
+        "rumprun xen -i -M 64 -I net0,xenif -W net0,inet,static,10.0.0.2/24 "
+        f"{images['nettest.xen']} -- fetch 10.0.0.1 8000 /big; echo status $?; "
+        "kill $(cat /tmp/www.pid)",
+    )
+    said = f"status {status}\n{out}\n{err}"
+    assert "rumprun: net: xenif0: 10.0.0.2/24" in err, said
+    assert "fetch: HTTP/1.0 200 OK" in out, said
+    assert "fetch: body 300014 bytes: served by dom0zzz" in out, said
+    assert "nettest fetch: 0 failures" in out and "status 0" in out, said
+
+
+def test_dom0_fetches_from_the_guests_server(dom0, bridge, xen_images):
+    """TCP to the guest: dom0 asks its httpd for 200 kB, twice; the
+    server ends after two requests, with status 0."""
+    images = xen_images[1]
+    fetch = (
+        "import sys, time, urllib.request\n"
+        "for attempt in range(240):\n"
+        "    try:\n"
+        "        url = 'http://10.0.0.3:8080/bytes/200000'\n"
+        "        body = urllib.request.urlopen(url, timeout=5).read()\n"
+        "        break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.5)\n"
+        "else:\n"
+        "    sys.exit('no answer')\n"
+        "again = urllib.request.urlopen('http://10.0.0.3:8080/', timeout=30).read()\n"
+        "print('got', len(body), len(again))\n"
+    )
+    status, out, err = shell(
+        dom0,
+        "rumprun xen -i -M 64 -I net0,xenif,bridge=xenbr0 -W net0,inet,static,10.0.0.3/24 "
+        f"{images['httpd.xen']} -- -p 8080 -n 2 > /tmp/httpd.out 2>&1 & "
+        f'python3 -c "{fetch}"; wait $!; echo status $?; cat /tmp/httpd.out',
+    )
+    said = f"status {status}\n{out}\n{err}"
+    assert "got 200000 612" in out, said
+    assert "httpd: listening on port 8080" in out and "status 0" in out, said
+
+
 # ---- without Xen -----------------------------------------------------------------
 
 
@@ -457,6 +526,47 @@ def test_dry_run_gives_disks_in_order_read_only_where_needed(state_env, xen_imag
     config = [ln for ln in result.stdout.splitlines() if "xenstore-write" in ln][0]
     assert '"path":"/dev/ld0"' in config and '"mountpoint":"/data"' in config, config
     assert '"path":"/dev/ld1"' in config and '"fstype":"cd9660"' in config, config
+
+
+def test_dry_run_gives_interfaces_as_vifs_in_order(state_env, host_hello, tmp_path):
+    result = subprocess.run(
+        tool("rumprun")
+        + [
+            "-D",
+            "-T",
+            str(tmp_path),
+            "xen",
+            "-I",
+            "net0,xenif",
+            "-I",
+            "net1,xenif,bridge=br1,mac=00:16:3e:00:00:01",
+            "-W",
+            "net1,inet,static,10.1.0.2/24,10.1.0.1",
+            str(host_hello),
+        ],
+        env=state_env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    cfg = result.stdout.split("<<'RUMPRUN_EOF'\n", 1)[1].split("RUMPRUN_EOF", 1)[0]
+    assert 'vif = [\n    "",\n    "bridge=br1,mac=00:16:3e:00:00:01",\n]\n' in cfg, cfg
+    config = [ln for ln in result.stdout.splitlines() if "xenstore-write" in ln][0]
+    assert '"if":"xenif1"' in config and '"gw":"10.1.0.1"' in config, config
+
+
+def test_interfaces_of_the_wrong_kind_are_refused(state_env, host_hello):
+    for flag, words in [
+        ("net0,vioif", ["rumprun xen has no vioif", "xenif"]),
+        ("net0,xenif,-net user", ["takes no QEMU backend options", "bridge=xenbr0"]),
+    ]:
+        result = subprocess.run(
+            tool("rumprun") + ["xen", "-I", flag, str(host_hello)],
+            env=state_env,
+            capture_output=True,
+            text=True,
+        )
+        assert_one_line_error(result, *words)
 
 
 def test_devices_xen_cannot_give_are_refused(state_env, host_hello):

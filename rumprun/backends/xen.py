@@ -65,6 +65,12 @@ def domain_config(launch, name):
         # would hide it.
         'on_reboot = "destroy"',
     ]
+    if launch.interfaces:
+        # One vif per -I, in order (netfront's xenif0, xenif1...): its xl
+        # specification, or xl's defaults (bridge xenbr0, vif-bridge).
+        lines.append("vif = [")
+        lines += [f"    {_quote(n.backend[0] if n.backend else '')}," for n in launch.interfaces]
+        lines.append("]")
     if launch.disks:
         lines.append("disk = [")
         lines += [f"    {_quote(spec)}," for spec in disk_specs(launch)]
@@ -90,7 +96,7 @@ def check_launch(launch):
     missing = [
         flag
         for flag, used in (
-            ("-I/-W/-P", launch.interfaces or launch.ports),
+            ("-P", launch.ports),
             ("--share", launch.shares),
             ("-g", launch.qemu_args),
             ("-D PORT", launch.gdb_port is not None),
@@ -99,8 +105,8 @@ def check_launch(launch):
     ]
     if missing:
         raise RumprunError(
-            f"rumprun xen cannot give a guest {', '.join(missing)} yet (the xen "
-            "platform has no netfront or 9p, and there is no QEMU): "
+            f"rumprun xen cannot give a guest {', '.join(missing)} (the xen "
+            "platform has no 9p, and there is no QEMU): "
             "leave them out, or use rumprun qemu with an hw_generic image"
         )
     if len(launch.disks) > MAX_DISKS:

@@ -208,7 +208,8 @@ static int xbd_intr(void *arg)
 			}
 		}
 		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the entry after the index */
-		volatile struct blkif_response *rsp = &sc->sring->ring[sc->rsp_cons % RING_SIZE].rsp;
+		volatile struct blkif_response *rsp =
+		    &sc->sring->ring[sc->rsp_cons % RING_SIZE].rsp;
 		uint64_t id = rsp->id;
 		int status = rsp->status;
 		sc->rsp_cons++;
@@ -253,10 +254,10 @@ static void fail(struct xenbus_dev *d, const char *why, int err)
 	xenbus_set_state(d, XENBUS_CLOSED);
 }
 
-#define FAIL(why, err)                                                                         \
-	do {                                                                                   \
-		fail(d, why, err);                                                             \
-		return;                                                                        \
+#define FAIL(why, err) \
+	do { \
+		fail(d, why, err); \
+		return; \
 	} while (0)
 
 /* Grant the ring and the slots' pages, publish them, connect. */

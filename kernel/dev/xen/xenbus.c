@@ -164,7 +164,8 @@ static void attach_kind(const char *kind, const char *what, void (*attach)(struc
 		if ((d = kzalloc(sizeof(*d))) == NULL)
 			return;
 		if (xenbus_dev_init(d, kind, ids[i]) != 0) {
-			kprintf("rumprun: xen %s %u: no backend in xenstore, left alone\n", what, ids[i]);
+			kprintf("rumprun: xen %s %u: no backend in xenstore, left alone\n", what,
+			    ids[i]);
 			kfree(d, sizeof(*d));
 			continue;
 		}
@@ -175,4 +176,5 @@ static void attach_kind(const char *kind, const char *what, void (*attach)(struc
 void xenbus_attach_all(void)
 {
 	attach_kind("vbd", "disk", xen_blk_attach);
+	attach_kind("vif", "interface", xen_net_attach);
 }

@@ -71,5 +71,6 @@ int xenbus_wait_backend(struct xenbus_dev *d, enum xenbus_state want, int timeou
 /* The frontends: called by dev_attach() (kernel/dev/dev.c). */
 void xenbus_attach_all(void);
 void xen_blk_attach(struct xenbus_dev *d); /* dev/xen/xen_blk.c */
+void xen_net_attach(struct xenbus_dev *d); /* dev/xen/xen_net.c */
 
 #endif
