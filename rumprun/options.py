@@ -120,14 +120,8 @@ def parse_interface(text):
             f"bad -I {text!r}: unknown interface type {base!r}: use vioif "
             "(virtio-net), e1000 (Intel 82540EM; wm is the same) or xenif (Xen)"
         )
-    if backend and not backend.startswith("-"):
+    if re.fullmatch(XL_VIF_PATTERN, backend):
         # Not QEMU's: an xl vif specification, for rumprun xen.
-        if not re.fullmatch(XL_VIF_PATTERN, backend):
-            raise RumprunError(
-                f"bad -I {text!r}: the backend options are one QEMU -net or -netdev "
-                "option (e.g. '-net user'), or for rumprun xen an xl vif "
-                "specification (e.g. bridge=xenbr0)"
-            )
         return tag, NIC_DRIVERS[base], (backend,)
     try:
         words = tuple(shlex.split(backend))
@@ -140,7 +134,8 @@ def parse_interface(text):
     ):
         raise RumprunError(
             f"bad -I {text!r}: the backend options are one QEMU -net or -netdev "
-            "option, e.g. '-net user' or '-netdev tap,ifname=tap0,script=no'"
+            "option, e.g. '-net user' or '-netdev tap,ifname=tap0,script=no' "
+            "(for rumprun xen: an xl vif specification, e.g. bridge=xenbr0)"
         )
     return tag, NIC_DRIVERS[base], words
 

@@ -139,7 +139,8 @@ static int rx_drain(struct xennet *sc)
 		uint32_t prod = sc->rx->rsp_prod;
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		while (sc->rx_cons != prod) {
-			volatile struct netif_rx_response *r = &sc->rx->ring[sc->rx_cons % RING_SIZE].rsp;
+			volatile struct netif_rx_response *r =
+			    &sc->rx->ring[sc->rx_cons % RING_SIZE].rsp;
 			uint16_t id = r->id, offset = r->offset, flags = r->flags;
 			int16_t status = r->status;
 			sc->rx_cons++;
@@ -150,8 +151,8 @@ static int rx_drain(struct xennet *sc)
 			 * only come when asked for (feature-sg, GSO): never. */
 			if (status > 0 && offset + status <= (int)PAGE_SIZE &&
 			    !(flags & (NETRXF_more_data | NETRXF_extra_info)))
-				netdev_input(&sc->nd, sc->rx_pages + (size_t)id * PAGE_SIZE + offset,
-				    (size_t)status);
+				netdev_input(&sc->nd,
+				    sc->rx_pages + (size_t)id * PAGE_SIZE + offset, (size_t)status);
 			rx_post(sc, id);
 		}
 		if (any)
@@ -217,10 +218,10 @@ static int parse_mac(const char *s, uint8_t *mac)
 		unsigned v = 0;
 		for (int j = 0; j < 2; j++, s++) {
 			char c = *s;
-			int d = c >= '0' && c <= '9'   ? c - '0'
-			        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-			        : c >= 'A' && c <= 'F' ? c - 'A' + 10
-			                               : -1;
+			int d = c >= '0' && c <= '9' ? c - '0'
+			    : c >= 'a' && c <= 'f'   ? c - 'a' + 10
+			    : c >= 'A' && c <= 'F'   ? c - 'A' + 10
+			                             : -1;
 			if (d < 0)
 				return -EINVAL;
 			v = v * 16 + (unsigned)d;
@@ -241,10 +242,10 @@ static void fail(struct xenbus_dev *d, const char *why, int err)
 	xenbus_set_state(d, XENBUS_CLOSED);
 }
 
-#define FAIL(why, err)                                                                         \
-	do {                                                                                   \
-		fail(d, why, err);                                                             \
-		return;                                                                        \
+#define FAIL(why, err) \
+	do { \
+		fail(d, why, err); \
+		return; \
 	} while (0)
 
 static int grant_pages(unsigned domid, uint8_t *pages, unsigned n, unsigned *grefs)
@@ -270,7 +271,8 @@ void xen_net_attach(struct xenbus_dev *d)
 	if ((err = xenbus_read(d->node, "mac", mac, sizeof(mac))) != 0 ||
 	    parse_mac(mac, sc->nd.mac) != 0)
 		FAIL("the toolstack gave it no MAC address", err);
-	if ((sc->tx = kpages_alloc(PAGE_SIZE)) == NULL || (sc->rx = kpages_alloc(PAGE_SIZE)) == NULL ||
+	if ((sc->tx = kpages_alloc(PAGE_SIZE)) == NULL ||
+	    (sc->rx = kpages_alloc(PAGE_SIZE)) == NULL ||
 	    (sc->tx_pages = kpages_alloc(NTX * PAGE_SIZE)) == NULL ||
 	    (sc->rx_pages = kpages_alloc(NRX * PAGE_SIZE)) == NULL)
 		FAIL("out of memory for its rings", 0);
