@@ -545,6 +545,33 @@ void program_thread_exit(void)
 	rumpuser_thread_exit();
 }
 
+/* p ends with status (killed by signo, or 0), unless it has already. */
+static void program_end(struct program *p, int status, int signo)
+{
+	rumpuser_mutex_enter(lock);
+	if (!p->ended) {
+		p->ended = 1;
+		programs_ended++;
+		p->status = status & 0xff;
+		p->signo = signo;
+		fdtable_close_all(p->fds); /* pipes see end of file */
+		rumpuser_cv_broadcast(ended_cv);
+	}
+	rumpuser_mutex_exit(lock);
+	/* Threads waiting on futexes come out now and follow. */
+	futex_wake_program(p);
+}
+
+int program_kill(int signo)
+{
+	struct lwp *l = curlwp();
+
+	if (!l || !l->prog)
+		return -1;
+	program_end(l->prog, 128 + signo, signo);
+	return 0;
+}
+
 void program_exit(int status)
 {
 	struct lwp *l = curlwp();
@@ -552,17 +579,7 @@ void program_exit(int status)
 
 	if (!p)
 		rumpuser_exit(status);
-	rumpuser_mutex_enter(lock);
-	if (!p->ended) {
-		p->ended = 1;
-		programs_ended++;
-		p->status = status & 0xff;
-		fdtable_close_all(p->fds); /* pipes see end of file */
-		rumpuser_cv_broadcast(ended_cv);
-	}
-	rumpuser_mutex_exit(lock);
-	/* Threads waiting on futexes come out now and follow. */
-	futex_wake_program(p);
+	program_end(p, status, 0);
 	/* The last program to end: programs_run ends the machine as soon as
 	 * it runs, so let it run before this program's memory is torn down
 	 * for nobody (a millisecond of every boot under QEMU's TCG). */
@@ -581,13 +598,8 @@ void program_exit(int status)
  */
 void program_fault(int signo)
 {
-	struct lwp *l = curlwp();
-
-	if (!l || !l->prog)
-		return;
-	if (!l->prog->ended)
-		l->prog->signo = signo;
-	program_exit(128 + signo);
+	if (program_kill(signo) == 0)
+		program_exit(0);
 }
 
 /*
