@@ -3,7 +3,8 @@
  * /dev/console and /dev/tty (kernel/include/kernel/console.h).
  *
  * Each standard stream goes over the channel a driver attached for it
- * (the virtio console's ports), else over the platform console: output
+ * (the virtio console's ports; a driver may defer its device's set-up to
+ * the first use of a stream), else over the platform console: output
  * through rumpuser_putchar, input at end of file.  A stream is a terminal
  * (isatty, the termios ioctls) when its channel's host end is one; the
  * platform console counts as a serial terminal.  /dev/console and /dev/tty
@@ -28,9 +29,37 @@ void console_attach(enum console_stream stream, struct console_channel *ch)
 	channels[stream] = ch;
 }
 
+static struct console_starter *deferred; /* devices not set up yet */
+static struct rumpuser_mtx *start_lock; /* held while one is set up */
+
+void console_defer(struct console_starter *cs)
+{
+	if (!start_lock)
+		rumpuser_mutex_init(&start_lock, RUMPUSER_MTX_KMUTEX);
+	cs->next = deferred;
+	deferred = cs;
+}
+
+/* The deferred devices, set up by the first user of a stream; a second
+ * one meanwhile waits for the lock and finds them done. */
+static void start_deferred(void)
+{
+	struct console_starter *cs;
+
+	rumpuser_mutex_enter(start_lock);
+	while ((cs = deferred) != NULL) {
+		deferred = cs->next;
+		cs->start(cs);
+	}
+	rumpuser_mutex_exit(start_lock);
+}
+
 static struct console_channel *channel(struct file *f, int input)
 {
 	int s = STREAM(f);
+
+	if (deferred)
+		start_deferred();
 
 	if (input)
 		return channels[CONSOLE_STDIN];
