@@ -185,6 +185,36 @@ void vfs_lookup_done(struct vnode *v)
 	vfs_exit();
 }
 
+/*
+ * The directories, /dev, /etc and the image's archive are built at the
+ * first vfs_enter rather than at boot: a program that never names a file
+ * (with no mounts or network configuration at boot) never runs that code,
+ * which under QEMU's TCG is most of what it costs (every instruction is
+ * translated the first time it runs).  Building only takes memory, never
+ * sleeps, so on the cooperative scheduler nobody else enters meanwhile;
+ * its own vfs_enter calls find it started.
+ */
+static int namespace_built;
+
+static void build_namespace(void)
+{
+	namespace_built = 1;
+	if (vfs_mkdir_p("/tmp", 01777) || vfs_mkdir_p("/dev", 0755) || vfs_mkdir_p("/root", 0700) ||
+	    vfs_mkdir_p("/home", 0755) || vfs_mkdir_p("/var", 0755) ||
+	    vfs_mkdir_p("/var/tmp", 01777) || vfs_mkdir_p("/etc", 0755))
+		panic("vfs: cannot create the root directories");
+	dev_populate();
+	etc_populate();
+	rootfs_unpack();
+}
+
+void vfs_enter(void)
+{
+	if (!namespace_built)
+		build_namespace();
+	rumpuser_mutex_enter(vfs_lock);
+}
+
 void vfs_init(void)
 {
 	if (vfs_root)
@@ -197,11 +227,4 @@ void vfs_init(void)
 	vfs_root->refs = 1; /* never goes */
 	vfs_cwd = vfs_root;
 	vnode_hold(vfs_cwd);
-	if (vfs_mkdir_p("/tmp", 01777) || vfs_mkdir_p("/dev", 0755) || vfs_mkdir_p("/root", 0700) ||
-	    vfs_mkdir_p("/home", 0755) || vfs_mkdir_p("/var", 0755) ||
-	    vfs_mkdir_p("/var/tmp", 01777) || vfs_mkdir_p("/etc", 0755))
-		panic("vfs: cannot create the root directories");
-	dev_populate();
-	etc_populate();
-	rootfs_unpack();
 }

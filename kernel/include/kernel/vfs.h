@@ -14,9 +14,11 @@
 struct file;
 
 /*
- * Boot hook: build the root (/, /dev, /tmp, /etc and the image's root file
- * system archive, if any).  Call once, before the first system call that
- * touches a path.  Panics only when memory runs out.
+ * Boot hook: the root, and the rest of the name space (/dev, /tmp, /etc
+ * and the image's root file system archive, if any) ready to be built at
+ * its first use.  Call once, before the first system call that touches a
+ * path.  Panics only when memory runs out (also when the name space is
+ * built).
  */
 void vfs_init(void);
 
