@@ -40,16 +40,17 @@ void console_defer(struct console_starter *cs)
 	deferred = cs;
 }
 
-/* The deferred devices, set up by the first user of a stream; a second
- * one meanwhile waits for the lock and finds them done. */
+/* The deferred devices, set up by the first user of a stream.  A device
+ * leaves the list only when its set-up is done (which sleeps), so a
+ * second user meanwhile waits for the lock and finds the channels there. */
 static void start_deferred(void)
 {
 	struct console_starter *cs;
 
 	rumpuser_mutex_enter(start_lock);
 	while ((cs = deferred) != NULL) {
-		deferred = cs->next;
 		cs->start(cs);
+		deferred = cs->next;
 	}
 	rumpuser_mutex_exit(start_lock);
 }
