@@ -1,12 +1,13 @@
 /*
- * Randomness: RDSEED/RDRAND when the CPU has them; otherwise a ChaCha20
- * generator (RFC 8439 block function) seeded at boot from the TSC and the
- * wall clock, re-keyed after every request so earlier output cannot be recovered.
+ * Randomness: RDRAND when the CPU has it (and it answers); otherwise a
+ * ChaCha20 generator (RFC 8439 block function) seeded at its first use
+ * from the TSC, the wall clock and RDRAND when present, re-keyed after
+ * every request so earlier output cannot be recovered.
  */
 #include <bmk/core.h>
 #include <x86_64/cpu.h>
 
-static int have_rdrand;
+static int have_rdrand, seeded;
 static uint32_t key[8];
 static uint64_t counter;
 
@@ -74,10 +75,17 @@ static int rdrand64(uint64_t *v)
 void x86_random_init(void)
 {
 	uint32_t r[4];
-	int i;
 
 	cpuid(1, 0, r);
 	have_rdrand = (r[2] >> 30) & 1;
+}
+
+/* The generator's key, at its first use (without RDRAND, or when it
+ * fails): from the TSC, the wall clock and RDRAND when it answers. */
+static void seed(void)
+{
+	int i;
+
 	for (i = 0; i < 8; i++) {
 		uint64_t v = rdtsc() ^ ((uint64_t)bmk_platform_clock_wall() << 7);
 		uint64_t hw;
@@ -86,6 +94,25 @@ void x86_random_init(void)
 			v ^= hw;
 		key[i] ^= (uint32_t)(v ^ (v >> 32)) ^ (uint32_t)(i * 0x9e3779b9);
 	}
+	seeded = 1;
+}
+
+/* Fill [p, p + len) from RDRAND; 0 when it failed on the way. */
+static int rdrand_fill(uint8_t *p, size_t len)
+{
+	uint64_t v;
+	size_t i, n;
+
+	while (len) {
+		if (!rdrand64(&v))
+			return 0;
+		n = len < 8 ? len : 8;
+		for (i = 0; i < n; i++)
+			p[i] = (uint8_t)(v >> (8 * i));
+		p += n;
+		len -= n;
+	}
+	return 1;
 }
 
 void bmk_platform_random(void *buf, size_t len)
@@ -94,18 +121,18 @@ void bmk_platform_random(void *buf, size_t len)
 	uint32_t block[16];
 	size_t i, n;
 
+	/* The processor's generator when it has one and it answers: the
+	 * generator below then never runs (under QEMU's TCG its code is what a
+	 * program's first AT_RANDOM costs). */
+	if (have_rdrand && rdrand_fill(p, len))
+		return;
+	if (!seeded)
+		seed();
 	while (len) {
 		chacha20_block(block);
 		n = len < 32 ? len : 32; /* the other half re-keys */
 		for (i = 0; i < n; i++)
 			p[i] = ((uint8_t *)block)[i];
-		if (have_rdrand) {
-			uint64_t v;
-
-			for (i = 0; i + 8 <= n; i += 8)
-				if (rdrand64(&v))
-					*(uint64_t *)(p + i) ^= v;
-		}
 		for (i = 0; i < 8; i++)
 			key[i] = block[8 + i];
 		p += n;
