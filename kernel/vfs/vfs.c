@@ -186,8 +186,8 @@ void vfs_lookup_done(struct vnode *v)
 }
 
 /*
- * The directories, /dev, /etc and the image's archive are built at the
- * first vfs_enter rather than at boot: a program that never names a file
+ * The root, the directories, /dev, /etc and the image's archive are built
+ * at the first vfs_enter rather than at boot: a program that never names a file
  * (with no mounts or network configuration at boot) never runs that code,
  * which under QEMU's TCG is most of what it costs (every instruction is
  * translated the first time it runs).  Building only takes memory, never
@@ -199,6 +199,12 @@ static int namespace_built;
 static void build_namespace(void)
 {
 	namespace_built = 1;
+	vfs_root = tmpfs_mkroot();
+	if (vfs_root == NULL)
+		panic("vfs: out of memory for the root");
+	vfs_root->refs = 1; /* never goes */
+	vfs_cwd = vfs_root;
+	vnode_hold(vfs_cwd);
 	if (vfs_mkdir_p("/tmp", 01777) || vfs_mkdir_p("/dev", 0755) || vfs_mkdir_p("/root", 0700) ||
 	    vfs_mkdir_p("/home", 0755) || vfs_mkdir_p("/var", 0755) ||
 	    vfs_mkdir_p("/var/tmp", 01777) || vfs_mkdir_p("/etc", 0755))
@@ -217,14 +223,8 @@ void vfs_enter(void)
 
 void vfs_init(void)
 {
-	if (vfs_root)
+	if (vfs_lock)
 		return;
 	rumpuser_mutex_init(&vfs_lock, RUMPUSER_MTX_KMUTEX);
 	vfs_poll_init();
-	vfs_root = tmpfs_mkroot();
-	if (vfs_root == NULL)
-		panic("vfs: out of memory for the root");
-	vfs_root->refs = 1; /* never goes */
-	vfs_cwd = vfs_root;
-	vnode_hold(vfs_cwd);
 }
