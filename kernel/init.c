@@ -19,6 +19,8 @@ const struct rumprun_config *config_get(void) { return &config; }
 
 static const struct rumpuser_hyperup hyperup = {
     .hyp_syscall = syscall_upcall,
+    .hyp_ext_fault = program_fault,
+    .hyp_ext_preempted = program_preempted,
 };
 
 /* Most configurations fit this at once; a longer one is asked for its

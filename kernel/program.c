@@ -17,6 +17,7 @@
 #include <kernel/thread.h>
 #include <kernel/vm.h>
 #include <elf.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <rumprun_abi.h>
 
@@ -38,6 +39,7 @@ struct program {
 	struct vmspace *vm;
 	int threads; /* live threads */
 	int ended, status;
+	int signo; /* killed by this signal (a fault), else 0 */
 	int released; /* its last thread is gone, and its memory */
 	struct rlimit stack_limit; /* RLIMIT_STACK */
 	struct k_sigaction sigactions[65];
@@ -416,12 +418,16 @@ static const struct baked_program *need_baked(const char *name)
 	rumpuser_exit(1);
 }
 
-/* Every program ended: let the network deliver what they sent, then end. */
-static void __attribute__((noreturn)) machine_end(int status)
+/* Every program ended: let the network deliver what they sent, write the
+ * volumes back and unmount them, then end; as a crash when the status is
+ * that of a program a fault killed (its report is on the console). */
+static void __attribute__((noreturn)) machine_end(struct program *last)
 {
 	net_quiesce();
 	vfs_unmount_all();
-	rumpuser_exit(status);
+	if (last && last->signo)
+		rumpuser_ext_fatal_signal(last->signo, NULL);
+	rumpuser_exit(last ? last->status : 0);
 }
 
 void programs_run(void)
@@ -429,7 +435,7 @@ void programs_run(void)
 	const struct rumprun_config *cfg = config_get();
 	struct file *pipe_reader = NULL;
 	struct program *p, *last_fg = NULL;
-	int i, status = 0;
+	int i;
 
 	if (!rumprun_programs || !rumprun_programs[0].name)
 		panic("this image has no programs (bake it with rumprun-bake)");
@@ -460,7 +466,7 @@ void programs_run(void)
 			    b, first ? cfg->argc : 1, first ? cfg->argv : name_only, fds);
 			wait_for(last_fg);
 		}
-		machine_end(last_fg->status);
+		machine_end(last_fg);
 	}
 
 	for (i = 0; i < cfg->nrc; i++) {
@@ -496,9 +502,7 @@ void programs_run(void)
 	}
 	for (p = programs; p; p = p->next)
 		wait_for(p);
-	if (last_fg)
-		status = last_fg->status;
-	machine_end(status);
+	machine_end(last_fg);
 }
 
 void program_thread_new(struct program *p) { p->threads++; }
@@ -565,4 +569,73 @@ void program_exit(int status)
 	if (all_started && programs_ended == programs_started)
 		rumpuser_ext_yield();
 	program_thread_exit();
+}
+
+/*
+ * hyp_ext_fault: the calling thread's app code faulted (the platform has
+ * printed the report).  Its program dies as Linux kills a process on a
+ * fault, with status 128 + signo; the machine's other programs go on, and
+ * the machine ends as usual when the last one has ended (volumes written
+ * back and unmounted).  Kernel threads have no program: the platform then
+ * ends the machine.
+ */
+void program_fault(int signo)
+{
+	struct lwp *l = curlwp();
+
+	if (!l || !l->prog)
+		return;
+	if (!l->prog->ended)
+		l->prog->signo = signo;
+	program_exit(128 + signo);
+}
+
+/*
+ * Shutting the machine down at the host's request (the launcher's Ctrl-C,
+ * `rumprun stop`): a kernel thread of its own writes the volumes back,
+ * unmounts them and powers off with 128 + signo, as a shell shows a
+ * program killed by that signal.  From then on no program code runs: a
+ * thread that enters or leaves a system call, or is preempted in its own
+ * code, is parked (it holds no kernel lock there).
+ */
+static int shutdown_signo;
+
+int machine_stopping;
+
+void machine_park(void)
+{
+	for (;;)
+		rumpuser_clock_sleep(RUMPUSER_CLOCK_RELWALL, 3600, 0);
+}
+
+static void *shutdown_thread(void *arg)
+{
+	(void)arg;
+	kprintf("rumprun: shutdown requested: syncing volumes\n");
+	vfs_unmount_all();
+	rumpuser_exit(128 + shutdown_signo);
+}
+
+void machine_shutdown(int signo)
+{
+	if (shutdown_signo)
+		return; /* asked twice: the first is under way */
+	if (signo < 1 || signo > 64)
+		signo = SIGTERM;
+	shutdown_signo = signo;
+	machine_stopping = 1;
+	if (rumpuser_thread_create(shutdown_thread, NULL, "shutdown", 0, -1, -1, NULL) != 0) {
+		kprintf("rumprun: shutdown requested: no memory to sync the volumes\n");
+		rumpuser_exit(128 + signo);
+	}
+}
+
+/* hyp_ext_preempted: app code gave the CPU up at an interrupt and has it
+ * back.  It goes on unless the machine is stopping or its program ended. */
+void program_preempted(void)
+{
+	if (machine_stopping)
+		machine_park();
+	if (program_ended())
+		program_exit(0);
 }

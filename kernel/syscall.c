@@ -34,10 +34,14 @@ long syscall_dispatch(long nr, const long a[6])
 
 	if (!table_ready)
 		table_init();
+	if (machine_stopping)
+		machine_park(); /* a shutdown is syncing the volumes */
 	if (program_ended())
 		program_exit(0); /* another thread ended the program: follow it */
 	if (nr >= 0 && nr < SYSCALL_MAX && table[nr]) {
 		rv = table[nr](a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (machine_stopping)
+			machine_park();
 		/* Woken after its program ended: never back into its code,
 		 * whose memory goes with the last thread. */
 		if (program_ended())

@@ -279,8 +279,10 @@ def find(name):
 
 
 def stop(name):
-    """Quit guest NAME (over QMP, else with signals) and forget it."""
-    from rumprun.backends.qemu import stop_process
+    """End guest NAME and forget it: its kernel is asked to sync its
+    volumes and power off; QEMU is quit (over QMP, else with signals) when
+    it does not within a few seconds."""
+    from rumprun.backends.qemu import shut_down
 
     guest = find(name)
     if guest.xen:
@@ -289,7 +291,7 @@ def stop(name):
         xen.destroy(name)
         xen.stop_console(guest.pid, name)
     elif guest.running() and guest.launch is not None:
-        stop_process(guest.pid, guest.socket)
+        shut_down(guest.pid, guest.directory, guest.socket, name, guest.running)
     if guest.running():
         raise RumprunError(
             f"guest {name!r} did not stop (pid {guest.pid or 'unknown'}): "

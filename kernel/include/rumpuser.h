@@ -50,6 +50,23 @@ struct lwp;
  *   result in retval[0], or a positive errno value.
  * hyp_lwpexit: called when a thread created by rumpuser_thread_create()
  *   returns from its function.
+ *
+ * Our extensions, in two of NetBSD's spare slots (the table keeps its
+ * size); either may be NULL, and the platform then acts alone:
+ * hyp_ext_fault(signo): the calling thread's application code hit a
+ *   fatal fault (a trap that is not the kernel's), already reported on
+ *   the console.  Called on the thread's kernel stack, as a system call
+ *   would run, never for a fault inside the kernel (the platform reports
+ *   those and ends the machine without entering the kernel again).  The
+ *   kernel ends the thread's program as the signal signo would; it
+ *   returns only when it cannot (no program is running there), and the
+ *   platform then ends the machine with status 128 + signo.
+ * hyp_ext_preempted(): the calling thread's application code was
+ *   interrupted because an interrupt waited for the CPU (it had run on
+ *   without blocking), and the thread has now been given the CPU back.
+ *   The kernel may end or park the thread here (its program was ended, the
+ *   machine is shutting down); when it returns the application resumes
+ *   where it was, all its registers intact.
  */
 struct rumpuser_hyperup {
 	void (*hyp_schedule)(void);
@@ -65,7 +82,9 @@ struct rumpuser_hyperup {
 	void (*hyp_lwpexit)(void);
 	void (*hyp_execnotify)(const char *);
 	int (*hyp_getpid)(void);
-	void *hyp__extra[8];
+	void (*hyp_ext_fault)(int);
+	void (*hyp_ext_preempted)(void);
+	void *hyp__extra[6];
 };
 
 /* Init.  Returns 0, or an errno value if version does not match. */
@@ -334,8 +353,9 @@ void rumpuser_ext_app_exec(void *stack, void *entry) __attribute__((noreturn));
 const void *rumpuser_ext_image_phdrs(int *phnum, int *phent);
 
 /*
- * End the calling application thread because of a fault or a fatal signal:
- * print why on the console and end the machine with status 128 + signo.
+ * End the machine because of a fault or a fatal signal: print why on the
+ * console (nothing when why is NULL: it was reported already) and end with
+ * status 128 + signo, as a crash (a Xen domain shows "crashed").
  */
 void rumpuser_ext_fatal_signal(int signo, const char *why) __attribute__((noreturn));
 

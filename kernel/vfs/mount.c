@@ -174,13 +174,14 @@ void vfs_unmount_all(void)
 {
 	if (vfs_lock == NULL || vfs_mounts == NULL)
 		return;
-	if (!rumpuser_mutex_tryenter(vfs_lock)) {
+	/* rumpuser_mutex_tryenter: 0 when taken, EBUSY when held. */
+	if (rumpuser_mutex_tryenter(vfs_lock) != 0) {
 		/* Give a thread inside the file system a moment to leave. */
 		int64_t deadline = time_mono_ns() + 2000000000LL;
 		int got = 0;
 		while (time_mono_ns() < deadline) {
 			rumpuser_clock_sleep(RUMPUSER_CLOCK_RELWALL, 0, 10000000);
-			if ((got = rumpuser_mutex_tryenter(vfs_lock)) != 0)
+			if ((got = rumpuser_mutex_tryenter(vfs_lock) == 0) != 0)
 				break;
 		}
 		if (!got) {

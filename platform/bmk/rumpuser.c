@@ -84,6 +84,27 @@ void rumpuser_exit(int value)
 
 void rumpuser_ext_fatal_signal(int signo, const char *why)
 {
-	bmk_printf("rumprun: %s\n", why);
+	if (why)
+		bmk_printf("rumprun: %s\n", why);
 	bmk_exit(128 + signo, 1);
+}
+
+/* An application thread faulted (the processor code reported it and moved
+ * to the thread's kernel stack): the kernel ends its program, else the
+ * machine ends here. */
+void bmk_app_fault(int signo)
+{
+	if (bmk_hyp && bmk_hyp->hyp_ext_fault)
+		bmk_hyp->hyp_ext_fault(signo);
+	bmk_exit(128 + signo, 1);
+}
+
+/* An application thread gave the CPU up at an interrupt (the processor
+ * code saved its state): let waiting threads run, then let the kernel
+ * decide whether it goes on. */
+void bmk_app_preempted(void)
+{
+	bmk_sched_yield();
+	if (bmk_hyp && bmk_hyp->hyp_ext_preempted)
+		bmk_hyp->hyp_ext_preempted();
 }

@@ -1,8 +1,12 @@
 /*
  * Cooperative threads.  A thread runs until it blocks, yields or exits;
- * there is no preemption, so a thread that never blocks starves the others
- * (every blocking system call and every sleep goes through
- * bmk_sched_block, which is what keeps the machine fair).  One CPU, and
+ * there is no preemption between threads that merely want to run, so a
+ * thread that never blocks starves the others (every blocking system call
+ * and every sleep goes through bmk_sched_block, which is what keeps the
+ * machine fair).  The one exception: application code that keeps the CPU
+ * while a device interrupt waits gives it up at that interrupt
+ * (bmk_sched_preempt), so the kernel's interrupt handlers (and a shutdown
+ * the host asks for) are never starved by a program's busy loop.  One CPU, and
  * interrupt handlers never touch these structures (they only raise a flag
  * that the scheduler turns into a wake-up of the interrupt thread), so no
  * locking.
@@ -389,6 +393,21 @@ int bmk_waitq_count(struct bmk_waitq *wq)
 	for (w = wq->head; w; w = w->next)
 		n++;
 	return n;
+}
+
+/* ---- preemption at interrupts ---------------------------------------- */
+
+int bmk_sched_preempt(void)
+{
+	return current && !idling && intr_raised &&
+	    bmk_platform_clock_mono() - running_since >= BMK_PREEMPT_NS;
+}
+
+int bmk_sched_on_kernel_stack(uintptr_t sp)
+{
+	uintptr_t top = (uintptr_t)bmk_thread_stack_top(current);
+
+	return sp <= top && sp >= top - current->stacksize;
 }
 
 /* ---- the watchdog ----------------------------------------------------- */

@@ -137,6 +137,7 @@ const void *rumpuser_ext_image_phdrs(int *phnum, int *phent)
 void rumpuser_ext_fatal_signal(int signo, const char *why)
 {
 	fflush(stdout);
-	fprintf(stderr, "rumprun: fatal signal %d: %s\n", signo, why);
+	if (why)
+		fprintf(stderr, "rumprun: fatal signal %d: %s\n", signo, why);
 	exit(128 + signo);
 }

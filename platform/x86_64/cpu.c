@@ -159,9 +159,37 @@ static const struct {
     [21] = {"control protection", 11},
 };
 
+/*
+ * Whether tf was taken in application code: interrupts on (kernel code
+ * runs with them off) and not on the thread's kernel stack (the
+ * scheduler's interrupt window and the idle loop run there with them on).
+ */
+static int in_app_code(const struct trapframe *tf)
+{
+	return (tf->rflags & RFLAGS_IF) && bmk_current() && !bmk_sched_on_kernel_stack(tf->rsp);
+}
+
+/* A reported fault ends: in app code, the kernel ends the program
+ * (bmk_app_fault on the thread's kernel stack, through x86_fault_stub,
+ * which the trap's return goes to); anywhere else the machine ends now,
+ * without entering the kernel again (its state may be what broke). */
+static int reporting; /* a report is being printed */
+
+static void fault_end(struct trapframe *tf, int signo)
+{
+	if (!in_app_code(tf))
+		bmk_exit(128 + signo, 1);
+	reporting = 0;
+	tf->rip = (uintptr_t)x86_fault_stub;
+	tf->rdi = (uint64_t)signo;
+	tf->rsp = x86_kstack_top;
+	tf->rflags &= ~(uint64_t)RFLAGS_IF;
+}
+
 /* A trap: a page fault the machine resolves (a lazily committed page)
- * returns to the faulting instruction; anything else is reported and ends
- * the machine with the status a shell would show. */
+ * returns to the faulting instruction; anything else is reported, then
+ * ends the faulting program (app code) or the machine (kernel code) with
+ * the status a shell would show. */
 void x86_trap(struct trapframe *tf)
 {
 	struct bmk_thread *t = bmk_current();
@@ -172,6 +200,13 @@ void x86_trap(struct trapframe *tf)
 
 	if (v == 14 && (fault = x86_page_fault(read_cr2(), tf->error)) == X86_FAULT_RESOLVED)
 		return;
+	if (reporting) {
+		/* The report itself faulted: no loop, no kernel. */
+		bmk_printf("\nrumprun: fatal: %s (vector %u) at rip %p while reporting a fault\n",
+		    trapinfo[v].name, v, (void *)tf->rip);
+		bmk_exit(128 + signo, 1);
+	}
+	reporting = 1;
 	fn = bmk_symbol_lookup(tf->rip, &off);
 
 	/* The bake turns the app's hlt (how musl crashes on purpose) into the
@@ -184,7 +219,8 @@ void x86_trap(struct trapframe *tf)
 		if (fn)
 			bmk_printf(" <%s+0x%lx>", fn, (unsigned long)off);
 		bmk_printf("\n");
-		bmk_exit(128 + 11, 1);
+		fault_end(tf, 11);
+		return;
 	}
 
 	bmk_printf("\nrumprun: fatal: %s (vector %u, error 0x%lx) in thread \"%s\" at rip %p",
@@ -202,7 +238,8 @@ void x86_trap(struct trapframe *tf)
 		    tf->error & 1 ? "protection" : "not mapped");
 		if (fault == X86_FAULT_NOMEM) {
 			bmk_printf(": out of memory for a page of a lazily committed mapping\n");
-			bmk_exit(128 + 9, 1); /* SIGKILL, as Linux's out-of-memory killer */
+			fault_end(tf, 9); /* SIGKILL, as Linux's out-of-memory killer */
+			return;
 		}
 		if (addr < BMK_PAGE_SIZE)
 			bmk_printf(": null pointer dereference");
@@ -219,7 +256,28 @@ void x86_trap(struct trapframe *tf)
 	bmk_printf(
 	    "  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", tf->r12, tf->r13, tf->r14, tf->r15);
 	bmk_printf("  rflags %016lx\n", tf->rflags);
-	bmk_exit(128 + signo, 1);
+	fault_end(tf, signo);
+}
+
+/*
+ * An interrupt (irq_common): the machine's handler, then, when it came in
+ * app code that has kept the CPU while an interrupt waits (the scheduler
+ * decides), send that thread into the kernel as if it had yielded: its
+ * frame is copied to the top of its kernel stack, and the interrupt's
+ * return goes to x86_preempt_stub, which returns to the copy later.
+ */
+void x86_irq(struct trapframe *tf)
+{
+	struct trapframe *copy;
+
+	x86_intr(tf);
+	if (!in_app_code(tf) || !bmk_sched_preempt())
+		return;
+	copy = (struct trapframe *)(x86_kstack_top - sizeof(*copy));
+	*copy = *tf;
+	tf->rip = (uintptr_t)x86_preempt_stub;
+	tf->rsp = (uintptr_t)copy;
+	tf->rflags &= ~(uint64_t)RFLAGS_IF;
 }
 
 /* The app's system call: hand it to the kernel through the hyp_syscall upcall. */

@@ -118,8 +118,31 @@ irq_common:
 	PUSH_GPRS
 	cld
 	movq %rsp, %rdi
-	call x86_intr
+	call x86_irq		/* the machine's x86_intr, then maybe preemption */
 	jmp trap_return
+
+/*
+ * App code interrupted while an interrupt waited for the CPU (cpu.c's
+ * x86_irq sent it here): on the thread's kernel stack, at a copy of the
+ * interrupted frame (16-byte aligned), interrupts off.  The FPU and SSE
+ * registers are the app's and other threads will use them: fxsave them
+ * (the kernel enables no AVX state, so fxsave holds it all).
+ */
+	.globl x86_preempt_stub
+x86_preempt_stub:
+	subq $512, %rsp
+	fxsave (%rsp)
+	call bmk_app_preempted
+	fxrstor (%rsp)
+	addq $512, %rsp
+	jmp trap_return
+
+/* App code faulted (x86_trap reported it and sent it here): rdi = signal,
+ * rsp = the thread's kernel stack top. */
+	.globl x86_fault_stub
+x86_fault_stub:
+	call bmk_app_fault
+	ud2
 
 /*
  * The app's `syscall`: RCX = return address, R11 = RFLAGS, interrupts off

@@ -35,6 +35,12 @@ QEMU = "qemu-system-x86_64"
 CONFIG_FD = 3  # the descriptor -D's script feeds the config on
 KVM_PROBE_TIMEOUT = 5.0
 STOP_GRACE = 3.0
+# How long a guest asked to shut down (Ctrl-C, rumprun stop) has to sync
+# its volumes and power off before QEMU is stopped anyway.
+SHUTDOWN_GRACE = 5.0
+# The virtio-console port the kernel reads the launcher's requests on
+# (kernel/dev/virtio/virtio_console.c): one line each, "shutdown N".
+CONTROL_PORT = "rumprun.control"
 
 
 def escape(value):
@@ -119,6 +125,12 @@ def chardev(ident, backend, options=None):
 # looks for (kernel/dev/virtio/virtio_console.c), and the host descriptor
 # each one stands for.
 STREAM_PORTS = (("rumprun.stdin", 0), ("rumprun.stdout", 1), ("rumprun.stderr", 2))
+
+
+def shutdown_request(signum):
+    """The control port's line asking the guest to sync its volumes and
+    power off as if killed by signal SIGNUM (status 128 + SIGNUM)."""
+    return f"shutdown {int(signum)}\n".encode()
 
 
 def console_ports(chardevs):
@@ -305,7 +317,7 @@ def plan(launch, name=None, config_fd=CONFIG_FD, machine=None):
             accel,
             f"/dev/fd/{config_fd}",
             ("file", {"path": directory / "console.log"}),
-            (),
+            control_ports(directory, machine),
             socket,
             machine,
         )
@@ -428,6 +440,51 @@ def pid_alive(pid):
     except PermissionError:
         return True
     return True
+
+
+def control_ports(directory, machine):
+    """A detached guest's control port: a socket in its state DIRECTORY
+    that `rumprun stop` writes its request to (none on a machine without
+    virtio-console ports)."""
+    if not machine.console_ports:
+        return []
+    path = Path(directory) / "control.sock"
+    return [(CONTROL_PORT, ("socket", {"path": path, "server": "on", "wait": "off"}))]
+
+
+def shut_down(pid, directory, qmp_socket, name, running, grace=SHUTDOWN_GRACE):
+    """End the detached guest NAME (QEMU's PID, its state DIRECTORY;
+    RUNNING() says whether QEMU still holds the guest's lock: a QEMU that
+    has exited may linger as a zombie nobody reaps): ask the kernel to sync
+    its volumes and power off (status 143, as SIGTERM), wait up to GRACE
+    seconds, then stop QEMU as stop_process does, saying so on stderr when
+    the guest was asked and did not answer."""
+    import socket
+
+    control = Path(directory) / "control.sock"
+    asked = False
+    if control.exists():
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(1.0)
+                s.connect(str(control))
+                s.sendall(shutdown_request(signal.SIGTERM))
+                asked = True
+                deadline = time.monotonic() + grace
+                while time.monotonic() < deadline and running():
+                    time.sleep(0.02)
+        except OSError:
+            pass  # no control port answering: stop QEMU as before
+    if not running():
+        return
+    if asked:
+        print(
+            f"rumprun: guest {name} did not shut down within {grace:g} s: "
+            "stopping QEMU (writes not yet synced to its disks are lost)",
+            file=sys.stderr,
+            flush=True,
+        )
+    stop_process(pid, qmp_socket)
 
 
 def stop_process(proc_or_pid, qmp_socket=None, grace=STOP_GRACE):
@@ -611,7 +668,9 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
     to ours, apart.  COM1 (QEMU's stdout, a pipe) carries what the kernel
     itself says, relayed to our stderr and scanned for the status line.
     On a machine without the ports (Machine.console_ports) COM1 carries
-    the programs' output too, and goes to our stdout.
+    the programs' output too, and goes to our stdout.  A fourth pair is
+    the control port: on SIGINT, SIGTERM or SIGHUP the launcher asks the
+    kernel there to sync and power off (_shut_down_interactive).
     """
     import socket
 
@@ -621,12 +680,14 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
         raise output.OutputError("cannot write to standard output: it is closed")
     config_fd = _memfd("rumprun-config", model.kernel_config(launch))
     errors = _memfd("qemu-stderr")  # QEMU's messages, for a failure
-    pairs = {name: socket.socketpair() for name, _ in STREAM_PORTS if machine.console_ports}
+    names = [name for name, _ in STREAM_PORTS] + [CONTROL_PORT]
+    pairs = {name: socket.socketpair() for name in names if machine.console_ports}
     for ours, theirs in pairs.values():
         ours.set_inheritable(False)
-    ports = console_ports(
-        {name: ("socket", {"fd": theirs.fileno()}) for name, (_, theirs) in pairs.items()}
-    )
+    chardevs = {name: ("socket", {"fd": theirs.fileno()}) for name, (_, theirs) in pairs.items()}
+    ports = console_ports(chardevs)
+    if CONTROL_PORT in chardevs:
+        ports.append((CONTROL_PORT, chardevs[CONTROL_PORT]))
     argv = qemu_command(
         launch,
         qemu,
@@ -639,6 +700,7 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
     )
     handlers = {s: signal.signal(s, _interrupt) for s in STOP_SIGNALS}
     proc = None
+    outputs = []
     try:
         spawned, preexec = _dying_with_parent(argv)
         proc = _spawn(
@@ -661,19 +723,18 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
                 file=sys.stderr,
                 flush=True,
             )
+        outputs = [(pairs[n][0], fd) for n, fd in STREAM_PORTS[1:] if n in pairs]
         if pairs:
-            status = console.relay(
-                proc.stdout.fileno(),
-                [(pairs["rumprun.stdout"][0], 1), (pairs["rumprun.stderr"][0], 2)],
-                (0, pairs["rumprun.stdin"][0]),
-            )
+            status = console.relay(proc.stdout.fileno(), outputs, (0, pairs["rumprun.stdin"][0]))
         else:
             status = console.relay(proc.stdout.fileno(), err_fd=1)
         code = proc.wait()
     except _Interrupted as e:
-        _stop(proc, claim)
-        name = signal.Signals(e.signum).name
-        print(f"\nrumprun: interrupted ({name}): QEMU stopped", file=sys.stderr, flush=True)
+        control = pairs[CONTROL_PORT][0] if CONTROL_PORT in pairs else None
+        if proc is None or not _shut_down_interactive(proc, control, outputs, e.signum):
+            for s in STOP_SIGNALS:  # stopping QEMU is not interrupted again
+                signal.signal(s, signal.SIG_IGN)
+            _stop(proc, claim)
         return 128 + e.signum
     except BrokenPipeError:
         # Whoever read the console went away (| head): stop quietly.
@@ -699,6 +760,44 @@ def _run_interactive(launch, qemu, accel, claim, locks, machine):
     return console.exit_status(status, code, said)
 
 
+def _shut_down_interactive(proc, control, outputs, signum):
+    """The launcher got SIGNUM: ask the guest on its CONTROL port to sync
+    and power off, and relay what it still says (OUTPUTS: the programs'
+    streams) until QEMU ends, at most SHUTDOWN_GRACE seconds.  Whether it
+    did; if not (no control port, no answer, the signal again), one
+    sentence on stderr, and the caller stops QEMU."""
+    from rumprun import console
+
+    name = signal.Signals(signum).name
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    try:
+        try:
+            if control is None:
+                raise OSError("no control port")
+            control.sendall(shutdown_request(signum))
+        except OSError:
+            print(f"\nrumprun: interrupted ({name}): QEMU stopped", file=sys.stderr, flush=True)
+            return False
+        signal.setitimer(signal.ITIMER_REAL, SHUTDOWN_GRACE)
+        console.relay(proc.stdout.fileno(), [(s, fd) for s, fd in outputs if s.fileno() >= 0])
+        proc.wait()
+        return True
+    except _Interrupted as again:
+        if again.signum == signal.SIGALRM:
+            why = f"the guest did not shut down within {SHUTDOWN_GRACE:g} s of {name}"
+        else:
+            why = f"interrupted again ({signal.Signals(again.signum).name})"
+        print(
+            f"\nrumprun: {why}: QEMU stopped (writes not yet synced to its disks are lost)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return False
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _stop(proc, claim):
     if proc is not None:
         stop_process(proc, claim.socket if claim else None)
@@ -722,7 +821,7 @@ def _start_detached(launch, qemu, accel, claim, locks, machine):
         accel,
         f"/dev/fd/{config_fd}",
         ("file", {"path": directory / "console.log"}),
-        (),
+        control_ports(directory, machine),
         claim.socket,
         machine,
     )

@@ -16,6 +16,12 @@
  * launcher does when its own stdin ends) is end of file for the program,
  * after everything sent before has been read.
  *
+ * A port named rumprun.control carries the host's requests to the kernel,
+ * one line each: "shutdown N" asks the machine to sync its volumes and
+ * power off as if killed by signal N (kernel/program.c, machine_shutdown;
+ * the launcher sends it on Ctrl-C and `rumprun stop`).  The interrupt
+ * handler reads it, so a request is served whatever the programs do.
+ *
  * Writes are synchronous: a write returns once the device has handed the
  * bytes to the host, so nothing is in flight when the machine ends.
  *
@@ -29,6 +35,7 @@
 #include <kernel/console.h>
 #include <kernel/virtio.h>
 #include <kernel/vfs.h>
+#include <kernel/program.h>
 
 #define VIRTIO_CONSOLE_F_MULTIPORT 1
 
@@ -67,6 +74,7 @@ struct vport {
 	unsigned id;
 	int stream; /* CONSOLE_*, -1 while unnamed or unknown */
 	int named;
+	int control; /* rumprun.control: requests from the host */
 	int host_open;
 	struct virtq rxq, txq;
 	uint8_t *rx, *tx; /* RX_BUFS slots; TX_BYTES */
@@ -91,6 +99,8 @@ struct vcons {
 	struct rumpuser_cv *changed; /* data, end of file, a write completed */
 	int awaited; /* what we count in rumpcomp_pci_irq_awaited */
 	int writers_waiting; /* writes waiting for the device */
+	char request[32]; /* the control port's line so far */
+	unsigned request_len;
 };
 
 /* Platforms without it (no PCI interrupts) have nothing to count. */
@@ -258,16 +268,70 @@ static void drain_all(struct vcons *sc)
 			rx_drain(sc->ports[id]);
 }
 
+/* One line from the control port: the signal a shutdown request names, or
+ * 0 for a line this kernel does not know (ignored). */
+static int request_signal(const char *line)
+{
+	int signo = 0;
+
+	if (strncmp(line, "shutdown ", 9) != 0)
+		return 0;
+	for (line += 9; *line >= '0' && *line <= '9' && signo < 1000; line++)
+		signo = signo * 10 + (*line - '0');
+	return *line == '\0' && signo >= 1 && signo <= 64 ? signo : 0;
+}
+
+/* Consume what the control port received (locked); the signal of the
+ * last complete shutdown request in it, or 0. */
+static int control_drain(struct vcons *sc, struct vport *vp)
+{
+	int signo = 0, reposted = 0;
+
+	while (vp->nfilled > 0) {
+		unsigned slot = vp->filled[vp->first];
+		const char *p = (const char *)vp->rx + (size_t)slot * RX_BUFSZ;
+		uint32_t i;
+
+		for (i = 0; i < vp->filled_len[vp->first]; i++) {
+			if (p[i] != '\n') {
+				if (sc->request_len < sizeof(sc->request) - 1)
+					sc->request[sc->request_len++] = p[i];
+				continue;
+			}
+			sc->request[sc->request_len] = '\0';
+			sc->request_len = 0;
+			if (request_signal(sc->request))
+				signo = request_signal(sc->request);
+		}
+		rx_post(vp, slot);
+		reposted = 1;
+		vp->first = (vp->first + 1) % RX_BUFS;
+		vp->nfilled--;
+	}
+	if (reposted)
+		virtq_kick(&vp->rxq);
+	return signo;
+}
+
 static int vcons_intr(void *arg)
 {
 	struct vcons *sc = arg;
 	unsigned isr = virtio_intr_status(sc->vd);
+	int signo = 0, id;
 
 	rumpuser_mutex_enter(sc->mtx);
 	drain_all(sc);
+	for (id = 0; id < MAX_PORTS; id++)
+		if (sc->ports[id] && sc->ports[id]->control) {
+			int asked = control_drain(sc, sc->ports[id]);
+			if (asked)
+				signo = asked;
+		}
 	rumpuser_cv_broadcast(sc->changed);
 	rumpuser_mutex_exit(sc->mtx);
 	poll_wakeup();
+	if (signo)
+		machine_shutdown(signo);
 	return isr != 0;
 }
 
@@ -369,6 +433,11 @@ static void port_attach_stream(struct vcons *sc, struct vport *vp, const char *n
 	vp->named = 1;
 	while (len > 0 && name[len - 1] == '\0')
 		len--;
+	if (len == strlen("rumprun.control") && memcmp(name, "rumprun.control", len) == 0) {
+		vp->control = 1;
+		ctrl_send(sc, vp->id, PORT_OPEN, 1);
+		return;
+	}
 	for (s = 0; s < CONSOLE_NSTREAMS; s++) {
 		size_t n = strlen(stream_names[s]);
 

@@ -43,6 +43,23 @@ void programs_run(void) __attribute__((noreturn));
 void program_exit(int status) __attribute__((noreturn));
 /* Has the calling thread's program ended (so the thread must end too)? */
 int program_ended(void);
+/* The platform's upcalls (hyp_ext_fault, hyp_ext_preempted, rumpuser.h):
+ * the calling thread's app code faulted, and its program dies of signo
+ * (returns only on a thread without a program); app code was preempted
+ * and may go on (parked or ended instead when the machine is stopping or
+ * its program has ended). */
+void program_fault(int signo);
+void program_preempted(void);
+/*
+ * The host asked the machine to shut down (kernel/dev/virtio's control
+ * port): a kernel thread syncs and unmounts every volume, then the machine
+ * powers off with 128 + signo.  No program code runs from now on
+ * (machine_stopping: threads are parked at system calls and preemption,
+ * machine_park never returns).  A second request is ignored.
+ */
+void machine_shutdown(int signo);
+extern int machine_stopping;
+void machine_park(void) __attribute__((noreturn));
 /* Count a new thread in p; how many threads p has. */
 void program_thread_new(struct program *p);
 int program_threads(struct program *p);

@@ -12,6 +12,13 @@
  *                 "written", then sleep for ever (the kernel's syncer must
  *                 write it back within seconds)
  *   abort DIR     write DIR/aborted.bin (64 KiB) without syncing, then abort()
+ *   crash DIR     write DIR/crashed.bin (64 KiB) and DIR/crashed.dir/
+ *                 without syncing, then dereference a null pointer
+ *   spin DIR      write DIR/spun.bin (1 MiB) without syncing, print
+ *                 "written", then compute for ever without a system call
+ *   outlive DIR   wait (10 s at most) until another program has written
+ *                 DIR/crashed.dir/inside, write DIR/outlived.bin (64 KiB)
+ *                 without syncing, print "outlived"
  *   erofs DIR     try to change DIR; print the errno of each attempt
  *   raw DEV       block I/O on DEV: size, a write and read back at an odd
  *                 offset, fsync
@@ -326,6 +333,34 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "lazy"))
 		return lazy(d);
+	if (!strcmp(mode, "crash")) {
+		char sub[4096];
+		put(d, "crashed.bin", 96, 0, 65536, O_TRUNC);
+		snprintf(sub, sizeof(sub), "%s/crashed.dir", d);
+		if (mkdir(sub, 0755) != 0)
+			die("mkdir", sub);
+		put(sub, "inside", 95, 0, 5000, O_TRUNC);
+		*(volatile int *)(uintptr_t)argc = 0; /* argc is 3: a null page address */
+		return 1;
+	}
+	if (!strcmp(mode, "outlive")) {
+		char p[512];
+		struct stat st;
+		path(p, d, "crashed.dir/inside");
+		for (int i = 0; i < 1000 && stat(p, &st) != 0; i++)
+			usleep(10000);
+		usleep(200000); /* the other program has crashed by now */
+		put(d, "outlived.bin", 93, 0, 65536, O_TRUNC);
+		printf("outlived\n");
+		return 0;
+	}
+	if (!strcmp(mode, "spin")) {
+		put(d, "spun.bin", 94, 0, 1 << 20, O_TRUNC);
+		printf("written\n");
+		fflush(stdout);
+		for (volatile unsigned long n = 0;; n++)
+			;
+	}
 	if (!strcmp(mode, "erofs"))
 		return erofs(d);
 	if (!strcmp(mode, "raw"))

@@ -69,6 +69,14 @@ void bmk_exit(int status, int crash) __attribute__((noreturn));
 /* The app's system call, from the processor's entry: served by the
  * kernel's hyp_syscall upcall.  Returns the Linux result (>= 0 or -errno). */
 long bmk_syscall(long nr, const long args[6]);
+/* A fatal fault in application code (reported already), on the faulting
+ * thread's kernel stack: the kernel's hyp_ext_fault ends its program, else
+ * the machine ends with 128 + signo.  Never returns. */
+void bmk_app_fault(int signo) __attribute__((noreturn));
+/* Application code preempted at an interrupt (bmk_sched_preempt said so),
+ * on the thread's kernel stack: yield, then the kernel's hyp_ext_preempted
+ * may end the thread.  Returns when the application goes on. */
+void bmk_app_preempted(void);
 
 /* ---- console --------------------------------------------------------- */
 /* %s %c %d %i %u %x %X %p %% with l/ll/z, width, '-' and '0'. */
@@ -116,6 +124,16 @@ void bmk_sched_exit(void) __attribute__((noreturn));
  * one line when the running thread has not yielded for seconds while
  * other threads wait (cooperative scheduling starves them). */
 void bmk_sched_watchdog(int64_t now);
+/* From an interrupt that came while app code ran: whether the running
+ * thread should give the CPU up now (bmk_app_preempted), because an
+ * interrupt is pending and the thread has run BMK_PREEMPT_NS without
+ * blocking. */
+#define BMK_PREEMPT_NS (10 * 1000000LL)
+int bmk_sched_preempt(void);
+/* Whether sp lies on the running thread's kernel stack (where the
+ * scheduler, the idle loop and system calls run; app code runs on stacks
+ * of its own). */
+int bmk_sched_on_kernel_stack(uintptr_t sp);
 void bmk_sched_join(struct bmk_thread *t);
 /* Per-thread slots the platform and the kernel keep. */
 void bmk_thread_set_tls(struct bmk_thread *t, void *tls);

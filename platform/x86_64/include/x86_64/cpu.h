@@ -77,6 +77,13 @@ void x86_switch(void **save, void *load);
 void x86_thread_trampoline(void);
 void x86_frame_return(struct trapframe *tf) __attribute__((noreturn));
 void x86_syscall_entry(void);
+/* Where cpu.c sends an app thread interrupted or faulting in its own code:
+ * the thread's kernel stack (free while app code runs), interrupts off.
+ * x86_preempt_stub: rsp at a copy of the interrupted frame; saves the
+ * FPU/SSE state, bmk_app_preempted(), then resumes the frame.
+ * x86_fault_stub: rdi the signal; bmk_app_fault(signo), never back. */
+void x86_preempt_stub(void);
+void x86_fault_stub(void);
 
 /* Provided by the machine: the boot protocol's magic and information
  * (physical address), in long mode on the boot stack.  Never returns. */
