@@ -32,14 +32,6 @@ void console_attach(enum console_stream stream, struct console_channel *ch)
 static struct console_starter *deferred; /* devices not set up yet */
 static struct rumpuser_mtx *start_lock; /* held while one is set up */
 
-void console_defer(struct console_starter *cs)
-{
-	if (!start_lock)
-		rumpuser_mutex_init(&start_lock, RUMPUSER_MTX_KMUTEX);
-	cs->next = deferred;
-	deferred = cs;
-}
-
 /* The deferred devices, set up by the first user of a stream.  A device
  * leaves the list only when its set-up is done (which sleeps), so a
  * second user meanwhile waits for the lock and finds the channels there. */
@@ -53,6 +45,34 @@ static void start_deferred(void)
 		deferred = cs->next;
 	}
 	rumpuser_mutex_exit(start_lock);
+}
+
+/*
+ * A machine that runs longer sets the devices up anyway, START_AFTER_NS
+ * after boot (as soon as its programs block or idle), whether or not a
+ * program uses its streams: the host's requests (the virtio console's
+ * rumprun.control port: shutdown) must reach a quiet program too.  A
+ * short program ends before.
+ */
+#define START_AFTER_NS (50 * 1000000L)
+
+static void *starter(void *arg)
+{
+	rumpuser_clock_sleep(RUMPUSER_CLOCK_RELWALL, 0, START_AFTER_NS);
+	if (deferred)
+		start_deferred();
+	rumpuser_thread_exit();
+}
+
+void console_defer(struct console_starter *cs)
+{
+	if (!start_lock) {
+		rumpuser_mutex_init(&start_lock, RUMPUSER_MTX_KMUTEX);
+		if (rumpuser_thread_create(starter, NULL, "console", 0, -1, -1, NULL) != 0)
+			panic("no memory for the console's thread");
+	}
+	cs->next = deferred;
+	deferred = cs;
 }
 
 static struct console_channel *channel(struct file *f, int input)

@@ -6,7 +6,10 @@
  * rumprun.stdin, rumprun.stdout and rumprun.stderr (a ".tty" suffix says
  * the host end is a terminal), each a socket to the launcher.  Attach at
  * boot only registers the device with the console (console_defer); the
- * first use of a stream sets it up: the driver learns the ports from the
+ * first use of a stream sets it up (or a kernel thread 50 ms after boot,
+ * so that the control port below serves quiet programs too; a program
+ * that spins without a system call from its start keeps it from running):
+ * the driver learns the ports from the
  * device's control messages (the device answers each of ours at once, so
  * the set-up polls for them), opens the named ones and attaches them to
  * their streams; any other port is left alone.  A program that never uses

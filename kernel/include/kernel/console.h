@@ -46,9 +46,11 @@ void console_attach(enum console_stream stream, struct console_channel *ch);
 
 /*
  * A device whose channels are set up later: start(cs) runs once, in the
- * thread that first reads, writes, polls or asks about any stream (it may
- * sleep; other users of the streams wait for it), and calls
- * console_attach for the channels it finds.  Call at boot (dev_attach).
+ * thread that first reads, writes, polls or asks about any stream, or in
+ * a kernel thread 50 ms after boot when the programs block or idle by
+ * then, whichever comes first (it may sleep; other users of the streams
+ * wait for it), and calls console_attach for the channels it finds.  Call
+ * at boot (dev_attach).
  */
 struct console_starter {
 	void (*start)(struct console_starter *cs);
