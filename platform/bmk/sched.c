@@ -406,9 +406,15 @@ int bmk_waitq_count(struct bmk_waitq *wq)
 
 /* ---- preemption at interrupts ---------------------------------------- */
 
+/* Interrupt work is waiting: an interrupt not yet handled, or the
+ * interrupt thread runnable again mid-way through its handlers (it waited
+ * for a lock the app thread held in its last system call). */
 int bmk_sched_preempt(void)
 {
-	return current && !idling && intr_raised &&
+	int intr_work = intr_raised ||
+	    (intr_thread && intr_thread != current && intr_thread->state == T_RUNNABLE);
+
+	return current && !idling && intr_work &&
 	    bmk_platform_clock_mono() - running_since >= BMK_PREEMPT_NS;
 }
 

@@ -218,8 +218,18 @@ void *virtq_get(struct virtq *vq, uint32_t *len)
 	uint16_t id, i, n = 1;
 	void *cookie;
 
-	if (vq->last_used == used_idx(vq))
-		return NULL;
+	if (vq->last_used == used_idx(vq)) {
+		/* Empty after used_event moved: the device may have read the
+		 * old used_event for an entry this read missed (the race
+		 * virtq_fence describes), so look once more after a fence;
+		 * a driver that drains until empty then loses no interrupt. */
+		if (!vq->event_unfenced)
+			return NULL;
+		vq->event_unfenced = 0;
+		virtq_fence(vq);
+		if (vq->last_used == used_idx(vq))
+			return NULL;
+	}
 	dma_rmb(); /* the index before the entry it covers */
 	e = vq->used->ring[vq->last_used & (vq->size - 1)];
 	vq->last_used++;
@@ -233,8 +243,10 @@ void *virtq_get(struct virtq *vq, uint32_t *len)
 	vq->desc[i].next = vq->free_head;
 	vq->free_head = id;
 	vq->nfree += n;
-	if (vq->event_idx && !(vq->avail->flags & VIRTQ_AVAIL_F_NO_INTERRUPT))
+	if (vq->event_idx && !(vq->avail->flags & VIRTQ_AVAIL_F_NO_INTERRUPT)) {
 		*used_event(vq) = vq->last_used; /* interrupt for the next one */
+		vq->event_unfenced = 1;
+	}
 	if (len)
 		*len = e.len;
 	return cookie;
@@ -249,6 +261,7 @@ int virtq_intr_enable(struct virtq *vq)
 	vq->avail->flags &= ~VIRTQ_AVAIL_F_NO_INTERRUPT;
 	if (vq->event_idx)
 		*used_event(vq) = vq->last_used;
+	vq->event_unfenced = 0;
 	virtq_fence(vq); /* the request before looking for what came meanwhile */
 	return used_idx(vq) != vq->last_used;
 }

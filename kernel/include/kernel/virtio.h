@@ -104,6 +104,7 @@ struct virtq {
 	uint16_t last_used; /* next used entry to take */
 	uint16_t kicked_idx; /* avail_idx at the last notification */
 	int event_idx; /* VIRTIO_F_EVENT_IDX negotiated */
+	int event_unfenced; /* used_event moved since the last virtq_fence */
 	uintptr_t transport; /* the transport's per-queue data */
 };
 
