@@ -285,10 +285,21 @@ def _network(backend, interfaces, addresses, ports):
                 f"bad -I {tag},{driver}: rumprun {backend.name} has no {driver} "
                 f"interfaces (it has {', '.join(backend.nics)})"
             )
-        if words and not backend.netdev:
+        xl_spec = bool(words) and not words[0].startswith("-")
+        if xl_spec and not backend.vif_options:
             raise RumprunError(
-                f"bad -I {tag}: rumprun {backend.name} takes no QEMU backend "
-                "options (give the interface as IFTAG,IFBASENAME)"
+                f"bad -I {tag}: {words[0]!r} is an xl vif specification, for rumprun "
+                f"xen; rumprun {backend.name} takes a QEMU -net or -netdev option"
+            )
+        if words and not xl_spec and not backend.netdev:
+            raise RumprunError(
+                f"bad -I {tag}: rumprun {backend.name} takes no QEMU backend options "
+                "(give the interface as IFTAG,IFBASENAME"
+                + (
+                    ", or with an xl vif specification such as bridge=xenbr0)"
+                    if backend.vif_options
+                    else ")"
+                )
             )
         unit = counts.get(driver, 0)
         counts[driver] = unit + 1

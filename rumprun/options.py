@@ -17,8 +17,10 @@ from pathlib import Path
 from rumprun.errors import RumprunError
 
 # -I's ifbasename -> the driver, and the guest's name stem for it.
-NIC_DRIVERS = {"vioif": "vioif", "e1000": "e1000", "wm": "e1000"}
-GUEST_IFNAME = {"vioif": "vioif", "e1000": "wm"}
+NIC_DRIVERS = {"vioif": "vioif", "e1000": "e1000", "wm": "e1000", "xenif": "xenif"}
+GUEST_IFNAME = {"vioif": "vioif", "e1000": "wm", "xenif": "xenif"}
+# An xl vif specification (rumprun xen's -I options): key=value,...
+XL_VIF_PATTERN = r"[a-z][a-z0-9_-]*=[^,\s'\"]*(,[a-z][a-z0-9_-]*=[^,\s'\"]*)*"
 TAG_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 ISO9660_MAGIC = (0x8001, b"CD001")
@@ -116,8 +118,11 @@ def parse_interface(text):
     if base not in NIC_DRIVERS:
         raise RumprunError(
             f"bad -I {text!r}: unknown interface type {base!r}: use vioif "
-            "(virtio-net) or e1000 (Intel 82540EM; wm is the same)"
+            "(virtio-net), e1000 (Intel 82540EM; wm is the same) or xenif (Xen)"
         )
+    if re.fullmatch(XL_VIF_PATTERN, backend):
+        # Not QEMU's: an xl vif specification, for rumprun xen.
+        return tag, NIC_DRIVERS[base], (backend,)
     try:
         words = tuple(shlex.split(backend))
     except ValueError as e:
@@ -129,7 +134,8 @@ def parse_interface(text):
     ):
         raise RumprunError(
             f"bad -I {text!r}: the backend options are one QEMU -net or -netdev "
-            "option, e.g. '-net user' or '-netdev tap,ifname=tap0,script=no'"
+            "option, e.g. '-net user' or '-netdev tap,ifname=tap0,script=no' "
+            "(for rumprun xen: an xl vif specification, e.g. bridge=xenbr0)"
         )
     return tag, NIC_DRIVERS[base], words
 

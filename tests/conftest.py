@@ -1,12 +1,16 @@
 """Shared fixtures: run the tools as the user would, build test inputs."""
 
+import http.server
 import json
 import os
+import queue
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -190,7 +194,8 @@ def fixture_kernel(tmp_path_factory):
 # ---- images and helpers several test modules share ------------------------
 
 HELLO_C = ROOT / "tests" / "hello" / "hello.c"
-RUNTIME_APPS = ROOT / "tests" / "apps" / "runtime"
+APPS = ROOT / "tests" / "apps"
+RUNTIME_APPS = APPS / "runtime"
 RUNTIME_SOURCES = ["main.c", "threads.c", "memory.c", "clock.c", "identity.c", "etc.c"]
 
 
@@ -234,13 +239,13 @@ def programs_bin(bake_image, tmp_path_factory):
     )
 
 
-def boot(run, *args, timeout=60):
-    """rumprun qemu -i ARGS -> (result, what the guest printed).
+def boot(run, *args, timeout=60, machine="qemu"):
+    """rumprun MACHINE -i ARGS -> (result, what the guest printed).
 
     A guest that hangs past TIMEOUT seconds gives returncode None and what
     it printed until then (QEMU dies with the launcher)."""
     try:
-        result = run("rumprun", "qemu", "-i", *args, timeout=timeout)
+        result = run("rumprun", machine, "-i", *args, timeout=timeout)
     except subprocess.TimeoutExpired as e:
 
         def text(b):
@@ -301,3 +306,182 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# ---- what the network and storage tests share (test_net, test_storage,
+# test_storage_fs, and test_microvm, which runs them on microvm) ----------
+
+
+@pytest.fixture(scope="session")
+def nettest_bin(bake_image, tmp_path_factory):
+    return bake_image(
+        tmp_path_factory.mktemp("nettest"),
+        "nettest.bin",
+        {"nettest": [APPS / "net" / "nettest.c"]},
+        cc_flags=("-O2", "-lpthread"),
+    )
+
+
+@pytest.fixture(scope="session")
+def httpd_bin(bake_image, tmp_path_factory):
+    return bake_image(
+        tmp_path_factory.mktemp("httpd"), "httpd.bin", {"httpd": [APPS / "net" / "httpd.c"]}
+    )
+
+
+class Page(http.server.BaseHTTPRequestHandler):
+    body = b"served by the host\n" * 50
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def host_http():
+    """An HTTP server on the host's 127.0.0.1 (10.0.2.2 for the guest)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+class Guest:
+    """A guest booted in the background: wait for what it prints, stop it.
+    A thread reads the console, so a guest that goes quiet fails the wait
+    at its timeout instead of blocking the test."""
+
+    def __init__(self, state_env, image, argv, flags, machine="qemu"):
+        args = tool("rumprun") + [machine, "-i", *flags, str(image), "--", *argv]
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=state_env,
+            stdin=subprocess.DEVNULL,
+        )
+        self.lines = []
+        self.queue = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.queue.put(line)
+        self.queue.put(None)
+
+    def _take(self, timeout):
+        try:
+            line = self.queue.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            return ""
+        if line is not None:
+            self.lines.append(line)
+        return line
+
+    def wait_for(self, text, timeout=60):
+        deadline = time.monotonic() + timeout
+        while line := self._take(deadline - time.monotonic()):
+            if text in line:
+                return
+        pytest.fail(f"the guest never said {text!r} (within {timeout} s):\n{''.join(self.lines)}")
+
+    def finish(self, timeout=60):
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+        self.reader.join(timeout=10)
+        while self._take(0):
+            pass
+        return self.proc.returncode, "".join(self.lines)
+
+    def stop(self):
+        # SIGTERM first: the launcher then stops its QEMU too.
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def guest(state_env):
+    """start(IMAGE, ARGV, FLAGS, machine="qemu"): a Guest, stopped at the
+    test's end."""
+    started = []
+
+    def start(*args, **kw):
+        g = Guest(state_env, *args, **kw)
+        started.append(g)
+        return g
+
+    yield start
+    for g in started:
+        g.stop()
+
+
+STORAGE_SOURCE = APPS / "storage" / "storage.c"
+
+
+def need(program):
+    if shutil.which(program) is None:
+        pytest.fail(f"{program} is missing: install e2fsprogs (scripts/setup-host does)")
+
+
+@pytest.fixture(scope="session")
+def storage_bin(bake_image, tmp_path_factory):
+    for program in ("mke2fs", "e2fsck", "debugfs"):
+        need(program)
+    return bake_image(
+        tmp_path_factory.mktemp("storage"),
+        "storage.bin",
+        {"storage": [STORAGE_SOURCE]},
+    )
+
+
+@pytest.fixture(scope="session")
+def storage_native(tmp_path_factory):
+    """The same program built for the host, for the differential test."""
+    out = tmp_path_factory.mktemp("native") / "storage"
+    subprocess.run(["gcc", "-O2", "-o", str(out), str(STORAGE_SOURCE)], check=True)
+    return out
+
+
+def mkfs(run, tree, image, *extra):
+    run("rumprun", "mkfs", "ext2", *extra, tree, image, check=0)
+    return image
+
+
+def fsck_clean(image):
+    result = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    assert result.returncode == 0, f"e2fsck -fn {image}:\n{result.stdout}\n{result.stderr}"
+
+
+def pattern(seed, off, n):
+    """Bytes OFF..OFF+N of the data storage.c writes from SEED."""
+    return bytes(((i * 131 + seed * 17 + (i >> 11)) & 0xFF) for i in range(off, off + n))
+
+
+def native(storage_native, *args):
+    result = subprocess.run(
+        [str(storage_native), *map(str, args)], capture_output=True, text=True, check=True
+    )
+    return result.stdout.splitlines()
+
+
+@pytest.fixture(scope="session")
+def fsprobe(bake_image, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fsprobe")
+    source = ROOT / "tests" / "apps" / "storage" / "fsprobe.c"
+    return bake_image(out, "fsprobe.bin", {"fsprobe": [source]})

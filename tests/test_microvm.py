@@ -4,54 +4,33 @@ test_storage_fs), booted on QEMU's microvm machine, which has no PCI bus
 and no firmware tables: the kernel's console on the ISA serial port, the
 programs' streams, network, disks and shared folders over virtio-mmio,
 the configuration through fw_cfg, the status through isa-debug-exit.
-(Their fixtures are repeated here: test modules import none of each
-other.)
+(Their images, servers and helpers come from conftest.py, as theirs do.)
 """
 
-import http.server
-import shutil
 import subprocess
-import threading
 import time
-from types import SimpleNamespace
 
 import pytest
 
+import conftest
 from conftest import (
-    ROOT,
+    Page,
     assert_one_line_error,
     dry_run,
+    fsck_clean,
     free_port,
     micros,
+    mkfs,
+    native,
     ps_line,
-    tool,
     wait_for,
 )
-
-APPS = ROOT / "tests" / "apps"
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
 
 def boot(run, *args, timeout=120):
-    """rumprun microvm -i ARGS -> (result, what the guest printed); a hang
-    gives returncode None."""
-    try:
-        result = run("rumprun", "microvm", "-i", *args, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-
-        def text(b):
-            return b.decode(errors="replace") if isinstance(b, bytes) else b or ""
-
-        result = SimpleNamespace(
-            returncode=None,
-            stdout=text(e.stdout),
-            stderr=text(e.stderr) + f"\n(no end after {timeout} s)",
-        )
-    return result, (
-        f"exit status {result.returncode}; the guest printed:\n"
-        f"{result.stdout}\nstderr:\n{result.stderr}"
-    )
+    return conftest.boot(run, *args, timeout=timeout, machine="microvm")
 
 
 def run_case(run, image, case, *args, memory=None):
@@ -181,106 +160,9 @@ def test_pipe_feeds_the_producers_output_to_the_consumer(run, programs_bin):
 # ---- virtio over MMIO: the network, as test_net ------------------------------
 
 
-@pytest.fixture(scope="session")
-def nettest_bin(bake_image, tmp_path_factory):
-    return bake_image(
-        tmp_path_factory.mktemp("nettest"),
-        "nettest.bin",
-        {"nettest": [APPS / "net" / "nettest.c"]},
-        cc_flags=("-O2", "-lpthread"),
-    )
-
-
-@pytest.fixture(scope="session")
-def httpd_bin(bake_image, tmp_path_factory):
-    return bake_image(
-        tmp_path_factory.mktemp("httpd"), "httpd.bin", {"httpd": [APPS / "net" / "httpd.c"]}
-    )
-
-
-class Page(http.server.BaseHTTPRequestHandler):
-    body = b"served by the host\n" * 50
-
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def host_http():
-    """An HTTP server on the host's 127.0.0.1 (10.0.2.2 for the guest)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
 def nic_args():
     """One interface, net0, with DHCP (as test_net's default)."""
     return ["-I", "net0,vioif", "-W", "net0,inet,dhcp"]
-
-
-class Guest:
-    """A guest booted in the background on microvm (as test_net's):
-    wait for what it prints, stop it."""
-
-    def __init__(self, state_env, image, argv, flags):
-        args = tool("rumprun") + ["microvm", "-i", *flags, str(image), "--", *argv]
-        self.proc = subprocess.Popen(
-            args,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=state_env,
-            stdin=subprocess.DEVNULL,
-        )
-        self.lines = []
-
-    def wait_for(self, text, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line)
-            if text in line:
-                return
-        pytest.fail(f"the guest never said {text!r}:\n{''.join(self.lines)}")
-
-    def finish(self, timeout=60):
-        try:
-            out, _ = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, _ = self.proc.communicate()
-        self.lines.append(out)
-        return self.proc.returncode, "".join(self.lines)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.communicate()
-
-
-@pytest.fixture
-def guest(state_env):
-    started = []
-
-    def start(*args, **kw):
-        g = Guest(state_env, *args, **kw)
-        started.append(g)
-        return g
-
-    yield start
-    for g in started:
-        g.stop()
 
 
 def net_case(run, image, case, *args, flags=()):
@@ -330,7 +212,7 @@ def test_two_interfaces_keep_their_order(run, nettest_bin, host_http):
 def test_http_server_answers_curl_through_port_forwarding(guest, httpd_bin):
     port = free_port()
     # -P alone: the launcher gives the guest a virtio NIC with DHCP.
-    g = guest(httpd_bin, ["-n", "3"], ["-P", f"127.0.0.1:{port}:80"])
+    g = guest(httpd_bin, ["-n", "3"], ["-P", f"127.0.0.1:{port}:80"], machine="microvm")
     g.wait_for("httpd: listening on port 80")
     for path in ("/", "/index.html", "/bytes/100000"):
         out = subprocess.run(
@@ -362,52 +244,6 @@ def test_no_devices_means_loopback_only(run, nettest_bin):
 
 
 # ---- virtio over MMIO: disks and shares, as test_storage, test_storage_fs ----
-
-
-@pytest.fixture(scope="session")
-def storage_bin(bake_image, tmp_path_factory):
-    for program in ("mke2fs", "e2fsck"):
-        if shutil.which(program) is None:
-            pytest.fail(f"{program} is missing: install e2fsprogs (scripts/setup-host does)")
-    return bake_image(
-        tmp_path_factory.mktemp("storage"),
-        "storage.bin",
-        {"storage": [APPS / "storage" / "storage.c"]},
-    )
-
-
-@pytest.fixture(scope="session")
-def storage_native(tmp_path_factory):
-    """The same program built for the host, for the differential test."""
-    out = tmp_path_factory.mktemp("native") / "storage"
-    subprocess.run(["gcc", "-O2", "-o", str(out), str(APPS / "storage" / "storage.c")], check=True)
-    return out
-
-
-@pytest.fixture(scope="module")
-def fsprobe(bake_image, tmp_path_factory):
-    return bake_image(
-        tmp_path_factory.mktemp("fsprobe"),
-        "fsprobe.bin",
-        {"fsprobe": [APPS / "storage" / "fsprobe.c"]},
-    )
-
-
-def mkfs(run, tree, image):
-    run("rumprun", "mkfs", "ext2", tree, image, check=0)
-    return image
-
-
-def fsck_clean(image):
-    result = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
-    assert result.returncode == 0, f"e2fsck -fn {image}:\n{result.stdout}\n{result.stderr}"
-
-
-def native(storage_native, *args):
-    result = subprocess.run(
-        [str(storage_native), *map(str, args)], capture_output=True, text=True, check=True
-    )
-    return result.stdout.splitlines()
 
 
 def disk_guest(run, *args):

@@ -27,9 +27,7 @@ The kernel side is also tested in a process: tests/kernel/net_*.c through
 test_kernel_posix.py.
 """
 
-import http.server
 import json
-import queue
 import re
 import shlex
 import socket
@@ -39,28 +37,11 @@ import time
 
 import pytest
 
-from conftest import ROOT, boot, tool
+from conftest import ROOT, Page, boot, free_port
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
 SOURCES = ROOT / "tests" / "apps" / "net"
-
-
-@pytest.fixture(scope="session")
-def nettest_bin(bake_image, tmp_path_factory):
-    return bake_image(
-        tmp_path_factory.mktemp("nettest"),
-        "nettest.bin",
-        {"nettest": [SOURCES / "nettest.c"]},
-        cc_flags=("-O2", "-lpthread"),
-    )
-
-
-@pytest.fixture(scope="session")
-def httpd_bin(bake_image, tmp_path_factory):
-    return bake_image(
-        tmp_path_factory.mktemp("httpd"), "httpd.bin", {"httpd": [SOURCES / "httpd.c"]}
-    )
 
 
 @pytest.fixture(scope="session")
@@ -140,13 +121,6 @@ STATIC = "net0,inet,static,10.0.2.15/24,10.0.2.2"
 SLAAC = "net0,inet6,auto"
 
 
-def free_port():
-    """A TCP port on the host's 127.0.0.1 nobody uses now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def nic_args(net=(DHCP,), nic="vioif", backend=None, forwards=()):
     """The launcher's flags for one interface net0 (-I: NIC is vioif or
     e1000, BACKEND QEMU -net/-netdev text, default user networking), its
@@ -190,30 +164,6 @@ def net_case(run, image, case, *args, **kw):
     assert f"nettest {case}: 0 failures" in result.stdout, said
     assert result.returncode == 0, said
     return result.stdout + result.stderr
-
-
-class Page(http.server.BaseHTTPRequestHandler):
-    body = b"served by the host\n" * 50
-
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def host_http():
-    """An HTTP server on the host's 127.0.0.1 (10.0.2.2 for the guest)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -348,82 +298,6 @@ def test_a_bad_net_entry(run, nettest_bin):
 
 
 # ---- servers in the guest, clients on the host -----------------------------
-
-
-class Guest:
-    """A guest booted in the background: wait for what it prints, stop it.
-    A thread reads the console, so a guest that goes quiet fails the wait
-    at its timeout instead of blocking the test."""
-
-    def __init__(self, state_env, image, argv, flags):
-        args = tool("rumprun") + ["qemu", "-i", *flags, str(image), "--", *argv]
-        self.proc = subprocess.Popen(
-            args,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=state_env,
-            stdin=subprocess.DEVNULL,
-        )
-        self.lines = []
-        self.queue = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.queue.put(line)
-        self.queue.put(None)
-
-    def _take(self, timeout):
-        try:
-            line = self.queue.get(timeout=max(timeout, 0))
-        except queue.Empty:
-            return ""
-        if line is not None:
-            self.lines.append(line)
-        return line
-
-    def wait_for(self, text, timeout=60):
-        deadline = time.monotonic() + timeout
-        while line := self._take(deadline - time.monotonic()):
-            if text in line:
-                return
-        pytest.fail(f"the guest never said {text!r} (within {timeout} s):\n{''.join(self.lines)}")
-
-    def finish(self, timeout=60):
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.stop()
-        self.reader.join(timeout=10)
-        while self._take(0):
-            pass
-        return self.proc.returncode, "".join(self.lines)
-
-    def stop(self):
-        # SIGTERM first: the launcher then stops its QEMU too.
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@pytest.fixture
-def guest(state_env):
-    started = []
-
-    def start(*args, **kw):
-        g = Guest(state_env, *args, **kw)
-        started.append(g)
-        return g
-
-    yield start
-    for g in started:
-        g.stop()
 
 
 def http_get(port, path="/", close=True):

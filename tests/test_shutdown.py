@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tool
-from test_storage import SOURCE, fsck_clean, mkfs, pattern, storage_bin  # noqa: F401
+from conftest import STORAGE_SOURCE, fsck_clean, mkfs, pattern, tool
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
@@ -97,7 +96,9 @@ def test_the_other_programs_outlive_a_crash(run, bake_image, volume, tmp_path, h
     """--rc: a background program crashes (a fault, abort()), the
     foreground one goes on and its status is the machine's, as in a shell
     on Linux."""
-    image = bake_image(tmp_path, "two.bin", {"crasher": [SOURCE], "survivor": [SOURCE]})
+    image = bake_image(
+        tmp_path, "two.bin", {"crasher": [STORAGE_SOURCE], "survivor": [STORAGE_SOURCE]}
+    )
     result = run(
         "rumprun",
         "qemu",

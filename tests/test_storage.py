@@ -12,49 +12,17 @@ must find the volume clean.  Needs e2fsprogs (mke2fs, e2fsck, debugfs).
 import fcntl
 import os
 import select
-import shutil
 import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import ROOT, assert_one_line_error
+from conftest import assert_one_line_error, fsck_clean, mkfs, native, pattern
 
 pytestmark = pytest.mark.qemu  # the tests here boot guests
 
-SOURCE = ROOT / "tests" / "apps" / "storage" / "storage.c"
 EROFS = 30
-
-
-def need(program):
-    if shutil.which(program) is None:
-        pytest.fail(f"{program} is missing: install e2fsprogs (scripts/setup-host does)")
-
-
-@pytest.fixture(scope="session")
-def storage_bin(bake_image, tmp_path_factory):
-    for program in ("mke2fs", "e2fsck", "debugfs"):
-        need(program)
-    return bake_image(tmp_path_factory.mktemp("storage"), "storage.bin", {"storage": [SOURCE]})
-
-
-@pytest.fixture(scope="session")
-def storage_native(tmp_path_factory):
-    """The same program built for the host, for the differential test."""
-    out = tmp_path_factory.mktemp("native") / "storage"
-    subprocess.run(["gcc", "-O2", "-o", str(out), str(SOURCE)], check=True)
-    return out
-
-
-def mkfs(run, tree, image, *extra):
-    run("rumprun", "mkfs", "ext2", *extra, tree, image, check=0)
-    return image
-
-
-def fsck_clean(image):
-    result = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
-    assert result.returncode == 0, f"e2fsck -fn {image}:\n{result.stdout}\n{result.stderr}"
 
 
 def guest(run, image, *args, timeout=120, status=0):
@@ -65,13 +33,6 @@ def guest(run, image, *args, timeout=120, status=0):
     assert result.returncode == status, said
     assert "FAILED" not in result.stdout, said
     return [line for line in result.stdout.splitlines() if not line.startswith("===")]
-
-
-def native(storage_native, *args):
-    result = subprocess.run(
-        [str(storage_native), *map(str, args)], capture_output=True, text=True, check=True
-    )
-    return result.stdout.splitlines()
 
 
 def test_workload_on_ext2_matches_the_host(run, storage_bin, storage_native, tmp_path):
@@ -172,10 +133,6 @@ def test_mkfs_ext2_bad_input(run, tmp_path):
     )
     assert (tmp_path / "x.img").read_bytes() == b"keep"
     assert list(tmp_path.glob(".x.img.*")) == []
-
-
-def pattern(seed, off, n):
-    return bytes(((i * 131 + seed * 17 + (i >> 11)) & 0xFF) for i in range(off, off + n))
 
 
 def start_until(state_env, args, marker, timeout=120):

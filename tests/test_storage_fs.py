@@ -325,13 +325,6 @@ def test_kernel_refuses_disk_without_file_system(posix_iso, volume, tmp_path):
 STATUS_LINE = re.compile(r"^=== rumprun: exit status (\d+) ===\r?$", re.M)
 
 
-@pytest.fixture(scope="module")
-def fsprobe(bake_image, tmp_path_factory):
-    out = tmp_path_factory.mktemp("fsprobe")
-    source = ROOT / "tests" / "apps" / "storage" / "fsprobe.c"
-    return bake_image(out, "fsprobe.bin", {"fsprobe": [source]})
-
-
 def boot_cdrom(iso_path):
     cmd = [
         "qemu-system-x86_64",

@@ -69,6 +69,20 @@ def xen_images(state_env, kernel_libs, tmp_path_factory):
     src, flags = RUNTIME_APPS, ("-O2", "-lpthread")
     bake("runtime.xen", {"runtime": [src / s for s in RUNTIME_SOURCES]}, flags)
     bake("crash.xen", {"crash": [src / "crash.c"]}, flags)
+    storage = ROOT / "tests" / "apps" / "storage"
+    bake("fsprobe.xen", {"fsprobe": [storage / "fsprobe.c"]})
+    bake("storage.xen", {"storage": [storage / "storage.c"]})
+    net = ROOT / "tests" / "apps" / "net"
+    bake("nettest.xen", {"nettest": [net / "nettest.c"]}, ("-O2", "-lpthread"))
+    bake("httpd.xen", {"httpd": [net / "httpd.c"]})
+    # Volumes for the disk tests, made on the host as a user makes them.
+    tree = out / "tree"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "in.txt").write_text("from the host\n")
+    (tree / "sub" / "deep.txt").write_text("deeper\n")
+    host(state_env, "rumprun", "mkfs", "ext2", tree, out / "vol.img")
+    host(state_env, "rumprun", "mkfs", "iso", tree, out / "vol.iso")
+    images["vol.img"], images["vol.iso"] = out / "vol.img", out / "vol.iso"
     bake(
         "programs.xen",
         {
@@ -247,6 +261,173 @@ def test_a_name_in_use_is_refused(dom0, run, hello_bin):
         run("rumprun", "stop", "twice")
 
 
+# ---- disks: blkfront ----------------------------------------------------------
+# The host's directories are read-only in dom0 (the harness shares them over
+# 9p): an image the guest writes is copied into dom0's /tmp first, and
+# checked there with dom0's e2fsck.
+
+
+def test_ext2_disk_is_read_and_written_and_left_clean(dom0, xen_images):
+    images = xen_images[1]
+    status, out, err = shell(
+        dom0,
+        f"cp {images['vol.img']} /tmp/rw.img && "
+        f"rumprun xen -i -M 48 -b /tmp/rw.img,/data {images['fsprobe.xen']} -- "
+        "cat /data/in.txt , cat /data/sub/deep.txt , write /data/out.txt 'from the guest' , "
+        "statfs /data; echo status $?; e2fsck -fn /tmp/rw.img >/dev/null; echo fsck $?; "
+        "debugfs -R 'cat /out.txt' /tmp/rw.img 2>/dev/null; echo; rm /tmp/rw.img",
+    )
+    said = f"status {status}\n{out}\n{err}"
+    assert "cat /data/in.txt: from the host" in out, said
+    assert "cat /data/sub/deep.txt: deeper" in out, said
+    assert "write /data/out.txt: ok" in out, said
+    assert "statfs /data: type=ef53 ro=0" in out, said
+    assert "status 0" in out and "fsck 0" in out, said
+    assert out.rstrip().endswith("from the guest"), said
+
+
+def test_ext2_workload_on_a_xen_disk_matches_the_host(dom0, xen_images, tmp_path):
+    """tests/apps/storage's workload on a fresh volume, then its manifest,
+    as the QEMU tests compare it with the same program run natively."""
+    images = xen_images[1]
+    status, out, err = shell(
+        dom0,
+        f"cp {images['vol.img']} /tmp/work.img && "
+        f"rumprun xen -i -M 64 -b /tmp/work.img,/data {images['storage.xen']} -- work /data "
+        "&& e2fsck -fn /tmp/work.img >/dev/null && echo clean && "
+        f"rumprun xen -i -M 64 -b /tmp/work.img,/data {images['storage.xen']} -- manifest /data; "
+        "echo status $?; rm /tmp/work.img",
+        timeout=600,
+    )
+    said = f"status {status}\n{out[-3000:]}\n{err[-3000:]}"
+    assert "work done" in out and "clean" in out and "status 0" in out, said
+    native = tmp_path / "storage"
+    subprocess.run(
+        ["gcc", "-O2", "-o", native, ROOT / "tests" / "apps" / "storage" / "storage.c"], check=True
+    )
+    on_host = tmp_path / "data"
+    shutil.copytree(xen_images[0] / "tree", on_host)
+    subprocess.run([native, "work", on_host], check=True, capture_output=True)
+    want = subprocess.run(
+        [native, "manifest", on_host], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    got = out.split("clean\n", 1)[1].splitlines()
+    got = [line for line in got if not line.startswith(("===", "status "))]
+    assert got == want, said
+
+
+def test_iso_volume_is_read_only(run, xen_images):
+    """An ISO 9660 image straight from the host (read-only in dom0 too)."""
+    images = xen_images[1]
+    result = run(
+        "rumprun",
+        "xen",
+        "-i",
+        "-M",
+        "48",
+        "-b",
+        f"{images['vol.iso']},/cd",
+        images["fsprobe.xen"],
+        "--",
+        "cat",
+        "/cd/sub/deep.txt",
+        ",",
+        "write",
+        "/cd/new.txt",
+        "x",
+        ",",
+        "statfs",
+        "/cd",
+    )
+    said = f"status {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, said
+    assert "cat /cd/sub/deep.txt: deeper" in result.stdout, said
+    assert "write /cd/new.txt: error EROFS" in result.stdout, said
+    assert "ro=1" in result.stdout, said
+
+
+def test_raw_disk_is_dev_ld0(dom0, xen_images):
+    images = xen_images[1]
+    status, out, err = shell(
+        dom0,
+        "head -c 3145728 /dev/zero > /tmp/raw.img && "
+        f"rumprun xen -i -M 48 -b /tmp/raw.img {images['storage.xen']} -- raw /dev/ld0; "
+        "echo status $?; dd if=/tmp/raw.img bs=1 skip=1000 count=14 2>/dev/null; echo; "
+        "rm /tmp/raw.img",
+    )
+    said = f"status {status}\n{out}\n{err}"
+    assert f"size {3 << 20} end {3 << 20}" in out, said
+    assert "read back 'raw block data'" in out and "block device 1" in out, said
+    assert "status 0" in out, said
+    assert out.rstrip().endswith("raw block data"), said
+
+
+# ---- network: netfront ----------------------------------------------------------
+# dom0's side of the guests' network is the bridge xl's vifs join by
+# default (xenbr0), with dom0 at 10.0.0.1/24; the guests take static
+# addresses on it (dom0 runs no DHCP server).
+
+
+@pytest.fixture(scope="session")
+def bridge(dom0):
+    status, _, err = shell(
+        dom0,
+        "ip link show xenbr0 >/dev/null 2>&1 || { ip link add xenbr0 type bridge && "
+        "ip addr add 10.0.0.1/24 dev xenbr0 && ip link set xenbr0 up; }",
+    )
+    assert status == 0, err
+    return "10.0.0.1"
+
+
+def test_guest_fetches_from_dom0_over_netfront(dom0, bridge, xen_images):
+    """TCP from the guest: 300 kB from an HTTP server in dom0."""
+    images = xen_images[1]
+    status, out, err = shell(
+        dom0,
+        "mkdir -p /tmp/www && cd /tmp/www && "
+        "{ printf 'served by dom0'; head -c 300000 /dev/zero | tr '\\0' z; } > big && "
+        "{ python3 -m http.server 8000 --bind 10.0.0.1 >/dev/null 2>&1 & echo $! > /tmp/www.pid; } "
+        "&& sleep 1 && "
+        "rumprun xen -i -M 64 -I net0,xenif -W net0,inet,static,10.0.0.2/24 "
+        f"{images['nettest.xen']} -- fetch 10.0.0.1 8000 /big; echo status $?; "
+        "kill $(cat /tmp/www.pid)",
+    )
+    said = f"status {status}\n{out}\n{err}"
+    assert "rumprun: net: xenif0: 10.0.0.2/24" in err, said
+    assert "fetch: HTTP/1.0 200 OK" in out, said
+    assert "fetch: body 300014 bytes: served by dom0zzz" in out, said
+    assert "nettest fetch: 0 failures" in out and "status 0" in out, said
+
+
+def test_dom0_fetches_from_the_guests_server(dom0, bridge, xen_images):
+    """TCP to the guest: dom0 asks its httpd for 200 kB, twice; the
+    server ends after two requests, with status 0."""
+    images = xen_images[1]
+    fetch = (
+        "import sys, time, urllib.request\n"
+        "for attempt in range(240):\n"
+        "    try:\n"
+        "        url = 'http://10.0.0.3:8080/bytes/200000'\n"
+        "        body = urllib.request.urlopen(url, timeout=5).read()\n"
+        "        break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.5)\n"
+        "else:\n"
+        "    sys.exit('no answer')\n"
+        "again = urllib.request.urlopen('http://10.0.0.3:8080/', timeout=30).read()\n"
+        "print('got', len(body), len(again))\n"
+    )
+    status, out, err = shell(
+        dom0,
+        "rumprun xen -i -M 64 -I net0,xenif,bridge=xenbr0 -W net0,inet,static,10.0.0.3/24 "
+        f"{images['httpd.xen']} -- -p 8080 -n 2 > /tmp/httpd.out 2>&1 & "
+        f'python3 -c "{fetch}"; wait $!; echo status $?; cat /tmp/httpd.out',
+    )
+    said = f"status {status}\n{out}\n{err}"
+    assert "got 200000 612" in out, said
+    assert "httpd: listening on port 8080" in out and "status 0" in out, said
+
+
 # ---- without Xen -----------------------------------------------------------------
 
 
@@ -313,11 +494,86 @@ def test_without_xl_one_sentence(state_env, host_hello):
     assert_one_line_error(result, "xl", "xen-utils", "dom0")
 
 
-def test_devices_xen_cannot_give_are_refused(state_env, host_hello):
+def test_dry_run_gives_disks_in_order_read_only_where_needed(state_env, xen_images, tmp_path):
+    images = xen_images[1]
     result = subprocess.run(
-        tool("rumprun") + ["xen", "-b", "/etc/hostname", str(host_hello)],
+        tool("rumprun")
+        + [
+            "-D",
+            "-T",
+            str(tmp_path),
+            "xen",
+            "-N",
+            "disks",
+            "-b",
+            f"{images['vol.img']},/data",
+            "-b",
+            f"{images['vol.iso']},/cd",
+            str(images["fsprobe.xen"]),
+        ],
         env=state_env,
         capture_output=True,
         text=True,
     )
-    assert_one_line_error(result, "rumprun xen cannot give", "-b")
+    assert result.returncode == 0, result.stderr
+    cfg = result.stdout.split("<<'RUMPRUN_EOF'\n", 1)[1].split("RUMPRUN_EOF", 1)[0]
+    assert (
+        "disk = [\n"
+        f'    "format=raw, vdev=xvda, access=rw, target={images["vol.img"]}",\n'
+        f'    "format=raw, vdev=xvdb, access=ro, target={images["vol.iso"]}",\n'
+        "]\n"
+    ) in cfg, cfg
+    config = [ln for ln in result.stdout.splitlines() if "xenstore-write" in ln][0]
+    assert '"path":"/dev/ld0"' in config and '"mountpoint":"/data"' in config, config
+    assert '"path":"/dev/ld1"' in config and '"fstype":"cd9660"' in config, config
+
+
+def test_dry_run_gives_interfaces_as_vifs_in_order(state_env, host_hello, tmp_path):
+    result = subprocess.run(
+        tool("rumprun")
+        + [
+            "-D",
+            "-T",
+            str(tmp_path),
+            "xen",
+            "-I",
+            "net0,xenif",
+            "-I",
+            "net1,xenif,bridge=br1,mac=00:16:3e:00:00:01",
+            "-W",
+            "net1,inet,static,10.1.0.2/24,10.1.0.1",
+            str(host_hello),
+        ],
+        env=state_env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    cfg = result.stdout.split("<<'RUMPRUN_EOF'\n", 1)[1].split("RUMPRUN_EOF", 1)[0]
+    assert 'vif = [\n    "",\n    "bridge=br1,mac=00:16:3e:00:00:01",\n]\n' in cfg, cfg
+    config = [ln for ln in result.stdout.splitlines() if "xenstore-write" in ln][0]
+    assert '"if":"xenif1"' in config and '"gw":"10.1.0.1"' in config, config
+
+
+def test_interfaces_of_the_wrong_kind_are_refused(state_env, host_hello):
+    for flag, words in [
+        ("net0,vioif", ["rumprun xen has no vioif", "xenif"]),
+        ("net0,xenif,-net user", ["takes no QEMU backend options", "bridge=xenbr0"]),
+    ]:
+        result = subprocess.run(
+            tool("rumprun") + ["xen", "-I", flag, str(host_hello)],
+            env=state_env,
+            capture_output=True,
+            text=True,
+        )
+        assert_one_line_error(result, *words)
+
+
+def test_devices_xen_cannot_give_are_refused(state_env, host_hello):
+    result = subprocess.run(
+        tool("rumprun") + ["xen", "-g", "-m 64", str(host_hello)],
+        env=state_env,
+        capture_output=True,
+        text=True,
+    )
+    assert_one_line_error(result, "rumprun xen cannot give", "-g")

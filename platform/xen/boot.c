@@ -45,6 +45,7 @@ void x86_boot(uint32_t magic, uint32_t info)
 	x86_mmu_init();
 	xen_events_init();
 	xen_clock_init();
+	xen_gnttab_init();
 	if ((config = xen_xenstore_read("rumprun/cfg", &len)) != NULL) {
 		x86_boot_config(config, len);
 		bmk_memfree(config, len + 1);
@@ -61,8 +62,12 @@ int64_t bmk_platform_clock_wall(void) { return xen_clock_wall(); }
 
 void bmk_platform_idle(int64_t deadline)
 {
+	const uint32_t *ports;
+	unsigned n;
+
+	ports = xen_events_ports(&n);
 	xen_cons_notify();
-	xen_clock_idle(deadline, NULL, 0);
+	xen_clock_idle(deadline, ports, n);
 }
 
 void bmk_platform_stack_guard(void *page, int guard)
@@ -70,8 +75,9 @@ void bmk_platform_stack_guard(void *page, int guard)
 	rumpuser_ext_protect(page, BMK_PAGE_SIZE, guard ? 0 : RUMPUSER_PROT_DEFAULT);
 }
 
-/* Events are polled, never delivered as interrupts: nothing to let in. */
-void bmk_platform_intr_window(void) {}
+/* Events are polled, never delivered as interrupts: "letting them in" is
+ * looking at the frontends' ports. */
+void bmk_platform_intr_window(void) { xen_events_check(); }
 
 void bmk_platform_putc(int c) { xen_cons_putc(c); }
 

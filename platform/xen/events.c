@@ -7,11 +7,14 @@
  */
 #include <bmk/core.h>
 #include <xen/xen.h>
+#include <errno.h>
+#include "rumpcomp_xen.h"
 
 #define XENMEM_add_to_physmap 7
 #define XENMAPSPACE_shared_info 0
 #define EVTCHNOP_bind_virq 1
 #define EVTCHNOP_send 4
+#define EVTCHNOP_alloc_unbound 6
 #define SCHEDOP_poll 3
 
 volatile struct xen_shared_info *xen_shared;
@@ -112,3 +115,96 @@ void xen_evtchn_poll(const uint32_t *ports, unsigned n, uint64_t timeout)
 
 	xen_hypercall(__HYPERVISOR_sched_op, SCHEDOP_poll, (unsigned long)&poll, 0, 0, 0);
 }
+
+/* ---- frontends' ports (rumpcomp_xen.h) ------------------------------- */
+
+struct evtchn_alloc_unbound {
+	uint16_t dom, remote_dom;
+	uint32_t port;
+};
+
+int rumpcomp_xen_evtchn_alloc(unsigned remote_domid, unsigned *port)
+{
+	struct evtchn_alloc_unbound alloc = {
+	    .dom = DOMID_SELF, .remote_dom = (uint16_t)remote_domid};
+	long rc = xen_hypercall(
+	    __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, (unsigned long)&alloc, 0, 0, 0);
+
+	if (rc)
+		return rc == -ENOSPC ? ENOSPC : EIO;
+	xen_evtchn_mask(alloc.port);
+	*port = alloc.port;
+	return 0;
+}
+
+void rumpcomp_xen_evtchn_notify(unsigned port) { xen_evtchn_send(port); }
+
+/*
+ * Established ports: their pending bits are looked at whenever the
+ * scheduler lets interrupts in (xen_events_check, from the machine's
+ * bmk_platform_intr_window) and the idle wait polls them with the timer's.
+ * A port found pending is marked here and bmk's interrupt thread runs its
+ * handler (xen_events_run), in thread context as on hw.
+ */
+#define MAX_PORTS 16
+
+static struct {
+	uint32_t port;
+	int (*handler)(void *);
+	void *arg;
+	volatile int pending;
+} handlers[MAX_PORTS];
+static uint32_t ports[MAX_PORTS];
+static unsigned nports;
+
+static void xen_events_run(void)
+{
+	unsigned i;
+	int again = 1;
+
+	while (again) {
+		again = 0;
+		for (i = 0; i < nports; i++) {
+			if (!handlers[i].pending)
+				continue;
+			handlers[i].pending = 0;
+			handlers[i].handler(handlers[i].arg);
+			again = 1;
+		}
+	}
+}
+
+void xen_events_check(void)
+{
+	unsigned i;
+
+	for (i = 0; i < nports; i++) {
+		if (xen_evtchn_test_and_clear(handlers[i].port)) {
+			handlers[i].pending = 1;
+			bmk_intr_raise();
+		}
+	}
+}
+
+const uint32_t *xen_events_ports(unsigned *n)
+{
+	*n = nports;
+	return ports;
+}
+
+int rumpcomp_xen_evtchn_establish(unsigned port, int (*handler)(void *), void *arg)
+{
+	if (nports == MAX_PORTS)
+		return ENOSPC;
+	if (bmk_intr_init(xen_events_run))
+		return ENOMEM;
+	handlers[nports].port = port;
+	handlers[nports].handler = handler;
+	handlers[nports].arg = arg;
+	ports[nports] = port;
+	nports++;
+	bmk_intr_awaited(1);
+	return 0;
+}
+
+void rumpcomp_xen_evtchn_awaited(int delta) { bmk_intr_awaited(delta); }

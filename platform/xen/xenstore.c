@@ -1,5 +1,5 @@
 /*
- * A xenstore client, just enough to read keys: requests and answers are
+ * A xenstore client, enough to read, write and list keys: requests and answers are
  * messages (a 16-byte header, then the payload) streamed through two
  * 1 KiB rings in a page shared with xenstored, with an event channel each
  * way.  Relative paths are resolved by xenstored under the domain's home,
@@ -7,8 +7,12 @@
  */
 #include <bmk/core.h>
 #include <xen/xen.h>
+#include <errno.h>
+#include "rumpcomp_xen.h"
 
+#define XS_DIRECTORY 1
 #define XS_READ 2
+#define XS_WRITE 11
 #define XS_WATCH_EVENT 15
 #define XS_ERROR 16
 #define XS_PAYLOAD_MAX 4096
@@ -102,26 +106,44 @@ static int receive(void *data, size_t len, int64_t deadline)
 	return 0;
 }
 
-char *xen_xenstore_read(const char *path, size_t *len)
+static int streq(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
+
+/*
+ * One request and its answer: type, then parts[0..nparts) as the payload
+ * (each with its length; a NUL is part of a part where the wire wants one).
+ * The answer's payload, NUL-terminated, from bmk_memalloc (its length + 1
+ * bytes) with its length in *len; NULL with *err set to ENOENT (xenstored
+ * said so), EACCES, or EIO (another refusal, no xenstore, no answer).
+ */
+static char *talk(uint32_t type, const char *const *parts, const size_t *lens, int nparts,
+    size_t *len, int *err, const char *what)
 {
 	int64_t deadline = xen_clock_mono() + XS_TIMEOUT_NS;
-	struct xsd_sockmsg msg = {.type = XS_READ, .req_id = next_id++};
+	struct xsd_sockmsg msg = {.type = type, .req_id = next_id++};
 	char *value;
-	size_t plen = 0;
+	int i;
 
+	*err = EIO;
 	if (!ring)
 		return NULL;
-	while (path[plen])
-		plen++;
-	msg.len = plen + 1;
-	if (send(&msg, sizeof(msg), deadline) || send(path, plen + 1, deadline))
+	for (msg.len = 0, i = 0; i < nparts; i++)
+		msg.len += lens[i];
+	if (send(&msg, sizeof(msg), deadline))
 		goto silent;
+	for (i = 0; i < nparts; i++)
+		if (send(parts[i], lens[i], deadline))
+			goto silent;
 	for (;;) {
 		if (receive(&msg, sizeof(msg), deadline) || msg.len > XS_PAYLOAD_MAX)
 			goto silent;
 		value = bmk_memalloc(msg.len + 1, 0);
 		if (!value) {
-			bmk_printf("rumprun: out of memory reading xenstore's %s\n", path);
+			bmk_printf("rumprun: out of memory talking to xenstore (%s)\n", what);
 			bmk_exit(1, 1);
 		}
 		if (receive(value, msg.len, deadline)) {
@@ -133,7 +155,11 @@ char *xen_xenstore_read(const char *path, size_t *len)
 			bmk_memfree(value, msg.len + 1);
 			continue;
 		}
-		if (msg.type == XS_ERROR) { /* e.g. "ENOENT" */
+		if (msg.type == XS_ERROR) { /* "ENOENT", "EACCES", ... */
+			if (streq(value, "ENOENT"))
+				*err = ENOENT;
+			else if (streq(value, "EACCES"))
+				*err = EACCES;
 			bmk_memfree(value, msg.len + 1);
 			return NULL;
 		}
@@ -141,6 +167,67 @@ char *xen_xenstore_read(const char *path, size_t *len)
 		return value;
 	}
 silent:
-	bmk_printf("rumprun: xenstore does not answer (reading %s)\n", path);
+	bmk_printf("rumprun: xenstore does not answer (%s)\n", what);
 	return NULL;
+}
+
+static size_t length(const char *s)
+{
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	return n;
+}
+
+char *xen_xenstore_read(const char *path, size_t *len)
+{
+	size_t plen = length(path) + 1;
+	int err;
+
+	return talk(XS_READ, &path, &plen, 1, len, &err, path);
+}
+
+/* ---- the kernel's interface (rumpcomp_xen.h) -------------------------- */
+
+/* The answer into buf (a read's value, a directory's NUL-separated names). */
+static int answer(int type, const char *path, char *buf, unsigned long size, unsigned long *len)
+{
+	size_t plen = length(path) + 1, n;
+	int err;
+	char *value = talk(type, &path, &plen, 1, &n, &err, path);
+
+	if (!value)
+		return err;
+	*len = n;
+	if (n + 1 > size) {
+		bmk_memfree(value, n + 1);
+		return ENOSPC;
+	}
+	__builtin_memcpy(buf, value, n + 1);
+	bmk_memfree(value, n + 1);
+	return 0;
+}
+
+int rumpcomp_xen_store_read(const char *path, char *buf, unsigned long size, unsigned long *len)
+{
+	return answer(XS_READ, path, buf, size, len);
+}
+
+int rumpcomp_xen_store_list(const char *path, char *buf, unsigned long size, unsigned long *len)
+{
+	return answer(XS_DIRECTORY, path, buf, size, len);
+}
+
+int rumpcomp_xen_store_write(const char *path, const char *value)
+{
+	const char *parts[2] = {path, value};
+	size_t lens[2] = {length(path) + 1, length(value)}, n;
+	int err;
+	char *ok = talk(XS_WRITE, parts, lens, 2, &n, &err, path);
+
+	if (!ok)
+		return err;
+	bmk_memfree(ok, n + 1);
+	return 0;
 }

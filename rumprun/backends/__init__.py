@@ -47,6 +47,7 @@ class Backend:
     ports: bool = True  # -P: ports published through user networking
     shares: bool = True  # --share: host folders over virtio-9p
     nics: tuple[str, ...] = ("vioif", "e1000")  # the -I drivers it has
+    vif_options: bool = False  # -I takes an xl vif specification (xen)
     disk_modules: bool = False  # -b images travel as multiboot modules
     # (in an ISO), not as virtio-blk drives
 
@@ -100,6 +101,9 @@ BACKENDS = {
             "rumprun.backends.xen",
             "Run APP as a Xen PVH domain (in dom0, with xl).",
             ("xen",),
+            default_nic="xenif",
+            nics=("xenif",),
+            vif_options=True,
             netdev=False,
             ports=False,
             shares=False,

@@ -36,6 +36,7 @@ from rumprun.errors import RumprunError
 XENSTORE_KEY = "rumprun/cfg"  # under /local/domain/ID, as platform/xen reads it
 XENSTORE_VALUE_MAX = 4096  # xenstore's payload limit
 CAPABILITIES = Path("/proc/xen/capabilities")
+MAX_DISKS = 16  # the kernel's block device table (kernel/dev/blkdev.c)
 
 
 def _quote(value):
@@ -64,7 +65,30 @@ def domain_config(launch, name):
         # would hide it.
         'on_reboot = "destroy"',
     ]
+    if launch.interfaces:
+        # One vif per -I, in order (netfront's xenif0, xenif1...): its xl
+        # specification, or xl's defaults (bridge xenbr0, vif-bridge).
+        lines.append("vif = [")
+        lines += [f"    {_quote(n.backend[0] if n.backend else '')}," for n in launch.interfaces]
+        lines.append("]")
+    if launch.disks:
+        lines.append("disk = [")
+        lines += [f"    {_quote(spec)}," for spec in disk_specs(launch)]
+        lines.append("]")
     return "\n".join(lines) + "\n"
+
+
+def disk_specs(launch):
+    """The xl disk specifications of -b: raw images as xvda, xvdb... in
+    order (blkfront's ld0, ld1...), read-only where the model says; target
+    last, since xl takes the rest of the entry (commas and all) as the path."""
+    specs = []
+    for i, disk in enumerate(launch.disks):
+        access = "ro" if disk.readonly else "rw"
+        specs.append(
+            f"format=raw, vdev=xvd{chr(ord('a') + i)}, access={access}, target={disk.path}"
+        )
+    return specs
 
 
 def check_launch(launch):
@@ -72,8 +96,7 @@ def check_launch(launch):
     missing = [
         flag
         for flag, used in (
-            ("-I/-W/-P", launch.interfaces or launch.ports),
-            ("-b", launch.disks),
+            ("-P", launch.ports),
             ("--share", launch.shares),
             ("-g", launch.qemu_args),
             ("-D PORT", launch.gdb_port is not None),
@@ -82,9 +105,13 @@ def check_launch(launch):
     ]
     if missing:
         raise RumprunError(
-            f"rumprun xen cannot give a guest {', '.join(missing)} yet (the xen "
-            "platform has no netfront, blkfront or 9p, and there is no QEMU): "
+            f"rumprun xen cannot give a guest {', '.join(missing)} (the xen "
+            "platform has no 9p, and there is no QEMU): "
             "leave them out, or use rumprun qemu with an hw_generic image"
+        )
+    if len(launch.disks) > MAX_DISKS:
+        raise RumprunError(
+            f"rumprun xen gives a guest at most {MAX_DISKS} disks (-b), not {len(launch.disks)}"
         )
     config = model.kernel_config(launch)
     if len(config) >= XENSTORE_VALUE_MAX:

@@ -23,6 +23,7 @@
 /* ---- hypercall.c: the hypercall page, HVM parameters ----------------- */
 #define __HYPERVISOR_set_timer_op 15
 #define __HYPERVISOR_memory_op 12
+#define __HYPERVISOR_grant_table_op 20
 #define __HYPERVISOR_xen_version 17
 #define __HYPERVISOR_vcpu_op 24
 #define __HYPERVISOR_sched_op 29
@@ -91,6 +92,16 @@ int xen_evtchn_test_and_clear(uint32_t port);
 /* Block until one of ports[0..n) is pending or Xen's system time reaches
  * timeout (ns; 0 none).  Returns at once when one is pending already. */
 void xen_evtchn_poll(const uint32_t *ports, unsigned n, uint64_t timeout);
+/* Frontends' ports (rumpcomp_xen_evtchn_establish): mark those pending and
+ * raise bmk's interrupt flag (at every scheduler decision point); the
+ * ports, for the idle wait to poll. */
+void xen_events_check(void);
+const uint32_t *xen_events_ports(unsigned *n);
+
+/* ---- gnttab.c: the grant table --------------------------------------- */
+/* Map the grant table's frames (XENMEM_add_to_physmap).  Needs the page
+ * allocator; without it (Xen refused) grants fail with ENOSPC. */
+void xen_gnttab_init(void);
 
 /* ---- clock.c: the PV time source and the one-shot timer -------------- */
 void xen_clock_init(void); /* after xen_events_init */
