@@ -49,6 +49,7 @@ struct program {
 static struct program *programs;
 static int programs_started;
 static int all_started; /* programs_run has started its last program */
+static struct program *alone; /* the only program, run in the boot thread */
 static struct rumpuser_mtx *lock;
 static struct rumpuser_cv *ended_cv;
 static size_t stack_size;
@@ -370,7 +371,8 @@ static void fresh_data(const struct baked_program *b)
 	}
 }
 
-static struct program *program_start(
+/* A program's state, not started yet. */
+static struct program *program_new(
     const struct baked_program *b, int argc, char **argv, struct fdtable *fds)
 {
 	struct program *p = kzalloc(sizeof(*p));
@@ -391,6 +393,14 @@ static struct program *program_start(
 	p->next = programs;
 	programs = p;
 	programs_started++;
+	return p;
+}
+
+static struct program *program_start(
+    const struct baked_program *b, int argc, char **argv, struct fdtable *fds)
+{
+	struct program *p = program_new(b, argc, argv, fds);
+
 	if (rumpuser_thread_create(program_thread, p, b->name, 0, -1, -1, NULL))
 		panic("no memory to start %s", b->name);
 	return p;
@@ -448,6 +458,22 @@ void programs_run(void)
 	if ((baked_state = kzalloc(i * sizeof(*baked_state))) == NULL)
 		panic("no memory for the programs");
 
+	if (cfg->nrc == 0 && !rumprun_programs[1].name) {
+		/* One program and no rc: it runs in this thread rather than in a
+		 * new one that this one waits for, and its exit ends the machine
+		 * (program_exit).  A short program's boot then runs no scheduler
+		 * code at all: under QEMU's TCG, first-run code is what a boot
+		 * costs (benchmarks/README.md, microvm). */
+		struct fdtable *fds = fdtable_copy(fdtable_boot());
+
+		if (!fds)
+			panic("no memory for descriptors");
+		all_started = 1;
+		alone = program_new(rumprun_programs, cfg->argc, cfg->argv, fds);
+		rumpuser_ext_thread_rename(alone->baked->name);
+		program_thread(alone);
+		__builtin_unreachable();
+	}
 	if (cfg->nrc == 0) {
 		/* No rc: every baked app in order, in the foreground; the command
 		 * line goes to the first. */
@@ -580,6 +606,8 @@ void program_exit(int status)
 	if (!p)
 		rumpuser_exit(status);
 	program_end(p, status, 0);
+	if (p == alone)
+		machine_end(p);
 	/* The last program to end: programs_run ends the machine as soon as
 	 * it runs, so let it run before this program's memory is torn down
 	 * for nobody (a millisecond of every boot under QEMU's TCG). */
