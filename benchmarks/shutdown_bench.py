@@ -16,9 +16,10 @@ sleep), and once the guest says "written", alternating:
   sigterm   the QEMU command `rumprun -D` prints for the same launch, run
             directly, then SIGTERM to QEMU: time from the signal to its exit
 
-then `e2fsck -fn` on the volume (clean: status 0).  Prints a Markdown table
-on stdout (progress on stderr): medians, the ratio to sigterm's, and how
-many volumes e2fsck found clean.
+then `e2fsck -fn` on the volume (clean: status 0) and debugfs's copy of
+lazy.bin (intact: the 1 MiB the program wrote).  Prints a Markdown table on
+stdout (progress on stderr): medians, the ratio to sigterm's, and how many
+volumes were clean and held the file intact.
 """
 
 import argparse
@@ -113,6 +114,15 @@ def fsck_clean(volume):
     return subprocess.run(["e2fsck", "-fn", str(volume)], capture_output=True).returncode == 0
 
 
+def file_intact(volume):
+    """Whether the volume holds lazy.bin as storage.c wrote it (seed 98)."""
+    out = WORK / "lazy.bin"
+    out.unlink(missing_ok=True)
+    subprocess.run(["debugfs", "-R", f"dump /lazy.bin {out}", str(volume)], capture_output=True)
+    want = bytes(((i * 131 + 98 * 17 + (i >> 11)) & 0xFF) for i in range(1 << 20))
+    return out.exists() and out.read_bytes() == want
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
@@ -120,30 +130,36 @@ def main():
     image = build()
     samples = {"sigint": [], "sigterm": []}
     clean = {"sigint": 0, "sigterm": 0}
+    intact = {"sigint": 0, "sigterm": 0}
     progress(f"shutdown: {runs} alternating runs of sigint, sigterm")
     for i in range(runs + 1):
         volume = fresh_volume()
         sigint = timed_end([str(BIN / "rumprun"), *launch_args(image, volume)], signal.SIGINT, 130)
-        sigint_clean = fsck_clean(volume)
+        sigint_clean, sigint_intact = fsck_clean(volume), file_intact(volume)
         volume = fresh_volume()
         sigterm = timed_end(direct_command(image, volume), signal.SIGTERM, None)
-        sigterm_clean = fsck_clean(volume)
+        sigterm_clean, sigterm_intact = fsck_clean(volume), file_intact(volume)
         if i:  # the first round warms up
             samples["sigint"].append(sigint)
             samples["sigterm"].append(sigterm)
             clean["sigint"] += sigint_clean
             clean["sigterm"] += sigterm_clean
+            intact["sigint"] += sigint_intact
+            intact["sigterm"] += sigterm_intact
             progress(f"  run {i}: sigint {sigint * 1000:.0f} ms, sigterm {sigterm * 1000:.0f} ms")
     median = {k: statistics.median(v) * 1000 for k, v in samples.items()}
-    print("| how the guest ends | signal to exit, median (ms) | vs SIGTERM | e2fsck -fn clean |")
-    print("| --- | ---: | ---: | ---: |")
+    print(
+        "| how the guest ends | signal to exit, median (ms) | vs SIGTERM "
+        "| e2fsck -fn clean | lazy.bin intact |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: |")
     for kind, label in (
         ("sigint", "Ctrl-C of `rumprun qemu -i` (sync, unmount, power off)"),
         ("sigterm", "SIGTERM to QEMU (no sync: the old Ctrl-C)"),
     ):
         print(
             f"| {label} | {median[kind]:.0f} | {median[kind] / median['sigterm']:.2f}x "
-            f"| {clean[kind]}/{runs} |"
+            f"| {clean[kind]}/{runs} | {intact[kind]}/{runs} |"
         )
 
 

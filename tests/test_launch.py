@@ -63,7 +63,8 @@ def test_dry_run_prints_the_qemu_command(run, fixture_kernel):
     # virtio-console ports: stdin from QEMU's stdio, stdout and stderr to
     # the shell's, reopened for appending.
     assert "file,id=con,path=/dev/stderr,append=on" in argv
-    assert "virtio-serial-pci,max_ports=4" in argv
+    assert "virtio-serial-pci,max_ports=5" in argv
+    assert "virtserialport,chardev=control,name=rumprun.control" in argv
     for stream, backend in (
         ("stdin", "stdio,id=stdin"),
         ("stdout", "file,id=stdout,path=/dev/stdout,append=on"),

@@ -292,7 +292,8 @@ def plan(launch, name=None, config_fd=CONFIG_FD, machine=None):
     elif launch.interactive:
         # The script's own descriptors: COM1 and the programs' stderr on
         # stderr, stdout on stdout (appending: QEMU opens them anew), stdin
-        # from QEMU's stdio.
+        # from QEMU's stdio.  The control port is there, as in a run, but
+        # nothing writes to it: the shell's Ctrl-C ends QEMU itself.
         to = {fd: ("file", {"path": f"/dev/{fd}", "append": "on"}) for fd in ("stdout", "stderr")}
         argv = qemu_command(
             launch,
@@ -306,7 +307,8 @@ def plan(launch, name=None, config_fd=CONFIG_FD, machine=None):
                     "rumprun.stdout": to["stdout"],
                     "rumprun.stderr": to["stderr"],
                 }
-            ),
+            )
+            + [(CONTROL_PORT, ("null", {}))],
             socket,
             machine,
         )
