@@ -3,7 +3,8 @@
  * /dev/console and /dev/tty (kernel/include/kernel/console.h).
  *
  * Each standard stream goes over the channel a driver attached for it
- * (the virtio console's ports), else over the platform console: output
+ * (the virtio console's ports; a driver may defer its device's set-up to
+ * the first use of a stream), else over the platform console: output
  * through rumpuser_putchar, input at end of file.  A stream is a terminal
  * (isatty, the termios ioctls) when its channel's host end is one; the
  * platform console counts as a serial terminal.  /dev/console and /dev/tty
@@ -28,9 +29,58 @@ void console_attach(enum console_stream stream, struct console_channel *ch)
 	channels[stream] = ch;
 }
 
+static struct console_starter *deferred; /* devices not set up yet */
+static struct rumpuser_mtx *start_lock; /* held while one is set up */
+
+/* The deferred devices, set up by the first user of a stream.  A device
+ * leaves the list only when its set-up is done (which sleeps), so a
+ * second user meanwhile waits for the lock and finds the channels there. */
+static void start_deferred(void)
+{
+	struct console_starter *cs;
+
+	rumpuser_mutex_enter(start_lock);
+	while ((cs = deferred) != NULL) {
+		cs->start(cs);
+		deferred = cs->next;
+	}
+	rumpuser_mutex_exit(start_lock);
+}
+
+/*
+ * A machine that runs longer sets the devices up anyway, START_AFTER_NS
+ * after boot (as soon as its programs block or idle), whether or not a
+ * program uses its streams: the host's requests (the virtio console's
+ * rumprun.control port: shutdown) must reach a quiet program too.  A
+ * short program ends before.
+ */
+#define START_AFTER_NS (50 * 1000000L)
+
+static void *starter(void *arg)
+{
+	rumpuser_clock_sleep(RUMPUSER_CLOCK_RELWALL, 0, START_AFTER_NS);
+	if (deferred)
+		start_deferred();
+	rumpuser_thread_exit();
+}
+
+void console_defer(struct console_starter *cs)
+{
+	if (!start_lock) {
+		rumpuser_mutex_init(&start_lock, RUMPUSER_MTX_KMUTEX);
+		if (rumpuser_thread_create(starter, NULL, "console", 0, -1, -1, NULL) != 0)
+			panic("no memory for the console's thread");
+	}
+	cs->next = deferred;
+	deferred = cs;
+}
+
 static struct console_channel *channel(struct file *f, int input)
 {
 	int s = STREAM(f);
+
+	if (deferred)
+		start_deferred();
 
 	if (input)
 		return channels[CONSOLE_STDIN];

@@ -23,18 +23,33 @@ static const struct rumpuser_hyperup hyperup = {
     .hyp_ext_preempted = program_preempted,
 };
 
+/* Most configurations fit this at once; a longer one is asked for its
+ * size first (a boot runs less code the short way: benchmarks/README.md,
+ * microvm). */
+#define CONFIG_FIRST_TRY 1024
+
 static void load_config(void)
 {
-	unsigned long len = param_number(RUMPRUN_PARAM_CONFIG_SIZE);
-	char *text;
+	size_t size = CONFIG_FIRST_TRY;
+	char *text = kmalloc(size);
+	int err;
 
-	if (len) {
-		if ((text = kmalloc(len + 1)) == NULL)
-			panic("no memory for the configuration (%lu bytes)", len);
-		if (rumpuser_getparam(RUMPRUN_PARAM_CONFIG, text, len + 1) != 0)
-			panic("configuration unreadable");
-		config_parse(text, len, &config);
+	if (!text)
+		panic("no memory for the configuration");
+	if ((err = rumpuser_getparam(RUMPRUN_PARAM_CONFIG, text, size)) == E2BIG) {
+		kfree(text, size);
+		size = param_number(RUMPRUN_PARAM_CONFIG_SIZE) + 1;
+		if ((text = kmalloc(size)) == NULL)
+			panic(
+			    "no memory for the configuration (%lu bytes)", (unsigned long)size - 1);
+		err = rumpuser_getparam(RUMPRUN_PARAM_CONFIG, text, size);
 	}
+	if (err == 0)
+		config_parse(text, strlen(text), &config);
+	else if (err == ENOENT)
+		kfree(text, size);
+	else
+		panic("configuration unreadable");
 	if (config.argc == 0) {
 		static char image[256];
 		static char *default_argv[2];

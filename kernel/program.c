@@ -49,6 +49,7 @@ struct program {
 static struct program *programs;
 static int programs_started;
 static int all_started; /* programs_run has started its last program */
+static struct program *alone; /* the only program, run in the boot thread */
 static struct rumpuser_mtx *lock;
 static struct rumpuser_cv *ended_cv;
 static size_t stack_size;
@@ -370,7 +371,8 @@ static void fresh_data(const struct baked_program *b)
 	}
 }
 
-static struct program *program_start(
+/* A program's state, not started yet. */
+static struct program *program_new(
     const struct baked_program *b, int argc, char **argv, struct fdtable *fds)
 {
 	struct program *p = kzalloc(sizeof(*p));
@@ -391,6 +393,14 @@ static struct program *program_start(
 	p->next = programs;
 	programs = p;
 	programs_started++;
+	return p;
+}
+
+static struct program *program_start(
+    const struct baked_program *b, int argc, char **argv, struct fdtable *fds)
+{
+	struct program *p = program_new(b, argc, argv, fds);
+
 	if (rumpuser_thread_create(program_thread, p, b->name, 0, -1, -1, NULL))
 		panic("no memory to start %s", b->name);
 	return p;
@@ -448,6 +458,22 @@ void programs_run(void)
 	if ((baked_state = kzalloc(i * sizeof(*baked_state))) == NULL)
 		panic("no memory for the programs");
 
+	if (cfg->nrc == 0 && !rumprun_programs[1].name) {
+		/* One program and no rc: it runs in this thread rather than in a
+		 * new one that this one waits for, and its exit ends the machine
+		 * (program_exit).  A short program's boot then runs no scheduler
+		 * code at all: under QEMU's TCG, first-run code is what a boot
+		 * costs (benchmarks/README.md, microvm). */
+		struct fdtable *fds = fdtable_copy(fdtable_boot());
+
+		if (!fds)
+			panic("no memory for descriptors");
+		all_started = 1;
+		alone = program_new(rumprun_programs, cfg->argc, cfg->argv, fds);
+		rumpuser_ext_thread_rename(alone->baked->name);
+		program_thread(alone);
+		__builtin_unreachable();
+	}
 	if (cfg->nrc == 0) {
 		/* No rc: every baked app in order, in the foreground; the command
 		 * line goes to the first. */
@@ -545,6 +571,33 @@ void program_thread_exit(void)
 	rumpuser_thread_exit();
 }
 
+/* p ends with status (killed by signo, or 0), unless it has already. */
+static void program_end(struct program *p, int status, int signo)
+{
+	rumpuser_mutex_enter(lock);
+	if (!p->ended) {
+		p->ended = 1;
+		programs_ended++;
+		p->status = status & 0xff;
+		p->signo = signo;
+		fdtable_close_all(p->fds); /* pipes see end of file */
+		rumpuser_cv_broadcast(ended_cv);
+	}
+	rumpuser_mutex_exit(lock);
+	/* Threads waiting on futexes come out now and follow. */
+	futex_wake_program(p);
+}
+
+int program_kill(int signo)
+{
+	struct lwp *l = curlwp();
+
+	if (!l || !l->prog)
+		return -1;
+	program_end(l->prog, 128 + signo, signo);
+	return 0;
+}
+
 void program_exit(int status)
 {
 	struct lwp *l = curlwp();
@@ -552,17 +605,9 @@ void program_exit(int status)
 
 	if (!p)
 		rumpuser_exit(status);
-	rumpuser_mutex_enter(lock);
-	if (!p->ended) {
-		p->ended = 1;
-		programs_ended++;
-		p->status = status & 0xff;
-		fdtable_close_all(p->fds); /* pipes see end of file */
-		rumpuser_cv_broadcast(ended_cv);
-	}
-	rumpuser_mutex_exit(lock);
-	/* Threads waiting on futexes come out now and follow. */
-	futex_wake_program(p);
+	program_end(p, status, 0);
+	if (p == alone)
+		machine_end(p);
 	/* The last program to end: programs_run ends the machine as soon as
 	 * it runs, so let it run before this program's memory is torn down
 	 * for nobody (a millisecond of every boot under QEMU's TCG). */
@@ -581,13 +626,8 @@ void program_exit(int status)
  */
 void program_fault(int signo)
 {
-	struct lwp *l = curlwp();
-
-	if (!l || !l->prog)
-		return;
-	if (!l->prog->ended)
-		l->prog->signo = signo;
-	program_exit(128 + signo);
+	if (program_kill(signo) == 0)
+		program_exit(0);
 }
 
 /*

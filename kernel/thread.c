@@ -468,8 +468,10 @@ SYSCALL_REGISTER(SYS_rt_sigprocmask, sys_rt_sigprocmask, PARTIAL,
 /*
  * A signal sent to ourselves.  Handlers are not run (there is no signal
  * delivery yet): an ignored signal is dropped, any other one whose default
- * action ends a process ends the machine with status 128 + signal, as a
- * shell would report it.
+ * action ends a process ends the calling program with status 128 +
+ * signal, as a shell would report it, once the system call is over (it
+ * may hold files until then); the other programs go on.  The machine ends
+ * as after any program's end: volumes written back and unmounted.
  */
 static long send_self(long sig)
 {
@@ -489,8 +491,11 @@ static long send_self(long sig)
 	strcpy(why + 10, name);
 	if (sig == SIGABRT)
 		strcat(why, " (abort)");
-	vfs_unmount_all(); /* the disks as clean as at a normal exit */
-	rumpuser_ext_fatal_signal(sig, why);
+	kprintf("rumprun: %s\n", why);
+	if (program_kill(sig) == 0)
+		return 0; /* the system call's end takes the thread out */
+	vfs_unmount_all(); /* the kernel's own: the disks as clean as at an exit */
+	rumpuser_ext_fatal_signal(sig, NULL);
 }
 
 void signal_raise(int sig)
@@ -512,7 +517,7 @@ static long sys_kill(SYSARGS)
 	return send_self(sig);
 }
 SYSCALL_REGISTER(SYS_kill, sys_kill, PARTIAL,
-    "to the process itself only: ignored, or a fatal default ends the machine with 128+N");
+    "to the process itself only: ignored, or a fatal default ends the program with 128+N");
 
 static long sys_tkill(SYSARGS)
 {

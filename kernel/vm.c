@@ -631,6 +631,24 @@ out:
 
 /* ---- stacks ------------------------------------------------------------ */
 
+/*
+ * The top of a new stack, which every program touches at once (its
+ * arguments, its first frames), is committed now rather than page by page
+ * at its first touches: a short program then takes no page fault at all,
+ * and under QEMU's TCG the fault path is code translated for one use.
+ * When memory is short it stays lazy.
+ */
+#define STACK_COMMIT (2 * PAGE_SIZE)
+
+static void commit_top(uintptr_t top, size_t size)
+{
+	size_t n = size < STACK_COMMIT ? size : STACK_COMMIT;
+	int prot = RUMPUSER_PROT_READ | RUMPUSER_PROT_WRITE;
+
+	if (rumpuser_ext_vm_map((void *)(top - n), n, prot, 0) != 0)
+		rumpuser_ext_vm_map((void *)(top - n), n, prot, RUMPUSER_VM_LAZY);
+}
+
 long vm_stack(struct vmspace *vs, size_t size, uintptr_t *top)
 {
 	struct mapping *gap, *stack;
@@ -653,6 +671,7 @@ long vm_stack(struct vmspace *vs, size_t size, uintptr_t *top)
 			free_mapping(stack);
 		goto out;
 	}
+	commit_top(stack->end, size);
 	*top = vs->stack_top = stack->end;
 	vs->stack_lo = stack->start;
 	insert(gap);

@@ -258,7 +258,11 @@ def ps_command():
 @cli.command("stop", context_settings=CONTEXT)
 @click.argument("handle")
 def stop_command(handle):
-    """Stop the guest HANDLE and forget it."""
+    """Stop the guest HANDLE and forget it.
+
+    Its kernel is asked to write back and unmount its volumes and power off
+    (status 143); QEMU is quit when it has not within 5 seconds.
+    """
     from rumprun import guests
 
     guests.stop(handle)

@@ -91,9 +91,11 @@ def test_a_crash_syncs_and_unmounts(run, storage_bin, volume, tmp_path):  # noqa
     assert dump(volume, "crashed.dir/inside", tmp_path / "i.bin") == pattern(95, 0, 5000)
 
 
-def test_the_other_programs_outlive_a_crash(run, bake_image, volume, tmp_path):
-    """--rc: a background program crashes, the foreground one goes on and
-    its status is the machine's, as in a shell on Linux."""
+@pytest.mark.parametrize("how", ["crash", "abort"])
+def test_the_other_programs_outlive_a_crash(run, bake_image, volume, tmp_path, how):
+    """--rc: a background program crashes (a fault, abort()), the
+    foreground one goes on and its status is the machine's, as in a shell
+    on Linux."""
     image = bake_image(
         tmp_path, "two.bin", {"crasher": [STORAGE_SOURCE], "survivor": [STORAGE_SOURCE]}
     )
@@ -104,16 +106,21 @@ def test_the_other_programs_outlive_a_crash(run, bake_image, volume, tmp_path):
         "-b",
         f"{volume},/data",
         "--rc",
-        "& crasher crash /data",
+        f"& crasher {how} /data",
         "--rc",
         "survivor outlive /data",
         image,
     )
     assert result.returncode == 0, result
     assert result.stdout.splitlines() == ["outlived"], result
-    assert "null pointer dereference" in result.stderr, result
+    said = "null pointer dereference" if how == "crash" else "rumprun: killed by SIGABRT (abort)"
+    assert said in result.stderr, result
+    assert result.stderr.endswith("=== rumprun: exit status 0 ===\n"), result
     fsck_clean(volume)
-    assert dump(volume, "crashed.bin", tmp_path / "c.bin") == pattern(96, 0, 65536)
+    if how == "crash":
+        assert dump(volume, "crashed.bin", tmp_path / "c.bin") == pattern(96, 0, 65536)
+    else:
+        assert dump(volume, "aborted.bin", tmp_path / "a.bin") == pattern(97, 0, 65536)
     assert dump(volume, "outlived.bin", tmp_path / "o.bin") == pattern(93, 0, 65536)
 
 

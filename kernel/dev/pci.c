@@ -243,8 +243,10 @@ void pci_attach_all(void)
 	struct pci_dev *d;
 	const struct pci_driver *const *drv;
 
-	if (rumpcomp_pci_confread(0, 0, 0, PCI_ID, &dummy) != 0)
-		return; /* no PCI on this machine */
+	/* No PCI on this machine: the platform says so, or nothing answers
+	 * as 0:0.0, where a PCI machine has its host bridge (QEMU's microvm). */
+	if (rumpcomp_pci_confread(0, 0, 0, PCI_ID, &dummy) != 0 || (dummy & 0xffff) == 0xffff)
+		return;
 	scan_bus(0);
 	for (d = devices; d; d = d->next) {
 		for (drv = __start_rumprun_pci_drivers; drv < __stop_rumprun_pci_drivers; drv++) {

@@ -319,6 +319,10 @@ void rumpuser_ext_vdprintf(const char *fmt, __builtin_va_list ap);
  * caller is scheduled again. */
 void rumpuser_ext_yield(void);
 
+/* Rename the calling thread (reports name threads: the deadlock report,
+ * the watchdog); name is copied, cut to what the platform keeps. */
+void rumpuser_ext_thread_rename(const char *name);
+
 /*
  * Fork the application context being served by the current system call
  * (clone): a new thread starts in start(arg) on a kernel stack of its own;

@@ -185,12 +185,20 @@ void vfs_lookup_done(struct vnode *v)
 	vfs_exit();
 }
 
-void vfs_init(void)
+/*
+ * The root, the directories, /dev, /etc and the image's archive are built
+ * at the first vfs_enter rather than at boot: a program that never names a file
+ * (with no mounts or network configuration at boot) never runs that code,
+ * which under QEMU's TCG is most of what it costs (every instruction is
+ * translated the first time it runs).  Building only takes memory, never
+ * sleeps, so on the cooperative scheduler nobody else enters meanwhile;
+ * its own vfs_enter calls find it started.
+ */
+static int namespace_built;
+
+static void build_namespace(void)
 {
-	if (vfs_root)
-		return;
-	rumpuser_mutex_init(&vfs_lock, RUMPUSER_MTX_KMUTEX);
-	vfs_poll_init();
+	namespace_built = 1;
 	vfs_root = tmpfs_mkroot();
 	if (vfs_root == NULL)
 		panic("vfs: out of memory for the root");
@@ -204,4 +212,19 @@ void vfs_init(void)
 	dev_populate();
 	etc_populate();
 	rootfs_unpack();
+}
+
+void vfs_enter(void)
+{
+	if (!namespace_built)
+		build_namespace();
+	rumpuser_mutex_enter(vfs_lock);
+}
+
+void vfs_init(void)
+{
+	if (vfs_lock)
+		return;
+	rumpuser_mutex_init(&vfs_lock, RUMPUSER_MTX_KMUTEX);
+	vfs_poll_init();
 }

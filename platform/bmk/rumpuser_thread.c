@@ -18,6 +18,8 @@ int rumpuser_thread_create(void *(*f)(void *), void *arg, const char *name, int 
 
 void rumpuser_thread_exit(void) { bmk_sched_exit(); }
 
+void rumpuser_ext_thread_rename(const char *name) { bmk_thread_rename(bmk_current(), name); }
+
 int rumpuser_thread_join(void *cookie)
 {
 	bmk_unschedule();

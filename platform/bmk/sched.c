@@ -301,6 +301,15 @@ void bmk_thread_set_frame(struct bmk_thread *t, void *frame) { t->frame = frame;
 void *bmk_thread_frame(struct bmk_thread *t) { return t->frame; }
 const char *bmk_thread_name(struct bmk_thread *t) { return t->name; }
 
+void bmk_thread_rename(struct bmk_thread *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i < sizeof(t->name) - 1; i++)
+		t->name[i] = name[i];
+	t->name[i] = '\0';
+}
+
 void *bmk_thread_stack_top(struct bmk_thread *t) { return (char *)t->stack + t->stacksize; }
 
 /* ---- interrupts ----------------------------------------------------- */

@@ -27,8 +27,7 @@ void x86_boot(uint32_t magic, uint32_t info)
 	}
 	hw_exit_init();
 	x86_mmu_init();
-	hw_clock_init();
-	x86_random_init(); /* seeds from the clocks without RDRAND */
+	x86_random_init();
 	bmk_start_kernel();
 }
 

@@ -1,8 +1,8 @@
 /*
- * Time: the TSC, calibrated at boot against PIT channel 0, is the
- * monotonic clock; the RTC read once at boot anchors wall time.  Idle waits
- * use PIT channel 0 in one-shot mode, so an idle machine takes no
- * interrupts it does not need; otherwise it ticks at 18.2 Hz, which app
+ * Time: the TSC, calibrated against PIT channel 0, is the monotonic clock
+ * (nanoseconds since boot); the RTC, read once, anchors wall time.
+ * Idle waits use PIT channel 0 in one-shot mode, so an idle machine takes
+ * no interrupts it does not need; otherwise it ticks at 18.2 Hz, which app
  * code (run with interrupts on) takes, for the scheduler's watchdog.
  */
 #include <bmk/core.h>
@@ -11,9 +11,9 @@
 #define PIT_HZ 1193182ULL
 #define CALIBRATION_MS 4
 
-static uint64_t tsc_base;
 static uint64_t ns_per_tick_32; /* nanoseconds per TSC tick, 32.32 fixed point */
 static int64_t wall_base;
+static int wall_known;
 
 /* PIT channel 0's current count (latched, so both bytes belong together). */
 static uint16_t pit0_count(void)
@@ -30,14 +30,20 @@ static uint16_t pit0_count(void)
  * The TSC is calibrated against PIT channel 0 counting down from its
  * maximum in mode 0 (channel 0 rather than the speaker's channel 2:
  * machines without the PC's port 0x61, QEMU's microvm, still have it).
- * hw_clock_start sets it going first thing at boot and hw_clock_init
- * measures at the end, so the calibration overlaps the rest of the boot
- * instead of adding CALIBRATION_MS to it (it waits only for what is left).
- * A boot slower than the channel's 55 ms period (its OUT pin is high: the
- * count has wrapped) starts the measurement again.
+ * hw_clock_start sets it going first thing at boot, and the calibration
+ * ends at the first reading of the clock CALIBRATION_MS or more later:
+ * until then the clock is the PIT's count itself.  So a boot waits for
+ * the calibration only when it needs an idle wait sooner (the PIT then
+ * changes roles), and otherwise never: under QEMU's TCG the boot used to
+ * spin here for up to 4 ms of CPU time.  A clock not read for the
+ * channel's 55 ms period (its OUT pin is high: the count has wrapped)
+ * starts the measurement again, the time going on from its last reading.
  */
 static uint64_t start_tsc;
 static uint16_t start_count;
+static int64_t start_ns; /* the monotonic time at start_tsc */
+static int64_t last_ns; /* the last reading before calibration */
+static int calibrated;
 
 void hw_clock_start(void)
 {
@@ -57,7 +63,11 @@ static int pit0_wrapped(void)
 	return inb(0x40) & 0x80;
 }
 
-static void calibrate_tsc(void)
+static void tick(void);
+
+/* The monotonic time before calibration, from the PIT; calibrates when
+ * CALIBRATION_MS have passed, and waits for that when wait is set. */
+static int64_t pit_time(int wait)
 {
 	uint16_t need = PIT_HZ * CALIBRATION_MS / 1000, elapsed;
 	uint64_t t1, ns;
@@ -65,13 +75,24 @@ static void calibrate_tsc(void)
 	for (;;) {
 		elapsed = start_count - pit0_count();
 		t1 = rdtsc();
-		if (pit0_wrapped())
+		if (pit0_wrapped()) {
+			start_ns = last_ns;
 			hw_clock_start();
-		else if (elapsed >= need)
-			break;
+			if (!wait)
+				return last_ns;
+			continue;
+		}
+		ns = (uint64_t)elapsed * 1000000000ULL / PIT_HZ;
+		if (elapsed >= need) {
+			/* From here the TSC: at t1 it says what the PIT said. */
+			ns_per_tick_32 = (ns << 32) / (t1 - start_tsc);
+			calibrated = 1;
+			tick();
+			return start_ns + (int64_t)ns;
+		}
+		if (!wait)
+			return last_ns = start_ns + (int64_t)ns;
 	}
-	ns = (uint64_t)elapsed * 1000000000ULL / PIT_HZ;
-	ns_per_tick_32 = (ns << 32) / (t1 - start_tsc);
 }
 
 static uint8_t cmos(uint8_t reg)
@@ -93,37 +114,36 @@ static int64_t days_from_civil(int y, int m, int d)
 	return (int64_t)era * 146097 + doe - 719468;
 }
 
+/* The RTC's seconds, minutes, hours, day, month, year and century. */
+static const uint8_t rtc_regs[] = {0x00, 0x02, 0x04, 0x07, 0x08, 0x09, 0x32};
+enum { RTC_S, RTC_MI, RTC_H, RTC_D, RTC_MO, RTC_Y, RTC_C, RTC_N };
+
 static int64_t rtc_read(void)
 {
-	uint8_t s, mi, h, d, mo, y, c, regb;
+	uint8_t v[RTC_N], regb, pm;
 	int i;
 
 	for (i = 0; i < 1000000 && (cmos(0x0a) & 0x80); i++)
 		; /* wait out an update in progress */
-	s = cmos(0x00);
-	mi = cmos(0x02);
-	h = cmos(0x04);
-	d = cmos(0x07);
-	mo = cmos(0x08);
-	y = cmos(0x09);
-	c = cmos(0x32);
+		/* Loops, not unrolled: this runs once, and under QEMU's TCG short
+	 * code is what makes a boot fast. */
+#pragma GCC unroll 1
+	for (i = 0; i < RTC_N; i++)
+		v[i] = cmos(rtc_regs[i]);
 	regb = cmos(0x0b);
+	pm = v[RTC_H] & 0x80;
+	v[RTC_H] &= 0x7f;
 	if (!(regb & 0x04)) {
-#define BCD(x) (((x)&0x0f) + ((x) >> 4) * 10)
-		s = BCD(s);
-		mi = BCD(mi);
-		d = BCD(d);
-		mo = BCD(mo);
-		y = BCD(y);
-		c = BCD(c);
-		h = BCD(h & 0x7f) | (h & 0x80);
-#undef BCD
+#pragma GCC unroll 1
+		for (i = 0; i < RTC_N; i++)
+			v[i] = (v[i] & 0x0f) + (v[i] >> 4) * 10; /* BCD */
 	}
-	if (!(regb & 0x02) && (h & 0x80))
-		h = ((h & 0x7f) + 12) % 24;
-	if (c < 19 || c > 30)
-		c = 20;
-	return (days_from_civil(c * 100 + y, mo, d) * 86400 + h * 3600 + mi * 60 + s) *
+	if (!(regb & 0x02)) /* 12-hour clock: 12 AM is 0, 12 PM is 12 */
+		v[RTC_H] = v[RTC_H] % 12 + (pm ? 12 : 0);
+	if (v[RTC_C] < 19 || v[RTC_C] > 30)
+		v[RTC_C] = 20;
+	return (days_from_civil(v[RTC_C] * 100 + v[RTC_Y], v[RTC_MO], v[RTC_D]) * 86400 +
+	           v[RTC_H] * 3600 + v[RTC_MI] * 60 + v[RTC_S]) *
 	    1000000000LL;
 }
 
@@ -135,26 +155,35 @@ static void tick(void)
 	outb(0x40, 0);
 }
 
-void hw_clock_init(void)
-{
-	calibrate_tsc();
-	tsc_base = rdtsc();
-	wall_base = rtc_read();
-	tick();
-}
-
 int64_t hw_clock_mono(void)
 {
-	uint64_t d = rdtsc() - tsc_base;
+	uint64_t d;
 
-	return (int64_t)(((unsigned __int128)d * ns_per_tick_32) >> 32);
+	if (!calibrated)
+		return pit_time(0);
+	d = rdtsc() - start_tsc;
+	return start_ns + (int64_t)(((unsigned __int128)d * ns_per_tick_32) >> 32);
 }
 
-int64_t hw_clock_wall(void) { return wall_base + hw_clock_mono(); }
+/* The RTC is read at the first need of wall time, not at boot (a program
+ * that never asks never runs that code). */
+int64_t hw_clock_wall(void)
+{
+	if (!wall_known) {
+		int64_t rtc = rtc_read();
+
+		wall_base = rtc - hw_clock_mono();
+		wall_known = 1;
+	}
+	return wall_base + hw_clock_mono();
+}
 
 void hw_clock_idle(int64_t deadline)
 {
 	uint64_t ticks = 0xffff;
+
+	if (!calibrated)
+		pit_time(1); /* channel 0 is needed here */
 
 	if (deadline >= 0) {
 		int64_t ns = deadline - hw_clock_mono();

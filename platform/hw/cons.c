@@ -1,6 +1,6 @@
 /*
  * Console: COM1 at 115200 8N1, polled, mirrored to the VGA text screen
- * when one answers at 0xb8000 (the launcher's QEMU has none, a PC does).
+ * when there is one (the launcher's QEMU has none, a PC does).
  */
 #include <bmk/core.h>
 #include <hw/hw.h>
@@ -22,7 +22,12 @@ void hw_cons_init(void)
 	outb(COM1 + 2, 0xc7); /* FIFO on */
 	outb(COM1 + 4, 0x03); /* DTR, RTS */
 
-	/* A VGA text buffer keeps what is written to it; nothing there does not. */
+	/* A VGA answers at its misc output register (never all ones); without
+	 * one (QEMU's microvm, -vga none) the text buffer's address may be
+	 * plain memory, which would pass the test below.  A VGA text buffer
+	 * keeps what is written to it; nothing there does not. */
+	if (inb(0x3cc) == 0xff)
+		return;
 	vga = x86_phys_to_virt(0xb8000);
 	vga[0] = 0x0741;
 	if (vga[0] == 0x0741) {

@@ -100,6 +100,9 @@ void *rumpuser_ext_get_tls(void) { return cur_tls; }
 
 /* The CPU's tickets are served in order: every thread already waiting
  * runs before this one continues. */
+/* Reports here name no threads: nothing to keep. */
+void rumpuser_ext_thread_rename(const char *name) { (void)name; }
+
 void rumpuser_ext_yield(void)
 {
 	posix_unschedule();

@@ -779,7 +779,14 @@ def _shut_down_interactive(proc, control, outputs, signum):
             print(f"\nrumprun: interrupted ({name}): QEMU stopped", file=sys.stderr, flush=True)
             return False
         signal.setitimer(signal.ITIMER_REAL, SHUTDOWN_GRACE)
-        console.relay(proc.stdout.fileno(), [(s, fd) for s, fd in outputs if s.fileno() >= 0])
+        try:
+            console.relay(proc.stdout.fileno(), [(s, fd) for s, fd in outputs if s.fileno() >= 0])
+        except BrokenPipeError:
+            # Whoever read the console went away: the guest's last words
+            # go nowhere, its shutdown goes on.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            for fd in (1, 2):
+                os.dup2(devnull, fd)
         proc.wait()
         return True
     except _Interrupted as again:

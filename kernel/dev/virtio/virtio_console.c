@@ -4,11 +4,17 @@
  *
  * The launcher gives QEMU a virtio-serial device with ports named
  * rumprun.stdin, rumprun.stdout and rumprun.stderr (a ".tty" suffix says
- * the host end is a terminal), each a socket to the launcher.  At attach
- * the driver learns the ports from the device's control messages (the
- * device answers each of ours at once, so attach polls for them), opens
- * the named ones and attaches them to their streams; any other port is
- * left alone.  Later control messages and received data arrive through
+ * the host end is a terminal), each a socket to the launcher.  Attach at
+ * boot only registers the device with the console (console_defer); the
+ * first use of a stream sets it up (or a kernel thread 50 ms after boot,
+ * so that the control port below serves quiet programs too; a program
+ * that spins without a system call from its start keeps it from running):
+ * the driver learns the ports from the
+ * device's control messages (the device answers each of ours at once, so
+ * the set-up polls for them), opens the named ones and attaches them to
+ * their streams; any other port is left alone.  A program that never uses
+ * its streams leaves the device untouched (under QEMU's TCG the handshake
+ * was a third of a quiet program's boot: code translated once, run once).  Later control messages and received data arrive through
  * the interrupt handler.  The host closing its end of rumprun.stdin (the
  * launcher does when its own stdin ends) is end of file for the program,
  * after everything sent before has been read.
@@ -61,7 +67,7 @@ struct ctrl_msg {
 #define RX_BUFS 16
 #define RX_BUFSZ 4096
 #define TX_BYTES 65536 /* the largest piece one write hands over */
-#define BOOT_WAIT_MS 1000 /* for the device's answers at attach */
+#define BOOT_WAIT_MS 1000 /* for the device's answers at set-up */
 
 struct vcons;
 
@@ -85,6 +91,7 @@ struct vport {
 };
 
 struct vcons {
+	struct console_starter starter; /* first: the starter converts back */
 	struct virtio_dev *vd;
 	struct virtq crx, ctx;
 	uint8_t *cbuf; /* CTRL_BUFS receive slots, then one to send */
@@ -472,39 +479,45 @@ static int all_named(struct vcons *sc)
 	return 1;
 }
 
-static int vcons_attach(struct virtio_dev *d)
+/* The device's set-up, at the first use of a stream (console_defer). */
+static void vcons_start(struct console_starter *cs)
 {
-	struct vcons *sc;
+	struct vcons *sc = (struct vcons *)cs;
+	struct virtio_dev *d = sc->vd;
 	uint32_t max_ports;
 	unsigned i;
 	int waited;
 
-	if (virtio_negotiate(d, VIRTIO_FEATURE(VIRTIO_CONSOLE_F_MULTIPORT)) != 0)
-		return fail(d, "feature negotiation failed");
-	if (!virtio_has(d, VIRTIO_CONSOLE_F_MULTIPORT))
-		return fail(d, "the device has no named ports (multiport)");
+	if (virtio_negotiate(d, VIRTIO_FEATURE(VIRTIO_CONSOLE_F_MULTIPORT)) != 0) {
+		fail(d, "feature negotiation failed");
+		return;
+	}
+	if (!virtio_has(d, VIRTIO_CONSOLE_F_MULTIPORT)) {
+		fail(d, "the device has no named ports (multiport)");
+		return;
+	}
 	virtio_config_read(d, CONFIG_MAX_PORTS, &max_ports, sizeof(max_ports));
-	if ((sc = kzalloc(sizeof(*sc))) == NULL)
-		return fail(d, "out of memory");
-	sc->vd = d;
-	d->driver = sc;
 	rumpuser_mutex_init(&sc->mtx, RUMPUSER_MTX_KMUTEX);
 	rumpuser_cv_init(&sc->changed);
 	if (virtq_create(d, &sc->crx, CTRL_RXQ, CTRL_BUFS) != 0 ||
 	    virtq_create(d, &sc->ctx, CTRL_TXQ, 2) != 0 ||
-	    rumpcomp_pci_dmalloc(
-	        (CTRL_BUFS + 1) * CTRL_BUFSZ, 4096, &sc->cbuf_pa, (unsigned long *)&sc->cbuf) != 0)
-		return fail(d, "cannot set up the control queues");
+	    rumpcomp_pci_dmalloc((CTRL_BUFS + 1) * CTRL_BUFSZ, 4096, &sc->cbuf_pa,
+	        (unsigned long *)&sc->cbuf) != 0) {
+		fail(d, "cannot set up the control queues");
+		return;
+	}
 	for (i = 0; i < CTRL_BUFS && i < sc->crx.size; i++)
 		ctrl_post(sc, i);
-	if (virtio_intr_establish(d, vcons_intr, sc) != 0)
-		return fail(d, "no interrupt line");
+	if (virtio_intr_establish(d, vcons_intr, sc) != 0) {
+		fail(d, "no interrupt line");
+		return;
+	}
 	sc->awaited = 1; /* as establishing counted it */
 	virtio_ready(d);
 	virtq_kick(&sc->crx);
 
 	/* The device announces its ports and names them in answer to our
-	 * messages; collect that before the programs start. */
+	 * messages; collect that before the stream is used. */
 	rumpuser_mutex_enter(sc->mtx);
 	ctrl_send(sc, 0, DEVICE_READY, 1);
 	for (waited = 0; waited < BOOT_WAIT_MS; waited++) {
@@ -515,6 +528,18 @@ static int vcons_attach(struct virtio_dev *d)
 		sleep_ms(1);
 	}
 	rumpuser_mutex_exit(sc->mtx);
+}
+
+static int vcons_attach(struct virtio_dev *d)
+{
+	struct vcons *sc;
+
+	if ((sc = kzalloc(sizeof(*sc))) == NULL)
+		return fail(d, "out of memory");
+	sc->vd = d;
+	d->driver = sc;
+	sc->starter.start = vcons_start;
+	console_defer(&sc->starter);
 	return 0;
 }
 

@@ -117,9 +117,10 @@ struct vnode {
 #define VN_PENDING 0x01 /* on the pending list (vnode_pending) */
 #define VN_BLOCKS 0x02 /* ->blocks is the file system's st_blocks */
 
-/* The lock.  vfs_exit also retires pending vnodes (see above). */
+/* The lock.  vfs_exit also retires pending vnodes (see above).  The first
+ * vfs_enter builds the name space (kernel/vfs/vfs.c, vfs_init). */
 extern struct rumpuser_mtx *vfs_lock;
-static inline void vfs_enter(void) { rumpuser_mutex_enter(vfs_lock); }
+void vfs_enter(void);
 void vfs_exit(void);
 
 /* vnode.c (locked) */

@@ -43,6 +43,14 @@ void programs_run(void) __attribute__((noreturn));
 void program_exit(int status) __attribute__((noreturn));
 /* Has the calling thread's program ended (so the thread must end too)? */
 int program_ended(void);
+/*
+ * The calling thread's program is killed by signo (status 128 + signo,
+ * and the machine ends as a crash when it was the last foreground
+ * program's): it ends as by program_exit, but the calling thread returns,
+ * to leave at the end of its system call.  -1 (nothing done) on a thread
+ * without a program.
+ */
+int program_kill(int signo);
 /* The platform's upcalls (hyp_ext_fault, hyp_ext_preempted, rumpuser.h):
  * the calling thread's app code faulted, and its program dies of signo
  * (returns only on a thread without a program); app code was preempted

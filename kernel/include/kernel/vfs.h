@@ -14,9 +14,10 @@
 struct file;
 
 /*
- * Boot hook: build the root (/, /dev, /tmp, /etc and the image's root file
- * system archive, if any).  Call once, before the first system call that
- * touches a path.  Panics only when memory runs out.
+ * Boot hook: the name space's lock.  The name space itself (/, /dev, /tmp,
+ * /etc and the image's root file system archive, if any) is built at its
+ * first use (the first vfs_enter).  Call once, before the first system
+ * call that touches a path.  Building panics only when memory runs out.
  */
 void vfs_init(void);
 

@@ -16,9 +16,10 @@
  *                 without syncing, then dereference a null pointer
  *   spin DIR      write DIR/spun.bin (1 MiB) without syncing, print
  *                 "written", then compute for ever without a system call
- *   outlive DIR   wait (10 s at most) until another program has written
- *                 DIR/crashed.dir/inside, write DIR/outlived.bin (64 KiB)
- *                 without syncing, print "outlived"
+ *   outlive DIR   wait (10 s at most) until another program has made
+ *                 DIR/crashed.dir/inside or DIR/aborted.bin, write
+ *                 DIR/outlived.bin (64 KiB) without syncing, print
+ *                 "outlived"
  *   erofs DIR     try to change DIR; print the errno of each attempt
  *   raw DEV       block I/O on DEV: size, a write and read back at an odd
  *                 offset, fsync
@@ -344,10 +345,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(mode, "outlive")) {
-		char p[512];
+		char p[512], q[512];
 		struct stat st;
 		path(p, d, "crashed.dir/inside");
-		for (int i = 0; i < 1000 && stat(p, &st) != 0; i++)
+		path(q, d, "aborted.bin");
+		for (int i = 0; i < 1000 && stat(p, &st) != 0 && stat(q, &st) != 0; i++)
 			usleep(10000);
 		usleep(200000); /* the other program has crashed by now */
 		put(d, "outlived.bin", 93, 0, 65536, O_TRUNC);

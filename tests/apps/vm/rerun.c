@@ -39,9 +39,11 @@ int main(int argc, char **argv)
 	void *r;
 	int fd = open("/tmp/rerun", O_CREAT | O_RDWR, 0644);
 
-	sysinfo(&si);
 	printf("rerun %s: data %d bss %d tls %d fd %d\n", argc > 1 ? argv[1] : "-", data_counter,
 	    bss_counter, tls_counter, fd);
+	/* After the first output: the kernel sets the console's device up
+	 * (its buffers) at the first use of a stream, once per machine. */
+	sysinfo(&si);
 	printf("rerun free %lu KiB\n", si.freeram / 1024);
 	sigaction(SIGUSR1, NULL, &sa);
 	printf("rerun SIGUSR1 %s\n", sa.sa_handler == SIG_DFL ? "default" : "changed");

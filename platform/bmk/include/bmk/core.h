@@ -144,6 +144,7 @@ void bmk_thread_set_frame(struct bmk_thread *t, void *frame);
 void *bmk_thread_frame(struct bmk_thread *t);
 void *bmk_thread_stack_top(struct bmk_thread *t);
 const char *bmk_thread_name(struct bmk_thread *t);
+void bmk_thread_rename(struct bmk_thread *t, const char *name);
 /* Called by the platform's thread trampoline: runs the thread's function. */
 void bmk_thread_entry(void) __attribute__((noreturn));
 

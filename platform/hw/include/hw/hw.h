@@ -18,10 +18,10 @@ void hw_intr_init(void); /* vectors 32-47, every line masked but the timer */
 extern int hw_intr_lines; /* device lines established (0: no window needed) */
 
 /* clock.c: TSC monotonic clock calibrated against the PIT, RTC wall time.
- * hw_clock_start first thing at boot, hw_clock_init as late as possible
- * (the calibration runs in between). */
+ * hw_clock_start first thing at boot (the calibration starts, and ends at
+ * the first reading of the clock 4 ms later; the RTC is read at the first
+ * reading of wall time). */
 void hw_clock_start(void);
-void hw_clock_init(void);
 int64_t hw_clock_mono(void);
 int64_t hw_clock_wall(void);
 /* Sleep the CPU until an interrupt or the deadline (monotonic ns, -1 none). */

@@ -18,7 +18,8 @@
 void x86_cpu_init(void);
 
 /* random.c: the generator behind bmk_platform_random (RDRAND when the CPU
- * has it, mixed into ChaCha20); seed it once the clocks run. */
+ * has it, else ChaCha20 seeded from the clocks at its first use); call
+ * at boot, before the first bmk_platform_random. */
 void x86_random_init(void);
 
 /* boot.S: from a 32-bit boot protocol's entry stub to x86_boot. */
