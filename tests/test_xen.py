@@ -7,7 +7,9 @@ test_boot_hello and test_runtime), run with this module's `run`, which
 sends `rumprun qemu ...` to dom0 as `rumprun xen ...`: the same assertions
 on what the guest printed and on its exit status.  Then what is Xen's own:
 the configuration through xenstore or the PVH command line, crash
-statuses as Xen sees them, detached domains in ps and stop, and -D.
+statuses as Xen sees them, detached domains in ps and stop, -D, disks
+(blkfront), network interfaces (netfront, over a bridge dom0 makes) and
+stdin through the console.
 
 When the harness cannot be built here (no root for debootstrap, no
 network), the tests that need it are skipped with the harness's reason.
@@ -72,6 +74,7 @@ def xen_images(state_env, kernel_libs, tmp_path_factory):
     storage = ROOT / "tests" / "apps" / "storage"
     bake("fsprobe.xen", {"fsprobe": [storage / "fsprobe.c"]})
     bake("storage.xen", {"storage": [storage / "storage.c"]})
+    bake("streams.xen", {"streams": [ROOT / "tests" / "apps" / "console" / "streams.c"]})
     net = ROOT / "tests" / "apps" / "net"
     bake("nettest.xen", {"nettest": [net / "nettest.c"]}, ("-O2", "-lpthread"))
     bake("httpd.xen", {"httpd": [net / "httpd.c"]})
@@ -360,6 +363,33 @@ def test_raw_disk_is_dev_ld0(dom0, xen_images):
     assert "read back 'raw block data'" in out and "block device 1" in out, said
     assert "status 0" in out, said
     assert out.rstrip().endswith("raw block data"), said
+
+
+# ---- the console's input: stdin ---------------------------------------------------
+
+
+def test_stdin_reaches_the_program_byte_for_byte_then_ends(dom0, xen_images):
+    """rumprun xen -i feeds its stdin through the PV console: every byte
+    value (0xff is the launcher's escape), more than the console's ring
+    holds, then end of file.  The program's stdout and stderr share Xen's
+    one console, so its report follows the echo on stdout."""
+    out_dir, images = xen_images
+    # No \r: the launcher reads the console's line ends as text.
+    data = bytes(range(256)).replace(b"\r", b"") * 4 + b"0123456789abcdef" * 300 + b"\n"
+    (out_dir / "stdin.bin").write_bytes(data)
+    status, out, err = dom0.run(
+        [
+            "sh",
+            "-c",
+            f"rumprun xen -i -M 48 {images['streams.xen']} -- echo < {out_dir / 'stdin.bin'}",
+        ],
+        timeout=300,
+    )
+    said = f"status {status}\n{out[-500:]!r}\n{err.decode(errors='replace')}"
+    assert status == 0, said
+    assert out.startswith(data), said
+    report = out[len(data) :].decode(errors="replace")
+    assert f"read {len(data)} bytes (last 0) isatty 0 " in report, said
 
 
 # ---- network: netfront ----------------------------------------------------------

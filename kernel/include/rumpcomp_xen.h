@@ -71,4 +71,17 @@ void rumpcomp_xen_evtchn_notify(unsigned port);
 int rumpcomp_xen_evtchn_establish(unsigned port, int (*handler)(void *), void *arg);
 void rumpcomp_xen_evtchn_awaited(int delta);
 
+/*
+ * The PV console's input side (what dom0's console daemon writes into the
+ * console ring; its output side is the platform's console, rumpuser's).
+ * rumpcomp_xen_cons_read: up to len bytes that have come, at once (*got
+ *   may be 0).  Returns 0, or ENXIO when there is no console ring.
+ * rumpcomp_xen_cons_establish: call handler(arg) when the console's event
+ *   channel fires (input came, or the daemon took output: the handler
+ *   looks), as rumpcomp_xen_evtchn_establish does, awaited count included.
+ *   Returns as rumpcomp_xen_evtchn_establish, or ENXIO.
+ */
+int rumpcomp_xen_cons_read(void *buf, unsigned long len, unsigned long *got);
+int rumpcomp_xen_cons_establish(int (*handler)(void *), void *arg);
+
 #endif /* RUMPCOMP_XEN_H */

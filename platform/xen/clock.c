@@ -108,7 +108,7 @@ struct vcpu_set_singleshot_timer {
 
 void xen_clock_idle(int64_t deadline, const uint32_t *ports, unsigned n)
 {
-	uint32_t all[20]; /* the timer and up to 16 frontends' ports */
+	uint32_t all[34]; /* the timer and up to 32 frontends' ports */
 	unsigned i;
 
 	if (deadline >= 0) {

@@ -8,6 +8,8 @@
  */
 #include <bmk/core.h>
 #include <xen/xen.h>
+#include <errno.h>
+#include "rumpcomp_xen.h"
 
 struct xencons_interface {
 	char in[1024];
@@ -86,16 +88,32 @@ void xen_cons_flush(void)
 		wait_for_daemon();
 }
 
-int xen_cons_getc(void)
-{
-	uint32_t cons;
-	int c;
+/* ---- the kernel's console input (rumpcomp_xen.h) ---------------------- */
 
-	if (!ring || (cons = ring->in_cons) == ring->in_prod)
-		return -1;
+int rumpcomp_xen_cons_read(void *buf, unsigned long len, unsigned long *got)
+{
+	uint32_t cons, prod;
+	unsigned long n = 0;
+	char *p = buf;
+
+	if (!ring)
+		return ENXIO;
+	cons = ring->in_cons;
+	prod = ring->in_prod;
+	__asm__ volatile("" ::: "memory"); /* the bytes after the index */
+	while (n < len && cons != prod)
+		p[n++] = ring->in[cons++ % sizeof(ring->in)];
 	__asm__ volatile("" ::: "memory");
-	c = (unsigned char)ring->in[cons % sizeof(ring->in)];
-	ring->in_cons = cons + 1;
-	xen_evtchn_send(port);
-	return c;
+	ring->in_cons = cons;
+	if (n)
+		xen_evtchn_send(port); /* room again: the daemon may go on */
+	*got = n;
+	return 0;
+}
+
+int rumpcomp_xen_cons_establish(int (*handler)(void *), void *arg)
+{
+	if (!ring)
+		return ENXIO;
+	return rumpcomp_xen_evtchn_establish(port, handler, arg);
 }

@@ -146,7 +146,7 @@ void rumpcomp_xen_evtchn_notify(unsigned port) { xen_evtchn_send(port); }
  * A port found pending is marked here and bmk's interrupt thread runs its
  * handler (xen_events_run), in thread context as on hw.
  */
-#define MAX_PORTS 16
+#define MAX_PORTS 32 /* 16 disks, interfaces, the console */
 
 static struct {
 	uint32_t port;

@@ -34,6 +34,10 @@ from rumprun import model
 from rumprun.errors import RumprunError
 
 XENSTORE_KEY = "rumprun/cfg"  # under /local/domain/ID, as platform/xen reads it
+# "1" there: the launcher feeds the programs' stdin through the console
+# (kernel/dev/xen/xen_cons.c), escaped: 0xff doubled, 0xff 0x00 the end.
+STDIN_KEY = "rumprun/stdin"
+STDIN_ESCAPE, STDIN_EOF = b"\xff", b"\xff\x00"
 XENSTORE_VALUE_MAX = 4096  # xenstore's payload limit
 CAPABILITIES = Path("/proc/xen/capabilities")
 MAX_DISKS = 16  # the kernel's block device table (kernel/dev/blkdev.c)
@@ -135,7 +139,12 @@ def xenstore_text(config):
     return config.decode("utf-8", "surrogateescape").replace("\\", "\\\\")
 
 
-def open_console(name, domid, timeout=30.0):
+def escape_stdin(data):
+    """DATA as the kernel's console input reads it (0xff doubled)."""
+    return data.replace(STDIN_ESCAPE, STDIN_ESCAPE * 2)
+
+
+def open_console(name, domid, timeout=30.0, writable=False):
     """Domain DOMID's console: the pty xenconsoled made for it (its path in
     xenstore's console/tty, empty until xenconsoled has it), opened raw.
     What `xl console` does, done here so the console is attached before
@@ -162,7 +171,7 @@ def open_console(name, domid, timeout=30.0):
             )
         time.sleep(0.1)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = os.open(path, (os.O_RDWR if writable else os.O_RDONLY) | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as e:
         raise RumprunError(f"cannot open domain {name}'s console {path}: {e.strerror}") from None
     try:
@@ -370,7 +379,14 @@ def run(launch):
             xenstore_text(config),
             what=f"writing domain {name}'s configuration into xenstore",
         )
-        fd = open_console(name, domid)
+        if launch.interactive:
+            _xl(
+                "xenstore-write",
+                f"/local/domain/{domid}/{STDIN_KEY}",
+                "1",
+                what=f"writing domain {name}'s stdin key into xenstore",
+            )
+        fd = open_console(name, domid, writable=launch.interactive)
         try:
             if launch.interactive:
                 return _run_interactive(launch, name, claim, fd)
@@ -408,7 +424,7 @@ def _run_interactive(launch, name, claim, fd):
         else:
             unpause(name)
         split = KernelLines()
-        while data := read_console(fd):
+        for data in _console_with_stdin(fd):
             for stream, text in split.feed(endings.convert(data)):
                 stream.write(text)
                 stream.flush()
@@ -439,6 +455,62 @@ def _run_interactive(launch, name, claim, fd):
             "(its console closed without the kernel's status line)"
         )
     return status
+
+
+def _console_with_stdin(fd):
+    """What the console FD says, chunk by chunk, until the domain is gone;
+    meanwhile our stdin goes the other way (escaped, then the end mark
+    when it ends), as fast as the console daemon takes it."""
+    import fcntl
+    import selectors
+
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+    # poll(2), not epoll: stdin may be a regular file, which epoll refuses.
+    sel = selectors.PollSelector()
+    sel.register(fd, selectors.EVENT_READ, "console")
+    pending, stdin_open = b"", True
+    try:
+        sel.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
+    except (ValueError, OSError, AttributeError):  # no stdin at all
+        stdin_open, pending = False, STDIN_EOF
+    while True:
+        want = selectors.EVENT_READ | (selectors.EVENT_WRITE if pending else 0)
+        sel.modify(fd, want, "console")
+        for key, events in sel.select():
+            if key.data == "stdin":
+                try:
+                    data = os.read(key.fd, 65536)
+                except OSError:
+                    data = b""
+                if data:
+                    pending += escape_stdin(data)
+                else:
+                    sel.unregister(key.fd)
+                    stdin_open = False
+                    pending += STDIN_EOF
+                # Read no further ahead than the console takes.
+                if len(pending) > 65536 and stdin_open:
+                    sel.unregister(key.fd)
+                    stdin_open = None
+                continue
+            if events & selectors.EVENT_WRITE and pending:
+                try:
+                    pending = pending[os.write(fd, pending) :]
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    pending = b""  # the domain is gone: its output says how
+                if not pending and stdin_open is None:
+                    sel.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
+                    stdin_open = True
+            if events & selectors.EVENT_READ:
+                try:
+                    data = read_console(fd)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    return
+                yield data
 
 
 class KernelLines:

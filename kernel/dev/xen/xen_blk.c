@@ -309,7 +309,9 @@ void xen_blk_attach(struct xenbus_dev *d)
 		FAIL("the backend did not connect", err);
 	if ((err = xenbus_read_u64(d->backend, "sectors", &sectors)) != 0)
 		FAIL("the backend gives no size", err);
-	xenbus_read_u64(d->backend, "sector-size", &sector_size);
+	if (xenbus_read_u64(d->backend, "sector-size", &sector_size) != 0 || sector_size < 512 ||
+	    sector_size > 65536 || (sector_size & (sector_size - 1)))
+		sector_size = 512;
 	xenbus_read_u64(d->backend, "info", &info);
 	xenbus_read(d->backend, "mode", mode, sizeof(mode));
 	sc->flush_op = -1;

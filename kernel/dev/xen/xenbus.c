@@ -175,6 +175,9 @@ static void attach_kind(const char *kind, const char *what, void (*attach)(struc
 
 void xenbus_attach_all(void)
 {
+	if (!xenbus_present())
+		return;
+	xen_cons_attach();
 	attach_kind("vbd", "disk", xen_blk_attach);
 	attach_kind("vif", "interface", xen_net_attach);
 }

@@ -24,6 +24,8 @@
 #pragma weak rumpcomp_xen_evtchn_notify
 #pragma weak rumpcomp_xen_evtchn_establish
 #pragma weak rumpcomp_xen_evtchn_awaited
+#pragma weak rumpcomp_xen_cons_read
+#pragma weak rumpcomp_xen_cons_establish
 
 /* The states both sides publish (xen/include/public/io/xenbus.h). */
 enum xenbus_state {
@@ -72,5 +74,6 @@ int xenbus_wait_backend(struct xenbus_dev *d, enum xenbus_state want, int timeou
 void xenbus_attach_all(void);
 void xen_blk_attach(struct xenbus_dev *d); /* dev/xen/xen_blk.c */
 void xen_net_attach(struct xenbus_dev *d); /* dev/xen/xen_net.c */
+void xen_cons_attach(void); /* dev/xen/xen_cons.c: stdin */
 
 #endif

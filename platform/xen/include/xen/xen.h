@@ -123,8 +123,6 @@ void xen_cons_putc(int c);
 void xen_cons_notify(void);
 /* Wait (bounded) until the console daemon has taken all output. */
 void xen_cons_flush(void);
-/* The next byte typed on the console, or -1 when none is waiting. */
-int xen_cons_getc(void);
 
 /* ---- xenstore.c: the xenstore client --------------------------------- */
 void xen_xenstore_init(void); /* finds the ring; reserves its page */
