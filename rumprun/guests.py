@@ -35,6 +35,7 @@ from rumprun.errors import RumprunError
 from rumprun.model import Launch, check_name
 
 RECORD = "guest.json"
+CONT_PATIENCE = 15.0  # seconds rumprun cont keeps asking a QEMU that does not answer
 
 
 def state_root():
@@ -282,16 +283,19 @@ def stop(name):
     """End guest NAME and forget it: its kernel is asked to sync its
     volumes and power off; QEMU is quit (over QMP, else with signals) when
     it does not within a few seconds."""
-    from rumprun.backends.qemu import shut_down
+    from rumprun.backends.qemu import shut_down, stop_process
 
     guest = find(name)
     if guest.xen:
         from rumprun.backends import xen
 
-        xen.destroy(name)
+        xen.shut_down(name)
         xen.stop_console(guest.pid, name)
     elif guest.running() and guest.launch is not None:
-        shut_down(guest.pid, guest.directory, guest.socket, name, guest.running)
+        if guest.state() == "paused":  # its kernel cannot answer: no need to ask
+            stop_process(guest.pid, guest.socket)
+        else:
+            shut_down(guest.pid, guest.directory, guest.socket, name, guest.running)
     if guest.running():
         raise RumprunError(
             f"guest {name!r} did not stop (pid {guest.pid or 'unknown'}): "
@@ -310,9 +314,19 @@ def cont(name):
 
         xen.unpause(name)
         return
+    # A loaded host may keep QEMU's monitor from answering for a while:
+    # ask again until CONT_PATIENCE has passed (while QEMU lives).
+    deadline = time.monotonic() + CONT_PATIENCE
     try:
-        qmp.execute(guest.socket, "cont")
-    except qmp.MonitorUnavailable:
-        raise RumprunError(f"guest {name!r} does not answer on {guest.socket}") from None
+        while True:
+            try:
+                qmp.execute(guest.socket, "cont")
+                break
+            except qmp.MonitorUnavailable as e:
+                if time.monotonic() > deadline or not guest.running():
+                    raise RumprunError(
+                        f"guest {name!r} does not answer on {guest.socket} ({e})"
+                    ) from None
+                time.sleep(0.2)
     except qmp.CommandFailed as e:
         raise RumprunError(f"QEMU cannot resume guest {name!r}: {e}") from None

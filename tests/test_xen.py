@@ -19,6 +19,7 @@ import importlib.machinery
 import importlib.util
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -269,6 +270,93 @@ def test_a_name_in_use_is_refused(dom0, run, hello_bin):
         assert "'twice'" in last and "exists already" in last, err
     finally:
         run("rumprun", "stop", "twice")
+
+
+# ---- ending a guest from outside: Ctrl-C, rumprun stop, xl shutdown ---------
+# tests/apps/storage's "lazy" mode writes 1 MiB without fsync, prints
+# "written" and sleeps: the kernel must write it back and unmount before
+# powering off.  Checked in dom0 with e2fsck and the file's SHA-256.
+
+WAIT_WRITTEN = (
+    'i=0; while ! grep -qs written "$1" && [ $i -lt 1500 ]; do sleep 0.2; i=$((i+1)); done; '
+)
+
+
+def lazy_file_checks(image):
+    return (
+        f"e2fsck -fn {image} >/dev/null; echo fsck $?; "
+        f"debugfs -R 'dump /lazy.bin /tmp/lazy.bin' {image} 2>/dev/null; "
+        "sha256sum /tmp/lazy.bin; rm -f /tmp/lazy.bin"
+    )
+
+
+def lazy_sha256():
+    import hashlib
+
+    from conftest import pattern
+
+    return hashlib.sha256(pattern(98, 0, 1 << 20)).hexdigest()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_the_launchers_signal_syncs_and_powers_off(dom0, xen_images, signum):
+    images = xen_images[1]
+    status, out, err = shell(
+        dom0,
+        "set -- /tmp/lazy.out; cp " + str(images["vol.img"]) + " /tmp/sd.img; "
+        f"rumprun xen -i -M 48 -b /tmp/sd.img,/data {images['storage.xen']} -- lazy /data "
+        ">/tmp/lazy.out 2>/tmp/lazy.err & pid=$!; "
+        + WAIT_WRITTEN
+        + f"begin=$(date +%s%N); kill -{int(signum)} $pid; wait $pid; echo status $?; "
+        "echo took $(( ($(date +%s%N) - begin) / 1000000 )) ms; "
+        "echo ---; cat /tmp/lazy.err; echo ---; "
+        + lazy_file_checks("/tmp/sd.img")
+        + "; rm -f /tmp/sd.img /tmp/lazy.out /tmp/lazy.err",
+        timeout=600,
+    )
+    said = f"status {status}\n{out}\n{err}"
+    assert f"status {128 + signum}\n" in out, said
+    guest_said = out.split("---\n")[1]
+    assert "rumprun: shutdown requested: syncing volumes\n" in guest_said, said
+    assert guest_said.endswith(f"=== rumprun: exit status {128 + signum} ===\n"), said
+    assert "destroyed" not in guest_said, said
+    assert "fsck 0" in out and lazy_sha256() in out, said
+
+
+def test_rumprun_stop_and_xl_shutdown_sync_and_power_off(dom0, xen_images):
+    """A detached guest: rumprun stop asks it to sync and power off (its
+    console shows 143, as SIGTERM), then forgets it; xl shutdown, Xen's
+    own request, is understood the same way."""
+    images = xen_images[1]
+    state = "$(\"$(head -1 \"$(command -v rumprun)\" | cut -c3-)\" -c 'from rumprun import guests; print(guests.state_root())')"
+    runs = []
+    for name, how in (("stopme", "rumprun stop stopme"), ("xlshut", "xl shutdown -w xlshut")):
+        runs.append(
+            shell(
+                dom0,
+                f"cp {images['vol.img']} /tmp/{name}.img; "
+                f"rumprun xen -N {name} -M 48 -b /tmp/{name}.img,/data "
+                f"{images['storage.xen']} -- lazy /data && "
+                f"set -- {state}/{name}/console.log && "
+                + WAIT_WRITTEN
+                + f"{how}; echo stopped $?; sleep 1; echo ---; cat $1; echo ---; "
+                + lazy_file_checks(f"/tmp/{name}.img")
+                + f"; rumprun stop {name} 2>/dev/null; rm -f /tmp/{name}.img; "
+                f"rumprun ps | grep -c {name}",
+                timeout=600,
+            )
+        )
+    for (status, out, err), kept in zip(runs, (False, True)):
+        said = f"status {status}\n{out}\n{err}"
+        assert "stopped 0\n" in out, said
+        # The file was never synced by the program: on the disk, it was
+        # written back at the shutdown.
+        assert "fsck 0" in out and lazy_sha256() in out, said
+        assert out.rstrip().endswith("0"), said  # rumprun ps lists it no more
+        if kept:  # rumprun stop forgets the guest, its console log too
+            console = out.split("---\n")[1]
+            assert "rumprun: shutdown requested: syncing volumes" in console, said
+            assert "=== rumprun: exit status 143 ===" in console, said
 
 
 # ---- disks: blkfront ----------------------------------------------------------

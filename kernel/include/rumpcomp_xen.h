@@ -32,6 +32,15 @@
 int rumpcomp_xen_store_read(const char *path, char *buf, unsigned long size, unsigned long *len);
 int rumpcomp_xen_store_write(const char *path, const char *value);
 int rumpcomp_xen_store_list(const char *path, char *buf, unsigned long size, unsigned long *len);
+/*
+ * rumpcomp_xen_store_watch: call handler(arg) after path (or a key under
+ *   it) changes, and once soon after the watch is set, as xenstored fires
+ *   every new watch.  The handler runs in thread context, as an event
+ *   channel's does, and reads what changed itself (changes may come as
+ *   one call).  A watch does not count as an awaited interrupt source.
+ *   Returns 0, ENOSPC (too many watches), EIO.
+ */
+int rumpcomp_xen_store_watch(const char *path, void (*handler)(void *), void *arg);
 
 /*
  * Grant table entries: let domain domid map the page at page (page

@@ -186,6 +186,18 @@ void xen_events_check(void)
 	}
 }
 
+void xen_events_mark(uint32_t port)
+{
+	unsigned i;
+
+	for (i = 0; i < nports; i++) {
+		if (handlers[i].port == port) {
+			handlers[i].pending = 1;
+			bmk_intr_raise();
+		}
+	}
+}
+
 const uint32_t *xen_events_ports(unsigned *n)
 {
 	*n = nports;

@@ -1,9 +1,17 @@
 /*
- * A xenstore client, enough to read, write and list keys: requests and answers are
- * messages (a 16-byte header, then the payload) streamed through two
- * 1 KiB rings in a page shared with xenstored, with an event channel each
- * way.  Relative paths are resolved by xenstored under the domain's home,
- * /local/domain/ID, so the guest needs not know its ID.
+ * A xenstore client, enough to read, write and list keys and to watch a
+ * few: requests and answers are messages (a 16-byte header, then the
+ * payload) streamed through two 1 KiB rings in a page shared with
+ * xenstored, with an event channel each way.  Relative paths are resolved
+ * by xenstored under the domain's home, /local/domain/ID, so the guest
+ * needs not know its ID.
+ *
+ * A request waits for its answer right there (polling the port; the
+ * scheduler is cooperative and kernel code is not preempted, so requests
+ * never interleave).  Watch events come whenever xenstored likes: one
+ * that arrives during a request is noted there; between requests the
+ * port's handler (an established port, run by the interrupt thread) reads
+ * them.  Either way the watch's handler runs from that thread.
  */
 #include <bmk/core.h>
 #include <xen/xen.h>
@@ -12,6 +20,7 @@
 
 #define XS_DIRECTORY 1
 #define XS_READ 2
+#define XS_WATCH 4
 #define XS_WRITE 11
 #define XS_WATCH_EVENT 15
 #define XS_ERROR 16
@@ -32,6 +41,14 @@ struct xsd_sockmsg {
 static volatile struct xenstore_domain_interface *ring;
 static uint32_t port;
 static uint32_t next_id = 1;
+
+#define MAX_WATCHES 4
+static struct {
+	void (*handler)(void *);
+	void *arg;
+	volatile int fired;
+} watches[MAX_WATCHES];
+static unsigned nwatches;
 
 void xen_xenstore_init(void)
 {
@@ -113,6 +130,25 @@ static int streq(const char *a, const char *b)
 	return *a == *b;
 }
 
+/* A watch event's payload is "PATH\0TOKEN\0"; our tokens are "w" and the
+ * watch's index.  Marks the watch fired and the port's handler pending. */
+static void note_watch_event(const char *payload, size_t len)
+{
+	const char *token = payload;
+	unsigned i;
+
+	while (token < payload + len && *token)
+		token++;
+	token++;
+	if (token + 2 > payload + len || token[0] != 'w')
+		return;
+	i = (unsigned)(token[1] - '0');
+	if (i < nwatches && token[2] == '\0') {
+		watches[i].fired = 1;
+		xen_events_mark(port);
+	}
+}
+
 /*
  * One request and its answer: type, then parts[0..nparts) as the payload
  * (each with its length; a NUL is part of a part where the wire wants one).
@@ -151,7 +187,8 @@ static char *talk(uint32_t type, const char *const *parts, const size_t *lens, i
 			goto silent;
 		}
 		value[msg.len] = '\0';
-		if (msg.type == XS_WATCH_EVENT) { /* not ours: we set no watches */
+		if (msg.type == XS_WATCH_EVENT) { /* not the answer: run it later */
+			note_watch_event(value, msg.len);
 			bmk_memfree(value, msg.len + 1);
 			continue;
 		}
@@ -228,6 +265,70 @@ int rumpcomp_xen_store_write(const char *path, const char *value)
 
 	if (!ok)
 		return err;
+	bmk_memfree(ok, n + 1);
+	return 0;
+}
+
+/*
+ * The port's handler: the messages nobody asked for (watch events) that
+ * came between requests, then the handlers of the watches that fired.
+ */
+static int store_events(void *unused)
+{
+	int64_t deadline = xen_clock_mono() + XS_TIMEOUT_NS;
+	struct xsd_sockmsg msg;
+	unsigned i;
+
+	(void)unused;
+	while (ring->rsp_prod != ring->rsp_cons) {
+		char *value;
+
+		if (receive(&msg, sizeof(msg), deadline) || msg.len > XS_PAYLOAD_MAX)
+			break;
+		if ((value = bmk_memalloc(msg.len + 1, 0)) == NULL)
+			break;
+		if (receive(value, msg.len, deadline)) {
+			bmk_memfree(value, msg.len + 1);
+			break;
+		}
+		if (msg.type == XS_WATCH_EVENT)
+			note_watch_event(value, msg.len);
+		bmk_memfree(value, msg.len + 1);
+	}
+	for (i = 0; i < nwatches; i++) {
+		if (watches[i].fired) {
+			watches[i].fired = 0;
+			watches[i].handler(watches[i].arg);
+		}
+	}
+	return 1;
+}
+
+int rumpcomp_xen_store_watch(const char *path, void (*handler)(void *), void *arg)
+{
+	char token[3] = {'w', (char)('0' + nwatches), '\0'};
+	const char *parts[2] = {path, token};
+	size_t lens[2] = {length(path) + 1, sizeof(token)}, n;
+	int err;
+	char *ok;
+
+	if (!ring)
+		return EIO;
+	if (nwatches == MAX_WATCHES)
+		return ENOSPC;
+	if (nwatches == 0) {
+		if ((err = rumpcomp_xen_evtchn_establish(port, store_events, NULL)) != 0)
+			return err;
+		/* Nothing waits for xenstore: a deadlock is still one. */
+		rumpcomp_xen_evtchn_awaited(-1);
+	}
+	watches[nwatches].handler = handler;
+	watches[nwatches].arg = arg;
+	nwatches++;
+	if ((ok = talk(XS_WATCH, parts, lens, 2, &n, &err, path)) == NULL) {
+		nwatches--;
+		return err;
+	}
 	bmk_memfree(ok, n + 1);
 	return 0;
 }

@@ -20,6 +20,12 @@ how it ended, until rumprun stop.  A detached guest's console is copied
 into its state directory (rumprun.guests) by a process the launcher forks.
 run() reads the console's pty itself (what `xl console` does; -D prints
 that command) so that it is attached before the domain is unpaused.
+
+Ctrl-C (SIGINT, SIGTERM, SIGHUP) of `rumprun xen -i`, and `rumprun stop`,
+ask the guest's kernel to write its volumes back and power off, as `xl
+shutdown` does (xenstore's control/shutdown, kernel/dev/xen/xen_control.c),
+with the signal in rumprun/shutdown-signal; a guest that has not done so
+within SHUTDOWN_GRACE seconds is destroyed, with one sentence.
 """
 
 import os
@@ -28,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from rumprun import model
@@ -39,6 +46,10 @@ XENSTORE_KEY = "rumprun/cfg"  # under /local/domain/ID, as platform/xen reads it
 STDIN_KEY = "rumprun/stdin"
 STDIN_ESCAPE, STDIN_EOF = b"\xff", b"\xff\x00"
 XENSTORE_VALUE_MAX = 4096  # xenstore's payload limit
+# A shutdown request: the signal it stands for, then what xl shutdown writes.
+SIGNAL_KEY = "rumprun/shutdown-signal"
+SHUTDOWN_KEY, POWEROFF = "control/shutdown", "poweroff"
+SHUTDOWN_GRACE = 5.0  # seconds a guest gets to sync and power off (as on QEMU)
 CAPABILITIES = Path("/proc/xen/capabilities")
 MAX_DISKS = 16  # the kernel's block device table (kernel/dev/blkdev.c)
 
@@ -150,7 +161,6 @@ def open_console(name, domid, timeout=30.0, writable=False):
     What `xl console` does, done here so the console is attached before
     the domain is unpaused and nothing it prints is missed."""
     import termios
-    import time
     import tty as ttymod
 
     deadline = time.monotonic() + timeout
@@ -310,14 +320,61 @@ def destroy(name):
     )
 
 
-def stop_console(pid, name):
+def request_shutdown(domid, signum):
+    """Ask domain DOMID's kernel to write its volumes back and power off
+    as if killed by SIGNUM; whether xenstore took the request."""
+    for key, value in ((SIGNAL_KEY, str(int(signum))), (SHUTDOWN_KEY, POWEROFF)):
+        written = subprocess.run(
+            ["xenstore-write", f"/local/domain/{domid}/{key}", value],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if written.returncode != 0:
+            return False
+    return True
+
+
+def shut_down(name, grace=SHUTDOWN_GRACE):
+    """End domain NAME (rumprun stop): a running one is asked to sync and
+    power off (as SIGTERM) and given GRACE seconds; then it is destroyed,
+    with one sentence on stderr when it was asked and did not end."""
+    if domain_state(name) == "running":
+        domid = subprocess.run(
+            ["xl", "domid", name], stdin=subprocess.DEVNULL, capture_output=True, text=True
+        ).stdout.strip()
+        if domid and request_shutdown(domid, signal.SIGTERM):
+            deadline = time.monotonic() + grace
+            while domain_state(name) == "running" and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if domain_state(name) == "running":
+                print(
+                    f"rumprun: guest {name} did not shut down within {grace:g} s: "
+                    "destroying the domain (writes not yet synced to its disks are lost)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    destroy(name)
+
+
+def stop_console(pid, name, wait=2.0):
     """End the process (pid PID) that copies a detached guest's console, if
-    that process is still it (a pid can be reused)."""
-    try:
-        comm = Path(f"/proc/{pid}/comm").read_bytes().strip()
-    except OSError:
-        return
-    if pid and comm == CONSOLE_COPIER:
+    that process is still it (a pid can be reused).  It ends by itself
+    once the domain is destroyed and it has copied the last output: it is
+    given WAIT seconds for that."""
+
+    def copier():  # alive (not a zombie nobody reaps) and still the copier
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:
+            return False
+        comm, _, rest = stat.partition(b" (")[2].rpartition(b") ")
+        return comm == CONSOLE_COPIER and not rest.startswith(b"Z")
+
+    deadline = time.monotonic() + wait
+    while pid and copier() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid and copier():
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -389,7 +446,7 @@ def run(launch):
         fd = open_console(name, domid, writable=launch.interactive)
         try:
             if launch.interactive:
-                return _run_interactive(launch, name, claim, fd)
+                return _run_interactive(launch, name, domid, claim, fd)
             return _start_detached(launch, name, claim, fd)
         finally:
             os.close(fd)
@@ -404,7 +461,7 @@ def run(launch):
             claim.release(remove=launch.interactive)
 
 
-def _run_interactive(launch, name, claim, fd):
+def _run_interactive(launch, name, domid, claim, fd):
     """The console here; the guest's status from its status line."""
     from rumprun import console
     from rumprun.backends import GuestFailed
@@ -412,7 +469,7 @@ def _run_interactive(launch, name, claim, fd):
     handlers = {
         s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     }
-    scanner, endings = console.StatusScanner(), console.LineEndings()
+    scanner, relay = console.StatusScanner(), _ConsoleRelay()
     try:
         if launch.paused:
             claim.save(launch, os.getpid(), ["rumprun", "xen", name])
@@ -423,24 +480,13 @@ def _run_interactive(launch, name, claim, fd):
             )
         else:
             unpause(name)
-        split = KernelLines()
         for data in _console_with_stdin(fd):
-            for stream, text in split.feed(endings.convert(data)):
-                stream.write(text)
-                stream.flush()
+            relay.feed(data)
             scanner.feed(data)
-        for stream, text in split.finish(endings.finish()):
-            stream.write(text)
-            stream.flush()
+        relay.finish()
         status = scanner.finish()
     except _Interrupted as e:
-        destroy(name)
-        print(
-            f"\nrumprun: interrupted ({signal.Signals(e.signum).name}): domain {name} destroyed",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 128 + e.signum
+        return _shut_down_interactive(name, domid, fd, e.signum, scanner, relay)
     except BrokenPipeError:
         destroy(name)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -455,6 +501,89 @@ def _run_interactive(launch, name, claim, fd):
             "(its console closed without the kernel's status line)"
         )
     return status
+
+
+class _ConsoleRelay:
+    """The console's bytes to our stdout and stderr (KernelLines), line
+    endings made the host's."""
+
+    def __init__(self):
+        from rumprun import console
+
+        self.split, self.endings = KernelLines(), console.LineEndings()
+
+    def feed(self, data):
+        for stream, text in self.split.feed(self.endings.convert(data)):
+            stream.write(text)
+            stream.flush()
+
+    def finish(self):
+        for stream, text in self.split.finish(self.endings.finish()):
+            stream.write(text)
+            stream.flush()
+
+
+def _shut_down_interactive(name, domid, fd, signum, scanner, relay):
+    """The launcher got SIGNUM: ask the guest to sync and power off, and
+    relay what it still says until its console closes; its status (128 +
+    SIGNUM when it said none).  It has SHUTDOWN_GRACE seconds to say its
+    status line.
+    A guest that cannot be asked or does not end in time (or the signal
+    again) is destroyed, with one sentence."""
+    import select
+
+    signame = signal.Signals(signum).name
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    try:
+        if not request_shutdown(domid, signum):
+            destroy(name)
+            print(
+                f"\nrumprun: interrupted ({signame}): domain {name} destroyed",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 128 + signum
+        signal.setitimer(signal.ITIMER_REAL, SHUTDOWN_GRACE)
+        while True:
+            select.select([fd], [], [])
+            try:
+                data = read_console(fd)
+            except BlockingIOError:
+                continue
+            if not data:
+                break
+            scanner.feed(data)
+            if scanner.status is not None:
+                # It has synced and powered off; what is left is Xen's
+                # teardown (seconds under TCG), which needs no deadline.
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            try:
+                relay.feed(data)
+            except BrokenPipeError:
+                # Whoever read the console went away: the guest's last
+                # words go nowhere, its shutdown goes on.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                for std in (1, 2):
+                    os.dup2(devnull, std)
+        relay.finish()
+        status = scanner.finish()
+        return 128 + signum if status is None else status
+    except _Interrupted as again:
+        destroy(name)
+        if again.signum == signal.SIGALRM:
+            why = f"the guest did not shut down within {SHUTDOWN_GRACE:g} s of {signame}"
+        else:
+            why = f"interrupted again ({signal.Signals(again.signum).name})"
+        print(
+            f"\nrumprun: {why}: domain {name} destroyed "
+            "(writes not yet synced to its disks are lost)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 128 + signum
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _console_with_stdin(fd):

@@ -178,6 +178,7 @@ void xenbus_attach_all(void)
 	if (!xenbus_present())
 		return;
 	xen_cons_attach();
+	xen_control_attach();
 	attach_kind("vbd", "disk", xen_blk_attach);
 	attach_kind("vif", "interface", xen_net_attach);
 }

@@ -18,6 +18,7 @@
 #pragma weak rumpcomp_xen_store_read
 #pragma weak rumpcomp_xen_store_write
 #pragma weak rumpcomp_xen_store_list
+#pragma weak rumpcomp_xen_store_watch
 #pragma weak rumpcomp_xen_grant
 #pragma weak rumpcomp_xen_ungrant
 #pragma weak rumpcomp_xen_evtchn_alloc
@@ -75,5 +76,6 @@ void xenbus_attach_all(void);
 void xen_blk_attach(struct xenbus_dev *d); /* dev/xen/xen_blk.c */
 void xen_net_attach(struct xenbus_dev *d); /* dev/xen/xen_net.c */
 void xen_cons_attach(void); /* dev/xen/xen_cons.c: stdin */
+void xen_control_attach(void); /* dev/xen/xen_control.c: shutdown requests */
 
 #endif

@@ -97,6 +97,9 @@ void xen_evtchn_poll(const uint32_t *ports, unsigned n, uint64_t timeout);
  * ports, for the idle wait to poll. */
 void xen_events_check(void);
 const uint32_t *xen_events_ports(unsigned *n);
+/* Run an established port's handler as if its event had come (an event
+ * another reader consumed on the handler's behalf). */
+void xen_events_mark(uint32_t port);
 
 /* ---- gnttab.c: the grant table --------------------------------------- */
 /* Map the grant table's frames (XENMEM_add_to_physmap).  Needs the page
