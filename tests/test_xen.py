@@ -328,7 +328,9 @@ def test_rumprun_stop_and_xl_shutdown_sync_and_power_off(dom0, xen_images):
     console shows 143, as SIGTERM), then forgets it; xl shutdown, Xen's
     own request, is understood the same way."""
     images = xen_images[1]
-    state = "$(\"$(head -1 \"$(command -v rumprun)\" | cut -c3-)\" -c 'from rumprun import guests; print(guests.state_root())')"
+    # The guests' state directory, as the launcher in dom0 finds it.
+    python = '"$(head -1 "$(command -v rumprun)" | cut -c3-)"'
+    state = f"$({python} -c 'from rumprun import guests; print(guests.state_root())')"
     runs = []
     for name, how in (("stopme", "rumprun stop stopme"), ("xlshut", "xl shutdown -w xlshut")):
         runs.append(
