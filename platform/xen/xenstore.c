@@ -49,6 +49,7 @@ static struct {
 	volatile int fired;
 } watches[MAX_WATCHES];
 static unsigned nwatches;
+static int listening; /* the port's handler is established (store_events) */
 
 void xen_xenstore_init(void)
 {
@@ -131,7 +132,7 @@ static int streq(const char *a, const char *b)
 }
 
 /* A watch event's payload is "PATH\0TOKEN\0"; our tokens are "w" and the
- * watch's index.  Marks the watch fired and the port's handler pending. */
+ * watch's index.  Marks the watch fired (store_events runs it). */
 static void note_watch_event(const char *payload, size_t len)
 {
 	const char *token = payload;
@@ -143,10 +144,32 @@ static void note_watch_event(const char *payload, size_t len)
 	if (token + 2 > payload + len || token[0] != 'w')
 		return;
 	i = (unsigned)(token[1] - '0');
-	if (i < nwatches && token[2] == '\0') {
+	if (i < nwatches && token[2] == '\0')
 		watches[i].fired = 1;
-		xen_events_mark(port);
+}
+
+/*
+ * The next message from xenstored: its header into *msg, its payload
+ * (NUL-terminated, from bmk_memalloc: msg->len + 1 bytes) returned; NULL
+ * when xenstored says nothing more before deadline or breaks the protocol.
+ * Out of memory ends the machine: the stream could not be read further.
+ */
+static char *next_message(struct xsd_sockmsg *msg, int64_t deadline, const char *what)
+{
+	char *value;
+
+	if (receive(msg, sizeof(*msg), deadline) || msg->len > XS_PAYLOAD_MAX)
+		return NULL;
+	if ((value = bmk_memalloc(msg->len + 1, 0)) == NULL) {
+		bmk_printf("rumprun: out of memory talking to xenstore (%s)\n", what);
+		bmk_exit(1, 1);
 	}
+	if (receive(value, msg->len, deadline)) {
+		bmk_memfree(value, msg->len + 1);
+		return NULL;
+	}
+	value[msg->len] = '\0';
+	return value;
 }
 
 /*
@@ -175,20 +198,11 @@ static char *talk(uint32_t type, const char *const *parts, const size_t *lens, i
 		if (send(parts[i], lens[i], deadline))
 			goto silent;
 	for (;;) {
-		if (receive(&msg, sizeof(msg), deadline) || msg.len > XS_PAYLOAD_MAX)
+		if ((value = next_message(&msg, deadline, what)) == NULL)
 			goto silent;
-		value = bmk_memalloc(msg.len + 1, 0);
-		if (!value) {
-			bmk_printf("rumprun: out of memory talking to xenstore (%s)\n", what);
-			bmk_exit(1, 1);
-		}
-		if (receive(value, msg.len, deadline)) {
-			bmk_memfree(value, msg.len + 1);
-			goto silent;
-		}
-		value[msg.len] = '\0';
 		if (msg.type == XS_WATCH_EVENT) { /* not the answer: run it later */
 			note_watch_event(value, msg.len);
+			xen_events_mark(port);
 			bmk_memfree(value, msg.len + 1);
 			continue;
 		}
@@ -281,16 +295,10 @@ static int store_events(void *unused)
 
 	(void)unused;
 	while (ring->rsp_prod != ring->rsp_cons) {
-		char *value;
+		char *value = next_message(&msg, deadline, "a watch event");
 
-		if (receive(&msg, sizeof(msg), deadline) || msg.len > XS_PAYLOAD_MAX)
+		if (!value)
 			break;
-		if ((value = bmk_memalloc(msg.len + 1, 0)) == NULL)
-			break;
-		if (receive(value, msg.len, deadline)) {
-			bmk_memfree(value, msg.len + 1);
-			break;
-		}
 		if (msg.type == XS_WATCH_EVENT)
 			note_watch_event(value, msg.len);
 		bmk_memfree(value, msg.len + 1);
@@ -316,11 +324,12 @@ int rumpcomp_xen_store_watch(const char *path, void (*handler)(void *), void *ar
 		return EIO;
 	if (nwatches == MAX_WATCHES)
 		return ENOSPC;
-	if (nwatches == 0) {
+	if (!listening) {
 		if ((err = rumpcomp_xen_evtchn_establish(port, store_events, NULL)) != 0)
 			return err;
 		/* Nothing waits for xenstore: a deadlock is still one. */
 		rumpcomp_xen_evtchn_awaited(-1);
+		listening = 1;
 	}
 	watches[nwatches].handler = handler;
 	watches[nwatches].arg = arg;

@@ -345,9 +345,9 @@ def shut_down(name, grace=SHUTDOWN_GRACE):
         ).stdout.strip()
         if domid and request_shutdown(domid, signal.SIGTERM):
             deadline = time.monotonic() + grace
-            while domain_state(name) == "running" and time.monotonic() < deadline:
+            while (state := domain_state(name)) == "running" and time.monotonic() < deadline:
                 time.sleep(0.1)
-            if domain_state(name) == "running":
+            if state == "running":
                 print(
                     f"rumprun: guest {name} did not shut down within {grace:g} s: "
                     "destroying the domain (writes not yet synced to its disks are lost)",
