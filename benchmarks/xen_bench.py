@@ -128,7 +128,7 @@ def timed(kind):
     """A dom0 shell line printing KIND's nanoseconds (and failing when a
     hello run did not end with status 0)."""
     if kind == "rumprun":
-        command = f"rumprun xen -i {OUT / 'hello.xen'} > /tmp/out"
+        command = f"rumprun xen -i {OUT / 'hello.xen'} > /tmp/out 2>&1"
     else:
         command = f"xl create -c {OUT / (kind + '.cfg')} > /tmp/out 2>&1"
     check = (
